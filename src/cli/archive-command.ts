@@ -1,0 +1,94 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import { ArchiveJob, type ArchivePlan } from '../archive/archive-job.ts';
+import { createDecoder, createEngine } from '../composition.ts';
+import { KeyvFaceCache, openKeyv } from '../storage/index.ts';
+import type { Logger } from '../logger.ts';
+import { createProgress } from './progress.ts';
+import { formatSummary, shown } from './summary.ts';
+import { DEFAULT_THRESHOLD } from '../recognition/index.ts';
+
+export interface ArchiveOptions {
+  readonly input?: string[];
+  readonly known?: string;
+  readonly output?: string;
+  readonly zip?: string | boolean;
+  readonly threshold?: number;
+  readonly json?: string;
+}
+
+export interface CommandContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly out: NodeJS.WritableStream;
+}
+
+/** `facefile archive`: plans the run, explains what to do when the folders are empty, then runs it. */
+export async function archiveCommand(options: ArchiveOptions, { config, log, out }: CommandContext): Promise<void> {
+  const defaults = config.archive;
+  const inputs = options.input?.length ? options.input.map((p) => path.resolve(p)) : [defaults.inputDir];
+  const knownDir = path.resolve(options.known ?? defaults.knownDir);
+  const outputDir = path.resolve(options.output ?? defaults.outputDir);
+  const zipDir = options.zip === undefined || options.zip === false ? undefined : options.zip === true ? defaults.zipDir : path.resolve(options.zip);
+  const threshold = options.threshold ?? config.match.threshold ?? DEFAULT_THRESHOLD;
+
+  const plan = await ArchiveJob.plan({
+    inputs,
+    knownDir,
+    outputDir,
+    ...(zipDir ? { zipDir } : {}),
+    policy: { threshold, margin: config.match.margin },
+    // Only the configured defaults are created on a first run; a path the user typed must exist.
+    createIfMissing: [defaults.inputDir, defaults.knownDir],
+  });
+  const guidance = explainEmpty(plan);
+  if (guidance) {
+    out.write(guidance + '\n');
+    if (plan.photos.length === 0) return;
+  }
+
+  const engine = await createEngine(config);
+  out.write(`Recognition: ${engine.info.embedder} on ${engine.info.backend}, ${engine.info.workers} worker${engine.info.workers === 1 ? '' : 's'}, threshold ${threshold}\n`);
+  log.info({ engine: engine.info, threshold, inputs, knownDir, outputDir, zipDir }, 'archive started');
+  const keyv = openKeyv<never>(config.dataDir, 'faces');
+  try {
+    const job = new ArchiveJob({
+      engine,
+      decoder: createDecoder(config),
+      cache: new KeyvFaceCache(keyv, engine.info.embedder),
+      log,
+      progress: createProgress(),
+    });
+    const report = await job.run(plan);
+    log.info({ photos: report.photos, faces: report.faces, errors: report.errors.length, elapsedMs: report.elapsedMs }, 'archive finished');
+    out.write(formatSummary(report, outputDir, zipDir) + '\n');
+    if (options.json) {
+      await writeFile(options.json, JSON.stringify({ threshold, engine: engine.info, ...report }, null, 2) + '\n');
+      out.write(`Report: ${shown(path.resolve(options.json))}\n`);
+    }
+  } finally {
+    await engine.close();
+    await keyv.disconnect();
+  }
+}
+
+/** What to put where, when the known or input folders are empty; undefined when both have content. */
+function explainEmpty(plan: ArchivePlan): string | undefined {
+  const { request } = plan;
+  const noKnown = plan.known.every((k) => k.photos.length === 0);
+  const noPhotos = plan.photos.length === 0;
+  if (!noKnown && !noPhotos) return undefined;
+  const lines: string[] = [];
+  if (noPhotos && noKnown) lines.push('Nothing to archive yet.');
+  if (noKnown) {
+    lines.push(
+      `- Known faces: make a folder per person in ${shown(request.knownDir)} with a few photos of them,`,
+      `  e.g. ${shown(path.join(request.knownDir, 'Anna Smith', 'anna1.jpg'))}. The folder name is the name used.`,
+    );
+  }
+  if (noPhotos) lines.push(`- Photos to sort: put them in ${shown(request.inputs[0] ?? '.')} (sub-folders are fine), or pass --input <folder or photos>.`);
+  if (noPhotos) lines.push(`Then run \`npx facefile archive\` again; sorted copies go to ${shown(request.outputDir)}.`);
+  else lines.push('Without known faces every photo is filed under _unknown or _no_faces.');
+  return lines.join('\n');
+}

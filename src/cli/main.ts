@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../config.ts';
+import { ConfigError, EngineError, PathError, describeError } from '../core/index.ts';
+import { createFileLogger } from '../logger.ts';
+import { archiveCommand } from './archive-command.ts';
+import { evalCommand } from './eval-command.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Exit codes: 0 done, 1 failed, 2 a wrong path, argument or setting (the user's to fix). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('facefile')
+    .description('Files photos into one album per person, by face. Everything stays on this machine.')
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  let run: (() => Promise<void>) | undefined;
+  program
+    .command('archive')
+    .description('sort a folder of photos into one folder per known person (and _unknown, _no_faces)')
+    .option('-i, --input <paths...>', 'folders or photos to archive (default: ARCHIVE_INPUT_DIR, ./photos)')
+    .option('-k, --known <dir>', 'known faces, one sub-folder of photos per person (default: ARCHIVE_KNOWN_DIR, ./known)')
+    .option('-o, --output <dir>', 'where the sorted copies go (default: ARCHIVE_OUTPUT_DIR, ./archive)')
+    .option('-z, --zip [dir]', 'also write one <Person Name>.zip per person (default folder: ARCHIVE_ZIP_DIR, ./zips)')
+    .option('-t, --threshold <n>', 'similarity needed to name a face, 0..1 (higher: fewer, surer matches)', parseThreshold)
+    .option('--json <file>', 'also write a machine-readable report')
+    .action((options: Parameters<typeof archiveCommand>[0]) => {
+      run = () => withContext((context) => archiveCommand(options, context));
+    });
+  program
+    .command('eval')
+    .description('measure verification accuracy on face pairs in the LFW format (pairs file + image folder)')
+    .requiredOption('-p, --pairs <file>', 'pairs to test, e.g. lfw-dev/pairsDevTest.txt')
+    .requiredOption('--images <dir>', 'the folder holding <Name>/<Name>_<NNNN>.jpg')
+    .option('--train <file>', 'pairs to choose the threshold on (e.g. pairsDevTrain.txt) instead of 10-fold cross-validation')
+    .option('--json <file>', 'also write the scores and results as JSON')
+    .action((options: Parameters<typeof evalCommand>[0]) => {
+      run = () => withContext((context) => evalCommand(options, context));
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    if (run) await run();
+    return 0;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+async function withContext(task: (context: Parameters<typeof archiveCommand>[1]) => Promise<void>): Promise<void> {
+  const config = loadConfig();
+  const log = createFileLogger(config.logLevel, path.join(config.dataDir, 'facefile.log'));
+  try {
+    await task({ config, log, out: process.stdout });
+  } catch (error) {
+    if (!(error instanceof PathError || error instanceof ConfigError)) log.error({ err: error }, 'command failed');
+    throw error;
+  } finally {
+    log.flush();
+  }
+}
+
+function report(error: unknown): number {
+  const code = (error as { code?: string }).code;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
+  if (typeof code === 'string' && code.startsWith('commander.')) return 2;
+  if (error instanceof PathError || error instanceof ConfigError) {
+    process.stderr.write(`facefile: ${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof EngineError) {
+    process.stderr.write(`facefile: ${error.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`facefile: unexpected error: ${describeError(error)} (details in the log)\n`);
+  return 1;
+}
+
+function parseThreshold(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1');
+  return n;
+}

@@ -1,0 +1,109 @@
+import os from 'node:os';
+import path from 'node:path';
+import { config as loadDotenv } from 'dotenv';
+import { z } from 'zod';
+import { ConfigError } from './core/index.ts';
+
+/**
+ * Every setting facefile reads, with its default. This is the only module that reads
+ * `process.env`; `.env.example` documents the same keys.
+ */
+const schema = z.object({
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  ARCHIVE_INPUT_DIR: z.string().min(1).default('./photos'),
+  ARCHIVE_KNOWN_DIR: z.string().min(1).default('./known'),
+  ARCHIVE_OUTPUT_DIR: z.string().min(1).default('./archive'),
+  ARCHIVE_ZIP_DIR: z.string().min(1).default('./zips'),
+
+  MATCH_THRESHOLD: z.coerce.number().min(-1).max(1).optional(),
+  MATCH_MARGIN: z.coerce.number().min(0).max(1).default(0.02),
+  MIN_EYE_DISTANCE: z.coerce.number().min(0).default(12),
+  MIN_FACE_SCORE: z.coerce.number().min(0).max(1).default(0.5),
+
+  MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
+  MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(100_000_000),
+
+  TF_BACKEND: z.enum(['auto', 'wasm', 'tensorflow']).default('auto'),
+  WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  MODELS_DIR: z.string().min(1).optional(),
+});
+
+type Env = z.infer<typeof schema>;
+
+export interface Config {
+  readonly dataDir: string;
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly archive: {
+    readonly inputDir: string;
+    readonly knownDir: string;
+    readonly outputDir: string;
+    readonly zipDir: string;
+  };
+  readonly match: {
+    /** Absent means: the embedder's measured default. */
+    readonly threshold: number | undefined;
+    readonly margin: number;
+  };
+  readonly engine: {
+    readonly backend: Env['TF_BACKEND'];
+    readonly workers: number;
+    readonly modelsDir: string | undefined;
+    readonly minEyeDistance: number;
+    readonly minFaceScore: number;
+  };
+  readonly decoder: {
+    readonly maxBytes: number;
+    readonly maxPixels: number;
+  };
+}
+
+/**
+ * Reads `.env` (if present) and the environment, validates every key at once, and returns a frozen
+ * config. Throws `ConfigError` listing every bad key.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dotenvPath?: string; cwd?: string } = {}): Config {
+  if (env === process.env) loadDotenv({ path: options.dotenvPath ?? '.env', quiet: true });
+  const cwd = options.cwd ?? process.cwd();
+  const parsed = schema.safeParse(emptyToUndefined(env));
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const abs = (p: string) => path.resolve(cwd, p);
+  return deepFreeze({
+    dataDir: abs(e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    archive: {
+      inputDir: abs(e.ARCHIVE_INPUT_DIR),
+      knownDir: abs(e.ARCHIVE_KNOWN_DIR),
+      outputDir: abs(e.ARCHIVE_OUTPUT_DIR),
+      zipDir: abs(e.ARCHIVE_ZIP_DIR),
+    },
+    match: { threshold: e.MATCH_THRESHOLD, margin: e.MATCH_MARGIN },
+    engine: {
+      backend: e.TF_BACKEND,
+      workers: e.WORKERS ?? Math.max(1, os.availableParallelism()),
+      modelsDir: e.MODELS_DIR === undefined ? undefined : abs(e.MODELS_DIR),
+      minEyeDistance: e.MIN_EYE_DISTANCE,
+      minFaceScore: e.MIN_FACE_SCORE,
+    },
+    decoder: { maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS },
+  });
+}
+
+/** An empty `KEY=` in .env means "use the default", as people expect. */
+function emptyToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    out[key] = value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+  return out;
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) if (child && typeof child === 'object') deepFreeze(child as object);
+  return Object.freeze(value);
+}

@@ -1,0 +1,58 @@
+/**
+ * Errors for broken infrastructure and bugs. Expected outcomes (an undecodable photo, no face,
+ * an unknown person) are values, not exceptions: see `DecodeFailure` and `FaceMatch`.
+ */
+export class FacefileError extends Error {
+  override name = 'FacefileError';
+}
+
+/** The configuration is invalid; `issues` lists every bad key, one line each. */
+export class ConfigError extends FacefileError {
+  override name = 'ConfigError';
+  constructor(readonly issues: readonly string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+  }
+}
+
+/** A path given by the user is missing, not what it should be, or unreadable. */
+export class PathError extends FacefileError {
+  override name = 'PathError';
+  constructor(
+    readonly path: string,
+    readonly problem: 'missing' | 'not-a-folder' | 'not-a-file' | 'unreadable' | 'unwritable',
+    options?: { cause?: unknown },
+  ) {
+    super(`${path}: ${PATH_PROBLEMS[problem]}`, options);
+  }
+}
+
+const PATH_PROBLEMS: Record<PathError['problem'], string> = {
+  missing: 'no such file or folder',
+  'not-a-folder': 'is not a folder',
+  'not-a-file': 'is not a file',
+  unreadable: 'cannot be read (permission denied)',
+  unwritable: 'cannot be written (permission denied)',
+};
+
+/** The recognition engine could not start or failed while running. */
+export class EngineError extends FacefileError {
+  override name = 'EngineError';
+}
+
+/** A store failed; never to be mistaken for "not found". */
+export class StorageError extends FacefileError {
+  override name = 'StorageError';
+  constructor(
+    message: string,
+    readonly operation: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The short human message of any thrown value, without a stack. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,98 @@
+import type { DetectedFace, Embedding, GalleryPerson, UnusableReason } from './types.ts';
+import { similarity } from './vector.ts';
+
+/** How sure the matcher must be before it names a face. */
+export interface MatchPolicy {
+  /** Minimum similarity between a face and a person's closest sample. */
+  readonly threshold: number;
+  /**
+   * When the runner-up passes the threshold too, how far the best person must lead; closer calls
+   * stay unknown. A runner-up below the threshold is no rival.
+   */
+  readonly margin: number;
+}
+
+export interface PersonScore {
+  readonly personId: string;
+  readonly similarity: number;
+}
+
+/** The verdict on one face. */
+export type FaceMatch =
+  | { readonly kind: 'person'; readonly personId: string; readonly similarity: number }
+  | {
+      readonly kind: 'unknown';
+      readonly reason: 'no-one-enrolled' | 'below-threshold' | 'ambiguous' | 'person-already-in-photo';
+      readonly best?: PersonScore;
+    }
+  | { readonly kind: 'unusable'; readonly reason: UnusableReason };
+
+/**
+ * Every person's score for one embedding, best first. A person's score is the similarity of
+ * their closest sample: several samples cover poses and ages that an average would blur.
+ */
+export function scorePeople(embedding: Embedding, gallery: readonly GalleryPerson[]): PersonScore[] {
+  const scores: PersonScore[] = [];
+  for (const person of gallery) {
+    let best = -Infinity;
+    for (const sample of person.samples) best = Math.max(best, similarity(embedding, sample));
+    if (best > -Infinity) scores.push({ personId: person.id, similarity: best });
+  }
+  return scores.sort((a, b) => b.similarity - a.similarity);
+}
+
+/** Names one face on its own, without looking at the other faces of the photo. */
+export function matchFace(embedding: Embedding, gallery: readonly GalleryPerson[], policy: MatchPolicy): FaceMatch {
+  const [best, runnerUp] = scorePeople(embedding, gallery);
+  if (!best) return { kind: 'unknown', reason: 'no-one-enrolled' };
+  if (best.similarity < policy.threshold) return { kind: 'unknown', reason: 'below-threshold', best };
+  if (runnerUp && runnerUp.similarity >= policy.threshold && best.similarity - runnerUp.similarity < policy.margin) {
+    return { kind: 'unknown', reason: 'ambiguous', best };
+  }
+  return { kind: 'person', personId: best.personId, similarity: best.similarity };
+}
+
+/**
+ * Names the faces of one photo. A person appears at most once in a photo, so when two faces claim
+ * the same person the closer one keeps the name and the other stays unknown.
+ */
+export function matchFaces(
+  faces: readonly Pick<DetectedFace, 'embedding' | 'unusable'>[],
+  gallery: readonly GalleryPerson[],
+  policy: MatchPolicy,
+): FaceMatch[] {
+  const matches: FaceMatch[] = faces.map((face) =>
+    face.embedding
+      ? matchFace(face.embedding, gallery, policy)
+      : { kind: 'unusable', reason: face.unusable ?? 'too-small' },
+  );
+  const order = matches
+    .map((match, index) => ({ match, index }))
+    .filter((entry) => entry.match.kind === 'person')
+    .sort((a, b) => similarityOf(b.match) - similarityOf(a.match));
+  const claimed = new Set<string>();
+  for (const { match, index } of order) {
+    if (match.kind !== 'person') continue;
+    if (claimed.has(match.personId)) {
+      matches[index] = {
+        kind: 'unknown',
+        reason: 'person-already-in-photo',
+        best: { personId: match.personId, similarity: match.similarity },
+      };
+    } else {
+      claimed.add(match.personId);
+    }
+  }
+  return matches;
+}
+
+function similarityOf(match: FaceMatch): number {
+  return match.kind === 'person' ? match.similarity : -Infinity;
+}
+
+/** The distinct people named in a photo, in the order of their faces. */
+export function peopleIn(matches: readonly FaceMatch[]): string[] {
+  const ids: string[] = [];
+  for (const match of matches) if (match.kind === 'person' && !ids.includes(match.personId)) ids.push(match.personId);
+  return ids;
+}

@@ -1,0 +1,44 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * The process logger: JSON lines on stderr, so that stdout stays free for command output.
+ * Secrets are redacted by key wherever they appear, and Bot API URLs (which carry the token in
+ * their path) are masked in any logged string by `redactSecrets`.
+ */
+export function createLogger(level: string, destination: pino.DestinationStream = process.stderr): Logger {
+  return pino(
+    {
+      level,
+      base: null,
+      redact: {
+        paths: ['token', '*.token', 'config.telegram.token', 'config.discord.token', 'headers.authorization', '*.headers.authorization'],
+        censor: '[redacted]',
+      },
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)) as Parameters<typeof method>);
+        },
+      },
+      serializers: { err: (err: unknown) => serializeError(err) },
+    },
+    destination,
+  );
+}
+
+/** Masks bot tokens: Telegram's `/bot<id>:<secret>` URL segment and bare `<id>:<secret>` tokens. */
+export function redactSecrets(text: string): string {
+  return text.replace(/\bbot\d+:[\w-]{20,}/g, 'bot[redacted]').replace(/\b\d{5,}:[\w-]{30,}\b/g, '[redacted]');
+}
+
+function serializeError(err: unknown): unknown {
+  const plain = pino.stdSerializers.err(err as Error);
+  return JSON.parse(redactSecrets(JSON.stringify(plain))) as unknown;
+}
+
+/** The command line's logger: the detail goes to a log file, so the terminal shows only short messages. */
+export function createFileLogger(level: string, file: string): Logger {
+  return createLogger(level, pino.destination({ dest: file, mkdir: true, sync: true }));
+}

@@ -1,0 +1,269 @@
+import type * as tfjs from '@tensorflow/tfjs-core';
+import type { Human, Config as HumanConfig, FaceResult } from '@vladmandic/human';
+import type { Box, DecodedImage, DetectedFace, EngineInfo, FaceEngine } from '../core/index.ts';
+import { EngineError, SerialQueue, normalize } from '../core/index.ts';
+import { DLIB_TEMPLATE, EYE_CORNERS, eyeCentre, fitSimilarity, warpChip, type Point } from './align.ts';
+import { MODEL_SCHEME, ModelFiles } from './models.ts';
+import { loadRuntime, wasmBinariesDir, type BackendPreference, type DescriptorNet, type Runtime, type Tf } from './runtime.ts';
+import { cutByRegion, detectionRegions, mergeDetections, type Region } from './tiling.ts';
+
+export interface EngineOptions {
+  readonly backend: BackendPreference;
+  readonly modelsDir: string | undefined;
+  /** Faces whose eyes are closer than this many pixels are counted but not named. */
+  readonly minEyeDistance: number;
+  /** Faces the detector is less sure of than this are counted but not named. */
+  readonly minFaceScore: number;
+  /** Side of the tiles that large photos are also scanned in, for small faces. */
+  readonly tileSize?: number;
+}
+
+/** The name stored beside every embedding; a different embedder means re-enrolling. */
+export const EMBEDDER = 'dlib-resnet128/template7-flip@1';
+/**
+ * The similarity from which two faces are taken for the same person: the lowest threshold with at
+ * most 0.1% false accepts on LFW DevTrain (0.929; README, "Recognition quality"). A stranger filed
+ * into someone's album is worse than a missed photo, so this sits above the accuracy-optimal 0.916.
+ * Embedder-specific: it moves with `EMBEDDER`.
+ */
+export const DEFAULT_THRESHOLD = 0.93;
+const CHIP_SIZE = 150;
+const CHIP_PADDING = 0.25;
+/**
+ * The template points the chip is aligned on: eye corners, base of the nose and mouth corners.
+ * Measured on LFW DevTrain against the 19-point fit (see README, "Recognition quality").
+ */
+const ALIGN_POINTS = [0, 3, 6, 9, 14, 15, 16].map((i) => DLIB_TEMPLATE[i]!);
+/** Detections below this are dropped outright: lower ones are mostly not faces at all. */
+const DETECTOR_MIN_CONFIDENCE = 0.35;
+
+interface RawFace {
+  readonly box: Box;
+  readonly score: number;
+  readonly mesh: readonly (readonly number[])[];
+}
+
+/**
+ * The recognition core on one thread: Human finds faces and their 468-point meshes (blazeface +
+ * facemesh); each face is aligned to dlib's template and described by face-api's port of dlib's
+ * ResNet (128-d), averaged with its mirror image. Calls are serialised: a Human instance is not
+ * re-entrant. For several cores, run one per worker thread (`PooledFaceEngine`).
+ */
+export class HumanFaceEngine implements FaceEngine {
+  private readonly queue = new SerialQueue();
+  readonly info: EngineInfo;
+
+  private constructor(
+    private readonly runtime: Runtime,
+    private readonly human: Human,
+    private readonly descriptor: DescriptorNet,
+    private readonly options: EngineOptions,
+  ) {
+    this.info = { backend: runtime.backend, embedder: EMBEDDER, dimensions: 128, workers: 1 };
+  }
+
+  static async create(options: EngineOptions): Promise<HumanFaceEngine> {
+    const runtime = loadRuntime(options.backend);
+    const models = new ModelFiles(options.modelsDir);
+    models.registerLoadRouter(runtime.tf);
+    const human = runtime.createHuman(humanConfig(runtime.backend));
+    try {
+      await human.init();
+      await human.load();
+      // Human logs a model that fails to load and carries on; an engine without one is useless.
+      const missing = ['blazeface', 'facemesh'].filter((name) => !human.models.loaded().some((loaded) => loaded.toLowerCase().includes(name)));
+      if (missing.length > 0) throw new EngineError(`face models failed to load: ${missing.join(', ')} (see the log above)`);
+      const descriptor = runtime.faceapi.nets.faceRecognitionNet;
+      if (!descriptor.isLoaded) {
+        descriptor.loadFromWeightMap(await models.loadWeightMap(runtime.tf, 'face_recognition', 'face_recognition_model-weights_manifest.json'));
+      }
+      return new HumanFaceEngine(runtime, human, descriptor, options);
+    } catch (cause) {
+      if (cause instanceof EngineError) throw cause;
+      throw new EngineError(`the face models could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+  }
+
+  detect(image: DecodedImage): Promise<DetectedFace[]> {
+    return this.queue.run(() => this.detectNow(image));
+  }
+
+  async close(): Promise<void> {
+    await this.queue.idle();
+  }
+
+  private async detectNow(image: DecodedImage): Promise<DetectedFace[]> {
+    const { tf } = this.runtime;
+    const tensor = tf.tensor3d(image.pixels, [image.height, image.width, 3], 'int32');
+    try {
+      let raw = await this.findFaces(tensor, image.width, image.height);
+      if (raw.length === 0) raw = await this.findFacesPadded(tensor, image.width, image.height);
+      return await this.describe(image, raw);
+    } finally {
+      tensor.dispose();
+    }
+  }
+
+  /** Runs the detector on the whole photo and, for large photos, on overlapping tiles. */
+  private async findFaces(tensor: tfjs.Tensor3D, width: number, height: number): Promise<RawFace[]> {
+    const found: RawFace[] = [];
+    for (const region of detectionRegions(width, height, this.options.tileSize ?? 768)) {
+      for (const face of await this.detectRegion(tensor, region)) {
+        if (!cutByRegion(face.box, region, width, height)) found.push(face);
+      }
+    }
+    return mergeDetections(found);
+  }
+
+  /**
+   * Tight face crops (a profile picture, a passport-style reference) leave the detector no margin
+   * and it finds nothing; surrounded by a plain border the same face is found.
+   */
+  private async findFacesPadded(tensor: tfjs.Tensor3D, width: number, height: number): Promise<RawFace[]> {
+    const { tf } = this.runtime;
+    const pad = Math.round(Math.max(width, height) * 0.4);
+    const padded = tf.pad(tensor, [[pad, pad], [pad, pad], [0, 0]], 128);
+    try {
+      const faces = await this.detectRegion(padded, { x: 0, y: 0, width: width + 2 * pad, height: height + 2 * pad, whole: true });
+      return faces.map((face) => shift(face, -pad, -pad));
+    } finally {
+      padded.dispose();
+    }
+  }
+
+  private async detectRegion(tensor: tfjs.Tensor3D, region: Region): Promise<RawFace[]> {
+    const { tf } = this.runtime;
+    const view = region.whole ? tensor : tf.slice(tensor, [region.y, region.x, 0], [region.height, region.width, 3]);
+    const batch = tf.expandDims(view, 0);
+    try {
+      const result = await this.human.detect(batch as never);
+      if ('error' in result && result.error) throw new EngineError(`face detection failed: ${String(result.error)}`);
+      return result.face.filter(hasMesh).map((face) => shift(toRawFace(face), region.x, region.y));
+    } finally {
+      batch.dispose();
+      if (view !== tensor) view.dispose();
+    }
+  }
+
+  private async describe(image: DecodedImage, raw: readonly RawFace[]): Promise<DetectedFace[]> {
+    const faces = raw.map((face) => {
+      const eyeDistance = distance(eyeCentre(face.mesh, EYE_CORNERS.right), eyeCentre(face.mesh, EYE_CORNERS.left));
+      const unusable =
+        eyeDistance < this.options.minEyeDistance ? ('too-small' as const)
+        : face.score < this.options.minFaceScore ? ('low-confidence' as const)
+        : undefined;
+      return { face, eyeDistance, unusable };
+    });
+    const usable = faces.filter((f) => !f.unusable);
+    const embeddings = usable.length > 0 ? await this.embed(image, usable.map((f) => f.face.mesh)) : [];
+    let next = 0;
+    return faces.map(({ face, eyeDistance, unusable }) => ({
+      box: roundBox(face.box),
+      score: face.score,
+      eyeDistance,
+      ...(unusable ? { unusable } : { embedding: embeddings[next++]! }),
+    }));
+  }
+
+  /** Aligned chips of every face and their mirror images, described in one batch. */
+  private async embed(image: DecodedImage, meshes: readonly (readonly (readonly number[])[])[]): Promise<Float32Array[]> {
+    const { tf } = this.runtime;
+    const count = meshes.length;
+    const chips = new Float32Array(count * CHIP_SIZE * CHIP_SIZE * 3);
+    meshes.forEach((mesh, i) => {
+      const transform = alignTransform(mesh);
+      chips.set(warpChip(image.pixels, image.width, image.height, transform, CHIP_SIZE), i * CHIP_SIZE * CHIP_SIZE * 3);
+    });
+    const output = tf.tidy(() => {
+      const batch = tf.tensor4d(chips, [count, CHIP_SIZE, CHIP_SIZE, 3]);
+      const both = tf.concat([batch, tf.reverse(batch, 2)], 0);
+      return this.descriptor.forwardInput({ toBatchTensor: () => both });
+    });
+    const values = await output.data();
+    output.dispose();
+    const dims = values.length / (2 * count);
+    return meshes.map((_, i) => {
+      const v = new Float32Array(dims);
+      for (let d = 0; d < dims; d++) v[d] = values[i * dims + d]! + values[(count + i) * dims + d]!;
+      return normalize(v);
+    });
+  }
+}
+
+function alignTransform(mesh: readonly (readonly number[])[]) {
+  const from: Point[] = [];
+  const to: Point[] = [];
+  for (const { chip, mesh: index } of ALIGN_POINTS) {
+    from.push([((CHIP_PADDING + chip[0]) / (1 + 2 * CHIP_PADDING)) * CHIP_SIZE, ((CHIP_PADDING + chip[1]) / (1 + 2 * CHIP_PADDING)) * CHIP_SIZE]);
+    to.push([mesh[index]![0]!, mesh[index]![1]!]);
+  }
+  return fitSimilarity(from, to);
+}
+
+function humanConfig(backend: Runtime['backend']): Partial<HumanConfig> {
+  return {
+    backend,
+    wasmPath: wasmBinariesDir(),
+    modelBasePath: MODEL_SCHEME,
+    debug: false,
+    async: true,
+    warmup: 'none',
+    cacheSensitivity: 0,
+    skipAllowed: false,
+    filter: { enabled: false } as HumanConfig['filter'],
+    gesture: { enabled: false },
+    body: { enabled: false } as HumanConfig['body'],
+    hand: { enabled: false } as HumanConfig['hand'],
+    object: { enabled: false } as HumanConfig['object'],
+    segmentation: { enabled: false } as HumanConfig['segmentation'],
+    face: {
+      enabled: true,
+      detector: {
+        modelPath: 'blazeface.json',
+        rotation: true,
+        maxDetected: 100,
+        minConfidence: DETECTOR_MIN_CONFIDENCE,
+        iouThreshold: 0.3,
+        skipFrames: 0,
+        skipTime: 0,
+        return: false,
+      },
+      mesh: { enabled: true, modelPath: 'facemesh.json', keepInvalid: false },
+      iris: { enabled: false },
+      description: { enabled: false },
+      emotion: { enabled: false },
+      antispoof: { enabled: false },
+      liveness: { enabled: false },
+      attention: { enabled: false },
+      gear: { enabled: false },
+    } as unknown as HumanConfig['face'],
+  };
+}
+
+function hasMesh(face: FaceResult): boolean {
+  return Array.isArray(face.mesh) && face.mesh.length >= 468;
+}
+
+function toRawFace(face: FaceResult): RawFace {
+  const [x, y, width, height] = face.box;
+  return { box: { x, y, width, height }, score: face.score, mesh: face.mesh as unknown as number[][] };
+}
+
+function shift(face: RawFace, dx: number, dy: number): RawFace {
+  if (dx === 0 && dy === 0) return face;
+  return {
+    box: { ...face.box, x: face.box.x + dx, y: face.box.y + dy },
+    score: face.score,
+    mesh: face.mesh.map((p) => [p[0]! + dx, p[1]! + dy, p[2] ?? 0]),
+  };
+}
+
+function distance(a: Point, b: Point): number {
+  return Math.hypot(a[0] - b[0], a[1] - b[1]);
+}
+
+function roundBox(box: Box): Box {
+  return { x: Math.round(box.x), y: Math.round(box.y), width: Math.round(box.width), height: Math.round(box.height) };
+}
+
+export type { Tf };

@@ -1,0 +1,63 @@
+import { Piscina } from 'piscina';
+import type { DecodedImage, DetectedFace, EngineInfo, FaceEngine } from '../core/index.ts';
+import { EngineError } from '../core/index.ts';
+import type { DetectTask } from './engine-worker.ts';
+import type { EngineOptions } from './human-engine.ts';
+
+/**
+ * The recognition core spread over worker threads, one `HumanFaceEngine` each, so that a batch keeps
+ * every core busy and the caller's event loop (a bot answering commands) never waits on inference.
+ */
+export class PooledFaceEngine implements FaceEngine {
+  private constructor(
+    private readonly pool: Piscina,
+    readonly info: EngineInfo,
+  ) {}
+
+  static async create(options: EngineOptions & { readonly workers: number }): Promise<PooledFaceEngine> {
+    const { workers, ...engineOptions } = options;
+    const pool = new Piscina({
+      filename: new URL(`./engine-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href,
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: engineOptions,
+      execArgv: workerExecArgv(),
+    });
+    try {
+      // Every worker loads its models now, so that a broken install fails here and not on a photo.
+      const infos = await Promise.all(Array.from({ length: workers }, () => pool.run('info') as Promise<EngineInfo>));
+      return new PooledFaceEngine(pool, { ...infos[0]!, workers });
+    } catch (cause) {
+      await pool.destroy();
+      if (cause instanceof EngineError) throw cause;
+      throw new EngineError(`the recognition workers could not start: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+  }
+
+  async detect(image: DecodedImage): Promise<DetectedFace[]> {
+    // A copy, moved to the worker: the caller keeps its pixels, and only one copy crosses threads.
+    const pixels = image.pixels.slice();
+    const task: DetectTask = { width: image.width, height: image.height, format: image.format, pixels };
+    return (await this.pool.run(task, { transferList: [pixels.buffer] })) as DetectedFace[];
+  }
+
+  /** How many images wait for a worker: the back-pressure signal for producers. */
+  get queued(): number {
+    return this.pool.queueSize;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+/**
+ * Worker threads inherit the parent's execArgv, which carries tsx's loader when run with
+ * `node --import tsx` or `tsx`. The `facefile` bin registers tsx in-process instead, so the loader
+ * is added explicitly for the workers.
+ */
+function workerExecArgv(): string[] {
+  if (!import.meta.url.endsWith('.ts') || process.execArgv.some((arg) => arg.includes('tsx'))) return process.execArgv;
+  return [...process.execArgv, '--import', import.meta.resolve('tsx')];
+}

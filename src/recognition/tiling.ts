@@ -1,0 +1,71 @@
+import type { Box } from '../core/index.ts';
+
+/** A square (or, at the image edge, clipped) window of the photo that the detector looks at. */
+export interface Region extends Box {
+  /** True for the whole-photo view, whose faces are never cut by a region edge. */
+  readonly whole: boolean;
+}
+
+/**
+ * The views the face detector runs on. Human's detector shrinks whatever it is given to 256×256,
+ * so in a 4000-pixel group photo a 150-pixel face becomes 10 pixels and is lost. Large photos are
+ * therefore also scanned in overlapping tiles of `tileSize` pixels; the whole view still finds the
+ * faces too large for a tile.
+ */
+export function detectionRegions(width: number, height: number, tileSize: number, overlap = 0.25): Region[] {
+  const regions: Region[] = [{ x: 0, y: 0, width, height, whole: true }];
+  if (Math.max(width, height) <= tileSize * 1.25) return regions;
+  const stride = Math.max(1, Math.floor(tileSize * (1 - overlap)));
+  for (const y of starts(height, tileSize, stride)) {
+    for (const x of starts(width, tileSize, stride)) {
+      regions.push({ x, y, width: Math.min(tileSize, width - x), height: Math.min(tileSize, height - y), whole: false });
+    }
+  }
+  return regions;
+}
+
+/** Tile origins along one axis: evenly spread so that the last tile ends at the edge. */
+function starts(length: number, tile: number, stride: number): number[] {
+  if (length <= tile) return [0];
+  const count = Math.ceil((length - tile) / stride) + 1;
+  const step = (length - tile) / (count - 1);
+  return Array.from({ length: count }, (_, i) => Math.round(i * step));
+}
+
+/** Intersection over union of two boxes. */
+export function iou(a: Box, b: Box): number {
+  const x1 = Math.max(a.x, b.x), y1 = Math.max(a.y, b.y);
+  const x2 = Math.min(a.x + a.width, b.x + b.width), y2 = Math.min(a.y + a.height, b.y + b.height);
+  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+  const union = a.width * a.height + b.width * b.height - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** Whether a face found in a tile touches a tile edge that is not also a photo edge (so it may be cut). */
+export function cutByRegion(box: Box, region: Region, imageWidth: number, imageHeight: number, slack = 2): boolean {
+  if (region.whole) return false;
+  const left = region.x > 0 && box.x <= region.x + slack;
+  const top = region.y > 0 && box.y <= region.y + slack;
+  const right = region.x + region.width < imageWidth && box.x + box.width >= region.x + region.width - slack;
+  const bottom = region.y + region.height < imageHeight && box.y + box.height >= region.y + region.height - slack;
+  return left || top || right || bottom;
+}
+
+/** Keeps the best-scoring of each group of overlapping detections. */
+export function mergeDetections<T extends { readonly box: Box; readonly score: number }>(faces: readonly T[], threshold = 0.3): T[] {
+  const kept: T[] = [];
+  for (const face of [...faces].sort((a, b) => b.score - a.score)) {
+    if (!kept.some((other) => iou(other.box, face.box) > threshold || contains(other.box, face.box) || contains(face.box, other.box))) kept.push(face);
+  }
+  return kept;
+}
+
+/** Whether the centre of `inner` lies in `outer` and `inner` is mostly inside it. */
+function contains(outer: Box, inner: Box): boolean {
+  const cx = inner.x + inner.width / 2, cy = inner.y + inner.height / 2;
+  const centreInside = cx >= outer.x && cx <= outer.x + outer.width && cy >= outer.y && cy <= outer.y + outer.height;
+  const x1 = Math.max(outer.x, inner.x), y1 = Math.max(outer.y, inner.y);
+  const x2 = Math.min(outer.x + outer.width, inner.x + inner.width), y2 = Math.min(outer.y + outer.height, inner.y + inner.height);
+  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+  return centreInside && inter >= 0.6 * inner.width * inner.height;
+}
