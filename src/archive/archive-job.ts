@@ -153,7 +153,10 @@ export class ArchiveJob {
       await forEachConcurrent(photos, this.deps.concurrency ?? this.deps.engine.info.workers * 2, async (file) => {
         const result = await this.facesOf(file);
         this.deps.progress?.advance(file);
-        if ('reason' in result) return void problems.push(result);
+        if ('reason' in result) {
+          problems.push(result);
+          return;
+        }
         const usable = result.faces.filter((f) => f.embedding).sort((a, b) => b.eyeDistance - a.eyeDistance);
         if (usable.length === 0) {
           problems.push({ file, reason: result.faces.length === 0 ? 'no face found' : 'the face is too small or unclear' });

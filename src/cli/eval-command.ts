@@ -37,7 +37,10 @@ export async function evalCommand(options: EvalOptions, { config, log, out }: Co
     await forEachConcurrent(images, engine.info.workers * 2, async (image) => {
       try {
         const decoded = await decoder.decode(await readFile(path.join(options.images, image)));
-        if (!decoded.ok) return void log.warn({ image, failure: decoded.failure }, 'eval image not decodable');
+        if (!decoded.ok) {
+          log.warn({ image, failure: decoded.failure }, 'eval image not decodable');
+          return;
+        }
         const face = centralFace(await engine.detect(decoded.image), decoded.image.width, decoded.image.height);
         if (face?.embedding) embeddings.set(image, face.embedding);
       } catch (error) {

@@ -109,7 +109,7 @@ export class HumanFaceEngine implements FaceEngine {
     const found: RawFace[] = [];
     for (const region of detectionRegions(width, height, this.options.tileSize ?? 768)) {
       for (const face of await this.detectRegion(tensor, region)) {
-        if (!cutByRegion(face.box, region, width, height)) found.push(face);
+        if (Math.max(face.box.width, face.box.height) >= region.minFace && !cutByRegion(face.box, region, width, height)) found.push(face);
       }
     }
     return mergeDetections(found);
@@ -124,7 +124,7 @@ export class HumanFaceEngine implements FaceEngine {
     const pad = Math.round(Math.max(width, height) * 0.4);
     const padded = tf.pad(tensor, [[pad, pad], [pad, pad], [0, 0]], 128);
     try {
-      const faces = await this.detectRegion(padded, { x: 0, y: 0, width: width + 2 * pad, height: height + 2 * pad, whole: true });
+      const faces = await this.detectRegion(padded, { x: 0, y: 0, width: width + 2 * pad, height: height + 2 * pad, whole: true, minFace: 0 });
       return faces.map((face) => shift(face, -pad, -pad));
     } finally {
       padded.dispose();
@@ -136,8 +136,8 @@ export class HumanFaceEngine implements FaceEngine {
     const view = region.whole ? tensor : tf.slice(tensor, [region.y, region.x, 0], [region.height, region.width, 3]);
     const batch = tf.expandDims(view, 0);
     try {
-      const result = await this.human.detect(batch as never);
-      if ('error' in result && result.error) throw new EngineError(`face detection failed: ${String(result.error)}`);
+      const result = await this.human.detect(batch);
+      if ('error' in result && result.error) throw new EngineError(`face detection failed: ${result.error}`);
       return result.face.filter(hasMesh).map((face) => shift(toRawFace(face), region.x, region.y));
     } finally {
       batch.dispose();
@@ -210,12 +210,12 @@ function humanConfig(backend: Runtime['backend']): Partial<HumanConfig> {
     warmup: 'none',
     cacheSensitivity: 0,
     skipAllowed: false,
-    filter: { enabled: false } as HumanConfig['filter'],
+    filter: { enabled: false },
     gesture: { enabled: false },
-    body: { enabled: false } as HumanConfig['body'],
-    hand: { enabled: false } as HumanConfig['hand'],
-    object: { enabled: false } as HumanConfig['object'],
-    segmentation: { enabled: false } as HumanConfig['segmentation'],
+    body: { enabled: false },
+    hand: { enabled: false },
+    object: { enabled: false },
+    segmentation: { enabled: false },
     face: {
       enabled: true,
       detector: {
@@ -236,7 +236,7 @@ function humanConfig(backend: Runtime['backend']): Partial<HumanConfig> {
       liveness: { enabled: false },
       attention: { enabled: false },
       gear: { enabled: false },
-    } as unknown as HumanConfig['face'],
+    },
   };
 }
 

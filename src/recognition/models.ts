@@ -111,7 +111,7 @@ export class ModelFiles {
       for (const file of group.paths) buffers.push(await this.read(name, file));
     }
     const joined = Buffer.concat(buffers);
-    return { specs, weights: joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer };
+    return { specs, weights: joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) };
   }
 }
 

@@ -4,7 +4,15 @@ import type { Box } from '../core/index.ts';
 export interface Region extends Box {
   /** True for the whole-photo view, whose faces are never cut by a region edge. */
   readonly whole: boolean;
+  /**
+   * Faces smaller than this (box side, pixels) found in this region are ignored: a finer region
+   * covers them, and this one sees them at a few pixels, where the detector makes faces up.
+   */
+  readonly minFace: number;
 }
+
+/** The detector finds faces from about 1/13 of its view (20 of its 256 pixels). */
+const VIEW_FRACTION = 13;
 
 /**
  * The views the face detector runs on. Human's detector shrinks whatever it is given to 256×256,
@@ -13,15 +21,22 @@ export interface Region extends Box {
  * faces too large for a tile.
  */
 export function detectionRegions(width: number, height: number, tileSize: number, overlap = 0.25): Region[] {
-  const regions: Region[] = [{ x: 0, y: 0, width, height, whole: true }];
-  if (Math.max(width, height) <= tileSize * 1.25) return regions;
-  const stride = Math.max(1, Math.floor(tileSize * (1 - overlap)));
-  for (const y of starts(height, tileSize, stride)) {
-    for (const x of starts(width, tileSize, stride)) {
-      regions.push({ x, y, width: Math.min(tileSize, width - x), height: Math.min(tileSize, height - y), whole: false });
+  const long = Math.max(width, height);
+  const tiles: Region[] = [];
+  // A face is only trusted from a tile it lies well inside (see `cutByRegion`), so each level of
+  // tiles finds faces up to about its overlap in size; the next, twice as large, takes over from
+  // there until the whole view sees them.
+  for (let size = tileSize; long > size * 1.25; size *= 2) {
+    const stride = Math.max(1, Math.floor(size * (1 - overlap)));
+    const minFace = size === tileSize ? 0 : size / VIEW_FRACTION;
+    for (const y of starts(height, size, stride)) {
+      for (const x of starts(width, size, stride)) {
+        tiles.push({ x, y, width: Math.min(size, width - x), height: Math.min(size, height - y), whole: false, minFace });
+      }
     }
+    if (long / VIEW_FRACTION <= size * overlap) break;
   }
-  return regions;
+  return [{ x: 0, y: 0, width, height, whole: true, minFace: tiles.length > 0 ? long / VIEW_FRACTION : 0 }, ...tiles];
 }
 
 /** Tile origins along one axis: evenly spread so that the last tile ends at the edge. */
@@ -41,9 +56,14 @@ export function iou(a: Box, b: Box): number {
   return union > 0 ? inter / union : 0;
 }
 
-/** Whether a face found in a tile touches a tile edge that is not also a photo edge (so it may be cut). */
-export function cutByRegion(box: Box, region: Region, imageWidth: number, imageHeight: number, slack = 2): boolean {
+/**
+ * Whether a face found in a tile comes near a tile edge that is not also a photo edge. The
+ * detector finds half a face at a tile edge and the mesh then draws a whole, wrong, face inside the
+ * tile, so "near" is a quarter of the face's size: such faces are taken from the overlapping tile.
+ */
+export function cutByRegion(box: Box, region: Region, imageWidth: number, imageHeight: number): boolean {
   if (region.whole) return false;
+  const slack = Math.max(2, 0.25 * Math.max(box.width, box.height));
   const left = region.x > 0 && box.x <= region.x + slack;
   const top = region.y > 0 && box.y <= region.y + slack;
   const right = region.x + region.width < imageWidth && box.x + box.width >= region.x + region.width - slack;

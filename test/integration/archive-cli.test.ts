@@ -1,0 +1,152 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { BAD_IMAGES, NO_DATASETS, POSTS, type PostLabel } from '../helpers/datasets.ts';
+import { linkKnownFaces, runCli, tree } from '../helpers/cli.ts';
+import { readZip } from '../helpers/zip.ts';
+
+describe('facefile archive', { skip: NO_DATASETS }, () => {
+  let work: string;
+  before(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'facefile-archive-'));
+  });
+  after(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  describe('GIVEN the group-photos references as known faces and the posts as input', () => {
+    let people: string[];
+    let labels: Record<string, PostLabel>;
+    let first: Awaited<ReturnType<typeof runCli>>;
+    const out = () => path.join(work, 'posts', 'archive');
+
+    before(async () => {
+      const dir = path.join(work, 'posts');
+      people = await linkKnownFaces(path.join(dir, 'known'));
+      labels = Object.fromEntries(
+        Object.entries(JSON.parse(await readFile(path.join(POSTS, 'labels.json'), 'utf8')) as Record<string, PostLabel>).filter(([key]) => !key.startsWith('_')),
+      );
+      first = await runCli(['archive', '--input', POSTS, '--zip', '--json', 'report.json'], dir);
+    });
+
+    it('THEN it succeeds and every post is filed under exactly the people labels.json lists', async () => {
+      assert.equal(first.code, 0, first.stderr);
+      for (const [file, label] of Object.entries(labels)) {
+        for (const person of people) {
+          const filed = await exists(path.join(out(), person, file));
+          assert.equal(filed, label.people.includes(person), `${file} ${filed ? 'is' : 'is not'} in ${person}'s folder`);
+        }
+        const unknown = await exists(path.join(out(), '_unknown', file));
+        assert.equal(unknown, label.people.length === 0, `${file} in _unknown`);
+        assert.equal(await exists(path.join(out(), '_no_faces', file)), false, `${file} has faces`);
+      }
+    });
+
+    it('THEN the filed copies are hard links to the untouched originals', async () => {
+      const original = await stat(path.join(POSTS, 'obama1.jpg'));
+      const copy = await stat(path.join(out(), 'obama', 'obama1.jpg'));
+      assert.equal(copy.ino, original.ino);
+      assert.equal(copy.size, original.size);
+    });
+
+    it('THEN the summary and the JSON report count photos, faces, people, unknown and time', async () => {
+      assert.match(first.stdout, /Archived 26 photos in [\d.]+ s \([\d.]+ photos\/s\): \d+ faces/);
+      assert.match(first.stdout, /obama\s+11 photos/);
+      const report = JSON.parse(await readFile(path.join(work, 'posts', 'report.json'), 'utf8')) as {
+        photos: number; faces: number; perPerson: Record<string, number>; unknown: number; noFaces: number; errors: unknown[]; threshold: number;
+      };
+      assert.equal(report.photos, 26);
+      assert.equal(report.errors.length, 0);
+      assert.equal(report.noFaces, 0);
+      assert.equal(report.unknown, Object.values(labels).filter((l) => l.people.length === 0).length);
+      const expectedFaces = Object.values(labels).reduce((sum, l) => sum + l.people.length + l.unknownFaces, 0);
+      assert.ok(Math.abs(report.faces - expectedFaces) <= 2, `faces ${report.faces}, labelled ${expectedFaces}`);
+      for (const person of people) {
+        assert.equal(report.perPerson[person], Object.values(labels).filter((l) => l.people.includes(person)).length, person);
+      }
+    });
+
+    it('THEN each person with photos has a stored zip holding exactly their folder', async () => {
+      for (const person of people) {
+        const folder = (await exists(path.join(out(), person))) ? (await readdir(path.join(out(), person))).sort() : [];
+        const zip = path.join(work, 'posts', 'zips', `${person}.zip`);
+        if (folder.length === 0) {
+          assert.equal(await exists(zip), false, `${person} has no photos and no zip`);
+          continue;
+        }
+        const entries = await readZip(zip);
+        assert.deepEqual(entries.map((e) => e.name).sort(), folder, person);
+        for (const entry of entries) {
+          assert.equal(entry.method, 0, 'stored, not deflated');
+          assert.ok(entry.bytes.equals(await readFile(path.join(out(), person, entry.name))), entry.name);
+        }
+      }
+    });
+
+    it('WHEN run again THEN nothing is filed twice and the folders are unchanged', async () => {
+      const before = await tree(out());
+      const again = await runCli(['archive', '--input', POSTS, '--zip'], path.join(work, 'posts'));
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /0 new copies filed/);
+      assert.deepEqual(await tree(out()), before);
+    });
+  });
+
+  it('GIVEN a missing input, a file as the known folder, or a file as the output THEN exit 2 with one line naming the path', async () => {
+    const dir = path.join(work, 'paths');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'a-file'), 'x');
+    const cases = [
+      [['archive', '--input', path.join(dir, 'nope')], /nope: no such file or folder/],
+      [['archive', '--input', POSTS, '--known', path.join(dir, 'a-file')], /a-file: is not a folder/],
+      [['archive', '--input', POSTS, '--known', POSTS, '--output', path.join(dir, 'a-file')], /a-file: is not a folder/],
+    ] as const;
+    for (const [args, message] of cases) {
+      const result = await runCli(args, dir);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    }
+  });
+
+  it('GIVEN a fresh folder and no arguments THEN the default folders are made and it says what to put where', async () => {
+    const dir = path.join(work, 'fresh');
+    await mkdir(dir);
+    const result = await runCli(['archive'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /\.\/known/);
+    assert.match(result.stdout, /\.\/photos/);
+    for (const folder of ['photos', 'known']) assert.ok((await stat(path.join(dir, folder))).isDirectory(), folder);
+  });
+
+  it('GIVEN broken files, a photo without faces and two photos of one name THEN errors are listed, the rest filed, nothing overwritten', async () => {
+    const dir = path.join(work, 'mixed');
+    const input = path.join(dir, 'photos');
+    await mkdir(path.join(input, 'trip-a'), { recursive: true });
+    await mkdir(path.join(input, 'trip-b'), { recursive: true });
+    await linkKnownFaces(path.join(dir, 'known'));
+    await copyFile(path.join(BAD_IMAGES, 'sharp', 'truncated.png'), path.join(input, 'truncated.png'));
+    await copyFile(path.join(BAD_IMAGES, 'synthetic', 'random-bytes.jpg'), path.join(input, 'random.jpg'));
+    await sharp({ create: { width: 400, height: 300, channels: 3, background: '#4477aa' } }).jpeg().toFile(path.join(input, 'sky.jpg'));
+    await copyFile(path.join(POSTS, 'obama1.jpg'), path.join(input, 'trip-a', 'IMG_0001.jpg'));
+    await copyFile(path.join(POSTS, 'obama3.jpg'), path.join(input, 'trip-b', 'IMG_0001.jpg'));
+
+    const result = await runCli(['archive'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /random\.jpg: not an image format facefile can read/);
+    assert.ok(await exists(path.join(dir, 'archive', '_no_faces', 'sky.jpg')));
+    assert.deepEqual((await readdir(path.join(dir, 'archive', 'obama'))).sort(), ['IMG_0001 (2).jpg', 'IMG_0001.jpg']);
+  });
+});
+
+async function exists(target: string): Promise<boolean> {
+  try {
+    await stat(target);
+    return true;
+  } catch {
+    return false;
+  }
+}
