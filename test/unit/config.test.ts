@@ -1,0 +1,124 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.ts';
+import { ConfigError } from '../../src/core/errors.ts';
+
+describe('loadConfig', () => {
+  let cwd = '';
+  before(async () => {
+    cwd = await mkdtemp(path.join(os.tmpdir(), 'facefile-config-'));
+  });
+  after(async () => {
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  it('GIVEN no settings THEN every default is used and every folder is absolute under cwd', () => {
+    const config = loadConfig({}, { cwd });
+    assert.deepEqual(config, {
+      dataDir: path.join(cwd, 'data'),
+      logLevel: 'info',
+      archive: {
+        inputDir: path.join(cwd, 'photos'),
+        knownDir: path.join(cwd, 'known'),
+        outputDir: path.join(cwd, 'archive'),
+        zipDir: path.join(cwd, 'zips'),
+      },
+      match: { threshold: undefined, margin: 0.02 },
+      engine: {
+        backend: 'auto',
+        workers: os.availableParallelism(),
+        modelsDir: undefined,
+        minEyeDistance: 12,
+        minFaceScore: 0.5,
+      },
+      decoder: { maxBytes: 50 * 1024 * 1024, maxPixels: 100_000_000 },
+    });
+  });
+
+  it('GIVEN an empty or blank value THEN the default is used, as for a missing key', () => {
+    const config = loadConfig({ DATA_DIR: '', LOG_LEVEL: '   ', MATCH_MARGIN: '', WORKERS: '', MODELS_DIR: '' }, { cwd });
+    assert.equal(config.dataDir, path.join(cwd, 'data'));
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.match.margin, 0.02);
+    assert.equal(config.engine.workers, os.availableParallelism());
+    assert.equal(config.engine.modelsDir, undefined);
+  });
+
+  it('GIVEN values THEN numbers are parsed, text is trimmed and relative paths resolve under cwd', () => {
+    const config = loadConfig(
+      {
+        DATA_DIR: ' state/db ',
+        ARCHIVE_ZIP_DIR: '/srv/zips',
+        LOG_LEVEL: 'debug',
+        MATCH_THRESHOLD: '0.93',
+        MATCH_MARGIN: '0.05',
+        WORKERS: '3',
+        TF_BACKEND: 'wasm',
+        MODELS_DIR: 'models',
+        MAX_IMAGE_BYTES: '1000',
+      },
+      { cwd },
+    );
+    assert.equal(config.dataDir, path.join(cwd, 'state', 'db'));
+    assert.equal(config.archive.zipDir, '/srv/zips');
+    assert.equal(config.logLevel, 'debug');
+    assert.deepEqual(config.match, { threshold: 0.93, margin: 0.05 });
+    assert.equal(config.engine.workers, 3);
+    assert.equal(config.engine.backend, 'wasm');
+    assert.equal(config.engine.modelsDir, path.join(cwd, 'models'));
+    assert.equal(config.decoder.maxBytes, 1000);
+  });
+
+  it('GIVEN a plain object THEN process.env is not read', () => {
+    const saved = process.env.LOG_LEVEL;
+    process.env.LOG_LEVEL = 'trace';
+    try {
+      assert.equal(loadConfig({}, { cwd }).logLevel, 'info');
+    } finally {
+      if (saved === undefined) delete process.env.LOG_LEVEL;
+      else process.env.LOG_LEVEL = saved;
+    }
+  });
+
+  it('GIVEN several bad keys THEN one ConfigError lists every one of them', () => {
+    const env = { MATCH_THRESHOLD: 'abc', WORKERS: '0', LOG_LEVEL: 'loud', MATCH_MARGIN: '0.01' };
+    assert.throws(
+      () => loadConfig(env, { cwd }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.name, 'ConfigError');
+        assert.deepEqual(error.issues.map((issue) => issue.split(':')[0]).sort(), ['LOG_LEVEL', 'MATCH_THRESHOLD', 'WORKERS']);
+        for (const key of ['LOG_LEVEL', 'MATCH_THRESHOLD', 'WORKERS']) assert.match(error.message, new RegExp(`^  ${key}: `, 'm'));
+        return true;
+      },
+    );
+  });
+
+  it('GIVEN numbers out of range or not whole THEN each is reported', () => {
+    const env = { MATCH_THRESHOLD: '1.5', MATCH_MARGIN: '-0.1', WORKERS: '2.5', MAX_IMAGE_PIXELS: '-1', TF_BACKEND: 'cuda' };
+    assert.throws(
+      () => loadConfig(env, { cwd }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.issues.map((issue) => issue.split(':')[0]).sort(), ['MATCH_MARGIN', 'MATCH_THRESHOLD', 'MAX_IMAGE_PIXELS', 'TF_BACKEND', 'WORKERS']);
+        return true;
+      },
+    );
+  });
+
+  it('GIVEN a loaded config THEN it and every nested object are frozen and assignment throws', () => {
+    const config = loadConfig({}, { cwd });
+    for (const part of [config, config.archive, config.match, config.engine, config.decoder]) assert.ok(Object.isFrozen(part));
+    assert.throws(() => {
+      (config as { dataDir: string }).dataDir = '/elsewhere';
+    }, TypeError);
+    assert.throws(() => {
+      (config.match as { margin: number }).margin = 0.5;
+    }, TypeError);
+    assert.equal(config.dataDir, path.join(cwd, 'data'));
+    assert.equal(config.match.margin, 0.02);
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createLogger, redactSecrets, type Logger } from '../../src/logger.ts';
+
+/** A made-up bot token in Telegram's shape: bot id, colon, 35-character secret. */
+const SECRET = 'AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
+const TOKEN = `123456789:${SECRET}`;
+const URL = `https://api.telegram.org/bot${TOKEN}/getMe`;
+
+/** A logger writing into memory, and the parsed lines it wrote. */
+function capture(level = 'info'): { log: Logger; output: () => Promise<string> } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  return {
+    log: createLogger(level, stream),
+    output: async () => {
+      await nextTurn();
+      return text;
+    },
+  };
+}
+
+function assertNoSecret(text: string): void {
+  assert.ok(text.length > 0, 'nothing was logged');
+  assert.ok(!text.includes(SECRET), `the token's secret reached the log: ${text}`);
+}
+
+describe('redactSecrets', () => {
+  it('GIVEN the secret is 35 characters THEN the test token has the real shape', () => {
+    assert.equal(SECRET.length, 35);
+  });
+
+  it('GIVEN a Telegram Bot API URL THEN the token in its path is masked and the rest kept', () => {
+    assert.equal(redactSecrets(URL), 'https://api.telegram.org/bot[redacted]/getMe');
+  });
+
+  it('GIVEN a bare token in text THEN it is masked', () => {
+    assert.equal(redactSecrets(`starting with token ${TOKEN}.`), 'starting with token [redacted].');
+  });
+
+  it('GIVEN a file download URL THEN the token is masked there too', () => {
+    assert.equal(redactSecrets(`https://api.telegram.org/file/bot${TOKEN}/photos/file_1.jpg`), 'https://api.telegram.org/file/bot[redacted]/photos/file_1.jpg');
+  });
+
+  it('GIVEN ordinary text with colons and numbers THEN it is left alone', () => {
+    const text = 'filed 12:30:45, photo 20240601:beach, chat -100123456789';
+    assert.equal(redactSecrets(text), text);
+  });
+});
+
+describe('createLogger', () => {
+  it('GIVEN a string message holding the URL THEN the line has no token', async () => {
+    const { log, output } = capture();
+    log.info(`calling ${URL}`);
+    const text = await output();
+    assertNoSecret(text);
+    assert.equal((JSON.parse(text) as { msg: string }).msg, 'calling https://api.telegram.org/bot[redacted]/getMe');
+  });
+
+  it('GIVEN the URL as a format argument THEN the line has no token', async () => {
+    const { log, output } = capture();
+    log.warn('retrying %s', URL);
+    assertNoSecret(await output());
+  });
+
+  it('GIVEN an Error whose message holds the URL, logged under err THEN message and stack have no token', async () => {
+    const { log, output } = capture();
+    log.error({ err: new Error(`fetch failed: ${URL}`) }, 'polling stopped');
+    const text = await output();
+    assertNoSecret(text);
+    const line = JSON.parse(text) as { err: { message: string; stack: string } };
+    assert.equal(line.err.message, 'fetch failed: https://api.telegram.org/bot[redacted]/getMe');
+    assert.match(line.err.stack, /bot\[redacted\]/);
+  });
+
+  it('GIVEN an Error with the URL in its cause THEN the line has no token', async () => {
+    const { log, output } = capture();
+    log.error({ err: new Error('polling stopped', { cause: new Error(`GET ${URL} failed`) }) }, 'bot down');
+    assertNoSecret(await output());
+  });
+
+  it(
+    'GIVEN an Error whose message holds the URL, logged directly THEN the line has no token',
+    { todo: 'bug: log.error(err) makes pino copy err.message into "msg" unredacted (src/logger.ts:21-22: logMethod redacts only string arguments, and the err serializer covers only the "err" field)' },
+    async () => {
+      const { log, output } = capture();
+      log.error(new Error(`fetch failed: ${URL}`));
+      assertNoSecret(await output());
+    },
+  );
+
+  it('GIVEN an object with a token field, at the top or one level down THEN the token is redacted', async () => {
+    const { log, output } = capture();
+    log.info({ token: TOKEN }, 'starting');
+    log.info({ telegram: { token: TOKEN } }, 'starting');
+    const text = await output();
+    assertNoSecret(text);
+    const lines = text.trim().split('\n').map((line) => JSON.parse(line) as { token?: string; telegram?: { token: string } });
+    assert.equal(lines[0]?.token, '[redacted]');
+    assert.equal(lines[1]?.telegram?.token, '[redacted]');
+  });
+
+  it(
+    'GIVEN the URL in a string field of a logged object THEN the line has no token',
+    { todo: 'bug: redactSecrets is applied only to string arguments (src/logger.ts:21-22), so { url } is written with the token though the doc says URLs are masked "in any logged string"' },
+    async () => {
+      const { log, output } = capture();
+      log.info({ url: URL }, 'request');
+      assertNoSecret(await output());
+    },
+  );
+
+  it('GIVEN level warn THEN info lines are not written and warn lines are, with a text level', async () => {
+    const { log, output } = capture('warn');
+    log.info('hidden');
+    log.warn('shown');
+    const lines = (await output()).trim().split('\n').map((line) => JSON.parse(line) as { level: string; msg: string });
+    assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['warn', 'shown']]);
+  });
+});
