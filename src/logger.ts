@@ -4,8 +4,8 @@ export type { Logger } from 'pino';
 
 /**
  * The process logger: JSON lines on stderr, so that stdout stays free for command output.
- * Secrets are redacted by key wherever they appear, and Bot API URLs (which carry the token in
- * their path) are masked in any logged string by `redactSecrets`.
+ * Fields named like secrets are redacted, and every written line passes through `redactSecrets`,
+ * which masks bot tokens (Telegram's Bot API URLs carry the token in their path).
  */
 export function createLogger(level: string, destination: pino.DestinationStream = process.stderr): Logger {
   return pino(
@@ -17,11 +17,9 @@ export function createLogger(level: string, destination: pino.DestinationStream 
         censor: '[redacted]',
       },
       formatters: { level: (label) => ({ level: label }) },
-      hooks: {
-        logMethod(args, method) {
-          method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)) as Parameters<typeof method>);
-        },
-      },
+      // The last step before a line is written: whatever field or message a token hides in (an
+      // error's message, a URL in a context object), it is masked here.
+      hooks: { streamWrite: redactSecrets },
       serializers: { err: (err: unknown) => serializeError(err) },
     },
     destination,

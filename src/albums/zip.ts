@@ -21,8 +21,11 @@ export async function writeZip(entries: readonly ZipEntry[], destination: string
   const temporary = `${destination}.${randomBytes(4).toString('hex')}.partial`;
   const zip = new ZipArchive({ store: true });
   for (const entry of entries) zip.file(entry.source, { name: entry.name, ...(entry.date ? { date: entry.date } : {}) });
+  // archiver reports a source file that vanished (or is not a regular file) as a mere warning and
+  // leaves it out; an album missing a photo is a failure here.
+  const warned = new Promise<never>((_, reject) => zip.on('warning', reject));
   try {
-    await Promise.all([pipeline(zip, createWriteStream(temporary, { flags: 'wx' })), zip.finalize()]);
+    await Promise.race([Promise.all([pipeline(zip, createWriteStream(temporary, { flags: 'wx' })), zip.finalize()]), warned]);
     await rename(temporary, destination);
     return { bytes: zip.pointer() };
   } catch (error) {

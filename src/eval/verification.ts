@@ -41,8 +41,9 @@ export function accuracyAt(pairs: readonly ScoredPair[], threshold: number): num
 /** The threshold with the best accuracy on `pairs` (the midpoint between neighbouring scores). */
 export function bestThreshold(pairs: readonly ScoredPair[]): { threshold: number; accuracy: number } {
   const sorted = pairs.filter((p) => p.score !== undefined).sort((x, y) => scoreOf(x) - scoreOf(y));
-  // Everything "same" at first; walk the cut up through the sorted scores.
-  let right = pairs.filter((p) => p.same && p.score !== undefined).length;
+  // Everything scored is "same" at first (unscored pairs are always "different"); walk the cut up
+  // through the sorted scores.
+  let right = pairs.filter((p) => (p.score === undefined ? !p.same : p.same)).length;
   let best = { threshold: sorted.length > 0 ? scoreOf(sorted[0]!) - 1e-6 : 0, right };
   for (let i = 0; i < sorted.length; i++) {
     right += sorted[i]!.same ? -1 : 1;
@@ -74,9 +75,13 @@ export function crossValidate(pairs: readonly ScoredPair[], folds = 10): { mean:
  * threshold. With n different-person pairs, rates below 1/n cannot be told apart from 0.
  */
 export function tarAtFar(pairs: readonly ScoredPair[], far: number): { tar: number; threshold: number } {
-  const impostors = pairs.filter((p) => !p.same).map(scoreOf).sort((x, y) => y - x);
-  const genuine = pairs.filter((p) => p.same).map(scoreOf);
-  const allowed = Math.floor(far * impostors.length);
-  const threshold = (impostors[allowed] ?? Number.NEGATIVE_INFINITY) + 1e-9;
-  return { tar: genuine.filter((s) => s >= threshold).length / Math.max(1, genuine.length), threshold };
+  const impostorCount = pairs.filter((p) => !p.same).length;
+  // Unscored pairs are never accepted, so only scored impostors can use up the allowance.
+  const impostors = pairs.filter((p) => !p.same && p.score !== undefined).map(scoreOf).sort((x, y) => y - x);
+  const genuine = pairs.filter((p) => p.same);
+  const allowed = Math.floor(far * impostorCount);
+  const cut = impostors[allowed];
+  const threshold = cut === undefined ? Number.NEGATIVE_INFINITY : cut + 1e-9;
+  const accepted = genuine.filter((p) => p.score !== undefined && p.score >= threshold).length;
+  return { tar: accepted / Math.max(1, genuine.length), threshold };
 }

@@ -18,8 +18,16 @@ const ready = HumanFaceEngine.create(workerData as EngineOptions);
 // Nobody awaits `ready` until the first task; keep a load failure from being an unhandled rejection.
 ready.catch(() => undefined);
 
-export default async function detect(task: DetectTask | 'info'): Promise<DetectedFace[] | HumanFaceEngine['info']> {
+export interface DetectAnswer {
+  readonly faces: DetectedFace[];
+  /** Time spent on this image inside the worker: the inference share of the pipeline. */
+  readonly ms: number;
+}
+
+export default async function detect(task: DetectTask | 'info'): Promise<DetectAnswer | HumanFaceEngine['info']> {
   const engine = await ready;
   if (task === 'info') return engine.info;
-  return engine.detect(task);
+  const started = performance.now();
+  const faces = await engine.detect(task);
+  return { faces, ms: performance.now() - started };
 }

@@ -1,7 +1,7 @@
 import { Piscina } from 'piscina';
 import type { DecodedImage, DetectedFace, EngineInfo, FaceEngine } from '../core/index.ts';
 import { EngineError } from '../core/index.ts';
-import type { DetectTask } from './engine-worker.ts';
+import type { DetectAnswer, DetectTask } from './engine-worker.ts';
 import type { EngineOptions } from './human-engine.ts';
 
 /**
@@ -9,6 +9,9 @@ import type { EngineOptions } from './human-engine.ts';
  * every core busy and the caller's event loop (a bot answering commands) never waits on inference.
  */
 export class PooledFaceEngine implements FaceEngine {
+  private inferenceMs = 0;
+  private images = 0;
+
   private constructor(
     private readonly pool: Piscina,
     readonly info: EngineInfo,
@@ -39,7 +42,15 @@ export class PooledFaceEngine implements FaceEngine {
     // A copy, moved to the worker: the caller keeps its pixels, and only one copy crosses threads.
     const pixels = image.pixels.slice();
     const task: DetectTask = { width: image.width, height: image.height, format: image.format, pixels };
-    return (await this.pool.run(task, { transferList: [pixels.buffer] })) as DetectedFace[];
+    const answer = (await this.pool.run(task, { transferList: [pixels.buffer] })) as DetectAnswer;
+    this.inferenceMs += answer.ms;
+    this.images++;
+    return answer.faces;
+  }
+
+  /** Worker time spent on images so far, for the benchmark's busy-cores figure. */
+  get stats(): { readonly images: number; readonly inferenceMs: number } {
+    return { images: this.images, inferenceMs: this.inferenceMs };
   }
 
   /** How many images wait for a worker: the back-pressure signal for producers. */

@@ -73,7 +73,6 @@ describe('bestThreshold', () => {
 
   it(
     'GIVEN a different pair with no score THEN it is counted as correctly rejected, as accuracyAt counts it',
-    { todo: 'bug: bestThreshold starts `right` without the unscored different pairs (src/eval/verification.ts:45), so it reports 20/21 here instead of 1' },
     () => {
       const pairs = [...separable(), pair(false, undefined, 99)];
       const { threshold, accuracy } = bestThreshold(pairs);
@@ -127,7 +126,6 @@ describe('tarAtFar', () => {
 
   it(
     'GIVEN a genuine pair with no score THEN it is never a true accept',
-    { todo: 'bug: when every impostor is unscored the threshold is -Infinity + 1e-9 = -Infinity (src/eval/verification.ts:80), so unscored genuine pairs count as accepted: tar 1 instead of 0.5' },
     () => {
       const { tar } = tarAtFar([pair(false, undefined, 0), pair(true, 0.9, 1), pair(true, undefined, 2)], 0);
       assert.equal(tar, 0.5);
