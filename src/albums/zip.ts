@@ -19,7 +19,8 @@ export interface ZipEntry {
  */
 export async function writeZip(entries: readonly ZipEntry[], destination: string): Promise<{ bytes: number }> {
   const temporary = `${destination}.${randomBytes(4).toString('hex')}.partial`;
-  const zip = new ZipArchive({ store: true });
+  // One file stat at a time keeps the entries in the order given.
+  const zip = new ZipArchive({ store: true, statConcurrency: 1 });
   for (const entry of entries) zip.file(entry.source, { name: entry.name, ...(entry.date ? { date: entry.date } : {}) });
   // archiver reports a source file that vanished (or is not a regular file) as a mere warning and
   // leaves it out; an album missing a photo is a failure here.

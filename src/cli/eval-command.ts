@@ -8,12 +8,14 @@ import { inspectPath } from '../archive/files.ts';
 import { PathError } from '../core/index.ts';
 import type { CommandContext } from './archive-command.ts';
 import { createProgress } from './progress.ts';
+import type { EmbedderName } from '../recognition/index.ts';
 
 export interface EvalOptions {
   readonly pairs: string;
   readonly images: string;
   readonly train?: string;
   readonly json?: string;
+  readonly embedder?: EmbedderName;
 }
 
 /** `facefile eval`: LFW-protocol verification accuracy of the shipped recognition core. */
@@ -26,7 +28,7 @@ export async function evalCommand(options: EvalOptions, { config, log, out }: Co
   const train = options.train ? parsePairs(await readFile(options.train, 'utf8')) : [];
   if (test.length === 0) throw new PathError(options.pairs, 'not-a-file');
 
-  const engine = await createEngine(config);
+  const engine = await createEngine(config, options.embedder);
   const decoder = createDecoder(config);
   const images = [...new Set([...test, ...train].flatMap((p) => [p.a, p.b]))];
   const embeddings = new Map<string, Float32Array>();

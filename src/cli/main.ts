@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config.ts';
 import { ConfigError, EngineError, PathError, describeError } from '../core/index.ts';
 import { createFileLogger } from '../logger.ts';
 import { archiveCommand } from './archive-command.ts';
 import { evalCommand } from './eval-command.ts';
+import { EMBEDDERS } from '../recognition/index.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .requiredOption('-p, --pairs <file>', 'pairs to test, e.g. lfw-dev/pairsDevTest.txt')
     .requiredOption('--images <dir>', 'the folder holding <Name>/<Name>_<NNNN>.jpg')
     .option('--train <file>', 'pairs to choose the threshold on (e.g. pairsDevTrain.txt) instead of 10-fold cross-validation')
+    .addOption(new Option('--embedder <name>', 'the descriptor to measure').choices(EMBEDDERS).default('dlib-7-flip'))
     .option('--json <file>', 'also write the scores and results as JSON')
     .action((options: Parameters<typeof evalCommand>[0]) => {
       run = () => withContext((context) => evalCommand(options, context));

@@ -16,10 +16,27 @@ export interface EngineOptions {
   readonly minFaceScore: number;
   /** Side of the tiles that large photos are also scanned in, for small faces. */
   readonly tileSize?: number;
+  /** Which descriptor to compute; the alternatives exist so that `facefile eval` can compare them. */
+  readonly embedder?: EmbedderName;
 }
 
-/** The name stored beside every embedding; a different embedder means re-enrolling. */
-export const EMBEDDER = 'dlib-resnet128/template7-flip@1';
+/**
+ * The descriptors this engine can compute. `dlib-7-flip` is the one shipped; the others are kept
+ * measurable (README, "Recognition quality"):
+ * - `dlib-*`: face-api's port of dlib's ResNet (128-d) on a 150-pixel chip aligned to dlib's mean
+ *   face by a similarity fit on 7 points (eye corners, nose base, mouth corners) or 19 points (with
+ *   the eyelids, nose bridge and lips); `-flip` averages the chip with its mirror image.
+ * - `faceres`: Human's own HSE-FaceRes (1024-d) on Human's rotated face crop.
+ */
+export const EMBEDDERS = ['dlib-7-flip', 'dlib-19-flip', 'dlib-7', 'faceres'] as const;
+export type EmbedderName = (typeof EMBEDDERS)[number];
+
+/** The name stored beside every embedding of the shipped embedder; a change means re-enrolling. */
+export const EMBEDDER = embedderId('dlib-7-flip');
+
+function embedderId(name: EmbedderName): string {
+  return `${name}@1`;
+}
 /**
  * The similarity from which two faces are taken for the same person: the lowest threshold with at
  * most 0.1% false accepts on LFW DevTrain (0.929; README, "Recognition quality"). A stranger filed
@@ -29,11 +46,8 @@ export const EMBEDDER = 'dlib-resnet128/template7-flip@1';
 export const DEFAULT_THRESHOLD = 0.93;
 const CHIP_SIZE = 150;
 const CHIP_PADDING = 0.25;
-/**
- * The template points the chip is aligned on: eye corners, base of the nose and mouth corners.
- * Measured on LFW DevTrain against the 19-point fit (see README, "Recognition quality").
- */
-const ALIGN_POINTS = [0, 3, 6, 9, 14, 15, 16].map((i) => DLIB_TEMPLATE[i]!);
+/** Eye corners, base of the nose and mouth corners: the 7-point fit. */
+const SEVEN_POINTS = [0, 3, 6, 9, 14, 15, 16].map((i) => DLIB_TEMPLATE[i]!);
 /** Detections below this are dropped outright: lower ones are mostly not faces at all. */
 const DETECTOR_MIN_CONFIDENCE = 0.35;
 
@@ -41,6 +55,8 @@ interface RawFace {
   readonly box: Box;
   readonly score: number;
   readonly mesh: readonly (readonly number[])[];
+  /** Human's own descriptor, only with the `faceres` embedder. */
+  readonly faceres?: readonly number[];
 }
 
 /**
@@ -59,14 +75,15 @@ export class HumanFaceEngine implements FaceEngine {
     private readonly descriptor: DescriptorNet,
     private readonly options: EngineOptions,
   ) {
-    this.info = { backend: runtime.backend, embedder: EMBEDDER, dimensions: 128, workers: 1 };
+    const embedder = options.embedder ?? 'dlib-7-flip';
+    this.info = { backend: runtime.backend, embedder: embedderId(embedder), dimensions: embedder === 'faceres' ? 1024 : 128, workers: 1 };
   }
 
   static async create(options: EngineOptions): Promise<HumanFaceEngine> {
     const runtime = loadRuntime(options.backend);
     const models = new ModelFiles(options.modelsDir);
     models.registerLoadRouter(runtime.tf);
-    const human = runtime.createHuman(humanConfig(runtime.backend));
+    const human = runtime.createHuman(humanConfig(runtime.backend, options.embedder === 'faceres'));
     try {
       await human.init();
       await human.load();
@@ -155,7 +172,10 @@ export class HumanFaceEngine implements FaceEngine {
       return { face, eyeDistance, unusable };
     });
     const usable = faces.filter((f) => !f.unusable);
-    const embeddings = usable.length > 0 ? await this.embed(image, usable.map((f) => f.face.mesh)) : [];
+    const embeddings =
+      usable.length === 0 ? []
+      : this.options.embedder === 'faceres' ? usable.map((f) => normalize(Float32Array.from(f.face.faceres ?? [])))
+      : await this.embed(image, usable.map((f) => f.face.mesh));
     let next = 0;
     return faces.map(({ face, eyeDistance, unusable }) => ({
       box: roundBox(face.box),
@@ -170,37 +190,40 @@ export class HumanFaceEngine implements FaceEngine {
     const { tf } = this.runtime;
     const count = meshes.length;
     const chips = new Float32Array(count * CHIP_SIZE * CHIP_SIZE * 3);
+    const embedder = this.options.embedder ?? 'dlib-7-flip';
+    const points = embedder === 'dlib-19-flip' ? DLIB_TEMPLATE : SEVEN_POINTS;
+    const flip = embedder !== 'dlib-7';
     meshes.forEach((mesh, i) => {
-      const transform = alignTransform(mesh);
+      const transform = alignTransform(mesh, points);
       chips.set(warpChip(image.pixels, image.width, image.height, transform, CHIP_SIZE), i * CHIP_SIZE * CHIP_SIZE * 3);
     });
     const output = tf.tidy(() => {
       const batch = tf.tensor4d(chips, [count, CHIP_SIZE, CHIP_SIZE, 3]);
-      const both = tf.concat([batch, tf.reverse(batch, 2)], 0);
-      return this.descriptor.forwardInput({ toBatchTensor: () => both });
+      const input = flip ? tf.concat([batch, tf.reverse(batch, 2)], 0) : batch;
+      return this.descriptor.forwardInput({ toBatchTensor: () => input });
     });
     const values = await output.data();
     output.dispose();
-    const dims = values.length / (2 * count);
+    const dims = values.length / ((flip ? 2 : 1) * count);
     return meshes.map((_, i) => {
       const v = new Float32Array(dims);
-      for (let d = 0; d < dims; d++) v[d] = values[i * dims + d]! + values[(count + i) * dims + d]!;
+      for (let d = 0; d < dims; d++) v[d] = values[i * dims + d]! + (flip ? values[(count + i) * dims + d]! : 0);
       return normalize(v);
     });
   }
 }
 
-function alignTransform(mesh: readonly (readonly number[])[]) {
+function alignTransform(mesh: readonly (readonly number[])[], points: typeof DLIB_TEMPLATE) {
   const from: Point[] = [];
   const to: Point[] = [];
-  for (const { chip, mesh: index } of ALIGN_POINTS) {
+  for (const { chip, mesh: index } of points) {
     from.push([((CHIP_PADDING + chip[0]) / (1 + 2 * CHIP_PADDING)) * CHIP_SIZE, ((CHIP_PADDING + chip[1]) / (1 + 2 * CHIP_PADDING)) * CHIP_SIZE]);
     to.push([mesh[index]![0]!, mesh[index]![1]!]);
   }
   return fitSimilarity(from, to);
 }
 
-function humanConfig(backend: Runtime['backend']): Partial<HumanConfig> {
+function humanConfig(backend: Runtime['backend'], faceres: boolean): Partial<HumanConfig> {
   return {
     backend,
     wasmPath: wasmBinariesDir(),
@@ -230,7 +253,7 @@ function humanConfig(backend: Runtime['backend']): Partial<HumanConfig> {
       },
       mesh: { enabled: true, modelPath: 'facemesh.json', keepInvalid: false },
       iris: { enabled: false },
-      description: { enabled: false },
+      description: { enabled: faceres, modelPath: 'faceres.json', skipFrames: 0, skipTime: 0 },
       emotion: { enabled: false },
       antispoof: { enabled: false },
       liveness: { enabled: false },
@@ -246,7 +269,12 @@ function hasMesh(face: FaceResult): boolean {
 
 function toRawFace(face: FaceResult): RawFace {
   const [x, y, width, height] = face.box;
-  return { box: { x, y, width, height }, score: face.score, mesh: face.mesh as unknown as number[][] };
+  return {
+    box: { x, y, width, height },
+    score: face.score,
+    mesh: face.mesh as unknown as number[][],
+    ...(face.embedding && face.embedding.length > 0 ? { faceres: face.embedding } : {}),
+  };
 }
 
 function shift(face: RawFace, dx: number, dy: number): RawFace {
@@ -255,6 +283,7 @@ function shift(face: RawFace, dx: number, dy: number): RawFace {
     box: { ...face.box, x: face.box.x + dx, y: face.box.y + dy },
     score: face.score,
     mesh: face.mesh.map((p) => [p[0]! + dx, p[1]! + dy, p[2] ?? 0]),
+    ...(face.faceres ? { faceres: face.faceres } : {}),
   };
 }
 

@@ -1,3 +1,3 @@
-export { HumanFaceEngine, EMBEDDER, DEFAULT_THRESHOLD, type EngineOptions } from './human-engine.ts';
+export { HumanFaceEngine, EMBEDDER, EMBEDDERS, DEFAULT_THRESHOLD, type EmbedderName, type EngineOptions } from './human-engine.ts';
 export { PooledFaceEngine } from './pooled-engine.ts';
 export type { BackendPreference } from './runtime.ts';
