@@ -1,4 +1,5 @@
-import type { DecodedImage, DetectedFace } from './types.ts';
+import type { Box, DecodedImage, DetectedFace } from './types.ts';
+import type { GroupId, GroupSettings, Person, PhotoRecord, UnknownCluster } from './library-types.ts';
 
 /** Why a file could not be turned into pixels. Each has a short user-facing message. */
 export type DecodeFailureReason =
@@ -47,4 +48,131 @@ export interface FaceEngine {
 export interface FaceCache {
   get(contentHash: string): Promise<readonly DetectedFace[] | undefined>;
   set(contentHash: string, faces: readonly DetectedFace[]): Promise<void>;
+}
+
+/** The enrolled people of each group. */
+export interface GalleryStore {
+  list(group: GroupId): Promise<Person[]>;
+  save(group: GroupId, person: Person): Promise<void>;
+  delete(group: GroupId, personId: string): Promise<void>;
+}
+
+/** The photo records of each group. */
+export interface PhotoStore {
+  get(group: GroupId, hash: string): Promise<PhotoRecord | undefined>;
+  save(group: GroupId, record: PhotoRecord): Promise<void>;
+  delete(group: GroupId, hash: string): Promise<void>;
+  /** Every record of the group, in no particular order. */
+  list(group: GroupId): Promise<PhotoRecord[]>;
+}
+
+/** Per-group settings and the last clustering of unknown faces. */
+export interface SettingsStore {
+  get(group: GroupId): Promise<GroupSettings | undefined>;
+  save(group: GroupId, settings: GroupSettings): Promise<void>;
+  getClusters(group: GroupId): Promise<UnknownCluster[] | undefined>;
+  saveClusters(group: GroupId, clusters: readonly UnknownCluster[]): Promise<void>;
+  /** Removes everything this store holds for the group. */
+  forgetGroup?(group: GroupId): Promise<void>;
+}
+
+/** A photo as it sits in an album folder. */
+export interface AlbumEntry {
+  /** The entry's file name, `<date>_<hash8>.<ext>`: also its name inside a zip. */
+  readonly name: string;
+  readonly path: string;
+  readonly bytes: number;
+  readonly hash: string;
+}
+
+/** One zip of an album export: a complete archive on its own, under the size asked for. */
+export interface ZipPart {
+  readonly path: string;
+  readonly bytes: number;
+  readonly photos: number;
+  /** "Anna (part 2 of 3).zip" */
+  readonly fileName: string;
+}
+
+export interface AlbumExport {
+  readonly parts: readonly ZipPart[];
+  /** Photos too large to fit in any part under the limit: left out, listed for the reply. */
+  readonly tooLarge: readonly AlbumEntry[];
+  /** Deletes the temporary zip files. */
+  dispose(): Promise<void>;
+}
+
+/** What the consistency check found and did. */
+export interface RepairReport {
+  readonly temporaryFilesRemoved: number;
+  readonly orphanOriginalsRemoved: number;
+  readonly recordsWithoutOriginal: readonly string[];
+  readonly albumLinksRestored: number;
+  readonly strayAlbumFilesRemoved: number;
+}
+
+/**
+ * The files of each group on disk: originals once under `groups/<group>/photos/<hash>.<ext>`, and
+ * album folders `groups/<group>/albums/<folder>/<date>_<hash8>.<ext>` of hard links (copies where
+ * links are impossible). Writes are temp-file-and-rename: a crash never leaves a half file under a
+ * real name. Every path is built from safe names; nothing reaches outside the group's folder.
+ */
+export interface AlbumStore {
+  /** Stores the original once (a second call with the same hash does nothing). */
+  storeOriginal(group: GroupId, photo: PhotoRef, bytes: Uint8Array): Promise<void>;
+  readOriginal(group: GroupId, photo: PhotoRef): Promise<Buffer>;
+  hasOriginal(group: GroupId, photo: PhotoRef): Promise<boolean>;
+  deleteOriginal(group: GroupId, photo: PhotoRef): Promise<void>;
+  /** Files the photo into the album folder (idempotent). */
+  link(group: GroupId, folder: string, photo: PhotoRef): Promise<void>;
+  /** Takes the photo out of the album folder (idempotent). */
+  unlink(group: GroupId, folder: string, photo: PhotoRef): Promise<void>;
+  /** Deletes an album folder and everything in it. */
+  removeAlbum(group: GroupId, folder: string): Promise<void>;
+  list(group: GroupId, folder: string): Promise<AlbumEntry[]>;
+  /** Zip parts of the album, each under `maxPartBytes`, entries in date order, store method. */
+  export(group: GroupId, folder: string, title: string, maxPartBytes: number): Promise<AlbumExport>;
+  /** Bytes used by the group's originals and album copies that are not links. */
+  diskUsage(group: GroupId): Promise<number>;
+  /**
+   * Brings the files in line with the records after an interrupted run: removes temporary files
+   * and originals no record names (never acknowledged), restores missing album links, removes
+   * album files no record accounts for, and lists records whose original is gone.
+   */
+  repair(group: GroupId, records: readonly PhotoRecord[], albums: ReadonlyMap<string, readonly string[]>): Promise<RepairReport>;
+  /** The groups that have a folder on disk. */
+  groups(): Promise<GroupId[]>;
+}
+
+/** Enough of a photo to name its files. */
+export interface PhotoRef {
+  readonly hash: string;
+  readonly ext: string;
+  /** The date in the album file name: taken-at when known, else posted-at (ISO). */
+  readonly date: string;
+}
+
+/** A face to show on a contact sheet: cut from its decoded photo by its box. */
+export interface SheetFace {
+  readonly image: DecodedImage;
+  readonly box: Box;
+  /** The number (or short text) drawn on the face's tile: what the user types to pick it. */
+  readonly label: string;
+}
+
+/** Same-person and different-person similarities, for the threshold report. */
+export interface SimilarityPlotData {
+  readonly same: readonly number[];
+  readonly different: readonly number[];
+  readonly threshold: number;
+  readonly proposed?: number;
+  readonly title?: string;
+}
+
+/** Draws the pictures the library answers with. Outputs are PNG bytes. */
+export interface Renderer {
+  /** A grid of face crops, each labelled, with an optional caption line. */
+  contactSheet(faces: readonly SheetFace[], caption?: string): Promise<Uint8Array>;
+  /** Two histograms over the similarity axis, with the threshold (and a proposed one) marked. */
+  similarityPlot(data: SimilarityPlotData): Promise<Uint8Array>;
 }

@@ -1,0 +1,75 @@
+import type { Box, Embedding, UnusableReason } from './types.ts';
+
+/**
+ * A group's library key: opaque to the core, chosen by the adapter ("tg:-1001234567", "dc:8765").
+ * Every stored record and file of a group lives under it, and nothing crosses groups.
+ */
+export type GroupId = string;
+
+/** One face embedding enrolled for a person. */
+export interface Sample {
+  readonly embedding: Embedding;
+  /** The group photo it was taken from, when it came from one. */
+  readonly photoHash?: string;
+  /** Who enrolled it (platform user id), for the log of who did what. */
+  readonly addedBy?: string;
+  readonly addedAt: string;
+}
+
+/** An enrolled person of one group. */
+export interface Person {
+  readonly id: string;
+  readonly name: string;
+  /** The album folder's name: made safe from `name`, unique in the group. */
+  readonly folder: string;
+  /** The member's platform user id, when they linked themselves ("this is me"). */
+  readonly userId?: string;
+  readonly samples: readonly Sample[];
+  /** Photos someone said are not of this person: never filed under them again. */
+  readonly rejected: readonly string[];
+  readonly createdAt: string;
+}
+
+/** A face as recorded with its photo, so later enrolments and threshold changes can re-file. */
+export interface StoredFace {
+  readonly box: Box;
+  readonly score: number;
+  readonly eyeDistance: number;
+  /** Absent for unusable faces, and once removed (forgetting, retention of unknown faces). */
+  readonly embedding?: Embedding;
+  readonly unusable?: UnusableReason;
+  /** The person this face was named as, if any. */
+  readonly personId?: string;
+  /** When an unknown face's embedding was recorded, for the retention period. */
+  readonly seenAt: string;
+}
+
+/** A photo of a group: stored once by content hash, filed into the album of each person it shows. */
+export interface PhotoRecord {
+  readonly hash: string;
+  /** The file extension of the stored original, from its real format ("jpg", "png", ...). */
+  readonly ext: string;
+  readonly bytes: number;
+  readonly originalName?: string;
+  readonly postedBy?: string;
+  readonly postedAt: string;
+  /** From EXIF, when the photo says. */
+  readonly takenAt?: string;
+  /** The platform's ids for the message and file, so an adapter can point back at it. */
+  readonly source?: Readonly<Record<string, string>>;
+  readonly faces: readonly StoredFace[];
+}
+
+export type ReplyMode = 'quiet' | 'summary';
+
+export interface GroupSettings {
+  readonly threshold: number;
+  readonly replyMode: ReplyMode;
+}
+
+/** One cluster of unknown faces that keep appearing. */
+export interface UnknownCluster {
+  /** Small and stable until the next clustering: what `/name <id> <name>` refers to. */
+  readonly id: number;
+  readonly faces: readonly { readonly photoHash: string; readonly faceIndex: number }[];
+}
