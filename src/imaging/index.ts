@@ -1,0 +1,2 @@
+export { SharpImageDecoder, DEFAULT_DECODER_LIMITS, type DecoderLimits } from './sharp-decoder.ts';
+export { SharpRenderer } from './sharp-renderer.ts';
