@@ -1,2 +1,5 @@
-export { openKeyv } from './keyv.ts';
+export { openKeyv, connectKeyv, compact, closeKeyv, SQLITE_FILE } from './keyv.ts';
+export type { KeyvLocation } from './keyv.ts';
 export { KeyvFaceCache, encodeEmbedding, decodeEmbedding } from './face-cache.ts';
+export { KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore } from './keyv-library-stores.ts';
+export type { IndexRepair } from './keyv-library-stores.ts';
