@@ -101,8 +101,11 @@ async function holdsSameContent(candidate: string, source: string, hash: string)
   return sha256(await readFile(candidate)) === hash;
 }
 
-/** Links (or copies) `source` to `target` unless something is there already; false if it was. */
-async function placeAt(source: string, target: string): Promise<boolean> {
+/**
+ * Links (or copies) `source` to `target` unless something is there already; false if it was.
+ * Shared with the album store, which files photos the same way.
+ */
+export async function placeAt(source: string, target: string): Promise<boolean> {
   try {
     await link(source, target);
     return true;

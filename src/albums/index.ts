@@ -1,0 +1,6 @@
+export { FsAlbumStore, albumEntryName } from './fs-album-store.ts';
+export { safeFolderName, uniqueFolderName, groupFolderName, groupFromFolderName, MAX_NAME_BYTES } from './safe-name.ts';
+export { writeZip } from './zip.ts';
+export type { ZipEntry } from './zip.ts';
+export { writeZipParts } from './zip-parts.ts';
+export type { PartEntry, ZipParts, ZipPartsOptions } from './zip-parts.ts';

@@ -1,0 +1,485 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { AlbumStore, PhotoRecord, PhotoRef, RepairReport } from '../../src/core/index.ts';
+import { POSTS, NO_DATASETS } from '../helpers/datasets.ts';
+import { readZip } from '../helpers/zip.ts';
+
+const A = 'tg:-1001234567';
+const B = 'dc:8765';
+
+interface Photo {
+  readonly ref: PhotoRef;
+  readonly bytes: Buffer;
+}
+
+function photo(bytes: Buffer, date: string, ext = 'jpg'): Photo {
+  return { ref: { hash: createHash('sha256').update(bytes).digest('hex'), ext, date }, bytes };
+}
+
+/** A made-up photo: random bytes, so every one has its own hash. */
+function fake(date = '2024-06-01T12:00:00Z', size = 1000, ext = 'jpg'): Photo {
+  return photo(randomBytes(size), date, ext);
+}
+
+function record(p: Photo, extra: Partial<PhotoRecord> = {}): PhotoRecord {
+  return { hash: p.ref.hash, ext: p.ref.ext, bytes: p.bytes.length, postedAt: p.ref.date, faces: [], ...extra };
+}
+
+async function stored(store: AlbumStore, group: string, ...photos: Photo[]): Promise<void> {
+  for (const p of photos) await store.storeOriginal(group, p.ref, p.bytes);
+}
+
+const ZERO = { temporaryFilesRemoved: 0, orphanOriginalsRemoved: 0, albumLinksRestored: 0, strayAlbumFilesRemoved: 0 };
+
+/** The report without its list, to compare with ZERO. */
+function counts(report: RepairReport): typeof ZERO {
+  const { temporaryFilesRemoved, orphanOriginalsRemoved, albumLinksRestored, strayAlbumFilesRemoved } = report;
+  return { temporaryFilesRemoved, orphanOriginalsRemoved, albumLinksRestored, strayAlbumFilesRemoved };
+}
+
+/** What every `AlbumStore` must do. `create` gives a new, empty store each time. */
+export function albumStoreContract(name: string, create: () => Promise<AlbumStore>): void {
+  describe(`AlbumStore contract: ${name}`, () => {
+    describe('originals', () => {
+      it('GIVEN an original stored THEN it is there and reads back byte for byte', async () => {
+        const store = await create();
+        const p = fake();
+        assert.equal(await store.hasOriginal(A, p.ref), false);
+        await store.storeOriginal(A, p.ref, p.bytes);
+        assert.equal(await store.hasOriginal(A, p.ref), true);
+        assert.deepEqual(await store.readOriginal(A, p.ref), p.bytes);
+      });
+
+      it('GIVEN the same hash stored twice THEN the second call changes nothing', async () => {
+        const store = await create();
+        const p = fake();
+        await store.storeOriginal(A, p.ref, p.bytes);
+        await store.storeOriginal(A, p.ref, Buffer.from('other bytes'));
+        assert.deepEqual(await store.readOriginal(A, p.ref), p.bytes);
+      });
+
+      it('GIVEN an original deleted THEN it is gone, and deleting again is fine', async () => {
+        const store = await create();
+        const p = fake();
+        await stored(store, A, p);
+        await store.deleteOriginal(A, p.ref);
+        assert.equal(await store.hasOriginal(A, p.ref), false);
+        await store.deleteOriginal(A, p.ref);
+      });
+
+      it('GIVEN a missing original THEN reading it rejects (it never reads as empty)', async () => {
+        const store = await create();
+        await assert.rejects(store.readOriginal(A, fake().ref));
+      });
+    });
+
+    describe('albums', () => {
+      it('GIVEN a photo linked THEN the album lists it as <UTC date>_<hash8>.<ext> with its size and hash', async () => {
+        const store = await create();
+        const p = fake('2024-06-01T23:30:05+02:00', 1234, 'png');
+        await stored(store, A, p);
+        await store.link(A, 'Anna', p.ref);
+        const entries = await store.list(A, 'Anna');
+        assert.equal(entries.length, 1);
+        const [entry] = entries;
+        assert.ok(entry);
+        assert.equal(entry.name, `2024-06-01_213005_${p.ref.hash.slice(0, 8)}.png`);
+        assert.equal(entry.bytes, 1234);
+        assert.equal(entry.hash, p.ref.hash);
+        assert.deepEqual(await readFile(entry.path), p.bytes);
+      });
+
+      it('GIVEN a photo linked twice THEN it is in the album once', async () => {
+        const store = await create();
+        const p = fake();
+        await stored(store, A, p);
+        await store.link(A, 'Anna', p.ref);
+        await store.link(A, 'Anna', p.ref);
+        assert.equal((await store.list(A, 'Anna')).length, 1);
+      });
+
+      it('GIVEN photos of several dates THEN the album lists them in date order', async () => {
+        const store = await create();
+        const photos = [fake('2023-01-02T00:00:00Z'), fake('2021-12-31T23:59:59Z'), fake('2022-06-15T10:00:00Z')];
+        await stored(store, A, ...photos);
+        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        const names = (await store.list(A, 'Anna')).map((e) => e.name.slice(0, 17));
+        assert.deepEqual(names, ['2021-12-31_235959', '2022-06-15_100000', '2023-01-02_000000']);
+      });
+
+      it('GIVEN a photo unlinked THEN the album no longer lists it, the original stays, and unlinking again is fine', async () => {
+        const store = await create();
+        const [p, q] = [fake(), fake()];
+        await stored(store, A, p, q);
+        await store.link(A, 'Anna', p.ref);
+        await store.link(A, 'Anna', q.ref);
+        await store.unlink(A, 'Anna', p.ref);
+        await store.unlink(A, 'Anna', p.ref);
+        assert.deepEqual((await store.list(A, 'Anna')).map((e) => e.hash), [q.ref.hash]);
+        assert.equal(await store.hasOriginal(A, p.ref), true);
+      });
+
+      it('GIVEN an album removed THEN it lists nothing, other albums and the originals stay', async () => {
+        const store = await create();
+        const p = fake();
+        await stored(store, A, p);
+        await store.link(A, 'Anna', p.ref);
+        await store.link(A, 'Bob', p.ref);
+        await store.removeAlbum(A, 'Anna');
+        await store.removeAlbum(A, 'Anna');
+        assert.deepEqual(await store.list(A, 'Anna'), []);
+        assert.equal((await store.list(A, 'Bob')).length, 1);
+        assert.equal(await store.hasOriginal(A, p.ref), true);
+      });
+
+      it('GIVEN an album never filed into THEN it lists nothing', async () => {
+        assert.deepEqual(await (await create()).list(A, 'Nobody'), []);
+      });
+
+      it('GIVEN a photo whose original was deleted THEN its album entry still reads (it is a link, not a pointer)', async () => {
+        const store = await create();
+        const p = fake();
+        await stored(store, A, p);
+        await store.link(A, 'Anna', p.ref);
+        await store.deleteOriginal(A, p.ref);
+        const [entry] = await store.list(A, 'Anna');
+        assert.deepEqual(await readFile(entry!.path), p.bytes);
+      });
+
+      it('GIVEN a link to a photo never stored THEN it rejects, and the album stays empty', async () => {
+        const store = await create();
+        await assert.rejects(store.link(A, 'Anna', fake().ref));
+        assert.deepEqual(await store.list(A, 'Anna'), []);
+      });
+    });
+
+    describe('disk usage', () => {
+      it('GIVEN originals linked into several albums THEN only the originals count', async () => {
+        const store = await create();
+        const [p, q] = [fake(undefined, 1000), fake(undefined, 2500)];
+        assert.equal(await store.diskUsage(A), 0);
+        await stored(store, A, p, q);
+        for (const folder of ['Anna', 'Bob', 'Cleo']) {
+          await store.link(A, folder, p.ref);
+          await store.link(A, folder, q.ref);
+        }
+        assert.equal(await store.diskUsage(A), 3500);
+        assert.equal(await store.diskUsage(B), 0);
+      });
+
+      it('GIVEN an album entry whose original was deleted THEN its bytes still count, once', async () => {
+        const store = await create();
+        const p = fake(undefined, 1000);
+        await stored(store, A, p);
+        await store.link(A, 'Anna', p.ref);
+        await store.link(A, 'Bob', p.ref);
+        await store.deleteOriginal(A, p.ref);
+        assert.equal(await store.diskUsage(A), 1000);
+      });
+    });
+
+    describe('export', () => {
+      it('GIVEN a small album THEN one part named "<title>.zip" holding every photo, stored', async () => {
+        const store = await create();
+        const photos = [fake('2024-01-01T00:00:00Z'), fake('2024-01-02T00:00:00Z')];
+        await stored(store, A, ...photos);
+        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        const result = await store.export(A, 'Anna', 'Anna', 10_000_000);
+        try {
+          assert.equal(result.parts.length, 1);
+          const [part] = result.parts;
+          assert.equal(part?.fileName, 'Anna.zip');
+          assert.equal(part.photos, 2);
+          assert.equal(part.bytes, (await stat(part.path)).size);
+          const entries = await readZip(part.path);
+          assert.deepEqual(entries.map((e) => e.name), (await store.list(A, 'Anna')).map((e) => e.name));
+          for (const e of entries) assert.equal(e.method, 0);
+          assert.deepEqual(result.tooLarge, []);
+        } finally {
+          await result.dispose();
+        }
+      });
+
+      it('GIVEN a title with unsafe characters THEN the zip name is made safe', async () => {
+        const store = await create();
+        const p = fake();
+        await stored(store, A, p);
+        await store.link(A, 'Anna', p.ref);
+        const result = await store.export(A, 'Anna', '../../Anna/Maria\0', 10_000_000);
+        try {
+          assert.equal(result.parts[0]?.fileName, '_.._Anna_Maria.zip');
+        } finally {
+          await result.dispose();
+        }
+      });
+
+      it('GIVEN an empty album THEN no parts and nothing too large', async () => {
+        const result = await (await create()).export(A, 'Nobody', 'Nobody', 1_000_000);
+        assert.deepEqual(result.parts, []);
+        assert.deepEqual(result.tooLarge, []);
+        await result.dispose();
+      });
+
+      it('GIVEN real photos and a small limit THEN 3+ parts, each complete and under the limit, together the album once, in date order; the photo over the limit is listed as too large; dispose removes the files', { skip: NO_DATASETS }, async () => {
+        const store = await create();
+        const files = ['bbt1.jpg', 'bbt2.jpg', 'bbt3.jpg', 'bbt4.jpg', 'bbt5.jpg', 'obama-720p.jpg', 'johnsnow_test1.jpg', 'obama-1080p.jpg', 'obama_partial_face.jpg', 'obama_and_biden.jpg', 'obama_32bit_rgba.png'];
+        const photos: Photo[] = [];
+        for (const [i, file] of files.entries()) {
+          const day = String(i + 1).padStart(2, '0');
+          photos.push(photo(await readFile(path.join(POSTS, file)), `2023-03-${day}T08:15:00Z`, path.extname(file).slice(1)));
+        }
+        await stored(store, A, ...photos);
+        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        const album = await store.list(A, 'Anna');
+        const limit = 800_000;
+
+        const result = await store.export(A, 'Anna', 'Anna', limit);
+        try {
+          const big = photos.at(-1)!;
+          assert.deepEqual(result.tooLarge.map((e) => e.hash), [big.ref.hash]);
+          assert.ok(result.parts.length >= 3, `${result.parts.length} parts`);
+          const seen: string[] = [];
+          for (const [i, part] of result.parts.entries()) {
+            assert.equal(part.fileName, `Anna (part ${i + 1} of ${result.parts.length}).zip`);
+            const size = (await stat(part.path)).size;
+            assert.equal(part.bytes, size);
+            assert.ok(size <= limit, `${part.fileName} is ${size} bytes`);
+            const entries = await readZip(part.path);
+            assert.equal(part.photos, entries.length);
+            for (const entry of entries) {
+              assert.equal(entry.method, 0, `${entry.name} is not stored`);
+              const original = album.find((e) => e.name === entry.name);
+              assert.ok(original, `${entry.name} is not in the album`);
+              assert.deepEqual(entry.bytes, await readFile(original.path));
+              seen.push(entry.name);
+            }
+          }
+          assert.deepEqual(seen, album.filter((e) => e.hash !== big.ref.hash).map((e) => e.name));
+        } finally {
+          await result.dispose();
+        }
+        for (const part of result.parts) await assert.rejects(stat(part.path), { code: 'ENOENT' });
+      });
+
+      it('GIVEN two exports of the same album at once THEN their files are distinct and each is whole', async () => {
+        const store = await create();
+        const photos = Array.from({ length: 6 }, (_, i) => fake(`2024-01-0${i + 1}T00:00:00Z`, 20_000));
+        await stored(store, A, ...photos);
+        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        const [first, second] = await Promise.all([store.export(A, 'Anna', 'Anna', 50_000), store.export(A, 'Anna', 'Anna', 50_000)]);
+        try {
+          const paths = [...first.parts, ...second.parts].map((p) => p.path);
+          assert.equal(new Set(paths).size, paths.length);
+          for (const result of [first, second]) {
+            const names = (await Promise.all(result.parts.map((p) => readZip(p.path)))).flat().map((e) => e.name);
+            assert.equal(names.length, 6);
+          }
+          await first.dispose();
+          for (const part of second.parts) await stat(part.path);
+        } finally {
+          await first.dispose();
+          await second.dispose();
+        }
+      });
+    });
+
+    describe('isolation', () => {
+      it("GIVEN group A's originals and albums THEN group B sees none of them", async () => {
+        const store = await create();
+        const p = fake();
+        await stored(store, A, p);
+        await store.link(A, 'Anna', p.ref);
+        assert.equal(await store.hasOriginal(B, p.ref), false);
+        assert.deepEqual(await store.list(B, 'Anna'), []);
+        await store.removeAlbum(B, 'Anna');
+        await store.deleteOriginal(B, p.ref);
+        assert.equal((await store.list(A, 'Anna')).length, 1);
+        assert.equal(await store.hasOriginal(A, p.ref), true);
+      });
+
+      it('GIVEN group ids a naive replacement would merge ("tg:1" and "tg_1", "a/b" and "a_b") THEN they stay apart', async () => {
+        const store = await create();
+        const p = fake();
+        await stored(store, 'tg:1', p);
+        await stored(store, 'a/b', p);
+        assert.equal(await store.hasOriginal('tg_1', p.ref), false);
+        assert.equal(await store.hasOriginal('a_b', p.ref), false);
+        assert.deepEqual(await store.groups(), ['a/b', 'tg:1']);
+      });
+
+      it('GIVEN hostile group ids ("../x", "a/b", "..") THEN they are just groups of their own', async () => {
+        const store = await create();
+        const p = fake();
+        for (const group of ['../x', '..', '/etc']) {
+          await stored(store, group, p);
+          await store.link(group, 'Anna', p.ref);
+        }
+        assert.deepEqual(await store.groups(), ['..', '../x', '/etc']);
+        assert.equal(await store.hasOriginal('x', p.ref), false);
+      });
+
+      it('GIVEN unsafe album folder names THEN every operation rejects with RangeError', async () => {
+        const store = await create();
+        const p = fake();
+        await stored(store, A, p);
+        const hostile = ['../Anna', '../../x', '/tmp/x', 'a/b', 'a\0b', 'CON', 'nul.txt', '', '.', '..', ' Anna', 'Anna.', 'x'.repeat(101), 'a\\b', 'C:x'];
+        for (const folder of hostile) {
+          const label = JSON.stringify(folder);
+          await assert.rejects(store.link(A, folder, p.ref), RangeError, label);
+          await assert.rejects(store.unlink(A, folder, p.ref), RangeError, label);
+          await assert.rejects(store.list(A, folder), RangeError, label);
+          await assert.rejects(store.removeAlbum(A, folder), RangeError, label);
+          await assert.rejects(store.export(A, folder, 'x', 1_000_000), RangeError, label);
+          await assert.rejects(store.repair(A, [], new Map([[folder, []]])), RangeError, label);
+        }
+        assert.deepEqual(await store.groups(), [A]);
+      });
+
+      it('GIVEN a hash or extension that is not one THEN every operation rejects with RangeError', async () => {
+        const store = await create();
+        const good = fake().ref;
+        const bad: PhotoRef[] = [
+          { ...good, hash: '../../../etc/passwd' },
+          { ...good, hash: good.hash.toUpperCase() },
+          { ...good, hash: good.hash.slice(1) },
+          { ...good, ext: '../x' },
+          { ...good, ext: 'JPG' },
+          { ...good, ext: 'jpg\0' },
+          { ...good, ext: '' },
+          { ...good, ext: 'toolong' },
+          { ...good, date: 'not a date' },
+        ];
+        for (const ref of bad) {
+          const label = JSON.stringify(ref);
+          await assert.rejects(store.link(A, 'Anna', ref), RangeError, label);
+          await assert.rejects(store.unlink(A, 'Anna', ref), RangeError, label);
+          if (ref.date !== good.date) continue;
+          await assert.rejects(store.storeOriginal(A, ref, Buffer.from('x')), RangeError, label);
+          await assert.rejects(store.readOriginal(A, ref), RangeError, label);
+          await assert.rejects(store.hasOriginal(A, ref), RangeError, label);
+          await assert.rejects(store.deleteOriginal(A, ref), RangeError, label);
+        }
+        assert.deepEqual(await store.groups(), []);
+      });
+
+      it('GIVEN an empty group id THEN it is rejected with RangeError', async () => {
+        const store = await create();
+        await assert.rejects(store.storeOriginal('', fake().ref, Buffer.from('x')), RangeError);
+        await assert.rejects(store.list('', 'Anna'), RangeError);
+      });
+
+      it('GIVEN a bad part size THEN export rejects with RangeError', async () => {
+        const store = await create();
+        for (const size of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) await assert.rejects(store.export(A, 'Anna', 'Anna', size), RangeError);
+      });
+    });
+
+    describe('groups', () => {
+      it('GIVEN nothing stored THEN no groups; after storing THEN the groups written to, sorted', async () => {
+        const store = await create();
+        assert.deepEqual(await store.groups(), []);
+        const p = fake();
+        await stored(store, B, p);
+        await stored(store, A, p);
+        assert.deepEqual(await store.groups(), [B, A].sort());
+      });
+    });
+
+    describe('repair', () => {
+      it('GIVEN files in line with the records THEN repair changes nothing', async () => {
+        const store = await create();
+        const p = fake();
+        await stored(store, A, p);
+        await store.link(A, 'Anna', p.ref);
+        const report = await store.repair(A, [record(p)], new Map([['Anna', [p.ref.hash]]]));
+        assert.deepEqual(counts(report), ZERO);
+        assert.deepEqual(report.recordsWithoutOriginal, []);
+      });
+
+      it('GIVEN an original no record names THEN it is removed; its album links too', async () => {
+        const store = await create();
+        const [kept, orphan] = [fake(), fake()];
+        await stored(store, A, kept, orphan);
+        await store.link(A, 'Anna', kept.ref);
+        await store.link(A, 'Anna', orphan.ref);
+        const report = await store.repair(A, [record(kept)], new Map([['Anna', [kept.ref.hash]]]));
+        assert.deepEqual(counts(report), { ...ZERO, orphanOriginalsRemoved: 1, strayAlbumFilesRemoved: 1 });
+        assert.equal(await store.hasOriginal(A, orphan.ref), false);
+        assert.equal(await store.hasOriginal(A, kept.ref), true);
+        assert.deepEqual((await store.list(A, 'Anna')).map((e) => e.hash), [kept.ref.hash]);
+      });
+
+      it('GIVEN an album link missing THEN it is restored, dated by takenAt when known', async () => {
+        const store = await create();
+        const [p, q] = [fake('2024-05-05T05:05:05Z'), fake('2024-05-06T00:00:00Z')];
+        await stored(store, A, p, q);
+        const records = [record(p, { takenAt: '2020-01-02T03:04:05Z' }), record(q)];
+        const report = await store.repair(A, records, new Map([['Anna', [p.ref.hash, q.ref.hash]]]));
+        assert.deepEqual(counts(report), { ...ZERO, albumLinksRestored: 2 });
+        assert.deepEqual(
+          (await store.list(A, 'Anna')).map((e) => e.name),
+          [`2020-01-02_030405_${p.ref.hash.slice(0, 8)}.jpg`, `2024-05-06_000000_${q.ref.hash.slice(0, 8)}.jpg`],
+        );
+      });
+
+      it('GIVEN an album file of a photo not expected in that album THEN it is removed, and the emptied album with it', async () => {
+        const store = await create();
+        const p = fake();
+        await stored(store, A, p);
+        await store.link(A, 'Anna', p.ref);
+        await store.link(A, 'Bob', p.ref);
+        const report = await store.repair(A, [record(p)], new Map([['Anna', [p.ref.hash]]]));
+        assert.deepEqual(counts(report), { ...ZERO, strayAlbumFilesRemoved: 1 });
+        assert.deepEqual(await store.list(A, 'Bob'), []);
+        assert.equal((await store.list(A, 'Anna')).length, 1);
+      });
+
+      it('GIVEN a record whose original is missing THEN it is listed, nothing is invented, and its album file is kept', async () => {
+        const store = await create();
+        const [p, gone, never] = [fake(), fake(), fake()];
+        await stored(store, A, p, gone);
+        await store.link(A, 'Anna', gone.ref);
+        await store.deleteOriginal(A, gone.ref);
+        const report = await store.repair(A, [record(p), record(gone), record(never)], new Map([['Anna', [gone.ref.hash, never.ref.hash]]]));
+        assert.deepEqual(counts(report), ZERO);
+        assert.deepEqual([...report.recordsWithoutOriginal].sort(), [gone.ref.hash, never.ref.hash].sort());
+        assert.equal((await store.list(A, 'Anna')).length, 1);
+      });
+
+      it('GIVEN a mess of every kind THEN repair fixes it, and a second repair finds nothing to do', async () => {
+        const store = await create();
+        const [p, q, orphan, gone] = [fake('2024-01-01T00:00:00Z'), fake('2024-01-02T00:00:00Z'), fake(), fake()];
+        await stored(store, A, p, q, orphan);
+        await store.link(A, 'Anna', p.ref);
+        await store.link(A, 'Bob', q.ref);
+        await store.link(A, 'Cleo', orphan.ref);
+        const records = [record(p), record(q), record(gone)];
+        const albums = new Map([
+          ['Anna', [p.ref.hash, q.ref.hash]],
+          ['Bob', []],
+        ]);
+        const first = await store.repair(A, records, albums);
+        assert.deepEqual(counts(first), { ...ZERO, orphanOriginalsRemoved: 1, albumLinksRestored: 1, strayAlbumFilesRemoved: 2 });
+        assert.deepEqual(first.recordsWithoutOriginal, [gone.ref.hash]);
+        const second = await store.repair(A, records, albums);
+        assert.deepEqual(counts(second), ZERO);
+        assert.deepEqual(second.recordsWithoutOriginal, [gone.ref.hash]);
+        assert.deepEqual((await store.list(A, 'Anna')).map((e) => e.hash), [p.ref.hash, q.ref.hash]);
+        assert.deepEqual(await store.list(A, 'Bob'), []);
+        assert.deepEqual(await store.list(A, 'Cleo'), []);
+      });
+
+      it('GIVEN a group with no folder THEN repair reports the records as missing and creates nothing', async () => {
+        const store = await create();
+        const p = fake();
+        const report = await store.repair(B, [record(p)], new Map([['Anna', [p.ref.hash]]]));
+        assert.deepEqual(counts(report), ZERO);
+        assert.deepEqual(report.recordsWithoutOriginal, [p.ref.hash]);
+        assert.deepEqual(await store.groups(), []);
+      });
+    });
+  });
+}
