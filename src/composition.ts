@@ -1,11 +1,14 @@
 import type { Config } from './config.ts';
-import type { FaceEngine } from './core/index.ts';
-import { SharpImageDecoder } from './imaging/sharp-decoder.ts';
-import { PooledFaceEngine, type EmbedderName } from './recognition/index.ts';
+import type { FaceEngine, Log } from './core/index.ts';
+import { PhotoLibrary } from './core/library/index.ts';
+import { FsAlbumStore } from './albums/index.ts';
+import { SharpImageDecoder, SharpRenderer } from './imaging/index.ts';
+import { DEFAULT_THRESHOLD, PooledFaceEngine, type EmbedderName } from './recognition/index.ts';
+import { KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore, closeKeyv, compact, connectKeyv } from './storage/index.ts';
 
 /**
- * Construction shared by every entry point (the CLI commands and the bot): one place that turns the
- * config into the recognition core's parts.
+ * Construction shared by every entry point (the CLI commands and the bots): the one place that
+ * turns the config into parts and hands them to each other through constructors.
  */
 export function createDecoder(config: Config): SharpImageDecoder {
   return new SharpImageDecoder({ maxBytes: config.decoder.maxBytes, maxPixels: config.decoder.maxPixels, maxSide: 4096, timeoutSeconds: 30 });
@@ -20,4 +23,28 @@ export function createEngine(config: Config, embedder?: EmbedderName): Promise<F
     minFaceScore: config.engine.minFaceScore,
     workers: config.engine.workers,
   });
+}
+
+/** The group photo library on the configured store and data folder; `close` releases the store. */
+export async function createLibrary(config: Config, engine: FaceEngine, log: Log): Promise<{ library: PhotoLibrary; close: () => Promise<void> }> {
+  const keyv = await connectKeyv({ dataDir: config.dataDir, url: config.keyvUrl }, 'library');
+  const library = new PhotoLibrary({
+    engine,
+    decoder: createDecoder(config),
+    gallery: new KeyvGalleryStore(keyv),
+    photos: new KeyvPhotoStore(keyv),
+    settings: new KeyvSettingsStore(keyv),
+    albums: new FsAlbumStore(config.dataDir),
+    renderer: new SharpRenderer(),
+    defaults: {
+      threshold: config.match.threshold ?? DEFAULT_THRESHOLD,
+      margin: config.match.margin,
+      replyMode: config.library.replyMode,
+      unknownRetentionDays: config.library.unknownRetentionDays,
+      minClusterPhotos: config.library.minClusterPhotos,
+    },
+    compact: () => compact(keyv),
+    log,
+  });
+  return { library, close: () => closeKeyv(keyv) };
 }

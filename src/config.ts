@@ -10,6 +10,7 @@ import { ConfigError } from './core/index.ts';
  */
 const schema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
+  KEYV_URL: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   ARCHIVE_INPUT_DIR: z.string().min(1).default('./photos'),
@@ -19,6 +20,9 @@ const schema = z.object({
 
   MATCH_THRESHOLD: z.coerce.number().min(-1).max(1).optional(),
   MATCH_MARGIN: z.coerce.number().min(0).max(1).default(0.02),
+  REPLY_MODE: z.enum(['quiet', 'summary']).default('quiet'),
+  UNKNOWN_FACE_RETENTION_DAYS: z.coerce.number().min(1).default(90),
+  MIN_CLUSTER_PHOTOS: z.coerce.number().int().min(2).default(3),
   MIN_EYE_DISTANCE: z.coerce.number().min(0).default(12),
   MIN_FACE_SCORE: z.coerce.number().min(0).max(1).default(0.5),
 
@@ -34,6 +38,8 @@ type Env = z.infer<typeof schema>;
 
 export interface Config {
   readonly dataDir: string;
+  /** A keyv connection URL (redis://, postgres://, ...) instead of the embedded SQLite file. */
+  readonly keyvUrl: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly archive: {
     readonly inputDir: string;
@@ -45,6 +51,11 @@ export interface Config {
     /** Absent means: the embedder's measured default. */
     readonly threshold: number | undefined;
     readonly margin: number;
+  };
+  readonly library: {
+    readonly replyMode: Env['REPLY_MODE'];
+    readonly unknownRetentionDays: number;
+    readonly minClusterPhotos: number;
   };
   readonly engine: {
     readonly backend: Env['TF_BACKEND'];
@@ -74,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
   const abs = (p: string) => path.resolve(cwd, p);
   return deepFreeze({
     dataDir: abs(e.DATA_DIR),
+    keyvUrl: e.KEYV_URL,
     logLevel: e.LOG_LEVEL,
     archive: {
       inputDir: abs(e.ARCHIVE_INPUT_DIR),
@@ -82,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
       zipDir: abs(e.ARCHIVE_ZIP_DIR),
     },
     match: { threshold: e.MATCH_THRESHOLD, margin: e.MATCH_MARGIN },
+    library: { replyMode: e.REPLY_MODE, unknownRetentionDays: e.UNKNOWN_FACE_RETENTION_DAYS, minClusterPhotos: e.MIN_CLUSTER_PHOTOS },
     engine: {
       backend: e.TF_BACKEND,
       workers: e.WORKERS ?? Math.max(1, os.availableParallelism()),

@@ -6,3 +6,6 @@ export * from './matcher.ts';
 export * from './vector.ts';
 export * from './messages.ts';
 export * from './concurrency.ts';
+export * from './log.ts';
+export { sha256Hex } from './hash.ts';
+export * from './safe-name.ts';

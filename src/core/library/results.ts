@@ -1,0 +1,124 @@
+import type { DecodeFailureReason, AlbumEntry, AlbumExport } from '../ports.ts';
+import type { ReplyMode, UnknownCluster } from '../library-types.ts';
+import type { UnusableReason } from '../types.ts';
+
+/** A person as answers name them. */
+export interface PersonRef {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** A photo posted to a group, as an adapter hands it over. */
+export interface IncomingPhoto {
+  readonly bytes: Uint8Array;
+  /** The poster's platform user id. */
+  readonly postedBy?: string;
+  readonly postedAt?: Date;
+  readonly originalName?: string;
+  /** The platform's ids (message, file, ...), kept with the record. */
+  readonly source?: Readonly<Record<string, string>>;
+}
+
+export type IngestResult =
+  | {
+      readonly kind: 'filed';
+      readonly hash: string;
+      readonly people: readonly PersonRef[];
+      /** Usable faces nobody was recognised in. */
+      readonly unknownFaces: number;
+      /** Faces too small or unsure to name. */
+      readonly unusableFaces: number;
+    }
+  | { readonly kind: 'duplicate'; readonly hash: string; readonly people: readonly PersonRef[] }
+  | { readonly kind: 'undecodable'; readonly reason: DecodeFailureReason };
+
+export interface EnrollRequest {
+  readonly name: string;
+  /** New bytes (they are ingested first, like any posted photo) or a photo the group has. */
+  readonly photo: IncomingPhoto | { readonly hash: string };
+  /** 1-based, left to right, among the photo's usable faces; required when it has several. */
+  readonly face?: number;
+  /** Links the person to this platform user ("this is me"). */
+  readonly userId?: string;
+  /** Who enrolled, for the record. */
+  readonly by?: string;
+}
+
+export type EnrollResult =
+  | {
+      readonly kind: 'enrolled';
+      readonly person: PersonRef;
+      readonly newPerson: boolean;
+      readonly samples: number;
+      /** Earlier photos of the group filed under this person by this enrolment. */
+      readonly refiled: number;
+    }
+  | { readonly kind: 'choose-face'; readonly hash: string; readonly faces: number; readonly sheet: Uint8Array }
+  | { readonly kind: 'no-usable-face'; readonly reason: 'no-face' | UnusableReason }
+  | { readonly kind: 'no-such-face'; readonly faces: number }
+  | { readonly kind: 'undecodable'; readonly reason: DecodeFailureReason }
+  | { readonly kind: 'unknown-photo' }
+  | { readonly kind: 'invalid-name'; readonly reason: 'empty' | 'too-long' }
+  | { readonly kind: 'user-linked-elsewhere'; readonly person: PersonRef };
+
+export type AlbumResult =
+  | { readonly kind: 'album'; readonly person: PersonRef; readonly export: AlbumExport }
+  | { readonly kind: 'album-photos'; readonly person: PersonRef; readonly entries: readonly AlbumEntry[] }
+  | { readonly kind: 'empty'; readonly person: PersonRef }
+  | { readonly kind: 'unknown-person'; readonly people: readonly string[] };
+
+export interface PersonSummary extends PersonRef {
+  readonly samples: number;
+  readonly photos: number;
+  readonly linkedUser?: string;
+}
+
+export type SetThresholdResult =
+  | { readonly kind: 'set'; readonly previous: number; readonly threshold: number; readonly photosChanged: number; readonly filed: number; readonly unfiled: number }
+  | { readonly kind: 'out-of-range'; readonly min: number; readonly max: number };
+
+export interface ThresholdReport {
+  readonly threshold: number;
+  readonly plot: Uint8Array;
+  readonly samePairs: number;
+  readonly differentPairs: number;
+  /** With a proposed value: how many photos would gain or lose a person. */
+  readonly proposed?: { readonly threshold: number; readonly photosChanged: number; readonly filed: number; readonly unfiled: number };
+}
+
+export interface UnknownClustersResult {
+  readonly clusters: readonly (UnknownCluster & { readonly photos: number })[];
+  /** One example face per cluster, labelled with the cluster's id; absent when there are none. */
+  readonly sheet?: Uint8Array;
+  readonly minPhotos: number;
+}
+
+export type NameClusterResult =
+  | { readonly kind: 'named'; readonly person: PersonRef; readonly newPerson: boolean; readonly filed: number }
+  | { readonly kind: 'unknown-cluster'; readonly clusters: readonly number[] }
+  | { readonly kind: 'invalid-name'; readonly reason: 'empty' | 'too-long' };
+
+export type NotThisResult =
+  | { readonly kind: 'removed'; readonly person: PersonRef; readonly nowFiledUnder: readonly PersonRef[] }
+  | { readonly kind: 'not-in-album'; readonly person: PersonRef }
+  | { readonly kind: 'unknown-person'; readonly people: readonly string[] }
+  | { readonly kind: 'unknown-photo' };
+
+export type ForgetResult =
+  | { readonly kind: 'forgotten'; readonly person: PersonRef; readonly photosDeleted: number; readonly facesErased: number }
+  | { readonly kind: 'unknown-person'; readonly people: readonly string[] }
+  | { readonly kind: 'not-enrolled' };
+
+export interface LibraryStats {
+  readonly photos: number;
+  readonly faces: number;
+  readonly people: number;
+  readonly unknownFaces: number;
+  readonly unknownClusters: number;
+  readonly diskBytes: number;
+}
+
+export interface GroupSettingsView {
+  readonly threshold: number;
+  readonly replyMode: ReplyMode;
+}

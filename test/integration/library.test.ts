@@ -1,0 +1,359 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { GroupId } from '../../src/core/index.ts';
+import { scorePeople, similarity, sha256Hex } from '../../src/core/index.ts';
+import type { Person } from '../../src/core/index.ts';
+import { PhotoLibrary, type EnrollResult, type IngestResult } from '../../src/core/library/index.ts';
+import { FsAlbumStore } from '../../src/albums/index.ts';
+import { SharpImageDecoder, SharpRenderer } from '../../src/imaging/index.ts';
+import { HumanFaceEngine, DEFAULT_THRESHOLD } from '../../src/recognition/index.ts';
+import { KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore, compact, encodeEmbedding, openKeyv } from '../../src/storage/index.ts';
+import { NO_DATASETS, POSTS, type PostLabel } from '../helpers/datasets.ts';
+import { ENGINE_OPTIONS } from '../helpers/engine.ts';
+import { MemoFaceEngine } from '../helpers/memo-engine.ts';
+import { openTestLibrary, references, type TestLibrary } from '../helpers/library.ts';
+import { readZip } from '../helpers/zip.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+
+const A: GroupId = 'tg:-1001';
+const B: GroupId = 'dc:2002';
+
+describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DATASETS }, () => {
+  let engine: MemoFaceEngine;
+  let labels: Record<string, PostLabel>;
+  let posts: { file: string; bytes: Buffer; hash: string }[];
+
+  before(async () => {
+    engine = new MemoFaceEngine(await HumanFaceEngine.create(ENGINE_OPTIONS));
+    labels = Object.fromEntries(
+      Object.entries(JSON.parse(await readFile(path.join(POSTS, 'labels.json'), 'utf8')) as Record<string, PostLabel>).filter(([k]) => !k.startsWith('_')),
+    );
+    posts = await Promise.all(
+      Object.keys(labels).map(async (file) => {
+        const bytes = await readFile(path.join(POSTS, file));
+        return { file, bytes, hash: await sha256Hex(bytes) };
+      }),
+    );
+  });
+  after(async () => {
+    await engine.close();
+  });
+
+  async function enrollReferences(t: TestLibrary, group: GroupId, only?: readonly string[]): Promise<EnrollResult[]> {
+    const results: EnrollResult[] = [];
+    for (const ref of await references()) {
+      if (only && !only.includes(ref.person)) continue;
+      results.push(await t.library.enroll(group, { name: ref.person, photo: { bytes: ref.bytes, originalName: ref.file } }));
+    }
+    return results;
+  }
+
+  async function albumHashes(t: TestLibrary, group: GroupId, name: string): Promise<Set<string>> {
+    const album = await t.library.album(group, name);
+    return new Set(album.kind === 'album-photos' ? album.entries.map((e) => e.hash) : []);
+  }
+
+  describe('GIVEN the references enrolled and then every post posted', () => {
+    let t: TestLibrary;
+    let enrolled: EnrollResult[];
+    const ingested = new Map<string, IngestResult>();
+
+    before(async () => {
+      t = await openTestLibrary(engine);
+      enrolled = await enrollReferences(t, A);
+      for (const post of posts) ingested.set(post.file, await t.library.ingest(A, { bytes: post.bytes, originalName: post.file }));
+    });
+    after(() => t.close());
+
+    it('THEN every reference photo was enrolled as one face', () => {
+      const failed = enrolled.filter((r) => r.kind !== 'enrolled');
+      assert.deepEqual(failed, []);
+    });
+
+    it('THEN each post is filed under exactly the people labels.json lists', async () => {
+      for (const post of posts) {
+        const result = ingested.get(post.file)!;
+        assert.equal(result.kind, 'filed', post.file);
+        assert.deepEqual(result.people.map((p) => p.name).sort(), [...labels[post.file]!.people].sort(), post.file);
+      }
+      for (const person of new Set(enrolled.flatMap((r) => (r.kind === 'enrolled' ? [r.person.name] : [])))) {
+        const album = await albumHashes(t, A, person);
+        for (const post of posts) assert.equal(album.has(post.hash), labels[post.file]!.people.includes(person), `${post.file} in ${person}'s album`);
+      }
+    });
+
+    it('THEN posting a photo again is a duplicate and files nothing new', async () => {
+      const again = await t.library.ingest(A, { bytes: posts[0]!.bytes });
+      assert.equal(again.kind, 'duplicate');
+    });
+
+    it('THEN the album comes back as zip parts under the limit that unzip to the album', async () => {
+      const limit = 600_000;
+      const result = await t.library.album(A, 'obama', limit);
+      assert.equal(result.kind, 'album');
+      try {
+        assert.ok(result.export.parts.length >= 2, `${result.export.parts.length} parts`);
+        const names: string[] = [];
+        for (const part of result.export.parts) {
+          assert.ok((await stat(part.path)).size <= limit, `${part.fileName} is ${part.bytes} bytes`);
+          for (const entry of await readZip(part.path)) {
+            names.push(entry.name);
+            assert.equal(entry.method, 0);
+          }
+        }
+        const listed = await t.library.album(A, 'obama');
+        assert.equal(listed.kind, 'album-photos');
+        const expected = listed.entries.filter((e) => !result.export.tooLarge.some((big) => big.name === e.name)).map((e) => e.name).sort();
+        assert.deepEqual(names.sort(), expected);
+      } finally {
+        await result.export.dispose();
+      }
+    });
+
+    it('THEN an unknown name gets the list of people', async () => {
+      const result = await t.library.album(A, 'Nobody');
+      assert.equal(result.kind, 'unknown-person');
+      assert.ok(result.people.includes('obama'));
+    });
+
+    it('THEN another group recognises nobody in the same photos', async () => {
+      const result = await t.library.ingest(B, { bytes: posts.find((p) => p.file === 'bbt4.jpg')!.bytes });
+      assert.equal(result.kind, 'filed');
+      assert.deepEqual(result.people, []);
+      assert.deepEqual(await t.library.people(B), []);
+    });
+
+    it('WHEN a photo is declared "not leonard" THEN it leaves his album and stays out at a looser threshold', async () => {
+      const bbt2 = posts.find((p) => p.file === 'bbt2.jpg')!;
+      const result = await t.library.notThis(A, 'Leonard', { hash: bbt2.hash });
+      assert.equal(result.kind, 'removed');
+      assert.equal((await albumHashes(t, A, 'leonard')).has(bbt2.hash), false);
+      await t.library.setThreshold(A, 0.9);
+      assert.equal((await albumHashes(t, A, 'leonard')).has(bbt2.hash), false);
+      await t.library.setThreshold(A, DEFAULT_THRESHOLD);
+    });
+
+    it('THEN stats count photos, faces and people', async () => {
+      const stats = await t.library.stats(A);
+      assert.equal(stats.people, 13);
+      const distinct = new Set([...posts.map((p) => p.hash), ...(await Promise.all((await references()).map((r) => sha256Hex(r.bytes))))]);
+      assert.equal(stats.photos, distinct.size);
+      assert.ok(stats.faces >= stats.photos);
+      assert.ok(stats.diskBytes > 0);
+    });
+  });
+
+  it('GIVEN posts first WHEN obama is enrolled later THEN his earlier photos are filed and counted', async () => {
+    const t = await openTestLibrary(engine);
+    try {
+      for (const post of posts) await t.library.ingest(A, { bytes: post.bytes });
+      const results = await enrollReferences(t, A, ['obama']);
+      const refiled = results.reduce((n, r) => n + (r.kind === 'enrolled' ? r.refiled : 0), 0);
+      const obamaPosts = posts.filter((p) => labels[p.file]!.people.includes('obama'));
+      const album = await albumHashes(t, A, 'obama');
+      for (const post of posts) assert.equal(album.has(post.hash), labels[post.file]!.people.includes('obama'), post.file);
+      assert.ok(refiled >= obamaPosts.length, `refiled ${refiled}`);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('GIVEN a photo of six WHEN enrolling from it THEN the bot asks which face, and the chosen face is the one enrolled', async () => {
+    const t = await openTestLibrary(engine);
+    try {
+      const bbt4 = posts.find((p) => p.file === 'bbt4.jpg')!;
+      const ask = await t.library.enroll(A, { name: 'Amy', photo: { bytes: bbt4.bytes } });
+      assert.equal(ask.kind, 'choose-face');
+      assert.equal(ask.faces, 6);
+      const sheet = await sharp(ask.sheet).metadata();
+      assert.equal(sheet.format, 'png');
+      // Which number is Amy: the face closest to her reference photo, found independently.
+      const amyRef = (await references()).find((r) => r.person === 'amy' && r.file === 'amy1.png')!;
+      const decoder = new SharpImageDecoder();
+      const decoded = async (bytes: Buffer) => {
+        const r = await decoder.decode(bytes);
+        assert.ok(r.ok);
+        return r.image;
+      };
+      const amyEmbedding = (await engine.detect(await decoded(amyRef.bytes)))[0]!.embedding!;
+      const faces = (await engine.detect(await decoded(bbt4.bytes))).filter((f) => f.embedding).sort((a, b) => a.box.x - b.box.x);
+      const amyNumber = faces.map((f) => similarity(f.embedding!, amyEmbedding)).reduce((best, s, i, all) => (s > all[best]! ? i : best), 0) + 1;
+      assert.equal((await t.library.enroll(A, { name: 'Amy', photo: { hash: ask.hash }, face: 9 })).kind, 'no-such-face');
+      const done = await t.library.enroll(A, { name: 'Amy', photo: { hash: ask.hash }, face: amyNumber });
+      assert.equal(done.kind, 'enrolled');
+      const other = await t.library.ingest(A, { bytes: (await references()).find((r) => r.person === 'amy' && r.file === 'amy3.png')!.bytes });
+      assert.equal(other.kind, 'filed');
+      assert.deepEqual(other.people.map((p) => p.name), ['Amy']);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('GIVEN the posts and nobody enrolled WHEN the recurring stranger is named THEN his photos are filed', async () => {
+    const t = await openTestLibrary(engine);
+    try {
+      for (const post of posts) await t.library.ingest(A, { bytes: post.bytes });
+      const { clusters, sheet, minPhotos } = await t.library.unknownClusters(A);
+      assert.equal(minPhotos, 3);
+      assert.ok(clusters.length >= 1 && sheet);
+      const obamaHashes = new Set(posts.filter((p) => labels[p.file]!.people.includes('obama')).map((p) => p.hash));
+      const biggest = clusters[0]!;
+      const inCluster = new Set(biggest.faces.map((f) => f.photoHash));
+      assert.ok([...inCluster].every((h) => obamaHashes.has(h)), 'the largest cluster is all obama');
+      const named = await t.library.nameCluster(A, biggest.id, 'Barack Obama');
+      assert.equal(named.kind, 'named');
+      const album = await albumHashes(t, A, 'Barack Obama');
+      for (const hash of inCluster) assert.ok(album.has(hash));
+      for (const hash of album) assert.ok(obamaHashes.has(hash), 'no one else filed under him');
+      assert.equal((await t.library.nameCluster(A, 99, 'X')).kind, 'unknown-cluster');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('GIVEN a threshold change THEN exactly the photos whose faces cross it move', async () => {
+    const t = await openTestLibrary(engine);
+    try {
+      await enrollReferences(t, A);
+      for (const post of posts) await t.library.ingest(A, { bytes: post.bytes });
+      const keyv = openKeyv<unknown>(t.dir, 'library');
+      const people = await new KeyvGalleryStore(keyv).list(A);
+      const before = await new KeyvPhotoStore(keyv).list(A);
+      assert.equal((await t.library.setThreshold(A, 1.5)).kind, 'out-of-range');
+      const result = await t.library.setThreshold(A, 0.97);
+      assert.equal(result.kind, 'set');
+      const afterRecords = await new KeyvPhotoStore(keyv).list(A);
+      const gallery = people.map((p) => ({ id: p.id, name: p.name, samples: p.samples.map((s) => s.embedding) }));
+      let moved = 0;
+      for (const record of before) {
+        const now = afterRecords.find((r) => r.hash === record.hash)!;
+        record.faces.forEach((face, i) => {
+          if (!face.personId) return;
+          const best = scorePeople(face.embedding!, gallery)[0]!;
+          const kept = now.faces[i]!.personId === face.personId;
+          assert.equal(kept, best.similarity >= 0.97, `${record.hash.slice(0, 8)} face ${i}: ${best.similarity}`);
+          if (!kept) moved++;
+        });
+      }
+      assert.ok(moved > 0, 'the change moved something');
+      assert.equal(result.unfiled, moved);
+      // Albums on disk agree with the records.
+      for (const person of people) {
+        const expected = new Set(afterRecords.filter((r) => r.faces.some((f) => f.personId === person.id)).map((r) => r.hash));
+        assert.deepEqual(await albumHashes(t, A, person.name), expected, person.name);
+      }
+      const report = await t.library.thresholdReport(A, 0.9);
+      assert.ok(report.samePairs > 0 && report.differentPairs > 0);
+      assert.equal((await sharp(report.plot).metadata()).format, 'png');
+      assert.ok((report.proposed?.filed ?? 0) > 0, 'lowering it would file photos again');
+      await keyv.disconnect();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('GIVEN obama enrolled and posted WHEN he is forgotten THEN no trace of him remains', async () => {
+    const t = await openTestLibrary(engine);
+    try {
+      await enrollReferences(t, A);
+      for (const post of posts) await t.library.ingest(A, { bytes: post.bytes });
+      const keyv = openKeyv<unknown>(t.dir, 'library');
+      const obama = (await new KeyvGalleryStore(keyv).list(A)).find((p) => p.name === 'obama')!;
+      const samples = obama.samples.map((s) => s.embedding);
+      const result = await t.library.forget(A, { name: 'Obama' });
+      assert.equal(result.kind, 'forgotten');
+      assert.equal((await t.library.album(A, 'obama')).kind, 'unknown-person');
+      // No stored face is still him.
+      for (const record of await new KeyvPhotoStore(keyv).list(A)) {
+        for (const face of record.faces) {
+          if (!face.embedding) continue;
+          for (const sample of samples) assert.ok(similarity(face.embedding, sample) < DEFAULT_THRESHOLD, `a face of ${record.hash.slice(0, 8)} is still him`);
+        }
+      }
+      // Photos only he was in are gone; the one with biden stays in biden's album.
+      const obamaOnly = posts.filter((p) => labels[p.file]!.people.join() === 'obama');
+      const photos = new KeyvPhotoStore(keyv);
+      for (const post of obamaOnly) assert.equal(await photos.get(A, post.hash), undefined, post.file);
+      const both = posts.find((p) => p.file === 'obama_and_biden.jpg')!;
+      assert.ok(await photos.get(A, both.hash));
+      assert.ok((await albumHashes(t, A, 'biden')).has(both.hash));
+      // Not even in the database file's free pages.
+      const raw = await readFile(path.join(t.dir, 'facefile.sqlite'));
+      for (const sample of samples) assert.equal(raw.includes(encodeEmbedding(sample)), false, 'an embedding is still in the file');
+      const originals = await readdir(path.join(t.dir, 'groups'), { recursive: true });
+      for (const post of obamaOnly) assert.equal(originals.some((f) => f.includes(post.hash.slice(0, 8))), false, `${post.file} still on disk`);
+      assert.equal((await t.library.forget(A, { userId: '42' })).kind, 'not-enrolled');
+      await keyv.disconnect();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('GIVEN hostile names THEN each person gets a safe folder inside the group and nothing is written elsewhere', async () => {
+    const t = await openTestLibrary(engine);
+    try {
+      // A different person's face under each name, so that every one of them gets an album.
+      const faces = ['obama', 'biden', 'kit_harington', 'rose_leslie', 'alex_lacamoire', 'sheldon'].map(
+        (person) => references().then((all) => all.find((r) => r.person === person)!.bytes),
+      );
+      const names = ['../../escape', '/etc/passwd', 'a\u0000b', 'CON', '..', 'C:\\Windows'];
+      for (const [i, name] of names.entries()) {
+        const result = await t.library.enroll(B, { name, photo: { bytes: await faces[i]! } });
+        assert.equal(result.kind, 'enrolled', JSON.stringify(name));
+      }
+      const everything = (await readdir(t.dir, { recursive: true })).map(String);
+      assert.ok(everything.every((f) => f.startsWith('facefile.sqlite') || f.startsWith('groups')), everything.join('\n'));
+      const albums = await readdir(path.join(t.dir, 'groups', 'dc%3A2002', 'albums'));
+      assert.equal(albums.length, names.length, albums.join(', '));
+      for (const album of albums) {
+        assert.ok(!/[/\\\0]/.test(album) && album !== '.' && album !== '..' && album.toUpperCase() !== 'CON', album);
+        assert.equal((await readdir(path.join(t.dir, 'groups', 'dc%3A2002', 'albums', album))).length, 1, album);
+      }
+      assert.deepEqual(await t.library.people(A), []);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('GIVEN unknown faces older than the retention period THEN their embeddings are erased, named faces kept', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-retention-'));
+    let now = new Date('2026-01-01T00:00:00Z');
+    const keyv = openKeyv<unknown>(dir, 'library');
+    const library = new PhotoLibrary({
+      engine,
+      decoder: new SharpImageDecoder(),
+      gallery: new KeyvGalleryStore(keyv),
+      photos: new KeyvPhotoStore(keyv),
+      settings: new KeyvSettingsStore(keyv),
+      albums: new FsAlbumStore(dir),
+      renderer: new SharpRenderer(),
+      defaults: { threshold: DEFAULT_THRESHOLD, margin: 0.02, replyMode: 'quiet', unknownRetentionDays: 90, minClusterPhotos: 3 },
+      compact: () => compact(keyv),
+      now: () => now,
+    });
+    try {
+      const obamaRef = (await references()).find((r) => r.person === 'obama')!;
+      await library.enroll(A, { name: 'obama', photo: { bytes: obamaRef.bytes } });
+      for (const post of posts.filter((p) => p.file.startsWith('unknown_') || p.file === 'obama1.jpg')) await library.ingest(A, { bytes: post.bytes });
+      const unknownBefore = (await library.stats(A)).unknownFaces;
+      assert.equal(unknownBefore, 7);
+      now = new Date('2026-03-01T00:00:00Z');
+      assert.equal(await library.expireUnknownFaces(), 0, 'not yet');
+      now = new Date('2026-04-15T00:00:00Z');
+      assert.equal(await library.expireUnknownFaces(), 7);
+      assert.equal((await library.stats(A)).unknownFaces, 0);
+      const kept: Person[] = await new KeyvGalleryStore(keyv).list(A);
+      assert.equal(kept.length, 1);
+      const obamaPost = await new KeyvPhotoStore(keyv).get(A, posts.find((p) => p.file === 'obama1.jpg')!.hash);
+      assert.ok(obamaPost?.faces.some((f) => f.personId && f.embedding), 'named faces keep their embedding');
+    } finally {
+      await keyv.disconnect();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
