@@ -92,13 +92,32 @@ export function warpChip(
   transform: Similarity,
   size: number,
 ): Float32Array {
-  const out = new Float32Array(size * size * 3);
+  return resample(pixels, width, height, transform, size, size, new Float32Array(size * size * 3));
+}
+
+/** A smaller copy of an RGB image (averaged, so it does not alias), e.g. for the detector. */
+export function shrinkRgb(pixels: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Uint8Array {
+  const transform = { a: width / outWidth, b: 0, tx: 0, ty: 0 };
+  // One scale for both axes: the caller keeps the aspect, so rounding the output size is the only
+  // difference, under a pixel.
+  return resample(pixels, width, height, transform, outWidth, outHeight, new Uint8Array(outWidth * outHeight * 3));
+}
+
+function resample<T extends Float32Array | Uint8Array>(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  transform: Similarity,
+  outWidth: number,
+  outHeight: number,
+  out: T,
+): T {
   const { a, b, tx, ty } = transform;
   const n = Math.max(1, Math.min(8, Math.ceil(Math.hypot(a, b))));
   const weight = 1 / (n * n);
   const maxX = width - 1, maxY = height - 1;
-  for (let v = 0; v < size; v++) {
-    for (let u = 0; u < size; u++) {
+  for (let v = 0; v < outHeight; v++) {
+    for (let u = 0; u < outWidth; u++) {
       let r = 0, g = 0, bl = 0;
       for (let sy = 0; sy < n; sy++) {
         const cv = v + (sy + 0.5) / n;
@@ -117,10 +136,12 @@ export function warpChip(
           bl += pixels[i00 + 2]! * w00 + pixels[i01 + 2]! * w01 + pixels[i10 + 2]! * w10 + pixels[i11 + 2]! * w11;
         }
       }
-      const o = (v * size + u) * 3;
-      out[o] = r * weight;
-      out[o + 1] = g * weight;
-      out[o + 2] = bl * weight;
+      const o = (v * outWidth + u) * 3;
+      // A Uint8Array target rounds by truncation: add a half so the average rounds to nearest.
+      const half = out instanceof Uint8Array ? 0.5 : 0;
+      out[o] = r * weight + half;
+      out[o + 1] = g * weight + half;
+      out[o + 2] = bl * weight + half;
     }
   }
   return out;
