@@ -29,6 +29,16 @@ const schema = z.object({
   MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(100_000_000),
 
+  TELEGRAM_BOT_TOKEN: z.string().min(1).optional(),
+  TELEGRAM_API_ROOT: z.url().optional(),
+  TELEGRAM_WEBHOOK_URL: z.url().optional(),
+  TELEGRAM_WEBHOOK_PORT: z.coerce.number().int().min(1).max(65535).default(8443),
+  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'letters, digits, _ and - only').optional(),
+  TELEGRAM_MAX_DOWNLOAD_BYTES: z.coerce.number().int().positive().default(20_000_000),
+  TELEGRAM_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50_000_000),
+  DISCORD_TOKEN: z.string().min(1).optional(),
+  DISCORD_API_ROOT: z.url().optional(),
+
   TF_BACKEND: z.enum(['auto', 'wasm', 'tensorflow']).default('auto'),
   WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   MODELS_DIR: z.string().min(1).optional(),
@@ -68,6 +78,17 @@ export interface Config {
     readonly maxBytes: number;
     readonly maxPixels: number;
   };
+  /** Present when a token is set. */
+  readonly telegram:
+    | {
+        readonly token: string;
+        readonly apiRoot: string | undefined;
+        readonly webhook: { readonly url: string; readonly port: number; readonly secretToken: string | undefined } | undefined;
+        readonly maxDownloadBytes: number;
+        readonly maxUploadBytes: number;
+      }
+    | undefined;
+  readonly discord: { readonly token: string; readonly apiRoot: string | undefined } | undefined;
 }
 
 /**
@@ -103,6 +124,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
       minFaceScore: e.MIN_FACE_SCORE,
     },
     decoder: { maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS },
+    telegram: e.TELEGRAM_BOT_TOKEN
+      ? {
+          token: e.TELEGRAM_BOT_TOKEN,
+          apiRoot: e.TELEGRAM_API_ROOT,
+          webhook: e.TELEGRAM_WEBHOOK_URL ? { url: e.TELEGRAM_WEBHOOK_URL, port: e.TELEGRAM_WEBHOOK_PORT, secretToken: e.TELEGRAM_WEBHOOK_SECRET } : undefined,
+          maxDownloadBytes: e.TELEGRAM_MAX_DOWNLOAD_BYTES,
+          maxUploadBytes: e.TELEGRAM_MAX_UPLOAD_BYTES,
+        }
+      : undefined,
+    discord: e.DISCORD_TOKEN ? { token: e.DISCORD_TOKEN, apiRoot: e.DISCORD_API_ROOT } : undefined,
   });
 }
 

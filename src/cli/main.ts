@@ -3,7 +3,8 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config.ts';
 import { ConfigError, EngineError, PathError, describeError } from '../core/index.ts';
-import { createFileLogger } from '../logger.ts';
+import { createFileLogger, createLogger } from '../logger.ts';
+import { startBots } from '../main.ts';
 import { archiveCommand } from './archive-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { EMBEDDERS } from '../recognition/index.ts';
@@ -43,6 +44,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       run = () => withContext((context) => evalCommand(options, context));
     });
 
+  program
+    .command('bot')
+    .description('run the chat bots whose tokens are configured (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN) until Ctrl-C or SIGTERM')
+    .action(() => {
+      run = botCommand;
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     if (run) await run();
@@ -63,6 +71,24 @@ async function withContext(task: (context: Parameters<typeof archiveCommand>[1])
   } finally {
     log.flush();
   }
+}
+
+/** Runs the bots until SIGINT or SIGTERM, then stops them gracefully: queued photos are kept. */
+async function botCommand(): Promise<void> {
+  const config = loadConfig();
+  // A service logs to stderr, where systemd or Docker collect it.
+  const log = createLogger(config.logLevel);
+  const bots = await startBots(config, log);
+  const platforms = [config.telegram && 'Telegram', config.discord && 'Discord'].filter(Boolean).join(' and ');
+  process.stdout.write(`facefile bot is running on ${platforms}. Stop it with Ctrl-C.\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log.info({ signal }, 'stopping: finishing the photos in progress');
+  await bots.stop();
+  log.info({}, 'stopped');
+  log.flush();
 }
 
 function report(error: unknown): number {

@@ -1,0 +1,76 @@
+import path from 'node:path';
+import type { Config } from './config.ts';
+import { ConfigError, type Log } from './core/index.ts';
+import { createEngine, createLibrary } from './composition.ts';
+import { PhotoQueue } from './adapters/shared/photo-queue.ts';
+import { TelegramBot } from './adapters/telegram/telegram-bot.ts';
+
+export interface RunningBots {
+  stop(): Promise<void>;
+}
+
+/** How often unknown faces past their retention period are erased. */
+const RETENTION_SWEEP_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * `facefile bot`, wired once: config -> engine -> library (after its consistency check) -> the
+ * durable photo queue -> one adapter per configured platform -> start. Refuses to start without
+ * a platform token.
+ */
+export async function startBots(config: Config, log: Log): Promise<RunningBots> {
+  if (!config.telegram && !config.discord) {
+    throw new ConfigError(['no chat platform configured: set TELEGRAM_BOT_TOKEN and/or DISCORD_TOKEN (see .env.example)']);
+  }
+  const engine = await createEngine(config);
+  log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
+  const { library, close } = await createLibrary(config, engine, log);
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const repairs = await library.checkConsistency();
+    for (const [group, report] of repairs) {
+      const touched = report.temporaryFilesRemoved + report.orphanOriginalsRemoved + report.albumLinksRestored + report.strayAlbumFilesRemoved + report.recordsWithoutOriginal.length;
+      if (touched > 0) log.warn({ group, ...report }, 'repaired what an interrupted run left');
+    }
+    const sweep = async () => {
+      const erased = await library.expireUnknownFaces();
+      if (erased > 0) log.info({ erased }, 'erased unknown faces past their retention period');
+    };
+    await sweep();
+    const timer = setInterval(() => void sweep().catch((error: unknown) => log.error({ err: error }, 'retention sweep failed')), RETENTION_SWEEP_MS);
+    timer.unref();
+    stops.push(() => Promise.resolve(clearInterval(timer)));
+
+    const queue = new PhotoQueue(path.join(config.dataDir, 'queue'), library, log, engine.info.workers * 2);
+    if (config.telegram) {
+      const { token, apiRoot, webhook, maxDownloadBytes, maxUploadBytes } = config.telegram;
+      const telegram = new TelegramBot({
+        token,
+        maxDownloadBytes,
+        maxUploadBytes,
+        library,
+        queue,
+        log,
+        ...(apiRoot ? { apiRoot } : {}),
+        ...(webhook ? { webhook: { url: webhook.url, port: webhook.port, ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}) } } : {}),
+      });
+      await telegram.start();
+      stops.push(() => telegram.stop());
+    }
+    // Jobs left by the last run are answered through the adapters, so they start first.
+    await queue.start();
+    stops.push(() => queue.stop());
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await engine.close();
+    await close();
+    throw error;
+  }
+  return {
+    async stop() {
+      // Adapters first (no new work), then the queue finishes what runs, then the engine and store.
+      for (const stop of stops.reverse()) await stop();
+      await engine.close();
+      await close();
+    },
+  };
+}
