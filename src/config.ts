@@ -36,6 +36,7 @@ const schema = z.object({
   TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'letters, digits, _ and - only').optional(),
   TELEGRAM_MAX_DOWNLOAD_BYTES: z.coerce.number().int().positive().default(20_000_000),
   TELEGRAM_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50_000_000),
+  TELEGRAM_GROUP_INTERVAL_MS: z.coerce.number().int().min(0).default(3100),
   DISCORD_TOKEN: z.string().min(1).optional(),
   DISCORD_API_ROOT: z.url().optional(),
 
@@ -86,6 +87,7 @@ export interface Config {
         readonly webhook: { readonly url: string; readonly port: number; readonly secretToken: string | undefined } | undefined;
         readonly maxDownloadBytes: number;
         readonly maxUploadBytes: number;
+        readonly groupIntervalMs: number;
       }
     | undefined;
   readonly discord: { readonly token: string; readonly apiRoot: string | undefined } | undefined;
@@ -131,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
           webhook: e.TELEGRAM_WEBHOOK_URL ? { url: e.TELEGRAM_WEBHOOK_URL, port: e.TELEGRAM_WEBHOOK_PORT, secretToken: e.TELEGRAM_WEBHOOK_SECRET } : undefined,
           maxDownloadBytes: e.TELEGRAM_MAX_DOWNLOAD_BYTES,
           maxUploadBytes: e.TELEGRAM_MAX_UPLOAD_BYTES,
+          groupIntervalMs: e.TELEGRAM_GROUP_INTERVAL_MS,
         }
       : undefined,
     discord: e.DISCORD_TOKEN ? { token: e.DISCORD_TOKEN, apiRoot: e.DISCORD_API_ROOT } : undefined,

@@ -6,6 +6,8 @@ import { PhotoQueue } from './adapters/shared/photo-queue.ts';
 import { TelegramBot } from './adapters/telegram/telegram-bot.ts';
 
 export interface RunningBots {
+  /** Resolves when every accepted photo is filed and every command answered (tests, and tools). */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
   log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
   const { library, close } = await createLibrary(config, engine, log);
   const stops: (() => Promise<void>)[] = [];
+  const idles: (() => Promise<void>)[] = [];
   try {
     const repairs = await library.checkConsistency();
     for (const [group, report] of repairs) {
@@ -42,11 +45,12 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
 
     const queue = new PhotoQueue(path.join(config.dataDir, 'queue'), library, log, engine.info.workers * 2);
     if (config.telegram) {
-      const { token, apiRoot, webhook, maxDownloadBytes, maxUploadBytes } = config.telegram;
+      const { token, apiRoot, webhook, maxDownloadBytes, maxUploadBytes, groupIntervalMs } = config.telegram;
       const telegram = new TelegramBot({
         token,
         maxDownloadBytes,
         maxUploadBytes,
+        groupIntervalMs,
         library,
         queue,
         log,
@@ -55,10 +59,12 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
       });
       await telegram.start();
       stops.push(() => telegram.stop());
+      idles.push(() => telegram.idle());
     }
     // Jobs left by the last run are answered through the adapters, so they start first.
     await queue.start();
     stops.push(() => queue.stop());
+    idles.unshift(() => queue.idle());
   } catch (error) {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await engine.close();
@@ -66,6 +72,10 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
     throw error;
   }
   return {
+    async idle() {
+      // Filing a photo can lead to a reply, so the queue is waited for before the adapters.
+      for (const idle of idles) await idle();
+    },
     async stop() {
       // Adapters first (no new work), then the queue finishes what runs, then the engine and store.
       for (const stop of stops.reverse()) await stop();

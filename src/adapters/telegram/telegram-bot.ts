@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { Telegraf, TelegramError, type Context } from 'telegraf';
-import type { Message, MessageEntity, PhotoSize, Update, User } from '@telegraf/types';
+import type { Message, MessageEntity, PhotoSize, ReplyParameters, Update, User } from '@telegraf/types';
 import type { GroupId, Log } from '../../core/index.ts';
 import { describeError } from '../../core/index.ts';
 import type { PhotoLibrary } from '../../core/library/index.ts';
@@ -102,6 +102,11 @@ export class TelegramBot {
       this.options.log.error({ err: error }, 'Telegram polling stopped with an error');
     });
     this.options.log.info({ bot: me.username, mode: webhook ? 'webhook' : 'long polling' }, 'Telegram bot started');
+  }
+
+  /** Resolves when no command or reply of this adapter is in progress. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
   /** Stops taking updates, lets the current batch finish (so its offset is confirmed), then the commands. */
@@ -371,7 +376,7 @@ export class TelegramBot {
   private async replyPhoto(ctx: MessageContext, png: Uint8Array, caption: string): Promise<void> {
     const chat = String(ctx.chat.id);
     await this.messages.send(chat, () =>
-      ctx.telegram.sendPhoto(chat, { source: Buffer.from(png), filename: 'faces.png' }, { caption: caption.slice(0, 1024), reply_parameters: { message_id: ctx.message.message_id, allow_sending_without_reply: true } }),
+      ctx.telegram.sendPhoto(chat, { source: Buffer.from(png), filename: 'faces.png' }, { caption: caption.slice(0, 1024), reply_parameters: multipartReplyTo(ctx.message.message_id) }),
     );
   }
 
@@ -395,6 +400,14 @@ export class TelegramBot {
     if (to && to.toLowerCase() !== this.username.toLowerCase()) return undefined;
     return { name: name!.toLowerCase(), args: text.slice(first.length) };
   }
+}
+
+/**
+ * telegraf 4.16 drops object-valued reply_parameters from multipart uploads (it serialises only a
+ * few known fields); sent as JSON text, the Bot API reads it as it should.
+ */
+function multipartReplyTo(messageId: number): ReplyParameters {
+  return JSON.stringify({ message_id: messageId, allow_sending_without_reply: true }) as unknown as ReplyParameters;
 }
 
 interface PhotoRef {
