@@ -1,0 +1,129 @@
+/**
+ * `npm run bench`: throughput of `facefile archive`'s pipeline (decode -> detect + embed in the
+ * worker pool -> match -> file) on real photos, with the share of time the workers spend in
+ * inference and the peak memory. Prints a Markdown table for the README.
+ *
+ *   npm run bench                 all three sets
+ *   npm run bench -- posts lfw    some of them
+ */
+import { mkdtemp, readFile, rm, symlink, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import pino from 'pino';
+import { ArchiveJob } from '../src/archive/archive-job.ts';
+import { SharpImageDecoder } from '../src/imaging/sharp-decoder.ts';
+import { DEFAULT_THRESHOLD, PooledFaceEngine } from '../src/recognition/index.ts';
+import { KeyvFaceCache, openKeyv } from '../src/storage/index.ts';
+import { parsePairs } from '../src/eval/verification.ts';
+import { DATASETS, GROUP, LFW, POSTS } from '../test/helpers/datasets.ts';
+
+interface Set {
+  readonly name: string;
+  readonly describe: string;
+  readonly inputs: () => Promise<string[]>;
+  readonly known: string | undefined;
+}
+
+const workers = Number(process.env.WORKERS ?? os.availableParallelism());
+const scratch = await mkdtemp(path.join(os.tmpdir(), 'facefile-bench-'));
+
+async function knownFolder(): Promise<string> {
+  const dir = path.join(scratch, 'known');
+  await mkdir(dir, { recursive: true });
+  for (const person of (await import('node:fs')).readdirSync(GROUP).filter((n) => !n.startsWith('_'))) {
+    await symlink(path.join(GROUP, person), path.join(dir, person)).catch(() => undefined);
+  }
+  return dir;
+}
+
+const sets: Set[] = [
+  {
+    name: 'posts',
+    describe: 'group-photos/_posts: 26 photos, 0.1-3.3 MP, 1-6 faces',
+    inputs: async () => (await import('node:fs')).readdirSync(POSTS).filter((f) => !f.endsWith('.json')).map((f) => path.join(POSTS, f)),
+    known: 'group',
+  },
+  {
+    name: 'lfw',
+    describe: '200 LFW DevTest images, 250x250, 1 face',
+    inputs: async () => {
+      const pairs = parsePairs(await readFile(path.join(LFW, 'pairsDevTest.txt'), 'utf8'));
+      return [...new Set(pairs.flatMap((p) => [p.a, p.b]))].slice(0, 200).map((f) => path.join(LFW, f));
+    },
+    known: undefined,
+  },
+  {
+    name: 'large',
+    describe: '8 group posts upscaled to 12 MP (4032x3024): tiling for small faces',
+    inputs: async () => {
+      const dir = path.join(scratch, 'large');
+      await mkdir(dir, { recursive: true });
+      const files = ['bbt1.jpg', 'bbt2.jpg', 'bbt3.jpg', 'bbt4.jpg', 'bbt5.jpg', 'kit_with_rose.jpg', 'obama_and_biden.jpg', 'alex_lacamoire1.jpg'];
+      return Promise.all(
+        files.map(async (f) => {
+          const out = path.join(dir, f);
+          await sharp(path.join(POSTS, f)).resize(4032, 3024, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(out);
+          return out;
+        }),
+      );
+    },
+    known: 'group',
+  },
+];
+
+const chosen = process.argv.slice(2);
+const rows: string[] = [];
+const log = pino({ level: 'silent' });
+try {
+  const started = performance.now();
+  const engine = await PooledFaceEngine.create({ backend: 'auto', modelsDir: undefined, minEyeDistance: 12, minFaceScore: 0.5, workers });
+  const startupMs = performance.now() - started;
+  const known = await knownFolder();
+  const emptyKnown = path.join(scratch, 'nobody');
+  await mkdir(emptyKnown, { recursive: true });
+  for (const set of sets.filter((s) => chosen.length === 0 || chosen.includes(s.name))) {
+    const inputs = await set.inputs();
+    const dataDir = await mkdtemp(path.join(scratch, 'data-'));
+    const keyv = openKeyv<never>(dataDir, 'faces');
+    const job = new ArchiveJob({ engine, decoder: new SharpImageDecoder(), cache: new KeyvFaceCache(keyv, engine.info.embedder), log });
+    const plan = await ArchiveJob.plan({
+      inputs,
+      knownDir: set.known ? known : emptyKnown,
+      outputDir: path.join(dataDir, 'out'),
+      policy: { threshold: DEFAULT_THRESHOLD, margin: 0.02 },
+    });
+    // The known faces are learnt (and cached) by a first pass, so the timed pass measures the photos.
+    await job.run({ ...plan, photos: [] });
+    const before = engine.stats;
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    const t0 = performance.now();
+    const report = await job.run(plan);
+    const wall = performance.now() - t0;
+    clearInterval(sampler);
+    const inference = engine.stats.inferenceMs - before.inferenceMs;
+    const busy = inference / (wall * workers);
+    rows.push(
+      `| ${set.describe} | ${report.photos} | ${report.faces} | ${(wall / 1000).toFixed(1)} s | ${(report.photos / (wall / 1000)).toFixed(2)} | ` +
+        `${(report.faces / (wall / 1000)).toFixed(2)} | ${(busy * 100).toFixed(0)}% | ${((1 - busy) * 100).toFixed(0)}% | ${Math.round(peak / 2 ** 20)} MiB |`,
+    );
+    process.stderr.write(`${set.name}: done\n`);
+    await keyv.disconnect();
+  }
+  await engine.close();
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  process.stdout.write(
+    [
+      `facefile bench, ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ` +
+        `backend ${engine.info.backend}, ${workers} workers, ${engine.info.embedder}; engine start-up ${(startupMs / 1000).toFixed(1)} s; data ${DATASETS}`,
+      '',
+      '| set | photos | faces | wall | photos/s | faces/s | workers in inference | outside inference | peak RSS |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await rm(scratch, { recursive: true, force: true });
+}
