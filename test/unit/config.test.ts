@@ -19,6 +19,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, { cwd });
     assert.deepEqual(config, {
       dataDir: path.join(cwd, 'data'),
+      keyvUrl: undefined,
       logLevel: 'info',
       archive: {
         inputDir: path.join(cwd, 'photos'),
@@ -27,6 +28,7 @@ describe('loadConfig', () => {
         zipDir: path.join(cwd, 'zips'),
       },
       match: { threshold: undefined, margin: 0.02 },
+      library: { replyMode: 'quiet', unknownRetentionDays: 90, minClusterPhotos: 3 },
       engine: {
         backend: 'auto',
         workers: os.availableParallelism(),
@@ -35,6 +37,8 @@ describe('loadConfig', () => {
         minFaceScore: 0.5,
       },
       decoder: { maxBytes: 50 * 1024 * 1024, maxPixels: 100_000_000 },
+      telegram: undefined,
+      discord: undefined,
     });
   });
 
@@ -120,5 +124,21 @@ describe('loadConfig', () => {
     }, TypeError);
     assert.equal(config.dataDir, path.join(cwd, 'data'));
     assert.equal(config.match.margin, 0.02);
+  });
+});
+
+describe('loadConfig for the bots', () => {
+  it('GIVEN a Telegram token THEN the Telegram settings with their defaults, and no secret in any error', () => {
+    const config = loadConfig({ TELEGRAM_BOT_TOKEN: '123:abc' }, { cwd: '/srv' });
+    assert.deepEqual(config.telegram, { token: '123:abc', apiRoot: undefined, webhook: undefined, maxDownloadBytes: 20_000_000, maxUploadBytes: 50_000_000, groupIntervalMs: 3100 });
+    assert.equal(config.discord, undefined);
+    try {
+      loadConfig({ TELEGRAM_BOT_TOKEN: '123:secret-token', TELEGRAM_API_ROOT: 'not a url with secret-token' }, { cwd: '/srv' });
+      assert.fail('an invalid URL must be refused');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /TELEGRAM_API_ROOT/);
+      assert.doesNotMatch(error.message, /secret-token/);
+    }
   });
 });
