@@ -26,8 +26,17 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
   const engine = await createEngine(config);
   log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
   const { library, close } = await createLibrary(config, engine, log);
-  const stops: (() => Promise<void>)[] = [];
-  const idles: (() => Promise<void>)[] = [];
+  const adapters: { stop(): Promise<void>; idle(): Promise<void> }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let queue: PhotoQueue | undefined;
+  // Adapters first (no new work comes in), then the queue finishes what runs, then the rest.
+  const stopAll = async () => {
+    for (const adapter of adapters) await adapter.stop();
+    await queue?.stop();
+    clearInterval(timer);
+    await engine.close();
+    await close();
+  };
   try {
     const repairs = await library.checkConsistency();
     for (const [group, report] of repairs) {
@@ -39,11 +48,10 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
       if (erased > 0) log.info({ erased }, 'erased unknown faces past their retention period');
     };
     await sweep();
-    const timer = setInterval(() => void sweep().catch((error: unknown) => log.error({ err: error }, 'retention sweep failed')), RETENTION_SWEEP_MS);
+    timer = setInterval(() => void sweep().catch((error: unknown) => log.error({ err: error }, 'retention sweep failed')), RETENTION_SWEEP_MS);
     timer.unref();
-    stops.push(() => Promise.resolve(clearInterval(timer)));
 
-    const queue = new PhotoQueue(path.join(config.dataDir, 'queue'), library, log, engine.info.workers * 2);
+    queue = new PhotoQueue(path.join(config.dataDir, 'queue'), library, log, engine.info.workers * 2);
     if (config.telegram) {
       const { token, apiRoot, webhook, maxDownloadBytes, maxUploadBytes, groupIntervalMs } = config.telegram;
       const telegram = new TelegramBot({
@@ -58,29 +66,21 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
         ...(webhook ? { webhook: { url: webhook.url, port: webhook.port, ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}) } } : {}),
       });
       await telegram.start();
-      stops.push(() => telegram.stop());
-      idles.push(() => telegram.idle());
+      adapters.push(telegram);
     }
     // Jobs left by the last run are answered through the adapters, so they start first.
     await queue.start();
-    stops.push(() => queue.stop());
-    idles.unshift(() => queue.idle());
   } catch (error) {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    await engine.close();
-    await close();
+    await stopAll().catch(() => undefined);
     throw error;
   }
+  const started = queue;
   return {
     async idle() {
       // Filing a photo can lead to a reply, so the queue is waited for before the adapters.
-      for (const idle of idles) await idle();
+      await started.idle();
+      for (const adapter of adapters) await adapter.idle();
     },
-    async stop() {
-      // Adapters first (no new work), then the queue finishes what runs, then the engine and store.
-      for (const stop of stops.reverse()) await stop();
-      await engine.close();
-      await close();
-    },
+    stop: stopAll,
   };
 }

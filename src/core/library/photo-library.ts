@@ -221,8 +221,9 @@ export class PhotoLibrary {
         if (embedding) samples.push(this.sample(embedding, photoHash, by));
         if (samples.length >= SAMPLES_PER_NAMED_CLUSTER) break;
       }
-      const { person, isNew } = await this.addSamples(group, clean.name, samples, undefined);
-      if ('kind' in person) throw new Error('a cluster never links a user');
+      const added = await this.addSamples(group, clean.name, samples, undefined);
+      if (added.kind !== 'added') throw new Error('a cluster never links a user');
+      const { person, isNew } = added;
       const changes = await this.refile(group);
       // The clusters' face references are only valid until the next clustering.
       await this.deps.settings.saveClusters(group, []);
@@ -446,8 +447,8 @@ export class PhotoLibrary {
     const chosen = usable[(request.face ?? 1) - 1];
     if (!chosen) return { kind: 'no-such-face', faces: usable.length };
     const added = await this.addSamples(group, clean.name, [this.sample(chosen.face.embedding!, record.hash, request.by)], request.userId);
+    if (added.kind !== 'added') return added;
     const { person, isNew } = added;
-    if ('kind' in person) return person;
     const changes = await this.refile(group);
     return {
       kind: 'enrolled',
@@ -465,13 +466,13 @@ export class PhotoLibrary {
     name: string,
     samples: readonly Sample[],
     userId: string | undefined,
-  ): Promise<{ person: Person | Extract<EnrollResult, { kind: 'user-linked-elsewhere' }>; isNew: boolean }> {
+  ): Promise<{ kind: 'added'; person: Person; isNew: boolean } | Extract<EnrollResult, { kind: 'user-linked-elsewhere' }>> {
     const people = await this.deps.gallery.list(group);
     const existing = findPerson(people, name);
     if (userId !== undefined) {
       const linked = people.find((p) => p.userId === userId);
       if ((linked && linked !== existing) || (existing?.userId !== undefined && existing.userId !== userId)) {
-        return { person: { kind: 'user-linked-elsewhere', person: refOf(linked ?? existing!) }, isNew: false };
+        return { kind: 'user-linked-elsewhere', person: refOf(linked ?? existing!) };
       }
     }
     const person: Person = existing
@@ -486,7 +487,7 @@ export class PhotoLibrary {
           ...(userId !== undefined ? { userId } : {}),
         };
     await this.deps.gallery.save(group, person);
-    return { person, isNew: !existing };
+    return { kind: 'added', person, isNew: !existing };
   }
 
   /** Re-matches every stored face and moves the album links that change; returns the changes. */
