@@ -1,0 +1,21 @@
+export {
+  DiscordEmulator,
+  type AttachmentInput,
+  type ChannelSpec,
+  type CommandOptionInput,
+  type DiscordEmulatorOptions,
+  type DiscordUser,
+  type EmulatedGuild,
+  type FailureOptions,
+  type GuildSpec,
+  type InteractionCallback,
+  type InvokedInteraction,
+  type MemberOptions,
+  type PostOptions,
+  type Reaction,
+  type RecordedCall,
+  type SentChannelMessage,
+  type SentFile,
+  type WebhookMessage,
+} from './discord-server.ts';
+export { Intent, Permission } from './protocol.ts';
