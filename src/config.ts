@@ -39,6 +39,9 @@ const schema = z.object({
   TELEGRAM_GROUP_INTERVAL_MS: z.coerce.number().int().min(0).default(3100),
   DISCORD_TOKEN: z.string().min(1).optional(),
   DISCORD_API_ROOT: z.url().optional(),
+  DISCORD_LIBRARY_SCOPE: z.enum(['guild', 'channel']).default('guild'),
+  DISCORD_MESSAGE_CONTENT: z.enum(['true', 'false']).default('true'),
+  DISCORD_MAX_DOWNLOAD_BYTES: z.coerce.number().int().positive().default(25_000_000),
 
   TF_BACKEND: z.enum(['auto', 'wasm', 'tensorflow']).default('auto'),
   WORKERS: z.coerce.number().int().min(1).max(64).optional(),
@@ -90,7 +93,17 @@ export interface Config {
         readonly groupIntervalMs: number;
       }
     | undefined;
-  readonly discord: { readonly token: string; readonly apiRoot: string | undefined } | undefined;
+  readonly discord:
+    | {
+        readonly token: string;
+        readonly apiRoot: string | undefined;
+        /** One library per server, or per channel. */
+        readonly scope: 'guild' | 'channel';
+        /** Whether to ask for the privileged MessageContent intent (photos in channels). */
+        readonly messageContent: boolean;
+        readonly maxDownloadBytes: number;
+      }
+    | undefined;
 }
 
 /**
@@ -136,7 +149,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
           groupIntervalMs: e.TELEGRAM_GROUP_INTERVAL_MS,
         }
       : undefined,
-    discord: e.DISCORD_TOKEN ? { token: e.DISCORD_TOKEN, apiRoot: e.DISCORD_API_ROOT } : undefined,
+    discord: e.DISCORD_TOKEN
+      ? {
+          token: e.DISCORD_TOKEN,
+          apiRoot: e.DISCORD_API_ROOT,
+          scope: e.DISCORD_LIBRARY_SCOPE,
+          messageContent: e.DISCORD_MESSAGE_CONTENT === 'true',
+          maxDownloadBytes: e.DISCORD_MAX_DOWNLOAD_BYTES,
+        }
+      : undefined,
   });
 }
 

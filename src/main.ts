@@ -4,6 +4,7 @@ import { ConfigError, type Log } from './core/index.ts';
 import { createEngine, createLibrary } from './composition.ts';
 import { PhotoQueue } from './adapters/shared/photo-queue.ts';
 import { TelegramBot } from './adapters/telegram/telegram-bot.ts';
+import { DiscordBot } from './adapters/discord/discord-bot.ts';
 
 export interface RunningBots {
   /** Resolves when every accepted photo is filed and every command answered (tests, and tools). */
@@ -67,6 +68,13 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
       });
       await telegram.start();
       adapters.push(telegram);
+    }
+    if (config.discord) {
+      const { token, apiRoot, scope, messageContent, maxDownloadBytes } = config.discord;
+      const discord = new DiscordBot({ token, scope, messageContent, maxDownloadBytes, library, queue, log, ...(apiRoot ? { apiRoot } : {}) });
+      // Pushed before start so that a failed login is still cleaned up by stopAll.
+      adapters.push(discord);
+      await discord.start();
     }
     // Jobs left by the last run are answered through the adapters, so they start first.
     await queue.start();

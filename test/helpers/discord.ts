@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startBots, type RunningBots } from '../../src/main.ts';
+import { DiscordEmulator, type AttachmentInput, type CommandOptionInput, type DiscordEmulatorOptions, type DiscordUser, type SentFile, type WebhookMessage } from '../emulators/discord/index.ts';
+
+export interface DiscordHarness {
+  readonly emulator: DiscordEmulator;
+  readonly bots: RunningBots;
+  readonly dir: string;
+  /** Everything the bot logged, one JSON line each (secrets must not be in it). */
+  readonly logFile: string;
+  close(): Promise<void>;
+}
+
+/** What the bot answered to one slash command: the reply (or the edit of a deferred one) and the follow-ups. */
+export interface CommandAnswer {
+  readonly text: string;
+  readonly flags: number;
+  readonly files: readonly SentFile[];
+  readonly followUps: readonly WebhookMessage[];
+}
+
+/**
+ * A Discord emulator and `facefile bot`'s real wiring pointed at it, on a fresh data folder.
+ * `setup` adds guilds and members before the bot logs in, so they arrive with READY.
+ */
+export async function startDiscord(setup: (emulator: DiscordEmulator) => void, env: Record<string, string> = {}, options: DiscordEmulatorOptions = {}): Promise<DiscordHarness> {
+  const emulator = await DiscordEmulator.start(options);
+  setup(emulator);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-discord-'));
+  const logFile = path.join(dir, 'bot.log');
+  const config = loadConfig({ DATA_DIR: dir, DISCORD_TOKEN: emulator.token, DISCORD_API_ROOT: emulator.apiRoot, WORKERS: '2', LOG_LEVEL: 'info', ...env }, { cwd: dir });
+  const log = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: true }));
+  const bots = await startBots(config, log);
+  return {
+    emulator,
+    bots,
+    dir,
+    logFile,
+    async close() {
+      await bots.stop();
+      await emulator.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a slash command and waits for its answer and for the bot to be idle again. */
+export async function runCommand(
+  h: DiscordHarness,
+  where: { readonly guild: string; readonly channel: string },
+  user: DiscordUser,
+  name: string,
+  options: readonly CommandOptionInput[] = [],
+  attachments: Readonly<Record<string, AttachmentInput>> = {},
+): Promise<CommandAnswer> {
+  const e = h.emulator;
+  const invoked = await e.invokeCommand(where.guild, where.channel, user, name, options, attachments);
+  const answer = await e.waitFor(
+    () => {
+      const reply = e.callbacks.find((c) => c.interactionId === invoked.id && c.type === 4);
+      if (reply) return { text: reply.content ?? '', flags: reply.flags, files: reply.files };
+      const edit = e.followUps.find((f) => f.interactionId === invoked.id && f.kind === 'editOriginal');
+      return edit ? { text: edit.content ?? '', flags: edit.flags, files: edit.files } : undefined;
+    },
+    120_000,
+    `an answer to /${name}`,
+  );
+  await h.bots.idle();
+  return { ...answer, followUps: e.followUps.filter((f) => f.interactionId === invoked.id && f.kind === 'followUp') };
+}
