@@ -1,11 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '../../src/core/index.ts';
 import { SharpImageDecoder } from '../../src/imaging/index.ts';
-import { BAD_IMAGES, GROUP, NO_DATASETS, POSTS, type PostLabel } from '../helpers/datasets.ts';
+import { BAD_IMAGES, GROUP, LFW, NO_DATASETS, POSTS, type PostLabel } from '../helpers/datasets.ts';
+import { parsePairs } from '../../src/eval/verification.ts';
 import { runCommand, startDiscord, type DiscordHarness } from '../helpers/discord.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startBots } from '../../src/main.ts';
 import { readZip } from '../helpers/zip.ts';
 import { Permission, type AttachmentInput, type DiscordUser, type EmulatedGuild } from '../emulators/discord/index.ts';
 
@@ -19,6 +23,10 @@ const STRING = 3;
 const INTEGER = 4;
 const BOOLEAN = 5;
 const NUMBER = 10;
+
+async function lfwImages(): Promise<string[]> {
+  return [...new Set(parsePairs(await readFile(path.join(LFW, 'pairsDevTest.txt'), 'utf8')).flatMap((p) => [p.a, p.b]))];
+}
 
 function attachment(file: string, bytes: Buffer, contentType?: string): AttachmentInput {
   return { name: path.basename(file), bytes, contentType: contentType ?? (file.endsWith('.png') ? 'image/png' : 'image/jpeg') };
@@ -189,21 +197,61 @@ describe('Discord bot, end to end with discord.js and a local Discord server', {
     assert.ok(errors >= 6, `${errors} error replies`);
   });
 
-  it('GIVEN a burst of 120 attachments in 12 messages THEN every one is filed and answered', { timeout: 120_000 }, async () => {
+  it('GIVEN a burst of 300 distinct photos in 30 messages THEN every one is filed and answered', { timeout: 300_000 }, async () => {
     assert.match((await runCommand(h, at(BURST), anna, 'settings', [{ name: 'mode', type: STRING, value: 'summary' }])).text, /reply to each photo/);
-    const files = Object.keys(labels).slice(0, 10);
-    const distinct = await Promise.all(files.map(async (file) => attachment(file, await readFile(path.join(POSTS, file)))));
-    const messages = Array.from({ length: 12 }, () => distinct);
+    const images = (await lfwImages()).slice(0, 300);
+    const messages: AttachmentInput[][] = [];
+    for (let i = 0; i < images.length; i += 10) {
+      messages.push(await Promise.all(images.slice(i, i + 10).map(async (file) => attachment(file, await readFile(path.join(LFW, file))))));
+    }
     const replies = await postAndWait(BURST, messages);
     const texts = [...replies.values()].flat();
-    assert.equal(texts.length, 120);
-    assert.equal(texts.filter((t) => /already/.test(t)).length, 110);
-    assert.match((await runCommand(h, at(BURST), anna, 'stats')).text, /Photos: 10\n/);
+    assert.equal(texts.length, 300);
+    assert.equal(texts.filter((t) => /already|can't read/.test(t)).length, 0, 'each photo filed once, none refused');
+    assert.match((await runCommand(h, at(BURST), anna, 'stats')).text, /Photos: 300\n/);
   });
 
   it('THEN the token never reaches the log, and the log says the bot started', async () => {
     const log = await readFile(h.logFile, 'utf8');
     assert.ok(!log.includes(h.emulator.token));
     assert.match(log, /Discord bot started/);
+  });
+});
+
+describe('Discord bot, restarted in the middle of a burst', { skip: NO_DATASETS }, () => {
+  it('GIVEN a stop while photos are queued THEN after a restart every photo is filed, once', { timeout: 300_000 }, async () => {
+    const GUILD = '1100000000000000009';
+    let dora: DiscordUser | undefined;
+    let channel = '';
+    const first = await startDiscord((e) => {
+      dora = e.user('dora');
+      channel = e.addGuild({ id: GUILD, name: 'Restart', ownerId: dora.id }).channels[0]!.id;
+      e.addMember(GUILD, dora);
+    });
+    const e = first.emulator;
+    const images = (await lfwImages()).slice(300, 380);
+    for (let i = 0; i < images.length; i += 10) {
+      const files = await Promise.all(images.slice(i, i + 10).map(async (file) => attachment(file, await readFile(path.join(LFW, file)))));
+      await e.postMessage(channel, dora!, { attachments: files });
+    }
+    // Stop while the engine is still busy with the burst: the adapter lets its downloads finish,
+    // the queue its running photos, and the rest stays on disk.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await first.bots.stop();
+    const left = (await readdir(path.join(first.dir, 'queue'))).filter((f) => f.endsWith('.json')).length;
+    assert.ok(left > 0, 'the stop came in the middle of the burst');
+
+    const config = loadConfig({ DATA_DIR: first.dir, DISCORD_TOKEN: e.token, DISCORD_API_ROOT: e.apiRoot, WORKERS: '2', LOG_LEVEL: 'silent' }, { cwd: first.dir });
+    const bots = await startBots(config, createLogger('silent'));
+    const second = { ...first, bots };
+    try {
+      await bots.idle();
+      assert.deepEqual((await readdir(path.join(first.dir, 'queue'))).filter((f) => !f.startsWith('.')), [], 'the queue is empty');
+      assert.match((await runCommand(second, { guild: GUILD, channel }, dora!, 'stats')).text, new RegExp(`Photos: ${new Set(images).size}\\n`));
+    } finally {
+      await bots.stop();
+      await e.close();
+      await rm(first.dir, { recursive: true, force: true });
+    }
   });
 });
