@@ -26,9 +26,15 @@ export function createLogger(level: string, destination: pino.DestinationStream 
   );
 }
 
-/** Masks bot tokens: Telegram's `/bot<id>:<secret>` URL segment and bare `<id>:<secret>` tokens. */
+/**
+ * Masks bot tokens: Telegram's `/bot<id>:<secret>` URL segment and bare `<id>:<secret>` tokens,
+ * and Discord's three dot-separated base64url parts (`<user id>.<timestamp>.<hmac>`).
+ */
 export function redactSecrets(text: string): string {
-  return text.replace(/\bbot\d+:[\w-]{20,}/g, 'bot[redacted]').replace(/\b\d{5,}:[\w-]{30,}\b/g, '[redacted]');
+  return text
+    .replace(/\bbot\d+:[\w-]{20,}/g, 'bot[redacted]')
+    .replace(/\b\d{5,}:[\w-]{30,}\b/g, '[redacted]')
+    .replace(/\b[\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,}\b/g, '[redacted]');
 }
 
 function serializeError(err: unknown): unknown {

@@ -119,3 +119,17 @@ describe('createLogger', () => {
     assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['warn', 'shown']]);
   });
 });
+
+describe('redactSecrets for Discord', () => {
+  it('GIVEN a Discord bot token in an error message THEN it is masked', () => {
+    const token = 'MTA5ODc2NTQzMjEwOTg3NjU0Mw.GAbCdE.abcdefghijklmnopqrstuvwxyz0123456789AB';
+    const out = redactSecrets(`login failed for ${token} (401)`);
+    assert.equal(out.includes(token), false);
+    assert.equal(out.includes('abcdefghijklmnopqrstuvwxyz0123456789AB'), false);
+    assert.match(out, /login failed for \[redacted\] \(401\)/);
+  });
+
+  it('GIVEN ordinary dotted text (a file name, a version) THEN it is left alone', () => {
+    assert.equal(redactSecrets('IMG_0001.jpg v1.2.3 obama.and.biden'), 'IMG_0001.jpg v1.2.3 obama.and.biden');
+  });
+});
