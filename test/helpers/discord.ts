@@ -1,20 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
-import { startBots, type RunningBots } from '../../src/main.ts';
+import { startBotHarness, type BotHarness } from './bots.ts';
 import { DiscordEmulator, type AttachmentInput, type CommandOptionInput, type DiscordEmulatorOptions, type DiscordUser, type SentFile, type WebhookMessage } from '../emulators/discord/index.ts';
 
-export interface DiscordHarness {
-  readonly emulator: DiscordEmulator;
-  readonly bots: RunningBots;
-  readonly dir: string;
-  /** Everything the bot logged, one JSON line each (secrets must not be in it). */
-  readonly logFile: string;
-  close(): Promise<void>;
-}
+export type DiscordHarness = BotHarness<DiscordEmulator>;
 
 /** What the bot answered to one slash command: the reply (or the edit of a deferred one) and the follow-ups. */
 export interface CommandAnswer {
@@ -31,22 +18,7 @@ export interface CommandAnswer {
 export async function startDiscord(setup: (emulator: DiscordEmulator) => void, env: Record<string, string> = {}, options: DiscordEmulatorOptions = {}): Promise<DiscordHarness> {
   const emulator = await DiscordEmulator.start(options);
   setup(emulator);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-discord-'));
-  const logFile = path.join(dir, 'bot.log');
-  const config = loadConfig({ DATA_DIR: dir, DISCORD_TOKEN: emulator.token, DISCORD_API_ROOT: emulator.apiRoot, WORKERS: '2', LOG_LEVEL: 'info', ...env }, { cwd: dir });
-  const log = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: true }));
-  const bots = await startBots(config, log);
-  return {
-    emulator,
-    bots,
-    dir,
-    logFile,
-    async close() {
-      await bots.stop();
-      await emulator.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return startBotHarness(emulator, { DISCORD_TOKEN: emulator.token, DISCORD_API_ROOT: emulator.apiRoot, ...env });
 }
 
 /** Runs a slash command and waits for its answer and for the bot to be idle again. */
