@@ -4,7 +4,7 @@ import { lstat, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir } from 'node:
 import path from 'node:path';
 import type { AlbumEntry, AlbumExport, AlbumStore, GroupId, PhotoRecord, PhotoRef, RepairReport } from '../core/index.ts';
 import { describeError, StorageError } from '../core/index.ts';
-import { placeAt } from '../archive/files.ts';
+import { placeAt } from '../files/index.ts';
 import { groupFolderName, groupFromFolderName, isHashedGroupFolder, safeFolderName } from './safe-name.ts';
 import type { PartEntry } from './zip-parts.ts';
 import { writeZipParts } from './zip-parts.ts';

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { GroupId } from '../core/index.ts';
+
+import { sha256Hex, type GroupId } from '../core/index.ts';
 import { LONE_SURROGATE } from '../core/safe-name.ts';
 
 export { safeFolderName, uniqueFolderName, MAX_NAME_BYTES } from '../core/safe-name.ts';
@@ -29,7 +29,7 @@ export function groupFolderName(group: GroupId): string {
   }
   if (encoded.length <= MAX_GROUP_FOLDER) return encoded;
   const prefix = encoded.slice(0, 80).replace(/%[0-9A-F]?$/, '');
-  return `${prefix}${HASH_MARK}${createHash('sha256').update(group).digest('hex').slice(0, 32)}`;
+  return `${prefix}${HASH_MARK}${sha256Hex(group).slice(0, 32)}`;
 }
 
 /** The group id a folder name stands for, or undefined when it is not one `groupFolderName` makes reversibly. */

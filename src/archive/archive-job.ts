@@ -2,9 +2,9 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, MatchPolicy } from '../core/index.ts';
-import { DECODE_FAILURE_MESSAGES, PathError, SerialQueue, describeError, forEachConcurrent, matchFaces } from '../core/index.ts';
+import { DECODE_FAILURE_MESSAGES, PathError, SerialQueue, sha256Hex, describeError, forEachConcurrent, matchFaces } from '../core/index.ts';
 import { writeZip } from '../albums/zip.ts';
-import { ensureFolder, fileInto, inspectPath, isPhotoName, listPhotos, sha256 } from './files.ts';
+import { ensureFolder, fileInto, inspectPath, isPhotoName, listPhotos } from '../files/index.ts';
 
 /** Output folders that are not people. */
 export const UNKNOWN_FOLDER = '_unknown';
@@ -202,7 +202,7 @@ export class ArchiveJob {
       this.deps.log.warn({ err: error, file }, 'photo unreadable');
       return { file, reason: 'the file cannot be read' };
     }
-    const hash = sha256(bytes);
+    const hash = sha256Hex(bytes);
     const cached = await this.deps.cache.get(hash);
     if (cached) return { faces: cached, hash };
     const decoded = await this.deps.decoder.decode(bytes);

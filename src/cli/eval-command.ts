@@ -4,7 +4,7 @@ import type { DetectedFace } from '../core/index.ts';
 import { forEachConcurrent, similarity } from '../core/index.ts';
 import { createDecoder, createEngine } from '../composition.ts';
 import { accuracyAt, bestThreshold, crossValidate, parsePairs, tarAtFar, type Pair, type ScoredPair } from '../eval/verification.ts';
-import { inspectPath } from '../archive/files.ts';
+import { inspectPath } from '../files/index.ts';
 import { PathError } from '../core/index.ts';
 import type { CommandContext } from './archive-command.ts';
 import { createProgress } from './progress.ts';

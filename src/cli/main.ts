@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config.ts';
 import { ConfigError, EngineError, PathError, describeError } from '../core/index.ts';
 import { createFileLogger, createLogger } from '../logger.ts';
-import { startBots } from '../main.ts';
+import { startBots } from '../start-bots.ts';
 import { archiveCommand } from './archive-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { EMBEDDERS } from '../recognition/index.ts';

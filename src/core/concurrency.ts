@@ -34,3 +34,30 @@ export class SerialQueue {
     await this.tail;
   }
 }
+
+/**
+ * One `SerialQueue` per key: tasks under one key run one at a time, in order; tasks under different
+ * keys run freely. A key with nothing queued is forgotten, so keys may come and go without a leak.
+ */
+export class KeyedSerialQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `task` once everything queued before it under `key` has settled; resolves as it does. */
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const result = (this.tails.get(key) ?? Promise.resolve()).then(task);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+
+  /** Resolves when everything queued so far, under every key, has settled. */
+  async idle(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+  }
+}

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs-core';
-import { EngineError } from '../core/index.ts';
+import { EngineError, sha256Hex } from '../core/index.ts';
 import type { Tf } from './runtime.ts';
 import manifest from '../../models/manifest.json' with { type: 'json' };
 
@@ -49,7 +48,7 @@ export class ModelFiles {
       throw new EngineError(`model file ${filePath} cannot be read`, { cause });
     }
     if (!custom) {
-      const actual = createHash('sha256').update(bytes).digest('hex');
+      const actual = sha256Hex(bytes);
       const expected = this.entry(name, file).sha256;
       if (actual !== expected) {
         throw new EngineError(`model file ${filePath} does not match models/manifest.json (sha256 ${actual}, expected ${expected})`);

@@ -1,8 +1,7 @@
 import type { Keyv } from 'keyv';
 import { z } from 'zod';
 import type { GroupId } from '../core/index.ts';
-import { StorageError } from '../core/index.ts';
-import { KeyedLock } from './keyed-lock.ts';
+import { KeyedSerialQueue, StorageError } from '../core/index.ts';
 
 /**
  * The key of a group's record: `<group>/<part>/<part>...`, each part escaped with
@@ -87,7 +86,7 @@ const READ_CHUNK = 256;
  */
 export class KeyvIndexedRecords<T> {
   private readonly keyv: Keyv<unknown>;
-  private readonly lock = new KeyedLock();
+  private readonly lock = new KeyedSerialQueue();
 
   constructor(
     keyv: Keyv<unknown>,

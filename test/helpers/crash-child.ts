@@ -27,7 +27,7 @@ say('READY');
 const images = [...new Set(parsePairs(await readFile(path.join(LFW, 'pairsDevTest.txt'), 'utf8')).flatMap((p) => [p.a, p.b]))].slice(0, 400);
 for (let i = Number(process.env.START ?? 0); i < images.length; i++) {
   const bytes = await readFile(path.join(LFW, images[i]!));
-  const hash = await sha256Hex(bytes);
+  const hash = sha256Hex(bytes);
   const group = i % 2 === 0 ? 'tg:-100' : 'dc:200';
   if (i % 7 === 3) {
     const result = await library.enroll(group, { name: images[i]!.split('/')[0]!.replace(/_/g, ' '), photo: { bytes } });

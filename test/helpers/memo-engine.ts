@@ -17,7 +17,7 @@ export class MemoFaceEngine implements FaceEngine {
   }
 
   async detect(image: DecodedImage): Promise<DetectedFace[]> {
-    const key = `${image.width}x${image.height}:${await sha256Hex(image.pixels)}`;
+    const key = `${image.width}x${image.height}:${sha256Hex(image.pixels)}`;
     let answer = this.answers.get(key);
     if (!answer) {
       this.calls++;

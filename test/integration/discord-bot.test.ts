@@ -9,7 +9,7 @@ import { parsePairs } from '../../src/eval/verification.ts';
 import { runCommand, startDiscord, type DiscordHarness } from '../helpers/discord.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startBots } from '../../src/main.ts';
+import { startBots } from '../../src/start-bots.ts';
 import { readZip } from '../helpers/zip.ts';
 import { Permission, type AttachmentInput, type DiscordUser, type EmulatedGuild } from '../emulators/discord/index.ts';
 
@@ -110,7 +110,7 @@ describe('Discord bot, end to end with discord.js and a local Discord server', {
       for (let i = 0; i < files.length; i += 3) {
         messages.push(await Promise.all(files.slice(i, i + 3).map(async (file) => attachment(file, await readFile(path.join(POSTS, file))))));
       }
-      for (const file of files) postHashes.set(file, await sha256Hex(await readFile(path.join(POSTS, file))));
+      for (const file of files) postHashes.set(file, sha256Hex(await readFile(path.join(POSTS, file))));
       const replies = await postAndWait(FAMILY, messages);
       assert.ok([...replies.values()].every((texts) => texts.every((t) => /Filed under|I don't know|No faces|already|too small/.test(t))));
     });
@@ -131,7 +131,7 @@ describe('Discord bot, end to end with discord.js and a local Discord server', {
           assert.ok(zip.bytes.length <= UPLOAD_LIMIT, `${zip.name}: ${zip.bytes.length} bytes`);
           const file = path.join(h.dir, `received-${person}-${i}.zip`);
           await writeFile(file, zip.bytes);
-          for (const entry of await readZip(file)) hashes.add(await sha256Hex(entry.bytes));
+          for (const entry of await readZip(file)) hashes.add(sha256Hex(entry.bytes));
         }
         for (const [file, hash] of postHashes) assert.equal(hashes.has(hash), labels[file]!.people.includes(person), `${file} in ${person}'s zips`);
         if (person === 'obama') assert.ok(zips.length >= 2, 'a large album comes in several parts');

@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureFolder, fileInto, inspectPath, isPhotoName, listPhotos, sha256 } from '../../src/archive/files.ts';
+import { sha256Hex } from '../../src/core/index.ts';
+import { ensureFolder, fileInto, inspectPath, isPhotoName, listPhotos } from '../../src/files/index.ts';
 import { PathError } from '../../src/core/errors.ts';
 
 let root = '';
@@ -23,7 +24,7 @@ async function put(relative: string, content: string | Uint8Array = relative): P
 }
 
 async function hashOf(file: string): Promise<string> {
-  return sha256(await readFile(file));
+  return sha256Hex(await readFile(file));
 }
 
 function isPathError(problem: PathError['problem'], target: string) {

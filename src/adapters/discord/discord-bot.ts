@@ -25,7 +25,7 @@ import {
 import type { GroupId, Log } from '../../core/index.ts';
 import { describeError } from '../../core/index.ts';
 import type { PhotoLibrary } from '../../core/library/index.ts';
-import { isPhotoName } from '../../archive/files.ts';
+import { isPhotoName } from '../../files/index.ts';
 import type { PhotoJobMeta, PhotoQueue } from '../shared/photo-queue.ts';
 import * as replies from '../shared/replies.ts';
 

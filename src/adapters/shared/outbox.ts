@@ -1,5 +1,5 @@
 import type { Log } from '../../core/index.ts';
-import { SerialQueue } from '../../core/index.ts';
+import { KeyedSerialQueue } from '../../core/index.ts';
 
 /** How long a platform says to wait, when an error is its "too many requests". */
 export type RetryAfter = (error: unknown) => number | undefined;
@@ -19,24 +19,20 @@ export interface OutboxOptions {
  * Chats do not wait for each other.
  */
 export class Outbox {
-  private readonly chats = new Map<string, { queue: SerialQueue; last: number }>();
+  private readonly queues = new KeyedSerialQueue();
+  /** When each chat was last sent to; kept small by the chats that actually talk. */
+  private readonly last = new Map<string, number>();
 
   constructor(private readonly options: OutboxOptions) {}
 
   send<T>(chat: string, task: () => Promise<T>): Promise<T> {
-    let state = this.chats.get(chat);
-    if (!state) {
-      state = { queue: new SerialQueue(), last: 0 };
-      this.chats.set(chat, state);
-    }
-    const entry = state;
-    return entry.queue.run(async () => {
-      const gap = entry.last + this.options.intervalMs(chat) - Date.now();
+    return this.queues.run(chat, async () => {
+      const gap = (this.last.get(chat) ?? 0) + this.options.intervalMs(chat) - Date.now();
       if (gap > 0) await sleep(gap);
       try {
         return await this.withRetries(chat, task);
       } finally {
-        entry.last = Date.now();
+        this.last.set(chat, Date.now());
       }
     });
   }

@@ -4,7 +4,7 @@ import type { Message, MessageEntity, PhotoSize, ReplyParameters, Update, User }
 import type { GroupId, Log } from '../../core/index.ts';
 import { describeError } from '../../core/index.ts';
 import type { PhotoLibrary } from '../../core/library/index.ts';
-import { isPhotoName } from '../../archive/files.ts';
+import { isPhotoName } from '../../files/index.ts';
 import { parseEnroll, parseName, parseThreshold } from '../shared/commands.ts';
 import { Outbox } from '../shared/outbox.ts';
 import type { PhotoJobMeta, PhotoQueue } from '../shared/photo-queue.ts';

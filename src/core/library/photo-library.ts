@@ -12,7 +12,7 @@ import type {
 import type { DecodedImage, Embedding } from '../types.ts';
 import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample, StoredFace, UnknownCluster } from '../library-types.ts';
 import type { MatchPolicy } from '../matcher.ts';
-import { SerialQueue } from '../concurrency.ts';
+import { KeyedSerialQueue } from '../concurrency.ts';
 import { sha256Hex } from '../hash.ts';
 import { silentLog, type Log } from '../log.ts';
 import { similarity } from '../vector.ts';
@@ -78,7 +78,7 @@ const SAMPLES_PER_NAMED_CLUSTER = 5;
  * shared engine. Expected outcomes are returned as values; only broken infrastructure throws.
  */
 export class PhotoLibrary {
-  private readonly queues = new Map<GroupId, SerialQueue>();
+  private readonly queues = new KeyedSerialQueue();
   private readonly log: Log;
   private readonly now: () => Date;
 
@@ -237,7 +237,7 @@ export class PhotoLibrary {
       const people = await this.deps.gallery.list(group);
       const person = findPerson(people, name);
       if (!person) return { kind: 'unknown-person', people: people.map((p) => p.name) };
-      const hash = 'hash' in photo ? photo.hash : await sha256Hex(photo.bytes);
+      const hash = 'hash' in photo ? photo.hash : sha256Hex(photo.bytes);
       const record = await this.deps.photos.get(group, hash);
       if (!record) return { kind: 'unknown-photo' };
       if (!peopleOf(record).includes(person.id)) return { kind: 'not-in-album', person: refOf(person) };
@@ -362,7 +362,7 @@ export class PhotoLibrary {
   // --- inside a group's queue -------------------------------------------------------------------
 
   private async ingestNow(group: GroupId, photo: IncomingPhoto): Promise<{ result: IngestResult; record?: PhotoRecord }> {
-    const hash = await sha256Hex(photo.bytes);
+    const hash = sha256Hex(photo.bytes);
     const existing = await this.deps.photos.get(group, hash);
     const people = await this.deps.gallery.list(group);
     const names = (ids: readonly string[]) => ids.map((id) => people.find((p) => p.id === id)).filter((p): p is Person => p !== undefined).map(refOf);
@@ -524,12 +524,7 @@ export class PhotoLibrary {
   }
 
   private serial<T>(group: GroupId, task: () => Promise<T>): Promise<T> {
-    let queue = this.queues.get(group);
-    if (!queue) {
-      queue = new SerialQueue();
-      this.queues.set(group, queue);
-    }
-    return queue.run(task);
+    return this.queues.run(group, task);
   }
 }
 

@@ -1,18 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, link, lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PathError } from '../core/index.ts';
+import { PathError, sha256Hex } from '../core/index.ts';
 
 /** File name endings taken as photos when a folder is scanned (a file named explicitly is always tried). */
 export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif']);
 
 export function isPhotoName(name: string): boolean {
   return PHOTO_EXTENSIONS.has(path.extname(name).toLowerCase());
-}
-
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** What kind of thing is at `target`, or a `PathError` saying what is wrong with it. */
@@ -98,7 +94,7 @@ async function holdsSameContent(candidate: string, source: string, hash: string)
   const original = await stat(source);
   if (existing.ino === original.ino && existing.dev === original.dev) return true;
   if (existing.size !== original.size) return false;
-  return sha256(await readFile(candidate)) === hash;
+  return sha256Hex(await readFile(candidate)) === hash;
 }
 
 /**
