@@ -1,4 +1,11 @@
-export { PhotoLibrary, THRESHOLD_RANGE, albumsOf, numberedFaces, photoRef, type LibraryDefaults, type LibraryDependencies } from './photo-library.ts';
+// What the library folder offers: the `PhotoLibrary` facade, what it is built from and answers
+// with, and the few helpers other layers share. The use-case modules and their context stay private.
+export { PhotoLibrary } from './photo-library.ts';
+export type { LibraryDefaults, LibraryDependencies } from './context.ts';
+export { photoRef } from './context.ts';
+export { THRESHOLD_RANGE } from './threshold.ts';
+export { numberedFaces } from './enrollment.ts';
+export { albumsOf } from './consistency.ts';
 export type * from './results.ts';
 export { cleanPersonName, sameName, MAX_NAME_LENGTH } from './names.ts';
 export { clusterFaces } from './clustering.ts';

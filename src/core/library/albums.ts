@@ -1,0 +1,72 @@
+import type { GroupId, Person } from '../library-types.ts';
+import { sha256Hex } from '../hash.ts';
+import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
+import { peopleOf, refileGroup } from './refile.ts';
+import type { AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonSummary } from './results.ts';
+
+/** A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list. */
+export async function album(ctx: LibraryContext, group: GroupId, name: string, maxPartBytes?: number): Promise<AlbumResult> {
+  const { albums, gallery } = ctx.deps;
+  const people = await gallery.list(group);
+  const person = findPerson(people, name);
+  if (!person) return { kind: 'unknown-person', people: people.map((p) => p.name) };
+  const ref = refOf(person);
+  const entries = await albums.list(group, person.folder);
+  if (entries.length === 0) return { kind: 'empty', person: ref };
+  if (maxPartBytes === undefined) return { kind: 'album-photos', person: ref, entries };
+  return { kind: 'album', person: ref, export: await albums.export(group, person.folder, person.name, maxPartBytes) };
+}
+
+/** Who is enrolled, with their sample and photo counts, by name. */
+export async function people(ctx: LibraryContext, group: GroupId): Promise<PersonSummary[]> {
+  const [everyone, records] = await Promise.all([ctx.deps.gallery.list(group), ctx.deps.photos.list(group)]);
+  return everyone
+    .map((p) => ({
+      ...refOf(p),
+      samples: p.samples.length,
+      photos: records.filter((r) => peopleOf(r).includes(p.id)).length,
+      ...(p.userId ? { linkedUser: p.userId } : {}),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** "This is not Anna": takes the photo out of her album for good, and re-files it. */
+export async function notThis(ctx: LibraryContext, group: GroupId, name: string, photo: { hash: string } | IncomingPhoto): Promise<NotThisResult> {
+  const { gallery, photos } = ctx.deps;
+  const everyone = await gallery.list(group);
+  const person = findPerson(everyone, name);
+  if (!person) return { kind: 'unknown-person', people: everyone.map((p) => p.name) };
+  const hash = 'hash' in photo ? photo.hash : sha256Hex(photo.bytes);
+  const record = await photos.get(group, hash);
+  if (!record) return { kind: 'unknown-photo' };
+  if (!peopleOf(record).includes(person.id)) return { kind: 'not-in-album', person: refOf(person) };
+  const updated: Person = {
+    ...person,
+    rejected: [...person.rejected, hash],
+    // A sample taken from this very photo was the mistake: it goes too.
+    samples: person.samples.filter((s) => s.photoHash !== hash),
+  };
+  await gallery.save(group, updated);
+  await refileGroup(ctx, group);
+  const after = (await photos.get(group, hash)) ?? record;
+  return { kind: 'removed', person: refOf(person), nowFiledUnder: refsOf(await gallery.list(group), peopleOf(after)) };
+}
+
+/** Totals of the group, and the disk its files take. */
+export async function stats(ctx: LibraryContext, group: GroupId): Promise<LibraryStats> {
+  const [records, everyone, clusters, diskBytes] = await Promise.all([
+    ctx.deps.photos.list(group),
+    ctx.deps.gallery.list(group),
+    ctx.deps.settings.getClusters(group),
+    ctx.deps.albums.diskUsage(group),
+  ]);
+  const faces = records.flatMap((r) => r.faces);
+  return {
+    photos: records.length,
+    faces: faces.length,
+    people: everyone.length,
+    unknownFaces: faces.filter((f) => f.embedding && !f.personId).length,
+    unknownClusters: clusters?.length ?? 0,
+    diskBytes,
+  };
+}

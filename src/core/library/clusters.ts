@@ -1,0 +1,67 @@
+import type { GroupId, Sample } from '../library-types.ts';
+import { refOf, type LibraryContext } from './context.ts';
+import { clusterFaces } from './clustering.ts';
+import { addSamples } from './enrollment.ts';
+import { cleanPersonName } from './names.ts';
+import { filedUnder, refileGroup } from './refile.ts';
+import type { NameClusterResult, UnknownClustersResult } from './results.ts';
+
+/** At most this many unknown faces (the most recent) are clustered at once. */
+const MAX_CLUSTER_FACES = 1500;
+/** At most this many of a cluster's faces become samples when it is named. */
+const SAMPLES_PER_NAMED_CLUSTER = 5;
+/** At most this many clusters are shown on the contact sheet. */
+const SHEET_CLUSTERS = 30;
+
+/** Clusters the faces nobody was recognised in, keeps the ones that keep appearing, and shows them. */
+export async function unknownClusters(ctx: LibraryContext, group: GroupId): Promise<UnknownClustersResult> {
+  const { threshold } = await ctx.settingsOf(group);
+  const records = await ctx.deps.photos.list(group);
+  const inputs = records
+    .flatMap((r) => r.faces.map((face, faceIndex) => ({ r, face, faceIndex })))
+    .filter(({ face }) => face.embedding && !face.personId)
+    .sort((a, b) => b.face.seenAt.localeCompare(a.face.seenAt))
+    .slice(0, MAX_CLUSTER_FACES)
+    .map(({ r, face, faceIndex }) => ({ key: { photoHash: r.hash, faceIndex }, photo: r.hash, embedding: face.embedding! }));
+  const minPhotos = ctx.deps.defaults.minClusterPhotos;
+  const found = clusterFaces(inputs, threshold, minPhotos);
+  const clusters = found.map((c, i) => ({
+    id: i + 1,
+    faces: c.central.map((m) => m.key),
+    photos: new Set(c.members.map((m) => m.photo)).size,
+  }));
+  await ctx.deps.settings.saveClusters(group, clusters.map(({ id, faces }) => ({ id, faces })));
+  if (clusters.length === 0) return { clusters, minPhotos };
+  const byHash = new Map(records.map((r) => [r.hash, r]));
+  const tiles = [];
+  for (const cluster of clusters.slice(0, SHEET_CLUSTERS)) {
+    const example = cluster.faces[0]!;
+    const record = byHash.get(example.photoHash)!;
+    const image = await ctx.decodeStored(group, record);
+    if (image) tiles.push({ image, box: record.faces[example.faceIndex]!.box, label: String(cluster.id) });
+  }
+  const sheet = tiles.length > 0 ? await ctx.deps.renderer.contactSheet(tiles, 'Faces that keep appearing: name one with its number') : undefined;
+  return { clusters, minPhotos, ...(sheet ? { sheet } : {}) };
+}
+
+/** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
+export async function nameCluster(ctx: LibraryContext, group: GroupId, clusterId: number, rawName: string, by?: string): Promise<NameClusterResult> {
+  const clean = cleanPersonName(rawName);
+  if (!clean.ok) return { kind: 'invalid-name', reason: clean.reason };
+  const clusters = (await ctx.deps.settings.getClusters(group)) ?? [];
+  const cluster = clusters.find((c) => c.id === clusterId);
+  if (!cluster) return { kind: 'unknown-cluster', clusters: clusters.map((c) => c.id) };
+  const samples: Sample[] = [];
+  for (const { photoHash, faceIndex } of cluster.faces) {
+    const embedding = (await ctx.deps.photos.get(group, photoHash))?.faces[faceIndex]?.embedding;
+    if (embedding) samples.push(ctx.sample(embedding, photoHash, by));
+    if (samples.length >= SAMPLES_PER_NAMED_CLUSTER) break;
+  }
+  const added = await addSamples(ctx, group, clean.name, samples, undefined);
+  if (added.kind !== 'added') throw new Error('a cluster never links a user');
+  const { person, isNew } = added;
+  const changes = await refileGroup(ctx, group);
+  // The clusters' face references are only valid until the next clustering.
+  await ctx.deps.settings.saveClusters(group, []);
+  return { kind: 'named', person: refOf(person), newPerson: isNew, filed: filedUnder(changes, person.id) };
+}

@@ -1,0 +1,87 @@
+import type { AlbumStore, FaceEngine, GalleryStore, ImageDecoder, PhotoRef, PhotoStore, Renderer, SettingsStore } from '../ports.ts';
+import type { DecodedImage, Embedding } from '../types.ts';
+import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../library-types.ts';
+import { KeyedSerialQueue } from '../concurrency.ts';
+import { silentLog, type Log } from '../log.ts';
+import { cleanPersonName, sameName } from './names.ts';
+import type { PersonRef } from './results.ts';
+
+export interface LibraryDefaults {
+  readonly threshold: number;
+  readonly margin: number;
+  readonly replyMode: ReplyMode;
+  /** Unknown faces' embeddings are erased this many days after they were recorded. */
+  readonly unknownRetentionDays: number;
+  /** A cluster of unknown faces is shown once it appears in this many different photos. */
+  readonly minClusterPhotos: number;
+}
+
+export interface LibraryDependencies {
+  readonly engine: FaceEngine;
+  readonly decoder: ImageDecoder;
+  readonly gallery: GalleryStore;
+  readonly photos: PhotoStore;
+  readonly settings: SettingsStore;
+  readonly albums: AlbumStore;
+  readonly renderer: Renderer;
+  readonly defaults: LibraryDefaults;
+  /** Reclaims the space of deleted records so erased embeddings are gone from disk, not just unlinked. */
+  readonly compact?: () => Promise<void>;
+  readonly log?: Log;
+  readonly now?: () => Date;
+}
+
+/**
+ * What every use case of the library works with: the ports, the defaults, the clock, and the
+ * per-group lock. One per `PhotoLibrary`; the use-case modules are plain functions of it, so each
+ * can be read (and tested) on its own.
+ */
+export class LibraryContext {
+  readonly log: Log;
+  readonly now: () => Date;
+  private readonly queues = new KeyedSerialQueue();
+
+  constructor(readonly deps: LibraryDependencies) {
+    this.log = deps.log ?? silentLog;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Runs `task` once the group's earlier mutations are done: a group changes one step at a time. */
+  serial<T>(group: GroupId, task: () => Promise<T>): Promise<T> {
+    return this.queues.run(group, task);
+  }
+
+  async settingsOf(group: GroupId): Promise<GroupSettings> {
+    return (await this.deps.settings.get(group)) ?? { threshold: this.deps.defaults.threshold, replyMode: this.deps.defaults.replyMode };
+  }
+
+  sample(embedding: Embedding, photoHash: string, by: string | undefined): Sample {
+    return { embedding, photoHash, addedAt: this.now().toISOString(), ...(by ? { addedBy: by } : {}) };
+  }
+
+  /** The stored original's pixels, for contact sheets; undefined when it no longer decodes. */
+  async decodeStored(group: GroupId, record: PhotoRecord): Promise<DecodedImage | undefined> {
+    const decoded = await this.deps.decoder.decode(await this.deps.albums.readOriginal(group, photoRef(record)));
+    return decoded.ok ? decoded.image : undefined;
+  }
+}
+
+export function refOf(person: Person): PersonRef {
+  return { id: person.id, name: person.name };
+}
+
+/** The person a typed name means: names compare as `sameName` does. */
+export function findPerson(people: readonly Person[], name: string): Person | undefined {
+  const clean = cleanPersonName(name);
+  return clean.ok ? people.find((p) => sameName(p.name, clean.name)) : undefined;
+}
+
+/** The people with these ids, as answers name them; ids of people since deleted are left out. */
+export function refsOf(people: readonly Person[], ids: readonly string[]): PersonRef[] {
+  return ids.map((id) => people.find((p) => p.id === id)).filter((p): p is Person => p !== undefined).map(refOf);
+}
+
+/** The file names of a photo: album entries are dated by when it was taken, else posted. */
+export function photoRef(record: Pick<PhotoRecord, 'hash' | 'ext' | 'takenAt' | 'postedAt'>): PhotoRef {
+  return { hash: record.hash, ext: record.ext, date: record.takenAt ?? record.postedAt };
+}

@@ -1,0 +1,76 @@
+import type { Embedding } from '../types.ts';
+import type { GroupId } from '../library-types.ts';
+import { similarity } from '../vector.ts';
+import { findPerson, photoRef, refOf, type LibraryContext } from './context.ts';
+import { peopleOf } from './refile.ts';
+import type { ForgetResult } from './results.ts';
+
+const DAY_MS = 86_400_000;
+/** Unknown faces this much below the threshold from a forgotten person's samples are erased too. */
+const ERASE_BELOW_THRESHOLD = 0.03;
+
+/**
+ * Forgets a person: their samples, the link to their account, their album, every face
+ * embedding of theirs (named ones, and unknown ones close to their samples), and the photos no
+ * one else's album holds. The store is compacted afterwards so the bytes are gone from disk.
+ */
+export async function forget(ctx: LibraryContext, group: GroupId, who: { name: string } | { userId: string }): Promise<ForgetResult> {
+  const { albums, gallery, photos, settings } = ctx.deps;
+  const people = await gallery.list(group);
+  const person = 'name' in who ? findPerson(people, who.name) : people.find((p) => p.userId === who.userId);
+  if (!person) return 'name' in who ? { kind: 'unknown-person', people: people.map((p) => p.name) } : { kind: 'not-enrolled' };
+  const { threshold } = await ctx.settingsOf(group);
+  // Unknown faces this close to the person's samples are taken to be them, and erased too.
+  const eraseFrom = threshold - ERASE_BELOW_THRESHOLD;
+  const looksLikeThem = (e: Embedding) => person.samples.some((s) => similarity(s.embedding, e) >= eraseFrom);
+  await gallery.delete(group, person.id);
+  let photosDeleted = 0, facesErased = 0;
+  for (const record of await photos.list(group)) {
+    const wasTheirs = peopleOf(record).includes(person.id);
+    const faces = record.faces.filter((face) => {
+      const theirs = face.personId === person.id || (!face.personId && face.embedding !== undefined && looksLikeThem(face.embedding));
+      if (theirs) facesErased++;
+      return !theirs;
+    });
+    if (faces.length === record.faces.length) continue;
+    const kept = { ...record, faces };
+    if (wasTheirs && peopleOf(kept).length === 0) {
+      await photos.delete(group, record.hash);
+      await albums.deleteOriginal(group, photoRef(record));
+      photosDeleted++;
+    } else {
+      await photos.save(group, kept);
+    }
+  }
+  await albums.removeAlbum(group, person.folder);
+  await settings.saveClusters(group, []);
+  await ctx.deps.compact?.();
+  ctx.log.info({ group, person: person.id, photosDeleted, facesErased }, 'person forgotten');
+  return { kind: 'forgotten', person: refOf(person), photosDeleted, facesErased };
+}
+
+/**
+ * Erases the embeddings of unknown faces older than the retention period, in every group (each
+ * inside its own lock); returns how many.
+ */
+export async function expireUnknownFaces(ctx: LibraryContext): Promise<number> {
+  const cutoff = new Date(ctx.now().getTime() - ctx.deps.defaults.unknownRetentionDays * DAY_MS).toISOString();
+  let erased = 0;
+  for (const group of await ctx.deps.albums.groups()) erased += await ctx.serial(group, () => expireInGroup(ctx, group, cutoff));
+  if (erased > 0) await ctx.deps.compact?.();
+  return erased;
+}
+
+async function expireInGroup(ctx: LibraryContext, group: GroupId, cutoff: string): Promise<number> {
+  let count = 0;
+  for (const record of await ctx.deps.photos.list(group)) {
+    const faces = record.faces.map((face) => {
+      if (face.personId || !face.embedding || face.seenAt >= cutoff) return face;
+      count++;
+      const { embedding: _erased, ...rest } = face;
+      return rest;
+    });
+    if (faces.some((f, i) => f !== record.faces[i])) await ctx.deps.photos.save(group, { ...record, faces });
+  }
+  return count;
+}

@@ -1,0 +1,80 @@
+import type { Embedding } from '../types.ts';
+import type { GroupId, Person, PhotoRecord, ReplyMode } from '../library-types.ts';
+import { similarity } from '../vector.ts';
+import type { LibraryContext } from './context.ts';
+import { countChanges, planRefile, refileGroup } from './refile.ts';
+import type { GroupSettingsView, SetThresholdResult, ThresholdReport } from './results.ts';
+
+/** The thresholds an admin may set: below 0.8 this embedder calls most strangers alike. */
+export const THRESHOLD_RANGE = { min: 0.8, max: 0.99 } as const;
+
+export async function settings(ctx: LibraryContext, group: GroupId): Promise<GroupSettingsView> {
+  return ctx.settingsOf(group);
+}
+
+export async function setReplyMode(ctx: LibraryContext, group: GroupId, replyMode: ReplyMode): Promise<GroupSettingsView> {
+  const next = { ...(await ctx.settingsOf(group)), replyMode };
+  await ctx.deps.settings.save(group, next);
+  return next;
+}
+
+/** Sets the group's threshold and re-files every photo so the albums agree with it. */
+export async function setThreshold(ctx: LibraryContext, group: GroupId, threshold: number): Promise<SetThresholdResult> {
+  if (!Number.isFinite(threshold) || threshold < THRESHOLD_RANGE.min || threshold > THRESHOLD_RANGE.max) {
+    return { kind: 'out-of-range', ...THRESHOLD_RANGE };
+  }
+  const current = await ctx.settingsOf(group);
+  await ctx.deps.settings.save(group, { ...current, threshold });
+  const changes = await refileGroup(ctx, group, { threshold, margin: ctx.deps.defaults.margin });
+  return { kind: 'set', previous: current.threshold, threshold, ...countChanges(changes) };
+}
+
+/**
+ * For admins: a plot of same-person against different-person similarities among the group's
+ * samples and recognised faces, with the threshold marked; with `proposed`, how many photos a
+ * change to it would move.
+ */
+export async function thresholdReport(ctx: LibraryContext, group: GroupId, proposed?: number): Promise<ThresholdReport> {
+  const [current, people, records] = await Promise.all([ctx.settingsOf(group), ctx.deps.gallery.list(group), ctx.deps.photos.list(group)]);
+  const { same, different } = similarityDistributions(people, records);
+  const plot = await ctx.deps.renderer.similarityPlot({
+    same,
+    different,
+    threshold: current.threshold,
+    ...(proposed === undefined ? {} : { proposed }),
+    title: 'Similarity of faces of the same person and of different people',
+  });
+  const report: ThresholdReport = { threshold: current.threshold, plot, samePairs: same.length, differentPairs: different.length };
+  if (proposed === undefined) return report;
+  const changes = planRefile(records, people, { threshold: proposed, margin: ctx.deps.defaults.margin });
+  return { ...report, proposed: { threshold: proposed, ...countChanges(changes) } };
+}
+
+/**
+ * Same-person similarities: pairs of one person's samples, and each recognised face against its
+ * person's closest sample. Different-person: each sample and recognised face against every other
+ * person's closest sample.
+ */
+function similarityDistributions(people: readonly Person[], records: readonly PhotoRecord[]): { same: number[]; different: number[] } {
+  const same: number[] = [], different: number[] = [];
+  const closest = (e: Embedding, p: Person) => Math.max(...p.samples.map((s) => similarity(e, s.embedding)));
+  for (const person of people) {
+    person.samples.forEach((a, i) => { person.samples.slice(i + 1).forEach((b) => same.push(similarity(a.embedding, b.embedding))); });
+    for (const other of people) {
+      if (other === person || other.samples.length === 0) continue;
+      for (const s of person.samples) different.push(closest(s.embedding, other));
+    }
+  }
+  for (const record of records) {
+    for (const face of record.faces) {
+      if (!face.embedding || !face.personId) continue;
+      const owner = people.find((p) => p.id === face.personId);
+      if (!owner || owner.samples.length === 0) continue;
+      // A face that is itself a sample would show as a perfect 1.0: leave it out.
+      const own = owner.samples.map((s) => similarity(face.embedding!, s.embedding)).filter((v) => v < 0.9999);
+      if (own.length > 0) same.push(Math.max(...own));
+      for (const other of people) if (other !== owner && other.samples.length > 0) different.push(closest(face.embedding, other));
+    }
+  }
+  return { same, different };
+}
