@@ -38,4 +38,16 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  {
+    // The page's own script runs in the browser, as plain JavaScript without a build step.
+    files: ['src/web/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false },
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'fetch', 'URLSearchParams', 'EventSource', 'setTimeout', 'clearTimeout', 'Node',
+          'HTMLElement', 'HTMLInputElement', 'HTMLButtonElement', 'HTMLDialogElement', 'HTMLImageElement', 'HTMLProgressElement'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -7,6 +7,7 @@ import { createFileLogger, createLogger } from '../logger.ts';
 import { startBots } from '../start-bots.ts';
 import { archiveCommand } from './archive-command.ts';
 import { evalCommand } from './eval-command.ts';
+import { uiProgram } from './ui-command.ts';
 import { EMBEDDERS } from '../recognition/index.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -29,6 +30,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-z, --zip [dir]', 'also write one <Person Name>.zip per person (default folder: ARCHIVE_ZIP_DIR, ./zips)')
     .option('-t, --threshold <n>', 'similarity needed to name a face, 0..1 (higher: fewer, surer matches)', parseThreshold)
     .option('--json <file>', 'also write a machine-readable report')
+    .option('-n, --dry-run', 'print what would be added and removed, and change nothing')
+    .option('--link', 'hard links instead of copies: no extra space, but editing a sorted photo then edits the original too')
     .action((options: Parameters<typeof archiveCommand>[0]) => {
       run = () => withContext((context) => archiveCommand(options, context));
     });
@@ -44,6 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       run = () => withContext((context) => evalCommand(options, context));
     });
 
+  program.addCommand(uiProgram((task) => { run = () => withContext(task); }));
   program
     .command('bot')
     .description('run the chat bots whose tokens are configured (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN) until Ctrl-C or SIGTERM')

@@ -1,0 +1,114 @@
+import { readFile } from 'node:fs/promises';
+import type { Config } from '../config.ts';
+import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson } from '../core/index.ts';
+import { sha256Hex } from '../core/index.ts';
+import { ArchiveJob, type ArchiveProgress } from '../archive/archive-job.ts';
+import { createDecoder, createEngine } from '../composition.ts';
+import { DEFAULT_THRESHOLD } from '../recognition/index.ts';
+import { KeyvFaceCache, openKeyv } from '../storage/index.ts';
+import type { Logger } from '../logger.ts';
+import type { ArchiveFolders, ArchiveRunner, RunProgress, RunResult } from './archive-runner.ts';
+
+/**
+ * `ArchiveRunner` on the real archive job. The engine and the face cache are made at the first run
+ * and kept: loading the models takes seconds, and a re-run (after naming someone) finds every
+ * face in the cache. The faces the page needs for previews are read back from that cache.
+ */
+export class JobArchiveRunner implements ArchiveRunner {
+  private parts: Promise<{ engine: FaceEngine; cache: FaceCache; close: () => Promise<void> }> | undefined;
+  readonly defaultThreshold: number;
+
+  constructor(private readonly config: Config, private readonly log: Logger) {
+    this.defaultThreshold = config.match.threshold ?? DEFAULT_THRESHOLD;
+  }
+
+  async run(folders: ArchiveFolders, threshold: number, onProgress: (progress: RunProgress) => void): Promise<RunResult> {
+    const policy = { threshold, margin: this.config.match.margin };
+    const plan = await ArchiveJob.plan({
+      inputs: [folders.photos],
+      knownDir: folders.known,
+      outputDir: folders.output,
+      ...(folders.zips ? { zipDir: folders.zips } : {}),
+      policy,
+    });
+    onProgress({ phase: 'starting', done: 0, total: plan.photos.length });
+    const { engine, cache } = await this.start();
+    const job = new ArchiveJob({ engine, decoder: createDecoder(this.config), cache, log: this.log, progress: progressTo(onProgress) });
+    const report = await job.run(plan);
+    onProgress({ phase: 'finishing', done: 0, total: report.outcomes.length });
+
+    // The job found these faces and cached them by content; the page needs them for its previews.
+    const facesOf = async (file: string): Promise<readonly DetectedFace[]> => (await cache.get(sha256Hex(await readFile(file)))) ?? [];
+    const gallery: GalleryPerson[] = [];
+    for (const person of plan.known) {
+      const samples = [];
+      for (const file of person.photos) {
+        // The archive job's rule: the largest usable face of a known photo is the person's.
+        const largest = (await facesOf(file)).filter((f) => f.embedding).sort((a, b) => b.eyeDistance - a.eyeDistance)[0];
+        if (largest?.embedding) samples.push(largest.embedding);
+      }
+      if (samples.length > 0) gallery.push({ id: person.name, name: person.name, samples });
+    }
+    const photos = [];
+    for (const outcome of report.outcomes) photos.push({ file: outcome.file, people: outcome.people, folders: outcome.folders, faces: await facesOf(outcome.file) });
+    return {
+      threshold,
+      margin: policy.margin,
+      known: report.known,
+      photos,
+      errors: report.errors,
+      zips: report.zips,
+      gallery,
+      elapsedMs: report.elapsedMs,
+    };
+  }
+
+  async close(): Promise<void> {
+    const parts = this.parts;
+    this.parts = undefined;
+    if (parts) await (await parts).close();
+  }
+
+  private start(): Promise<{ engine: FaceEngine; cache: FaceCache; close: () => Promise<void> }> {
+    this.parts ??= (async () => {
+      const engine = await createEngine(this.config);
+      this.log.info({ engine: engine.info }, 'ui: recognition engine started');
+      const keyv = openKeyv<never>(this.config.dataDir, 'faces');
+      const cache = new KeyvFaceCache(keyv, engine.info.embedder);
+      return {
+        engine,
+        cache,
+        close: async () => {
+          await engine.close();
+          await keyv.disconnect();
+        },
+      };
+    })();
+    // A failed start (models missing, say) is retried at the next run rather than remembered.
+    void this.parts.catch(() => {
+      this.parts = undefined;
+    });
+    return this.parts;
+  }
+}
+
+function progressTo(onProgress: (progress: RunProgress) => void): ArchiveProgress {
+  let phase: RunProgress['phase'] = 'known';
+  let done = 0;
+  let total = 0;
+  return {
+    begin(next, count) {
+      phase = next;
+      done = 0;
+      total = count;
+      onProgress({ phase, done, total });
+    },
+    advance() {
+      done++;
+      onProgress({ phase, done, total });
+    },
+    end() {
+      onProgress({ phase, done: total, total });
+    },
+  };
+}

@@ -1,0 +1,289 @@
+import { createReadStream } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { describeError } from '../core/index.ts';
+import { isPhotoName } from '../files/index.ts';
+import { listFolders, makeFolder } from './folders.ts';
+import { TOKEN_COOKIE, TOKEN_HEADER, hostAllowed, newToken, presentedToken, resolveUnder, tokenMatches, type PathRefusal } from './security.ts';
+import { ZIP_FOLDER, type FolderRole, type NameResult, type UiSession } from './session.ts';
+import type { Thumbnails } from './thumbnails.ts';
+
+const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.avif': 'image/avif',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+};
+/** The page loads only its own files; nothing inline, nothing from elsewhere. */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  // The token is in the page's URL: no other site may see it as a referrer.
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+const MAX_BODY_BYTES = 64 * 1024;
+const REFUSALS: Record<PathRefusal, string> = {
+  'not-absolute': 'the path must be absolute',
+  'not-relative': 'the path must be relative to a chosen folder',
+  traversal: 'the path may not go up with ..',
+  outside: 'the path is outside the folders this page may read',
+  missing: 'no such file or folder',
+};
+
+const NAME_PROBLEMS: Record<Exclude<NameResult, { ok: true }>['problem'], string> = {
+  'no-cluster': 'that unknown person is gone: the results changed, look again',
+  busy: 'a run is in progress: name them when it ends',
+  empty: 'type a name first',
+  'too-long': 'that name is too long',
+  'no-sample': 'no photo of this face could be added to the known faces',
+};
+
+export interface UiServerOptions {
+  readonly session: UiSession;
+  readonly thumbnails: Thumbnails;
+  readonly log: Logger;
+  /** 0 (the default) takes a free port. */
+  readonly port?: number;
+  /** For tests; a fresh random token otherwise. */
+  readonly token?: string;
+}
+
+export interface UiServer {
+  /** The page's address with the token: the one thing to open. */
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+interface Request {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+}
+
+/**
+ * `facefile ui`'s web server on node:http, bound to 127.0.0.1 only. Every request must carry the
+ * access token (in the query, or the cookie set from it) and name this machine as its Host;
+ * requests that change anything are POSTs with the token in a header as well.
+ */
+export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
+  const token = options.token ?? newToken();
+  const files = await loadPublicFiles();
+  const { session, thumbnails, log } = options;
+  let port = 0;
+
+  const routes: Record<string, ((r: Request) => Promise<void> | void) | undefined> = {
+    'GET /api/state': ({ res }) => json(res, 200, { ...session.state(), roots: session.roots, token }),
+    'GET /api/events': (r) => events(r, session),
+    'GET /api/browse': async ({ res, url }) => {
+      const listing = await listFolders(url.searchParams.get('path') ?? session.roots[0] ?? '/', session.roots);
+      if ('refusal' in listing) return refuse(res, listing.refusal);
+      json(res, 200, listing);
+    },
+    'POST /api/mkdir': async ({ req, res }) => {
+      const body = await readJson(req, z.object({ parent: z.string(), name: z.string() }));
+      if (!body) return json(res, 400, { error: 'expected { parent, name }' });
+      const made = await makeFolder(body.parent, body.name, session.roots);
+      if (!made.ok) return refuse(res, made.refusal);
+      json(res, 200, { path: made.path });
+    },
+    'POST /api/folders': async ({ req, res }) => {
+      const body = await readJson(req, z.object({ photos: z.string(), known: z.string(), output: z.string(), zips: z.boolean() }));
+      if (!body) return json(res, 400, { error: 'expected { photos, known, output, zips }' });
+      const chosen = await session.choose(body, body.zips);
+      if (!chosen.ok) return json(res, 403, { error: `${chosen.role}: ${chosen.refusal === 'not-a-folder' ? 'not a folder' : REFUSALS[chosen.refusal]}`, role: chosen.role });
+      json(res, 200, session.state());
+    },
+    'POST /api/run': async ({ req, res }) => {
+      const body = await readJson(req, z.object({ threshold: z.number().min(0).max(1).optional() }));
+      if (!body) return json(res, 400, { error: 'expected { threshold? }' });
+      const started = session.startRun(body.threshold);
+      if (started === 'busy') return json(res, 409, { error: 'a run is in progress' });
+      if (started === 'no-folders') return json(res, 409, { error: 'choose the folders first' });
+      json(res, 202, session.state());
+    },
+    'POST /api/name': async ({ req, res }) => {
+      const body = await readJson(req, z.object({ cluster: z.number().int(), name: z.string() }));
+      if (!body) return json(res, 400, { error: 'expected { cluster, name }' });
+      const named = await session.nameCluster(body.cluster, body.name);
+      if (!named.ok) return json(res, named.problem === 'busy' || named.problem === 'no-cluster' ? 409 : 400, { error: NAME_PROBLEMS[named.problem] });
+      json(res, 202, named);
+    },
+    'GET /api/results': ({ res }) => json(res, 200, session.results() ?? null),
+    'GET /api/preview': ({ res, url }) => {
+      const threshold = numberParam(url, 'threshold');
+      const preview = threshold === undefined ? undefined : session.preview(threshold);
+      if (!preview) return json(res, threshold === undefined ? 400 : 409, { error: threshold === undefined ? 'threshold 0..1 needed' : 'no run yet' });
+      json(res, 200, preview);
+    },
+    'GET /api/plot.png': async ({ res, url }) => {
+      const png = await session.plot(numberParam(url, 'threshold'));
+      if (!png) return json(res, 409, { error: 'no run yet' });
+      send(res, 200, 'image/png', png);
+    },
+    'GET /api/thumb': (r) => servePhoto(r, 'thumb'),
+    'GET /api/photo': (r) => servePhoto(r, 'original'),
+    'GET /api/face': async ({ res, url }) => {
+      const jpeg = await session.clusterFace(Number(url.searchParams.get('cluster')), Number(url.searchParams.get('n')));
+      if (!jpeg) return json(res, 404, { error: 'no such face' });
+      send(res, 200, 'image/jpeg', jpeg);
+    },
+    'GET /api/zip': async ({ res, url }) => {
+      const output = session.folder('output');
+      const relative = url.searchParams.get('path') ?? '';
+      if (!output) return json(res, 409, { error: 'choose the folders first' });
+      const checked = await resolveUnder(path.join(output, ZIP_FOLDER), relative);
+      if (!checked.ok) return refuse(res, checked.refusal);
+      if (!checked.path.endsWith('.zip')) return refuse(res, 'outside');
+      const info = await stat(checked.path);
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'content-type': 'application/zip',
+        'content-length': info.size,
+        'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(path.basename(checked.path))}`,
+      });
+      createReadStream(checked.path).pipe(res);
+    },
+  };
+
+  /** A photo (or its thumbnail) by the chosen folder it lies in and its path inside it. */
+  async function servePhoto({ res, url }: Request, as: 'thumb' | 'original'): Promise<void> {
+    const role = url.searchParams.get('in');
+    if (role !== 'photos' && role !== 'known' && role !== 'output') return json(res, 400, { error: 'in= must be photos, known or output' });
+    const root = session.folder(role satisfies FolderRole);
+    if (!root) return json(res, 409, { error: 'choose the folders first' });
+    const checked = await resolveUnder(root, url.searchParams.get('path') ?? '');
+    if (!checked.ok) return refuse(res, checked.refusal);
+    if (!isPhotoName(checked.path)) return refuse(res, 'outside');
+    if (as === 'original') return send(res, 200, CONTENT_TYPES[path.extname(checked.path).toLowerCase()] ?? 'application/octet-stream', await readFile(checked.path));
+    const jpeg = await thumbnails.photo(checked.path);
+    if (!jpeg) return json(res, 404, { error: 'this photo cannot be shown' });
+    send(res, 200, 'image/jpeg', jpeg);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(req.headers.host, port)) return json(res, 403, { error: 'wrong Host' });
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const presented = presentedToken(url, req.headers.cookie);
+    if (!tokenMatches(presented, token)) return json(res, 403, { error: 'open the address facefile ui printed: it carries the access token' });
+    if (url.searchParams.has('token')) {
+      res.setHeader('set-cookie', `${TOKEN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`);
+    }
+    if (req.method === 'POST') {
+      const header = req.headers[TOKEN_HEADER];
+      const origin = req.headers.origin;
+      if (!tokenMatches(typeof header === 'string' ? header : undefined, token)) return json(res, 403, { error: 'missing token header' });
+      if (origin !== undefined && origin !== `http://127.0.0.1:${port}` && origin !== `http://localhost:${port}`) return json(res, 403, { error: 'wrong Origin' });
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return json(res, 405, { error: 'method not allowed' });
+    }
+    const route = routes[`${req.method === 'HEAD' ? 'GET' : req.method} ${url.pathname}`];
+    if (route) return route({ req, res, url });
+    const file = files.get(url.pathname === '/' ? '/index.html' : url.pathname);
+    if (file && req.method !== 'POST') return send(res, 200, file.type, file.body);
+    json(res, 404, { error: 'not found' });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log.error({ err: error, url: req.url?.replace(/token=[^&]*/, 'token=…') }, 'ui: request failed');
+      if (!res.headersSent) json(res, 500, { error: `failed: ${describeError(error)}` });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Event streams never end on their own.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The page's own files, read once: only these names are ever served from the folder. */
+async function loadPublicFiles(): Promise<Map<string, { type: string; body: Buffer }>> {
+  const files = new Map<string, { type: string; body: Buffer }>();
+  for (const name of await readdir(PUBLIC_DIR)) {
+    const type = CONTENT_TYPES[path.extname(name)];
+    if (type) files.set(`/${name}`, { type, body: await readFile(path.join(PUBLIC_DIR, name)) });
+  }
+  return files;
+}
+
+/** Server-Sent Events: the session's state now, then at every change (progress, end of a run). */
+function events({ req, res }: Request, session: UiSession): void {
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream', connection: 'keep-alive' });
+  const write = (state: unknown): void => {
+    res.write(`data: ${JSON.stringify(state)}\n\n`);
+  };
+  write(session.state());
+  const unsubscribe = session.subscribe(write);
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  req.on('close', () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+}
+
+async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T | undefined> {
+  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  try {
+    const parsed = schema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function numberParam(url: URL, name: string): number | undefined {
+  const raw = url.searchParams.get(name);
+  const value = raw === null || raw === '' ? NaN : Number(raw);
+  return Number.isFinite(value) && value >= 0 && value <= 1 ? value : undefined;
+}
+
+function refuse(res: ServerResponse, refusal: PathRefusal): void {
+  json(res, refusal === 'missing' ? 404 : 403, { error: REFUSALS[refusal] });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', Buffer.from(JSON.stringify(body)));
+}
+
+function send(res: ServerResponse, status: number, type: string, body: Uint8Array): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': body.byteLength });
+  res.end(body);
+}

@@ -1,0 +1,257 @@
+import { constants } from 'node:fs';
+import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Renderer } from '../core/index.ts';
+import { describeError, PathError, safeFolderName } from '../core/index.ts';
+import { cleanPersonName } from '../core/library/index.ts';
+import { NO_FACES, UNKNOWN, previewThreshold, similarityDistributions, unknownClusters, type ThresholdPreview, type UnknownCluster } from './analysis.ts';
+import type { ArchiveFolders, ArchiveRunner, RunProgress, RunResult } from './archive-runner.ts';
+import { resolveInside, type PathRefusal } from './security.ts';
+import type { Thumbnails } from './thumbnails.ts';
+
+/** Where the zips go when the page asks for them: inside the save folder, beside `_unknown`. */
+export const ZIP_FOLDER = '_zips';
+/** Samples copied into a new known person's folder when a cluster is named. */
+const SAMPLES_PER_NAME = 3;
+
+/** The folders the page can read from, by the name it uses for them in URLs. */
+export type FolderRole = 'photos' | 'known' | 'output';
+
+export interface SessionState {
+  readonly folders: Readonly<Record<FolderRole, string>> | undefined;
+  readonly zips: boolean;
+  readonly threshold: number;
+  readonly status: 'idle' | 'running' | 'failed';
+  readonly progress: RunProgress | undefined;
+  readonly error: string | undefined;
+  /** Goes up by one with each finished run, so the page knows when to fetch the results again. */
+  readonly runs: number;
+}
+
+export interface UiSessionOptions {
+  readonly runner: ArchiveRunner;
+  readonly renderer: Renderer;
+  readonly thumbnails: Thumbnails;
+  /** Real paths the folder browser may show and the chosen folders must lie in. */
+  readonly roots: readonly string[];
+  readonly minClusterPhotos: number;
+  readonly log: Logger;
+}
+
+export type ChooseResult = { readonly ok: true } | { readonly ok: false; readonly role: FolderRole; readonly refusal: PathRefusal | 'not-a-folder' };
+export type NameResult =
+  | { readonly ok: true; readonly name: string; readonly samples: number }
+  | { readonly ok: false; readonly problem: 'no-cluster' | 'busy' | 'empty' | 'too-long' | 'no-sample' };
+
+/**
+ * The page's state on the server: the chosen folders, the run in progress or the last run's
+ * result, and what is derived from it (previews, clusters). One run at a time.
+ */
+export class UiSession {
+  private folders: Record<FolderRole, string> | undefined;
+  private zips = false;
+  private threshold: number;
+  private status: SessionState['status'] = 'idle';
+  private progress: RunProgress | undefined;
+  private error: string | undefined;
+  private runs = 0;
+  private result: RunResult | undefined;
+  private clusters: UnknownCluster[] = [];
+  private distributions: { same: number[]; different: number[] } | undefined;
+  private readonly listeners = new Set<(state: SessionState) => void>();
+
+  constructor(private readonly options: UiSessionOptions) {
+    this.threshold = options.runner.defaultThreshold;
+  }
+
+  get roots(): readonly string[] {
+    return this.options.roots;
+  }
+
+  state(): SessionState {
+    return { folders: this.folders, zips: this.zips, threshold: this.threshold, status: this.status, progress: this.progress, error: this.error, runs: this.runs };
+  }
+
+  /** Calls `listener` with every change of state until the returned function is called. */
+  subscribe(listener: (state: SessionState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Sets the three folders; each must be an existing folder inside the browser's roots. */
+  async choose(requested: Readonly<Record<FolderRole, string>>, zips: boolean): Promise<ChooseResult> {
+    const chosen: Partial<Record<FolderRole, string>> = {};
+    for (const role of ['photos', 'known', 'output'] as const) {
+      const checked = await resolveInside(requested[role], this.options.roots);
+      if (!checked.ok) return { ok: false, role, refusal: checked.refusal };
+      if (!(await isFolder(checked.path))) return { ok: false, role, refusal: 'not-a-folder' };
+      chosen[role] = checked.path;
+    }
+    this.folders = chosen as Record<FolderRole, string>;
+    this.zips = zips;
+    // Results of other folders would point at files the page may no longer read.
+    this.result = undefined;
+    this.clusters = [];
+    this.emit();
+    return { ok: true };
+  }
+
+  /** A chosen folder's real path, for the server's path checks. */
+  folder(role: FolderRole): string | undefined {
+    return this.folders?.[role];
+  }
+
+  /** Starts a run in the background; its progress and end arrive through `subscribe`. */
+  startRun(threshold: number = this.threshold): 'started' | 'busy' | 'no-folders' {
+    if (this.status === 'running') return 'busy';
+    const folders = this.folders;
+    if (!folders) return 'no-folders';
+    this.threshold = threshold;
+    this.status = 'running';
+    this.error = undefined;
+    this.progress = { phase: 'starting', done: 0, total: 0 };
+    this.emit();
+    const archiveFolders: ArchiveFolders = { ...folders, ...(this.zips ? { zips: path.join(folders.output, ZIP_FOLDER) } : {}) };
+    void this.options.runner
+      .run(archiveFolders, threshold, (progress) => {
+        this.progress = progress;
+        this.emit();
+      })
+      .then(
+        (result) => {
+          this.result = result;
+          this.distributions = undefined;
+          this.clusters = unknownClusters(result, this.options.minClusterPhotos);
+          this.status = 'idle';
+          this.runs++;
+        },
+        (error: unknown) => {
+          this.options.log.error({ err: error }, 'ui: archive run failed');
+          this.status = 'failed';
+          this.error = error instanceof PathError ? error.message : `The archive run failed: ${describeError(error)}`;
+        },
+      )
+      .finally(() => {
+        this.progress = undefined;
+        this.emit();
+      });
+    return 'started';
+  }
+
+  /** The last run's result, for the page: grids per folder, clusters, zips, errors. */
+  results(): ResultsView | undefined {
+    const result = this.result;
+    const folders = this.folders;
+    if (!result || !folders) return undefined;
+    const grids = new Map<string, string[]>(result.known.map((k) => [k.name, []]));
+    for (const photo of result.photos) {
+      for (const folder of photo.folders) {
+        const list = grids.get(folder) ?? [];
+        list.push(path.relative(folders.photos, photo.file));
+        grids.set(folder, list);
+      }
+    }
+    const kindOf = (name: string): 'person' | 'unknown' | 'no-faces' => (name === UNKNOWN ? 'unknown' : name === NO_FACES ? 'no-faces' : 'person');
+    const order = (name: string): number => (name === UNKNOWN ? 1 : name === NO_FACES ? 2 : 0);
+    return {
+      threshold: result.threshold,
+      elapsedMs: Math.round(result.elapsedMs),
+      photos: result.photos.length,
+      folders: [...grids.entries()]
+        .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
+        .map(([name, photos]) => ({ name, kind: kindOf(name), photos: photos.sort() })),
+      known: result.known.map((k) => ({ name: k.name, samples: k.samples, problems: k.problems.map((p) => ({ file: path.relative(folders.known, p.file), reason: p.reason })) })),
+      errors: result.errors.map((e) => ({ file: path.relative(folders.photos, e.file), reason: e.reason })),
+      zips: result.zips.map((z) => ({ person: z.person, photos: z.photos, bytes: z.bytes, path: path.relative(folders.output, z.path) })),
+      clusters: this.clusters.map((c) => ({ id: c.id, photos: c.photos, faces: Math.min(c.faces.length, 12) })),
+    };
+  }
+
+  preview(threshold: number): ThresholdPreview | undefined {
+    return this.result && previewThreshold(this.result, threshold);
+  }
+
+  /** The similarity plot of the last run, with `proposed` marked; undefined before a run. */
+  async plot(proposed: number | undefined): Promise<Uint8Array | undefined> {
+    const result = this.result;
+    if (!result) return undefined;
+    this.distributions ??= similarityDistributions(result);
+    return this.options.renderer.similarityPlot({
+      ...this.distributions,
+      threshold: result.threshold,
+      ...(proposed === undefined || proposed === result.threshold ? {} : { proposed }),
+      title: 'How alike faces of the same person and of different people are',
+    });
+  }
+
+  /** A face of an unknown cluster as a small JPEG. */
+  async clusterFace(id: number, index: number): Promise<Buffer | undefined> {
+    const ref = this.clusters.find((c) => c.id === id)?.faces[index];
+    const photo = ref && this.result?.photos[ref.photo];
+    const face = ref && photo?.faces[ref.face];
+    return photo && face ? this.options.thumbnails.face(photo.file, face.box) : undefined;
+  }
+
+  /**
+   * Names an unknown cluster: copies a few of its photos into `known/<Name>/` (a crop of the face
+   * where the photo shows other people too, so the folder never teaches the wrong face), then
+   * runs the archive again so its photos move into the person's folder.
+   */
+  async nameCluster(id: number, rawName: string): Promise<NameResult> {
+    if (this.status === 'running') return { ok: false, problem: 'busy' };
+    const cluster = this.clusters.find((c) => c.id === id);
+    const result = this.result;
+    const known = this.folders?.known;
+    if (!cluster || !result || !known) return { ok: false, problem: 'no-cluster' };
+    const cleaned = cleanPersonName(rawName);
+    if (!cleaned.ok) return { ok: false, problem: cleaned.reason };
+    const folder = path.join(known, safeFolderName(cleaned.name));
+    await mkdir(folder, { recursive: true });
+    let samples = 0;
+    for (const ref of cluster.faces) {
+      if (samples >= SAMPLES_PER_NAME) break;
+      const photo = result.photos[ref.photo]!;
+      const face = photo.faces[ref.face]!;
+      const base = path.parse(photo.file).name;
+      try {
+        if (photo.faces.length === 1) await copyFile(photo.file, path.join(folder, path.basename(photo.file)), constants.COPYFILE_EXCL);
+        else {
+          const crop = await this.options.thumbnails.faceSample(photo.file, face.box);
+          if (!crop) continue;
+          await writeFile(path.join(folder, `${base} (face ${ref.face + 1}).jpg`), crop, { flag: 'wx' });
+        }
+        samples++;
+      } catch (error) {
+        // Already there from an earlier naming: that photo is a sample already.
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') samples++;
+        else this.options.log.warn({ err: error, file: photo.file }, 'ui: could not add a sample');
+      }
+    }
+    if (samples === 0) return { ok: false, problem: 'no-sample' };
+    this.options.log.info({ cluster: id, samples }, 'ui: named an unknown cluster');
+    this.startRun();
+    return { ok: true, name: path.basename(folder), samples };
+  }
+
+  private emit(): void {
+    const state = this.state();
+    for (const listener of this.listeners) listener(state);
+  }
+}
+
+/** The last run as the page shows it; every path is relative to the folder it lies in. */
+export interface ResultsView {
+  readonly threshold: number;
+  readonly elapsedMs: number;
+  readonly photos: number;
+  readonly folders: readonly { readonly name: string; readonly kind: 'person' | 'unknown' | 'no-faces'; readonly photos: readonly string[] }[];
+  readonly known: readonly { readonly name: string; readonly samples: number; readonly problems: readonly { readonly file: string; readonly reason: string }[] }[];
+  readonly errors: readonly { readonly file: string; readonly reason: string }[];
+  readonly zips: readonly { readonly person: string; readonly photos: number; readonly bytes: number; readonly path: string }[];
+  readonly clusters: readonly { readonly id: number; readonly photos: number; readonly faces: number }[];
+}
+
+async function isFolder(target: string): Promise<boolean> {
+  return (await stat(target).catch(() => undefined))?.isDirectory() ?? false;
+}

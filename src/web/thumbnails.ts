@@ -1,0 +1,92 @@
+import { readFile, stat } from 'node:fs/promises';
+import sharp, { type Sharp } from 'sharp';
+import type { Box, DecodedImage, ImageDecoder } from '../core/index.ts';
+
+/** Thumbnail edge in pixels: a grid cell on a phone, sharp on a 2x screen at about 100 CSS px. */
+export const THUMB_SIZE = 200;
+const FACE_SIZE = 160;
+/** Room around a face box on each side, as a share of its longer side. */
+const FACE_MARGIN = 0.3;
+const CACHE_ENTRIES = 2000;
+
+/**
+ * Small JPEG thumbnails, made on demand and kept in memory by path, size and modification time.
+ * sharp reads the file directly (JPEG shrink-on-load makes that fast); what sharp cannot read on
+ * its own (HEIC, when the shared decoder has a HEIF decoder) goes through the decoder.
+ */
+export class Thumbnails {
+  private readonly cache = new Map<string, Buffer>();
+
+  constructor(private readonly decoder: ImageDecoder, private readonly maxPixels: number) {}
+
+  /** A square thumbnail of the photo at `file` (a checked, real path), or undefined when it cannot be read. */
+  async photo(file: string): Promise<Buffer | undefined> {
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) return undefined;
+    const key = `${file}\0${info.size}\0${info.mtimeMs}`;
+    return this.remember(key, async () => {
+      try {
+        return await sharp(file, { limitInputPixels: this.maxPixels, pages: 1 }).rotate().resize(THUMB_SIZE, THUMB_SIZE, { fit: 'cover' }).jpeg({ quality: 72 }).toBuffer();
+      } catch {
+        const image = await this.decode(file);
+        return image && (await rawSharp(image).resize(THUMB_SIZE, THUMB_SIZE, { fit: 'cover' }).jpeg({ quality: 72 }).toBuffer());
+      }
+    });
+  }
+
+  /** A square crop around one face (its box in the decoder's pixels), or undefined when the photo cannot be read. */
+  async face(file: string, box: Box): Promise<Buffer | undefined> {
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) return undefined;
+    const key = `${file}\0${info.size}\0${info.mtimeMs}\0${box.x},${box.y},${box.width},${box.height}`;
+    return this.remember(key, async () => {
+      const image = await this.decode(file);
+      if (!image) return undefined;
+      const region = faceRegion(image, box, FACE_MARGIN);
+      return region && rawSharp(image).extract(region).resize(FACE_SIZE, FACE_SIZE, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer();
+    });
+  }
+
+  /** The face with room around it, as a JPEG of its own: a sample photo for a known-faces folder. */
+  async faceSample(file: string, box: Box): Promise<Buffer | undefined> {
+    const image = await this.decode(file);
+    const region = image && faceRegion(image, box, 0.8);
+    return region && rawSharp(image).extract(region).jpeg({ quality: 92 }).toBuffer();
+  }
+
+  private async decode(file: string): Promise<DecodedImage | undefined> {
+    const decoded = await this.decoder.decode(await readFile(file));
+    return decoded.ok ? decoded.image : undefined;
+  }
+
+  private async remember(key: string, make: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
+    const hit = this.cache.get(key);
+    if (hit) {
+      // Re-inserted so that the map's order is least recently used first.
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const made = await make().catch(() => undefined);
+    if (!made) return undefined;
+    this.cache.set(key, made);
+    if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    return made;
+  }
+}
+
+function rawSharp(image: DecodedImage): Sharp {
+  const pixels = Buffer.from(image.pixels.buffer, image.pixels.byteOffset, image.pixels.byteLength);
+  return sharp(pixels, { raw: { width: image.width, height: image.height, channels: 3 } });
+}
+
+/** The square around the box plus margin, clipped to the image; undefined when nothing of it is inside. */
+function faceRegion(image: DecodedImage, box: Box, margin: number): { left: number; top: number; width: number; height: number } | undefined {
+  if (![box.x, box.y, box.width, box.height].every(Number.isFinite)) return undefined;
+  const side = Math.max(box.width, box.height) * (1 + 2 * margin);
+  const left = Math.max(0, Math.round(box.x + box.width / 2 - side / 2));
+  const top = Math.max(0, Math.round(box.y + box.height / 2 - side / 2));
+  const right = Math.min(image.width, Math.round(box.x + box.width / 2 + side / 2));
+  const bottom = Math.min(image.height, Math.round(box.y + box.height / 2 + side / 2));
+  return right > left && bottom > top ? { left, top, width: right - left, height: bottom - top } : undefined;
+}

@@ -1,0 +1,238 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import pino from 'pino';
+import { SharpImageDecoder, SharpRenderer } from '../../src/imaging/index.ts';
+import { Thumbnails, UiSession, startUiServer, type ArchiveFolders, type ArchiveRunner, type RunResult, type UiServer } from '../../src/web/index.ts';
+
+/** A unit vector along `axis`, nudged towards `towards` by `amount`: faces with known similarities. */
+function embedding(axis: number, towards = axis, amount = 0): Float32Array {
+  const v = new Float32Array(8);
+  v[axis] = 1 - amount;
+  v[towards] = (v[towards] ?? 0) + amount;
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}
+
+const box = { x: 8, y: 8, width: 32, height: 32 };
+const face = (e: Float32Array) => ({ box, score: 0.99, eyeDistance: 20, embedding: e });
+
+/** Stands in for the archive job: files photos by fixed faces, no models. */
+class FakeRunner implements ArchiveRunner {
+  readonly defaultThreshold = 0.9;
+  runs: { folders: ArchiveFolders; threshold: number }[] = [];
+
+  run(folders: ArchiveFolders, threshold: number): Promise<RunResult> {
+    this.runs.push({ folders, threshold });
+    const p = (name: string) => path.join(folders.photos, name);
+    return Promise.resolve({
+      threshold,
+      margin: 0.02,
+      known: [{ name: 'Anna', samples: 1, problems: [] }],
+      gallery: [{ id: 'Anna', name: 'Anna', samples: [embedding(0)] }],
+      // similarity of embedding(0, 1, 0.3) to Anna's sample is about 0.92: named at 0.9, not at 0.95.
+      photos: [
+        { file: p('anna.jpg'), people: ['Anna'], folders: ['Anna'], faces: [face(embedding(0))] },
+        { file: p('maybe-anna.jpg'), people: ['Anna'], folders: ['Anna'], faces: [face(embedding(0, 1, 0.3))] },
+        { file: p('stranger-1.jpg'), people: [], folders: ['_unknown'], faces: [face(embedding(3))] },
+        { file: p('stranger-2.jpg'), people: [], folders: ['_unknown'], faces: [face(embedding(3))] },
+      ],
+      errors: [],
+      zips: [],
+      elapsedMs: 5,
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+describe('facefile ui server', () => {
+  let work: string;
+  let root: string;
+  let server: UiServer;
+  let runner: FakeRunner;
+  const folders = () => ({ photos: path.join(root, 'photos'), known: path.join(root, 'known'), output: path.join(root, 'output') });
+
+  /** A raw request, so that Host, Origin and odd paths go out exactly as written. */
+  function call(target: string, init: { method?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const body = init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body));
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: target,
+          method: init.method ?? 'GET',
+          headers: { host: `127.0.0.1:${server.port}`, ...(body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+  const withToken = (target: string): string => `${target}${target.includes('?') ? '&' : '?'}token=${server.token}`;
+  const post = (target: string, body: unknown, headers: Record<string, string> = {}) =>
+    call(withToken(target), { method: 'POST', body, headers: { 'x-facefile-token': server.token, ...headers } });
+
+  before(async () => {
+    work = await realpath(await mkdtemp(path.join(os.tmpdir(), 'facefile-ui-')));
+    root = path.join(work, 'root');
+    const secret = path.join(work, 'secret');
+    await mkdir(secret, { recursive: true });
+    for (const dir of [...Object.values(folders()), path.join(root, 'known', 'Anna')]) await mkdir(dir, { recursive: true });
+    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c08040' } }).jpeg().toBuffer();
+    for (const name of ['anna.jpg', 'maybe-anna.jpg', 'stranger-1.jpg', 'stranger-2.jpg']) await writeFile(path.join(root, 'photos', name), jpeg);
+    await writeFile(path.join(secret, 'secret.jpg'), jpeg);
+    await symlink(path.join(secret, 'secret.jpg'), path.join(root, 'photos', 'link-out.jpg'));
+    await symlink(secret, path.join(root, 'photos', 'dir-out'));
+
+    runner = new FakeRunner();
+    const log = pino({ level: 'silent' });
+    const thumbnails = new Thumbnails(new SharpImageDecoder(), 100_000_000);
+    const session = new UiSession({ runner, renderer: new SharpRenderer(), thumbnails, roots: [root], minClusterPhotos: 2, log });
+    server = await startUiServer({ session, thumbnails, log });
+  });
+  after(async () => {
+    await server.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  describe('GIVEN a request without the right token', () => {
+    for (const target of ['/', '/app.js', '/api/state', '/api/browse', '/api/events']) {
+      it(`THEN ${target} with no token is refused with 403`, async () => {
+        assert.equal((await call(target)).status, 403);
+      });
+    }
+
+    it('THEN a wrong token, a token of another length, and an empty one are refused with 403', async () => {
+      const wrong = server.token.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'));
+      for (const token of [wrong, 'short', '', `${server.token}x`]) {
+        assert.equal((await call(`/api/state?token=${encodeURIComponent(token)}`)).status, 403, token);
+        assert.equal((await call('/api/state', { headers: { cookie: `facefile_ui=${token}` } })).status, 403, token);
+      }
+    });
+
+    it('THEN another Host (DNS rebinding) is refused even with the token', async () => {
+      for (const host of ['evil.example', `evil.example:${server.port}`, '127.0.0.1:1']) {
+        assert.equal((await call(withToken('/api/state'), { headers: { host } })).status, 403, host);
+      }
+    });
+  });
+
+  describe('GIVEN the token', () => {
+    it('THEN the page loads, sets the token cookie, and the cookie alone is then enough', async () => {
+      const page = await call(withToken('/'));
+      assert.equal(page.status, 200);
+      assert.match(page.body.toString(), /<title>facefile<\/title>/);
+      const cookie = String(page.headers['set-cookie']);
+      assert.match(cookie, /facefile_ui=.*HttpOnly.*SameSite=Strict/);
+      assert.equal((await call('/style.css', { headers: { cookie: cookie.split(';')[0]! } })).status, 200);
+      assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
+    });
+
+    it('THEN a POST without the token header, or from another origin, is refused', async () => {
+      assert.equal((await call(withToken('/api/run'), { method: 'POST', body: {} })).status, 403);
+      assert.equal((await post('/api/run', {}, { origin: 'http://evil.example' })).status, 403);
+      assert.equal((await call(withToken('/api/state'), { method: 'PUT' })).status, 405);
+    });
+
+    it('THEN folders outside the allowed roots cannot be chosen or listed', async () => {
+      const outside = { ...folders(), photos: path.join(work, 'secret') };
+      assert.equal((await post('/api/folders', { ...outside, zips: false })).status, 403);
+      assert.equal((await post('/api/folders', { ...folders(), known: `${root}/../secret`, zips: false })).status, 403);
+      assert.equal((await post('/api/folders', { ...folders(), output: path.join(root, 'photos', 'dir-out'), zips: false })).status, 403);
+      for (const target of ['/etc', '/', work, `${root}/..`, path.join(root, 'photos', 'dir-out'), 'photos']) {
+        const answer = await call(withToken(`/api/browse?path=${encodeURIComponent(target)}`));
+        assert.equal(answer.status, 403, `${target}: ${answer.body.toString()}`);
+      }
+      assert.equal((await call(withToken(`/api/browse?path=${path.join(root, '%2e%2e')}`))).status, 403);
+      assert.equal((await post('/api/mkdir', { parent: root, name: '../escaped' })).status, 403);
+      assert.deepEqual(await readdir(work), ['root', 'secret']);
+    });
+
+    it('THEN the folder browser lists the sub-folders of an allowed root', async () => {
+      const answer = await call(withToken(`/api/browse?path=${encodeURIComponent(root)}`));
+      assert.equal(answer.status, 200);
+      const listing = JSON.parse(answer.body.toString()) as { folders: { name: string }[]; parent?: string };
+      assert.deepEqual(listing.folders.map((f) => f.name), ['known', 'output', 'photos']);
+      assert.equal(listing.parent, undefined);
+    });
+  });
+
+  describe('GIVEN the chosen folders and a finished run', () => {
+    before(async () => {
+      assert.equal((await post('/api/folders', { ...folders(), zips: false })).status, 200);
+      assert.equal((await post('/api/run', {})).status, 202);
+      for (let i = 0; i < 50 && (JSON.parse((await call(withToken('/api/state'))).body.toString()) as { runs: number }).runs === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    });
+
+    it('THEN a photo inside the photos folder is served as a small thumbnail', async () => {
+      const answer = await call(withToken('/api/thumb?in=photos&path=anna.jpg'));
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers['content-type'], 'image/jpeg');
+      const meta = await sharp(answer.body).metadata();
+      assert.ok(meta.width <= 200);
+    });
+
+    it('THEN traversal out of a chosen folder is refused: .., encoded .., absolute paths, links out', async () => {
+      const attempts = [
+        '/api/thumb?in=photos&path=../../secret/secret.jpg',
+        '/api/thumb?in=photos&path=..%2F..%2Fsecret%2Fsecret.jpg',
+        '/api/thumb?in=photos&path=%2e%2e/%2e%2e/secret/secret.jpg',
+        '/api/photo?in=photos&path=%2E%2E%2F%2E%2E%2Fsecret%2Fsecret.jpg',
+        `/api/photo?in=photos&path=${encodeURIComponent(path.join(work, 'secret', 'secret.jpg'))}`,
+        '/api/photo?in=photos&path=%2Fetc%2Fpasswd',
+        '/api/photo?in=photos&path=link-out.jpg',
+        '/api/thumb?in=photos&path=dir-out/secret.jpg',
+        '/api/photo?in=photos&path=..\\..\\secret\\secret.jpg',
+        '/api/photo?in=photos&path=anna.jpg%00.txt',
+        '/api/zip?path=../../photos/anna.jpg',
+        '/api/zip?path=%2Fetc%2Fpasswd',
+      ];
+      for (const target of attempts) {
+        const answer = await call(withToken(target));
+        assert.ok(answer.status === 403 || answer.status === 400, `${target} answered ${answer.status}`);
+        assert.notEqual(answer.headers['content-type'], 'image/jpeg', target);
+      }
+      const dots = await call(withToken('/api/../../secret/secret.jpg'));
+      assert.equal(dots.status, 404);
+    });
+
+    it('THEN the threshold preview counts the photos that would move, from the cached faces', async () => {
+      const same = JSON.parse((await call(withToken('/api/preview?threshold=0.9'))).body.toString()) as { photosMoved: number };
+      const higher = JSON.parse((await call(withToken('/api/preview?threshold=0.95'))).body.toString()) as { photosMoved: number; perFolder: Record<string, number> };
+      assert.equal(same.photosMoved, 0);
+      assert.equal(higher.photosMoved, 1);
+      assert.deepEqual(higher.perFolder, { Anna: 1, _unknown: 3 });
+      const plot = await call(withToken('/api/plot.png?threshold=0.95'));
+      assert.equal(plot.headers['content-type'], 'image/png');
+      assert.equal(runner.runs.length, 1);
+    });
+
+    it('THEN naming the unknown cluster adds its photo to known/<Name>/ and sorts again', async () => {
+      const results = JSON.parse((await call(withToken('/api/results'))).body.toString()) as { clusters: { id: number; photos: number }[] };
+      assert.deepEqual(results.clusters.map((c) => c.photos), [2]);
+      const named = await post('/api/name', { cluster: results.clusters[0]!.id, name: '  Ben  Smith ' });
+      assert.equal(named.status, 202, named.body.toString());
+      assert.deepEqual(await readdir(path.join(root, 'known', 'Ben Smith')), ['stranger-1.jpg', 'stranger-2.jpg']);
+      assert.equal(runner.runs.length, 2);
+    });
+  });
+});
