@@ -8,8 +8,17 @@ export interface ZipContent {
 
 /** Reads every entry of a zip file back, with its compression method. */
 export function readZip(file: string): Promise<ZipContent[]> {
+  return entriesOf((done) => { yauzl.open(file, { lazyEntries: true }, done); });
+}
+
+/** The same for a zip held in memory (a fake store's export). */
+export function readZipBytes(bytes: Buffer): Promise<ZipContent[]> {
+  return entriesOf((done) => { yauzl.fromBuffer(bytes, { lazyEntries: true }, done); });
+}
+
+function entriesOf(open: (done: (error: Error | null, zip: yauzl.ZipFile) => void) => void): Promise<ZipContent[]> {
   return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true }, (error, zip) => {
+    open((error, zip) => {
       if (error) { reject(error); return; }
       const entries: ZipContent[] = [];
       zip.on('error', reject);

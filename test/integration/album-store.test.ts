@@ -42,7 +42,7 @@ async function tree(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true })).sort();
 }
 
-albumStoreContract('FsAlbumStore', async () => (await fsStore()).store);
+albumStoreContract('FsAlbumStore', async () => ({ store: (await fsStore()).store, read: (file) => readFile(file) }));
 
 const G = 'tg:-1001234567';
 
