@@ -2,9 +2,10 @@ import path from 'node:path';
 import type { Config } from './config.ts';
 import { ConfigError, type Log } from './core/index.ts';
 import { createEngine, createLibrary } from './composition.ts';
-import { PhotoQueue } from './adapters/shared/photo-queue.ts';
-import { TelegramBot } from './adapters/telegram/telegram-bot.ts';
-import { DiscordBot } from './adapters/discord/discord-bot.ts';
+import { PhotoQueue } from './jobs/index.ts';
+import { TelegramBot } from './adapters/telegram/index.ts';
+import { DiscordBot } from './adapters/discord/index.ts';
+import { Bot } from './bot/index.ts';
 
 export interface RunningBots {
   /** Resolves when every accepted photo is filed and every command answered (tests, and tools). */
@@ -53,6 +54,7 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
     timer.unref();
 
     queue = new PhotoQueue(path.join(config.dataDir, 'queue'), library, log, engine.info.workers * 2);
+    const bot = new Bot({ library, queue, log });
     if (config.telegram) {
       const { token, apiRoot, webhook, maxDownloadBytes, maxUploadBytes, groupIntervalMs } = config.telegram;
       const telegram = new TelegramBot({
@@ -60,7 +62,7 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
         maxDownloadBytes,
         maxUploadBytes,
         groupIntervalMs,
-        library,
+        bot,
         queue,
         log,
         ...(apiRoot ? { apiRoot } : {}),
@@ -71,7 +73,7 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
     }
     if (config.discord) {
       const { token, apiRoot, scope, messageContent, maxDownloadBytes } = config.discord;
-      const discord = new DiscordBot({ token, scope, messageContent, maxDownloadBytes, library, queue, log, ...(apiRoot ? { apiRoot } : {}) });
+      const discord = new DiscordBot({ token, scope, messageContent, maxDownloadBytes, bot, queue, log, ...(apiRoot ? { apiRoot } : {}) });
       // Pushed before start so that a failed login is still cleaned up by stopAll.
       adapters.push(discord);
       await discord.start();

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { GroupId, Log } from '../../core/index.ts';
-import { describeError } from '../../core/index.ts';
-import type { IngestResult, PhotoLibrary } from '../../core/library/index.ts';
+import type { GroupId, Log } from '../core/index.ts';
+import { describeError } from '../core/index.ts';
+import type { IngestResult, PhotoLibrary } from '../core/library/index.ts';
 
 /** What a platform needs to find its way back to the message when the photo is done. */
 export interface PhotoJobMeta {
@@ -16,7 +16,10 @@ export interface PhotoJobMeta {
   readonly source: Readonly<Record<string, string>>;
 }
 
-export type PhotoJobHandler = (meta: PhotoJobMeta, result: IngestResult | { readonly kind: 'failed' }) => Promise<void>;
+/** How a queued photo ended: the library's answer, or `failed` when filing threw. */
+export type PhotoJobResult = IngestResult | { readonly kind: 'failed' };
+
+export type PhotoJobHandler = (meta: PhotoJobMeta, result: PhotoJobResult) => Promise<void>;
 
 /**
  * Photos waiting for the engine, kept on disk (`<dir>/<seq>.bin` + `.json`, written under temporary

@@ -1,4 +1,4 @@
-import { DECODE_FAILURE_MESSAGES } from '../../core/index.ts';
+import { DECODE_FAILURE_MESSAGES } from '../core/index.ts';
 import type {
   EnrollResult,
   ForgetResult,
@@ -10,12 +10,14 @@ import type {
   SetThresholdResult,
   ThresholdReport,
   UnknownClustersResult,
-} from '../../core/library/index.ts';
-import { MAX_NAME_LENGTH, THRESHOLD_RANGE } from '../../core/library/index.ts';
+} from '../core/library/index.ts';
+import { MAX_NAME_LENGTH, THRESHOLD_RANGE } from '../core/library/index.ts';
+import type { Syntax } from './chat-context.ts';
 
 /**
- * The words the bots answer with, the same on every platform. `cmd` is how a command is written
- * where the user reads it ("/enroll" on both Telegram and Discord).
+ * The words the bots answer with, written once. Where a reply tells the user what to type, it asks
+ * the platform's `Syntax`, so that Telegram users read `/enroll Anna` and Discord users
+ * `/enroll name:Anna photo:`.
  */
 
 export function ingestSummary(result: IngestResult): string | undefined {
@@ -40,14 +42,16 @@ export function photoError(result: IngestResult | { readonly kind: 'failed' }): 
   return undefined;
 }
 
-export function enrollReply(result: EnrollResult, name: string): string {
+/** `me`: the caller enrolled their own face, so the way to answer is `/enroll me`, not their name. */
+export function enrollReply(result: EnrollResult, asked: { readonly name: string; readonly me: boolean }, syntax: Syntax): string {
+  const name = asked.name;
   switch (result.kind) {
     case 'enrolled': {
       const first = result.newPerson ? `${result.person.name} is enrolled.` : `Added another photo of ${result.person.name} (${count(result.samples, 'sample')}).`;
       return `${first} ${result.refiled === 0 ? 'No earlier photos of them yet.' : `Filed ${count(result.refiled, 'earlier photo')} under ${result.person.name}.`}`;
     }
     case 'choose-face':
-      return `I see ${result.faces} faces. Which one is ${name}? Answer with /enroll ${name} <number>, replying to the photo.`;
+      return `I see ${result.faces} faces. Which one is ${name}? Answer with ${syntax.command('enroll', asked.me ? { me: 'me', face: '<number>' } : { name, face: '<number>' })}, ${syntax.onPostedPhoto}.`;
     case 'no-usable-face':
       return result.reason === 'no-face' ? "I can't find a face in this photo." : result.reason === 'too-small' ? 'The face is too small to learn from; try a closer photo.' : 'The face is too unclear to learn from; try a sharper photo.';
     case 'no-such-face':
@@ -55,16 +59,16 @@ export function enrollReply(result: EnrollResult, name: string): string {
     case 'undecodable':
       return `I can't read this photo: ${DECODE_FAILURE_MESSAGES[result.reason]}.`;
     case 'unknown-photo':
-      return "I don't have that photo any more; send it again with the command as its caption.";
+      return `I don't have that photo any more; send it again with ${syntax.command('enroll', asked.me ? { me: 'me' } : { name })}.`;
     case 'invalid-name':
-      return result.reason === 'empty' ? 'Give a name: /enroll <name>, as the caption of a photo or a reply to one.' : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
+      return result.reason === 'empty' ? `Give a name: ${syntax.command('enroll', { name: '<name>' })}, ${syntax.withPhoto}.` : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
     case 'user-linked-elsewhere':
       return `That account is already linked to ${result.person.name}.`;
   }
 }
 
-export function peopleReply(people: readonly PersonSummary[]): string {
-  if (people.length === 0) return 'Nobody is enrolled yet. Send a photo of someone with the caption /enroll <name>.';
+export function peopleReply(people: readonly PersonSummary[], syntax: Syntax): string {
+  if (people.length === 0) return `Nobody is enrolled yet. Enroll someone with ${syntax.command('enroll', { name: '<name>' })}, ${syntax.withPhoto}.`;
   return ['Enrolled:', ...people.map((p) => `• ${p.name}: ${count(p.photos, 'photo')}, ${count(p.samples, 'sample')}${p.linkedUser ? ' (linked)' : ''}`)].join('\n');
 }
 
@@ -100,20 +104,20 @@ function changesText(changes: { photosChanged: number; filed: number; unfiled: n
   return `${count(changes.photosChanged, 'photo')} ${changes.photosChanged === 1 ? 'moves' : 'move'}: ${changes.filed} filed, ${changes.unfiled} taken out.`;
 }
 
-export function unknownReply(result: UnknownClustersResult): string {
+export function unknownReply(result: UnknownClustersResult, syntax: Syntax): string {
   if (result.clusters.length === 0) return `No unknown face has turned up in ${result.minPhotos} or more photos yet.`;
   const lines = result.clusters.slice(0, 30).map((c) => `#${c.id}: ${count(c.photos, 'photo')}`);
-  return [`Faces that keep turning up (in ${result.minPhotos}+ photos):`, ...lines, 'Name one with /name <number> <name>.'].join('\n');
+  return [`Faces that keep turning up (in ${result.minPhotos}+ photos):`, ...lines, `Name one with ${syntax.command('name', { cluster: '<number>', name: '<name>' })}.`].join('\n');
 }
 
-export function nameClusterReply(result: NameClusterResult): string {
+export function nameClusterReply(result: NameClusterResult, syntax: Syntax): string {
   switch (result.kind) {
     case 'named':
       return `${result.person.name} ${result.newPerson ? 'is enrolled' : 'got more samples'}; filed ${count(result.filed, 'photo')}.`;
     case 'unknown-cluster':
-      return result.clusters.length === 0 ? 'No unknown faces listed: run /unknown first.' : `No such number; run /unknown again (numbers: ${result.clusters.join(', ')}).`;
+      return result.clusters.length === 0 ? `No unknown faces listed: run ${syntax.command('unknown')} first.` : `No such number; run ${syntax.command('unknown')} again (numbers: ${result.clusters.join(', ')}).`;
     case 'invalid-name':
-      return result.reason === 'empty' ? 'Give a name: /name <number> <name>.' : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
+      return result.reason === 'empty' ? `Give a name: ${syntax.command('name', { cluster: '<number>', name: '<name>' })}.` : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
   }
 }
 
@@ -151,23 +155,25 @@ export function statsReply(stats: LibraryStats): string {
   ].join('\n');
 }
 
-export const NOT_ADMIN = 'Only the group\'s admins can do that.';
+export const NOT_ADMIN = "Only the group's admins can do that.";
+export const WHO_ARE_YOU = 'I cannot tell who you are here.';
 export const BUSY = 'Something went wrong on my side; please try again in a moment.';
 
-/** What the bot does and stores; `seeing` says how the platform lets it see photos. */
-export function helpText(seeing: string): string {
+/** What the bot does and stores, with the commands as this platform writes them. */
+export function helpText(syntax: Syntax): string {
+  const cmd = syntax.command;
   return [
     'I file the photos posted here into one album per person, by face.',
     '',
-    '/enroll <name>: as the caption of a photo of that person (or a reply to one). /enroll me links you.',
-    '/album <name>: that person\'s photos, as zip files.',
-    '/people: who is enrolled. /unknown: faces that keep turning up; /name <number> <name> names one.',
-    '/notthis <name>: as a reply to a photo filed under the wrong person.',
-    '/stats, /help. Admins: /threshold, /threshold <value>, /threshold report, /settings, /forget <name>.',
-    '/forget me: deletes everything stored about you.',
+    `${cmd('enroll', { name: '<name>' })}: ${syntax.withPhoto}; teaches me that person's face. ${syntax.enrollMe} links the face to you.`,
+    `${cmd('album', { name: '<name>' })}: that person's photos, as zip files.`,
+    `${cmd('people')}: who is enrolled. ${cmd('unknown')}: faces that keep turning up; ${cmd('name', { cluster: '<number>', name: '<name>' })} names one.`,
+    `${syntax.notThis}: takes a photo out of the wrong person's album.`,
+    `${cmd('stats')}, ${cmd('help')}. Admins: ${cmd('threshold')}, ${cmd('threshold', { value: '<value>' })}, ${cmd('threshold', { report: 'report' })}, ${cmd('settings')}, ${cmd('forget', { name: '<name>' })}.`,
+    `${cmd('forget', { name: 'me' })}: deletes everything stored about you.`,
     '',
-    'What I store, on the machine that runs me and nowhere else: the photos posted here, the faces found in them (as numbers that describe a face), and the names you give. This group\'s people and albums are seen only here.',
-    seeing,
+    "What I store, on the machine that runs me and nowhere else: the photos posted here, the faces found in them (as numbers that describe a face), and the names you give. This group's people and albums are seen only here.",
+    syntax.seeing,
   ].join('\n');
 }
 
@@ -180,6 +186,8 @@ function count(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toFixed(bytes < 10_000_000 ? 1 : 0)} MB`;
+/** "3 MB", "2.5 MB", "48 MB": one decimal below 10 MB, and none where it would be ".0". */
+export function megabytes(bytes: number): string {
+  const mb = bytes / 1_000_000;
+  return `${mb < 10 ? Number(mb.toFixed(1)) : Math.round(mb)} MB`;
 }

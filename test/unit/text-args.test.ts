@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseEnroll, parseName, parseThreshold } from '../../src/adapters/shared/commands.ts';
+import { parseEnroll, parseName, parseThreshold } from '../../src/bot/text-args.ts';
 
 describe('parseEnroll', () => {
   it('GIVEN a name THEN the whole name', () => assert.deepEqual(parseEnroll(' Anna  Smith '), { me: false, name: 'Anna Smith' }));

@@ -1,0 +1,118 @@
+import { describeError, type Log } from '../core/index.ts';
+import type { PhotoLibrary } from '../core/library/index.ts';
+import type { PhotoJobMeta, PhotoJobResult, PhotoQueue } from '../jobs/index.ts';
+import type { ChatContext, ChatUser, PostAnswer, PostedPhoto } from './chat-context.ts';
+import type { BotCommand, CommandArgs } from './command.ts';
+import { COMMANDS } from './commands/index.ts';
+import * as replies from './replies.ts';
+
+export interface BotOptions {
+  readonly library: PhotoLibrary;
+  readonly queue: PhotoQueue;
+  readonly log: Log;
+  readonly commands?: readonly BotCommand[];
+}
+
+/** A message with photos, as an adapter hands it over: the photos are downloaded here. */
+export interface PhotoPost {
+  readonly platform: string;
+  readonly group: ChatContext['group'];
+  readonly caller: ChatUser | undefined;
+  readonly postedAt: Date;
+  /** The platform's ids of the chat and message, for the answer once the photo is filed. */
+  readonly source: Readonly<Record<string, string>>;
+  readonly photos: readonly PostedPhoto[];
+  readonly downloadLimitBytes: number;
+  reply(text: string): Promise<void>;
+  readonly tooLarge: (limitBytes: number, fileName?: string) => string;
+}
+
+/**
+ * The platform-neutral bot: the sum of its commands and of what it does with posted photos. An
+ * adapter turns each update into a `ChatContext` and calls `command` or `photosPosted`; every call
+ * runs inside one error boundary, so a failure is logged with its context and answered briefly,
+ * and no rejection ever escapes into telegraf or discord.js.
+ */
+export class Bot {
+  readonly commands: readonly BotCommand[];
+  private readonly byName: ReadonlyMap<string, BotCommand>;
+
+  constructor(private readonly options: BotOptions) {
+    this.commands = options.commands ?? COMMANDS;
+    this.byName = new Map(this.commands.map((c) => [c.name, c]));
+  }
+
+  /** The command of that name, if the bot has one (`start` is Telegram's name for help). */
+  find(name: string): BotCommand | undefined {
+    return this.byName.get(name === 'start' ? 'help' : name);
+  }
+
+  /** Runs a command whose arguments came as text (`/threshold report 0.9`). */
+  async commandText(ctx: ChatContext, name: string, text: string): Promise<void> {
+    const command = this.find(name);
+    if (!command) return;
+    const args = command.parseText ? command.parseText(text) : {};
+    if (!args) return this.guard(ctx, command.name, () => ctx.reply(`Use ${command.usage?.(ctx.syntax) ?? ctx.syntax.command(command.name)}.`));
+    return this.command(ctx, command.name, args);
+  }
+
+  /** Runs a command whose arguments came parsed (a slash command's options, a form's fields). */
+  async command(ctx: ChatContext, name: string, args: CommandArgs): Promise<void> {
+    const command = this.find(name);
+    if (!command) return this.guard(ctx, name, () => ctx.reply('I do not know that command.'));
+    return this.guard(ctx, name, () => command.run(ctx, args, this.options));
+  }
+
+  /**
+   * Downloads a post's photos (all at once: platform URLs expire) and hands them to the durable
+   * queue; the promise settles once every photo is queued, so an adapter confirms the update only
+   * then. A photo over the download limit is declined with a reply.
+   */
+  async photosPosted(post: PhotoPost): Promise<void> {
+    try {
+      const downloads = await Promise.all(post.photos.map((photo) => photo.download()));
+      for (const [i, bytes] of downloads.entries()) {
+        const photo = post.photos[i]!;
+        if (!bytes) {
+          await post.reply(post.tooLarge(post.downloadLimitBytes, photo.fileName));
+          continue;
+        }
+        const meta: PhotoJobMeta = {
+          platform: post.platform,
+          group: post.group,
+          postedAt: post.postedAt.toISOString(),
+          source: { ...post.source, file: photo.fileId },
+          ...(post.caller ? { postedBy: post.caller.id } : {}),
+          ...(photo.fileName ? { originalName: photo.fileName } : {}),
+        };
+        await this.options.queue.add(bytes, meta);
+      }
+    } catch (error) {
+      this.options.log.error({ err: error, group: post.group, reason: describeError(error) }, 'a photo could not be queued');
+      await post.reply(replies.BUSY).catch(() => undefined);
+    }
+  }
+
+  /** After the queue filed a photo: a reaction, a one-line summary, or the reason it failed. */
+  async answerPhoto(answer: PostAnswer, meta: PhotoJobMeta, result: PhotoJobResult): Promise<void> {
+    const error = replies.photoError(result);
+    if (error) return answer.reply(`${meta.originalName ? `${meta.originalName}: ` : ''}${error}`);
+    if (result.kind === 'failed' || result.kind === 'undecodable') return;
+    const { replyMode } = await this.options.library.settings(meta.group);
+    if (replyMode === 'summary') {
+      const text = replies.ingestSummary(result);
+      if (text) await answer.reply(text);
+      return;
+    }
+    if (result.people.length > 0) await answer.react();
+  }
+
+  private async guard(ctx: ChatContext, name: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.options.log.error({ err: error, group: ctx.group, command: name, reason: describeError(error) }, 'a command failed');
+      await ctx.reply(replies.BUSY).catch((replyError: unknown) => this.options.log.warn({ err: replyError }, 'could not say that a command failed'));
+    }
+  }
+}

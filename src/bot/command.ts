@@ -1,0 +1,62 @@
+import type { Log } from '../core/index.ts';
+import type { PhotoLibrary } from '../core/library/index.ts';
+import type { ChatContext, Syntax } from './chat-context.ts';
+
+export type ArgValue = string | number | boolean;
+export type CommandArgs = Readonly<Record<string, ArgValue | undefined>>;
+
+/** One argument of a command: a slash-command option on Discord, a word of the text on Telegram. */
+export interface CommandOption {
+  readonly name: string;
+  readonly description: string;
+  /** `photo` arrives through `ChatContext.photo()`, never in the arguments. */
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'photo';
+  readonly required?: boolean;
+  readonly choices?: readonly string[];
+  readonly min?: number;
+}
+
+/** What every command may use, handed over once by the composition root. */
+export interface BotDeps {
+  readonly library: PhotoLibrary;
+  readonly log: Log;
+}
+
+/**
+ * One command, written once for every platform: its name, its arguments (which Discord registers
+ * as options and Telegram reads from the text after the command), and what it does with a
+ * `ChatContext`. A new command is one such module plus one line in `commands/index.ts`.
+ */
+export interface BotCommand {
+  readonly name: string;
+  /** One line for the platform's command menu (Discord allows 100 characters). */
+  readonly description: string;
+  readonly options?: readonly CommandOption[];
+  /** Hidden from members where the platform can hide commands; the command checks again on use. */
+  readonly adminOnly?: boolean;
+  /**
+   * Also offered in the message context menu (Discord's Apps menu) of a posted photo: the menu asks
+   * for `field` in a form, and the command runs with the chosen message's photo. `only`: where the
+   * platform has such menus, the command is offered there alone (it is about a posted photo).
+   */
+  readonly messageMenu?: { readonly label: string; readonly title: string; readonly field: string; readonly prompt: string; readonly only?: boolean };
+  /** The arguments in a command's text (`3 Anna Smith`), or undefined when they do not parse. */
+  parseText?(text: string): CommandArgs | undefined;
+  /** How to write it when the text did not parse, e.g. `/name <number> <name>`. */
+  usage?(syntax: Syntax): string;
+  run(ctx: ChatContext, args: CommandArgs, deps: BotDeps): Promise<void>;
+}
+
+export function stringArg(args: CommandArgs, name: string): string | undefined {
+  const value = args[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function numberArg(args: CommandArgs, name: string): number | undefined {
+  const value = args[name];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+export function flagArg(args: CommandArgs, name: string): boolean {
+  return args[name] === true;
+}

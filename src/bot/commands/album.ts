@@ -1,0 +1,36 @@
+import type { BotCommand } from '../command.ts';
+import { stringArg } from '../command.ts';
+import * as replies from '../replies.ts';
+
+/** A person's album, as zip files each under the platform's upload limit. */
+export const album: BotCommand = {
+  name: 'album',
+  description: "Someone's photos as zip files",
+  options: [{ name: 'name', description: 'Whose album', type: 'string', required: true }],
+  parseText: (text) => ({ name: text.trim() }),
+  async run(ctx, args, { library }) {
+    const name = (stringArg(args, 'name') ?? '').trim();
+    if (!name) return ctx.reply(`Whose album? ${ctx.syntax.command('album', { name: '<name>' })}`);
+    await ctx.defer({ upload: true });
+    const limit = ctx.uploadLimitBytes;
+    const result = await library.album(ctx.group, name, limit);
+    switch (result.kind) {
+      case 'unknown-person':
+        return ctx.reply(replies.unknownPeopleReply(result.people));
+      case 'empty':
+        return ctx.reply(replies.albumEmptyReply(result.person.name));
+      case 'album-photos':
+        return ctx.reply(replies.albumEmptyReply(name));
+      case 'album': {
+        const { parts, tooLarge } = result.export;
+        try {
+          await ctx.reply(`${result.person.name}: ${parts.length} zip ${parts.length === 1 ? 'file' : 'files'}.`);
+          await ctx.sendFiles(parts.map((part) => ({ path: part.path, name: part.fileName, caption: `${part.photos} photos` })));
+          if (tooLarge.length > 0) await ctx.reply(replies.albumTooLargeReply(tooLarge.map((e) => e.name), limit));
+        } finally {
+          await result.export.dispose();
+        }
+      }
+    }
+  },
+};

@@ -1,0 +1,24 @@
+import type { BotCommand } from '../command.ts';
+import { stringArg } from '../command.ts';
+import * as replies from '../replies.ts';
+
+/** Deletes a person and everything stored about them; `me` is the caller's own, open to anyone. */
+export const forget: BotCommand = {
+  name: 'forget',
+  description: 'Admins: forget a person. Anyone: name "me" forgets you',
+  adminOnly: true,
+  options: [{ name: 'name', description: 'Who, or "me"', type: 'string', required: true }],
+  parseText: (text) => ({ name: text.trim() }),
+  async run(ctx, args, { library }) {
+    const name = (stringArg(args, 'name') ?? '').trim();
+    if (name.toLowerCase() === 'me') {
+      if (!ctx.caller) return ctx.reply(replies.WHO_ARE_YOU);
+      await ctx.defer({ private: true });
+      return ctx.reply(replies.forgetReply(await library.forget(ctx.group, { userId: ctx.caller.id })));
+    }
+    if (!(await ctx.isAdmin())) return ctx.reply(`${replies.NOT_ADMIN} (${ctx.syntax.command('forget', { name: 'me' })} works for anyone.)`);
+    if (!name) return ctx.reply(`Whom? ${ctx.syntax.command('forget', { name: '<name>' })}, or ${ctx.syntax.command('forget', { name: 'me' })}.`);
+    await ctx.defer();
+    return ctx.reply(replies.forgetReply(await library.forget(ctx.group, { name })));
+  },
+};

@@ -1,0 +1,15 @@
+import type { BotCommand } from '../command.ts';
+import { album } from './album.ts';
+import { enroll } from './enroll.ts';
+import { forget } from './forget.ts';
+import { help } from './help.ts';
+import { name } from './name.ts';
+import { notThis } from './notthis.ts';
+import { people } from './people.ts';
+import { settings } from './settings.ts';
+import { stats } from './stats.ts';
+import { threshold } from './threshold.ts';
+import { unknown } from './unknown.ts';
+
+/** Every command, in the order the platforms' menus list them. */
+export const COMMANDS: readonly BotCommand[] = [enroll, album, people, unknown, name, notThis, stats, threshold, settings, forget, help];

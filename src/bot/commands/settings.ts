@@ -1,0 +1,24 @@
+import type { BotCommand } from '../command.ts';
+import { stringArg } from '../command.ts';
+import * as replies from '../replies.ts';
+
+/** How the bot answers posted photos: quietly (a 👍) or with a one-line summary. */
+export const settings: BotCommand = {
+  name: 'settings',
+  description: 'Admins: quiet or summary replies to photos',
+  adminOnly: true,
+  options: [{ name: 'mode', description: 'How I answer photos', type: 'string', choices: ['quiet', 'summary'] }],
+  parseText: (text) => ({ mode: text.trim().toLowerCase().replace(/^replies\s+/, '') }),
+  async run(ctx, args, { library }) {
+    if (!(await ctx.isAdmin())) return ctx.reply(replies.NOT_ADMIN);
+    await ctx.defer();
+    const mode = stringArg(args, 'mode');
+    if (mode === 'quiet' || mode === 'summary') {
+      await library.setReplyMode(ctx.group, mode);
+      return ctx.reply(mode === 'quiet' ? 'I will stay quiet about photos (a 👍 when I file one).' : 'I will reply to each photo with who I filed it under.');
+    }
+    const current = await library.settings(ctx.group);
+    const change = `${ctx.syntax.command('settings', { mode: 'quiet' })} or ${ctx.syntax.command('settings', { mode: 'summary' })}`;
+    return ctx.reply(`Replies to photos: ${current.replyMode}. Threshold: ${current.threshold.toFixed(3)}.\nChange with ${change}.`);
+  },
+};

@@ -1,0 +1,12 @@
+import type { BotCommand } from '../command.ts';
+import * as replies from '../replies.ts';
+
+/** Totals and disk use of the group's library. */
+export const stats: BotCommand = {
+  name: 'stats',
+  description: 'How many photos, faces and people',
+  async run(ctx, _args, { library }) {
+    await ctx.defer();
+    return ctx.reply(replies.statsReply(await library.stats(ctx.group)));
+  },
+};
