@@ -1,5 +1,5 @@
 import { startBotHarness, type BotHarness } from './bots.ts';
-import { DiscordEmulator, type AttachmentInput, type CommandOptionInput, type DiscordEmulatorOptions, type DiscordUser, type SentFile, type WebhookMessage } from '../emulators/discord/index.ts';
+import { DiscordEmulator, type AttachmentInput, type CommandOptionInput, type DiscordEmulatorOptions, type DiscordUser, type InvokedInteraction, type SentFile, type WebhookMessage } from '../emulators/discord/index.ts';
 
 export type DiscordHarness = BotHarness<DiscordEmulator>;
 
@@ -30,8 +30,13 @@ export async function runCommand(
   options: readonly CommandOptionInput[] = [],
   attachments: Readonly<Record<string, AttachmentInput>> = {},
 ): Promise<CommandAnswer> {
+  const invoked = await h.emulator.invokeCommand(where.guild, where.channel, user, name, options, attachments);
+  return answerTo(h, invoked, `an answer to /${name}`);
+}
+
+/** The answer to an interaction (its reply, or the edit of a deferred one, and the follow-ups), once the bot is idle. */
+export async function answerTo(h: DiscordHarness, invoked: InvokedInteraction, what: string): Promise<CommandAnswer> {
   const e = h.emulator;
-  const invoked = await e.invokeCommand(where.guild, where.channel, user, name, options, attachments);
   const answer = await e.waitFor(
     () => {
       const reply = e.callbacks.find((c) => c.interactionId === invoked.id && c.type === 4);
@@ -40,7 +45,7 @@ export async function runCommand(
       return edit ? { text: edit.content ?? '', flags: edit.flags, files: edit.files } : undefined;
     },
     120_000,
-    `an answer to /${name}`,
+    what,
   );
   await h.bots.idle();
   return { ...answer, followUps: e.followUps.filter((f) => f.interactionId === invoked.id && f.kind === 'followUp') };

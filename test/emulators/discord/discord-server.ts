@@ -253,6 +253,7 @@ export class DiscordEmulator {
   private readonly channelGuild = new Map<string, string>();
   private readonly allMessages = new Map<string, Json>();
   private readonly attachmentFiles = new Map<string, { readonly bytes: Buffer; readonly contentType: string }>();
+  private readonly downloaded = new Set<string>();
   private readonly interactions = new Map<string, InteractionState>();
   private readonly sessions = new Map<string, Session>();
   private readonly failures: { readonly route: string | RegExp; readonly options: FailureOptions }[] = [];
@@ -427,6 +428,12 @@ export class DiscordEmulator {
     });
   }
 
+  /** A user submits a modal the bot showed: text inputs by custom id, each in a label (type 18). */
+  submitModal(guildId: string, channelId: string, user: DiscordUser, customId: string, fields: Readonly<Record<string, string>>): InvokedInteraction {
+    const components = Object.entries(fields).map(([id, value]) => ({ type: 18, component: { type: 4, custom_id: id, value } }));
+    return this.sendInteraction(guildId, channelId, user, { custom_id: customId, components }, 5);
+  }
+
   /** The next request matching `route` (exact path, "METHOD path", or a RegExp on "METHOD path") fails once. */
   failNext(route: string | RegExp, options: FailureOptions = {}): void {
     this.failures.push({ route, options });
@@ -449,6 +456,11 @@ export class DiscordEmulator {
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
       await sleep(10);
     }
+  }
+
+  /** Whether a client has fetched an attachment URL the emulator handed out. */
+  wasDownloaded(url: string): boolean {
+    return this.downloaded.has(new URL(url).pathname);
   }
 
   /** The bytes the emulator serves for an attachment URL it handed out. */
@@ -554,7 +566,7 @@ export class DiscordEmulator {
     session.socket?.send(payload);
   }
 
-  private sendInteraction(guildId: string, channelId: string, user: DiscordUser, data: Json): InvokedInteraction {
+  private sendInteraction(guildId: string, channelId: string, user: DiscordUser, data: Json, type = 2): InvokedInteraction {
     const guild = this.guildState(guildId);
     const member = guild.members.get(user.id);
     if (!member) throw new Error(`${user.username} is not a member of guild ${guildId}`);
@@ -573,7 +585,7 @@ export class DiscordEmulator {
     this.dispatch('INTERACTION_CREATE', {
       id: interaction.id,
       application_id: this.applicationId,
-      type: 2,
+      type,
       data,
       guild_id: guildId,
       guild: { id: guildId, locale: 'en-US', features: [] },
@@ -603,6 +615,7 @@ export class DiscordEmulator {
         response.writeHead(404).end();
         return;
       }
+      this.downloaded.add(url.pathname);
       response.writeHead(200, { 'content-type': file.contentType, 'content-length': file.bytes.length }).end(file.bytes);
       return;
     }
