@@ -1,7 +1,8 @@
 import { crc32 } from 'node:zlib';
 import type { AlbumEntry, AlbumExport, AlbumStore, GroupId, PhotoRecord, PhotoRef, RepairReport, ZipPart } from '../../src/core/index.ts';
 import { StorageError } from '../../src/core/index.ts';
-import { albumEntryName, groupFolderName, safeFolderName } from '../../src/albums/index.ts';
+// Not from src/albums/index.ts: that loads archiver, which the fake does not need.
+import { groupFolderName, safeFolderName } from '../../src/albums/safe-name.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
 const EXT = /^[a-z0-9]{1,5}$/;
@@ -16,6 +17,16 @@ function notFound(path: string): NodeJS.ErrnoException {
 function checkPhoto(photo: { readonly hash: string; readonly ext: string }): void {
   if (typeof photo.hash !== 'string' || !HASH.test(photo.hash)) throw new RangeError(`not a content hash (64 lowercase hex): ${JSON.stringify(photo.hash)}`);
   if (typeof photo.ext !== 'string' || !EXT.test(photo.ext)) throw new RangeError(`not a file extension: ${JSON.stringify(photo.ext)}`);
+}
+
+/** `<date>_<hash8>.<ext>`, the date in UTC as `YYYY-MM-DD_HHMMSS`: the names the contract expects. */
+function albumEntryName(photo: PhotoRef): string {
+  checkPhoto(photo);
+  const date = new Date(photo.date);
+  // Years outside 0..9999 come out as "+012345-...": no name of that shape.
+  const iso = Number.isNaN(date.getTime()) ? '' : date.toISOString();
+  if (!/^\d{4}-/.test(iso)) throw new RangeError(`not a usable ISO date: ${JSON.stringify(photo.date)}`);
+  return `${iso.slice(0, 10)}_${iso.slice(11, 19).replaceAll(':', '')}_${photo.hash.slice(0, 8)}.${photo.ext}`;
 }
 
 function checkFolder(folder: string): void {

@@ -1,0 +1,116 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fakeLibrary, post, type FakeLibrary, type Post } from '../fakes/fake-library.ts';
+import { identityEmbedding } from '../fakes/fake-face-engine.ts';
+import { similarity } from '../../src/core/index.ts';
+import { photoRef } from '../../src/core/library/index.ts';
+
+const G = 'tg:-100';
+const [ANNA, BEN, CLEO] = [1, 2, 3];
+
+interface Scene extends FakeLibrary {
+  readonly annaOnly: Post;
+  readonly annaAndBen: Post;
+  readonly annaUnrecognised: Post;
+  readonly strangerOnly: Post;
+}
+
+/**
+ * Anna (linked to user u1) and Ben enrolled; a photo of Anna alone, one of Anna and Ben, one where
+ * Anna looks changed (unknown, but close to her), and one of a stranger.
+ */
+async function scene(): Promise<Scene> {
+  const t = fakeLibrary();
+  await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([ANNA], 100)).bytes }, userId: 'u1' });
+  await t.library.enroll(G, { name: 'Ben', photo: { bytes: (await post([BEN], 100)).bytes } });
+  const photos = {
+    annaOnly: await post([ANNA], 110),
+    annaAndBen: await post([ANNA, BEN], 110),
+    annaUnrecognised: await post([CLEO, { identity: ANNA, look: 'changed' }], 120),
+    strangerOnly: await post([CLEO], 130),
+  };
+  for (const p of Object.values(photos)) await t.library.ingest(G, { bytes: p.bytes });
+  return { ...t, ...photos };
+}
+
+describe('PhotoLibrary.forget (fakes)', () => {
+  it('GIVEN Anna forgotten THEN her samples, link and album are gone, and the store is compacted', async () => {
+    const t = await scene();
+    const result = await t.library.forget(G, { name: 'ANNA' });
+    assert.ok(result.kind === 'forgotten');
+    assert.equal(result.person.name, 'Anna');
+    assert.deepEqual((await t.gallery.list(G)).map((p) => p.name), ['Ben']);
+    assert.equal((await t.library.album(G, 'Anna')).kind, 'unknown-person');
+    assert.deepEqual(await t.albums.list(G, 'Anna'), []);
+    assert.equal(t.compactions(), 1);
+    assert.deepEqual(await t.library.forget(G, { userId: 'u1' }), { kind: 'not-enrolled' }, 'the link went with her');
+  });
+
+  it('THEN the photos only her album held are deleted, originals too; the photo with Ben stays in his album', async () => {
+    const t = await scene();
+    const annaOnly = photoRef((await t.photos.get(G, t.annaOnly.hash))!);
+    const result = await t.library.forget(G, { name: 'Anna' });
+    assert.ok(result.kind === 'forgotten');
+    // Her enrolment photo and the photo of her alone.
+    assert.equal(result.photosDeleted, 2);
+    assert.equal(await t.photos.get(G, t.annaOnly.hash), undefined);
+    assert.equal(await t.albums.hasOriginal(G, annaOnly), false);
+    assert.ok(await t.photos.get(G, t.annaAndBen.hash));
+    assert.ok((await t.albumOf(G, 'Ben')).includes(t.annaAndBen.hash));
+    assert.ok(await t.photos.get(G, t.strangerOnly.hash), 'photos that were never hers stay');
+  });
+
+  it('THEN no stored face is hers: named ones and unknown ones close to her samples are erased, others kept', async () => {
+    const t = await scene();
+    const result = await t.library.forget(G, { name: 'Anna' });
+    assert.ok(result.kind === 'forgotten');
+    // Enrolment photo, alone, with Ben, and the changed face nobody had named.
+    assert.equal(result.facesErased, 4);
+    const her = identityEmbedding(ANNA);
+    for (const record of await t.photos.list(G)) {
+      for (const face of record.faces) assert.ok(!face.embedding || similarity(face.embedding, her) < 0.5, `a face of ${record.hash.slice(0, 8)} is still hers`);
+    }
+    const kept = await t.photos.get(G, t.annaUnrecognised.hash);
+    assert.equal(kept?.faces.length, 1, "the stranger's face beside her stays");
+  });
+
+  it('GIVEN "forget me" from her account THEN it forgets Anna; an unknown name gets the list of people', async () => {
+    const t = await scene();
+    assert.equal((await t.library.forget(G, { userId: 'u1' })).kind, 'forgotten');
+    assert.deepEqual(await t.library.forget(G, { name: 'Zed' }), { kind: 'unknown-person', people: ['Ben'] });
+  });
+
+  it('GIVEN clusters shown before THEN forgetting clears them: their numbers may point at erased faces', async () => {
+    const t = await scene();
+    await t.library.ingest(G, { bytes: (await post([CLEO], 140)).bytes });
+    assert.equal((await t.library.unknownClusters(G)).clusters.length, 1);
+    await t.library.forget(G, { name: 'Anna' });
+    assert.equal((await t.library.stats(G)).unknownClusters, 0);
+  });
+});
+
+describe('PhotoLibrary.expireUnknownFaces (fakes)', () => {
+  it('GIVEN unknown faces older than the retention period THEN their embeddings are erased, named faces kept, in every group', async () => {
+    const t = fakeLibrary({ unknownRetentionDays: 90 });
+    await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([ANNA], 100)).bytes } });
+    await t.library.ingest(G, { bytes: (await post([ANNA, CLEO], 110)).bytes });
+    await t.library.ingest('dc:2', { bytes: (await post([CLEO, BEN], 110)).bytes });
+    t.clock.advanceDays(60);
+    const fresh = await post([BEN], 120);
+    await t.library.ingest(G, { bytes: fresh.bytes });
+    assert.equal((await t.library.stats(G)).unknownFaces, 2);
+
+    t.clock.advanceDays(29);
+    assert.equal(await t.library.expireUnknownFaces(), 0, 'not yet: 89 days');
+    assert.equal(t.compactions(), 0);
+    t.clock.advanceDays(2);
+    assert.equal(await t.library.expireUnknownFaces(), 3, 'the 91-day-old ones of both groups');
+    assert.equal(t.compactions(), 1);
+    assert.equal((await t.library.stats(G)).unknownFaces, 1, 'the 31-day-old one stays');
+    assert.equal((await t.library.stats('dc:2')).unknownFaces, 0);
+    for (const record of await t.photos.list(G)) {
+      for (const face of record.faces) if (face.personId) assert.ok(face.embedding, 'named faces keep their embedding');
+    }
+    assert.ok((await t.photos.get(G, fresh.hash))?.faces[0]?.embedding);
+  });
+});

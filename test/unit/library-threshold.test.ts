@@ -1,0 +1,104 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { THRESHOLD_RANGE } from '../../src/core/library/index.ts';
+import { fakeLibrary, post, type FakeLibrary, type Post } from '../fakes/fake-library.ts';
+
+const G = 'tg:-100';
+const [ANNA, BEN] = [1, 2];
+
+/**
+ * Anna and Ben enrolled; two clear photos of Anna (about 0.99 to her sample), two where she looks
+ * changed (about 0.91) and one where she looks far off (about 0.80), plus one changed Ben.
+ */
+async function library(): Promise<FakeLibrary & { clear: Post[]; changed: Post[]; far: Post; changedBen: Post }> {
+  const t = fakeLibrary();
+  await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([ANNA], 100)).bytes } });
+  await t.library.enroll(G, { name: 'Ben', photo: { bytes: (await post([BEN], 100)).bytes } });
+  const clear = [await post([ANNA], 110), await post([BEN, ANNA], 110)];
+  const changed = [await post([{ identity: ANNA, look: 'changed' }], 120), await post([BEN, { identity: ANNA, look: 'changed' }], 120)];
+  const far = await post([{ identity: ANNA, look: 'far' }], 130);
+  const changedBen = await post([{ identity: BEN, look: 'changed' }], 130);
+  for (const p of [...clear, ...changed, far, changedBen]) await t.library.ingest(G, { bytes: p.bytes });
+  return { ...t, clear, changed, far, changedBen };
+}
+
+describe('PhotoLibrary.setThreshold (fakes)', () => {
+  it('GIVEN a value outside 0.8 to 0.99 THEN it is refused and nothing changes', async () => {
+    const t = await library();
+    for (const value of [0.79, 0.995, 1.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.deepEqual(await t.library.setThreshold(G, value), { kind: 'out-of-range', ...THRESHOLD_RANGE }, String(value));
+    }
+    assert.equal((await t.library.settings(G)).threshold, 0.93);
+    assert.equal((await t.library.setThreshold(G, 0.8)).kind, 'set', 'the ends are allowed');
+    assert.equal((await t.library.setThreshold(G, 0.99)).kind, 'set');
+  });
+
+  it('WHEN the threshold is lowered THEN exactly the photos whose faces now pass are filed, and counted', async () => {
+    const t = await library();
+    const before = await t.albumOf(G, 'Anna');
+    assert.ok(t.changed.every((p) => !before.includes(p.hash)));
+    const result = await t.library.setThreshold(G, 0.88);
+    assert.deepEqual(result, { kind: 'set', previous: 0.93, threshold: 0.88, photosChanged: 3, filed: 3, unfiled: 0 });
+    const after = await t.albumOf(G, 'Anna');
+    assert.ok(t.changed.every((p) => after.includes(p.hash)));
+    assert.ok(!after.includes(t.far.hash), 'the far-off face is still below');
+    assert.ok((await t.albumOf(G, 'Ben')).includes(t.changedBen.hash));
+  });
+
+  it('WHEN it is raised again THEN the same photos leave the albums, and the clear ones stay', async () => {
+    const t = await library();
+    await t.library.setThreshold(G, 0.88);
+    const result = await t.library.setThreshold(G, 0.95);
+    assert.deepEqual(result, { kind: 'set', previous: 0.88, threshold: 0.95, photosChanged: 3, filed: 0, unfiled: 3 });
+    const album = await t.albumOf(G, 'Anna');
+    assert.ok(t.clear.every((p) => album.includes(p.hash)));
+    assert.ok(t.changed.every((p) => !album.includes(p.hash)));
+    assert.equal((await t.library.settings(G)).threshold, 0.95);
+  });
+
+  it('WHEN it is set THEN later photos are matched with it too', async () => {
+    const t = await library();
+    await t.library.setThreshold(G, 0.88);
+    const result = await t.library.ingest(G, { bytes: (await post([{ identity: ANNA, look: 'changed' }], 140)).bytes });
+    assert.ok(result.kind === 'filed');
+    assert.deepEqual(result.people.map((p) => p.name), ['Anna']);
+  });
+});
+
+describe('PhotoLibrary.thresholdReport (fakes)', () => {
+  it('GIVEN a proposed value THEN it counts what setting it would move, and moves nothing', async () => {
+    const t = await library();
+    const report = await t.library.thresholdReport(G, 0.88);
+    assert.equal(report.threshold, 0.93);
+    assert.deepEqual(report.proposed, { threshold: 0.88, photosChanged: 3, filed: 3, unfiled: 0 });
+    const album = await t.albumOf(G, 'Anna');
+    assert.ok(t.changed.every((p) => !album.includes(p.hash)));
+    assert.equal((await t.library.setThreshold(G, 0.88)).kind, 'set');
+  });
+
+  it('GIVEN samples and recognised faces THEN same-person pairs sit above the threshold and different-person pairs far below', async () => {
+    const t = await library();
+    const report = await t.library.thresholdReport(G);
+    assert.equal(report.proposed, undefined);
+    const [plot] = t.renderer.plots;
+    assert.ok(plot);
+    assert.equal(report.samePairs, plot.same.length);
+    assert.equal(report.differentPairs, plot.different.length);
+    // Recognised faces that are a sample themselves (the enrolment photos, and Anna and Ben where
+    // they stand just as in those) are left out: only Anna beside Ben counts.
+    assert.equal(plot.same.length, 1);
+    assert.ok(plot.same.every((s) => s > 0.95), plot.same.join());
+    assert.ok(plot.different.length > 0 && plot.different.every((s) => s < 0.5), plot.different.join());
+    assert.equal(plot.threshold, 0.93);
+  });
+});
+
+describe('group settings (fakes)', () => {
+  it('GIVEN nothing set THEN the defaults; WHEN the reply mode is set THEN it is kept beside the threshold', async () => {
+    const t = fakeLibrary();
+    assert.deepEqual(await t.library.settings(G), { threshold: 0.93, replyMode: 'quiet' });
+    assert.deepEqual(await t.library.setReplyMode(G, 'summary'), { threshold: 0.93, replyMode: 'summary' });
+    await t.library.setThreshold(G, 0.9);
+    assert.deepEqual(await t.library.settings(G), { threshold: 0.9, replyMode: 'summary' });
+  });
+});
