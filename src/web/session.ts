@@ -163,7 +163,7 @@ export class UiSession {
         .map(([name, photos]) => ({ name, kind: kindOf(name), photos: photos.sort() })),
       known: result.known.map((k) => ({ name: k.name, samples: k.samples, problems: k.problems.map((p) => ({ file: path.relative(folders.known, p.file), reason: p.reason })) })),
       errors: result.errors.map((e) => ({ file: path.relative(folders.photos, e.file), reason: e.reason })),
-      zips: result.zips.map((z) => ({ person: z.person, photos: z.photos, bytes: z.bytes, path: path.relative(folders.output, z.path) })),
+      zips: result.zips.map((z) => ({ person: z.person, photos: z.photos, bytes: z.bytes, path: path.relative(path.join(folders.output, ZIP_FOLDER), z.path) })),
       clusters: this.clusters.map((c) => ({ id: c.id, photos: c.photos, faces: Math.min(c.faces.length, 12) })),
     };
   }
@@ -181,7 +181,7 @@ export class UiSession {
       ...this.distributions,
       threshold: result.threshold,
       ...(proposed === undefined || proposed === result.threshold ? {} : { proposed }),
-      title: 'How alike faces of the same person and of different people are',
+      title: 'Same person and different people, by similarity',
     });
   }
 
@@ -208,18 +208,28 @@ export class UiSession {
     if (!cleaned.ok) return { ok: false, problem: cleaned.reason };
     const folder = path.join(known, safeFolderName(cleaned.name));
     await mkdir(folder, { recursive: true });
+    // Photos showing only this face first. A crop is the fallback: a known photo with two faces
+    // in it teaches nothing (the archive cannot tell which face is meant).
+    let samples = await this.addSamples(cluster, result, folder, 'whole');
+    if (samples === 0) samples = await this.addSamples(cluster, result, folder, 'crop');
+    if (samples === 0) return { ok: false, problem: 'no-sample' };
+    this.options.log.info({ cluster: id, samples }, 'ui: named an unknown cluster');
+    this.startRun();
+    return { ok: true, name: path.basename(folder), samples };
+  }
+
+  private async addSamples(cluster: UnknownCluster, result: RunResult, folder: string, kind: 'whole' | 'crop'): Promise<number> {
     let samples = 0;
     for (const ref of cluster.faces) {
       if (samples >= SAMPLES_PER_NAME) break;
       const photo = result.photos[ref.photo]!;
-      const face = photo.faces[ref.face]!;
-      const base = path.parse(photo.file).name;
+      if ((photo.faces.length === 1) !== (kind === 'whole')) continue;
       try {
-        if (photo.faces.length === 1) await copyFile(photo.file, path.join(folder, path.basename(photo.file)), constants.COPYFILE_EXCL);
+        if (kind === 'whole') await copyFile(photo.file, path.join(folder, path.basename(photo.file)), constants.COPYFILE_EXCL);
         else {
-          const crop = await this.options.thumbnails.faceSample(photo.file, face.box);
+          const crop = await this.options.thumbnails.faceSample(photo.file, photo.faces[ref.face]!.box, photo.faces.map((f) => f.box));
           if (!crop) continue;
-          await writeFile(path.join(folder, `${base} (face ${ref.face + 1}).jpg`), crop, { flag: 'wx' });
+          await writeFile(path.join(folder, `${path.parse(photo.file).name} (face ${ref.face + 1}).jpg`), crop, { flag: 'wx' });
         }
         samples++;
       } catch (error) {
@@ -228,10 +238,7 @@ export class UiSession {
         else this.options.log.warn({ err: error, file: photo.file }, 'ui: could not add a sample');
       }
     }
-    if (samples === 0) return { ok: false, problem: 'no-sample' };
-    this.options.log.info({ cluster: id, samples }, 'ui: named an unknown cluster');
-    this.startRun();
-    return { ok: true, name: path.basename(folder), samples };
+    return samples;
   }
 
   private emit(): void {

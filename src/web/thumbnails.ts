@@ -47,11 +47,20 @@ export class Thumbnails {
     });
   }
 
-  /** The face with room around it, as a JPEG of its own: a sample photo for a known-faces folder. */
-  async faceSample(file: string, box: Box): Promise<Buffer | undefined> {
+  /**
+   * The face with room around it, as a JPEG of its own: a sample photo for a known-faces folder.
+   * The room shrinks until no other face of the photo (`others`, which may include `box`) is in it;
+   * undefined when even a tight crop would show another face.
+   */
+  async faceSample(file: string, box: Box, others: readonly Box[]): Promise<Buffer | undefined> {
     const image = await this.decode(file);
-    const region = image && faceRegion(image, box, 0.8);
-    return region && rawSharp(image).extract(region).jpeg({ quality: 92 }).toBuffer();
+    if (!image) return undefined;
+    for (const margin of [0.8, 0.5, 0.3, 0.15]) {
+      const region = faceRegion(image, box, margin);
+      if (!region || others.some((other) => other !== box && overlaps(region, other))) continue;
+      return rawSharp(image).extract(region).jpeg({ quality: 92 }).toBuffer();
+    }
+    return undefined;
   }
 
   private async decode(file: string): Promise<DecodedImage | undefined> {
@@ -89,4 +98,8 @@ function faceRegion(image: DecodedImage, box: Box, margin: number): { left: numb
   const right = Math.min(image.width, Math.round(box.x + box.width / 2 + side / 2));
   const bottom = Math.min(image.height, Math.round(box.y + box.height / 2 + side / 2));
   return right > left && bottom > top ? { left, top, width: right - left, height: bottom - top } : undefined;
+}
+
+function overlaps(region: { left: number; top: number; width: number; height: number }, box: Box): boolean {
+  return box.x < region.left + region.width && box.x + box.width > region.left && box.y < region.top + region.height && box.y + box.height > region.top;
 }

@@ -31,7 +31,7 @@ async function api(path, body) {
 }
 
 const query = (params) => new URLSearchParams(params).toString();
-const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n, word, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 const folderLabel = (name) => (name === '_unknown' ? 'Unknown people' : name === '_no_faces' ? 'No faces' : name);
 
 function showStatus(text, isError = false) {
@@ -233,7 +233,7 @@ function updatePlot(value) {
       $('preview').textContent =
         preview.photosMoved === 0
           ? `At ${Number(value).toFixed(3)} no photo would move.`
-          : `At ${Number(value).toFixed(3)}, ${plural(preview.photosMoved, 'photo')} would move (${plural(preview.added, 'copy')} added, ${preview.removed} taken away).`;
+          : `At ${Number(value).toFixed(3)}, ${plural(preview.photosMoved, 'photo')} would move (${plural(preview.added, 'copy', 'copies')} added, ${preview.removed} taken away).`;
       $('preview').dataset.moved = String(preview.photosMoved);
     } catch (error) {
       $('preview').textContent = error.message;
