@@ -2,9 +2,10 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, MatchPolicy } from '../core/index.ts';
-import { DECODE_FAILURE_MESSAGES, PathError, SerialQueue, sha256Hex, describeError, forEachConcurrent, matchFaces } from '../core/index.ts';
-import { writeZip } from '../albums/zip.ts';
-import { ensureFolder, fileInto, inspectPath, isPhotoName, listPhotos } from '../files/index.ts';
+import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, matchFaces } from '../core/index.ts';
+import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode } from '../files/index.ts';
+import { readManifest, serializeManifest, writeManifest } from './manifest.ts';
+import { listOutput, projectOutput, syncCopies, syncZips, type SyncChanges, type ZipWritten } from './sync.ts';
 
 /** Output folders that are not people. */
 export const UNKNOWN_FOLDER = '_unknown';
@@ -20,6 +21,10 @@ export interface ArchiveRequest {
   readonly policy: MatchPolicy;
   /** Folders that may be created when missing (the configured defaults); any other missing path is an error. */
   readonly createIfMissing?: readonly string[];
+  /** How sorted copies are made: copies or clones (the default), or hard links (`--link`). */
+  readonly placement?: PlacementMode;
+  /** Work out what would change, and change nothing in the output and zip folders. */
+  readonly dryRun?: boolean;
 }
 
 /** What a run will work on, found before any model is loaded. */
@@ -29,8 +34,11 @@ export interface ArchivePlan {
   readonly known: readonly { readonly name: string; readonly photos: readonly string[] }[];
 }
 
+/** The stages of a run that report progress: learning the known faces, then analysing the photos. */
+export type ArchivePhase = 'known' | 'photos';
+
 export interface ArchiveProgress {
-  begin(phase: 'known' | 'photos', total: number): void;
+  begin(phase: ArchivePhase, total: number): void;
   advance(file: string): void;
   end(): void;
 }
@@ -47,6 +55,7 @@ export interface ArchiveDependencies {
 
 export interface KnownPerson {
   readonly name: string;
+  /** Photos used as samples of them; 0 means nobody is looked for under this name. */
   readonly samples: number;
   readonly problems: readonly { readonly file: string; readonly reason: string }[];
 }
@@ -58,25 +67,32 @@ export interface PhotoError {
 
 export interface PhotoOutcome {
   readonly file: string;
+  readonly hash: string;
   readonly faces: number;
   readonly people: readonly string[];
   readonly unknownFaces: number;
+  /** The output folders it belongs in now. */
   readonly folders: readonly string[];
-  /** How many of its copies were new this run (0 on a re-run). */
-  readonly newlyFiled: number;
 }
 
 export interface ArchiveReport {
   readonly known: readonly KnownPerson[];
+  /** Photos this run looked at. */
   readonly photos: number;
   readonly faces: number;
+  /** Photos in each known person's folder after the run (in a dry run: after it would have run). */
   readonly perPerson: Readonly<Record<string, number>>;
+  /** Photos in `_unknown/` and `_no_faces/` after the run. */
   readonly unknown: number;
   readonly noFaces: number;
-  readonly newlyFiled: number;
+  /** Every photo in each output folder after the run, by folder. */
+  readonly folders: Readonly<Record<string, readonly string[]>>;
+  /** What this run changed (in a dry run: would change). */
+  readonly changes: SyncChanges;
+  readonly dryRun: boolean;
   readonly errors: readonly PhotoError[];
   readonly outcomes: readonly PhotoOutcome[];
-  readonly zips: readonly { readonly person: string; readonly path: string; readonly photos: number; readonly bytes: number }[];
+  readonly zips: readonly ZipWritten[];
   readonly elapsedMs: number;
   readonly photosPerSecond: number;
 }
@@ -87,8 +103,6 @@ export interface ArchiveReport {
  * shows only unrecognised faces, or `_no_faces/`. Originals are never modified or moved.
  */
 export class ArchiveJob {
-  private readonly filing = new SerialQueue();
-
   constructor(private readonly deps: ArchiveDependencies) {}
 
   /**
@@ -101,8 +115,13 @@ export class ArchiveJob {
     return { request, photos, known: await listKnown(request.knownDir) };
   }
 
-  async run(plan: ArchivePlan): Promise<ArchiveReport> {
-    const started = performance.now();
+  /**
+   * Learns the known faces, analyses every photo, then brings the output folder (and the zips) in
+   * line with the result. `startedAt` (a `performance.now()` value) lets the caller count its own
+   * set-up, such as loading the models, in the report's time.
+   */
+  async run(plan: ArchivePlan, options: { readonly startedAt?: number } = {}): Promise<ArchiveReport> {
+    const started = options.startedAt ?? performance.now();
     const { request, photos } = plan;
     const { gallery, known } = await this.learnKnown(plan.known);
 
@@ -111,7 +130,7 @@ export class ArchiveJob {
     this.deps.progress?.begin('photos', photos.length);
     await forEachConcurrent(photos, this.deps.concurrency ?? this.deps.engine.info.workers * 2, async (file) => {
       try {
-        const result = await this.archivePhoto(file, gallery, request);
+        const result = await this.analysePhoto(file, gallery, request);
         if ('reason' in result) errors.push(result);
         else outcomes.push(result);
       } finally {
@@ -119,27 +138,49 @@ export class ArchiveJob {
       }
     });
     this.deps.progress?.end();
-
-    const zips = request.zipDir ? await this.writeZips(request.outputDir, request.zipDir, known) : [];
-    const elapsedMs = performance.now() - started;
-    const perPerson: Record<string, number> = Object.fromEntries(known.map((k) => [k.name, 0]));
-    for (const outcome of outcomes) for (const person of outcome.people) perPerson[person] = (perPerson[person] ?? 0) + 1;
     outcomes.sort((a, b) => a.file.localeCompare(b.file));
     errors.sort((a, b) => a.file.localeCompare(b.file));
+
+    const { changes, folders, zips } = await this.sync(request, known.map((k) => k.name), outcomes);
+    for (const failure of changes.failed) {
+      this.deps.log.error({ file: failure.source, copy: failure.path, reason: failure.reason }, 'filing failed');
+      errors.push({ file: failure.source, reason: failure.reason });
+    }
+    const elapsedMs = performance.now() - started;
+    const count = (folder: string): number => folders.get(folder)?.length ?? 0;
     return {
       known,
       photos: photos.length,
       faces: outcomes.reduce((sum, o) => sum + o.faces, 0),
-      perPerson,
-      unknown: outcomes.filter((o) => o.folders.includes(UNKNOWN_FOLDER)).length,
-      noFaces: outcomes.filter((o) => o.folders.includes(NO_FACES_FOLDER)).length,
-      newlyFiled: outcomes.reduce((sum, o) => sum + o.newlyFiled, 0),
+      perPerson: Object.fromEntries(known.map((k) => [k.name, count(k.name)])),
+      unknown: count(UNKNOWN_FOLDER),
+      noFaces: count(NO_FACES_FOLDER),
+      folders: Object.fromEntries(folders),
+      changes,
+      dryRun: request.dryRun ?? false,
       errors,
       outcomes,
       zips,
       elapsedMs,
       photosPerSecond: photos.length / Math.max(elapsedMs / 1000, 1e-9),
     };
+  }
+
+  /** Adds and removes sorted copies and zips, and saves the manifest (none of it in a dry run). */
+  private async sync(request: ArchiveRequest, people: readonly string[], outcomes: readonly PhotoOutcome[]) {
+    const { outputDir } = request;
+    const options = { outputDir, mode: request.placement ?? 'copy', dryRun: request.dryRun ?? false } as const;
+    const { manifest, problem } = await readManifest(outputDir);
+    const before = serializeManifest(manifest);
+    if (problem) this.deps.log.warn({ outputDir, problem }, 'manifest unreadable: nothing is removed this run');
+    const copies = await syncCopies(outcomes, manifest, options);
+    const onDisk = await listOutput(outputDir);
+    const folders = options.dryRun ? projectOutput(onDisk, copies) : onDisk;
+    const touched = new Set([...copies.added, ...copies.removed].map((c) => c.path.split('/')[0] ?? ''));
+    const zipped = request.zipDir ? await syncZips(people, folders, manifest, { ...options, zipDir: request.zipDir, touched }) : { zips: [], zipsWritten: [], zipsRemoved: [] };
+    if (!options.dryRun && serializeManifest(manifest) !== before) await writeManifest(outputDir, manifest);
+    const changes: SyncChanges = { ...copies, zipsWritten: zipped.zipsWritten, zipsRemoved: zipped.zipsRemoved };
+    return { changes, folders, zips: zipped.zips };
   }
 
   /** One gallery person per sub-folder of `knownDir`, a sample from each photo with a usable face. */
@@ -173,24 +214,14 @@ export class ArchiveJob {
     return { gallery, known };
   }
 
-  private async archivePhoto(file: string, gallery: readonly GalleryPerson[], request: ArchiveRequest): Promise<PhotoOutcome | PhotoError> {
+  private async analysePhoto(file: string, gallery: readonly GalleryPerson[], request: ArchiveRequest): Promise<PhotoOutcome | PhotoError> {
     const result = await this.facesOf(file);
     if ('reason' in result) return result;
     const { faces, hash } = result;
     const matches = matchFaces(faces, gallery, request.policy);
     const people = matches.flatMap((m) => (m.kind === 'person' ? [m.personId] : []));
     const folders = faces.length === 0 ? [NO_FACES_FOLDER] : people.length === 0 ? [UNKNOWN_FOLDER] : people;
-    let newlyFiled = 0;
-    try {
-      for (const folder of folders) {
-        const placed = await this.filing.run(() => fileInto(file, hash, path.join(request.outputDir, folder), path.basename(file)));
-        if (placed.outcome === 'filed') newlyFiled++;
-      }
-    } catch (error) {
-      this.deps.log.error({ err: error, file }, 'filing failed');
-      return { file, reason: `could not be filed: ${describeError(error)}` };
-    }
-    return { file, faces: faces.length, people, unknownFaces: matches.length - people.length, folders, newlyFiled };
+    return { file, hash, faces: faces.length, people, unknownFaces: matches.length - people.length, folders };
   }
 
   /** The faces in a photo: from the cache when these exact bytes were seen before. */
@@ -220,25 +251,6 @@ export class ArchiveJob {
     await this.deps.cache.set(hash, faces);
     return { faces, hash };
   }
-
-  private async writeZips(outputDir: string, zipDir: string, known: readonly KnownPerson[]): Promise<ArchiveReport['zips']> {
-    const zips: { person: string; path: string; photos: number; bytes: number }[] = [];
-    for (const { name } of known) {
-      const folder = path.join(outputDir, name);
-      let names: string[];
-      try {
-        names = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
-      }
-      if (names.length === 0) continue;
-      const destination = path.join(zipDir, `${name}.zip`);
-      const { bytes } = await writeZip(names.map((n) => ({ source: path.join(folder, n), name: n })), destination);
-      zips.push({ person: name, path: destination, photos: names.length, bytes });
-    }
-    return zips;
-  }
 }
 
 /** Every path checked before any work: a wrong path ends the run at once with its name. */
@@ -254,9 +266,19 @@ async function checkPaths(request: ArchiveRequest): Promise<{ path: string; kind
     checked.push({ path: input, kind: await inspectPath(input) });
   }
   await folderOrCreate(request.knownDir);
-  await ensureFolder(request.outputDir);
-  if (request.zipDir) await ensureFolder(request.zipDir);
+  // A dry run makes nothing, not even the output folder: a missing one is simply empty.
+  const outputFolder = request.dryRun ? folderIfThere : ensureFolder;
+  await outputFolder(request.outputDir);
+  if (request.zipDir) await outputFolder(request.zipDir);
   return checked;
+}
+
+async function folderIfThere(target: string): Promise<void> {
+  try {
+    if ((await inspectPath(target)) !== 'folder') throw new PathError(target, 'not-a-folder');
+  } catch (error) {
+    if (!(error instanceof PathError && error.problem === 'missing')) throw error;
+  }
 }
 
 async function collectPhotos(inputs: readonly { path: string; kind: 'file' | 'folder' }[], exclude: readonly string[]): Promise<string[]> {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
-import { ArchiveJob, type ArchivePlan } from '../archive/archive-job.ts';
+import { ArchiveJob, type ArchivePlan } from '../archive/index.ts';
 import { createDecoder, createEngine } from '../composition.ts';
 import { KeyvFaceCache, openKeyv } from '../storage/index.ts';
 import type { Logger } from '../logger.ts';
@@ -16,6 +16,8 @@ export interface ArchiveOptions {
   readonly zip?: string | boolean;
   readonly threshold?: number;
   readonly json?: string;
+  readonly dryRun?: boolean;
+  readonly link?: boolean;
 }
 
 export interface CommandContext {
@@ -41,6 +43,8 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
     policy: { threshold, margin: config.match.margin },
     // Only the configured defaults are created on a first run; a path the user typed must exist.
     createIfMissing: [defaults.inputDir, defaults.knownDir],
+    placement: options.link ? 'link' : 'copy',
+    dryRun: options.dryRun ?? false,
   });
   const guidance = explainEmpty(plan);
   if (guidance) {

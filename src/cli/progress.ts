@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { ArchiveProgress } from '../archive/archive-job.ts';
+import type { ArchiveProgress } from '../archive/index.ts';
 
 const LABELS = { known: 'known faces', photos: 'photos' } as const;
 

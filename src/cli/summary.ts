@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { ArchiveReport } from '../archive/archive-job.ts';
-import { NO_FACES_FOLDER, UNKNOWN_FOLDER } from '../archive/archive-job.ts';
+import type { ArchiveReport } from '../archive/index.ts';
+import { NO_FACES_FOLDER, UNKNOWN_FOLDER } from '../archive/index.ts';
 
 /** A path as the user would type it: relative when it is below the current folder. */
 export function shown(target: string, cwd = process.cwd()): string {
@@ -8,14 +8,22 @@ export function shown(target: string, cwd = process.cwd()): string {
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? `./${relative}` : target;
 }
 
-/** The closing summary of `facefile archive`, for people. */
+/** The closing summary of `facefile archive`, for people. The counts are what the folders hold after the run. */
 export function formatSummary(report: ArchiveReport, outputDir: string, zipDir: string | undefined): string {
   const lines: string[] = [];
   const seconds = report.elapsedMs / 1000;
+  const { changes } = report;
+  const would = report.dryRun ? 'would be ' : '';
   lines.push(
-    `Archived ${plural(report.photos, 'photo')} in ${seconds.toFixed(1)} s (${report.photosPerSecond.toFixed(2)} photos/s): ` +
-      `${plural(report.faces, 'face')}, ${report.newlyFiled} new ${report.newlyFiled === 1 ? 'copy' : 'copies'} filed.`,
+    `${report.dryRun ? 'Dry run over' : 'Archived'} ${plural(report.photos, 'photo')} in ${seconds.toFixed(1)} s (${report.photosPerSecond.toFixed(2)} photos/s): ` +
+      `${plural(report.faces, 'face')}, ${plural(changes.added.length, 'copy', 'copies')} ${would}added, ${changes.removed.length} ${would}removed.`,
   );
+  if (report.dryRun) {
+    for (const change of changes.removed) lines.push(`  - ${change.path}`);
+    for (const change of changes.added) lines.push(`  + ${change.path}`);
+    for (const zip of changes.zipsWritten) lines.push(`  zip ${shown(zip)} would be written`);
+    for (const zip of changes.zipsRemoved) lines.push(`  zip ${shown(zip)} would be removed`);
+  }
   const width = Math.max(12, ...Object.keys(report.perPerson).map((n) => n.length)) + 2;
   for (const [person, count] of Object.entries(report.perPerson)) lines.push(`  ${person.padEnd(width)}${plural(count, 'photo')}`);
   lines.push(`  ${UNKNOWN_FOLDER.padEnd(width)}${plural(report.unknown, 'photo')} with faces of nobody known`);
@@ -24,15 +32,20 @@ export function formatSummary(report: ArchiveReport, outputDir: string, zipDir: 
     lines.push(`  ${'errors'.padEnd(width)}${plural(report.errors.length, 'photo')} skipped:`);
     for (const error of report.errors) lines.push(`    ${shown(error.file)}: ${error.reason}`);
   }
+  if (changes.keptChanged.length > 0) {
+    lines.push(`  kept, as they were changed since facefile placed them (no longer matched; delete them if you like):`);
+    for (const kept of changes.keptChanged) lines.push(`    ${kept}`);
+  }
   const problems = report.known.flatMap((k) => k.problems.map((p) => `    ${shown(p.file)}: ${p.reason}`));
   const unusable = report.known.filter((k) => k.samples === 0).map((k) => k.name);
   if (problems.length > 0) lines.push('  known photos not used:', ...problems);
   if (unusable.length > 0) lines.push(`  nobody to look for under ${unusable.join(', ')}: no usable face in their photos`);
   lines.push(`Sorted copies: ${shown(outputDir)}`);
   if (zipDir) lines.push(`Zips: ${shown(zipDir)} (${plural(report.zips.length, 'zip')})`);
+  if (report.dryRun) lines.push('Dry run: nothing was changed.');
   return lines.join('\n');
 }
 
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
+function plural(count: number, word: string, words = `${word}s`): string {
+  return `${count} ${count === 1 ? word : words}`;
 }

@@ -33,14 +33,44 @@ export async function inspectPath(target: string): Promise<'file' | 'folder'> {
 /** A folder that must be a folder: created when missing, refused when it is a file. */
 export async function ensureFolder(target: string): Promise<void> {
   try {
-    await mkdir(target, { recursive: true });
+    await makeFolders(path.resolve(target));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new PathError(target, 'not-a-folder', { cause: error });
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new PathError(target, 'unwritable', { cause: error });
+    // ENOENT with the parent present: a file system that cannot hold folders (/proc, /sys).
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT') throw new PathError(target, 'unwritable', { cause: error });
     throw error;
   }
   if ((await inspectPath(target)) !== 'folder') throw new PathError(target, 'not-a-folder');
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node 20's `mkdir(…, { recursive: true })` loops forever at
+ * 100% CPU when the parent exists but refuses a new entry with ENOENT (`/proc/nope`).
+ */
+async function makeFolders(target: string): Promise<void> {
+  const missing: string[] = [];
+  let dir = target;
+  for (;;) {
+    try {
+      if ((await stat(dir)).isDirectory()) break;
+      throw Object.assign(new Error(`${dir} is not a folder`), { code: 'ENOTDIR' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    missing.unshift(dir);
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  for (const folder of missing) {
+    try {
+      await mkdir(folder);
+    } catch (error) {
+      // Made by someone else meanwhile: fine as long as it is a folder.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(folder)).isDirectory()) throw error;
+    }
+  }
 }
 
 /**
@@ -67,34 +97,87 @@ export async function listPhotos(root: string, exclude: readonly string[] = []):
 export type FileOutcome = 'filed' | 'already-filed';
 
 /**
- * Puts the photo `source` (whose content hash is `hash`) into `folder` under `name`, as a hard link
- * where the file system allows and a copy where it does not. Never overwrites: a different file of
- * the same name gets a " (2)", " (3)", … suffix, and a file already holding these bytes counts as
- * filed, so re-running files nothing twice. Calls that may target the same folder must not overlap.
+ * How a sorted copy is made. `copy`: a copy-on-write clone where the file system can (Btrfs, XFS,
+ * APFS), a full copy elsewhere; either way editing it never touches the original. `link`: a hard
+ * link, which takes no space but IS the original: editing one edits both.
  */
-export async function fileInto(source: string, hash: string, folder: string, name: string): Promise<{ path: string; outcome: FileOutcome }> {
-  await mkdir(folder, { recursive: true });
+export type PlacementMode = 'copy' | 'link';
+
+/**
+ * Puts the photo `source` (whose content hash is `hash`) into `folder` under `name`. Never
+ * overwrites: a different file of the same name gets a " (2)", " (3)", … suffix, and a file already
+ * holding these bytes counts as filed, so re-running files nothing twice. In `copy` mode a hard link
+ * to the source found there (what earlier versions made) is replaced by a copy. Calls that may
+ * target the same folder must not overlap.
+ */
+export async function fileInto(
+  source: string,
+  hash: string,
+  folder: string,
+  name: string,
+  mode: PlacementMode = 'copy',
+): Promise<{ path: string; outcome: FileOutcome }> {
+  await makeFolders(path.resolve(folder));
   const { name: stem, ext } = path.parse(name);
   for (let n = 1; ; n++) {
     const candidate = path.join(folder, n === 1 ? name : `${stem} (${n})${ext}`);
-    if (await holdsSameContent(candidate, source, hash)) return { path: candidate, outcome: 'already-filed' };
-    if (await placeAt(source, candidate)) return { path: candidate, outcome: 'filed' };
+    const held = await heldAt(candidate, source, hash);
+    if (held === 'link' && mode === 'copy') {
+      await copyOver(source, candidate);
+      return { path: candidate, outcome: 'already-filed' };
+    }
+    if (held !== 'no') return { path: candidate, outcome: 'already-filed' };
+    if (mode === 'link' ? await placeAt(source, candidate) : await placeCopy(source, candidate)) return { path: candidate, outcome: 'filed' };
   }
 }
 
-async function holdsSameContent(candidate: string, source: string, hash: string): Promise<boolean> {
+/** Whether `candidate` holds the source's bytes: as a hard link to it, as a copy, or not at all. */
+async function heldAt(candidate: string, source: string, hash: string): Promise<'link' | 'copy' | 'no'> {
   let existing;
   try {
     existing = await lstat(candidate);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'no';
     throw error;
   }
-  if (!existing.isFile()) return false;
+  if (!existing.isFile()) return 'no';
   const original = await stat(source);
-  if (existing.ino === original.ino && existing.dev === original.dev) return true;
-  if (existing.size !== original.size) return false;
-  return sha256Hex(await readFile(candidate)) === hash;
+  if (existing.ino === original.ino && existing.dev === original.dev) return 'link';
+  if (existing.size !== original.size) return 'no';
+  return sha256Hex(await readFile(candidate)) === hash ? 'copy' : 'no';
+}
+
+/**
+ * Copies `source` to `target` unless something is there already (false then): a clone where the
+ * file system can, a full copy otherwise.
+ */
+export function placeCopy(source: string, target: string): Promise<boolean> {
+  return copyThroughTemporary(source, target, false);
+}
+
+/** Replaces whatever is at `target` with a copy of `source`, atomically. */
+async function copyOver(source: string, target: string): Promise<void> {
+  await copyThroughTemporary(source, target, true);
+}
+
+/**
+ * Written under a temporary name and renamed, so a crash never leaves a half-copied photo under its
+ * real name. Callers serialise filing, so nothing appears at `target` between the check and the rename.
+ */
+async function copyThroughTemporary(source: string, target: string, replace: boolean): Promise<boolean> {
+  const temporary = temporaryBeside(target);
+  try {
+    await copyFile(source, temporary, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    if (!replace && (await exists(target))) return false;
+    await rename(temporary, target);
+    return true;
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}
+
+function temporaryBeside(target: string): string {
+  return path.join(path.dirname(target), `.${randomBytes(6).toString('hex')}.partial`);
 }
 
 /**
@@ -110,18 +193,8 @@ export async function placeAt(source: string, target: string): Promise<boolean> 
     if (code === 'EEXIST') return false;
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw error;
   }
-  // No hard links here: copy under a temporary name and rename, so that a crash never leaves a
-  // half-copied photo under its real name. Callers serialise filing, so nothing appears at
-  // `target` between the check and the rename.
-  const temporary = path.join(path.dirname(target), `.${randomBytes(6).toString('hex')}.partial`);
-  try {
-    await copyFile(source, temporary, constants.COPYFILE_EXCL);
-    if (await exists(target)) return false;
-    await rename(temporary, target);
-    return true;
-  } finally {
-    await rm(temporary, { force: true });
-  }
+  // No hard links here (another mount, say): a copy.
+  return placeCopy(source, target);
 }
 
 async function exists(target: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, symlink } from 'node:fs/promises';
+import { mkdir, readdir, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT, GROUP } from './datasets.ts';
 
@@ -41,4 +41,14 @@ export async function tree(root: string): Promise<string[]> {
   };
   await walk(root);
   return out.sort();
+}
+
+/** Whether anything is at `target`. */
+export async function exists(target: string): Promise<boolean> {
+  try {
+    await stat(target);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -37,13 +37,32 @@ function isPathError(problem: PathError['problem'], target: string) {
 }
 
 describe('fileInto', () => {
-  it('GIVEN a photo not yet in the album THEN it is filed as a hard link to the same inode', async () => {
+  it('GIVEN a photo not yet in the album THEN it is filed as a copy of its own, and editing the copy leaves the original', async () => {
     const source = await put('in/beach.jpg', 'beach bytes');
     const album = path.join(root, 'out', 'Anna');
     const result = await fileInto(source, await hashOf(source), album, 'beach.jpg');
     assert.deepEqual(result, { path: path.join(album, 'beach.jpg'), outcome: 'filed' });
-    assert.equal((await stat(result.path)).ino, (await stat(source)).ino);
+    assert.notEqual((await stat(result.path)).ino, (await stat(source)).ino);
     assert.equal(await readFile(result.path, 'utf8'), 'beach bytes');
+    await writeFile(result.path, 'edited');
+    assert.equal(await readFile(source, 'utf8'), 'beach bytes');
+  });
+
+  it('GIVEN link mode THEN it is filed as a hard link to the same inode', async () => {
+    const source = await put('in/beach.jpg', 'beach bytes');
+    const result = await fileInto(source, await hashOf(source), path.join(root, 'out'), 'beach.jpg', 'link');
+    assert.equal(result.outcome, 'filed');
+    assert.equal((await stat(result.path)).ino, (await stat(source)).ino);
+  });
+
+  it('GIVEN a hard link to the source left by an earlier version THEN copy mode replaces it by a copy under the same name', async () => {
+    const source = await put('in/beach.jpg', 'beach bytes');
+    const album = path.join(root, 'out');
+    await fileInto(source, await hashOf(source), album, 'beach.jpg', 'link');
+    const result = await fileInto(source, await hashOf(source), album, 'beach.jpg');
+    assert.deepEqual(result, { path: path.join(album, 'beach.jpg'), outcome: 'already-filed' });
+    assert.notEqual((await stat(result.path)).ino, (await stat(source)).ino);
+    assert.deepEqual(await readdir(album), ['beach.jpg']);
   });
 
   it('GIVEN the same photo filed twice THEN the second time is already-filed and adds no file', async () => {
@@ -188,6 +207,10 @@ describe('ensureFolder', () => {
     const target = await put('photo.jpg', 'keep me');
     await assert.rejects(ensureFolder(target), isPathError('not-a-folder', target));
     assert.equal(await readFile(target, 'utf8'), 'keep me');
+  });
+
+  it('GIVEN a folder the file system cannot hold (/proc/nope) THEN it raises PathError unwritable at once', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
+    await assert.rejects(ensureFolder('/proc/facefile-nope/deeper'), isPathError('unwritable', '/proc/facefile-nope/deeper'));
   });
 
   it('GIVEN a path below a file THEN it raises PathError not-a-folder', async () => {

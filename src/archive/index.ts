@@ -1,0 +1,22 @@
+/**
+ * The desktop archiver: `ArchiveJob.plan(request)` checks the paths and lists the work, then
+ * `new ArchiveJob(deps).run(plan)` files the photos, keeps the output folder in sync through its
+ * manifest, and returns an `ArchiveReport`. Progress arrives through `ArchiveProgress`.
+ */
+export {
+  ArchiveJob,
+  NO_FACES_FOLDER,
+  UNKNOWN_FOLDER,
+  type ArchiveDependencies,
+  type ArchivePhase,
+  type ArchivePlan,
+  type ArchiveProgress,
+  type ArchiveReport,
+  type ArchiveRequest,
+  type KnownPerson,
+  type PhotoError,
+  type PhotoOutcome,
+} from './archive-job.ts';
+export { MANIFEST_NAME } from './manifest.ts';
+export type { CopyChange, SyncChanges, ZipWritten } from './sync.ts';
+export type { PlacementMode } from '../files/index.ts';

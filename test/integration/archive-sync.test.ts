@@ -1,0 +1,128 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { GROUP, NO_DATASETS, POSTS, type PostLabel } from '../helpers/datasets.ts';
+import { exists, linkKnownFaces, runCli, tree } from '../helpers/cli.ts';
+import { readZip } from '../helpers/zip.ts';
+
+/**
+ * The stale-result sequence of issue 10: a first run before known/ is complete, a second with every
+ * person at a loose threshold, then the default threshold. The output must end exactly as if the
+ * last run had been the only one, except for what the user changed or added by hand.
+ */
+describe('facefile archive keeps its output in sync', { skip: NO_DATASETS }, () => {
+  let dir: string;
+  let labels: Record<string, PostLabel>;
+  let people: string[];
+  let dryRemovals: string[] = [];
+  let dryAdditions: string[] = [];
+  const out = (...parts: string[]) => path.join(dir, 'archive', ...parts);
+  const archive = (...args: string[]) => runCli(['archive', '--input', POSTS, '--zip', ...args], dir);
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-sync-'));
+    labels = Object.fromEntries(
+      Object.entries(JSON.parse(await readFile(path.join(POSTS, 'labels.json'), 'utf8')) as Record<string, PostLabel>).filter(([key]) => !key.startsWith('_')),
+    );
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN known/ with only obama and biden THEN the other people\'s posts go to _unknown', async () => {
+    await mkdir(path.join(dir, 'known'), { recursive: true });
+    for (const person of ['obama', 'biden']) await symlink(path.join(GROUP, person), path.join(dir, 'known', person));
+    const first = await archive();
+    assert.equal(first.code, 0, first.stderr);
+    assert.ok(await exists(out('_unknown', 'bbt1.jpg')));
+    assert.ok(await exists(out('obama', 'obama1.jpg')));
+    assert.equal(await exists(path.join(dir, '.facefile-manifest.json')), false, 'the manifest lives in the output folder');
+    assert.ok(await exists(out('.facefile-manifest.json')));
+  });
+
+  it('WHEN the user edits one sorted copy and adds a file of their own, and every person is known at a loose threshold THEN the stale copies go, the edited one and the own file stay', async () => {
+    await writeFile(out('_unknown', 'bbt1.jpg'), 'the user drew on this one');
+    await writeFile(out('_unknown', 'my notes.txt'), 'mine');
+    await rm(path.join(dir, 'known'), { recursive: true });
+    people = await linkKnownFaces(path.join(dir, 'known'));
+
+    const second = await archive('--threshold', '0.85');
+    assert.equal(second.code, 0, second.stderr);
+    let moved = 0;
+    for (const file of Object.keys(labels)) {
+      const filed = (await Promise.all(people.map((person) => exists(out(person, file))))).some(Boolean);
+      if (filed && file !== 'bbt1.jpg') assert.equal(await exists(out('_unknown', file)), false, `${file} is filed under someone, so it left _unknown`);
+      if (filed && ['bbt2.jpg', 'bbt3.jpg', 'bbt4.jpg', 'bbt5.jpg'].includes(file)) moved++;
+    }
+    assert.equal(moved, 4, 'the posts of the people added to known/ are filed now');
+    assert.equal(await readFile(out('_unknown', 'bbt1.jpg'), 'utf8'), 'the user drew on this one');
+    assert.equal(await readFile(out('_unknown', 'my notes.txt'), 'utf8'), 'mine');
+    assert.match(second.stdout, /changed since facefile placed them[^\n]*\n\s+_unknown\/bbt1\.jpg/);
+  });
+
+  it('WHEN run with --dry-run at the default threshold THEN it lists the changes and changes nothing', async () => {
+    const before = await snapshot();
+    const dry = await archive('--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /Dry run: nothing was changed\./);
+    assert.deepEqual(await snapshot(), before);
+    dryRemovals = [...dry.stdout.matchAll(/^ {2}- (.+)$/gm)].map((m) => m[1]!).sort();
+    dryAdditions = [...dry.stdout.matchAll(/^ {2}\+ (.+)$/gm)].map((m) => m[1]!).sort();
+    assert.ok(dryRemovals.length > 0, 'the loose threshold filed photos that the default does not');
+    for (const removal of dryRemovals) {
+      const [person, file] = removal.split('/');
+      assert.equal(labels[file!]?.people.includes(person!), false, `${removal} is wrong at the default threshold`);
+    }
+  });
+
+  it('WHEN run at the default threshold THEN the folders and zips hold exactly what labels.json says, and the summary counts them', async () => {
+    const before = await tree(out());
+    const third = await archive();
+    assert.equal(third.code, 0, third.stderr);
+    const after = await tree(out());
+    assert.deepEqual(before.filter((f) => !after.includes(f)), dryRemovals, 'removed what the dry run said');
+    assert.deepEqual(after.filter((f) => !before.includes(f)), dryAdditions, 'added what the dry run said');
+    const expected = new Map<string, string[]>();
+    for (const [file, label] of Object.entries(labels)) {
+      for (const folder of label.people.length > 0 ? label.people : ['_unknown']) expected.set(folder, [...(expected.get(folder) ?? []), file]);
+    }
+    expected.get('_unknown')?.push('bbt1.jpg', 'my notes.txt');
+    const folders = (await readdir(out(), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    assert.deepEqual(folders, [...expected.keys()].sort(), 'one folder per person with photos, and _unknown');
+    for (const [folder, files] of expected) assert.deepEqual((await readdir(out(folder))).sort(), files.sort(), folder);
+
+    const zips = (await readdir(path.join(dir, 'zips'))).sort();
+    assert.deepEqual(zips, people.filter((p) => expected.has(p)).map((p) => `${p}.zip`).sort(), 'a zip for each person with photos, none for the rest');
+    for (const person of people.filter((p) => expected.has(p))) {
+      const entries = await readZip(path.join(dir, 'zips', `${person}.zip`));
+      assert.deepEqual(entries.map((e) => e.name).sort(), expected.get(person)!.sort(), `${person}.zip`);
+      for (const entry of entries) assert.ok(entry.bytes.equals(await readFile(path.join(POSTS, entry.name))), `${person}.zip ${entry.name}`);
+    }
+    for (const person of people) {
+      const count = expected.get(person)?.length ?? 0;
+      assert.match(third.stdout, new RegExp(`^ {2}${person} +${count} photos?$`, 'm'), person);
+    }
+  });
+
+  it('WHEN run once more THEN nothing changes and no zip is rewritten', async () => {
+    const before = await snapshot();
+    const again = await archive();
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /0 copies added, 0 removed/);
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  /** Every file of the output and zip folders with its size and modification time. */
+  async function snapshot(): Promise<string[]> {
+    const lines: string[] = [];
+    for (const root of [out(), path.join(dir, 'zips')]) {
+      for (const file of await tree(root)) {
+        const info = await stat(path.join(root, file));
+        lines.push(`${path.basename(root)}/${file} ${info.size} ${info.mtimeMs}`);
+      }
+    }
+    return lines;
+  }
+});
