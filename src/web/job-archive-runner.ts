@@ -40,10 +40,12 @@ export class JobArchiveRunner implements ArchiveRunner {
     // The job found these faces and cached them by content; the page needs them for its previews.
     const facesOf = async (file: string): Promise<readonly DetectedFace[]> => (await cache.get(sha256Hex(await readFile(file)))) ?? [];
     const gallery: GalleryPerson[] = [];
+    // The photos the job did not use for a person are listed as that person's problems.
+    const unused = new Set(report.known.flatMap((k) => k.problems.map((p) => p.file)));
     for (const person of plan.known) {
       const samples = [];
-      for (const file of person.photos) {
-        // The archive job's rule: the largest usable face of a known photo is the person's.
+      for (const file of person.photos.filter((f) => !unused.has(f))) {
+        // A used photo has one usable face, or (before the job checked its known photos) the largest is the person's.
         const largest = (await facesOf(file)).filter((f) => f.embedding).sort((a, b) => b.eyeDistance - a.eyeDistance)[0];
         if (largest?.embedding) samples.push(largest.embedding);
       }

@@ -109,6 +109,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       const body = await readJson(req, z.object({ photos: z.string(), known: z.string(), output: z.string(), zips: z.boolean() }));
       if (!body) return json(res, 400, { error: 'expected { photos, known, output, zips }' });
       const chosen = await session.choose(body, body.zips);
+      if (chosen === 'busy') return json(res, 409, { error: 'a run is in progress: change the folders when it ends' });
       if (!chosen.ok) return json(res, 403, { error: `${chosen.role}: ${chosen.refusal === 'not-a-folder' ? 'not a folder' : REFUSALS[chosen.refusal]}`, role: chosen.role });
       json(res, 200, session.state());
     },

@@ -80,7 +80,9 @@ export class UiSession {
   }
 
   /** Sets the three folders; each must be an existing folder inside the browser's roots. */
-  async choose(requested: Readonly<Record<FolderRole, string>>, zips: boolean): Promise<ChooseResult> {
+  async choose(requested: Readonly<Record<FolderRole, string>>, zips: boolean): Promise<ChooseResult | 'busy'> {
+    // The running job writes to the folders chosen when it started; its result must stay readable.
+    if (this.status === 'running') return 'busy';
     const chosen: Partial<Record<FolderRole, string>> = {};
     for (const role of ['photos', 'known', 'output'] as const) {
       const checked = await resolveInside(requested[role], this.options.roots);
@@ -185,12 +187,15 @@ export class UiSession {
     });
   }
 
-  /** A face of an unknown cluster as a small JPEG. */
+  /** A face of an unknown cluster as a small JPEG; its photo too must lie inside the photos folder. */
   async clusterFace(id: number, index: number): Promise<Buffer | undefined> {
     const ref = this.clusters.find((c) => c.id === id)?.faces[index];
     const photo = ref && this.result?.photos[ref.photo];
     const face = ref && photo?.faces[ref.face];
-    return photo && face ? this.options.thumbnails.face(photo.file, face.box) : undefined;
+    const root = this.folders?.photos;
+    if (!photo || !face || !root) return undefined;
+    const checked = await resolveInside(photo.file, [root]);
+    return checked.ok ? this.options.thumbnails.face(checked.path, face.box) : undefined;
   }
 
   /**

@@ -236,3 +236,30 @@ describe('facefile ui server', () => {
     });
   });
 });
+
+describe('a face sample cut from a group photo', () => {
+  const thumbnails = new Thumbnails(new SharpImageDecoder(), 100_000_000);
+  let file: string;
+  before(async () => {
+    file = path.join(await mkdtemp(path.join(os.tmpdir(), 'facefile-ui-crop-')), 'group.jpg');
+    await sharp({ create: { width: 400, height: 200, channels: 3, background: '#808080' } }).jpeg().toFile(file);
+  });
+  after(async () => {
+    await rm(path.dirname(file), { recursive: true, force: true });
+  });
+
+  it('GIVEN another face far away THEN the crop keeps room around the face', async () => {
+    const face = { x: 40, y: 60, width: 60, height: 60 };
+    const crop = await thumbnails.faceSample(file, face, [face, { x: 320, y: 60, width: 60, height: 60 }]);
+    assert.ok(crop);
+    assert.equal((await sharp(crop).metadata()).width, 148, 'the face, 0.8 of its size each side, clipped at the left edge');
+  });
+
+  it('GIVEN another face close by THEN the crop shrinks until it shows no other face, or is not made', async () => {
+    const face = { x: 100, y: 60, width: 60, height: 60 };
+    const near = await thumbnails.faceSample(file, face, [face, { x: 185, y: 60, width: 60, height: 60 }]);
+    assert.ok(near);
+    assert.ok((await sharp(near).metadata()).width < 100);
+    assert.equal(await thumbnails.faceSample(file, face, [face, { x: 150, y: 60, width: 60, height: 60 }]), undefined);
+  });
+});
