@@ -1,0 +1,139 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { parsePairs } from '../../src/eval/verification.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startBots } from '../../src/start-bots.ts';
+import { BAD_IMAGES, GROUP, LFW, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
+import { DiscordDriver } from '../helpers/discord-driver.ts';
+import { runCommand, startDiscord } from '../helpers/discord.ts';
+import { photoCount } from '../helpers/bot-answers.ts';
+import { Permission, type AttachmentInput, type DiscordUser } from '../emulators/discord/index.ts';
+
+/**
+ * What only the Discord bot does: the behaviour both platforms share is in bot-behaviour.test.ts.
+ */
+const STRING = 3;
+
+function attachment(file: string, bytes: Buffer): AttachmentInput {
+  return { name: path.basename(file), bytes, contentType: file.endsWith('.png') ? 'image/png' : 'image/jpeg' };
+}
+
+describe('Discord bot only', { skip: NO_DATASETS }, () => {
+  let bot: DiscordDriver;
+  before(async () => {
+    bot = await DiscordDriver.start();
+  });
+  after(async () => {
+    await bot.close();
+    assert.deepEqual(bot.harness.emulator.faults, []);
+  });
+
+  it('THEN the slash and context-menu commands are registered per server, the admin ones hidden from members', async () => {
+    const group = await bot.group('Commands');
+    const commands = bot.harness.emulator.commands.get(group.id) ?? [];
+    const names = commands.map((c) => c.name);
+    for (const name of ['enroll', 'album', 'people', 'unknown', 'name', 'stats', 'help', 'threshold', 'settings', 'forget', 'Enroll a face from this photo', 'Not this person']) {
+      assert.ok(names.includes(name), name);
+    }
+    for (const name of ['threshold', 'settings', 'forget']) assert.equal(commands.find((c) => c.name === name)?.default_member_permissions, String(Permission.ManageGuild), name);
+    assert.equal(commands.find((c) => c.name === 'people')?.default_member_permissions ?? null, null);
+  });
+
+  it('WHEN a context-menu command is used on a message THEN a modal asks for the name, or a message without a photo is refused', async () => {
+    const e = bot.harness.emulator;
+    const group = await bot.group('Menus');
+    const channel = bot.guild(group).channels[0]!.id;
+    const [post] = await bot.postPhotos(group, 'member', [{ name: 'biden.jpg', bytes: await readFile(path.join(GROUP, 'biden', 'biden.jpg')) }]);
+    for (const name of ['Enroll a face from this photo', 'Not this person']) {
+      const invoked = e.invokeMessageCommand(group.id, channel, bot.user('member'), name, post!.messageId);
+      const modal = await e.waitFor(() => e.callbacks.find((c) => c.interactionId === invoked.id), 10_000, 'the modal');
+      assert.equal(modal.type, 9, name);
+    }
+    const text = await e.postMessage(channel, bot.user('member'), { content: 'hello' });
+    const invoked = e.invokeMessageCommand(group.id, channel, bot.user('member'), 'Not this person', text.id);
+    const refusal = await e.waitFor(() => e.callbacks.find((c) => c.interactionId === invoked.id), 10_000, 'the refusal');
+    assert.equal(refusal.type, 4);
+    assert.match(refusal.content ?? '', /photo/);
+  });
+
+  it('GIVEN one message with a good photo and an unreadable one THEN the error reply names the file it is about', async () => {
+    const group = await bot.group('Two in one');
+    const good = { name: 'obama1.jpg', bytes: await readFile(path.join(POSTS, 'obama1.jpg')) };
+    const bad = { name: 'invalid-crc32.png', bytes: await readFile(path.join(BAD_IMAGES, 'go-image-png', 'invalid-crc32.png')) };
+    const [post] = await bot.postPhotos(group, 'member', [good, bad]);
+    const replies = bot.repliesTo(post!);
+    assert.equal(replies.length, 1, replies.join(' | '));
+    assert.match(replies[0]!, /invalid-crc32\.png/);
+  });
+
+  it('WHEN a member with Manage Server runs an admin command THEN it is allowed', async () => {
+    const e = bot.harness.emulator;
+    const group = await bot.group('Managers');
+    const manager = e.user('mia');
+    e.addMember(group.id, manager, { permissions: Permission.ManageGuild });
+    const answer = await runCommand(bot.harness, { guild: group.id, channel: bot.guild(group).channels[0]!.id }, manager, 'threshold', [{ name: 'value', type: 10, value: 0.95 }]);
+    assert.match(answer.text, /0\.950?\b/);
+  });
+});
+
+describe('Discord bot with one library per channel', { skip: NO_DATASETS }, () => {
+  it('GIVEN DISCORD_LIBRARY_SCOPE=channel THEN a person enrolled in one channel is unknown in another of the same server', async () => {
+    const bot = await DiscordDriver.start({ DISCORD_LIBRARY_SCOPE: 'channel' });
+    try {
+      const e = bot.harness.emulator;
+      const guild = '1300000000000000001';
+      const anna = bot.user('admin');
+      const [first, second] = e.addGuild({ id: guild, name: 'Channels', ownerId: anna.id, channels: [{ name: 'one' }, { name: 'two' }] }).channels;
+      e.addMember(guild, anna);
+      await e.waitFor(() => (e.commands.get(guild)?.length ?? 0) >= 12, 10_000, 'commands registered');
+      const photo = attachment('obama.jpg', await readFile(path.join(GROUP, 'obama', 'obama.jpg')));
+      const enrolled = await runCommand(bot.harness, { guild, channel: first!.id }, anna, 'enroll', [{ name: 'name', type: STRING, value: 'obama' }], { photo });
+      assert.match(enrolled.text, /obama/);
+      assert.match((await runCommand(bot.harness, { guild, channel: first!.id }, anna, 'people')).text, /obama/);
+      assert.doesNotMatch((await runCommand(bot.harness, { guild, channel: second!.id }, anna, 'people')).text, /obama/);
+    } finally {
+      await bot.close();
+    }
+  });
+});
+
+describe('Discord bot, restarted in the middle of a burst', { skip: NO_DATASETS }, () => {
+  it('GIVEN a stop while photos are queued THEN after a restart every photo is filed, once', { timeout: 300_000 }, async () => {
+    const GUILD = '1100000000000000009';
+    let dora: DiscordUser | undefined;
+    let channel = '';
+    const first = await startDiscord((e) => {
+      dora = e.user('dora');
+      channel = e.addGuild({ id: GUILD, name: 'Restart', ownerId: dora.id }).channels[0]!.id;
+      e.addMember(GUILD, dora);
+    });
+    const e = first.emulator;
+    const images = [...new Set(parsePairs(await readFile(path.join(LFW, 'pairsDevTest.txt'), 'utf8')).flatMap((p) => [p.a, p.b]))].slice(300, 380);
+    for (let i = 0; i < images.length; i += 10) {
+      const files = await Promise.all(images.slice(i, i + 10).map(async (file) => attachment(file, await readFile(path.join(LFW, file)))));
+      await e.postMessage(channel, dora!, { attachments: files });
+    }
+    // Stop while the engine is still busy with the burst: the adapter lets its downloads finish,
+    // the queue its running photos, and the rest stays on disk.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await first.bots.stop();
+    const left = (await readdir(path.join(first.dir, 'queue'))).filter((f) => f.endsWith('.json')).length;
+    assert.ok(left > 0, 'the stop came in the middle of the burst');
+
+    const config = loadConfig({ DATA_DIR: first.dir, DISCORD_TOKEN: e.token, DISCORD_API_ROOT: e.apiRoot, WORKERS: '2', LOG_LEVEL: 'silent' }, { cwd: first.dir });
+    const bots = await startBots(config, createLogger('silent'));
+    const second = { ...first, bots };
+    try {
+      await bots.idle();
+      assert.deepEqual((await readdir(path.join(first.dir, 'queue'))).filter((f) => !f.startsWith('.')), [], 'the queue is empty');
+      assert.equal(photoCount((await runCommand(second, { guild: GUILD, channel }, dora!, 'stats')).text), new Set(images).size);
+    } finally {
+      await bots.stop();
+      await e.close();
+      await rm(first.dir, { recursive: true, force: true });
+    }
+  });
+});
