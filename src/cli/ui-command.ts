@@ -37,6 +37,9 @@ export async function uiCommand(options: UiOptions, { config, log, out }: Comman
   const runner = new JobArchiveRunner(config, log);
   const thumbnails = new Thumbnails(createDecoder(config), config.decoder.maxPixels);
   const session = new UiSession({ runner, renderer: new SharpRenderer(), thumbnails, roots, minClusterPhotos: config.library.minClusterPhotos, log });
+  // ./photos, ./known and ./archive (or their settings) are chosen already when they exist.
+  const { inputDir, knownDir, outputDir } = config.archive;
+  await session.choose({ photos: inputDir, known: knownDir, output: outputDir }, false);
   const server = await startUiServer({ session, thumbnails, log, ...(options.port === undefined ? {} : { port: options.port }) });
   out.write(`facefile ui is running at\n\n  ${server.url}\n\nOpen that address in a browser on this computer (it carries the access key). Stop with Ctrl-C.\n`);
   if (options.open) openBrowser(server.url);
@@ -47,6 +50,7 @@ export async function uiCommand(options: UiOptions, { config, log, out }: Comman
   log.info({ signal }, 'ui: stopping');
   await server.close();
   await runner.close();
+  out.write('facefile ui stopped.\n');
 }
 
 /**
