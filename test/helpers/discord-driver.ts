@@ -82,7 +82,8 @@ export class DiscordDriver implements BotDriver {
     e.addMember(id, this.users.admin);
     e.addMember(id, this.users.member);
     this.guilds.set(id, guild);
-    await e.waitFor(() => (e.commands.get(id)?.length ?? 0) >= 12, 10_000, `commands registered in ${title}`);
+    // The bot overwrites a server's commands in one request: any registered means all are.
+    await e.waitFor(() => (e.commands.get(id)?.length ?? 0) > 0, 10_000, `commands registered in ${title}`);
     return { id, title };
   }
 
@@ -96,9 +97,9 @@ export class DiscordDriver implements BotDriver {
       const batch = files.slice(i, i + perMessage);
       const message = await e.postMessage(channel, this.users[who], { attachments: batch.map(attachment) });
       for (const file of batch) posts.push({ group, messageId: message.id, file });
-      const urls = (message.attachments as readonly { readonly url: string; readonly size: number }[]).map((a) => a);
+      const stored = message.attachments as readonly { readonly url: string; readonly size: number }[];
       // The bot has taken the message in once it fetched each photo, or told why it would not.
-      handled.push(() => urls.every((a) => e.wasDownloaded(a.url) || (a.size > this.downloadLimit && e.messages.some((m) => m.replyTo === message.id))));
+      handled.push(() => stored.every((a) => e.wasDownloaded(a.url) || (a.size > this.downloadLimit && e.messages.some((m) => m.replyTo === message.id))));
     }
     await e.waitFor(() => handled.every((done) => done()), 300_000, `the bot to take in ${files.length} photos`);
     await this.harness.bots.idle();

@@ -88,7 +88,7 @@ describe('Discord bot with one library per channel', { skip: NO_DATASETS }, () =
       const anna = bot.user('admin');
       const [first, second] = e.addGuild({ id: guild, name: 'Channels', ownerId: anna.id, channels: [{ name: 'one' }, { name: 'two' }] }).channels;
       e.addMember(guild, anna);
-      await e.waitFor(() => (e.commands.get(guild)?.length ?? 0) >= 12, 10_000, 'commands registered');
+      await e.waitFor(() => (e.commands.get(guild)?.length ?? 0) > 0, 10_000, 'commands registered');
       const photo = attachment('obama.jpg', await readFile(path.join(GROUP, 'obama', 'obama.jpg')));
       const enrolled = await runCommand(bot.harness, { guild, channel: first!.id }, anna, 'enroll', [{ name: 'name', type: STRING, value: 'obama' }], { photo });
       assert.match(enrolled.text, /obama/);
