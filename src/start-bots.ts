@@ -3,9 +3,10 @@ import type { Config } from './config.ts';
 import { ConfigError, type Log } from './core/index.ts';
 import { createEngine, createLibrary } from './composition.ts';
 import { PhotoQueue } from './jobs/index.ts';
-import { TelegramBot } from './adapters/telegram/index.ts';
-import { DiscordBot } from './adapters/discord/index.ts';
+import { TelegramBot, verifyTelegram } from './adapters/telegram/index.ts';
+import { DiscordBot, verifyDiscord } from './adapters/discord/index.ts';
 import { Bot } from './bot/index.ts';
+import { lockDataDir } from './storage/index.ts';
 
 export interface RunningBots {
   /** Resolves when every accepted photo is filed and every command answered (tests, and tools). */
@@ -16,18 +17,49 @@ export interface RunningBots {
 /** How often unknown faces past their retention period are erased. */
 const RETENTION_SWEEP_MS = 6 * 60 * 60 * 1000;
 
+export interface StartOptions {
+  /**
+   * Told when a platform cannot go on (a polling conflict, a lost session, a photo the disk would
+   * not take): the process should end non-zero at once so that its supervisor restarts it. Without
+   * it, the failure is only logged.
+   */
+  readonly onFatal?: (error: unknown) => void;
+  /** How long each platform's API may take to accept the token at start. */
+  readonly verifyTimeoutMs?: number;
+}
+
 /**
- * `facefile bot`, wired once: config -> engine -> library (after its consistency check) -> the
- * durable photo queue -> one adapter per configured platform -> start. Refuses to start without
- * a platform token.
+ * `facefile bot`, wired once: each platform's token checked (fast, before the models load) ->
+ * engine -> library (after its consistency check) -> the durable photo queue -> the bot layer ->
+ * one adapter per configured platform -> start. Refuses to start without a platform token.
  */
-export async function startBots(config: Config, log: Log): Promise<RunningBots> {
+export async function startBots(config: Config, log: Log, options: StartOptions = {}): Promise<RunningBots> {
   if (!config.telegram && !config.discord) {
     throw new ConfigError(['no chat platform configured: set TELEGRAM_BOT_TOKEN and/or DISCORD_TOKEN (see .env.example)']);
   }
-  const engine = await createEngine(config);
+  const timeoutMs = options.verifyTimeoutMs;
+  const onFatal = options.onFatal ? { onFatal: options.onFatal } : {};
+  const lock = await lockDataDir(config.dataDir, (error) => {
+    log.error({ err: error }, 'the lock on the data folder was lost');
+    options.onFatal?.(error);
+  });
+  try {
+    if (config.telegram) await verifyTelegram({ token: config.telegram.token, ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+    if (config.discord) await verifyDiscord({ token: config.discord.token, ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  const engine = await createEngine(config).catch(async (error: unknown) => {
+    await lock.release();
+    throw error;
+  });
   log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
-  const { library, close } = await createLibrary(config, engine, log);
+  const { library, close } = await createLibrary(config, engine, log).catch(async (error: unknown) => {
+    await engine.close();
+    await lock.release();
+    throw error;
+  });
   const adapters: { stop(): Promise<void>; idle(): Promise<void> }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let queue: PhotoQueue | undefined;
@@ -38,6 +70,7 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
     clearInterval(timer);
     await engine.close();
     await close();
+    await lock.release();
   };
   try {
     const repairs = await library.checkConsistency();
@@ -53,7 +86,7 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
     timer = setInterval(() => void sweep().catch((error: unknown) => log.error({ err: error }, 'retention sweep failed')), RETENTION_SWEEP_MS);
     timer.unref();
 
-    queue = new PhotoQueue(path.join(config.dataDir, 'queue'), library, log, engine.info.workers * 2);
+    queue = new PhotoQueue({ dir: path.join(config.dataDir, 'queue'), library, log, concurrency: engine.info.workers * 2 });
     const bot = new Bot({ library, queue, log });
     if (config.telegram) {
       const { token, apiRoot, webhook, maxDownloadBytes, maxUploadBytes, groupIntervalMs } = config.telegram;
@@ -65,6 +98,7 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
         bot,
         queue,
         log,
+        ...onFatal,
         ...(apiRoot ? { apiRoot } : {}),
         ...(webhook ? { webhook: { url: webhook.url, port: webhook.port, ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}) } } : {}),
       });
@@ -73,7 +107,7 @@ export async function startBots(config: Config, log: Log): Promise<RunningBots> 
     }
     if (config.discord) {
       const { token, apiRoot, scope, messageContent, maxDownloadBytes } = config.discord;
-      const discord = new DiscordBot({ token, scope, messageContent, maxDownloadBytes, bot, queue, log, ...(apiRoot ? { apiRoot } : {}) });
+      const discord = new DiscordBot({ token, scope, messageContent, maxDownloadBytes, bot, queue, log, ...onFatal, ...(apiRoot ? { apiRoot } : {}) });
       // Pushed before start so that a failed login is still cleaned up by stopAll.
       adapters.push(discord);
       await discord.start();

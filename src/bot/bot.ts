@@ -1,15 +1,11 @@
-import { describeError, type Log } from '../core/index.ts';
-import type { PhotoLibrary } from '../core/library/index.ts';
-import type { PhotoJobMeta, PhotoJobResult, PhotoQueue } from '../jobs/index.ts';
+import { describeError, FacefileError } from '../core/index.ts';
+import type { PhotoJobMeta, PhotoJobResult } from '../jobs/index.ts';
 import type { ChatContext, ChatUser, PostAnswer, PostedPhoto } from './chat-context.ts';
-import type { BotCommand, CommandArgs } from './command.ts';
+import type { BotCommand, BotDeps, CommandArgs } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import * as replies from './replies.ts';
 
-export interface BotOptions {
-  readonly library: PhotoLibrary;
-  readonly queue: PhotoQueue;
-  readonly log: Log;
+export interface BotOptions extends BotDeps {
   readonly commands?: readonly BotCommand[];
 }
 
@@ -65,31 +61,46 @@ export class Bot {
 
   /**
    * Downloads a post's photos (all at once: platform URLs expire) and hands them to the durable
-   * queue; the promise settles once every photo is queued, so an adapter confirms the update only
-   * then. A photo over the download limit is declined with a reply.
+   * queue; the promise settles once every photo is on the disk, so an adapter confirms the update
+   * only then. A photo over the download limit, or one that cannot be downloaded after a few tries,
+   * is declined with a reply. When the queue itself cannot take a photo (a full or failing disk)
+   * after a few tries, this throws `PhotoNotQueuedError`: the adapter must then not confirm the
+   * update, so that the platform delivers it again once the disk is fixed.
    */
   async photosPosted(post: PhotoPost): Promise<void> {
-    try {
-      const downloads = await Promise.all(post.photos.map((photo) => photo.download()));
-      for (const [i, bytes] of downloads.entries()) {
-        const photo = post.photos[i]!;
-        if (!bytes) {
-          await post.reply(post.tooLarge(post.downloadLimitBytes, photo.fileName));
-          continue;
-        }
-        const meta: PhotoJobMeta = {
-          platform: post.platform,
-          group: post.group,
-          postedAt: post.postedAt.toISOString(),
-          source: { ...post.source, file: photo.fileId },
-          ...(post.caller ? { postedBy: post.caller.id } : {}),
-          ...(photo.fileName ? { originalName: photo.fileName } : {}),
-        };
-        await this.options.queue.add(bytes, meta);
+    const downloads = await Promise.all(
+      post.photos.map((photo) =>
+        withRetries(() => photo.download()).catch((error: unknown) => {
+          this.options.log.error({ err: error, group: post.group, reason: describeError(error) }, 'a photo could not be downloaded');
+          return 'failed' as const;
+        }),
+      ),
+    );
+    for (const [i, bytes] of downloads.entries()) {
+      const photo = post.photos[i]!;
+      if (bytes === 'failed') {
+        await post.reply(`${photo.fileName ? `${photo.fileName}: ` : ''}${replies.DOWNLOAD_FAILED}`);
+        continue;
       }
-    } catch (error) {
-      this.options.log.error({ err: error, group: post.group, reason: describeError(error) }, 'a photo could not be queued');
-      await post.reply(replies.BUSY).catch(() => undefined);
+      if (!bytes) {
+        await post.reply(post.tooLarge(post.downloadLimitBytes, photo.fileName));
+        continue;
+      }
+      const meta: PhotoJobMeta = {
+        platform: post.platform,
+        group: post.group,
+        postedAt: post.postedAt.toISOString(),
+        source: { ...post.source, file: photo.fileId },
+        ...(post.caller ? { postedBy: post.caller.id } : {}),
+        ...(photo.fileName ? { originalName: photo.fileName } : {}),
+      };
+      try {
+        await withRetries(() => this.options.queue.add(bytes, meta));
+      } catch (error) {
+        this.options.log.error({ err: error, group: post.group, reason: describeError(error) }, 'a photo could not be queued');
+        await post.reply(replies.BUSY).catch(() => undefined);
+        throw new PhotoNotQueuedError({ cause: error });
+      }
     }
   }
 
@@ -113,6 +124,27 @@ export class Bot {
     } catch (error) {
       this.options.log.error({ err: error, group: ctx.group, command: name, reason: describeError(error) }, 'a command failed');
       await ctx.reply(replies.BUSY).catch((replyError: unknown) => this.options.log.warn({ err: replyError }, 'could not say that a command failed'));
+    }
+  }
+}
+
+/** The durable queue would not take a photo: the update that brought it must not be confirmed. */
+export class PhotoNotQueuedError extends FacefileError {
+  override name = 'PhotoNotQueuedError';
+  constructor(options: { cause: unknown }) {
+    super('a posted photo could not be written to the queue', options);
+  }
+}
+
+/** Three tries, 1 s and then 3 s apart: enough for a passing network or disk hiccup. */
+async function withRetries<T>(task: () => Promise<T>, delaysMs: readonly number[] = [1000, 3000]): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await task();
+    } catch (error) {
+      const delay = delaysMs[attempt];
+      if (delay === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { Log } from '../core/index.ts';
 import type { PhotoLibrary } from '../core/library/index.ts';
+import type { PhotoQueue } from '../jobs/index.ts';
 import type { ChatContext, Syntax } from './chat-context.ts';
 
 export type ArgValue = string | number | boolean;
@@ -19,6 +20,7 @@ export interface CommandOption {
 /** What every command may use, handed over once by the composition root. */
 export interface BotDeps {
   readonly library: PhotoLibrary;
+  readonly queue: PhotoQueue;
   readonly log: Log;
 }
 

@@ -38,7 +38,7 @@ export function ingestSummary(result: IngestResult): string | undefined {
 
 export function photoError(result: IngestResult | { readonly kind: 'failed' }): string | undefined {
   if (result.kind === 'undecodable') return `I can't read this photo: ${DECODE_FAILURE_MESSAGES[result.reason]}.`;
-  if (result.kind === 'failed') return "Something went wrong while filing this photo; I'll try again later.";
+  if (result.kind === 'failed') return "I couldn't file this photo after several tries. It is kept safe for the bot's owner; please send it again later.";
   return undefined;
 }
 
@@ -145,17 +145,20 @@ export function forgetReply(result: ForgetResult): string {
   }
 }
 
-export function statsReply(stats: LibraryStats): string {
+/** `deadLetters`: photos that could not be filed after every try, kept aside for the owner. */
+export function statsReply(stats: LibraryStats, deadLetters = 0): string {
   return [
     `Photos: ${stats.photos}`,
     `Faces: ${stats.faces} (${stats.unknownFaces} not yet recognised)`,
     `People: ${stats.people}`,
     `Unknown faces that keep turning up: ${stats.unknownClusters}`,
     `Disk: ${megabytes(stats.diskBytes)}`,
+    ...(deadLetters > 0 ? [`Photos I could not file (kept for the bot's owner): ${deadLetters}`] : []),
   ].join('\n');
 }
 
 export const NOT_ADMIN = "Only the group's admins can do that.";
+export const DOWNLOAD_FAILED = "I couldn't download this photo, so it is not filed; please send it again.";
 export const WHO_ARE_YOU = 'I cannot tell who you are here.';
 export const BUSY = 'Something went wrong on my side; please try again in a moment.';
 

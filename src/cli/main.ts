@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config.ts';
-import { ConfigError, EngineError, PathError, describeError } from '../core/index.ts';
-import { createFileLogger, createLogger } from '../logger.ts';
+import { ConfigError, EngineError, PathError, StartupError, describeError } from '../core/index.ts';
+import { createFileLogger, createLogger, redactSecrets } from '../logger.ts';
 import { startBots } from '../start-bots.ts';
 import { archiveCommand } from './archive-command.ts';
 import { evalCommand } from './eval-command.ts';
@@ -77,12 +77,23 @@ async function withContext(task: (context: Parameters<typeof archiveCommand>[1])
   }
 }
 
-/** Runs the bots until SIGINT or SIGTERM, then stops them gracefully: queued photos are kept. */
+/**
+ * Runs the bots until SIGINT or SIGTERM, then stops them gracefully: queued photos are kept. When
+ * a platform cannot go on (a second poller, a lost session, a disk that takes no photo), the
+ * process ends at once with code 1, without the graceful stop that would confirm updates it could
+ * not keep, so that a supervisor restarts it and the platform delivers them again.
+ */
 async function botCommand(): Promise<void> {
   const config = loadConfig();
   // A service logs to stderr, where systemd or Docker collect it.
   const log = createLogger(config.logLevel);
-  const bots = await startBots(config, log);
+  const onFatal = (error: unknown) => {
+    log.error({ err: error }, 'cannot go on: ending the process so that it is restarted');
+    log.flush();
+    process.stderr.write(redactSecrets(`facefile: ${describeError(error)}; stopping so that the bot is restarted\n`));
+    process.exit(1);
+  };
+  const bots = await startBots(config, log, { onFatal });
   const platforms = [config.telegram && 'Telegram', config.discord && 'Discord'].filter(Boolean).join(' and ');
   process.stdout.write(`facefile bot is running on ${platforms}. Stop it with Ctrl-C.\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -99,15 +110,15 @@ function report(error: unknown): number {
   const code = (error as { code?: string }).code;
   if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
   if (typeof code === 'string' && code.startsWith('commander.')) return 2;
-  if (error instanceof PathError || error instanceof ConfigError) {
-    process.stderr.write(`facefile: ${error.message}\n`);
+  if (error instanceof PathError || error instanceof ConfigError || error instanceof StartupError) {
+    process.stderr.write(redactSecrets(`facefile: ${error.message}\n`));
     return 2;
   }
   if (error instanceof EngineError) {
     process.stderr.write(`facefile: ${error.message}\n`);
     return 1;
   }
-  process.stderr.write(`facefile: unexpected error: ${describeError(error)} (details in the log)\n`);
+  process.stderr.write(redactSecrets(`facefile: unexpected error: ${describeError(error)} (details in the log)\n`));
   return 1;
 }
 

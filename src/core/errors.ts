@@ -34,6 +34,14 @@ const PATH_PROBLEMS: Record<PathError['problem'], string> = {
   unwritable: 'cannot be written (permission denied)',
 };
 
+/**
+ * A service the process needs at start refused it or could not be reached (a wrong bot token, an
+ * unreachable or silent API, a data folder in use): one line for the user, exit code 2.
+ */
+export class StartupError extends FacefileError {
+  override name = 'StartupError';
+}
+
 /** The recognition engine could not start or failed while running. */
 export class EngineError extends FacefileError {
   override name = 'EngineError';

@@ -1,2 +1,2 @@
 /** Work that outlives an update: the durable queue of posted photos. */
-export { PhotoQueue, type PhotoJobHandler, type PhotoJobMeta, type PhotoJobResult } from './photo-queue.ts';
+export { DEFAULT_RETRY, PhotoQueue, type PhotoJobHandler, type PhotoJobMeta, type PhotoJobResult, type PhotoQueueOptions, type RetryPolicy } from './photo-queue.ts';

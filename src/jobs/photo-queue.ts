@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { GroupId, Log } from '../core/index.ts';
 import { describeError } from '../core/index.ts';
@@ -21,26 +21,57 @@ export type PhotoJobResult = IngestResult | { readonly kind: 'failed' };
 
 export type PhotoJobHandler = (meta: PhotoJobMeta, result: PhotoJobResult) => Promise<void>;
 
+/** How often a job whose filing throws (a full disk, a broken store) is tried, and how far apart. */
+export interface RetryPolicy {
+  /** Tries in all, the first included; then the job goes to the dead-letter folder. */
+  readonly attempts: number;
+  readonly firstDelayMs: number;
+  /** Each wait is this many times the one before, up to `maxDelayMs`. */
+  readonly factor: number;
+  readonly maxDelayMs: number;
+}
+
+/** About 45 minutes of tries: long enough for an operator to free a full disk. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, firstDelayMs: 2_000, factor: 3, maxDelayMs: 15 * 60_000 };
+
+export interface PhotoQueueOptions {
+  readonly dir: string;
+  /** Only `ingest` is used: where each photo is filed. */
+  readonly library: Pick<PhotoLibrary, 'ingest'>;
+  readonly log: Log;
+  /** Jobs filed at once; the library still serialises each group. */
+  readonly concurrency: number;
+  readonly retry?: RetryPolicy;
+}
+
 /**
- * Photos waiting for the engine, kept on disk (`<dir>/<seq>.bin` + `.json`, written under temporary
- * names and renamed) so that a burst is never dropped and a shutdown or crash loses nothing: what
- * was accepted is processed on the next start. Jobs run `concurrency` at a time, oldest first; the
- * library serialises each group, and different groups share the engine's workers.
+ * Photos waiting for the engine, kept on disk so that a burst is never dropped and a shutdown or
+ * crash loses nothing: what was accepted is processed on the next start. A job is `<id>.bin` (the
+ * photo) and `<id>.json` (where it came from), each written to a temporary name, flushed to the
+ * disk and renamed, the folder flushed too; the `.json` is written last and marks the job as
+ * accepted. Jobs run `concurrency` at a time, oldest first.
+ *
+ * Nothing accepted is ever deleted unfiled: a job that cannot be read is moved to `quarantine/`,
+ * one whose filing keeps failing is retried with growing pauses and then moved to `dead-letter/`,
+ * where the owner can find it and `deadLetters` counts it.
  */
 export class PhotoQueue {
   private readonly handlers = new Map<string, PhotoJobHandler>();
   private readonly waiting: string[] = [];
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private readonly retry: RetryPolicy;
   private running = 0;
   private sequence = 0;
   private stopping = false;
   private drained: (() => void) | undefined;
 
-  constructor(
-    private readonly dir: string,
-    private readonly library: PhotoLibrary,
-    private readonly log: Log,
-    private readonly concurrency: number,
-  ) {}
+  constructor(private readonly options: PhotoQueueOptions) {
+    this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  private get dir(): string {
+    return this.options.dir;
+  }
 
   /** Registers what to do when a platform's photo has been filed (react, reply). */
   onDone(platform: string, handler: PhotoJobHandler): void {
@@ -53,27 +84,48 @@ export class PhotoQueue {
     const names = await readdir(this.dir);
     for (const name of names) if (name.endsWith('.partial')) await rm(path.join(this.dir, name), { force: true });
     const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort();
+    // A photo whose .json never landed was never acknowledged: nobody was told it is queued.
+    const accepted = new Set(ids);
+    for (const name of names) {
+      if (name.endsWith('.bin') && !accepted.has(name.slice(0, -4))) await this.setAside(name.slice(0, -4), QUARANTINE, 'a photo without its description');
+    }
     this.sequence = ids.reduce((max, id) => Math.max(max, Number(id.split('-')[0]) || 0), Date.now());
     for (const id of ids) this.waiting.push(id);
-    if (ids.length > 0) this.log.info({ jobs: ids.length }, 'resuming queued photos');
+    if (ids.length > 0) this.options.log.info({ jobs: ids.length }, 'resuming queued photos');
     this.pump();
     return ids.length;
   }
 
-  /** Accepts a photo: once this resolves, it will be filed even if the process stops. */
+  /** Accepts a photo: once this resolves, it is on the disk and will be filed even if the process stops. */
   async add(bytes: Uint8Array, meta: PhotoJobMeta): Promise<void> {
     if (this.stopping) throw new Error('the photo queue is stopping');
     const id = `${String(++this.sequence).padStart(16, '0')}-${randomBytes(3).toString('hex')}`;
-    await writeAtomically(path.join(this.dir, `${id}.bin`), bytes);
-    // The meta file is what marks a job as queued: written last.
-    await writeAtomically(path.join(this.dir, `${id}.json`), JSON.stringify(meta));
+    try {
+      await writeDurably(path.join(this.dir, `${id}.bin`), bytes);
+      await writeDurably(path.join(this.dir, `${id}.json`), JSON.stringify(meta));
+    } catch (error) {
+      await rm(path.join(this.dir, `${id}.bin`), { force: true });
+      throw error;
+    }
     this.waiting.push(id);
     this.pump();
   }
 
-  /** Jobs accepted and not yet done. */
+  /** Jobs accepted and not yet done (waiting, running, or waiting to be tried again). */
   get size(): number {
-    return this.waiting.length + this.running;
+    return this.waiting.length + this.running + this.retries.size;
+  }
+
+  /** The photos of a group that could not be filed after every try, kept in `dead-letter/`. */
+  async deadLetters(group: string): Promise<number> {
+    const folder = path.join(this.dir, DEAD_LETTER);
+    const names = await readdir(folder).catch(() => [] as string[]);
+    let count = 0;
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const meta = await readFile(path.join(folder, name), 'utf8').then(parseMeta, () => undefined);
+      if (meta?.group === group) count++;
+    }
+    return count;
   }
 
   /**
@@ -82,6 +134,8 @@ export class PhotoQueue {
    */
   async stop(timeoutMs = 60_000): Promise<void> {
     this.stopping = true;
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
     if (this.running === 0) return;
     await Promise.race([new Promise<void>((resolve) => (this.drained = resolve)), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
@@ -92,33 +146,34 @@ export class PhotoQueue {
   }
 
   private pump(): void {
-    while (!this.stopping && this.running < this.concurrency && this.waiting.length > 0) {
+    while (!this.stopping && this.running < this.options.concurrency && this.waiting.length > 0) {
       const id = this.waiting.shift()!;
       this.running++;
-      void this.run(id).finally(() => {
-        this.running--;
-        if (this.running === 0 && this.stopping) this.drained?.();
-        this.pump();
-      });
+      void this.run(id)
+        .catch((error: unknown) => this.options.log.error({ err: error, job: id }, 'a queued photo could not be handled'))
+        .finally(() => {
+          this.running--;
+          if (this.running === 0 && this.stopping) this.drained?.();
+          this.pump();
+        });
     }
   }
 
   private async run(id: string): Promise<void> {
-    const files = { bin: path.join(this.dir, `${id}.bin`), json: path.join(this.dir, `${id}.json`) };
-    let meta: PhotoJobMeta;
+    const files = { bin: path.join(this.dir, `${id}.bin`), json: path.join(this.dir, `${id}.json`), tries: path.join(this.dir, `${id}.tries`) };
+    let meta: PhotoJobMeta | undefined;
     let bytes: Buffer;
     try {
-      meta = JSON.parse(await readFile(files.json, 'utf8')) as PhotoJobMeta;
+      meta = parseMeta(await readFile(files.json, 'utf8'));
       bytes = await readFile(files.bin);
     } catch (error) {
-      this.log.error({ err: error, job: id }, 'a queued photo could not be read; dropping it');
-      await rm(files.json, { force: true });
-      await rm(files.bin, { force: true });
+      this.options.log.error({ err: error, job: id }, 'a queued photo could not be read; it is set aside in quarantine/');
+      await this.setAside(id, QUARANTINE, describeError(error));
       return;
     }
-    let result: IngestResult | { kind: 'failed' };
+    let result: IngestResult;
     try {
-      result = await this.library.ingest(meta.group, {
+      result = await this.options.library.ingest(meta.group, {
         bytes,
         postedAt: new Date(meta.postedAt),
         source: meta.source,
@@ -126,28 +181,86 @@ export class PhotoQueue {
         ...(meta.originalName ? { originalName: meta.originalName } : {}),
       });
     } catch (error) {
-      // Broken infrastructure (the store, the disk): keep the job for the next start.
-      this.log.error({ err: error, job: id, group: meta.group }, 'filing a photo failed; it stays queued');
-      result = { kind: 'failed' };
-      await this.notify(meta, result);
+      await this.failed(id, meta, files.tries, error);
       return;
     }
     await rm(files.json, { force: true });
     await rm(files.bin, { force: true });
+    await rm(files.tries, { force: true });
     await this.notify(meta, result);
   }
 
-  private async notify(meta: PhotoJobMeta, result: IngestResult | { kind: 'failed' }): Promise<void> {
+  /** Broken infrastructure (the store, a full disk): try again later, or give up into dead-letter/. */
+  private async failed(id: string, meta: PhotoJobMeta, triesFile: string, error: unknown): Promise<void> {
+    const tries = (Number(await readFile(triesFile, 'utf8').catch(() => '0')) || 0) + 1;
+    if (tries >= this.retry.attempts) {
+      this.options.log.error({ err: error, job: id, group: meta.group, tries }, 'filing a photo kept failing; it is set aside in dead-letter/');
+      await this.setAside(id, DEAD_LETTER, describeError(error));
+      await this.notify(meta, { kind: 'failed' });
+      return;
+    }
+    const delay = Math.min(this.retry.maxDelayMs, this.retry.firstDelayMs * this.retry.factor ** (tries - 1));
+    this.options.log.warn({ err: error, job: id, group: meta.group, tries, retryInMs: delay }, 'filing a photo failed; it stays queued and is tried again');
+    await writeDurably(triesFile, String(tries)).catch(() => undefined);
+    if (this.stopping) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(id);
+      this.waiting.push(id);
+      this.pump();
+    }, delay);
+    this.retries.set(id, timer);
+  }
+
+  /** Moves a job's files into a folder of its own, with a note of why: never deletes them. */
+  private async setAside(id: string, folder: string, why: string): Promise<void> {
+    const target = path.join(this.dir, folder);
+    await mkdir(target, { recursive: true });
+    for (const ext of ['.bin', '.json', '.tries']) {
+      await rename(path.join(this.dir, `${id}${ext}`), path.join(target, `${id}${ext}`)).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      });
+    }
+    await writeFile(path.join(target, `${id}.why.txt`), `${why}\n`);
+  }
+
+  private async notify(meta: PhotoJobMeta, result: PhotoJobResult): Promise<void> {
     try {
       await this.handlers.get(meta.platform)?.(meta, result);
     } catch (error) {
-      this.log.warn({ err: error, group: meta.group, reason: describeError(error) }, 'could not answer about a filed photo');
+      this.options.log.warn({ err: error, group: meta.group, reason: describeError(error) }, 'could not answer about a filed photo');
     }
   }
 }
 
-async function writeAtomically(file: string, data: Uint8Array | string): Promise<void> {
+const QUARANTINE = 'quarantine';
+const DEAD_LETTER = 'dead-letter';
+
+function parseMeta(text: string): PhotoJobMeta {
+  const meta = JSON.parse(text) as Partial<PhotoJobMeta> | null;
+  if (!meta || typeof meta.group !== 'string' || typeof meta.platform !== 'string' || typeof meta.postedAt !== 'string' || typeof meta.source !== 'object') {
+    throw new Error('the job description is incomplete');
+  }
+  return meta as PhotoJobMeta;
+}
+
+/**
+ * Writes a file so that it survives a power cut once this resolves: to a temporary name, flushed,
+ * renamed, and the folder flushed so that the rename itself is on the disk.
+ */
+async function writeDurably(file: string, data: Uint8Array | string): Promise<void> {
   const temporary = `${file}.${randomBytes(4).toString('hex')}.partial`;
-  await writeFile(temporary, data);
+  const handle = await open(temporary, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
   await rename(temporary, file);
+  const folder = await open(path.dirname(file), 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
 }

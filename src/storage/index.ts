@@ -3,3 +3,4 @@ export type { KeyvLocation } from './keyv.ts';
 export { KeyvFaceCache, encodeEmbedding, decodeEmbedding } from './face-cache.ts';
 export { KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore } from './keyv-library-stores.ts';
 export type { IndexRepair } from './keyv-library-stores.ts';
+export { lockDataDir, type DataDirLock } from './data-dir-lock.ts';

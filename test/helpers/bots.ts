@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startBots, type RunningBots } from '../../src/start-bots.ts';
+import { startBots, type RunningBots, type StartOptions } from '../../src/start-bots.ts';
 
 export interface BotHarness<E extends { close(): Promise<void> }> {
   readonly emulator: E;
@@ -19,12 +19,12 @@ export interface BotHarness<E extends { close(): Promise<void> }> {
  * `facefile bot`'s real wiring (`startBots`) pointed at a platform emulator, on a fresh data folder
  * with two workers and its log in a file; `env` carries the platform's token and API root.
  */
-export async function startBotHarness<E extends { close(): Promise<void> }>(emulator: E, env: Record<string, string>): Promise<BotHarness<E>> {
+export async function startBotHarness<E extends { close(): Promise<void> }>(emulator: E, env: Record<string, string>, options: StartOptions = {}): Promise<BotHarness<E>> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-bot-'));
   const logFile = path.join(dir, 'bot.log');
   const config = loadConfig({ DATA_DIR: dir, WORKERS: '2', LOG_LEVEL: 'info', ...env }, { cwd: dir });
   const log = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: true }));
-  const bots = await startBots(config, log);
+  const bots = await startBots(config, log, options);
   return {
     emulator,
     bots,

@@ -1,13 +1,18 @@
 import { startBotHarness, type BotHarness } from './bots.ts';
 import { BotApiEmulator } from '../emulators/telegram/index.ts';
 import type { SentMessage } from '../emulators/telegram/index.ts';
+import type { StartOptions } from '../../src/start-bots.ts';
 
 export type TelegramHarness = BotHarness<BotApiEmulator>;
 
 /** A Bot API emulator and `facefile bot`'s real wiring pointed at it, on a fresh data folder. */
-export async function startTelegram(env: Record<string, string> = {}, emulatorOptions: Parameters<typeof BotApiEmulator.start>[0] = {}): Promise<TelegramHarness> {
+export async function startTelegram(
+  env: Record<string, string> = {},
+  emulatorOptions: Parameters<typeof BotApiEmulator.start>[0] = {},
+  startOptions: StartOptions = {},
+): Promise<TelegramHarness> {
   const emulator = await BotApiEmulator.start(emulatorOptions);
-  return startBotHarness(emulator, { TELEGRAM_BOT_TOKEN: emulator.token, TELEGRAM_API_ROOT: emulator.apiRoot, ...env });
+  return startBotHarness(emulator, { TELEGRAM_BOT_TOKEN: emulator.token, TELEGRAM_API_ROOT: emulator.apiRoot, ...env }, startOptions);
 }
 
 /** Matches the bot's answer to one message (message ids are counted per chat). */

@@ -37,6 +37,23 @@ describe('redactSecrets', () => {
     assert.equal(redactSecrets(URL), 'https://api.telegram.org/bot[redacted]/getMe');
   });
 
+  it('GIVEN a URL-encoded token (%3A for the colon) THEN it is masked, in a URL and bare', () => {
+    const encoded = TOKEN.replace(':', '%3A');
+    assert.equal(redactSecrets(`https://api.telegram.org/bot${encoded}/getMe`), 'https://api.telegram.org/bot[redacted]/getMe');
+    assert.ok(!redactSecrets(`token=${encoded}&x=1`).includes(SECRET));
+    assert.ok(!redactSecrets(`token=${TOKEN.replace(':', '%3a')}`).includes(SECRET));
+  });
+
+  it('GIVEN database and Redis URLs with passwords THEN the password is masked and the rest kept', () => {
+    assert.equal(redactSecrets('postgres://facefile:s3cr%40t@db:5432/facefile'), 'postgres://facefile:[redacted]@db:5432/facefile');
+    assert.equal(redactSecrets('failed: redis://:hunter2@127.0.0.1:6379/0'), 'failed: redis://:[redacted]@127.0.0.1:6379/0');
+    assert.equal(redactSecrets('"url":"mysql://root:pw@localhost/test"'), '"url":"mysql://root:[redacted]@localhost/test"');
+  });
+
+  it('GIVEN a URL with a colon and an @ in its path THEN nothing is masked', () => {
+    assert.equal(redactSecrets('https://example.com/a:b@c'), 'https://example.com/a:b@c');
+  });
+
   it('GIVEN a bare token in text THEN it is masked', () => {
     assert.equal(redactSecrets(`starting with token ${TOKEN}.`), 'starting with token [redacted].');
   });

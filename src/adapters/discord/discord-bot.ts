@@ -20,7 +20,7 @@ import type { Bot} from '../../bot/index.ts';
 import { megabytes, type ChatContext, type ChatUser, type CommandArgs, type FetchedPhoto, type Syntax } from '../../bot/index.ts';
 import { isPhotoName } from '../../files/index.ts';
 import type { PhotoQueue } from '../../jobs/index.ts';
-import { downloadLimited, Tracker } from '../shared/index.ts';
+import { downloadLimited, Tracker, verifyAtStart } from '../shared/index.ts';
 import { commandArgs, discordCommands, menuCommand } from './commands.ts';
 
 export const DISCORD = 'discord';
@@ -40,6 +40,18 @@ export interface DiscordBotOptions {
   readonly bot: Bot;
   readonly queue: PhotoQueue;
   readonly log: Log;
+  /** Told when the gateway session is lost for good: the process should end so that it is restarted. */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+/** Checks the token with GET /users/@me before anything slow starts: a one-line `StartupError` otherwise. */
+export function verifyDiscord(options: { readonly token: string; readonly apiRoot?: string; readonly timeoutMs?: number }): Promise<unknown> {
+  const root = options.apiRoot ?? 'https://discord.com/api';
+  return verifyAtStart('Discord', new URL(root).host, options.timeoutMs ?? 15_000, async (signal) => {
+    const response = await fetch(`${root}/v10/users/@me`, { headers: { authorization: `Bot ${options.token}` }, signal });
+    if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
+    return response.json();
+  });
 }
 
 /**
@@ -106,6 +118,11 @@ export class DiscordBot {
     client.on(Events.MessageCreate, (message) => void this.tasks.track(this.onMessage(message)));
     client.on(Events.InteractionCreate, (interaction) => void this.tasks.track(this.onInteraction(interaction)));
     client.on(Events.Error, (error) => this.options.log.error({ err: error }, 'Discord client error'));
+    client.on(Events.Invalidated, () => {
+      const error = new Error('the Discord session was invalidated and cannot be resumed');
+      this.options.log.error({ err: error }, 'Discord connection lost for good');
+      this.options.onFatal?.(error);
+    });
     return client;
   }
 

@@ -1,2 +1,2 @@
 /** Discord through discord.js: gateway events and interactions into the bot layer. */
-export { DISCORD, DiscordBot, type DiscordBotOptions } from './discord-bot.ts';
+export { DISCORD, DiscordBot, verifyDiscord, type DiscordBotOptions } from './discord-bot.ts';

@@ -2,3 +2,4 @@
 export { downloadLimited } from './download.ts';
 export { Outbox, type OutboxOptions, type RetryAfter } from './outbox.ts';
 export { Tracker } from './tracker.ts';
+export { verifyAtStart } from './verify.ts';

@@ -1,12 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { Telegraf, TelegramError, type Context } from 'telegraf';
+import { Telegraf, Telegram, TelegramError, type Context } from 'telegraf';
 import type { Message, MessageEntity, PhotoSize, ReplyParameters, Update, User } from '@telegraf/types';
 import type { Log } from '../../core/index.ts';
-import type { Bot} from '../../bot/index.ts';
-import { megabytes, type ChatContext, type ChatUser, type FetchedPhoto, type PostedPhoto, type Syntax } from '../../bot/index.ts';
+import type { Bot } from '../../bot/index.ts';
+import { megabytes, PhotoNotQueuedError, type ChatContext, type ChatUser, type FetchedPhoto, type PostedPhoto, type Syntax } from '../../bot/index.ts';
 import { isPhotoName } from '../../files/index.ts';
 import type { PhotoQueue } from '../../jobs/index.ts';
-import { downloadLimited, Outbox, Tracker } from '../shared/index.ts';
+import { downloadLimited, Outbox, Tracker, verifyAtStart } from '../shared/index.ts';
 
 export const TELEGRAM = 'telegram';
 
@@ -30,6 +30,20 @@ export interface TelegramBotOptions {
   readonly reactionIntervalMs?: number;
   /** How long a chat's admin list is trusted before asking Telegram again. */
   readonly adminCacheMs?: number;
+  /**
+   * Told when the bot cannot go on and must not confirm what it received: polling ended (a second
+   * poller's 409, a revoked token) or a photo could not be queued. The process should end non-zero
+   * at once, without a graceful stop (which would confirm the updates), so that a supervisor
+   * restarts it and Telegram delivers the unconfirmed updates again.
+   */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+/** Checks the token with getMe before anything slow starts: a one-line `StartupError` otherwise. */
+export function verifyTelegram(options: { readonly token: string; readonly apiRoot?: string; readonly timeoutMs?: number }): Promise<unknown> {
+  const telegram = new Telegram(options.token, { ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) });
+  const where = new URL(options.apiRoot ?? 'https://api.telegram.org').host;
+  return verifyAtStart('Telegram', where, options.timeoutMs ?? 15_000, () => telegram.getMe());
 }
 
 /** How commands are written on Telegram: words after the command, photos as captions or replies. */
@@ -60,6 +74,9 @@ export class TelegramBot {
   private readonly admins = new Map<number, { ids: Set<number>; until: number }>();
   private readonly tasks: Tracker;
   private launched: Promise<void> | undefined;
+  private stopping = false;
+  /** Updates kept unconfirmed after a fatal error, released only by a stop. */
+  private readonly held: (() => void)[] = [];
   private username = '';
 
   constructor(private readonly options: TelegramBotOptions) {
@@ -95,7 +112,11 @@ export class TelegramBot {
     const { webhook } = this.options;
     const launchOptions = webhook ? { webhook: { domain: webhook.url, port: webhook.port, ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}) } } : {};
     // launch() resolves only when polling stops; keep it to wait for the last batch on stop().
-    this.launched = this.telegraf.launch(launchOptions).catch((error: unknown) => this.options.log.error({ err: error }, 'Telegram polling stopped with an error'));
+    this.launched = this.telegraf.launch(launchOptions).catch((error: unknown) => {
+      if (this.stopping) return;
+      this.options.log.error({ err: error }, 'Telegram polling stopped with an error: is another facefile polling with this token?');
+      this.fatal(error);
+    });
     this.options.log.info({ bot: me.username, mode: webhook ? 'webhook' : 'long polling' }, 'Telegram bot started');
   }
 
@@ -106,6 +127,8 @@ export class TelegramBot {
 
   /** Stops taking updates, lets the current batch finish (so its offset is confirmed), then the commands. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    for (const release of this.held.splice(0)) release();
     this.telegraf.stop('shutdown');
     await this.launched;
     await this.tasks.idle();
@@ -122,8 +145,10 @@ export class TelegramBot {
     }
     const photo = photoOf(message);
     if (!photo) return;
-    // Awaited: the update is confirmed to Telegram only once the photo is safely queued.
-    await this.options.bot.photosPosted({
+    // Awaited: the update is confirmed to Telegram (by the next poll) only once the photo is on the
+    // disk. When it cannot be, the process ends before that poll, and Telegram delivers it again.
+    await this.options.bot
+      .photosPosted({
       platform: TELEGRAM,
       group: groupOf(message),
       caller: callerOf(message),
@@ -131,9 +156,20 @@ export class TelegramBot {
       source: { chat: String(message.chat.id), message: String(message.message_id) },
       photos: [this.posted(photo)],
       downloadLimitBytes: this.options.maxDownloadBytes,
-      reply: (text) => this.send(String(message.chat.id), message.message_id, text),
-      tooLarge: TELEGRAM_SYNTAX.tooLarge,
-    });
+        reply: (text) => this.send(String(message.chat.id), message.message_id, text),
+        tooLarge: TELEGRAM_SYNTAX.tooLarge,
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof PhotoNotQueuedError)) throw error;
+        this.fatal(error);
+        // Held until the process ends (or a stop): this update must stay unconfirmed.
+        return new Promise<void>((resolve) => this.held.push(resolve));
+      });
+  }
+
+  private fatal(error: unknown): void {
+    if (this.options.onFatal) this.options.onFatal(error);
+    else this.options.log.error({ err: error }, 'the Telegram bot cannot go on');
   }
 
   private async runCommand(message: Message, name: string, args: string): Promise<void> {

@@ -5,8 +5,9 @@ import * as replies from '../replies.ts';
 export const stats: BotCommand = {
   name: 'stats',
   description: 'How many photos, faces and people',
-  async run(ctx, _args, { library }) {
+  async run(ctx, _args, { library, queue }) {
     await ctx.defer();
-    return ctx.reply(replies.statsReply(await library.stats(ctx.group)));
+    const [stats, deadLetters] = await Promise.all([library.stats(ctx.group), queue.deadLetters(ctx.group)]);
+    return ctx.reply(replies.statsReply(stats, deadLetters));
   },
 };

@@ -1,0 +1,152 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.ts';
+import { StartupError, silentLog } from '../../src/core/index.ts';
+import { startBots } from '../../src/start-bots.ts';
+import { BotApiEmulator } from '../emulators/telegram/index.ts';
+import { GROUP, NO_DATASETS } from '../helpers/datasets.ts';
+import { answerTo, startTelegram, textOf, type TelegramHarness } from '../helpers/telegram.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), 'facefile-startup-'));
+}
+
+/** `startBots` on a fresh folder with a Telegram token and API root; resolves to how it failed. */
+async function failedStart(apiRoot: string, token = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1'): Promise<{ error: unknown; ms: number }> {
+  const dir = await tempDir();
+  const started = Date.now();
+  try {
+    const config = loadConfig({ DATA_DIR: dir, TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: apiRoot }, { cwd: dir });
+    const bots = await startBots(config, silentLog, { verifyTimeoutMs: 1000 });
+    await bots.stop();
+    return { error: undefined, ms: Date.now() - started };
+  } catch (error) {
+    return { error, ms: Date.now() - started };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('facefile bot at start-up: the token is checked before the models load', () => {
+  it('GIVEN a wrong Telegram token THEN it ends at once with one line saying the token was refused', async () => {
+    const emulator = await BotApiEmulator.start();
+    try {
+      const { error, ms } = await failedStart(emulator.apiRoot);
+      assert.ok(error instanceof StartupError, String(error));
+      assert.match(error.message, /^Telegram refused the bot token \(401\)/);
+      assert.ok(!error.message.includes('\n'));
+      assert.ok(ms < 5000, `${ms} ms: the models must not load first`);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('GIVEN an API that accepts the connection and never answers THEN it ends after the timeout, saying so', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as net.AddressInfo;
+      const { error, ms } = await failedStart(`http://127.0.0.1:${port}`);
+      assert.ok(error instanceof StartupError, String(error));
+      assert.match(error.message, /did not answer within 1 s/);
+      assert.ok(ms < 5000, `${ms} ms`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
+  it('GIVEN nothing listening at the API address THEN it ends saying it cannot reach it', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { error } = await failedStart(`http://127.0.0.1:${port}`);
+    assert.ok(error instanceof StartupError, String(error));
+    assert.match(error.message, /cannot reach the Telegram API at 127\.0\.0\.1:\d+: ECONNREFUSED/);
+  });
+
+  it('GIVEN `facefile bot` with a wrong token THEN exit code 2, one line on stderr, and no token anywhere in it', async () => {
+    const emulator = await BotApiEmulator.start();
+    const dir = await tempDir();
+    const token = '987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawX';
+    try {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/facefile.js'), 'bot'], {
+        cwd: dir,
+        env: { PATH: process.env['PATH'] ?? '', HOME: dir, DATA_DIR: dir, TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: emulator.apiRoot },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.equal(code, 2, stderr);
+      const lines = stderr.trim().split('\n').filter((line) => line.startsWith('facefile:'));
+      assert.equal(lines.length, 1, stderr);
+      assert.match(lines[0]!, /^facefile: Telegram refused the bot token/);
+      assert.ok(!stderr.includes('AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawX'), stderr);
+    } finally {
+      await emulator.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('facefile bot: one writer per data folder, and a polling conflict ends the process', { skip: NO_DATASETS }, () => {
+  let h: TelegramHarness;
+  const fatal: unknown[] = [];
+  before(async () => {
+    h = await startTelegram({ TELEGRAM_GROUP_INTERVAL_MS: '100' }, {}, { onFatal: (error) => fatal.push(error) });
+    h.emulator.addChat({ id: -3001, type: 'supergroup', title: 'Lock' }, { creator: h.emulator.user(1, 'Ada') });
+  });
+  after(() => h.close());
+
+  it('GIVEN a running bot WHEN a second one starts on the same DATA_DIR THEN it is refused, naming the first, and the first keeps answering', async () => {
+    const config = loadConfig({ DATA_DIR: h.dir, TELEGRAM_BOT_TOKEN: h.emulator.token, TELEGRAM_API_ROOT: h.emulator.apiRoot }, { cwd: h.dir });
+    await assert.rejects(startBots(config, silentLog), (error: unknown) => {
+      assert.ok(error instanceof StartupError, String(error));
+      assert.match(error.message, new RegExp(`in use by another facefile \\(process ${process.pid} on `));
+      return true;
+    });
+    const e = h.emulator;
+    const ping = e.postText(-3001, e.user(1, 'Ada'), '/stats');
+    assert.match(textOf(await e.waitFor(answerTo(ping))), /Photos: 0/);
+    assert.equal(fatal.length, 0);
+  });
+
+  it('GIVEN a running bot WHEN another poller asks for its updates THEN its polling ends with 409 and it asks to be restarted', async () => {
+    const response = await fetch(`${h.emulator.apiRoot}/bot${h.emulator.token}/getUpdates?timeout=0`);
+    assert.equal(response.status, 200);
+    for (let waited = 0; fatal.length === 0 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(fatal.length, 1);
+    assert.match(String(fatal[0]), /409/);
+  });
+});
+
+describe('facefile bot: a photo the disk will not take is never confirmed', { skip: NO_DATASETS }, () => {
+  it('GIVEN the queue folder cannot be written WHEN a photo is posted THEN the bot asks to be restarted and Telegram keeps the update', { timeout: 120_000 }, async () => {
+    const fatal: unknown[] = [];
+    const h = await startTelegram({ TELEGRAM_GROUP_INTERVAL_MS: '100' }, {}, { onFatal: (error) => fatal.push(error) });
+    try {
+      const e = h.emulator;
+      e.addChat({ id: -3002, type: 'supergroup', title: 'Full disk' }, { creator: e.user(1, 'Ada') });
+      await rm(path.join(h.dir, 'queue'), { recursive: true, force: true });
+      await writeFile(path.join(h.dir, 'queue'), 'not a folder: every write into it fails');
+      const photo = await readFile(path.join(GROUP, 'obama', (await readdir(path.join(GROUP, 'obama')))[0]!));
+      const posted = await e.postPhoto(-3002, e.user(1, 'Ada'), photo);
+      for (let waited = 0; fatal.length === 0 && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(fatal.length, 1, 'the bot asked to be restarted');
+      assert.match(String(fatal[0]), /could not be written to the queue/);
+      assert.equal(e.pendingUpdates(), 1, 'the update is still unconfirmed, so Telegram delivers it again after the restart');
+      assert.match(textOf(await e.waitFor(answerTo(posted))), /went wrong on my side/);
+    } finally {
+      await h.close();
+    }
+  });
+});
