@@ -1,11 +1,10 @@
 import type { Embedding, GalleryPerson, MatchPolicy } from '../core/index.ts';
 import { clusterFaces } from '../core/library/index.ts';
 import { matchFaces, similarity } from '../core/index.ts';
+import { NO_FACES_FOLDER as NO_FACES, UNKNOWN_FOLDER as UNKNOWN } from '../archive/index.ts';
 import type { RunPhoto, RunResult } from './archive-runner.ts';
 
-/** The archive's folders that are not people (the archive job's names). */
-export const UNKNOWN = '_unknown';
-export const NO_FACES = '_no_faces';
+export { NO_FACES, UNKNOWN };
 
 /** The folders a photo goes to under `policy`: the archive job's filing rule, on cached faces. */
 export function foldersFor(photo: Pick<RunPhoto, 'faces'>, gallery: readonly GalleryPerson[], policy: MatchPolicy): string[] {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Config } from '../config.ts';
 import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson } from '../core/index.ts';
 import { sha256Hex } from '../core/index.ts';
-import { ArchiveJob, type ArchiveProgress } from '../archive/archive-job.ts';
+import { ArchiveJob, type ArchiveProgress } from '../archive/index.ts';
 import { createDecoder, createEngine } from '../composition.ts';
 import { DEFAULT_THRESHOLD } from '../recognition/index.ts';
 import { KeyvFaceCache, openKeyv } from '../storage/index.ts';
@@ -23,6 +23,7 @@ export class JobArchiveRunner implements ArchiveRunner {
   }
 
   async run(folders: ArchiveFolders, threshold: number, onProgress: (progress: RunProgress) => void): Promise<RunResult> {
+    const startedAt = performance.now();
     const policy = { threshold, margin: this.config.match.margin };
     const plan = await ArchiveJob.plan({
       inputs: [folders.photos],
@@ -34,11 +35,11 @@ export class JobArchiveRunner implements ArchiveRunner {
     onProgress({ phase: 'starting', done: 0, total: plan.photos.length });
     const { engine, cache } = await this.start();
     const job = new ArchiveJob({ engine, decoder: createDecoder(this.config), cache, log: this.log, progress: progressTo(onProgress) });
-    const report = await job.run(plan);
+    const report = await job.run(plan, { startedAt });
     onProgress({ phase: 'finishing', done: 0, total: report.outcomes.length });
 
     // The job found these faces and cached them by content; the page needs them for its previews.
-    const facesOf = async (file: string): Promise<readonly DetectedFace[]> => (await cache.get(sha256Hex(await readFile(file)))) ?? [];
+    const facesOf = async (file: string, hash?: string): Promise<readonly DetectedFace[]> => (await cache.get(hash ?? sha256Hex(await readFile(file)))) ?? [];
     const gallery: GalleryPerson[] = [];
     // The photos the job did not use for a person are listed as that person's problems.
     const unused = new Set(report.known.flatMap((k) => k.problems.map((p) => p.file)));
@@ -52,7 +53,7 @@ export class JobArchiveRunner implements ArchiveRunner {
       if (samples.length > 0) gallery.push({ id: person.name, name: person.name, samples });
     }
     const photos = [];
-    for (const outcome of report.outcomes) photos.push({ file: outcome.file, people: outcome.people, folders: outcome.folders, faces: await facesOf(outcome.file) });
+    for (const outcome of report.outcomes) photos.push({ file: outcome.file, people: outcome.people, folders: outcome.folders, faces: await facesOf(outcome.file, outcome.hash) });
     return {
       threshold,
       margin: policy.margin,

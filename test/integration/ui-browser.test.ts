@@ -45,12 +45,15 @@ async function grid(page: Page, folder: string): Promise<string[]> {
   return (await Promise.all(images.map((image) => image.getAttribute('alt')))).map(String).sort();
 }
 
-async function chooseFolder(page: Page, button: string, folder: string): Promise<void> {
+async function chooseFolder(page: Page, button: string, root: string, folder: string): Promise<void> {
   // Opened from the keyboard: the buttons are real buttons.
   await page.getByRole('button', { name: button }).focus();
   await page.keyboard.press('Enter');
   const dialog = page.locator('dialog#browser');
   await dialog.waitFor({ state: 'visible' });
+  // It opens at the folder chosen now (facefile ui starts with ./photos, ./known, ./archive): go to the top.
+  await dialog.getByRole('button', { name: root, exact: true }).click();
+  await dialog.locator('#browser-path').filter({ hasText: new RegExp(`^${root}$`) }).waitFor();
   await dialog.getByRole('button', { name: `📁 ${folder}`, exact: true }).click();
   await page.locator('#browser-path').filter({ hasText: new RegExp(`/${folder}$`) }).waitFor();
   await dialog.getByRole('button', { name: 'Use this folder' }).click();
@@ -99,9 +102,9 @@ describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, 
     await page.goto(ui.url);
     // The page keeps the token in its cookie and takes it out of the address bar (and history).
     await page.waitForURL((url) => url.search === '');
-    await chooseFolder(page, 'Choose the photos folder', 'photos');
-    await chooseFolder(page, 'Choose the known faces folder', 'known');
-    await chooseFolder(page, 'Choose where to save the sorted copies', 'archive');
+    await chooseFolder(page, 'Choose the photos folder', work, 'photos');
+    await chooseFolder(page, 'Choose the known faces folder', work, 'known');
+    await chooseFolder(page, 'Choose where to save the sorted copies', work, 'archive');
     await page.getByLabel(/one zip per person/).check();
     assert.equal(await page.locator('#photos-path').inputValue(), path.join(work, 'photos'));
 
