@@ -45,7 +45,7 @@ async function grid(page: Page, folder: string): Promise<string[]> {
   return (await Promise.all(images.map((image) => image.getAttribute('alt')))).map(String).sort();
 }
 
-async function chooseFolder(page: Page, button: string, root: string, folder: string): Promise<void> {
+async function chooseFolder(page: Page, button: string, root: string, folder: string, screenshot?: string): Promise<void> {
   // Opened from the keyboard: the buttons are real buttons.
   await page.getByRole('button', { name: button }).focus();
   await page.keyboard.press('Enter');
@@ -56,6 +56,7 @@ async function chooseFolder(page: Page, button: string, root: string, folder: st
   await dialog.locator('#browser-path').filter({ hasText: new RegExp(`^${root}$`) }).waitFor();
   await dialog.getByRole('button', { name: `📁 ${folder}`, exact: true }).click();
   await page.locator('#browser-path').filter({ hasText: new RegExp(`/${folder}$`) }).waitFor();
+  if (screenshot) await page.screenshot({ path: screenshot });
   await dialog.getByRole('button', { name: 'Use this folder' }).click();
   await dialog.waitFor({ state: 'hidden' });
 }
@@ -102,7 +103,7 @@ describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, 
     await page.goto(ui.url);
     // The page keeps the token in its cookie and takes it out of the address bar (and history).
     await page.waitForURL((url) => url.search === '');
-    await chooseFolder(page, 'Choose the photos folder', work, 'photos');
+    await chooseFolder(page, 'Choose the photos folder', work, 'photos', path.join(ARTEFACTS, 'ui-0-folder-browser.png'));
     await chooseFolder(page, 'Choose the known faces folder', work, 'known');
     await chooseFolder(page, 'Choose where to save the sorted copies', work, 'archive');
     await page.getByLabel(/one zip per person/).check();

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import pino from 'pino';
+import { PathError } from '../../src/core/index.ts';
 import { SharpImageDecoder, SharpRenderer } from '../../src/imaging/index.ts';
 import { Thumbnails, UiSession, startUiServer, type ArchiveFolders, type ArchiveRunner, type RunResult, type UiServer } from '../../src/web/index.ts';
 
@@ -26,8 +27,11 @@ class FakeRunner implements ArchiveRunner {
   readonly defaultThreshold = 0.9;
   runs: { folders: ArchiveFolders; threshold: number }[] = [];
 
+  fail: Error | undefined;
+
   run(folders: ArchiveFolders, threshold: number): Promise<RunResult> {
     this.runs.push({ folders, threshold });
+    if (this.fail) return Promise.reject(this.fail);
     const p = (name: string) => path.join(folders.photos, name);
     return Promise.resolve({
       threshold,
@@ -87,6 +91,10 @@ describe('facefile ui server', () => {
       req.end(body);
     });
   }
+  const state = async () => JSON.parse((await call(withToken('/api/state'))).body.toString()) as { status: string; error?: string; runs: number };
+  const waitUntil = async (condition: () => Promise<boolean>): Promise<void> => {
+    for (let i = 0; i < 100 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 20));
+  };
   const withToken = (target: string): string => `${target}${target.includes('?') ? '&' : '?'}token=${server.token}`;
   const post = (target: string, body: unknown, headers: Record<string, string> = {}) =>
     call(withToken(target), { method: 'POST', body, headers: { 'x-facefile-token': server.token, ...headers } });
@@ -180,7 +188,7 @@ describe('facefile ui server', () => {
     before(async () => {
       assert.equal((await post('/api/folders', { ...folders(), zips: false })).status, 200);
       assert.equal((await post('/api/run', {})).status, 202);
-      for (let i = 0; i < 50 && (JSON.parse((await call(withToken('/api/state'))).body.toString()) as { runs: number }).runs === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await waitUntil(async () => (await state()).runs > 0);
     });
 
     it('THEN a photo inside the photos folder is served as a small thumbnail', async () => {
@@ -233,6 +241,16 @@ describe('facefile ui server', () => {
       assert.equal(named.status, 202, named.body.toString());
       assert.deepEqual(await readdir(path.join(root, 'known', 'Ben Smith')), ['stranger-1.jpg', 'stranger-2.jpg']);
       assert.equal(runner.runs.length, 2);
+    });
+
+    it('WHEN a run fails THEN the state says why, in words, and the last results stay', async () => {
+      await waitUntil(async () => (await state()).status === 'idle');
+      runner.fail = new PathError(path.join(root, 'output'), 'unwritable');
+      assert.equal((await post('/api/run', {})).status, 202);
+      await waitUntil(async () => (await state()).status === 'failed');
+      assert.match((await state()).error ?? '', /output: cannot be written/);
+      assert.notEqual(JSON.parse((await call(withToken('/api/results'))).body.toString()), null);
+      runner.fail = undefined;
     });
   });
 });

@@ -56,6 +56,8 @@ function showState(state) {
     showStatus(state.error ?? 'The run failed.', true);
   } else if (runningBefore) {
     showStatus('Done.');
+  } else if (state.runs === 0 && state.folders) {
+    showStatus('Ready: press “Sort the photos”.');
   }
   runningBefore = running;
   if (state.runs !== lastRuns) {
