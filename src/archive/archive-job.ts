@@ -1,9 +1,11 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, MatchPolicy } from '../core/index.ts';
+import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, MatchPolicy, Renderer } from '../core/index.ts';
 import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, matchFaces } from '../core/index.ts';
 import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode } from '../files/index.ts';
+import { describeDoubt, findDoubts, type Candidate, type KnownProblem } from './known-check.ts';
+import { sheetPath, writeSheets, type SheetRequest } from './sheets.ts';
 import { readManifest, serializeManifest, writeManifest } from './manifest.ts';
 import { listOutput, projectOutput, syncCopies, syncZips, type SyncChanges, type ZipWritten } from './sync.ts';
 
@@ -48,6 +50,8 @@ export interface ArchiveDependencies {
   readonly decoder: ImageDecoder;
   readonly cache: FaceCache;
   readonly log: Logger;
+  /** Draws the contact sheets of doubtful known photos; without one, they are only listed. */
+  readonly renderer?: Renderer;
   readonly progress?: ArchiveProgress;
   /** Photos in flight at once: enough to keep every engine worker busy while others decode. */
   readonly concurrency?: number;
@@ -57,7 +61,8 @@ export interface KnownPerson {
   readonly name: string;
   /** Photos used as samples of them; 0 means nobody is looked for under this name. */
   readonly samples: number;
-  readonly problems: readonly { readonly file: string; readonly reason: string }[];
+  /** Their photos that are not used, each with the reason (and a contact sheet where it helps). */
+  readonly problems: readonly KnownProblem[];
 }
 
 export interface PhotoError {
@@ -123,7 +128,7 @@ export class ArchiveJob {
   async run(plan: ArchivePlan, options: { readonly startedAt?: number } = {}): Promise<ArchiveReport> {
     const started = options.startedAt ?? performance.now();
     const { request, photos } = plan;
-    const { gallery, known } = await this.learnKnown(plan.known);
+    const { gallery, known, sheets } = await this.learnKnown(plan.known, request);
 
     const outcomes: PhotoOutcome[] = [];
     const errors: PhotoError[] = [];
@@ -141,7 +146,7 @@ export class ArchiveJob {
     outcomes.sort((a, b) => a.file.localeCompare(b.file));
     errors.sort((a, b) => a.file.localeCompare(b.file));
 
-    const { changes, folders, zips } = await this.sync(request, known.map((k) => k.name), outcomes);
+    const { changes, folders, zips } = await this.sync(request, known.map((k) => k.name), outcomes, sheets);
     for (const failure of changes.failed) {
       this.deps.log.error({ file: failure.source, copy: failure.path, reason: failure.reason }, 'filing failed');
       errors.push({ file: failure.source, reason: failure.reason });
@@ -167,13 +172,14 @@ export class ArchiveJob {
   }
 
   /** Adds and removes sorted copies and zips, and saves the manifest (none of it in a dry run). */
-  private async sync(request: ArchiveRequest, people: readonly string[], outcomes: readonly PhotoOutcome[]) {
+  private async sync(request: ArchiveRequest, people: readonly string[], outcomes: readonly PhotoOutcome[], sheets: readonly SheetRequest[]) {
     const { outputDir } = request;
     const options = { outputDir, mode: request.placement ?? 'copy', dryRun: request.dryRun ?? false } as const;
     const { manifest, problem } = await readManifest(outputDir);
     const before = serializeManifest(manifest);
     if (problem) this.deps.log.warn({ outputDir, problem }, 'manifest unreadable: nothing is removed this run');
     const copies = await syncCopies(outcomes, manifest, options);
+    if (!options.dryRun) await writeSheets(sheets, manifest, { outputDir, decoder: this.deps.decoder, log: this.deps.log, ...(this.deps.renderer ? { renderer: this.deps.renderer } : {}) });
     const onDisk = await listOutput(outputDir);
     const folders = options.dryRun ? projectOutput(onDisk, copies) : onDisk;
     const touched = new Set([...copies.added, ...copies.removed].map((c) => c.path.split('/')[0] ?? ''));
@@ -183,35 +189,60 @@ export class ArchiveJob {
     return { changes, folders, zips: zipped.zips };
   }
 
-  /** One gallery person per sub-folder of `knownDir`, a sample from each photo with a usable face. */
-  private async learnKnown(files: ArchivePlan['known']): Promise<{ gallery: GalleryPerson[]; known: KnownPerson[] }> {
+  /**
+   * One gallery person per sub-folder of `knownDir`, a sample from each photo that shows exactly
+   * one usable face. Nothing is guessed: a photo with several faces, with none, or whose face looks
+   * more like another known person is left out and listed, with a contact sheet of its faces.
+   */
+  private async learnKnown(files: ArchivePlan['known'], request: ArchiveRequest): Promise<{ gallery: GalleryPerson[]; known: KnownPerson[]; sheets: SheetRequest[] }> {
     this.deps.progress?.begin('known', files.reduce((sum, f) => sum + f.photos.length, 0));
+    const candidates: Candidate[] = [];
+    const problems = new Map<string, KnownProblem[]>(files.map((f) => [f.name, []]));
+    const sheets: SheetRequest[] = [];
+    const sheetOf = (person: string, file: string, faces: SheetRequest['faces'], caption: string): string | undefined => {
+      if (!this.deps.renderer || request.dryRun) return undefined;
+      const sheet: SheetRequest = { person, file, faces, caption };
+      sheets.push(sheet);
+      return sheetPath(request.outputDir, sheet);
+    };
+    const allPhotos = files.flatMap(({ name, photos }) => photos.map((file) => ({ name, file })));
+    await forEachConcurrent(allPhotos, this.deps.concurrency ?? this.deps.engine.info.workers * 2, async ({ name, file }) => {
+      const result = await this.facesOf(file);
+      this.deps.progress?.advance(file);
+      const list = problems.get(name)!;
+      if ('reason' in result) {
+        list.push({ file, kind: 'unreadable', reason: result.reason });
+        return;
+      }
+      const usable = result.faces.flatMap((face) => (face.embedding ? [{ ...face, embedding: face.embedding }] : []));
+      if (usable.length === 0) {
+        const kind = result.faces.length === 0 ? 'no-face' : 'unclear-face';
+        list.push({ file, kind, reason: kind === 'no-face' ? 'no face found' : 'the face is too small or unclear' });
+      } else if (usable.length > 1) {
+        const faces = usable.map((face, i) => ({ box: face.box, label: String(i + 1) }));
+        const sheet = sheetOf(name, file, faces, `${path.basename(file)} in ${name}: ${usable.length} faces`);
+        const reason = `${usable.length} faces: facefile cannot tell which one is ${name}, so it uses none (crop the photo to one face, or move it)`;
+        list.push({ file, kind: 'several-faces', reason, ...(sheet ? { sheet } : {}) });
+      } else {
+        candidates.push({ person: name, file, face: usable[0]! });
+      }
+    });
+    const doubts = findDoubts(candidates, request.policy.threshold);
+    for (const doubt of doubts) {
+      const { person, file, face } = doubt.candidate;
+      const sheet = sheetOf(person, file, [{ box: face.box, label: `${doubt.other}?` }], `${path.basename(file)} in ${person}: looks like ${doubt.other}`);
+      problems.get(person)!.push({ file, kind: 'other-person', reason: describeDoubt(doubt), ...(sheet ? { sheet } : {}) });
+    }
+    const doubted = new Set(doubts.map((d) => d.candidate));
     const gallery: GalleryPerson[] = [];
     const known: KnownPerson[] = [];
-    for (const { name, photos } of files) {
-      const samples: Float32Array[] = [];
-      const problems: { file: string; reason: string }[] = [];
-      await forEachConcurrent(photos, this.deps.concurrency ?? this.deps.engine.info.workers * 2, async (file) => {
-        const result = await this.facesOf(file);
-        this.deps.progress?.advance(file);
-        if ('reason' in result) {
-          problems.push(result);
-          return;
-        }
-        const usable = result.faces.filter((f) => f.embedding).sort((a, b) => b.eyeDistance - a.eyeDistance);
-        if (usable.length === 0) {
-          problems.push({ file, reason: result.faces.length === 0 ? 'no face found' : 'the face is too small or unclear' });
-          return;
-        }
-        // A reference photo with bystanders: the largest face is the person the folder is named after.
-        if (usable.length > 1) this.deps.log.info({ file, faces: usable.length }, 'several faces in a known photo: using the largest');
-        samples.push(usable[0]!.embedding!);
-      });
-      known.push({ name, samples: samples.length, problems });
-      if (samples.length > 0) gallery.push({ id: name, name, samples });
+    for (const { name } of files) {
+      const samples = candidates.filter((c) => c.person === name && !doubted.has(c)).sort((a, b) => a.file.localeCompare(b.file));
+      known.push({ name, samples: samples.length, problems: problems.get(name)!.sort((a, b) => a.file.localeCompare(b.file)) });
+      if (samples.length > 0) gallery.push({ id: name, name, samples: samples.map((s) => s.face.embedding) });
     }
     this.deps.progress?.end();
-    return { gallery, known };
+    return { gallery, known, sheets };
   }
 
   private async analysePhoto(file: string, gallery: readonly GalleryPerson[], request: ArchiveRequest): Promise<PhotoOutcome | PhotoError> {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { writeZip } from '../albums/zip.ts';
 import { describeError } from '../core/index.ts';
 import { fileInto, type PlacementMode } from '../files/index.ts';
+import { CHECK_FOLDER } from './sheets.ts';
 import { compareWithRecord, recordOf, type Manifest, type PlacedFile } from './manifest.ts';
 
 /** Where one analysed photo belongs now. */
@@ -127,7 +128,7 @@ export async function listOutput(outputDir: string): Promise<Map<string, string[
     throw error;
   });
   for (const entry of entries) {
-    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === CHECK_FOLDER) continue;
     const names = (await readdir(path.join(outputDir, entry.name), { withFileTypes: true }))
       .filter((e) => e.isFile() && !e.name.startsWith('.'))
       .map((e) => e.name)

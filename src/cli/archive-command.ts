@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import { ArchiveJob, type ArchivePlan } from '../archive/index.ts';
 import { createDecoder, createEngine } from '../composition.ts';
+import { SharpRenderer } from '../imaging/index.ts';
 import { KeyvFaceCache, openKeyv } from '../storage/index.ts';
 import type { Logger } from '../logger.ts';
 import { createProgress } from './progress.ts';
@@ -62,6 +63,7 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
       decoder: createDecoder(config),
       cache: new KeyvFaceCache(keyv, engine.info.embedder),
       log,
+      renderer: new SharpRenderer(),
       progress: createProgress(),
     });
     const report = await job.run(plan);

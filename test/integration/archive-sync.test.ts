@@ -78,10 +78,12 @@ describe('facefile archive keeps its output in sync', { skip: NO_DATASETS }, () 
   });
 
   it('WHEN run at the default threshold THEN the folders and zips hold exactly what labels.json says, and the summary counts them', async () => {
-    const before = await tree(out());
+    // Contact sheets of doubtful known photos come and go with the threshold; they are not copies.
+    const copies = async () => (await tree(out())).filter((f) => !f.startsWith('_check_known'));
+    const before = await copies();
     const third = await archive();
     assert.equal(third.code, 0, third.stderr);
-    const after = await tree(out());
+    const after = await copies();
     assert.deepEqual(before.filter((f) => !after.includes(f)), dryRemovals, 'removed what the dry run said');
     assert.deepEqual(after.filter((f) => !before.includes(f)), dryAdditions, 'added what the dry run said');
     const expected = new Map<string, string[]>();

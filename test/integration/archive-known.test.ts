@@ -1,0 +1,67 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { GROUP, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
+import { exists, runCli, type CliResult } from '../helpers/cli.ts';
+
+/** Issue 10, item 4: known folders are checked before the run, and nothing is guessed silently. */
+describe('facefile archive checks the known folders', { skip: NO_DATASETS }, () => {
+  let dir: string;
+  let result: CliResult;
+  const sheets = () => path.join(dir, 'archive', '_check_known');
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-known-'));
+    const known = path.join(dir, 'known');
+    await mkdir(path.join(known, 'Group Shot'), { recursive: true });
+    await mkdir(path.join(known, 'Mislabelled'), { recursive: true });
+    await mkdir(path.join(known, 'Nobody'), { recursive: true });
+    await mkdir(path.join(dir, 'photos'), { recursive: true });
+    await symlink(path.join(GROUP, 'obama'), path.join(known, 'obama'));
+    await copyFile(path.join(POSTS, 'obama_and_biden.jpg'), path.join(known, 'Group Shot', 'obama_and_biden.jpg'));
+    await copyFile(path.join(POSTS, 'obama1.jpg'), path.join(known, 'Mislabelled', 'not-really.jpg'));
+    await sharp({ create: { width: 400, height: 300, channels: 3, background: '#4477aa' } }).jpeg().toFile(path.join(known, 'Nobody', 'sky.jpg'));
+    for (const post of ['obama3.jpg', 'obama-720p.jpg', 'obama_partial_face.jpg']) await copyFile(path.join(POSTS, post), path.join(dir, 'photos', post));
+    result = await runCli(['archive'], dir);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN a group photo in its own known folder THEN it is listed with its face count and a contact sheet, and not used', async () => {
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /known\/Group Shot\/obama_and_biden\.jpg: [2-9] faces: facefile cannot tell which one is Group Shot/);
+    const sheet = path.join(sheets(), 'Group Shot - obama_and_biden.png');
+    assert.match(result.stdout, /its faces: \.\/archive\/_check_known\/Group Shot - obama_and_biden\.png/);
+    const meta = await sharp(sheet).metadata();
+    assert.equal(meta.format, 'png');
+    assert.ok(meta.width >= 2 * 160, 'a tile per face');
+  });
+
+  it('GIVEN a photo of obama in another known folder THEN it is named as looking like obama, with a sheet, and not used', async () => {
+    assert.match(result.stdout, /known\/Mislabelled\/not-really\.jpg: the face looks more like obama \(0\.\d+\) than like Mislabelled/);
+    assert.ok(await exists(path.join(sheets(), 'Mislabelled - not-really.png')));
+  });
+
+  it('GIVEN a known folder whose photo has no face THEN the photo and the person are named', () => {
+    assert.match(result.stdout, /known\/Nobody\/sky\.jpg: no face found/);
+    assert.match(result.stdout, /nobody to look for under Group Shot, Mislabelled, Nobody/);
+  });
+
+  it('THEN the real person is still found: obama\'s photos are filed under obama, nothing under the others', async () => {
+    assert.deepEqual((await readdir(path.join(dir, 'archive', 'obama'))).sort(), ['obama-720p.jpg', 'obama3.jpg', 'obama_partial_face.jpg']);
+    for (const folder of ['Group Shot', 'Mislabelled', 'Nobody']) assert.equal(await exists(path.join(dir, 'archive', folder)), false, folder);
+    assert.match(result.stdout, /^ {2}obama +3 photos$/m);
+  });
+
+  it('WHEN the group photo is taken out of known/ THEN its contact sheet goes too', async () => {
+    await rm(path.join(dir, 'known', 'Group Shot'), { recursive: true });
+    const again = await runCli(['archive'], dir);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await exists(path.join(sheets(), 'Group Shot - obama_and_biden.png')), false);
+    assert.ok(await exists(path.join(sheets(), 'Mislabelled - not-really.png')));
+  });
+});
