@@ -29,11 +29,11 @@ export interface ThresholdPreview {
  * photo is decoded or recognised again, so this answers while a slider moves. Both sides are
  * decided here with the same rule, so the run's own threshold previews as no change.
  */
-export function previewThreshold(result: RunResult, threshold: number): ThresholdPreview {
+export function previewThreshold(result: RunResult, threshold: number, baseline: readonly (readonly string[])[] = baselineFolders(result)): ThresholdPreview {
   let photosMoved = 0, added = 0, removed = 0;
   const perFolder: Record<string, number> = {};
-  for (const photo of result.photos) {
-    const before = foldersFor(photo, result.gallery, { threshold: result.threshold, margin: result.margin });
+  for (const [i, photo] of result.photos.entries()) {
+    const before = baseline[i] ?? [];
     const after = foldersFor(photo, result.gallery, { threshold, margin: result.margin });
     for (const folder of after) perFolder[folder] = (perFolder[folder] ?? 0) + 1;
     const gained = after.filter((f) => !before.includes(f)).length;
@@ -43,6 +43,11 @@ export function previewThreshold(result: RunResult, threshold: number): Threshol
     removed += lost;
   }
   return { threshold, photosMoved, added, removed, perFolder };
+}
+
+/** Each photo's folders at the run's own threshold, decided by `foldersFor`: what previews compare with. */
+export function baselineFolders(result: RunResult): string[][] {
+  return result.photos.map((photo) => foldersFor(photo, result.gallery, { threshold: result.threshold, margin: result.margin }));
 }
 
 /**

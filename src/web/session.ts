@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Renderer } from '../core/index.ts';
 import { describeError, PathError, safeFolderName } from '../core/index.ts';
 import { cleanPersonName } from '../core/library/index.ts';
-import { NO_FACES, UNKNOWN, previewThreshold, similarityDistributions, unknownClusters, type ThresholdPreview, type UnknownCluster } from './analysis.ts';
+import { NO_FACES, UNKNOWN, baselineFolders, previewThreshold, similarityDistributions, unknownClusters, type ThresholdPreview, type UnknownCluster } from './analysis.ts';
 import type { ArchiveFolders, ArchiveRunner, RunProgress, RunResult } from './archive-runner.ts';
 import { resolveInside, type PathRefusal } from './security.ts';
 import type { Thumbnails } from './thumbnails.ts';
@@ -59,6 +59,7 @@ export class UiSession {
   private result: RunResult | undefined;
   private clusters: UnknownCluster[] = [];
   private distributions: { same: number[]; different: number[] } | undefined;
+  private baseline: string[][] | undefined;
   private readonly listeners = new Set<(state: SessionState) => void>();
 
   constructor(private readonly options: UiSessionOptions) {
@@ -124,6 +125,7 @@ export class UiSession {
         (result) => {
           this.result = result;
           this.distributions = undefined;
+          this.baseline = undefined;
           this.clusters = unknownClusters(result, this.options.minClusterPhotos);
           this.status = 'idle';
           this.runs++;
@@ -171,7 +173,11 @@ export class UiSession {
   }
 
   preview(threshold: number): ThresholdPreview | undefined {
-    return this.result && previewThreshold(this.result, threshold);
+    const result = this.result;
+    if (!result) return undefined;
+    // Asked at every step of the slider: the run's own decisions are worked out once.
+    this.baseline ??= baselineFolders(result);
+    return previewThreshold(result, threshold, this.baseline);
   }
 
   /** The similarity plot of the last run, with `proposed` marked; undefined before a run. */
