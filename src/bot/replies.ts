@@ -62,8 +62,12 @@ export function enrollReply(result: EnrollResult, asked: { readonly name: string
       return `I don't have that photo any more; send it again with ${syntax.command('enroll', asked.me ? { me: 'me' } : { name })}.`;
     case 'invalid-name':
       return result.reason === 'empty' ? `Give a name: ${syntax.command('enroll', { name: '<name>' })}, ${syntax.withPhoto}.` : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
-    case 'user-linked-elsewhere':
-      return `That account is already linked to ${result.person.name}.`;
+    case 'name-taken':
+      return `${result.person.name} is already enrolled here, and I never link an account to someone already enrolled. If that is you, ask an admin.`;
+    case 'not-allowed':
+      return notAllowed(result.person.name);
+    case 'confusable-name':
+      return confusable(result.person.name);
   }
 }
 
@@ -116,6 +120,10 @@ export function nameClusterReply(result: NameClusterResult, syntax: Syntax): str
       return `${result.person.name} ${result.newPerson ? 'is enrolled' : 'got more samples'}; filed ${count(result.filed, 'photo')}.`;
     case 'unknown-cluster':
       return result.clusters.length === 0 ? `No unknown faces listed: run ${syntax.command('unknown')} first.` : `No such number; run ${syntax.command('unknown')} again (numbers: ${result.clusters.join(', ')}).`;
+    case 'not-allowed':
+      return notAllowed(result.person.name);
+    case 'confusable-name':
+      return confusable(result.person.name);
     case 'invalid-name':
       return result.reason === 'empty' ? `Give a name: ${syntax.command('name', { cluster: '<number>', name: '<name>' })}.` : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
   }
@@ -127,6 +135,8 @@ export function notThisReply(result: NotThisResult): string {
       return `Taken out of ${result.person.name}'s album; it won't be filed there again.${result.nowFiledUnder.length > 0 ? ` Now filed under ${list(result.nowFiledUnder.map((p) => p.name))}.` : ''}`;
     case 'not-in-album':
       return `That photo is not in ${result.person.name}'s album.`;
+    case 'not-allowed':
+      return notAllowed(result.person.name);
     case 'unknown-person':
       return unknownPeopleReply(result.people);
     case 'unknown-photo':
@@ -137,7 +147,7 @@ export function notThisReply(result: NotThisResult): string {
 export function forgetReply(result: ForgetResult): string {
   switch (result.kind) {
     case 'forgotten':
-      return `${result.person.name} is forgotten: their face samples, album and link are deleted, with ${count(result.photosDeleted, 'photo')} only their album held.`;
+      return `${result.person.name} is forgotten, for good: their face samples, every stored face of theirs, their album and link are deleted, with ${count(result.photosDeleted, 'photo')} only their album held. This cannot be undone.`;
     case 'unknown-person':
       return unknownPeopleReply(result.people);
     case 'not-enrolled':
@@ -178,6 +188,14 @@ export function helpText(syntax: Syntax): string {
     "What I store, on the machine that runs me and nowhere else: the photos posted here, the faces found in them (as numbers that describe a face), and the names you give. This group's people and albums are seen only here.",
     syntax.seeing,
   ].join('\n');
+}
+
+function notAllowed(name: string): string {
+  return `${name} is linked to a member's account: only they or an admin can change ${name}'s face samples or album.`;
+}
+
+function confusable(name: string): string {
+  return `That name looks too much like ${name}. Write it exactly as ${name} to mean them, or choose a clearly different name.`;
 }
 
 function list(names: readonly string[]): string {

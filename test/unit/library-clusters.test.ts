@@ -51,7 +51,7 @@ describe('PhotoLibrary.nameCluster (fakes)', () => {
 
   it('GIVEN a cluster WHEN it is named THEN a new person whose album holds exactly its photos', async () => {
     const t = await clustered();
-    const result = await t.library.nameCluster(G, 1, 'Dana', 'u5');
+    const result = await t.library.nameCluster(G, 1, 'Dana', { userId: 'u5', admin: false });
     assert.ok(result.kind === 'named');
     assert.equal(result.newPerson, true);
     assert.equal(result.filed, 3);

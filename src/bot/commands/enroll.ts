@@ -33,6 +33,8 @@ export const enroll: BotCommand = {
       ...(face !== undefined ? { face } : {}),
       ...(me && ctx.caller ? { userId: ctx.caller.id } : {}),
       ...(ctx.caller ? { by: ctx.caller.id } : {}),
+      // Admins may add samples to a person linked to another member; others may not.
+      ...(me ? {} : { byAdmin: await ctx.isAdmin() }),
     });
     const text = replies.enrollReply(result, { name, me }, ctx.syntax);
     if (result.kind === 'choose-face') return ctx.replyImage(result.sheet, 'faces.png', text);

@@ -6,7 +6,7 @@ import * as replies from '../replies.ts';
 export const forget: BotCommand = {
   name: 'forget',
   description: 'Admins: forget a person. Anyone: name "me" forgets you',
-  adminOnly: true,
+  // Not hidden from members: `me` is theirs to use. Names are checked for admins on use.
   options: [{ name: 'name', description: 'Who, or "me"', type: 'string', required: true }],
   parseText: (text) => ({ name: text.trim() }),
   async run(ctx, args, { library }) {

@@ -17,7 +17,8 @@ export const name: BotCommand = {
     const cluster = numberArg(args, 'cluster');
     if (cluster === undefined) return ctx.reply(`Use ${name.usage!(ctx.syntax)}.`);
     await ctx.defer();
-    const result = await library.nameCluster(ctx.group, cluster, stringArg(args, 'name') ?? '', ctx.caller?.id);
+    const actor = { ...(ctx.caller ? { userId: ctx.caller.id } : {}), admin: await ctx.isAdmin() };
+    const result = await library.nameCluster(ctx.group, cluster, stringArg(args, 'name') ?? '', actor);
     return ctx.reply(replies.nameClusterReply(result, ctx.syntax));
   },
 };

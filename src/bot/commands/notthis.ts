@@ -15,6 +15,7 @@ export const notThis: BotCommand = {
     const photo = await ctx.photo();
     if (photo.kind === 'none') return ctx.reply(`Use ${ctx.syntax.notThis}.`);
     if (photo.kind === 'too-large') return ctx.reply(ctx.syntax.tooLarge(photo.limitBytes));
-    return ctx.reply(replies.notThisReply(await library.notThis(ctx.group, who, { bytes: photo.bytes })));
+    const actor = { ...(ctx.caller ? { userId: ctx.caller.id } : {}), admin: await ctx.isAdmin() };
+    return ctx.reply(replies.notThisReply(await library.notThis(ctx.group, who, { bytes: photo.bytes }, actor)));
   },
 };

@@ -2,7 +2,7 @@ import type { GroupId, Person } from '../library-types.ts';
 import { sha256Hex } from '../hash.ts';
 import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
 import { peopleOf, refileGroup } from './refile.ts';
-import type { AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonSummary } from './results.ts';
+import type { Actor, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonSummary } from './results.ts';
 
 /** A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list. */
 export async function album(ctx: LibraryContext, group: GroupId, name: string, maxPartBytes?: number): Promise<AlbumResult> {
@@ -31,11 +31,13 @@ export async function people(ctx: LibraryContext, group: GroupId): Promise<Perso
 }
 
 /** "This is not Anna": takes the photo out of her album for good, and re-files it. */
-export async function notThis(ctx: LibraryContext, group: GroupId, name: string, photo: { hash: string } | IncomingPhoto): Promise<NotThisResult> {
+export async function notThis(ctx: LibraryContext, group: GroupId, name: string, photo: { hash: string } | IncomingPhoto, actor: Actor = { admin: false }): Promise<NotThisResult> {
   const { gallery, photos } = ctx.deps;
   const everyone = await gallery.list(group);
   const person = findPerson(everyone, name);
   if (!person) return { kind: 'unknown-person', people: everyone.map((p) => p.name) };
+  // A linked person's album is theirs: only they or an admin take photos out of it.
+  if (person.userId !== undefined && person.userId !== actor.userId && !actor.admin) return { kind: 'not-allowed', person: refOf(person) };
   const hash = 'hash' in photo ? photo.hash : sha256Hex(photo.bytes);
   const record = await photos.get(group, hash);
   if (!record) return { kind: 'unknown-photo' };

@@ -4,7 +4,7 @@ import { clusterFaces } from './clustering.ts';
 import { addSamples } from './enrollment.ts';
 import { cleanPersonName } from './names.ts';
 import { filedUnder, refileGroup } from './refile.ts';
-import type { NameClusterResult, UnknownClustersResult } from './results.ts';
+import type { Actor, NameClusterResult, UnknownClustersResult } from './results.ts';
 
 /** At most this many unknown faces (the most recent) are clustered at once. */
 const MAX_CLUSTER_FACES = 1500;
@@ -45,7 +45,7 @@ export async function unknownClusters(ctx: LibraryContext, group: GroupId): Prom
 }
 
 /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
-export async function nameCluster(ctx: LibraryContext, group: GroupId, clusterId: number, rawName: string, by?: string): Promise<NameClusterResult> {
+export async function nameCluster(ctx: LibraryContext, group: GroupId, clusterId: number, rawName: string, actor: Actor = { admin: false }): Promise<NameClusterResult> {
   const clean = cleanPersonName(rawName);
   if (!clean.ok) return { kind: 'invalid-name', reason: clean.reason };
   const clusters = (await ctx.deps.settings.getClusters(group)) ?? [];
@@ -54,10 +54,11 @@ export async function nameCluster(ctx: LibraryContext, group: GroupId, clusterId
   const samples: Sample[] = [];
   for (const { photoHash, faceIndex } of cluster.faces) {
     const embedding = (await ctx.deps.photos.get(group, photoHash))?.faces[faceIndex]?.embedding;
-    if (embedding) samples.push(ctx.sample(embedding, photoHash, by));
+    if (embedding) samples.push(ctx.sample(embedding, photoHash, actor.userId));
     if (samples.length >= SAMPLES_PER_NAMED_CLUSTER) break;
   }
-  const added = await addSamples(ctx, group, clean.name, samples, undefined);
+  const added = await addSamples(ctx, group, clean.name, samples, { actor });
+  if (added.kind === 'not-allowed' || added.kind === 'confusable-name') return added;
   if (added.kind !== 'added') throw new Error('a cluster never links a user');
   const { person, isNew } = added;
   const changes = await refileGroup(ctx, group);

@@ -2,9 +2,9 @@ import type { GroupId, Person, PhotoRecord, Sample, StoredFace } from '../librar
 import { safeFolderName, uniqueFolderName } from '../safe-name.ts';
 import { findPerson, refOf, type LibraryContext } from './context.ts';
 import { ingestPhoto } from './ingest.ts';
-import { cleanPersonName } from './names.ts';
+import { cleanPersonName, confusableNames } from './names.ts';
 import { filedUnder, refileGroup } from './refile.ts';
-import type { EnrollRequest, EnrollResult } from './results.ts';
+import type { Actor, EnrollRequest, EnrollResult } from './results.ts';
 
 /**
  * Adds a face sample for a person (creating them), then re-files the group's earlier photos that
@@ -39,7 +39,10 @@ export async function enroll(ctx: LibraryContext, group: GroupId, request: Enrol
   }
   const chosen = usable[(request.face ?? 1) - 1];
   if (!chosen) return { kind: 'no-such-face', faces: usable.length };
-  const added = await addSamples(ctx, group, clean.name, [ctx.sample(chosen.face.embedding!, record.hash, request.by)], request.userId);
+  const added = await addSamples(ctx, group, clean.name, [ctx.sample(chosen.face.embedding!, record.hash, request.by)], {
+    ...(request.userId !== undefined ? { me: request.userId } : {}),
+    actor: { ...(request.by !== undefined ? { userId: request.by } : {}), admin: request.byAdmin ?? false },
+  });
   if (added.kind !== 'added') return added;
   const { person, isNew } = added;
   const changes = await refileGroup(ctx, group);
@@ -53,24 +56,39 @@ export async function enroll(ctx: LibraryContext, group: GroupId, request: Enrol
   };
 }
 
-/** Creates or extends a person; a user id already linked to someone else is refused. */
+type AddRefusal = Extract<EnrollResult, { kind: 'name-taken' | 'not-allowed' | 'confusable-name' }>;
+
+/**
+ * Creates or extends a person, by the rules that keep people from taking each other over:
+ * - `me` (a user id, "this is me") extends the person linked to that user, or creates one under
+ *   `name`; it never attaches the user to someone already enrolled (`name-taken`);
+ * - a person linked to a member gains samples only from that member or an admin (`not-allowed`);
+ * - a new name that looks like an existing one is refused (`confusable-name`).
+ */
 export async function addSamples(
   ctx: LibraryContext,
   group: GroupId,
   name: string,
   samples: readonly Sample[],
-  userId: string | undefined,
-): Promise<{ kind: 'added'; person: Person; isNew: boolean } | Extract<EnrollResult, { kind: 'user-linked-elsewhere' }>> {
+  who: { readonly me?: string; readonly actor: Actor },
+): Promise<{ kind: 'added'; person: Person; isNew: boolean } | AddRefusal> {
   const people = await ctx.deps.gallery.list(group);
-  const existing = findPerson(people, name);
-  if (userId !== undefined) {
-    const linked = people.find((p) => p.userId === userId);
-    if ((linked && linked !== existing) || (existing?.userId !== undefined && existing.userId !== userId)) {
-      return { kind: 'user-linked-elsewhere', person: refOf(linked ?? existing!) };
-    }
+  const linked = who.me === undefined ? undefined : people.find((p) => p.userId === who.me);
+  const named = findPerson(people, name);
+  let existing: Person | undefined;
+  if (who.me !== undefined) {
+    if (!linked && named) return { kind: 'name-taken', person: refOf(named) };
+    existing = linked;
+  } else {
+    existing = named;
+    if (existing?.userId !== undefined && existing.userId !== who.actor.userId && !who.actor.admin) return { kind: 'not-allowed', person: refOf(existing) };
+  }
+  if (!existing) {
+    const lookalike = people.find((p) => confusableNames(p.name, name));
+    if (lookalike) return { kind: 'confusable-name', person: refOf(lookalike) };
   }
   const person: Person = existing
-    ? { ...existing, samples: [...existing.samples, ...samples], ...(userId !== undefined ? { userId } : {}) }
+    ? { ...existing, samples: [...existing.samples, ...samples] }
     : {
         id: globalThis.crypto.randomUUID(),
         name,
@@ -78,7 +96,7 @@ export async function addSamples(
         samples,
         rejected: [],
         createdAt: ctx.now().toISOString(),
-        ...(userId !== undefined ? { userId } : {}),
+        ...(who.me !== undefined ? { userId: who.me } : {}),
       };
   await ctx.deps.gallery.save(group, person);
   return { kind: 'added', person, isNew: !existing };

@@ -7,5 +7,5 @@ export { THRESHOLD_RANGE } from './threshold.ts';
 export { numberedFaces } from './enrollment.ts';
 export { albumsOf } from './consistency.ts';
 export type * from './results.ts';
-export { cleanPersonName, sameName, MAX_NAME_LENGTH } from './names.ts';
+export { cleanPersonName, confusableNames, nameSkeleton, sameName, MAX_NAME_LENGTH } from './names.ts';
 export { clusterFaces } from './clustering.ts';

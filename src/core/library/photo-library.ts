@@ -9,6 +9,7 @@ import { expireUnknownFaces, forget } from './forgetting.ts';
 import { ingestPhoto } from './ingest.ts';
 import * as threshold from './threshold.ts';
 import type {
+  Actor,
   AlbumResult,
   EnrollRequest,
   EnrollResult,
@@ -94,13 +95,13 @@ export class PhotoLibrary {
   }
 
   /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
-  nameCluster(group: GroupId, clusterId: number, rawName: string, by?: string): Promise<NameClusterResult> {
-    return this.ctx.serial(group, () => clusters.nameCluster(this.ctx, group, clusterId, rawName, by));
+  nameCluster(group: GroupId, clusterId: number, rawName: string, actor?: Actor): Promise<NameClusterResult> {
+    return this.ctx.serial(group, () => clusters.nameCluster(this.ctx, group, clusterId, rawName, actor));
   }
 
   /** "This is not Anna": takes the photo out of her album for good, and re-files it. */
-  notThis(group: GroupId, name: string, photo: { hash: string } | IncomingPhoto): Promise<NotThisResult> {
-    return this.ctx.serial(group, () => albums.notThis(this.ctx, group, name, photo));
+  notThis(group: GroupId, name: string, photo: { hash: string } | IncomingPhoto, actor?: Actor): Promise<NotThisResult> {
+    return this.ctx.serial(group, () => albums.notThis(this.ctx, group, name, photo, actor));
   }
 
   /**

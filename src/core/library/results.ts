@@ -32,16 +32,30 @@ export type IngestResult =
   | { readonly kind: 'duplicate'; readonly hash: string; readonly people: readonly PersonRef[] }
   | { readonly kind: 'undecodable'; readonly reason: DecodeFailureReason };
 
+/**
+ * Who asks for a change. A person linked to a member (`/enroll me`) is theirs: only they or an
+ * admin may add samples to them, take photos out of their album, or name faces after them.
+ */
+export interface Actor {
+  readonly userId?: string;
+  readonly admin: boolean;
+}
+
 export interface EnrollRequest {
   readonly name: string;
   /** New bytes (they are ingested first, like any posted photo) or a photo the group has. */
   readonly photo: IncomingPhoto | { readonly hash: string };
   /** 1-based, left to right, among the photo's usable faces; required when it has several. */
   readonly face?: number;
-  /** Links the person to this platform user ("this is me"). */
+  /**
+   * "This is me": the sample goes to the person linked to this platform user, created under `name`
+   * when there is none yet. Never attaches the user to someone already enrolled.
+   */
   readonly userId?: string;
-  /** Who enrolled, for the record. */
+  /** Who enrolled, for the record and for the rules about linked people. */
   readonly by?: string;
+  /** Whether `by` is an admin of the group: admins may add samples to anyone. */
+  readonly byAdmin?: boolean;
 }
 
 export type EnrollResult =
@@ -54,12 +68,17 @@ export type EnrollResult =
       readonly refiled: number;
     }
   | { readonly kind: 'choose-face'; readonly hash: string; readonly faces: number; readonly sheet: Uint8Array }
+  /** `/enroll me` under a name someone else already has: never attached to them. */
+  | { readonly kind: 'name-taken'; readonly person: PersonRef }
+  /** The person is linked to another member, and the caller is not an admin. */
+  | { readonly kind: 'not-allowed'; readonly person: PersonRef }
+  /** A new name that looks like an existing person's ("Anna" with a hidden character, a Cyrillic "А"). */
+  | { readonly kind: 'confusable-name'; readonly person: PersonRef }
   | { readonly kind: 'no-usable-face'; readonly reason: 'no-face' | UnusableReason }
   | { readonly kind: 'no-such-face'; readonly faces: number }
   | { readonly kind: 'undecodable'; readonly reason: DecodeFailureReason }
   | { readonly kind: 'unknown-photo' }
-  | { readonly kind: 'invalid-name'; readonly reason: 'empty' | 'too-long' }
-  | { readonly kind: 'user-linked-elsewhere'; readonly person: PersonRef };
+  | { readonly kind: 'invalid-name'; readonly reason: 'empty' | 'too-long' };
 
 export type AlbumResult =
   | { readonly kind: 'album'; readonly person: PersonRef; readonly export: AlbumExport }
@@ -96,11 +115,14 @@ export interface UnknownClustersResult {
 export type NameClusterResult =
   | { readonly kind: 'named'; readonly person: PersonRef; readonly newPerson: boolean; readonly filed: number }
   | { readonly kind: 'unknown-cluster'; readonly clusters: readonly number[] }
+  | { readonly kind: 'not-allowed'; readonly person: PersonRef }
+  | { readonly kind: 'confusable-name'; readonly person: PersonRef }
   | { readonly kind: 'invalid-name'; readonly reason: 'empty' | 'too-long' };
 
 export type NotThisResult =
   | { readonly kind: 'removed'; readonly person: PersonRef; readonly nowFiledUnder: readonly PersonRef[] }
   | { readonly kind: 'not-in-album'; readonly person: PersonRef }
+  | { readonly kind: 'not-allowed'; readonly person: PersonRef }
   | { readonly kind: 'unknown-person'; readonly people: readonly string[] }
   | { readonly kind: 'unknown-photo' };
 

@@ -1,0 +1,103 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanPersonName, confusableNames } from '../../src/core/library/index.ts';
+import { fakeLibrary, post } from '../fakes/fake-library.ts';
+
+const G = 'tg:-100';
+const [ANNA, BEN, MALLORY] = [1, 2, 3];
+const MEMBER = { userId: 'u9', admin: false };
+const ADMIN = { userId: 'u0', admin: true };
+
+/** Anna enrolled and linked to her account u1, with two more photos of her filed. */
+async function annaLinked() {
+  const t = fakeLibrary();
+  await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([ANNA])).bytes }, userId: 'u1', by: 'u1' });
+  for (const size of [110, 120]) await t.library.ingest(G, { bytes: (await post([ANNA], size)).bytes });
+  return t;
+}
+
+describe('PhotoLibrary: nobody takes over or erases someone else (fakes)', () => {
+  it('GIVEN Anna linked WHEN a member whose display name is "Anna" says "this is me" THEN it is refused, and Anna keeps her samples and album', async () => {
+    const t = await annaLinked();
+    const album = await t.albumOf(G, 'Anna');
+    const result = await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([MALLORY])).bytes }, userId: 'u9', by: 'u9' });
+    assert.equal(result.kind, 'name-taken');
+    const [anna] = await t.gallery.list(G);
+    assert.equal(anna?.userId, 'u1');
+    assert.equal(anna.samples.length, 1);
+    assert.deepEqual(await t.albumOf(G, 'Anna'), album);
+    assert.equal((await t.library.forget(G, { userId: 'u9' })).kind, 'not-enrolled');
+    assert.deepEqual(await t.albumOf(G, 'Anna'), album);
+  });
+
+  it('GIVEN Anna enrolled by an admin, not linked WHEN a member called Anna says "this is me" THEN they are not attached to her', async () => {
+    const t = fakeLibrary();
+    await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([ANNA])).bytes }, by: 'u0', byAdmin: true });
+    assert.equal((await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([MALLORY])).bytes }, userId: 'u9', by: 'u9' })).kind, 'name-taken');
+    assert.equal((await t.library.people(G))[0]?.linkedUser, undefined);
+  });
+
+  it('GIVEN Anna linked WHEN a member enrolls another face as "Anna" THEN it is refused; Anna herself and an admin may', async () => {
+    const t = await annaLinked();
+    const photo = async (size: number) => ({ bytes: (await post([ANNA], size)).bytes });
+    assert.equal((await t.library.enroll(G, { name: 'anna', photo: await photo(130), by: 'u9', byAdmin: false })).kind, 'not-allowed');
+    assert.equal((await t.library.enroll(G, { name: 'Anna', photo: await photo(140), by: 'u1', byAdmin: false })).kind, 'enrolled');
+    assert.equal((await t.library.enroll(G, { name: 'Anna', photo: await photo(150), by: 'u0', byAdmin: true })).kind, 'enrolled');
+    assert.equal((await t.gallery.list(G))[0]?.samples.length, 3);
+  });
+
+  it('GIVEN "this is me" again from the linked member under a new display name THEN their own person gets the sample', async () => {
+    const t = await annaLinked();
+    const result = await t.library.enroll(G, { name: 'Annie', photo: { bytes: (await post([ANNA], 130)).bytes }, userId: 'u1', by: 'u1' });
+    assert.ok(result.kind === 'enrolled');
+    assert.equal(result.person.name, 'Anna');
+    assert.equal(result.samples, 2);
+  });
+
+  it('GIVEN Anna linked WHEN a member says a photo of her is "not Anna" THEN it is refused and the photo stays; an admin may', async () => {
+    const t = await annaLinked();
+    const [hash] = await t.albumOf(G, 'Anna');
+    assert.equal((await t.library.notThis(G, 'Anna', { hash: hash! }, MEMBER)).kind, 'not-allowed');
+    assert.ok((await t.albumOf(G, 'Anna')).includes(hash!));
+    assert.equal((await t.library.notThis(G, 'Anna', { hash: hash! }, ADMIN)).kind, 'removed');
+  });
+
+  it('GIVEN Anna linked WHEN a member names a cluster of strangers "Anna" THEN it is refused; unlinked people may be named by anyone', async () => {
+    const t = await annaLinked();
+    for (const size of [100, 110, 120]) await t.library.ingest(G, { bytes: (await post([MALLORY], size)).bytes });
+    const listed = await t.library.unknownClusters(G);
+    const id = listed.clusters[0]!.id;
+    assert.equal((await t.library.nameCluster(G, id, 'Anna', MEMBER)).kind, 'not-allowed');
+    assert.equal((await t.gallery.list(G))[0]?.samples.length, 1);
+    assert.equal((await t.library.nameCluster(G, id, 'Mallory', MEMBER)).kind, 'named');
+  });
+
+  it('GIVEN Anna WHEN someone enrolls "Anna" with a zero-width space, or with a Cyrillic А THEN it is Anna, or refused as a look-alike', async () => {
+    const t = fakeLibrary();
+    await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([ANNA])).bytes } });
+    const hidden = await t.library.enroll(G, { name: 'Anna\u200B', photo: { bytes: (await post([ANNA], 110)).bytes } });
+    assert.ok(hidden.kind === 'enrolled' && !hidden.newPerson, 'the hidden character is dropped, so it is Anna');
+    const cyrillic = await t.library.enroll(G, { name: '\u0410nna', photo: { bytes: (await post([BEN])).bytes } });
+    assert.ok(cyrillic.kind === 'confusable-name');
+    assert.equal(cyrillic.person.name, 'Anna');
+    assert.equal((await t.library.people(G)).length, 1);
+  });
+});
+
+describe('person names', () => {
+  it('GIVEN invisible characters THEN they are removed, but an emoji sequence keeps its joiner', () => {
+    assert.deepEqual(cleanPersonName('An\u200Bna\u2060\uFEFF'), { ok: true, name: 'Anna' });
+    assert.deepEqual(cleanPersonName('\u202EannA'), { ok: true, name: 'annA' });
+    assert.deepEqual(cleanPersonName('Dad \u{1F468}\u200D\u{1F373}'), { ok: true, name: 'Dad \u{1F468}\u200D\u{1F373}' });
+    assert.deepEqual(cleanPersonName('\u200B\u200C'), { ok: false, reason: 'empty' });
+  });
+
+  it('GIVEN look-alike names THEN they are confusable; different names and the same name are not', () => {
+    assert.ok(confusableNames('Anna', '\u0410nna'));
+    assert.ok(confusableNames('José', 'Jose'));
+    assert.ok(!confusableNames('Bill', 'BILL'), 'the same letters in another case are the same name');
+    assert.ok(confusableNames('Ann-Marie', 'Ann Marie'));
+    assert.ok(!confusableNames('Anna', 'Anne'));
+    assert.ok(!confusableNames('Anna', 'anna'));
+  });
+});
