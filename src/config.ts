@@ -161,6 +161,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
   });
 }
 
+/** Prefixes only facefile's settings use; other tools' variables (TF_CPP_…, LOG_…) are left alone. */
+const OWN_PREFIXES = ['TELEGRAM_', 'DISCORD_', 'ARCHIVE_', 'MATCH_', 'KEYV_'];
+
+/**
+ * Keys that are not settings but look like one (one of facefile's prefixes, or a letter or two away
+ * from a real key), each with the key most likely meant: `TELEGRAM_TOKEN` for `TELEGRAM_BOT_TOKEN`.
+ * Call it after `loadConfig`, which has put the keys of `.env` into `process.env`.
+ */
+export function settingWarnings(env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = Object.keys(schema.shape);
+  const warnings: string[] = [];
+  for (const key of Object.keys(env)) {
+    if (known.includes(key)) continue;
+    const [closest, distance] = known.map((k) => [k, editDistance(key, k)] as const).reduce((a, b) => (b[1] < a[1] ? b : a));
+    if (distance > 2 && !OWN_PREFIXES.some((prefix) => key.startsWith(prefix))) continue;
+    warnings.push(`${key} is not a facefile setting and is ignored; did you mean ${closest}?`);
+  }
+  return warnings;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
 /** An empty `KEY=` in .env means "use the default", as people expect. */
 function emptyToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};

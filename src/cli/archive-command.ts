@@ -1,13 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
-import { ArchiveJob, type ArchivePlan } from '../archive/index.ts';
+import { ArchiveJob, type ArchivePlan, type ArchiveProgress } from '../archive/index.ts';
 import { createDecoder, createEngine } from '../composition.ts';
 import { SharpRenderer } from '../imaging/index.ts';
 import { KeyvFaceCache, openKeyv } from '../storage/index.ts';
 import type { Logger } from '../logger.ts';
 import { createProgress } from './progress.ts';
-import { formatSummary, shown } from './summary.ts';
+import { formatSummary, plural, shown } from './summary.ts';
 import { DEFAULT_THRESHOLD } from '../recognition/index.ts';
 
 export interface ArchiveOptions {
@@ -29,6 +29,8 @@ export interface CommandContext {
 
 /** `facefile archive`: plans the run, explains what to do when the folders are empty, then runs it. */
 export async function archiveCommand(options: ArchiveOptions, { config, log, out }: CommandContext): Promise<void> {
+  // The time in the summary is the time the user waited, model loading included.
+  const startedAt = performance.now();
   const defaults = config.archive;
   const inputs = options.input?.length ? options.input.map((p) => path.resolve(p)) : [defaults.inputDir];
   const knownDir = path.resolve(options.known ?? defaults.knownDir);
@@ -47,14 +49,19 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
     placement: options.link ? 'link' : 'copy',
     dryRun: options.dryRun ?? false,
   });
+  const progress = createProgress();
   const guidance = explainEmpty(plan);
   if (guidance) {
     out.write(guidance + '\n');
     if (plan.photos.length === 0) return;
   }
 
+  const people = plan.known.length;
+  out.write(`${options.dryRun ? 'Checking (dry run, nothing will change)' : 'Sorting'} ${plural(plan.photos.length, 'photo')} by the faces of ${plural(people, 'known person', 'known people')}. Loading the face models…\n`);
+  const stopOnCtrlC = interruptHandler(progress);
+  process.once('SIGINT', stopOnCtrlC);
   const engine = await createEngine(config);
-  out.write(`Recognition: ${engine.info.embedder} on ${engine.info.backend}, ${engine.info.workers} worker${engine.info.workers === 1 ? '' : 's'}, threshold ${threshold}\n`);
+  out.write(`Face models ready: ${BACKEND_WORDS[engine.info.backend] ?? engine.info.backend}, ${plural(engine.info.workers, 'worker thread')}, match threshold ${threshold}.\n`);
   log.info({ engine: engine.info, threshold, inputs, knownDir, outputDir, zipDir }, 'archive started');
   const keyv = openKeyv<never>(config.dataDir, 'faces');
   try {
@@ -64,9 +71,9 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
       cache: new KeyvFaceCache(keyv, engine.info.embedder),
       log,
       renderer: new SharpRenderer(),
-      progress: createProgress(),
+      progress,
     });
-    const report = await job.run(plan);
+    const report = await job.run(plan, { startedAt });
     log.info({ photos: report.photos, faces: report.faces, errors: report.errors.length, elapsedMs: report.elapsedMs }, 'archive finished');
     out.write(formatSummary(report, outputDir, zipDir) + '\n');
     if (options.json) {
@@ -74,9 +81,28 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
       out.write(`Report: ${shown(path.resolve(options.json))}\n`);
     }
   } finally {
+    process.off('SIGINT', stopOnCtrlC);
     await engine.close();
     await keyv.disconnect();
   }
+}
+
+/** The backends in words: which hardware does the work, and how. */
+const BACKEND_WORDS: Readonly<Record<string, string>> = {
+  wasm: 'on the CPU through WebAssembly',
+  tensorflow: 'on the CPU through native TensorFlow',
+};
+
+/**
+ * Ctrl-C: the progress bar gives the cursor back, one line says what happened, and the process
+ * ends. Copies already made stay, and the next run adopts them (see the README's "Re-runs").
+ */
+function interruptHandler(progress: ArchiveProgress & { stop(): void }): () => void {
+  return () => {
+    progress.stop();
+    process.stderr.write('\nfacefile: stopped by Ctrl-C. Copies made so far are kept; run it again to finish.\n');
+    process.exit(130);
+  };
 }
 
 /** What to put where, when the known or input folders are empty; undefined when both have content. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../config.ts';
+import { loadConfig, settingWarnings } from '../config.ts';
 import { ConfigError, EngineError, PathError, StartupError, describeError } from '../core/index.ts';
 import { createFileLogger, createLogger, redactSecrets } from '../logger.ts';
 import { startBots } from '../start-bots.ts';
@@ -66,6 +66,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 async function withContext(task: (context: Parameters<typeof archiveCommand>[1]) => Promise<void>): Promise<void> {
   const config = loadConfig();
+  for (const warning of settingWarnings()) process.stderr.write(`facefile: warning: ${warning}\n`);
   const log = createFileLogger(config.logLevel, path.join(config.dataDir, 'facefile.log'));
   try {
     await task({ config, log, out: process.stdout });
@@ -87,6 +88,7 @@ async function botCommand(): Promise<void> {
   const config = loadConfig();
   // A service logs to stderr, where systemd or Docker collect it.
   const log = createLogger(config.logLevel);
+  for (const warning of settingWarnings()) log.warn({}, warning);
   const onFatal = (error: unknown) => {
     log.error({ err: error }, 'cannot go on: ending the process so that it is restarted');
     log.flush();

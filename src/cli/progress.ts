@@ -3,12 +3,17 @@ import type { ArchiveProgress } from '../archive/index.ts';
 
 const LABELS = { known: 'known faces', photos: 'photos' } as const;
 
+/** Progress that can also be stopped midway (Ctrl-C): a bar then gives the cursor back. */
+export interface StoppableProgress extends ArchiveProgress {
+  stop(): void;
+}
+
 /** A progress bar on a terminal; on anything else (a log, CI) a plain line every few seconds. */
-export function createProgress(stream: NodeJS.WriteStream = process.stderr): ArchiveProgress {
+export function createProgress(stream: NodeJS.WriteStream = process.stderr): StoppableProgress {
   return stream.isTTY ? new BarProgress(stream) : new LineProgress(stream);
 }
 
-class BarProgress implements ArchiveProgress {
+class BarProgress implements StoppableProgress {
   private bar: cliProgress.SingleBar | undefined;
 
   constructor(private readonly stream: NodeJS.WriteStream) {}
@@ -30,9 +35,15 @@ class BarProgress implements ArchiveProgress {
     this.bar?.stop();
     this.bar = undefined;
   }
+
+  stop(): void {
+    this.end();
+    // cli-progress shows the cursor again only when a bar was running; be sure either way.
+    this.stream.write('\u001b[?25h');
+  }
 }
 
-class LineProgress implements ArchiveProgress {
+class LineProgress implements StoppableProgress {
   private total = 0;
   private done = 0;
   private phase: 'known' | 'photos' = 'photos';
@@ -57,5 +68,9 @@ class LineProgress implements ArchiveProgress {
 
   end(): void {
     if (this.total > 0) this.stream.write(`${LABELS[this.phase]}: ${this.done}/${this.total} done\n`);
+  }
+
+  stop(): void {
+    this.total = 0;
   }
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import stringWidth from 'string-width';
 import type { ArchiveReport } from '../archive/index.ts';
 import { NO_FACES_FOLDER, UNKNOWN_FOLDER } from '../archive/index.ts';
 
@@ -24,12 +25,12 @@ export function formatSummary(report: ArchiveReport, outputDir: string, zipDir: 
     for (const zip of changes.zipsWritten) lines.push(`  zip ${shown(zip)} would be written`);
     for (const zip of changes.zipsRemoved) lines.push(`  zip ${shown(zip)} would be removed`);
   }
-  const width = Math.max(12, ...Object.keys(report.perPerson).map((n) => n.length)) + 2;
-  for (const [person, count] of Object.entries(report.perPerson)) lines.push(`  ${person.padEnd(width)}${plural(count, 'photo')}`);
-  lines.push(`  ${UNKNOWN_FOLDER.padEnd(width)}${plural(report.unknown, 'photo')} with faces of nobody known`);
-  lines.push(`  ${NO_FACES_FOLDER.padEnd(width)}${plural(report.noFaces, 'photo')} without faces`);
+  const width = Math.max(12, ...Object.keys(report.perPerson).map((n) => stringWidth(n))) + 2;
+  for (const [person, count] of Object.entries(report.perPerson)) lines.push(`  ${padEnd(person, width)}${plural(count, 'photo')}`);
+  lines.push(`  ${padEnd(UNKNOWN_FOLDER, width)}${plural(report.unknown, 'photo')} with faces of nobody known`);
+  lines.push(`  ${padEnd(NO_FACES_FOLDER, width)}${plural(report.noFaces, 'photo')} without faces`);
   if (report.errors.length > 0) {
-    lines.push(`  ${'errors'.padEnd(width)}${plural(report.errors.length, 'photo')} skipped:`);
+    lines.push(`  ${padEnd('errors', width)}${plural(report.errors.length, 'photo')} skipped:`);
     for (const error of report.errors) lines.push(`    ${shown(error.file)}: ${error.reason}`);
   }
   if (changes.keptChanged.length > 0) {
@@ -46,6 +47,14 @@ export function formatSummary(report: ArchiveReport, outputDir: string, zipDir: 
   return lines.join('\n');
 }
 
-function plural(count: number, word: string, words = `${word}s`): string {
+/**
+ * Pads to a width in terminal columns, not in UTF-16 units: a CJK character or an emoji takes
+ * two columns, and a name like 王小明 would push its count out of line with `padEnd`.
+ */
+function padEnd(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - stringWidth(text)));
+}
+
+export function plural(count: number, word: string, words = `${word}s`): string {
   return `${count} ${count === 1 ? word : words}`;
 }

@@ -4,7 +4,8 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { BAD_IMAGES, NO_DATASETS, POSTS, type PostLabel } from '../helpers/datasets.ts';
+import { spawn } from 'node:child_process';
+import { BAD_IMAGES, NO_DATASETS, POSTS, ROOT, type PostLabel } from '../helpers/datasets.ts';
 import { exists, linkKnownFaces, runCli, tree } from '../helpers/cli.ts';
 import { readZip } from '../helpers/zip.ts';
 
@@ -103,9 +104,13 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
       [['archive', '--input', path.join(dir, 'nope')], /nope: no such file or folder/],
       [['archive', '--input', POSTS, '--known', path.join(dir, 'a-file')], /a-file: is not a folder/],
       [['archive', '--input', POSTS, '--known', POSTS, '--output', path.join(dir, 'a-file')], /a-file: is not a folder/],
+      // Node 20's recursive mkdir used to spin here at 100% CPU forever.
+      [['archive', '--input', POSTS, '--known', POSTS, '--output', '/proc/facefile-nope'], /\/proc\/facefile-nope: cannot be written/],
     ] as const;
     for (const [args, message] of cases) {
+      const started = Date.now();
       const result = await runCli(args, dir);
+      assert.ok(Date.now() - started < 30_000, `${args.join(' ')} took ${Date.now() - started} ms`);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
@@ -115,11 +120,37 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
   it('GIVEN a fresh folder and no arguments THEN the default folders are made and it says what to put where', async () => {
     const dir = path.join(work, 'fresh');
     await mkdir(dir);
+    await writeFile(path.join(dir, '.env'), 'TELEGRAM_TOKEN=123:abc\n');
     const result = await runCli(['archive'], dir);
     assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /warning: TELEGRAM_TOKEN is not a facefile setting and is ignored; did you mean TELEGRAM_BOT_TOKEN\?/);
     assert.match(result.stdout, /\.\/known/);
     assert.match(result.stdout, /\.\/photos/);
     for (const folder of ['photos', 'known']) assert.ok((await stat(path.join(dir, folder))).isDirectory(), folder);
+  });
+
+  it('GIVEN a run under way WHEN Ctrl-C arrives THEN it ends with one line and code 130', async () => {
+    const dir = path.join(work, 'interrupted');
+    await linkKnownFaces(path.join(dir, 'known'));
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'facefile.js'), 'archive', '--input', POSTS], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: dir, WORKERS: '2' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('Loading the face models')) resolve();
+      });
+    });
+    assert.match(stdout, /^Sorting 26 photos by the faces of 13 known people\. Loading the face models…$/m, 'the first line is in plain words');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /stopped by Ctrl-C\. Copies made so far are kept; run it again to finish\.\n$/);
   });
 
   it('GIVEN broken files, a photo without faces and two photos of one name THEN errors are listed, the rest filed, nothing overwritten', async () => {
