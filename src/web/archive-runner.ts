@@ -24,11 +24,19 @@ export interface RunPhoto {
   readonly faces: readonly DetectedFace[];
 }
 
+/** A photo in a known person's folder that the run did not use, and why. */
+export interface KnownPhotoProblem {
+  readonly file: string;
+  readonly reason: string;
+  /** A contact sheet of its faces (absolute, inside the output folder), when the job drew one. */
+  readonly sheet?: string;
+}
+
 /** What the page shows after a run, and what it needs to preview changes without re-running recognition. */
 export interface RunResult {
   readonly threshold: number;
   readonly margin: number;
-  readonly known: readonly { readonly name: string; readonly samples: number; readonly problems: readonly { readonly file: string; readonly reason: string }[] }[];
+  readonly known: readonly { readonly name: string; readonly samples: number; readonly problems: readonly KnownPhotoProblem[] }[];
   readonly photos: readonly RunPhoto[];
   readonly errors: readonly { readonly file: string; readonly reason: string }[];
   readonly zips: readonly { readonly person: string; readonly path: string; readonly photos: number; readonly bytes: number }[];

@@ -6,6 +6,7 @@ import { ArchiveJob, type ArchiveProgress } from '../archive/index.ts';
 import { createDecoder, createEngine } from '../composition.ts';
 import { DEFAULT_THRESHOLD } from '../recognition/index.ts';
 import { KeyvFaceCache, openKeyv } from '../storage/index.ts';
+import { SharpRenderer } from '../imaging/index.ts';
 import type { Logger } from '../logger.ts';
 import type { ArchiveFolders, ArchiveRunner, RunProgress, RunResult } from './archive-runner.ts';
 
@@ -17,6 +18,8 @@ import type { ArchiveFolders, ArchiveRunner, RunProgress, RunResult } from './ar
 export class JobArchiveRunner implements ArchiveRunner {
   private parts: Promise<{ engine: FaceEngine; cache: FaceCache; close: () => Promise<void> }> | undefined;
   readonly defaultThreshold: number;
+  /** Draws the contact sheets of known photos the job could not use, for the page to show. */
+  private readonly renderer = new SharpRenderer();
 
   constructor(private readonly config: Config, private readonly log: Logger) {
     this.defaultThreshold = config.match.threshold ?? DEFAULT_THRESHOLD;
@@ -34,7 +37,7 @@ export class JobArchiveRunner implements ArchiveRunner {
     });
     onProgress({ phase: 'starting', done: 0, total: plan.photos.length });
     const { engine, cache } = await this.start();
-    const job = new ArchiveJob({ engine, decoder: createDecoder(this.config), cache, log: this.log, progress: progressTo(onProgress) });
+    const job = new ArchiveJob({ engine, decoder: createDecoder(this.config), cache, log: this.log, renderer: this.renderer, progress: progressTo(onProgress) });
     const report = await job.run(plan, { startedAt });
     onProgress({ phase: 'finishing', done: 0, total: report.outcomes.length });
 

@@ -6,7 +6,7 @@ import type { Renderer } from '../core/index.ts';
 import { describeError, PathError, safeFolderName } from '../core/index.ts';
 import { cleanPersonName } from '../core/library/index.ts';
 import { NO_FACES, UNKNOWN, baselineFolders, previewThreshold, similarityDistributions, unknownClusters, type ThresholdPreview, type UnknownCluster } from './analysis.ts';
-import type { ArchiveFolders, ArchiveRunner, RunProgress, RunResult } from './archive-runner.ts';
+import type { ArchiveFolders, ArchiveRunner, KnownPhotoProblem, RunProgress, RunResult } from './archive-runner.ts';
 import { resolveInside, type PathRefusal } from './security.ts';
 import type { Thumbnails } from './thumbnails.ts';
 
@@ -165,7 +165,11 @@ export class UiSession {
       folders: [...grids.entries()]
         .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
         .map(([name, photos]) => ({ name, kind: kindOf(name), photos: photos.sort() })),
-      known: result.known.map((k) => ({ name: k.name, samples: k.samples, problems: k.problems.map((p) => ({ file: path.relative(folders.known, p.file), reason: p.reason })) })),
+      known: result.known.map((k) => ({
+        name: k.name,
+        samples: k.samples,
+        problems: k.problems.map((p) => ({ file: path.relative(folders.known, p.file), reason: p.reason, ...(p.sheet ? { sheet: path.relative(folders.output, p.sheet) } : {}) })),
+      })),
       errors: result.errors.map((e) => ({ file: path.relative(folders.photos, e.file), reason: e.reason })),
       zips: result.zips.map((z) => ({ person: z.person, photos: z.photos, bytes: z.bytes, path: path.relative(path.join(folders.output, ZIP_FOLDER), z.path) })),
       clusters: this.clusters.map((c) => ({ id: c.id, photos: c.photos, faces: Math.min(c.faces.length, 12) })),
@@ -264,7 +268,7 @@ export interface ResultsView {
   readonly elapsedMs: number;
   readonly photos: number;
   readonly folders: readonly { readonly name: string; readonly kind: 'person' | 'unknown' | 'no-faces'; readonly photos: readonly string[] }[];
-  readonly known: readonly { readonly name: string; readonly samples: number; readonly problems: readonly { readonly file: string; readonly reason: string }[] }[];
+  readonly known: readonly { readonly name: string; readonly samples: number; readonly problems: readonly KnownPhotoProblem[] }[];
   readonly errors: readonly { readonly file: string; readonly reason: string }[];
   readonly zips: readonly { readonly person: string; readonly photos: number; readonly bytes: number; readonly path: string }[];
   readonly clusters: readonly { readonly id: number; readonly photos: number; readonly faces: number }[];

@@ -87,6 +87,8 @@ describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, 
     await mkdir(path.join(work, 'photos'));
     await mkdir(path.join(work, 'archive'));
     for (const file of PHOTOS) await copyFile(path.join(POSTS, file), path.join(work, 'photos', file));
+    // A group photo among Kit Harington's: the archive does not guess which face is his, and says so.
+    await copyFile(path.join(POSTS, 'kit_with_rose.jpg'), path.join(work, 'known', 'kit_harington', 'with rose.jpg'));
     ui = await startUi(work);
     browser = await launchChromium();
     context = browser.context;
@@ -119,6 +121,9 @@ describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, 
     assert.deepEqual(await grid(page, 'kit_harington'), ['johnsnow_test1.jpg', 'kit_with_rose.jpg']);
     assert.deepEqual(await grid(page, 'rose_leslie'), ['kit_with_rose.jpg']);
     assert.deepEqual(await grid(page, '_unknown'), ['obama-480p.jpg', 'obama1.jpg', 'obama3.jpg', 'unknown_happy.jpg']);
+    const doubt = page.locator('#problems li').filter({ hasText: 'kit_harington/with rose.jpg' });
+    assert.match((await doubt.textContent()) ?? '', /faces/);
+    assert.ok((await doubt.locator('img').evaluate((img: LoadedImage) => img.decode().then(() => img.naturalWidth))) > 200, 'its contact sheet is shown');
     const thumbnail = page.locator('section[data-folder="biden"] .grid img').first();
     const width = await thumbnail.evaluate(async (img: LoadedImage) => {
       await img.decode();

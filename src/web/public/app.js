@@ -146,7 +146,13 @@ async function loadResults() {
 
   const problems = [
     ...results.known.filter((k) => k.samples === 0).map((k) => `${k.name}: no usable face in the known photos, so no photo can be filed under this person.`),
-    ...results.known.flatMap((k) => k.problems.map((p) => `Known photo ${p.file}: ${p.reason}`)),
+    ...results.known.flatMap((k) =>
+      k.problems.map((p) => {
+        if (!p.sheet) return `Known photo ${p.file}: ${p.reason}`;
+        const sheet = `/api/photo?${query({ in: 'output', path: p.sheet })}`;
+        return h('span', {}, `Known photo ${p.file}: ${p.reason} `, h('a', { href: sheet, target: '_blank', rel: 'noopener', class: 'sheet' }, h('img', { src: sheet, alt: `the faces in ${p.file}, numbered` })));
+      }),
+    ),
     ...results.errors.map((e) => `${e.file}: ${e.reason}`),
   ];
   $('problems').replaceChildren(...(problems.length ? [h('h3', {}, 'Needs a look'), h('ul', { class: 'problems' }, problems.map((p) => h('li', {}, p)))] : []));
