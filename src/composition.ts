@@ -4,7 +4,7 @@ import { PhotoLibrary } from './core/library/index.ts';
 import { FsAlbumStore } from './albums/index.ts';
 import { SharpImageDecoder, SharpRenderer } from './imaging/index.ts';
 import { DEFAULT_THRESHOLD, PooledFaceEngine, type EmbedderName } from './recognition/index.ts';
-import { KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore, closeKeyv, compact, connectKeyv } from './storage/index.ts';
+import { KeyvAuditLog, KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore, closeKeyv, compact, connectKeyv } from './storage/index.ts';
 
 /**
  * Construction shared by every entry point (the CLI commands and the bots): the one place that
@@ -34,6 +34,7 @@ export async function createLibrary(config: Config, engine: FaceEngine, log: Log
     gallery: new KeyvGalleryStore(keyv),
     photos: new KeyvPhotoStore(keyv),
     settings: new KeyvSettingsStore(keyv),
+    audit: new KeyvAuditLog(keyv),
     albums: new FsAlbumStore(config.dataDir),
     renderer: new SharpRenderer(),
     defaults: {

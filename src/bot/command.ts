@@ -1,5 +1,5 @@
 import type { Log } from '../core/index.ts';
-import type { PhotoLibrary } from '../core/library/index.ts';
+import type { Actor, PhotoLibrary } from '../core/library/index.ts';
 import type { PhotoQueue } from '../jobs/index.ts';
 import type { ChatContext, Syntax } from './chat-context.ts';
 
@@ -47,6 +47,11 @@ export interface BotCommand {
   /** How to write it when the text did not parse, e.g. `/name <number> <name>`. */
   usage?(syntax: Syntax): string;
   run(ctx: ChatContext, args: CommandArgs, deps: BotDeps): Promise<void>;
+}
+
+/** Who runs a command, as the library's rules and audit log need them. */
+export async function actorOf(ctx: ChatContext): Promise<Actor> {
+  return { ...(ctx.caller ? { userId: ctx.caller.id, name: ctx.caller.displayName } : {}), admin: await ctx.isAdmin() };
 }
 
 export function stringArg(args: CommandArgs, name: string): string | undefined {

@@ -1,4 +1,4 @@
-import { DECODE_FAILURE_MESSAGES } from '../core/index.ts';
+import { DECODE_FAILURE_MESSAGES, type AuditEntry } from '../core/index.ts';
 import type {
   EnrollResult,
   ForgetResult,
@@ -167,6 +167,13 @@ export function statsReply(stats: LibraryStats, deadLetters = 0): string {
   ].join('\n');
 }
 
+/** The audit log, one line an entry: when, who, what. */
+export function auditReply(entries: readonly AuditEntry[]): string {
+  if (entries.length === 0) return 'Nothing has been changed here yet.';
+  const lines = entries.map((e) => `${e.at.slice(0, 16).replace('T', ' ')} UTC · ${e.byName ?? e.by ?? 'facefile'} · ${e.detail}`);
+  return [`The last ${count(entries.length, 'change')}, newest first:`, ...lines].join('\n');
+}
+
 export const NOT_ADMIN = "Only the group's admins can do that.";
 export const DOWNLOAD_FAILED = "I couldn't download this photo, so it is not filed; please send it again.";
 export const WHO_ARE_YOU = 'I cannot tell who you are here.';
@@ -182,8 +189,9 @@ export function helpText(syntax: Syntax): string {
     `${cmd('album', { name: '<name>' })}: that person's photos, as zip files.`,
     `${cmd('people')}: who is enrolled. ${cmd('unknown')}: faces that keep turning up; ${cmd('name', { cluster: '<number>', name: '<name>' })} names one.`,
     `${syntax.notThis}: takes a photo out of the wrong person's album.`,
-    `${cmd('stats')}, ${cmd('help')}. Admins: ${cmd('threshold')}, ${cmd('threshold', { value: '<value>' })}, ${cmd('threshold', { report: 'report' })}, ${cmd('settings')}, ${cmd('forget', { name: '<name>' })}.`,
-    `${cmd('forget', { name: 'me' })}: deletes everything stored about you.`,
+    `${cmd('stats')}, ${cmd('help')}. Admins: ${cmd('threshold')}, ${cmd('threshold', { value: '<value>' })}, ${cmd('threshold', { report: 'report' })}, ${cmd('settings')}, ${cmd('forget', { name: '<name>' })}, ${cmd('audit')} (who changed what).`,
+    `${cmd('forget', { name: 'me' })}: deletes everything stored about you, for good.`,
+    "A person linked to a member (enrolled with 'me') can be changed or forgotten only by that member or an admin.",
     '',
     "What I store, on the machine that runs me and nowhere else: the photos posted here, the faces found in them (as numbers that describe a face), and the names you give. This group's people and albums are seen only here.",
     syntax.seeing,

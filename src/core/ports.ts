@@ -76,6 +76,31 @@ export interface SettingsStore {
   forgetGroup?(group: GroupId): Promise<void>;
 }
 
+/** One change to a group's library, for its admins: who did what, when. */
+export interface AuditEntry {
+  /** ISO time. */
+  readonly at: string;
+  /** The platform user id, when a member asked for it (not the retention sweep, say). */
+  readonly by?: string;
+  /** Their display name at the time, for reading. */
+  readonly byName?: string;
+  readonly action: 'enroll' | 'name' | 'not-this' | 'forget' | 'threshold' | 'settings';
+  /** What changed, in words; a forgotten person's name is not kept. */
+  readonly detail: string;
+}
+
+/** The audit log of each group: appended to, read newest first, and only ever the last entries kept. */
+export interface AuditLog {
+  record(group: GroupId, entry: AuditEntry): Promise<void>;
+  /** The newest `limit` entries of the group, newest first. */
+  list(group: GroupId, limit: number): Promise<AuditEntry[]>;
+  /**
+   * After a person is forgotten: their name in earlier entries becomes "a forgotten person", and
+   * entries they made lose their account id and display name. The changes stay; who they were goes.
+   */
+  scrub(group: GroupId, person: { readonly name: string; readonly userId?: string }): Promise<void>;
+}
+
 /** A photo as it sits in an album folder. */
 export interface AlbumEntry {
   /** The entry's file name, `<date>_<hash8>.<ext>`: also its name inside a zip. */

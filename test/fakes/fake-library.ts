@@ -4,6 +4,7 @@ import { PhotoLibrary, type LibraryDefaults } from '../../src/core/library/index
 import { FakeFaceEngine, type FakeFace } from './fake-face-engine.ts';
 import { encodeFakePhoto, FakeImageDecoder, type EncodedFakePhotoSpec } from './fake-image-decoder.ts';
 import { MemoryAlbumStore } from './memory-album-store.ts';
+import { MemoryAuditLog } from './memory-audit-log.ts';
 import { MemoryGalleryStore, MemoryPhotoStore, MemorySettingsStore } from './memory-library-stores.ts';
 
 /** A `Renderer` that draws nothing and remembers what it was asked for, for tests to look at. */
@@ -43,6 +44,7 @@ export interface FakeLibrary {
   readonly gallery: MemoryGalleryStore;
   readonly photos: MemoryPhotoStore;
   readonly settings: MemorySettingsStore;
+  readonly audit: MemoryAuditLog;
   readonly renderer: FakeRenderer;
   readonly clock: FakeClock;
   /** How many times the library compacted its store. */
@@ -57,6 +59,7 @@ export function fakeLibrary(defaults: Partial<LibraryDefaults> = {}): FakeLibrar
   const gallery = new MemoryGalleryStore();
   const photos = new MemoryPhotoStore();
   const settings = new MemorySettingsStore();
+  const audit = new MemoryAuditLog();
   const renderer = new FakeRenderer();
   const clock = new FakeClock();
   let compactions = 0;
@@ -66,6 +69,7 @@ export function fakeLibrary(defaults: Partial<LibraryDefaults> = {}): FakeLibrar
     gallery,
     photos,
     settings,
+    audit,
     albums,
     renderer,
     defaults: { ...FAKE_DEFAULTS, ...defaults },
@@ -82,6 +86,7 @@ export function fakeLibrary(defaults: Partial<LibraryDefaults> = {}): FakeLibrar
     gallery,
     photos,
     settings,
+    audit,
     renderer,
     clock,
     compactions: () => compactions,

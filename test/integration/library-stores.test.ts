@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Keyv } from 'keyv';
 import { galleryStoreContract, awkwardEmbedding } from '../contracts/gallery-store.contract.ts';
+import { auditLogContract } from '../contracts/audit-log.contract.ts';
 import { photoStoreContract } from '../contracts/photo-store.contract.ts';
 import { settingsStoreContract } from '../contracts/settings-store.contract.ts';
 import { MemoryGalleryStore, MemoryPhotoStore, MemorySettingsStore } from '../fakes/memory-library-stores.ts';
@@ -18,6 +19,7 @@ import {
   connectKeyv,
   encodeEmbedding,
   openKeyv,
+  KeyvAuditLog,
 } from '../../src/storage/index.ts';
 import type { Person, PhotoRecord } from '../../src/core/index.ts';
 import { ConfigError, StorageError } from '../../src/core/index.ts';
@@ -55,6 +57,7 @@ photoStoreContract('MemoryPhotoStore (fake)', () => Promise.resolve(new MemoryPh
 photoStoreContract('KeyvPhotoStore on SQLite', async () => (await sqliteStores()).photos);
 settingsStoreContract('MemorySettingsStore (fake)', () => Promise.resolve(new MemorySettingsStore()));
 settingsStoreContract('KeyvSettingsStore on SQLite', async () => (await sqliteStores()).settings);
+auditLogContract('KeyvAuditLog on SQLite', async (kept) => new KeyvAuditLog((await sqliteStores()).keyv, kept));
 
 const hash = (n: number) => n.toString(16).padStart(64, '0');
 

@@ -101,3 +101,26 @@ describe('person names', () => {
     assert.ok(!confusableNames('Anna', 'anna'));
   });
 });
+
+describe('PhotoLibrary audit log (fakes)', () => {
+  it('GIVEN changes by members and admins THEN each is logged with who and what, refusals are not, and a forgotten name is not kept', async () => {
+    const t = await annaLinked();
+    const [hash] = await t.albumOf(G, 'Anna');
+    await t.library.enroll(G, { name: 'Ben', photo: { bytes: (await post([BEN])).bytes }, userId: 'u2', by: 'u2', byName: 'Ben B.' });
+    await t.library.notThis(G, 'Anna', { hash: hash! }, { ...MEMBER, name: 'Mallory' });
+    await t.library.setThreshold(G, 0.95, { ...ADMIN, name: 'Root' });
+    await t.library.forget(G, { name: 'Ben' }, { ...ADMIN, name: 'Root' });
+    const log = await t.library.auditLog(G);
+    assert.deepEqual(
+      log.map((e) => [e.action, e.byName ?? e.by, e.detail.replace(/\d+ photos and \d+ stored faces/, 'N')]),
+      [
+        ['forget', 'Root', 'forgot a person: N deleted'],
+        ['threshold', 'Root', 'set the threshold from 0.930 to 0.950'],
+        ['enroll', undefined, 'added a face sample to a forgotten person (new person)'],
+        ['enroll', 'u1', 'added a face sample to Anna (new person)'],
+      ],
+    );
+    assert.ok(log.every((e) => !JSON.stringify(e).includes('Ben')), 'Ben is gone from the log, as doer and as subject');
+    assert.deepEqual(await t.library.auditLog('tg:-999'), [], 'another group sees nothing');
+  });
+});

@@ -32,7 +32,7 @@ export const enroll: BotCommand = {
       photo: { bytes: photo.bytes, postedAt: photo.postedAt, source: photo.source },
       ...(face !== undefined ? { face } : {}),
       ...(me && ctx.caller ? { userId: ctx.caller.id } : {}),
-      ...(ctx.caller ? { by: ctx.caller.id } : {}),
+      ...(ctx.caller ? { by: ctx.caller.id, byName: ctx.caller.displayName } : {}),
       // Admins may add samples to a person linked to another member; others may not.
       ...(me ? {} : { byAdmin: await ctx.isAdmin() }),
     });

@@ -1,5 +1,5 @@
 import type { BotCommand } from '../command.ts';
-import { stringArg } from '../command.ts';
+import { actorOf, stringArg } from '../command.ts';
 import * as replies from '../replies.ts';
 
 /** Deletes a person and everything stored about them; `me` is the caller's own, open to anyone. */
@@ -14,11 +14,11 @@ export const forget: BotCommand = {
     if (name.toLowerCase() === 'me') {
       if (!ctx.caller) return ctx.reply(replies.WHO_ARE_YOU);
       await ctx.defer({ private: true });
-      return ctx.reply(replies.forgetReply(await library.forget(ctx.group, { userId: ctx.caller.id })));
+      return ctx.reply(replies.forgetReply(await library.forget(ctx.group, { userId: ctx.caller.id }, { userId: ctx.caller.id, name: ctx.caller.displayName, admin: false })));
     }
     if (!(await ctx.isAdmin())) return ctx.reply(`${replies.NOT_ADMIN} (${ctx.syntax.command('forget', { name: 'me' })} works for anyone.)`);
     if (!name) return ctx.reply(`Whom? ${ctx.syntax.command('forget', { name: '<name>' })}, or ${ctx.syntax.command('forget', { name: 'me' })}.`);
     await ctx.defer();
-    return ctx.reply(replies.forgetReply(await library.forget(ctx.group, { name })));
+    return ctx.reply(replies.forgetReply(await library.forget(ctx.group, { name }, await actorOf(ctx))));
   },
 };

@@ -1,5 +1,6 @@
 import type { BotCommand } from '../command.ts';
 import { album } from './album.ts';
+import { audit } from './audit.ts';
 import { enroll } from './enroll.ts';
 import { forget } from './forget.ts';
 import { help } from './help.ts';
@@ -12,4 +13,4 @@ import { threshold } from './threshold.ts';
 import { unknown } from './unknown.ts';
 
 /** Every command, in the order the platforms' menus list them. */
-export const COMMANDS: readonly BotCommand[] = [enroll, album, people, unknown, name, notThis, stats, threshold, settings, forget, help];
+export const COMMANDS: readonly BotCommand[] = [enroll, album, people, unknown, name, notThis, stats, threshold, settings, forget, audit, help];

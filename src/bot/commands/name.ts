@@ -1,5 +1,5 @@
 import type { BotCommand } from '../command.ts';
-import { numberArg, stringArg } from '../command.ts';
+import { actorOf, numberArg, stringArg } from '../command.ts';
 import * as replies from '../replies.ts';
 import { parseName } from '../text-args.ts';
 
@@ -17,8 +17,7 @@ export const name: BotCommand = {
     const cluster = numberArg(args, 'cluster');
     if (cluster === undefined) return ctx.reply(`Use ${name.usage!(ctx.syntax)}.`);
     await ctx.defer();
-    const actor = { ...(ctx.caller ? { userId: ctx.caller.id } : {}), admin: await ctx.isAdmin() };
-    const result = await library.nameCluster(ctx.group, cluster, stringArg(args, 'name') ?? '', actor);
+    const result = await library.nameCluster(ctx.group, cluster, stringArg(args, 'name') ?? '', await actorOf(ctx));
     return ctx.reply(replies.nameClusterReply(result, ctx.syntax));
   },
 };

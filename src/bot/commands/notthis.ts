@@ -1,5 +1,5 @@
 import type { BotCommand } from '../command.ts';
-import { stringArg } from '../command.ts';
+import { actorOf, stringArg } from '../command.ts';
 import * as replies from '../replies.ts';
 
 /** Takes a photo out of a person's album for good: it is never filed under them again. */
@@ -15,7 +15,6 @@ export const notThis: BotCommand = {
     const photo = await ctx.photo();
     if (photo.kind === 'none') return ctx.reply(`Use ${ctx.syntax.notThis}.`);
     if (photo.kind === 'too-large') return ctx.reply(ctx.syntax.tooLarge(photo.limitBytes));
-    const actor = { ...(ctx.caller ? { userId: ctx.caller.id } : {}), admin: await ctx.isAdmin() };
-    return ctx.reply(replies.notThisReply(await library.notThis(ctx.group, who, { bytes: photo.bytes }, actor)));
+    return ctx.reply(replies.notThisReply(await library.notThis(ctx.group, who, { bytes: photo.bytes }, await actorOf(ctx))));
   },
 };

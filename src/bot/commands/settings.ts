@@ -1,5 +1,5 @@
 import type { BotCommand } from '../command.ts';
-import { stringArg } from '../command.ts';
+import { actorOf, stringArg } from '../command.ts';
 import * as replies from '../replies.ts';
 
 /** How the bot answers posted photos: quietly (a 👍) or with a one-line summary. */
@@ -14,7 +14,7 @@ export const settings: BotCommand = {
     await ctx.defer();
     const mode = stringArg(args, 'mode');
     if (mode === 'quiet' || mode === 'summary') {
-      await library.setReplyMode(ctx.group, mode);
+      await library.setReplyMode(ctx.group, mode, await actorOf(ctx));
       return ctx.reply(mode === 'quiet' ? 'I will stay quiet about photos (a 👍 when I file one).' : 'I will reply to each photo with who I filed it under.');
     }
     const current = await library.settings(ctx.group);

@@ -1,5 +1,5 @@
 import type { BotCommand } from '../command.ts';
-import { flagArg, numberArg } from '../command.ts';
+import { actorOf, flagArg, numberArg } from '../command.ts';
 import * as replies from '../replies.ts';
 import { parseThreshold } from '../text-args.ts';
 
@@ -35,6 +35,6 @@ export const threshold: BotCommand = {
       return ctx.replyImage(report.plot, 'threshold.png', replies.thresholdReportCaption(report));
     }
     if (value === undefined) return ctx.reply(replies.thresholdReply((await library.settings(ctx.group)).threshold));
-    return ctx.reply(replies.setThresholdReply(await library.setThreshold(ctx.group, value)));
+    return ctx.reply(replies.setThresholdReply(await library.setThreshold(ctx.group, value, await actorOf(ctx))));
   },
 };

@@ -1,4 +1,4 @@
-import type { AlbumStore, FaceEngine, GalleryStore, ImageDecoder, PhotoRef, PhotoStore, Renderer, SettingsStore } from '../ports.ts';
+import type { AlbumStore, AuditLog, FaceEngine, GalleryStore, ImageDecoder, PhotoRef, PhotoStore, Renderer, SettingsStore } from '../ports.ts';
 import type { DecodedImage, Embedding } from '../types.ts';
 import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../library-types.ts';
 import { KeyedSerialQueue } from '../concurrency.ts';
@@ -27,6 +27,8 @@ export interface LibraryDependencies {
   readonly defaults: LibraryDefaults;
   /** Reclaims the space of deleted records so erased embeddings are gone from disk, not just unlinked. */
   readonly compact?: () => Promise<void>;
+  /** Where changes are recorded for the group's admins; none in tools that have no members. */
+  readonly audit?: AuditLog;
   readonly log?: Log;
   readonly now?: () => Date;
 }

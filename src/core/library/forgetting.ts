@@ -46,7 +46,7 @@ export async function forget(ctx: LibraryContext, group: GroupId, who: { name: s
   await settings.saveClusters(group, []);
   await ctx.deps.compact?.();
   ctx.log.info({ group, person: person.id, photosDeleted, facesErased }, 'person forgotten');
-  return { kind: 'forgotten', person: refOf(person), photosDeleted, facesErased };
+  return { kind: 'forgotten', person: refOf(person), photosDeleted, facesErased, ...(person.userId !== undefined ? { userId: person.userId } : {}) };
 }
 
 /**

@@ -9,3 +9,4 @@ export { albumsOf } from './consistency.ts';
 export type * from './results.ts';
 export { cleanPersonName, confusableNames, nameSkeleton, sameName, MAX_NAME_LENGTH } from './names.ts';
 export { clusterFaces } from './clustering.ts';
+export { FORGOTTEN, scrubEntry } from './audit.ts';

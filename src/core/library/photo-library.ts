@@ -1,4 +1,5 @@
-import type { RepairReport } from '../ports.ts';
+import type { AuditEntry, RepairReport } from '../ports.ts';
+import { audit, describe } from './audit.ts';
 import type { GroupId, ReplyMode } from '../library-types.ts';
 import * as albums from './albums.ts';
 import * as clusters from './clusters.ts';
@@ -54,7 +55,12 @@ export class PhotoLibrary {
    * contact sheet, and the caller asks again with `face`.
    */
   enroll(group: GroupId, request: EnrollRequest): Promise<EnrollResult> {
-    return this.ctx.serial(group, () => enroll(this.ctx, group, request));
+    return this.ctx.serial(group, async () => {
+      const result = await enroll(this.ctx, group, request);
+      const actor = { ...(request.by !== undefined ? { userId: request.by } : {}), ...(request.byName !== undefined ? { name: request.byName } : {}), admin: request.byAdmin ?? false };
+      await audit(this.ctx, group, actor, 'enroll', describe.enroll(result));
+      return result;
+    });
   }
 
   /** A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list. */
@@ -71,13 +77,21 @@ export class PhotoLibrary {
     return threshold.settings(this.ctx, group);
   }
 
-  setReplyMode(group: GroupId, replyMode: ReplyMode): Promise<GroupSettingsView> {
-    return this.ctx.serial(group, () => threshold.setReplyMode(this.ctx, group, replyMode));
+  setReplyMode(group: GroupId, replyMode: ReplyMode, actor?: Actor): Promise<GroupSettingsView> {
+    return this.ctx.serial(group, async () => {
+      const result = await threshold.setReplyMode(this.ctx, group, replyMode);
+      await audit(this.ctx, group, actor, 'settings', `set replies to photos to ${replyMode}`);
+      return result;
+    });
   }
 
   /** Sets the group's threshold and re-files every photo so the albums agree with it. */
-  setThreshold(group: GroupId, value: number): Promise<SetThresholdResult> {
-    return this.ctx.serial(group, () => threshold.setThreshold(this.ctx, group, value));
+  setThreshold(group: GroupId, value: number, actor?: Actor): Promise<SetThresholdResult> {
+    return this.ctx.serial(group, async () => {
+      const result = await threshold.setThreshold(this.ctx, group, value);
+      await audit(this.ctx, group, actor, 'threshold', describe.threshold(result));
+      return result;
+    });
   }
 
   /**
@@ -96,12 +110,20 @@ export class PhotoLibrary {
 
   /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
   nameCluster(group: GroupId, clusterId: number, rawName: string, actor?: Actor): Promise<NameClusterResult> {
-    return this.ctx.serial(group, () => clusters.nameCluster(this.ctx, group, clusterId, rawName, actor));
+    return this.ctx.serial(group, async () => {
+      const result = await clusters.nameCluster(this.ctx, group, clusterId, rawName, actor);
+      await audit(this.ctx, group, actor, 'name', describe.name(result));
+      return result;
+    });
   }
 
   /** "This is not Anna": takes the photo out of her album for good, and re-files it. */
   notThis(group: GroupId, name: string, photo: { hash: string } | IncomingPhoto, actor?: Actor): Promise<NotThisResult> {
-    return this.ctx.serial(group, () => albums.notThis(this.ctx, group, name, photo, actor));
+    return this.ctx.serial(group, async () => {
+      const result = await albums.notThis(this.ctx, group, name, photo, actor);
+      await audit(this.ctx, group, actor, 'not-this', describe.notThis(result));
+      return result;
+    });
   }
 
   /**
@@ -109,8 +131,18 @@ export class PhotoLibrary {
    * embedding of theirs (named ones, and unknown ones close to their samples), and the photos no
    * one else's album holds. The store is compacted afterwards so the bytes are gone from disk.
    */
-  forget(group: GroupId, who: { name: string } | { userId: string }): Promise<ForgetResult> {
-    return this.ctx.serial(group, () => forget(this.ctx, group, who));
+  forget(group: GroupId, who: { name: string } | { userId: string }, actor?: Actor): Promise<ForgetResult> {
+    return this.ctx.serial(group, async () => {
+      const result = await forget(this.ctx, group, who);
+      if (result.kind === 'forgotten') await this.ctx.deps.audit?.scrub(group, { name: result.person.name, ...(result.userId !== undefined ? { userId: result.userId } : {}) });
+      await audit(this.ctx, group, actor ?? ('userId' in who ? { userId: who.userId, admin: false } : undefined), 'forget', describe.forget(result, 'userId' in who));
+      return result;
+    });
+  }
+
+  /** The group's audit log, newest first: who enrolled, named, took out, forgot or changed what. */
+  async auditLog(group: GroupId, limit = 30): Promise<AuditEntry[]> {
+    return (await this.ctx.deps.audit?.list(group, limit)) ?? [];
   }
 
   /** Erases the embeddings of unknown faces older than the retention period; returns how many. */

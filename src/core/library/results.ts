@@ -39,6 +39,8 @@ export type IngestResult =
 export interface Actor {
   readonly userId?: string;
   readonly admin: boolean;
+  /** Their display name, for the audit log only. */
+  readonly name?: string;
 }
 
 export interface EnrollRequest {
@@ -56,6 +58,8 @@ export interface EnrollRequest {
   readonly by?: string;
   /** Whether `by` is an admin of the group: admins may add samples to anyone. */
   readonly byAdmin?: boolean;
+  /** `by`'s display name, for the audit log only. */
+  readonly byName?: string;
 }
 
 export type EnrollResult =
@@ -127,7 +131,7 @@ export type NotThisResult =
   | { readonly kind: 'unknown-photo' };
 
 export type ForgetResult =
-  | { readonly kind: 'forgotten'; readonly person: PersonRef; readonly photosDeleted: number; readonly facesErased: number }
+  | { readonly kind: 'forgotten'; readonly person: PersonRef; readonly photosDeleted: number; readonly facesErased: number; readonly userId?: string }
   | { readonly kind: 'unknown-person'; readonly people: readonly string[] }
   | { readonly kind: 'not-enrolled' };
 
