@@ -167,9 +167,12 @@ describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, 
     assert.equal(await page.locator('#status-text').textContent(), 'Done.');
   });
 
-  it('THEN the page reads on a phone-sized screen', async () => {
+  it('THEN the page reads on a phone-sized screen, and comes back after a reload', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await shot('4-phone');
+    // A reload has no token in the address any more: the cookie carries it, and the results come back.
+    await page.reload();
+    await page.locator('section[data-folder="Barack Obama"] .grid img').first().waitFor();
     const overflow = await page.evaluate(() => {
       const { scrollWidth, clientWidth } = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
       return scrollWidth - clientWidth;

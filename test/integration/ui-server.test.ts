@@ -155,6 +155,12 @@ describe('facefile ui server', () => {
       assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
     });
 
+    it('THEN the server answers to the names 127.0.0.1 and localhost', async () => {
+      for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`]) {
+        assert.equal((await call(withToken('/api/state'), { headers: { host } })).status, 200, host);
+      }
+    });
+
     it('THEN a POST without the token header, or from another origin, is refused', async () => {
       assert.equal((await call(withToken('/api/run'), { method: 'POST', body: {} })).status, 403);
       assert.equal((await post('/api/run', {}, { origin: 'http://evil.example' })).status, 403);
