@@ -240,7 +240,7 @@ export class FsAlbumStore implements AlbumStore {
    * "<title>.zip" or "<title> (part 2 of 3).zip", in a folder of their own under `<dataDir>/tmp/`,
    * so concurrent exports never share a file. An empty album gives no parts.
    */
-  async export(group: GroupId, folder: string, title: string, maxPartBytes: number): Promise<AlbumExport> {
+  async export(group: GroupId, folder: string, title: string, maxPartBytes: number, only?: ReadonlySet<string>): Promise<AlbumExport> {
     this.albumPath(this.paths(group), folder); // validates group and folder before anything is written
     if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= 0) throw new RangeError(`maxPartBytes must be a positive integer, not ${maxPartBytes}`);
     const name = safeFolderName(title, 'album');
@@ -248,7 +248,7 @@ export class FsAlbumStore implements AlbumStore {
     return this.run('export', group, async () => {
       await mkdir(this.tmpDir, { recursive: true });
       for (let attempt = 1; ; attempt++) {
-        const entries = await this.list(group, folder);
+        const entries = (await this.list(group, folder)).filter((entry) => !only || only.has(entry.hash));
         const dir = await mkdtemp(path.join(this.tmpDir, 'export-'));
         const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
         try {

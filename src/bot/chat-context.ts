@@ -85,6 +85,11 @@ export interface ChatContext {
   sendFiles(files: AsyncIterable<OutgoingFile> | Iterable<OutgoingFile>): Promise<void>;
   /** The most bytes one sent file may have here. */
   readonly uploadLimitBytes: number;
+  /**
+   * Where one group spans places with walls of their own (Discord channels under one server), whether
+   * the caller may see photos posted at a source; undefined where everyone in the group sees all.
+   */
+  readonly canSee?: (source: Readonly<Record<string, string>>) => Promise<boolean>;
 }
 
 /** How the bot answers a photo after the queue filed it, in the message that posted it. */

@@ -84,6 +84,10 @@ export function albumEmptyReply(name: string): string {
   return `${name}'s album is empty so far.`;
 }
 
+export function albumHiddenReply(name: string, hidden: number): string {
+  return `${count(hidden, 'photo')} of ${name} ${hidden === 1 ? 'was' : 'were'} posted where you cannot look, so ${hidden === 1 ? 'it is' : 'they are'} left out.`;
+}
+
 export function albumTooLargeReply(names: readonly string[], limitBytes: number): string {
   return `${count(names.length, 'photo')} ${names.length === 1 ? 'is' : 'are'} larger than ${megabytes(limitBytes)} and could not be sent: ${names.join(', ')}.`;
 }

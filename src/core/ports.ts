@@ -155,8 +155,11 @@ export interface AlbumStore {
   /** Deletes an album folder and everything in it. */
   removeAlbum(group: GroupId, folder: string): Promise<void>;
   list(group: GroupId, folder: string): Promise<AlbumEntry[]>;
-  /** Zip parts of the album, each under `maxPartBytes`, entries in date order, store method. */
-  export(group: GroupId, folder: string, title: string, maxPartBytes: number): Promise<AlbumExport>;
+  /**
+   * Zip parts of the album, each under `maxPartBytes`, entries in date order, store method. With
+   * `only`, just the photos whose content hash it holds (the ones the asker may see).
+   */
+  export(group: GroupId, folder: string, title: string, maxPartBytes: number, only?: ReadonlySet<string>): Promise<AlbumExport>;
   /** Bytes used by the group's originals and album copies that are not links. */
   diskUsage(group: GroupId): Promise<number>;
   /**

@@ -211,6 +211,22 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
         }
       });
 
+      it('GIVEN `only` some photos THEN the zip holds just those', async () => {
+        const { store, read } = await create();
+        const photos = [fake('2024-01-01T00:00:00Z'), fake('2024-01-02T00:00:00Z'), fake('2024-01-03T00:00:00Z')];
+        await stored(store, A, ...photos);
+        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        const result = await store.export(A, 'Anna', 'Anna', 10_000_000, new Set([photos[0]!.ref.hash, photos[2]!.ref.hash]));
+        try {
+          assert.equal(result.parts.length, 1);
+          const names = (await readZipBytes(await read(result.parts[0]!.path))).map((e) => e.name);
+          const wanted = (await store.list(A, 'Anna')).filter((e) => e.hash !== photos[1]!.ref.hash).map((e) => e.name);
+          assert.deepEqual(names, wanted);
+        } finally {
+          await result.dispose();
+        }
+      });
+
       it('GIVEN a title with unsafe characters THEN the zip name is made safe', async () => {
         const { store } = await create();
         const p = fake();

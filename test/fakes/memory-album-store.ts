@@ -106,11 +106,11 @@ export class MemoryAlbumStore implements AlbumStore {
     });
   }
 
-  export(group: GroupId, folder: string, title: string, maxPartBytes: number): Promise<AlbumExport> {
-    return settle(() => this.exportNow(group, folder, title, maxPartBytes));
+  export(group: GroupId, folder: string, title: string, maxPartBytes: number, only?: ReadonlySet<string>): Promise<AlbumExport> {
+    return settle(() => this.exportNow(group, folder, title, maxPartBytes, only));
   }
 
-  private exportNow(group: GroupId, folder: string, title: string, maxPartBytes: number): AlbumExport {
+  private exportNow(group: GroupId, folder: string, title: string, maxPartBytes: number, only: ReadonlySet<string> | undefined): AlbumExport {
     checkFolder(folder);
     groupFolderName(group);
     if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= 0) throw new RangeError(`maxPartBytes must be a positive integer, not ${maxPartBytes}`);
@@ -120,6 +120,7 @@ export class MemoryAlbumStore implements AlbumStore {
     const plan: { entry: AlbumEntry; bytes: Buffer }[][] = [];
     let size = ZIP_END;
     for (const entry of this.entries(group, folder)) {
+      if (only && !only.has(entry.hash)) continue;
       const added = zipEntrySize(entry.name, entry.bytes);
       if (ZIP_END + added > maxPartBytes) {
         tooLarge.push(entry);

@@ -213,6 +213,9 @@ export class DiscordBot {
       name = kind;
       args = { [field]: interaction.fields.getTextInputValue(field).trim() };
       photo = async () => {
+        // The form carries the channel id it was opened in: only trusted for a channel of this
+        // server that the member can see.
+        if (!(await this.canView(interaction, channelId))) return { kind: 'none' };
         const channel = await this.client.channels.fetch(channelId);
         if (!channel?.isTextBased()) return { kind: 'none' };
         const message = await channel.messages.fetch(messageId);
@@ -229,8 +232,10 @@ export class DiscordBot {
     // The first answer fills the deferred reply (or, not deferred, is a reply only the caller sees);
     // the ones after it follow up.
     let answered = false;
+    let privately = false;
     const answer = async (content: string, files: { attachment: Buffer | string; name: string }[] = []) => {
-      if (answered) await interaction.followUp({ content, files });
+      // Follow-ups are not private by themselves, even after a private deferral: each says so.
+      if (answered) await interaction.followUp({ content, files, ...(privately ? { flags: MessageFlags.Ephemeral } : {}) });
       else if (interaction.deferred) await interaction.editReply({ content, files });
       else await interaction.reply({ content, files, flags: MessageFlags.Ephemeral });
       answered = true;
@@ -245,14 +250,29 @@ export class DiscordBot {
       isAdmin: () => Promise.resolve(permissions.has(PermissionFlagsBits.ManageGuild) || permissions.has(PermissionFlagsBits.Administrator)),
       photo,
       defer: async (how) => {
-        if (!interaction.deferred && !interaction.replied) await interaction.deferReply(how?.private ? { flags: MessageFlags.Ephemeral } : {});
+        if (interaction.deferred || interaction.replied) return;
+        privately = how?.private ?? false;
+        await interaction.deferReply(privately ? { flags: MessageFlags.Ephemeral } : {});
       },
       reply: (text) => answer(text),
       replyImage: (png, fileName, caption) => answer(caption, [{ attachment: Buffer.from(png), name: fileName }]),
       sendFiles: async (files) => {
         for await (const file of files) await answer(file.caption, [{ attachment: file.path, name: file.name }]);
       },
+      // A server is one library, but each channel has its own walls: the caller gets only what was
+      // posted where they can look. A channel-scoped library is one channel, seen by whoever asks.
+      ...(this.options.scope === 'guild' ? { canSee: memo((source: Readonly<Record<string, string>>) => this.canView(interaction, source.chat)) } : {}),
     };
+  }
+
+  /** Whether the caller of an interaction may view a channel of the interaction's server. */
+  private async canView(interaction: RepliableInteraction<'cached' | 'raw'>, channelId: string | undefined): Promise<boolean> {
+    if (channelId === undefined) return true;
+    const guild = this.client.guilds.cache.get(interaction.guildId);
+    const channel = guild?.channels.cache.get(channelId) ?? (await guild?.channels.fetch(channelId).catch(() => null));
+    if (!guild || !channel || channel.guildId !== interaction.guildId) return false;
+    const member = 'permissionsIn' in interaction.member ? interaction.member : await guild.members.fetch(interaction.user.id).catch(() => null);
+    return member !== null && channel.permissionsFor(member).has(PermissionFlagsBits.ViewChannel);
   }
 
   /** An attachment's bytes for a command, with the record's ids. */
@@ -285,6 +305,20 @@ function discordSyntax(bot: Bot): Syntax {
     seeing:
       'On Discord I see photos posted in channels only when my Message Content intent is enabled; the slash commands work either way. A server is one library (or each channel, if the bot owner set it so).',
     tooLarge: (limit, fileName) => `${fileName ?? 'That photo'} is larger than ${megabytes(limit)}, so I can't file it.`,
+  };
+}
+
+/** One answer per channel for the length of one command: an album asks about each photo. */
+function memo(check: (source: Readonly<Record<string, string>>) => Promise<boolean>): (source: Readonly<Record<string, string>>) => Promise<boolean> {
+  const seen = new Map<string, Promise<boolean>>();
+  return (source) => {
+    const key = source['chat'] ?? '';
+    let answer = seen.get(key);
+    if (!answer) {
+      answer = check(source);
+      seen.set(key, answer);
+    }
+    return answer;
   };
 }
 

@@ -11,14 +11,15 @@ export const album: BotCommand = {
   async run(ctx, args, { library }) {
     const name = (stringArg(args, 'name') ?? '').trim();
     if (!name) return ctx.reply(`Whose album? ${ctx.syntax.command('album', { name: '<name>' })}`);
-    await ctx.defer({ upload: true });
+    // Behind walls, an album is the caller's own view of the group: it goes to them alone.
+    await ctx.defer({ upload: true, private: ctx.canSee !== undefined });
     const limit = ctx.uploadLimitBytes;
-    const result = await library.album(ctx.group, name, limit);
+    const result = await library.album(ctx.group, name, limit, ctx.canSee);
     switch (result.kind) {
       case 'unknown-person':
         return ctx.reply(replies.unknownPeopleReply(result.people));
       case 'empty':
-        return ctx.reply(replies.albumEmptyReply(result.person.name));
+        return ctx.reply(result.hidden ? replies.albumHiddenReply(result.person.name, result.hidden) : replies.albumEmptyReply(result.person.name));
       case 'album-photos':
         return ctx.reply(replies.albumEmptyReply(name));
       case 'album': {
@@ -27,6 +28,7 @@ export const album: BotCommand = {
           await ctx.reply(`${result.person.name}: ${parts.length} zip ${parts.length === 1 ? 'file' : 'files'}.`);
           await ctx.sendFiles(parts.map((part) => ({ path: part.path, name: part.fileName, caption: `${part.photos} photos` })));
           if (tooLarge.length > 0) await ctx.reply(replies.albumTooLargeReply(tooLarge.map((e) => e.name), limit));
+          if (result.hidden) await ctx.reply(replies.albumHiddenReply(result.person.name, result.hidden));
         } finally {
           await result.export.dispose();
         }

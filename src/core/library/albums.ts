@@ -2,19 +2,32 @@ import type { GroupId, Person } from '../library-types.ts';
 import { sha256Hex } from '../hash.ts';
 import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
 import { peopleOf, refileGroup } from './refile.ts';
-import type { Actor, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonSummary } from './results.ts';
+import type { Actor, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonSummary, SourceFilter } from './results.ts';
 
 /** A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list. */
-export async function album(ctx: LibraryContext, group: GroupId, name: string, maxPartBytes?: number): Promise<AlbumResult> {
-  const { albums, gallery } = ctx.deps;
+export async function album(ctx: LibraryContext, group: GroupId, name: string, maxPartBytes?: number, canSee?: SourceFilter): Promise<AlbumResult> {
+  const { albums, gallery, photos } = ctx.deps;
   const people = await gallery.list(group);
   const person = findPerson(people, name);
   if (!person) return { kind: 'unknown-person', people: people.map((p) => p.name) };
   const ref = refOf(person);
-  const entries = await albums.list(group, person.folder);
-  if (entries.length === 0) return { kind: 'empty', person: ref };
+  let entries = await albums.list(group, person.folder);
+  let hidden = 0;
+  if (canSee) {
+    // Where a group spans places with their own walls (Discord channels), the asker gets only the
+    // photos posted where they can look; a photo with no known source is kept (it came by command).
+    const visible = [];
+    for (const entry of entries) {
+      const source = (await photos.get(group, entry.hash))?.source;
+      if (!source || (await canSee(source))) visible.push(entry);
+    }
+    hidden = entries.length - visible.length;
+    entries = visible;
+  }
+  if (entries.length === 0) return hidden > 0 ? { kind: 'empty', person: ref, hidden } : { kind: 'empty', person: ref };
   if (maxPartBytes === undefined) return { kind: 'album-photos', person: ref, entries };
-  return { kind: 'album', person: ref, export: await albums.export(group, person.folder, person.name, maxPartBytes) };
+  const only = canSee ? new Set(entries.map((e) => e.hash)) : undefined;
+  return { kind: 'album', person: ref, hidden, export: await albums.export(group, person.folder, person.name, maxPartBytes, only) };
 }
 
 /** Who is enrolled, with their sample and photo counts, by name. */

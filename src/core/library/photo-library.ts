@@ -23,6 +23,7 @@ import type {
   NotThisResult,
   PersonSummary,
   SetThresholdResult,
+  SourceFilter,
   ThresholdReport,
   UnknownClustersResult,
 } from './results.ts';
@@ -64,8 +65,8 @@ export class PhotoLibrary {
   }
 
   /** A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list. */
-  album(group: GroupId, name: string, maxPartBytes?: number): Promise<AlbumResult> {
-    return this.ctx.serial(group, () => albums.album(this.ctx, group, name, maxPartBytes));
+  album(group: GroupId, name: string, maxPartBytes?: number, canSee?: SourceFilter): Promise<AlbumResult> {
+    return this.ctx.serial(group, () => albums.album(this.ctx, group, name, maxPartBytes, canSee));
   }
 
   /** Who is enrolled, with their sample and photo counts, by name. */

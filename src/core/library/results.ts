@@ -84,10 +84,14 @@ export type EnrollResult =
   | { readonly kind: 'unknown-photo' }
   | { readonly kind: 'invalid-name'; readonly reason: 'empty' | 'too-long' };
 
+/** Whether the asker may see photos posted at a source (the platform ids kept with each photo). */
+export type SourceFilter = (source: Readonly<Record<string, string>>) => Promise<boolean>;
+
 export type AlbumResult =
-  | { readonly kind: 'album'; readonly person: PersonRef; readonly export: AlbumExport }
+  /** `hidden`: photos of the album left out because the asker cannot see where they were posted. */
+  | { readonly kind: 'album'; readonly person: PersonRef; readonly export: AlbumExport; readonly hidden?: number }
   | { readonly kind: 'album-photos'; readonly person: PersonRef; readonly entries: readonly AlbumEntry[] }
-  | { readonly kind: 'empty'; readonly person: PersonRef }
+  | { readonly kind: 'empty'; readonly person: PersonRef; readonly hidden?: number }
   | { readonly kind: 'unknown-person'; readonly people: readonly string[] };
 
 export interface PersonSummary extends PersonRef {

@@ -251,6 +251,8 @@ export class DiscordEmulator {
   private readonly attachmentSizeLimit: number;
   private readonly guilds = new Map<string, GuildState>();
   private readonly channelGuild = new Map<string, string>();
+  /** Channel id -> the users it is hidden from. */
+  private readonly hiddenChannels = new Map<string, Set<string>>();
   private readonly allMessages = new Map<string, Json>();
   private readonly attachmentFiles = new Map<string, { readonly bytes: Buffer; readonly contentType: string }>();
   private readonly downloaded = new Set<string>();
@@ -351,6 +353,23 @@ export class DiscordEmulator {
     for (const channel of channels) this.channelGuild.set(channel.id, spec.id);
     this.dispatch('GUILD_CREATE', this.guildCreatePayload(state), Intent.Guilds);
     return guild;
+  }
+
+  /**
+   * Hides a channel from one member (a member overwrite that denies View Channel), as a private
+   * channel does; CHANNEL_UPDATE tells a connected client.
+   */
+  hideChannel(channelId: string, userId: string): void {
+    const hidden = this.hiddenChannels.get(channelId) ?? new Set<string>();
+    hidden.add(userId);
+    this.hiddenChannels.set(channelId, hidden);
+    const guildId = this.guildIdOf(channelId);
+    const channel = this.guildState(guildId).spec.channels.find((c) => c.id === channelId)!;
+    this.dispatch('CHANNEL_UPDATE', this.channelJson(channel, guildId), Intent.Guilds);
+  }
+
+  private channelJson(channel: ChannelSpec, guildId: string): Json {
+    return channelJson(channel, guildId, [...(this.hiddenChannels.get(channel.id) ?? [])]);
   }
 
   /** Makes a user a member of a guild, with a role of their own carrying `permissions`. */
@@ -590,7 +609,7 @@ export class DiscordEmulator {
       guild_id: guildId,
       guild: { id: guildId, locale: 'en-US', features: [] },
       channel_id: channelId,
-      channel: channelJson(channel, guildId),
+      channel: this.channelJson(channel, guildId),
       member: this.memberJson(guild, member),
       token: interaction.token,
       version: 1,
@@ -707,10 +726,10 @@ export class DiscordEmulator {
       r('DELETE', `/channels/${id}/messages/${id}/reactions/([^/]+)/@me`, ([channelId, messageId, emoji]) => this.react(channelId!, messageId!, emoji!, true)),
       r('GET', `/channels/${id}`, ([channelId]) => {
         const guildId = this.guildIdOf(channelId!);
-        return ok(channelJson(this.guildState(guildId).spec.channels.find((channel) => channel.id === channelId)!, guildId));
+        return ok(this.channelJson(this.guildState(guildId).spec.channels.find((channel) => channel.id === channelId)!, guildId));
       }),
       r('GET', `/guilds/${id}`, ([guildId]) => ok(this.guildJson(this.guildState(guildId!)))),
-      r('GET', `/guilds/${id}/channels`, ([guildId]) => ok(this.guildState(guildId!).spec.channels.map((channel) => channelJson(channel, guildId!)))),
+      r('GET', `/guilds/${id}/channels`, ([guildId]) => ok(this.guildState(guildId!).spec.channels.map((channel) => this.channelJson(channel, guildId!)))),
       r('GET', `/guilds/${id}/roles`, ([guildId]) => ok(this.guildState(guildId!).roles.map(roleJson))),
       r('GET', `/guilds/${id}/members/${id}`, ([guildId, userId]) => {
         const guild = this.guildState(guildId!);
@@ -1049,7 +1068,7 @@ export class DiscordEmulator {
       unavailable: false,
       member_count: guild.members.size,
       members: [...guild.members.values()].map((member) => this.memberJson(guild, member)),
-      channels: guild.spec.channels.map((channel) => channelJson(channel, guild.spec.id)),
+      channels: guild.spec.channels.map((channel) => this.channelJson(channel, guild.spec.id)),
       threads: [],
       presences: [],
       voice_states: [],
@@ -1104,14 +1123,15 @@ function roleJson(role: RoleState): Json {
   };
 }
 
-function channelJson(channel: ChannelSpec, guildId: string): Json {
+function channelJson(channel: ChannelSpec, guildId: string, hiddenFrom: readonly string[]): Json {
   return {
     id: channel.id,
     type: 0,
     guild_id: guildId,
     name: channel.name,
     position: 0,
-    permission_overwrites: [],
+    // A member overwrite per user the channel is hidden from, as a private channel has.
+    permission_overwrites: hiddenFrom.map((id) => ({ id, type: 1, allow: '0', deny: String(Permission.ViewChannel) })),
     topic: null,
     nsfw: false,
     last_message_id: null,

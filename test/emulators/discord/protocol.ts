@@ -17,6 +17,7 @@ export const Intent = {
 export const Permission = {
   Administrator: 0x8n,
   ManageGuild: 0x20n,
+  ViewChannel: 1n << 10n,
   /** What @everyone has here: add reactions, view, send, embed, attach, read history, use commands. */
   EveryoneDefault: (1n << 6n) | (1n << 10n) | (1n << 11n) | (1n << 14n) | (1n << 15n) | (1n << 16n) | (1n << 31n),
   All: (1n << 53n) - 1n,
