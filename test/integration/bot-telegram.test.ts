@@ -1,30 +1,27 @@
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '../../src/core/index.ts';
-import { GROUP, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
+import { GROUP, POSTS } from '../helpers/datasets.ts';
+import { describeBotBehaviour } from '../helpers/bot-behaviour.ts';
 import { TelegramDriver } from '../helpers/telegram-driver.ts';
 import { answerTo, textOf } from '../helpers/telegram.ts';
 import { readZip } from '../helpers/zip.ts';
 
 /**
- * What only the Telegram bot does: the behaviour both platforms share is in
- * bot-behaviour.test.ts, a restart with SIGTERM in telegram-restart.test.ts.
+ * The Telegram bot: the behaviour every platform shares (test/helpers/bot-behaviour.ts), then what
+ * only Telegram does, on the same bot. A restart with SIGTERM is in telegram-restart.test.ts.
  */
-describe('Telegram bot only', { skip: NO_DATASETS }, () => {
-  let bot: TelegramDriver;
-  before(async () => {
-    bot = await TelegramDriver.start();
-  });
-  after(() => bot.close());
-
+describeBotBehaviour('Telegram', () => TelegramDriver.start(), (driver) => {
   it('THEN the commands are registered with Telegram at start, /notthis among them', () => {
+    const bot = driver();
     const names = (bot.harness.emulator.commands ?? []).map((c) => c.command);
     for (const name of ['enroll', 'album', 'people', 'unknown', 'name', 'notthis', 'stats', 'threshold', 'settings', 'forget', 'help']) assert.ok(names.includes(name), name);
   });
 
   it('GIVEN obama enrolled, WHEN photos arrive as an album (one media group) and as files THEN each is filed, a file as its original bytes, and a file that is no image is left alone', async () => {
+    const bot = driver();
     const e = bot.harness.emulator;
     const group = await bot.group('Album');
     const chat = Number(group.id);
@@ -55,6 +52,7 @@ describe('Telegram bot only', { skip: NO_DATASETS }, () => {
   });
 
   it('WHEN an anonymous admin, posting as the group, sets the threshold THEN it applies', async () => {
+    const bot = driver();
     const e = bot.harness.emulator;
     const group = await bot.group('Anonymous');
     const set = e.postText(Number(group.id), 'anonymous-admin', '/threshold 0.95');
@@ -63,6 +61,7 @@ describe('Telegram bot only', { skip: NO_DATASETS }, () => {
   });
 
   it('WHEN answers pile up THEN messages to one chat are spaced by the configured interval, chats independently, and a 429 is waited out', async () => {
+    const bot = driver();
     const e = bot.harness.emulator;
     const [a, b] = [await bot.group('Pace A'), await bot.group('Pace B')];
     const chats = [Number(a.id), Number(b.id)];

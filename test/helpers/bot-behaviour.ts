@@ -7,18 +7,12 @@ import sharp from 'sharp';
 import { sha256Hex } from '../../src/core/index.ts';
 import { SharpImageDecoder } from '../../src/imaging/index.ts';
 import { parsePairs } from '../../src/eval/verification.ts';
-import { BAD_IMAGES, GROUP, LFW, NO_DATASETS, POSTS, type PostLabel } from '../helpers/datasets.ts';
-import type { Answer, BotDriver, Group, PhotoFile, Post } from '../helpers/bot-driver.ts';
-import { DiscordDriver } from '../helpers/discord-driver.ts';
-import { TelegramDriver } from '../helpers/telegram-driver.ts';
-import { readZip } from '../helpers/zip.ts';
-import { photoCount } from '../helpers/bot-answers.ts';
+import { BAD_IMAGES, GROUP, LFW, NO_DATASETS, POSTS, type PostLabel } from './datasets.ts';
+import type { Answer, BotDriver, Group, PhotoFile, Post } from './bot-driver.ts';
+import { photoCount } from './bot-answers.ts';
+import { readZip } from './zip.ts';
 
 /**
- * The bot's behaviour, specified once and run on every platform through its emulator and the
- * real platform library (telegraf, discord.js). Platform-only behaviour lives in
- * bot-telegram.test.ts and bot-discord.test.ts.
- *
  * The answers are matched by what they mean (a name, a number, a file), never by a whole
  * sentence: the wording is free to change, on either platform.
  */
@@ -35,14 +29,16 @@ const SAYS = {
   quiet: /quiet/i,
 };
 
-const PLATFORMS: readonly [string, () => Promise<BotDriver>][] = [
-  ['Telegram', () => TelegramDriver.start()],
-  ['Discord', () => DiscordDriver.start()],
-];
-
-for (const [platform, start] of PLATFORMS) {
+/**
+ * The bot's behaviour on any platform, specified once: every shared command, refusal and error
+ * reply, run end to end through the platform's emulator and its real library (telegraf,
+ * discord.js). Each platform's test file calls it with its driver, and `platformOnly` adds the
+ * scenarios only that platform has; they run on the same bot, so the models load and warm up
+ * once per platform. The token check comes last, to cover everything the bot logged.
+ */
+export function describeBotBehaviour<D extends BotDriver>(platform: string, start: () => Promise<D>, platformOnly: (bot: () => D) => void): void {
   describe(`${platform} bot, end to end through the platform's emulator`, { skip: NO_DATASETS }, () => {
-    let bot: BotDriver;
+    let bot: D;
     before(async () => {
       bot = await start();
     });
@@ -288,6 +284,10 @@ for (const [platform, start] of PLATFORMS) {
       const withHim = new Set(posts.filter((post) => post.file.name.startsWith('Donald_Rumsfeld_') && post.file.name !== path.basename(his[0]!)).map((post) => `${post.group.id}/${post.messageId}`));
       const reacted = posts.filter((post) => withHim.has(`${post.group.id}/${post.messageId}`) && bot.reacted(post));
       assert.ok(new Set(reacted.map((post) => `${post.group.id}/${post.messageId}`)).size >= withHim.size - 2, `${reacted.length} of ${withHim.size} posts of him got their 👍`);
+    });
+
+    describe(`${platform} only`, () => {
+      platformOnly(() => bot);
     });
 
     it('THEN the token never appears in the log', async () => {
