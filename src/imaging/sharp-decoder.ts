@@ -1,5 +1,6 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import exifReader from 'exif-reader';
+import { HeifWorker, isHevcHeif } from './heif-decoder.ts';
 import type { DecodeFailureReason, DecodeResult, ImageDecoder } from '../core/index.ts';
 
 export interface DecoderLimits {
@@ -21,11 +22,16 @@ export const DEFAULT_DECODER_LIMITS: DecoderLimits = {
 };
 
 /**
- * Decodes with sharp (libvips): applies EXIF orientation, flattens transparency onto white, reads
- * only the first frame of animations, and refuses pixel floods from the header alone.
+ * Decodes with sharp (libvips), and HEIC through libheif: applies EXIF orientation, flattens
+ * transparency onto white, reads only the first frame of animations, and refuses pixel floods from
+ * the header alone.
  */
 export class SharpImageDecoder implements ImageDecoder {
-  constructor(private readonly limits: DecoderLimits = DEFAULT_DECODER_LIMITS) {}
+  private readonly heif: HeifWorker;
+
+  constructor(private readonly limits: DecoderLimits = DEFAULT_DECODER_LIMITS) {
+    this.heif = new HeifWorker(limits);
+  }
 
   async decode(bytes: Uint8Array): Promise<DecodeResult> {
     if (bytes.length === 0) return failure('empty', 'the file is empty');
@@ -33,6 +39,8 @@ export class SharpImageDecoder implements ImageDecoder {
       return failure('too-large', `${bytes.length} bytes is over the limit of ${this.limits.maxBytes}`);
     }
     const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // The prebuilt sharp reads HEIF's container but has no HEVC decoder: iPhone photos go to libheif.
+    if (isHevcHeif(input)) return this.decodeHeif(input);
     try {
       const image = sharp(input, {
         limitInputPixels: this.limits.maxPixels,
@@ -42,30 +50,52 @@ export class SharpImageDecoder implements ImageDecoder {
         sequentialRead: true,
       });
       const meta = await image.metadata();
-      const { data, info } = await image
-        .rotate()
-        .resize({ width: this.limits.maxSide, height: this.limits.maxSide, fit: 'inside', withoutEnlargement: true })
-        .flatten({ background: '#ffffff' })
-        .toColourspace('srgb')
-        .timeout({ seconds: this.limits.timeoutSeconds })
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      if (info.channels !== 3) return failure('corrupt', `decoded to ${info.channels} channels, expected 3`);
-      const takenAt = meta.exif ? exifDate(meta.exif) : undefined;
-      return {
-        ok: true,
-        image: {
-          width: info.width,
-          height: info.height,
-          pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-          format: meta.format,
-          ...(takenAt ? { takenAt } : {}),
-        },
-      };
+      return await this.finish(image.rotate(), meta.format, meta.exif);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       return failure(classify(detail), detail);
     }
+  }
+
+  /**
+   * HEVC-coded HEIF through libheif (WebAssembly, in a worker, under the same pixel limit and
+   * timeout). libheif applies the file's own rotation and mirroring, so EXIF orientation is not
+   * applied again; the EXIF date is read through sharp, which parses the container.
+   */
+  private async decodeHeif(input: Buffer): Promise<DecodeResult> {
+    const decoded = await this.heif.decode(input);
+    if (!decoded.ok) return failure(decoded.reason, decoded.detail);
+    try {
+      const exif = await sharp(input).metadata().then((meta) => meta.exif, () => undefined);
+      const rgba = Buffer.from(decoded.rgba.buffer, decoded.rgba.byteOffset, decoded.rgba.byteLength);
+      return await this.finish(sharp(rgba, { raw: { width: decoded.width, height: decoded.height, channels: 4 } }), 'heif', exif);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      return failure(classify(detail), detail);
+    }
+  }
+
+  /** The steps every photo shares: bounded size, transparency on white, sRGB, 3 channels. */
+  private async finish(image: Sharp, format: string, exif: Buffer | undefined): Promise<DecodeResult> {
+    const { data, info } = await image
+      .resize({ width: this.limits.maxSide, height: this.limits.maxSide, fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .timeout({ seconds: this.limits.timeoutSeconds })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) return failure('corrupt', `decoded to ${info.channels} channels, expected 3`);
+    const takenAt = exif ? exifDate(exif) : undefined;
+    return {
+      ok: true,
+      image: {
+        width: info.width,
+        height: info.height,
+        pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        format,
+        ...(takenAt ? { takenAt } : {}),
+      },
+    };
   }
 }
 
