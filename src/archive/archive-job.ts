@@ -1,12 +1,13 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, MatchPolicy, Renderer } from '../core/index.ts';
-import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, matchFaces } from '../core/index.ts';
+import type { Box, DetectedFace, FaceCache, FaceEngine, FaceMatch, GalleryPerson, ImageDecoder, MatchPolicy, PersonScore, Renderer } from '../core/index.ts';
+import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, matchFaces, scorePeople } from '../core/index.ts';
 import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode } from '../files/index.ts';
 import { describeDoubt, findDoubts, type Candidate, type KnownProblem } from './known-check.ts';
 import { sheetPath, writeSheets, type SheetRequest } from './sheets.ts';
-import { readManifest, serializeManifest, writeManifest } from './manifest.ts';
+import { readManifest, serializeManifest, writeAtomically, writeManifest } from './manifest.ts';
+import { REPORT_NAME, renderReport } from './report-html.ts';
 import { listOutput, projectOutput, syncCopies, syncZips, type SyncChanges, type ZipWritten } from './sync.ts';
 
 /** Output folders that are not people. */
@@ -70,10 +71,27 @@ export interface PhotoError {
   readonly reason: string;
 }
 
+/**
+ * The verdict on one face, with the two best-scoring known people: the matcher's decision is not
+ * changed, only shown with the scores it was made from.
+ */
+export interface FaceDecision {
+  readonly box: Box;
+  readonly verdict: FaceMatch['kind'];
+  /** Who it was filed under, when `verdict` is 'person'. */
+  readonly person?: string;
+  /** Why it was not named, otherwise. */
+  readonly reason?: string;
+  readonly best?: PersonScore;
+  readonly runnerUp?: PersonScore;
+}
+
 export interface PhotoOutcome {
   readonly file: string;
   readonly hash: string;
   readonly faces: number;
+  /** One per face, in the detector's order. */
+  readonly decisions: readonly FaceDecision[];
   readonly people: readonly string[];
   readonly unknownFaces: number;
   /** The output folders it belongs in now. */
@@ -100,6 +118,8 @@ export interface ArchiveReport {
   readonly zips: readonly ZipWritten[];
   readonly elapsedMs: number;
   readonly photosPerSecond: number;
+  /** `report.html` in the output folder, for people to review the run (none in a dry run). */
+  readonly reportFile?: string;
 }
 
 /**
@@ -146,14 +166,14 @@ export class ArchiveJob {
     outcomes.sort((a, b) => a.file.localeCompare(b.file));
     errors.sort((a, b) => a.file.localeCompare(b.file));
 
-    const { changes, folders, zips } = await this.sync(request, known.map((k) => k.name), outcomes, sheets);
+    const { changes, folders, zips, sources } = await this.sync(request, known.map((k) => k.name), outcomes, sheets);
     for (const failure of changes.failed) {
       this.deps.log.error({ file: failure.source, copy: failure.path, reason: failure.reason }, 'filing failed');
       errors.push({ file: failure.source, reason: failure.reason });
     }
     const elapsedMs = performance.now() - started;
     const count = (folder: string): number => folders.get(folder)?.length ?? 0;
-    return {
+    const report: ArchiveReport = {
       known,
       photos: photos.length,
       faces: outcomes.reduce((sum, o) => sum + o.faces, 0),
@@ -169,6 +189,15 @@ export class ArchiveJob {
       elapsedMs,
       photosPerSecond: photos.length / Math.max(elapsedMs / 1000, 1e-9),
     };
+    if (report.dryRun) return report;
+    const reportFile = path.join(request.outputDir, REPORT_NAME);
+    try {
+      await writeAtomically(reportFile, renderReport(report, { outputDir: request.outputDir, policy: request.policy, when: new Date(), sources }));
+      return { ...report, reportFile };
+    } catch (error) {
+      this.deps.log.warn({ err: error, reportFile }, 'report not written');
+      return report;
+    }
   }
 
   /** Adds and removes sorted copies and zips, and saves the manifest (none of it in a dry run). */
@@ -186,7 +215,8 @@ export class ArchiveJob {
     const zipped = request.zipDir ? await syncZips(people, folders, manifest, { ...options, zipDir: request.zipDir, touched }) : { zips: [], zipsWritten: [], zipsRemoved: [] };
     if (!options.dryRun && serializeManifest(manifest) !== before) await writeManifest(outputDir, manifest);
     const changes: SyncChanges = { ...copies, zipsWritten: zipped.zipsWritten, zipsRemoved: zipped.zipsRemoved };
-    return { changes, folders, zips: zipped.zips };
+    const sources = new Map([...manifest.files].map(([relative, record]) => [relative, record.source]));
+    return { changes, folders, zips: zipped.zips, sources };
   }
 
   /**
@@ -252,7 +282,18 @@ export class ArchiveJob {
     const matches = matchFaces(faces, gallery, request.policy);
     const people = matches.flatMap((m) => (m.kind === 'person' ? [m.personId] : []));
     const folders = faces.length === 0 ? [NO_FACES_FOLDER] : people.length === 0 ? [UNKNOWN_FOLDER] : people;
-    return { file, hash, faces: faces.length, people, unknownFaces: matches.length - people.length, folders };
+    const decisions = faces.map((face, i): FaceDecision => {
+      const match = matches[i]!;
+      const [best, runnerUp] = face.embedding ? scorePeople(face.embedding, gallery) : [];
+      return {
+        box: face.box,
+        verdict: match.kind,
+        ...(match.kind === 'person' ? { person: match.personId } : { reason: match.reason }),
+        ...(best ? { best } : {}),
+        ...(runnerUp ? { runnerUp } : {}),
+      };
+    });
+    return { file, hash, faces: faces.length, decisions, people, unknownFaces: matches.length - people.length, folders };
   }
 
   /** The faces in a photo: from the cache when these exact bytes were seen before. */

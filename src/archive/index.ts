@@ -13,10 +13,14 @@ export {
   type ArchiveProgress,
   type ArchiveReport,
   type ArchiveRequest,
+  type FaceDecision,
   type KnownPerson,
   type PhotoError,
   type PhotoOutcome,
 } from './archive-job.ts';
 export { MANIFEST_NAME } from './manifest.ts';
+export { REPORT_NAME } from './report-html.ts';
+export { CHECK_FOLDER } from './sheets.ts';
+export type { KnownProblem, KnownProblemKind } from './known-check.ts';
 export type { CopyChange, SyncChanges, ZipWritten } from './sync.ts';
 export type { PlacementMode } from '../files/index.ts';

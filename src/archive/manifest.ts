@@ -69,10 +69,14 @@ export async function readManifest(outputDir: string): Promise<{ manifest: Manif
 
 /** Writes the manifest under a temporary name and renames it: a crash leaves the old one or the new one. */
 export async function writeManifest(outputDir: string, manifest: Manifest): Promise<void> {
-  const target = path.join(outputDir, MANIFEST_NAME);
-  const temporary = `${target}.${randomBytes(4).toString('hex')}.partial`;
+  await writeAtomically(path.join(outputDir, MANIFEST_NAME), serializeManifest(manifest));
+}
+
+/** Writes a file under a temporary name beside it, then renames it into place. */
+export async function writeAtomically(target: string, content: string | Uint8Array): Promise<void> {
+  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.partial`);
   try {
-    await writeFile(temporary, serializeManifest(manifest), { flag: 'wx' });
+    await writeFile(temporary, content, { flag: 'wx' });
     await rename(temporary, target);
   } finally {
     await rm(temporary, { force: true });

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Box, ImageDecoder, Renderer } from '../core/index.ts';
 import { ensureFolder } from '../files/index.ts';
-import { compareWithRecord, recordOf, type Manifest } from './manifest.ts';
+import { compareWithRecord, recordOf, writeAtomically, type Manifest } from './manifest.ts';
 
 /** The output sub-folder of contact sheets of known photos that were not used. Not a person. */
 export const CHECK_FOLDER = '_check_known';
@@ -41,9 +40,7 @@ export async function writeSheets(
       if (!decoded.ok) throw new Error(decoded.failure.detail);
       const png = await deps.renderer!.contactSheet(request.faces.map((face) => ({ image: decoded.image, box: face.box, label: face.label })), request.caption);
       await ensureFolder(folder);
-      const temporary = path.join(folder, `.${randomBytes(6).toString('hex')}.partial`);
-      await writeFile(temporary, png);
-      await rename(temporary, target);
+      await writeAtomically(target, png);
       manifest.generated.set(target, await recordOf(target));
       written.add(target);
     } catch (error) {

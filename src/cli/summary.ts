@@ -42,6 +42,7 @@ export function formatSummary(report: ArchiveReport, outputDir: string, zipDir: 
   if (problems.length > 0) lines.push('  known photos not used:', ...problems);
   if (unusable.length > 0) lines.push(`  nobody to look for under ${unusable.join(', ')}: no usable face in their photos`);
   lines.push(`Sorted copies: ${shown(outputDir)}`);
+  if (report.reportFile) lines.push(`Review them: ${shown(report.reportFile)}`);
   if (zipDir) lines.push(`Zips: ${shown(zipDir)} (${plural(report.zips.length, 'zip')})`);
   if (report.dryRun) lines.push('Dry run: nothing was changed.');
   return lines.join('\n');

@@ -87,6 +87,26 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
       }
     });
 
+    it('THEN report.html is self-contained: a grid per person of links to the copies, the unknown faces, and each face with its best and runner-up scores', async () => {
+      const html = await readFile(path.join(out(), 'report.html'), 'utf8');
+      assert.match(first.stdout, /Review them: .*archive\/report\.html/);
+      assert.doesNotMatch(html, /<script|<link|https?:/, 'no script, no stylesheet, nothing from the network');
+      assert.match(html, /<style>/);
+      const links = [...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) => decodeURIComponent(m[1]!));
+      assert.ok(links.length > 26, `${links.length} links`);
+      for (const link of links) assert.ok(await exists(path.join(out(), link)), `${link} is a file beside the report`);
+      for (const person of people) {
+        const count = Object.values(labels).filter((l) => l.people.includes(person)).length;
+        assert.match(html, new RegExp(`<h2 id="${person}">${person}: ${count} photos?</h2>`), person);
+      }
+      assert.match(html, /<img src="obama\/obama1\.jpg"/);
+      for (const [file, label] of Object.entries(labels)) if (label.people.length === 0) assert.match(html, new RegExp(`<img src="_unknown/${file.replace('.', '\\.')}"`), file);
+      // obama1.jpg: one face, filed under obama, best obama and a runner-up below it.
+      const row = /<tr><td>[^<]*obama1\.jpg<\/td><td>1<\/td><td><span class="named">obama<\/span><\/td><td>obama (0\.\d{3})<\/td><td>(\w+) (-?\d\.\d{3})<\/td><\/tr>/.exec(html);
+      assert.ok(row, 'the decision row of obama1.jpg');
+      assert.ok(Number(row[1]) >= 0.93 && Number(row[3]) < Number(row[1]), row[0]);
+    });
+
     it('WHEN run again THEN nothing is filed twice and the folders are unchanged', async () => {
       const before = await tree(out());
       const again = await runCli(['archive', '--input', POSTS, '--zip'], path.join(work, 'posts'));
@@ -170,5 +190,9 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
     assert.match(result.stdout, /random\.jpg: not an image format facefile can read/);
     assert.ok(await exists(path.join(dir, 'archive', '_no_faces', 'sky.jpg')));
     assert.deepEqual((await readdir(path.join(dir, 'archive', 'obama'))).sort(), ['IMG_0001 (2).jpg', 'IMG_0001.jpg']);
+    const html = await readFile(path.join(dir, 'archive', 'report.html'), 'utf8');
+    assert.match(html, /<li class="err">[^<]*random\.jpg: not an image format facefile can read<\/li>/);
+    assert.match(html, /<img src="obama\/IMG_0001%20\(2\)\.jpg"/);
+    assert.match(html, /<img src="_no_faces\/sky\.jpg"/);
   });
 });
