@@ -22,6 +22,7 @@ const schema = z.object({
   MATCH_MARGIN: z.coerce.number().min(0).max(1).default(0.02),
   REPLY_MODE: z.enum(['quiet', 'summary']).default('quiet'),
   UNKNOWN_FACE_RETENTION_DAYS: z.coerce.number().min(1).default(90),
+  GROUP_ERASE_AFTER_DAYS: z.coerce.number().min(0).default(30),
   MIN_CLUSTER_PHOTOS: z.coerce.number().int().min(2).default(3),
   MIN_EYE_DISTANCE: z.coerce.number().min(0).default(12),
   MIN_FACE_SCORE: z.coerce.number().min(0).max(1).default(0.5),
@@ -70,6 +71,8 @@ export interface Config {
     readonly replyMode: Env['REPLY_MODE'];
     readonly unknownRetentionDays: number;
     readonly minClusterPhotos: number;
+    /** Days after the bot is removed from a group before everything of that group is erased. */
+    readonly eraseLeftGroupsAfterDays: number;
   };
   readonly engine: {
     readonly backend: Env['TF_BACKEND'];
@@ -130,7 +133,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
       zipDir: abs(e.ARCHIVE_ZIP_DIR),
     },
     match: { threshold: e.MATCH_THRESHOLD, margin: e.MATCH_MARGIN },
-    library: { replyMode: e.REPLY_MODE, unknownRetentionDays: e.UNKNOWN_FACE_RETENTION_DAYS, minClusterPhotos: e.MIN_CLUSTER_PHOTOS },
+    library: {
+      replyMode: e.REPLY_MODE,
+      unknownRetentionDays: e.UNKNOWN_FACE_RETENTION_DAYS,
+      minClusterPhotos: e.MIN_CLUSTER_PHOTOS,
+      eraseLeftGroupsAfterDays: e.GROUP_ERASE_AFTER_DAYS,
+    },
     engine: {
       backend: e.TF_BACKEND,
       workers: e.WORKERS ?? Math.max(1, os.availableParallelism()),

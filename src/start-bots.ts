@@ -14,7 +14,7 @@ export interface RunningBots {
   stop(): Promise<void>;
 }
 
-/** How often unknown faces past their retention period are erased. */
+/** How often unknown faces past their retention period, and groups past their grace period, are erased. */
 const RETENTION_SWEEP_MS = 6 * 60 * 60 * 1000;
 
 export interface StartOptions {
@@ -63,6 +63,7 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
   const adapters: { stop(): Promise<void>; idle(): Promise<void> }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let queue: PhotoQueue | undefined;
+  let stopping: Promise<void> | undefined;
   // Adapters first (no new work comes in), then the queue finishes what runs, then the rest.
   const stopAll = async () => {
     for (const adapter of adapters) await adapter.stop();
@@ -81,13 +82,15 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     const sweep = async () => {
       const erased = await library.expireUnknownFaces();
       if (erased > 0) log.info({ erased }, 'erased unknown faces past their retention period');
+      const left = await library.eraseLeftGroups(config.library.eraseLeftGroupsAfterDays);
+      if (left.length > 0) log.info({ groups: left.length }, 'erased the groups the bot was removed from, after their grace period');
     };
     await sweep();
     timer = setInterval(() => void sweep().catch((error: unknown) => log.error({ err: error }, 'retention sweep failed')), RETENTION_SWEEP_MS);
     timer.unref();
 
     queue = new PhotoQueue({ dir: path.join(config.dataDir, 'queue'), library, log, concurrency: engine.info.workers * 2 });
-    const bot = new Bot({ library, queue, log });
+    const bot = new Bot({ library, queue, log, eraseAfterDays: config.library.eraseLeftGroupsAfterDays });
     if (config.telegram) {
       const { token, apiRoot, webhook, maxDownloadBytes, maxUploadBytes, groupIntervalMs } = config.telegram;
       const telegram = new TelegramBot({
@@ -125,6 +128,7 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
       await started.idle();
       for (const adapter of adapters) await adapter.idle();
     },
-    stop: stopAll,
+    // Once: a second stop (a second signal, a test's clean-up) waits for the first.
+    stop: () => (stopping ??= stopAll()),
   };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AlbumEntry, AlbumExport, AlbumStore, GroupId, PhotoRecord, PhotoRef, RepairReport } from '../core/index.ts';
 import { describeError, StorageError } from '../core/index.ts';
@@ -383,6 +383,23 @@ export class FsAlbumStore implements AlbumStore {
     });
   }
 
+  async moveGroup(from: GroupId, to: GroupId): Promise<void> {
+    const source = this.paths(from);
+    const target = this.paths(to);
+    await this.run('moveGroup', from, async () => {
+      if (!(await isDirectory(source.root))) return;
+      await this.ensureGroup(target, to);
+      // Merge file by file: the new id may already hold photos posted after the upgrade.
+      for (const sub of ['photos', 'albums'] as const) await mergeInto(source[sub], target[sub]);
+      await rm(source.root, { recursive: true, force: true });
+    });
+  }
+
+  async removeGroup(group: GroupId): Promise<void> {
+    const paths = this.paths(group);
+    await this.run('removeGroup', group, () => rm(paths.root, { recursive: true, force: true }));
+  }
+
   private paths(group: GroupId): GroupPaths {
     const folder = groupFolderName(group);
     const root = inside(this.groupsDir, path.join(this.groupsDir, folder));
@@ -444,5 +461,29 @@ export class FsAlbumStore implements AlbumStore {
       const whose = group === undefined ? '' : ` of group ${group}`;
       throw new StorageError(`album files${whose}: ${operation} failed: ${describeError(cause)}`, `albums.${operation}`, { cause });
     }
+  }
+}
+
+/** Moves every file under `from` to the same place under `to`, keeping what `to` already has. */
+async function mergeInto(from: string, to: string): Promise<void> {
+  for (const entry of await entriesOf(from)) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.isDirectory()) {
+      await mkdir(target, { recursive: true });
+      await mergeInto(source, target);
+    } else if (!(await isFile(target))) {
+      await mkdir(to, { recursive: true });
+      await rename(source, target);
+    }
+  }
+}
+
+async function isDirectory(target: string): Promise<boolean> {
+  try {
+    return (await lstat(target)).isDirectory();
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw error;
   }
 }

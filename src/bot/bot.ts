@@ -104,6 +104,29 @@ export class Bot {
     }
   }
 
+  /** The platform gave a group a new id (Telegram's supergroup upgrade): its library follows. */
+  async groupMoved(from: string, to: string): Promise<void> {
+    await this.lifecycle('moving a group to its new id', () => this.options.library.moveGroup(from, to));
+  }
+
+  /** The bot was removed from a group: its data is erased after the grace period. */
+  async removedFrom(group: string): Promise<void> {
+    await this.lifecycle('marking a group the bot left', () => this.options.library.markRemoved(group));
+  }
+
+  /** The bot was added to a group (again): nothing of it is to be erased. */
+  async addedTo(group: string): Promise<void> {
+    await this.lifecycle('marking a group the bot is in', () => this.options.library.markPresent(group));
+  }
+
+  private async lifecycle(what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.options.log.error({ err: error, reason: describeError(error) }, `${what} failed`);
+    }
+  }
+
   /** After the queue filed a photo: a reaction, a one-line summary, or the reason it failed. */
   async answerPhoto(answer: PostAnswer, meta: PhotoJobMeta, result: PhotoJobResult): Promise<void> {
     const error = replies.photoError(result);

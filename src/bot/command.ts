@@ -22,6 +22,8 @@ export interface BotDeps {
   readonly library: PhotoLibrary;
   readonly queue: PhotoQueue;
   readonly log: Log;
+  /** Days after the bot is removed from a group before its data is erased (said in /help). */
+  readonly eraseAfterDays: number;
 }
 
 /**

@@ -184,7 +184,7 @@ export const WHO_ARE_YOU = 'I cannot tell who you are here.';
 export const BUSY = 'Something went wrong on my side; please try again in a moment.';
 
 /** What the bot does and stores, with the commands as this platform writes them. */
-export function helpText(syntax: Syntax): string {
+export function helpText(syntax: Syntax, eraseAfterDays: number): string {
   const cmd = syntax.command;
   return [
     'I file the photos posted here into one album per person, by face.',
@@ -198,6 +198,7 @@ export function helpText(syntax: Syntax): string {
     "A person linked to a member (enrolled with 'me') can be changed or forgotten only by that member or an admin.",
     '',
     "What I store, on the machine that runs me and nowhere else: the photos posted here, the faces found in them (as numbers that describe a face), and the names you give. This group's people and albums are seen only here.",
+    `If I am removed from this group, everything I stored for it is erased ${eraseAfterDays === 0 ? 'at once' : `after ${count(eraseAfterDays, 'day')}`}, unless I am added back before then.`,
     syntax.seeing,
   ].join('\n');
 }

@@ -65,6 +65,10 @@ export type ReplyMode = 'quiet' | 'summary';
 export interface GroupSettings {
   readonly threshold: number;
   readonly replyMode: ReplyMode;
+  /** When the bot was removed from the group: its data is erased after the grace period. */
+  readonly removedAt?: string;
+  /** A move from this old id is under way (a Telegram supergroup upgrade): finished at start if cut short. */
+  readonly movingFrom?: GroupId;
 }
 
 /** One cluster of unknown faces that keep appearing. */

@@ -94,6 +94,8 @@ export interface AuditLog {
   record(group: GroupId, entry: AuditEntry): Promise<void>;
   /** The newest `limit` entries of the group, newest first. */
   list(group: GroupId, limit: number): Promise<AuditEntry[]>;
+  /** Deletes the group's log (the group itself is being erased). */
+  forgetGroup(group: GroupId): Promise<void>;
   /**
    * After a person is forgotten: their name in earlier entries becomes "a forgotten person", and
    * entries they made lose their account id and display name. The changes stay; who they were goes.
@@ -170,6 +172,13 @@ export interface AlbumStore {
   repair(group: GroupId, records: readonly PhotoRecord[], albums: ReadonlyMap<string, readonly string[]>): Promise<RepairReport>;
   /** The groups that have a folder on disk. */
   groups(): Promise<GroupId[]>;
+  /**
+   * Gives a group's files to another id (a Telegram group upgraded to a supergroup): what `to`
+   * already has is kept, what it lacks is moved from `from`, and `from` is gone afterwards.
+   */
+  moveGroup(from: GroupId, to: GroupId): Promise<void>;
+  /** Deletes every file of the group: originals, albums, everything. */
+  removeGroup(group: GroupId): Promise<void>;
 }
 
 /** Enough of a photo to name its files. */

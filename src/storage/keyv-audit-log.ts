@@ -45,6 +45,10 @@ export class KeyvAuditLog implements AuditLog {
     });
   }
 
+  forgetGroup(group: GroupId): Promise<void> {
+    return this.writes.run(group, () => storageCall('audit.forgetGroup', 'could not delete the audit log', () => this.keyv.delete(groupKey(group, 'audit'))).then(() => undefined));
+  }
+
   async list(group: GroupId, limit: number): Promise<AuditEntry[]> {
     return (await this.read(group)).slice(0, limit);
   }

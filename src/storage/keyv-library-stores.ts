@@ -209,7 +209,7 @@ const storedPhoto = z.object({
   faces: z.array(storedFace),
 });
 
-const storedSettings = z.object({ threshold: z.number(), replyMode });
+const storedSettings = z.object({ threshold: z.number(), replyMode, removedAt: z.string().optional(), movingFrom: z.string().optional() });
 
 const storedClusters = z.array(
   z.object({
@@ -304,8 +304,16 @@ const photoCodec: RecordCodec<PhotoRecord> = {
 };
 
 const settingsCodec: RecordCodec<GroupSettings> = {
-  encode: (settings) => ({ threshold: settings.threshold, replyMode: settings.replyMode }),
-  decode: (stored) => storedSettings.parse(stored),
+  encode: (settings) => ({
+    threshold: settings.threshold,
+    replyMode: settings.replyMode,
+    ...(settings.removedAt !== undefined ? { removedAt: settings.removedAt } : {}),
+    ...(settings.movingFrom !== undefined ? { movingFrom: settings.movingFrom } : {}),
+  }),
+  decode: (stored) => {
+    const { removedAt, movingFrom, ...rest } = storedSettings.parse(stored);
+    return { ...rest, ...(removedAt !== undefined ? { removedAt } : {}), ...(movingFrom !== undefined ? { movingFrom } : {}) };
+  },
 };
 
 const clustersCodec = {

@@ -402,6 +402,38 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
       });
     });
 
+    describe('moving and removing a group', () => {
+      it('GIVEN a group WHEN it moves to a new id THEN its originals and albums are there, merged with what the new id had, and the old id is gone', async () => {
+        const { store, read } = await create();
+        const [old1, both, new1] = [fake('2024-01-01T00:00:00Z'), fake('2024-01-02T00:00:00Z'), fake('2024-01-03T00:00:00Z')];
+        await stored(store, A, old1, both);
+        for (const p of [old1, both]) await store.link(A, 'Anna', p.ref);
+        await stored(store, B, both, new1);
+        await store.link(B, 'Anna', new1.ref);
+        await store.moveGroup(A, B);
+        assert.deepEqual(await store.groups(), [B]);
+        const entries = await store.list(B, 'Anna');
+        assert.deepEqual(entries.map((e) => e.hash).sort(), [old1, both, new1].map((p) => p.ref.hash).sort());
+        for (const e of entries) assert.ok((await read(e.path)).length > 0);
+        assert.equal(await store.hasOriginal(B, old1.ref), true);
+        assert.equal(await store.hasOriginal(A, old1.ref), false);
+        await store.moveGroup('tg:never', B);
+      });
+
+      it('GIVEN a group removed THEN none of its files remain and other groups are untouched', async () => {
+        const { store } = await create();
+        const photo = fake();
+        await stored(store, A, photo);
+        await store.link(A, 'Anna', photo.ref);
+        await stored(store, B, photo);
+        await store.removeGroup(A);
+        assert.deepEqual(await store.groups(), [B]);
+        assert.deepEqual(await store.list(A, 'Anna'), []);
+        assert.equal(await store.hasOriginal(B, photo.ref), true);
+        await store.removeGroup(A);
+      });
+    });
+
     describe('groups', () => {
       it('GIVEN nothing stored THEN no groups; after storing THEN the groups written to, sorted', async () => {
         const { store } = await create();

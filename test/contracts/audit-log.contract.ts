@@ -42,6 +42,15 @@ export function auditLogContract(name: string, make: (kept: number) => Promise<A
       assert.equal((await log.list('g2', 10))[0]?.byName, 'Anna S.', 'another group is untouched');
     });
 
+    it('GIVEN a group forgotten THEN its log is empty and the others keep theirs', async () => {
+      const log = await make(100);
+      await log.record('g1', entry(1));
+      await log.record('g2', entry(2));
+      await log.forgetGroup('g1');
+      assert.deepEqual(await log.list('g1', 10), []);
+      assert.deepEqual(await log.list('g2', 10), [entry(2)]);
+    });
+
     it('GIVEN appends at once THEN none is lost', async () => {
       const log = await make(100);
       await Promise.all(Array.from({ length: 20 }, (_, i) => log.record('g1', entry(i))));

@@ -217,6 +217,31 @@ export class MemoryAlbumStore implements AlbumStore {
     return Promise.resolve([...this.files.keys()].sort());
   }
 
+  moveGroup(from: GroupId, to: GroupId): Promise<void> {
+    return settle(() => {
+      groupFolderName(from);
+      groupFolderName(to);
+      const source = this.files.get(from);
+      if (!source) return;
+      const target = this.files.get(to) ?? { originals: new Map<string, Buffer>(), albums: new Map<string, Map<string, Buffer>>() };
+      for (const [name, bytes] of source.originals) if (!target.originals.has(name)) target.originals.set(name, bytes);
+      for (const [folder, entries] of source.albums) {
+        const album = target.albums.get(folder) ?? new Map<string, Buffer>();
+        for (const [name, bytes] of entries) if (!album.has(name)) album.set(name, bytes);
+        target.albums.set(folder, album);
+      }
+      this.files.set(to, target);
+      this.files.delete(from);
+    });
+  }
+
+  removeGroup(group: GroupId): Promise<void> {
+    return settle(() => {
+      groupFolderName(group);
+      this.files.delete(group);
+    });
+  }
+
   /** The bytes at a path this store handed out (album entries, export parts); rejects like a missing file. */
   read(path: string): Promise<Buffer> {
     const exported = this.exports.get(path);

@@ -17,6 +17,11 @@ export class MemoryAuditLog implements AuditLog {
     return Promise.resolve();
   }
 
+  forgetGroup(group: GroupId): Promise<void> {
+    this.groups.delete(group);
+    return Promise.resolve();
+  }
+
   list(group: GroupId, limit: number): Promise<AuditEntry[]> {
     return Promise.resolve(structuredClone((this.groups.get(group) ?? []).slice(0, limit)));
   }

@@ -28,7 +28,7 @@ describe('loadConfig', () => {
         zipDir: path.join(cwd, 'zips'),
       },
       match: { threshold: undefined, margin: 0.02 },
-      library: { replyMode: 'quiet', unknownRetentionDays: 90, minClusterPhotos: 3 },
+      library: { replyMode: 'quiet', unknownRetentionDays: 90, minClusterPhotos: 3, eraseLeftGroupsAfterDays: 30 },
       engine: {
         backend: 'auto',
         workers: os.availableParallelism(),

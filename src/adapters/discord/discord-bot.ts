@@ -114,7 +114,14 @@ export class DiscordBot {
     client.on(Events.ClientReady, (ready) => {
       for (const guild of ready.guilds.cache.values()) void this.tasks.track(this.register(guild));
     });
-    client.on(Events.GuildCreate, (guild) => void this.tasks.track(this.register(guild)));
+    client.on(Events.GuildCreate, (guild) => {
+      void this.tasks.track(this.register(guild));
+      for (const group of this.groupsOf(guild)) void this.tasks.track(this.options.bot.addedTo(group));
+    });
+    // Removed from a server (an outage is GuildUnavailable, not this): erased after the grace period.
+    client.on(Events.GuildDelete, (guild) => {
+      for (const group of this.groupsOf(guild)) void this.tasks.track(this.options.bot.removedFrom(group));
+    });
     client.on(Events.MessageCreate, (message) => void this.tasks.track(this.onMessage(message)));
     client.on(Events.InteractionCreate, (interaction) => void this.tasks.track(this.onInteraction(interaction)));
     client.on(Events.Error, (error) => this.options.log.error({ err: error }, 'Discord client error'));
@@ -282,6 +289,11 @@ export class DiscordBot {
     const bytes = attachment.size > limitBytes ? undefined : await downloadLimited(attachment.url, limitBytes);
     if (!bytes) return { kind: 'too-large', limitBytes };
     return { kind: 'photo', bytes, postedAt, source: { ...source, file: attachment.id }, fileName: attachment.name };
+  }
+
+  /** The libraries a server holds: itself, or one per channel. */
+  private groupsOf(guild: Guild): string[] {
+    return this.options.scope === 'channel' ? [...guild.channels.cache.keys()].map((channel) => this.groupOf(guild.id, channel)) : [this.groupOf(guild.id, null)];
   }
 
   private groupOf(guildId: string, channelId: string | null): string {

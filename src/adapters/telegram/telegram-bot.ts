@@ -88,6 +88,12 @@ export class TelegramBot {
     this.messages = new Outbox({ intervalMs, retryAfter, log: options.log });
     this.reactions = new Outbox({ intervalMs: () => options.reactionIntervalMs ?? 300, retryAfter, log: options.log });
     this.telegraf.on('message', (ctx) => this.onMessage(ctx));
+    this.telegraf.on('my_chat_member', (ctx) => {
+      // Removed or banned: the group's data is erased after the grace period; back: it is kept.
+      const group = `tg:${ctx.myChatMember.chat.id}`;
+      const gone = ['left', 'kicked'].includes(ctx.myChatMember.new_chat_member.status);
+      void this.tasks.track(gone ? options.bot.removedFrom(group) : options.bot.addedTo(group));
+    });
     this.telegraf.catch((error, ctx) => options.log.error({ err: error, update: ctx.update.update_id }, 'unhandled error in a Telegram update'));
   }
 
@@ -136,6 +142,10 @@ export class TelegramBot {
 
   private async onMessage(ctx: MessageContext): Promise<void> {
     const message = ctx.message;
+    // A group upgraded to a supergroup gets a new id; its library follows. Both service messages
+    // arrive (one in each chat), and moving twice is harmless.
+    if ('migrate_to_chat_id' in message) return this.options.bot.groupMoved(`tg:${message.chat.id}`, `tg:${message.migrate_to_chat_id}`);
+    if ('migrate_from_chat_id' in message) return this.options.bot.groupMoved(`tg:${message.migrate_from_chat_id}`, `tg:${message.chat.id}`);
     // The bot's own messages and other bots' are not photos to file; anonymous admins post as a bot.
     if (message.from.is_bot && message.from.id !== ANONYMOUS_ADMIN_ID) return;
     const command = this.commandOf(message);

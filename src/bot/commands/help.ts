@@ -5,5 +5,5 @@ import * as replies from '../replies.ts';
 export const help: BotCommand = {
   name: 'help',
   description: 'What I do and what I store',
-  run: (ctx) => ctx.reply(replies.helpText(ctx.syntax)),
+  run: (ctx, _args, { eraseAfterDays }) => ctx.reply(replies.helpText(ctx.syntax, eraseAfterDays)),
 };

@@ -8,6 +8,7 @@ import { LibraryContext, type LibraryDependencies } from './context.ts';
 import { enroll } from './enrollment.ts';
 import { expireUnknownFaces, forget } from './forgetting.ts';
 import { ingestPhoto } from './ingest.ts';
+import * as lifecycle from './lifecycle.ts';
 import * as threshold from './threshold.ts';
 import type {
   Actor,
@@ -141,6 +142,29 @@ export class PhotoLibrary {
     });
   }
 
+  /**
+   * A group's library now lives under another id (Telegram's supergroup upgrade): everything
+   * moves, merged with what the new id has.
+   */
+  moveGroup(from: GroupId, to: GroupId): Promise<void> {
+    return this.ctx.serial(from, () => this.ctx.serial(to, () => lifecycle.moveGroup(this.ctx, from, to)));
+  }
+
+  /** The bot was removed from the group: its data is erased after the grace period unless it is back by then. */
+  markRemoved(group: GroupId): Promise<void> {
+    return this.ctx.serial(group, () => lifecycle.markRemoved(this.ctx, group));
+  }
+
+  /** The bot is in the group (again): nothing of it is to be erased. */
+  markPresent(group: GroupId): Promise<void> {
+    return this.ctx.serial(group, () => lifecycle.markPresent(this.ctx, group));
+  }
+
+  /** Erases every group the bot left more than `graceDays` ago, files and records alike; returns them. */
+  eraseLeftGroups(graceDays: number): Promise<GroupId[]> {
+    return lifecycle.eraseLeftGroups(this.ctx, graceDays);
+  }
+
   /** The group's audit log, newest first: who enrolled, named, took out, forgot or changed what. */
   async auditLog(group: GroupId, limit = 30): Promise<AuditEntry[]> {
     return (await this.ctx.deps.audit?.list(group, limit)) ?? [];
@@ -160,7 +184,9 @@ export class PhotoLibrary {
    * Brings every group's files in line with its records after an interrupted run (see
    * `AlbumStore.repair`); records whose original is gone are dropped and reported.
    */
-  checkConsistency(): Promise<Map<GroupId, RepairReport>> {
+  async checkConsistency(): Promise<Map<GroupId, RepairReport>> {
+    // A move cut short first: until it is finished, records and files disagree on purpose.
+    await lifecycle.resumeMoves(this.ctx);
     // Spans every group: the use case takes each group's lock in turn.
     return checkConsistency(this.ctx);
   }

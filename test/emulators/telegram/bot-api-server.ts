@@ -399,6 +399,34 @@ export class BotApiEmulator {
     return message;
   }
 
+  /**
+   * Upgrades a group to a supergroup, as Telegram does: a new chat with a new id (the same creator
+   * and admins), a service message `migrate_to_chat_id` in the old chat and `migrate_from_chat_id`
+   * in the new one. Returns the new chat.
+   */
+  migrateToSupergroup(oldChatId: number, newChatId: number): Chat {
+    const old = this.chatState(oldChatId);
+    if (old.chat.type !== 'group') throw new Error('BotApiEmulator: only a basic group is upgraded to a supergroup');
+    const title = old.chat.title;
+    const chat = this.addChat({ id: newChatId, type: 'supergroup', title }, { ...(old.creator ? { creator: old.creator } : {}), administrators: old.administrators });
+    const by = old.creator ?? GROUP_ANONYMOUS_BOT;
+    this.deliverService(old, { ...this.envelope(old, by, undefined), migrate_to_chat_id: newChatId });
+    this.deliverService(this.chatState(newChatId), { ...this.envelope(this.chatState(newChatId), by, undefined), migrate_from_chat_id: oldChatId });
+    return chat;
+  }
+
+  /** Someone removes the bot from a chat (`left`), bans it (`kicked`) or adds it back (`member`): a my_chat_member update. */
+  setBotMembership(chatId: number, status: 'member' | 'left' | 'kicked', by: User): void {
+    const state = this.chatState(chatId);
+    const previous = status === 'member' ? 'left' : 'member';
+    const botUser = { id: this.bot.id, is_bot: true, first_name: this.bot.first_name, username: this.bot.username };
+    const member = (s: string) => (s === 'kicked' ? { status: s, user: botUser, until_date: 0 } : { status: s, user: botUser });
+    this.updates.push((update_id) => ({
+      update_id,
+      my_chat_member: { chat: state.chat, from: by, date: unixNow(), old_chat_member: member(previous), new_chat_member: member(status) },
+    }) as unknown as Update);
+  }
+
   /** A member posts text; commands and mentions get their entities. */
   postText(chatId: number, from: Sender, text: string, options: TextOptions = {}): Message.TextMessage {
     if (text.length === 0 || text.length > MAX_TEXT_LENGTH) throw new Error(`BotApiEmulator: a text message has 1 to ${MAX_TEXT_LENGTH} characters`);
@@ -845,6 +873,11 @@ export class BotApiEmulator {
     if (target) return asReplyTarget(target);
     if (optionalBoolean(reply, 'allow_sending_without_reply') ?? optionalBoolean(params, 'allow_sending_without_reply')) return undefined;
     throw badRequest('message to be replied not found');
+  }
+
+  /** A service message: bots see these whatever the privacy mode. */
+  private deliverService(state: ChatState, message: Record<string, unknown>): void {
+    this.updates.push((update_id) => ({ update_id, message: message as unknown as Update.MessageUpdate['message'] }));
   }
 
   /** Files a posted message in its chat and queues its update, unless privacy mode hides it. */
