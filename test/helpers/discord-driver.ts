@@ -199,6 +199,7 @@ function slashOptions(command: Command): CommandOptionInput[] {
   }
 }
 
-function attachment(file: PhotoFile): AttachmentInput {
+/** A photo as a Discord attachment, its content type read from its name. */
+export function attachment(file: PhotoFile): AttachmentInput {
   return { name: file.name, bytes: file.bytes, contentType: file.name.toLowerCase().endsWith('.png') ? 'image/png' : 'image/jpeg' };
 }

@@ -7,22 +7,18 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startBots } from '../../src/start-bots.ts';
 import { BAD_IMAGES, GROUP, LFW, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
-import { DiscordDriver } from '../helpers/discord-driver.ts';
+import { attachment, DiscordDriver } from '../helpers/discord-driver.ts';
 import { describeBotBehaviour } from '../helpers/bot-behaviour.ts';
 import { runCommand, startDiscord } from '../helpers/discord.ts';
 import { photoCount } from '../helpers/bot-answers.ts';
-import { Permission, type AttachmentInput, type DiscordUser } from '../emulators/discord/index.ts';
+import { Permission, type DiscordUser } from '../emulators/discord/index.ts';
+
+const STRING = 3;
 
 /**
  * The Discord bot: the behaviour every platform shares (test/helpers/bot-behaviour.ts), then what
  * only Discord does, on the same bot; one library per channel and a restart need bots of their own.
  */
-const STRING = 3;
-
-function attachment(file: string, bytes: Buffer): AttachmentInput {
-  return { name: path.basename(file), bytes, contentType: file.endsWith('.png') ? 'image/png' : 'image/jpeg' };
-}
-
 describeBotBehaviour('Discord', () => DiscordDriver.start(), (driver) => {
   it('THEN the slash and context-menu commands are registered per server, the admin ones hidden from members', async () => {
     const bot = driver();
@@ -83,7 +79,8 @@ describeBotBehaviour('Discord', () => DiscordDriver.start(), (driver) => {
 
 describe('Discord bot with one library per channel', { skip: NO_DATASETS }, () => {
   it('GIVEN DISCORD_LIBRARY_SCOPE=channel THEN a person enrolled in one channel is unknown in another of the same server', async () => {
-    const bot = await DiscordDriver.start({ DISCORD_LIBRARY_SCOPE: 'channel' });
+    // One worker: a second set of models would only make the start slower.
+    const bot = await DiscordDriver.start({ DISCORD_LIBRARY_SCOPE: 'channel', WORKERS: '1' });
     try {
       const e = bot.harness.emulator;
       const guild = '1300000000000000001';
@@ -91,7 +88,7 @@ describe('Discord bot with one library per channel', { skip: NO_DATASETS }, () =
       const [first, second] = e.addGuild({ id: guild, name: 'Channels', ownerId: anna.id, channels: [{ name: 'one' }, { name: 'two' }] }).channels;
       e.addMember(guild, anna);
       await e.waitFor(() => (e.commands.get(guild)?.length ?? 0) > 0, 10_000, 'commands registered');
-      const photo = attachment('obama.jpg', await readFile(path.join(GROUP, 'obama', 'obama.jpg')));
+      const photo = attachment({ name: 'obama.jpg', bytes: await readFile(path.join(GROUP, 'obama', 'obama.jpg')) });
       const enrolled = await runCommand(bot.harness, { guild, channel: first!.id }, anna, 'enroll', [{ name: 'name', type: STRING, value: 'obama' }], { photo });
       assert.match(enrolled.text, /obama/);
       assert.match((await runCommand(bot.harness, { guild, channel: first!.id }, anna, 'people')).text, /obama/);
@@ -115,7 +112,7 @@ describe('Discord bot, restarted in the middle of a burst', { skip: NO_DATASETS 
     const e = first.emulator;
     const images = [...new Set(parsePairs(await readFile(path.join(LFW, 'pairsDevTest.txt'), 'utf8')).flatMap((p) => [p.a, p.b]))].slice(300, 380);
     for (let i = 0; i < images.length; i += 10) {
-      const files = await Promise.all(images.slice(i, i + 10).map(async (file) => attachment(file, await readFile(path.join(LFW, file)))));
+      const files = await Promise.all(images.slice(i, i + 10).map(async (file) => attachment({ name: path.basename(file), bytes: await readFile(path.join(LFW, file)) })));
       await e.postMessage(channel, dora!, { attachments: files });
     }
     // Stop while the engine is still busy with the burst: the adapter lets its downloads finish,
