@@ -6,6 +6,8 @@ import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, match
 import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode } from '../files/index.ts';
 import { describeDoubt, findDoubts, type Candidate, type KnownProblem } from './known-check.ts';
 import { sheetPath, writeSheets, type SheetRequest } from './sheets.ts';
+import { clusterFaces } from '../core/library/index.ts';
+import type { ClusterInput } from '../core/library/clustering.ts';
 import { readManifest, serializeManifest, writeAtomically, writeManifest } from './manifest.ts';
 import { REPORT_NAME, renderReport } from './report-html.ts';
 import { listOutput, projectOutput, syncCopies, syncZips, type SyncChanges, type ZipWritten } from './sync.ts';
@@ -118,6 +120,11 @@ export interface ArchiveReport {
   readonly zips: readonly ZipWritten[];
   readonly elapsedMs: number;
   readonly photosPerSecond: number;
+  /**
+   * Unknown faces that look like one person (in two photos or more), largest group first: who to
+   * add to `known/` next. Only the first 600 unknown faces (by file name) are grouped.
+   */
+  readonly unknownClusters: readonly (readonly UnknownFace[])[];
   /** `report.html` in the output folder, for people to review the run (none in a dry run). */
   readonly reportFile?: string;
 }
@@ -151,11 +158,12 @@ export class ArchiveJob {
     const { gallery, known, sheets } = await this.learnKnown(plan.known, request);
 
     const outcomes: PhotoOutcome[] = [];
+    const unknownFaces: ClusterInput<UnknownFace>[] = [];
     const errors: PhotoError[] = [];
     this.deps.progress?.begin('photos', photos.length);
     await forEachConcurrent(photos, this.deps.concurrency ?? this.deps.engine.info.workers * 2, async (file) => {
       try {
-        const result = await this.analysePhoto(file, gallery, request);
+        const result = await this.analysePhoto(file, gallery, request, unknownFaces);
         if ('reason' in result) errors.push(result);
         else outcomes.push(result);
       } finally {
@@ -181,6 +189,7 @@ export class ArchiveJob {
       unknown: count(UNKNOWN_FOLDER),
       noFaces: count(NO_FACES_FOLDER),
       folders: Object.fromEntries(folders),
+      unknownClusters: clusterUnknown(unknownFaces, request.policy.threshold),
       changes,
       dryRun: request.dryRun ?? false,
       errors,
@@ -275,7 +284,12 @@ export class ArchiveJob {
     return { gallery, known, sheets };
   }
 
-  private async analysePhoto(file: string, gallery: readonly GalleryPerson[], request: ArchiveRequest): Promise<PhotoOutcome | PhotoError> {
+  private async analysePhoto(
+    file: string,
+    gallery: readonly GalleryPerson[],
+    request: ArchiveRequest,
+    unknownFaces: ClusterInput<UnknownFace>[],
+  ): Promise<PhotoOutcome | PhotoError> {
     const result = await this.facesOf(file);
     if ('reason' in result) return result;
     const { faces, hash } = result;
@@ -284,6 +298,7 @@ export class ArchiveJob {
     const folders = faces.length === 0 ? [NO_FACES_FOLDER] : people.length === 0 ? [UNKNOWN_FOLDER] : people;
     const decisions = faces.map((face, i): FaceDecision => {
       const match = matches[i]!;
+      if (match.kind === 'unknown' && face.embedding) unknownFaces.push({ key: { file, face: i }, photo: file, embedding: face.embedding });
       const [best, runnerUp] = face.embedding ? scorePeople(face.embedding, gallery) : [];
       return {
         box: face.box,
@@ -323,6 +338,22 @@ export class ArchiveJob {
     await this.deps.cache.set(hash, faces);
     return { faces, hash };
   }
+}
+
+/** An unknown face: the photo and the face's index in it (as in `PhotoOutcome.decisions`). */
+export interface UnknownFace {
+  readonly file: string;
+  readonly face: number;
+}
+
+/** Clustering is cubic at worst: beyond this many unknown faces the rest are left out of the groups. */
+const MAX_CLUSTERED_FACES = 600;
+
+function clusterUnknown(faces: readonly ClusterInput<UnknownFace>[], threshold: number): UnknownFace[][] {
+  const inputs = [...faces].sort((a, b) => a.key.file.localeCompare(b.key.file) || a.key.face - b.key.face).slice(0, MAX_CLUSTERED_FACES);
+  return clusterFaces(inputs, threshold, 2)
+    .map((cluster) => cluster.central.map((member) => member.key))
+    .sort((a, b) => b.length - a.length);
 }
 
 /** Every path checked before any work: a wrong path ends the run at once with its name. */

@@ -55,7 +55,7 @@ export function renderReport(
       `${report.changes.added.length} copies added, ${report.changes.removed.length} removed · match threshold ${options.policy.threshold}, margin ${options.policy.margin} · ` +
       `${(report.elapsedMs / 1000).toFixed(1)} s</p>`,
     `<nav>${[...people, '_unknown', '_no_faces'].map((p) => `<a href="#${anchor(p)}">${esc(p)} (${report.folders[p]?.length ?? 0})</a>`).join('')}` +
-      `<a href="#decisions">every face</a>${report.errors.length > 0 ? `<a href="#errors">errors (${report.errors.length})</a>` : ''}</nav>`,
+      `${report.unknownClusters.length > 0 ? '<a href="#groups">unknown groups</a>' : ''}<a href="#decisions">every face</a>${report.errors.length > 0 ? `<a href="#errors">errors (${report.errors.length})</a>` : ''}</nav>`,
   );
 
   for (const person of people) {
@@ -75,6 +75,21 @@ export function renderReport(
     if (!outcome) return '';
     return outcome.decisions.map((d, i) => `<br>face ${i + 1}: ${describe(d)}`).join('');
   }));
+  if (report.unknownClusters.length > 0) {
+    const copyOf = new Map<string, string>();
+    for (const [copy, source] of options.sources) if (!copyOf.has(source)) copyOf.set(source, copy);
+    html.push(`<h2 id="groups">Unknown faces that look like one person: ${plural(report.unknownClusters.length, 'group')}</h2>`);
+    html.push('<p>Each group is one face seen in several photos. To have them filed, make a folder for them in known/ with one of these photos (cropped to their face if others are in it).</p>');
+    report.unknownClusters.forEach((cluster, i) => {
+      html.push(`<h3>Group ${i + 1}: ${plural(cluster.length, 'photo')}</h3><ul class="grid">`);
+      for (const member of cluster) {
+        const copy = copyOf.get(member.file);
+        const image = copy ? `<a href="${href(copy)}"><img src="${href(copy)}" alt="${esc(path.basename(member.file))}" loading="lazy"></a>` : '';
+        html.push(`<li>${image}<div class="cap">${esc(path.basename(member.file))}<br>face ${member.face + 1}</div></li>`);
+      }
+      html.push('</ul>');
+    });
+  }
   const noFaces = report.folders._no_faces ?? [];
   html.push(`<h2 id="_no_faces">No faces: ${plural(noFaces.length, 'photo')}</h2>`, grid('_no_faces', noFaces, () => ''));
 

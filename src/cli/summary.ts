@@ -33,6 +33,10 @@ export function formatSummary(report: ArchiveReport, outputDir: string, zipDir: 
     lines.push(`  ${padEnd('errors', width)}${plural(report.errors.length, 'photo')} skipped:`);
     for (const error of report.errors) lines.push(`    ${shown(error.file)}: ${error.reason}`);
   }
+  if (report.unknownClusters.length > 0) {
+    const sizes = report.unknownClusters.map((c) => c.length).join(', ');
+    lines.push(`  ${plural(report.unknownClusters.length, 'unknown face', 'unknown faces')} seen in several photos (${sizes}): see the report`);
+  }
   if (changes.keptChanged.length > 0) {
     lines.push(`  kept, as they were changed since facefile placed them (no longer matched; delete them if you like):`);
     for (const kept of changes.keptChanged) lines.push(`    ${kept}`);

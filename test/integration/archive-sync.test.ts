@@ -40,6 +40,16 @@ describe('facefile archive keeps its output in sync', { skip: NO_DATASETS }, () 
     assert.ok(await exists(out('obama', 'obama1.jpg')));
     assert.equal(await exists(path.join(dir, '.facefile-manifest.json')), false, 'the manifest lives in the output folder');
     assert.ok(await exists(out('.facefile-manifest.json')));
+    // The cast of bbt*.jpg is not known yet: the faces seen in several of those posts are grouped.
+    assert.match(first.stdout, /unknown faces? seen in several photos \(\d+(, \d+)*\): see the report/);
+    const html = await readFile(out('report.html'), 'utf8');
+    const groups = [...html.matchAll(/<h3>Group \d+: (\d+) photos<\/h3><ul class="grid">(.*?)<\/ul>/gs)];
+    assert.ok(groups.length > 0, 'report.html shows the groups');
+    for (const [, , items] of groups) {
+      for (const [, name] of items!.matchAll(/<div class="cap">([^<]+)<br>/g)) {
+        assert.ok(labels[name!]?.people.some((p) => !['obama', 'biden'].includes(p)), `${name} in a group shows someone not yet known`);
+      }
+    }
   });
 
   it('WHEN the user edits one sorted copy and adds a file of their own, and every person is known at a loose threshold THEN the stale copies go, the edited one and the own file stay', async () => {
@@ -116,11 +126,12 @@ describe('facefile archive keeps its output in sync', { skip: NO_DATASETS }, () 
     assert.deepEqual(await snapshot(), before);
   });
 
-  /** Every file of the output and zip folders with its size and modification time. */
+  /** Every file of the output and zip folders with its size and modification time (the run's own report aside). */
   async function snapshot(): Promise<string[]> {
     const lines: string[] = [];
     for (const root of [out(), path.join(dir, 'zips')]) {
       for (const file of await tree(root)) {
+        if (file === 'report.html') continue;
         const info = await stat(path.join(root, file));
         lines.push(`${path.basename(root)}/${file} ${info.size} ${info.mtimeMs}`);
       }

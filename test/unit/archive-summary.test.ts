@@ -14,6 +14,7 @@ function report(perPerson: Record<string, number>): ArchiveReport {
     unknown: 1,
     noFaces: 0,
     folders: {},
+    unknownClusters: [],
     changes: { added: [], removed: [], keptChanged: [], failed: [], zipsWritten: [], zipsRemoved: [] },
     dryRun: false,
     errors: [],
