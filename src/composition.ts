@@ -1,5 +1,5 @@
 import type { Config } from './config.ts';
-import type { FaceEngine, Log } from './core/index.ts';
+import type { FaceEngine, ImageDecoder, Log, Renderer } from './core/index.ts';
 import { PhotoLibrary } from './core/library/index.ts';
 import { FsAlbumStore } from './albums/index.ts';
 import { SharpImageDecoder, SharpRenderer } from './imaging/index.ts';
@@ -25,18 +25,26 @@ export function createEngine(config: Config, embedder?: EmbedderName): Promise<F
   });
 }
 
-/** The group photo library on the configured store and data folder; `close` releases the store. */
-export async function createLibrary(config: Config, engine: FaceEngine, log: Log): Promise<{ library: PhotoLibrary; close: () => Promise<void> }> {
+/**
+ * The group photo library on the configured store and data folder; `close` releases the store.
+ * `parts` replaces the decoder or renderer (tests that run the real stores on fake photos).
+ */
+export async function createLibrary(
+  config: Config,
+  engine: FaceEngine,
+  log: Log,
+  parts: { readonly decoder?: ImageDecoder; readonly renderer?: Renderer } = {},
+): Promise<{ library: PhotoLibrary; close: () => Promise<void> }> {
   const keyv = await connectKeyv({ dataDir: config.dataDir, url: config.keyvUrl }, 'library');
   const library = new PhotoLibrary({
     engine,
-    decoder: createDecoder(config),
+    decoder: parts.decoder ?? createDecoder(config),
     gallery: new KeyvGalleryStore(keyv),
     photos: new KeyvPhotoStore(keyv),
     settings: new KeyvSettingsStore(keyv),
     audit: new KeyvAuditLog(keyv),
     albums: new FsAlbumStore(config.dataDir),
-    renderer: new SharpRenderer(),
+    renderer: parts.renderer ?? new SharpRenderer(),
     defaults: {
       threshold: config.match.threshold ?? DEFAULT_THRESHOLD,
       margin: config.match.margin,

@@ -69,6 +69,16 @@ export interface GroupSettings {
   readonly removedAt?: string;
   /** A move from this old id is under way (a Telegram supergroup upgrade): finished at start if cut short. */
   readonly movingFrom?: GroupId;
+  /** Work begun and not yet finished, written before it starts: a restart finishes it. */
+  readonly pending?: PendingWork;
+}
+
+/** What a multi-step change left to do if the process died in the middle of it. */
+export interface PendingWork {
+  /** Re-decide every photo: the threshold or someone's samples changed. */
+  readonly refile?: boolean;
+  /** Forget this person (by id); their record is deleted last, so it is still there to finish with. */
+  readonly forget?: string;
 }
 
 /** One cluster of unknown faces that keep appearing. */

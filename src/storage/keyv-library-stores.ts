@@ -209,7 +209,13 @@ const storedPhoto = z.object({
   faces: z.array(storedFace),
 });
 
-const storedSettings = z.object({ threshold: z.number(), replyMode, removedAt: z.string().optional(), movingFrom: z.string().optional() });
+const storedSettings = z.object({
+  threshold: z.number(),
+  replyMode,
+  removedAt: z.string().optional(),
+  movingFrom: z.string().optional(),
+  pending: z.object({ refile: z.boolean().optional(), forget: z.string().optional() }).optional(),
+});
 
 const storedClusters = z.array(
   z.object({
@@ -309,10 +315,16 @@ const settingsCodec: RecordCodec<GroupSettings> = {
     replyMode: settings.replyMode,
     ...(settings.removedAt !== undefined ? { removedAt: settings.removedAt } : {}),
     ...(settings.movingFrom !== undefined ? { movingFrom: settings.movingFrom } : {}),
+    ...(settings.pending !== undefined ? { pending: settings.pending } : {}),
   }),
   decode: (stored) => {
-    const { removedAt, movingFrom, ...rest } = storedSettings.parse(stored);
-    return { ...rest, ...(removedAt !== undefined ? { removedAt } : {}), ...(movingFrom !== undefined ? { movingFrom } : {}) };
+    const { removedAt, movingFrom, pending, ...rest } = storedSettings.parse(stored);
+    return {
+      ...rest,
+      ...(removedAt !== undefined ? { removedAt } : {}),
+      ...(movingFrom !== undefined ? { movingFrom } : {}),
+      ...(pending !== undefined ? { pending: { ...(pending.refile !== undefined ? { refile: pending.refile } : {}), ...(pending.forget !== undefined ? { forget: pending.forget } : {}) } } : {}),
+    };
   },
 };
 

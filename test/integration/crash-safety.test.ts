@@ -1,50 +1,15 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { NO_DATASETS, ROOT } from '../helpers/datasets.ts';
+import { NO_DATASETS } from '../helpers/datasets.ts';
+import { runChild, type ChildRun } from '../helpers/child.ts';
 import { openKeyv, KeyvGalleryStore, KeyvPhotoStore } from '../../src/storage/index.ts';
 import { groupFolderName } from '../../src/albums/index.ts';
 
-interface Round {
-  readonly lines: string[];
-  readonly killed: boolean;
-}
-
-/** Runs the child until it prints READY and then for `killAfterMs`, then SIGKILLs it (or lets it finish). */
-function runChild(env: Record<string, string>, killAfterMs: number | undefined): Promise<Round> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'helpers', 'crash-child.ts')], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: string[] = [];
-    let buffer = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
-      for (const line of parts) {
-        lines.push(line);
-        if (line === 'READY' && killAfterMs !== undefined) {
-          setTimeout(() => {
-            killed = child.kill('SIGKILL');
-          }, killAfterMs);
-        }
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (signal !== 'SIGKILL' && code !== 0) reject(new Error(`child exited ${code}: ${stderr}`));
-      else resolve({ lines, killed });
-    });
-  });
+function runCrashChild(env: Record<string, string>, killAfterMs: number | undefined): Promise<ChildRun> {
+  return runChild('crash-child.ts', env, killAfterMs);
 }
 
 describe('crash safety', { skip: NO_DATASETS }, () => {
@@ -64,7 +29,7 @@ describe('crash safety', { skip: NO_DATASETS }, () => {
     let seed = 7;
     const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
     for (let round = 0; round < 10; round++) {
-      const result = await runChild({ DATA_DIR: dataDir, START: String(next) }, 200 + Math.floor(random() * 2300));
+      const result = await runCrashChild({ DATA_DIR: dataDir, START: String(next) }, 200 + Math.floor(random() * 2300));
       if (result.killed) kills++;
       for (const line of result.lines) {
         const [tag, index, kind, group, hash] = line.split(' ');
@@ -81,8 +46,8 @@ describe('crash safety', { skip: NO_DATASETS }, () => {
     assert.equal(repairs.length, 10, repairs.join('\n'));
 
     // One clean start: its check repairs what the last kill left; a second one finds nothing to do.
-    await runChild({ DATA_DIR: dataDir, VERIFY: '1' }, undefined);
-    const verify = await runChild({ DATA_DIR: dataDir, VERIFY: '1' }, undefined);
+    await runCrashChild({ DATA_DIR: dataDir, VERIFY: '1' }, undefined);
+    const verify = await runCrashChild({ DATA_DIR: dataDir, VERIFY: '1' }, undefined);
     const reports = JSON.parse(verify.lines.find((l) => l.startsWith('REPAIR '))!.slice(7)) as Record<string, unknown>[];
     for (const report of reports) {
       assert.deepEqual(report, { temporaryFilesRemoved: 0, orphanOriginalsRemoved: 0, recordsWithoutOriginal: [], albumLinksRestored: 0, strayAlbumFilesRemoved: 0 });

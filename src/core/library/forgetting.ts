@@ -1,5 +1,6 @@
 import type { Embedding } from '../types.ts';
-import type { GroupId } from '../library-types.ts';
+import type { GroupId, Person } from '../library-types.ts';
+import { beginWork, endWork } from './pending.ts';
 import { similarity } from '../vector.ts';
 import { findPerson, photoRef, refOf, type LibraryContext } from './context.ts';
 import { peopleOf } from './refile.ts';
@@ -15,15 +16,26 @@ const ERASE_BELOW_THRESHOLD = 0.03;
  * one else's album holds. The store is compacted afterwards so the bytes are gone from disk.
  */
 export async function forget(ctx: LibraryContext, group: GroupId, who: { name: string } | { userId: string }): Promise<ForgetResult> {
-  const { albums, gallery, photos, settings } = ctx.deps;
-  const people = await gallery.list(group);
+  const people = await ctx.deps.gallery.list(group);
   const person = 'name' in who ? findPerson(people, who.name) : people.find((p) => p.userId === who.userId);
   if (!person) return 'name' in who ? { kind: 'unknown-person', people: people.map((p) => p.name) } : { kind: 'not-enrolled' };
+  await beginWork(ctx, group, { forget: person.id });
+  const { photosDeleted, facesErased } = await forgetPerson(ctx, group, person);
+  await endWork(ctx, group, 'forget');
+  return { kind: 'forgotten', person: refOf(person), photosDeleted, facesErased, ...(person.userId !== undefined ? { userId: person.userId } : {}) };
+}
+
+/**
+ * The steps of forgetting, each safe to run again: faces and photos first, the album, and the
+ * person's own record (with their samples) last, so that a run killed in the middle still has all
+ * it needs to finish at the next start.
+ */
+export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: Person): Promise<{ photosDeleted: number; facesErased: number }> {
+  const { albums, gallery, photos, settings } = ctx.deps;
   const { threshold } = await ctx.settingsOf(group);
   // Unknown faces this close to the person's samples are taken to be them, and erased too.
   const eraseFrom = threshold - ERASE_BELOW_THRESHOLD;
   const looksLikeThem = (e: Embedding) => person.samples.some((s) => similarity(s.embedding, e) >= eraseFrom);
-  await gallery.delete(group, person.id);
   let photosDeleted = 0, facesErased = 0;
   for (const record of await photos.list(group)) {
     const wasTheirs = peopleOf(record).includes(person.id);
@@ -44,9 +56,10 @@ export async function forget(ctx: LibraryContext, group: GroupId, who: { name: s
   }
   await albums.removeAlbum(group, person.folder);
   await settings.saveClusters(group, []);
+  await gallery.delete(group, person.id);
   await ctx.deps.compact?.();
   ctx.log.info({ group, person: person.id, photosDeleted, facesErased }, 'person forgotten');
-  return { kind: 'forgotten', person: refOf(person), photosDeleted, facesErased, ...(person.userId !== undefined ? { userId: person.userId } : {}) };
+  return { photosDeleted, facesErased };
 }
 
 /**

@@ -9,6 +9,7 @@ import { enroll } from './enrollment.ts';
 import { expireUnknownFaces, forget } from './forgetting.ts';
 import { ingestPhoto } from './ingest.ts';
 import * as lifecycle from './lifecycle.ts';
+import * as pending from './pending.ts';
 import * as threshold from './threshold.ts';
 import type {
   Actor,
@@ -58,7 +59,7 @@ export class PhotoLibrary {
    */
   enroll(group: GroupId, request: EnrollRequest): Promise<EnrollResult> {
     return this.ctx.serial(group, async () => {
-      const result = await enroll(this.ctx, group, request);
+      const result = await pending.refiling(this.ctx, group, () => enroll(this.ctx, group, request));
       const actor = { ...(request.by !== undefined ? { userId: request.by } : {}), ...(request.byName !== undefined ? { name: request.byName } : {}), admin: request.byAdmin ?? false };
       await audit(this.ctx, group, actor, 'enroll', describe.enroll(result));
       return result;
@@ -113,7 +114,7 @@ export class PhotoLibrary {
   /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
   nameCluster(group: GroupId, clusterId: number, rawName: string, actor?: Actor): Promise<NameClusterResult> {
     return this.ctx.serial(group, async () => {
-      const result = await clusters.nameCluster(this.ctx, group, clusterId, rawName, actor);
+      const result = await pending.refiling(this.ctx, group, () => clusters.nameCluster(this.ctx, group, clusterId, rawName, actor));
       await audit(this.ctx, group, actor, 'name', describe.name(result));
       return result;
     });
@@ -122,7 +123,7 @@ export class PhotoLibrary {
   /** "This is not Anna": takes the photo out of her album for good, and re-files it. */
   notThis(group: GroupId, name: string, photo: { hash: string } | IncomingPhoto, actor?: Actor): Promise<NotThisResult> {
     return this.ctx.serial(group, async () => {
-      const result = await albums.notThis(this.ctx, group, name, photo, actor);
+      const result = await pending.refiling(this.ctx, group, () => albums.notThis(this.ctx, group, name, photo, actor));
       await audit(this.ctx, group, actor, 'not-this', describe.notThis(result));
       return result;
     });
@@ -185,8 +186,9 @@ export class PhotoLibrary {
    * `AlbumStore.repair`); records whose original is gone are dropped and reported.
    */
   async checkConsistency(): Promise<Map<GroupId, RepairReport>> {
-    // A move cut short first: until it is finished, records and files disagree on purpose.
+    // What was cut short first: until it is finished, records and files disagree on purpose.
     await lifecycle.resumeMoves(this.ctx);
+    await pending.resumePending(this.ctx);
     // Spans every group: the use case takes each group's lock in turn.
     return checkConsistency(this.ctx);
   }

@@ -1,5 +1,6 @@
 import type { Embedding } from '../types.ts';
 import type { GroupId, Person, PhotoRecord, ReplyMode } from '../library-types.ts';
+import { beginWork, endWork } from './pending.ts';
 import { similarity } from '../vector.ts';
 import type { LibraryContext } from './context.ts';
 import { countChanges, planRefile, refileGroup } from './refile.ts';
@@ -24,8 +25,10 @@ export async function setThreshold(ctx: LibraryContext, group: GroupId, threshol
     return { kind: 'out-of-range', ...THRESHOLD_RANGE };
   }
   const current = await ctx.settingsOf(group);
-  await ctx.deps.settings.save(group, { ...current, threshold });
+  // The new threshold and the note that photos are to be re-filed land in one write.
+  await beginWork(ctx, group, { refile: true }, { threshold });
   const changes = await refileGroup(ctx, group, { threshold, margin: ctx.deps.defaults.margin });
+  await endWork(ctx, group, 'refile');
   return { kind: 'set', previous: current.threshold, threshold, ...countChanges(changes) };
 }
 

@@ -1,0 +1,54 @@
+import type { GroupId, PendingWork } from '../library-types.ts';
+import type { LibraryContext } from './context.ts';
+import { forgetPerson } from './forgetting.ts';
+import { refileGroup } from './refile.ts';
+
+/**
+ * Multi-step changes (a threshold's re-file, an enrolment's, a forgetting) write what they are
+ * about to do into the group's settings before the first step and clear it after the last: a
+ * process killed in between leaves the note, and `resumePending` finishes the work at the next
+ * start. Every step is safe to run twice.
+ */
+export async function beginWork(ctx: LibraryContext, group: GroupId, work: PendingWork, extra: { readonly threshold?: number } = {}): Promise<void> {
+  const current = await ctx.settingsOf(group);
+  await ctx.deps.settings.save(group, { ...current, ...extra, pending: { ...current.pending, ...work } });
+}
+
+export async function endWork(ctx: LibraryContext, group: GroupId, done: keyof PendingWork): Promise<void> {
+  const current = await ctx.settingsOf(group);
+  if (!current.pending?.[done]) return;
+  const { [done]: _finished, ...left } = current.pending;
+  const { pending: _old, ...rest } = current;
+  await ctx.deps.settings.save(group, Object.keys(left).length > 0 ? { ...rest, pending: left } : rest);
+}
+
+/** Runs `change` (which ends with a re-file) with the re-file noted as pending until it is done. */
+export async function refiling<T>(ctx: LibraryContext, group: GroupId, change: () => Promise<T>): Promise<T> {
+  await beginWork(ctx, group, { refile: true });
+  const result = await change();
+  await endWork(ctx, group, 'refile');
+  return result;
+}
+
+/** Finishes, group by group, what a killed process left noted as pending; returns how many. */
+export async function resumePending(ctx: LibraryContext): Promise<number> {
+  let resumed = 0;
+  for (const group of await ctx.deps.albums.groups()) {
+    const pending = (await ctx.deps.settings.get(group))?.pending;
+    if (!pending) continue;
+    await ctx.serial(group, async () => {
+      if (pending.forget !== undefined) {
+        const person = (await ctx.deps.gallery.list(group)).find((p) => p.id === pending.forget);
+        if (person) await forgetPerson(ctx, group, person);
+        await endWork(ctx, group, 'forget');
+      }
+      if (pending.refile) {
+        await refileGroup(ctx, group);
+        await endWork(ctx, group, 'refile');
+      }
+    });
+    ctx.log.warn({ group, pending }, 'finished work that an interrupted run left');
+    resumed++;
+  }
+  return resumed;
+}
