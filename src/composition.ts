@@ -4,7 +4,7 @@ import { PhotoLibrary } from './core/library/index.ts';
 import { FsAlbumStore } from './albums/index.ts';
 import { SharpImageDecoder, SharpRenderer } from './imaging/index.ts';
 import { DEFAULT_THRESHOLD, PooledFaceEngine, type EmbedderName } from './recognition/index.ts';
-import { KeyvAuditLog, KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore, closeKeyv, compact, connectKeyv } from './storage/index.ts';
+import { KeyvAuditLog, KeyvFaceCache, KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore, closeKeyv, compact, connectKeyv, openKeyv } from './storage/index.ts';
 
 /**
  * Construction shared by every entry point (the CLI commands and the bots): the one place that
@@ -36,6 +36,8 @@ export async function createLibrary(
   parts: { readonly decoder?: ImageDecoder; readonly renderer?: Renderer } = {},
 ): Promise<{ library: PhotoLibrary; close: () => Promise<void> }> {
   const keyv = await connectKeyv({ dataDir: config.dataDir, url: config.keyvUrl }, 'library');
+  // The archiver's face cache in the same data folder: forgetting someone purges their photos from it.
+  const faces = openKeyv<never>(config.dataDir, 'faces');
   const library = new PhotoLibrary({
     engine,
     decoder: parts.decoder ?? createDecoder(config),
@@ -43,6 +45,7 @@ export async function createLibrary(
     photos: new KeyvPhotoStore(keyv),
     settings: new KeyvSettingsStore(keyv),
     audit: new KeyvAuditLog(keyv),
+    faceCache: new KeyvFaceCache(faces, engine.info.embedder),
     albums: new FsAlbumStore(config.dataDir),
     renderer: parts.renderer ?? new SharpRenderer(),
     defaults: {
@@ -55,5 +58,11 @@ export async function createLibrary(
     compact: () => compact(keyv),
     log,
   });
-  return { library, close: () => closeKeyv(keyv) };
+  return {
+    library,
+    close: async () => {
+      await closeKeyv(keyv);
+      await closeKeyv(faces);
+    },
+  };
 }

@@ -395,6 +395,10 @@ export class FsAlbumStore implements AlbumStore {
     });
   }
 
+  async clearExports(): Promise<void> {
+    await this.run('clearExports', undefined, () => rm(this.tmpDir, { recursive: true, force: true }));
+  }
+
   async removeGroup(group: GroupId): Promise<void> {
     const paths = this.paths(group);
     await this.run('removeGroup', group, () => rm(paths.root, { recursive: true, force: true }));

@@ -48,6 +48,8 @@ export interface FaceEngine {
 export interface FaceCache {
   get(contentHash: string): Promise<readonly DetectedFace[] | undefined>;
   set(contentHash: string, faces: readonly DetectedFace[]): Promise<void>;
+  /** Forgets what was found in a file (its faces belonged to someone who asked to be forgotten). */
+  delete(contentHash: string): Promise<void>;
 }
 
 /** The enrolled people of each group. */
@@ -179,6 +181,8 @@ export interface AlbumStore {
   moveGroup(from: GroupId, to: GroupId): Promise<void>;
   /** Deletes every file of the group: originals, albums, everything. */
   removeGroup(group: GroupId): Promise<void>;
+  /** Deletes the export zips an earlier run left behind (killed while sending an album). */
+  clearExports(): Promise<void>;
 }
 
 /** Enough of a photo to name its files. */

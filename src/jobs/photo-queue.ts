@@ -59,6 +59,7 @@ export class PhotoQueue {
   private readonly handlers = new Map<string, PhotoJobHandler>();
   private readonly waiting: string[] = [];
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  private readonly active = new Set<string>();
   private readonly retry: RetryPolicy;
   private running = 0;
   private sequence = 0;
@@ -140,6 +141,21 @@ export class PhotoQueue {
     await Promise.race([new Promise<void>((resolve) => (this.drained = resolve)), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 
+  /**
+   * Resolves when the jobs accepted so far are done (filed, or set aside), whatever comes in after;
+   * or after `timeoutMs`. A forgetting waits for this, so that a photo of the forgotten person
+   * posted just before is filed first and then forgotten with the rest, not filed afterwards.
+   */
+  async settled(timeoutMs = 60_000): Promise<boolean> {
+    const pending = new Set([...this.waiting, ...this.active, ...this.retries.keys()]);
+    const until = Date.now() + timeoutMs;
+    while ([...pending].some((id) => this.waiting.includes(id) || this.active.has(id) || this.retries.has(id))) {
+      if (Date.now() > until) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return true;
+  }
+
   /** Resolves when every accepted job is done (tests, and shutdown when the caller wants all). */
   async idle(): Promise<void> {
     while (this.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -149,10 +165,12 @@ export class PhotoQueue {
     while (!this.stopping && this.running < this.options.concurrency && this.waiting.length > 0) {
       const id = this.waiting.shift()!;
       this.running++;
+      this.active.add(id);
       void this.run(id)
         .catch((error: unknown) => this.options.log.error({ err: error, job: id }, 'a queued photo could not be handled'))
         .finally(() => {
           this.running--;
+          this.active.delete(id);
           if (this.running === 0 && this.stopping) this.drained?.();
           this.pump();
         });

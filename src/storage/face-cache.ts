@@ -36,6 +36,14 @@ export class KeyvFaceCache implements FaceCache {
     }
   }
 
+  async delete(contentHash: string): Promise<void> {
+    try {
+      await this.keyv.delete(this.key(contentHash));
+    } catch (cause) {
+      throw new StorageError('the face cache could not be written', 'face-cache.delete', { cause });
+    }
+  }
+
   private key(contentHash: string): string {
     return `${this.embedder}:${contentHash}`;
   }

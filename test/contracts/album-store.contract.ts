@@ -402,6 +402,19 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
       });
     });
 
+    describe('leftover exports', () => {
+      it('GIVEN an export never disposed (the process died while sending it) WHEN exports are cleared THEN its zips are gone', async () => {
+        const { store, read } = await create();
+        const photo = fake();
+        await stored(store, A, photo);
+        await store.link(A, 'Anna', photo.ref);
+        const result = await store.export(A, 'Anna', 'Anna', 10_000_000);
+        await store.clearExports();
+        await assert.rejects(read(result.parts[0]!.path));
+        assert.equal((await store.list(A, 'Anna')).length, 1, 'the album itself is untouched');
+      });
+    });
+
     describe('moving and removing a group', () => {
       it('GIVEN a group WHEN it moves to a new id THEN its originals and albums are there, merged with what the new id had, and the old id is gone', async () => {
         const { store, read } = await create();

@@ -31,6 +31,14 @@ export function faceCacheContract(name: string, create: () => Promise<FaceCache>
       });
     });
 
+    it('GIVEN faces stored WHEN they are deleted THEN get answers undefined, and deleting again is no error', async () => {
+      const cache = await create();
+      await cache.set('c'.repeat(64), []);
+      await cache.delete('c'.repeat(64));
+      assert.equal(await cache.get('c'.repeat(64)), undefined);
+      await cache.delete('c'.repeat(64));
+    });
+
     it('GIVEN a photo with no faces stored THEN an empty list comes back, not undefined', async () => {
       const cache = await create();
       await cache.set('b'.repeat(64), []);

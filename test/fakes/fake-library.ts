@@ -5,6 +5,7 @@ import { FakeFaceEngine, type FakeFace } from './fake-face-engine.ts';
 import { encodeFakePhoto, FakeImageDecoder, type EncodedFakePhotoSpec } from './fake-image-decoder.ts';
 import { MemoryAlbumStore } from './memory-album-store.ts';
 import { MemoryAuditLog } from './memory-audit-log.ts';
+import { MemoryFaceCache } from './memory-face-cache.ts';
 import { MemoryGalleryStore, MemoryPhotoStore, MemorySettingsStore } from './memory-library-stores.ts';
 
 /** A `Renderer` that draws nothing and remembers what it was asked for, for tests to look at. */
@@ -45,6 +46,7 @@ export interface FakeLibrary {
   readonly photos: MemoryPhotoStore;
   readonly settings: MemorySettingsStore;
   readonly audit: MemoryAuditLog;
+  readonly faceCache: MemoryFaceCache;
   readonly renderer: FakeRenderer;
   readonly clock: FakeClock;
   /** How many times the library compacted its store. */
@@ -60,6 +62,7 @@ export function fakeLibrary(defaults: Partial<LibraryDefaults> = {}): FakeLibrar
   const photos = new MemoryPhotoStore();
   const settings = new MemorySettingsStore();
   const audit = new MemoryAuditLog();
+  const faceCache = new MemoryFaceCache();
   const renderer = new FakeRenderer();
   const clock = new FakeClock();
   let compactions = 0;
@@ -70,6 +73,7 @@ export function fakeLibrary(defaults: Partial<LibraryDefaults> = {}): FakeLibrar
     photos,
     settings,
     audit,
+    faceCache,
     albums,
     renderer,
     defaults: { ...FAKE_DEFAULTS, ...defaults },
@@ -87,6 +91,7 @@ export function fakeLibrary(defaults: Partial<LibraryDefaults> = {}): FakeLibrar
     photos,
     settings,
     audit,
+    faceCache,
     renderer,
     clock,
     compactions: () => compactions,

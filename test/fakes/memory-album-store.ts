@@ -235,6 +235,11 @@ export class MemoryAlbumStore implements AlbumStore {
     });
   }
 
+  clearExports(): Promise<void> {
+    this.exports.clear();
+    return Promise.resolve();
+  }
+
   removeGroup(group: GroupId): Promise<void> {
     return settle(() => {
       groupFolderName(group);

@@ -12,4 +12,9 @@ export class MemoryFaceCache implements FaceCache {
     this.entries.set(contentHash, faces.map((f) => ({ ...f, ...(f.embedding ? { embedding: f.embedding.slice() } : {}) })));
     return Promise.resolve();
   }
+
+  delete(contentHash: string): Promise<void> {
+    this.entries.delete(contentHash);
+    return Promise.resolve();
+  }
 }

@@ -74,6 +74,15 @@ describe('PhotoLibrary.forget (fakes)', () => {
     assert.equal(kept?.faces.length, 1, "the stranger's face beside her stays");
   });
 
+  it("GIVEN the archiver cached these photos' faces THEN forgetting her purges the photos that held her face, and only those", async () => {
+    const t = await scene();
+    const all = [t.annaOnly, t.annaAndBen, t.annaUnrecognised, t.strangerOnly];
+    for (const p of all) await t.faceCache.set(p.hash, []);
+    await t.library.forget(G, { name: 'Anna' });
+    for (const p of [t.annaOnly, t.annaAndBen, t.annaUnrecognised]) assert.equal(await t.faceCache.get(p.hash), undefined);
+    assert.deepEqual(await t.faceCache.get(t.strangerOnly.hash), []);
+  });
+
   it('GIVEN "forget me" from her account THEN it forgets Anna; an unknown name gets the list of people', async () => {
     const t = await scene();
     assert.equal((await t.library.forget(G, { userId: 'u1' })).kind, 'forgotten');

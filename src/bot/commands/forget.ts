@@ -9,16 +9,20 @@ export const forget: BotCommand = {
   // Not hidden from members: `me` is theirs to use. Names are checked for admins on use.
   options: [{ name: 'name', description: 'Who, or "me"', type: 'string', required: true }],
   parseText: (text) => ({ name: text.trim() }),
-  async run(ctx, args, { library }) {
+  async run(ctx, args, { library, queue }) {
     const name = (stringArg(args, 'name') ?? '').trim();
+    // Photos posted before the forget are filed first, and so forgotten with the rest.
+    const settleQueue = () => queue.settled();
     if (name.toLowerCase() === 'me') {
       if (!ctx.caller) return ctx.reply(replies.WHO_ARE_YOU);
       await ctx.defer({ private: true });
+      await settleQueue();
       return ctx.reply(replies.forgetReply(await library.forget(ctx.group, { userId: ctx.caller.id }, { userId: ctx.caller.id, name: ctx.caller.displayName, admin: false })));
     }
     if (!(await ctx.isAdmin())) return ctx.reply(`${replies.NOT_ADMIN} (${ctx.syntax.command('forget', { name: 'me' })} works for anyone.)`);
     if (!name) return ctx.reply(`Whom? ${ctx.syntax.command('forget', { name: '<name>' })}, or ${ctx.syntax.command('forget', { name: 'me' })}.`);
     await ctx.defer();
+    await settleQueue();
     return ctx.reply(replies.forgetReply(await library.forget(ctx.group, { name }, await actorOf(ctx))));
   },
 };

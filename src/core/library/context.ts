@@ -1,4 +1,4 @@
-import type { AlbumStore, AuditLog, FaceEngine, GalleryStore, ImageDecoder, PhotoRef, PhotoStore, Renderer, SettingsStore } from '../ports.ts';
+import type { AlbumStore, AuditLog, FaceCache, FaceEngine, GalleryStore, ImageDecoder, PhotoRef, PhotoStore, Renderer, SettingsStore } from '../ports.ts';
 import type { DecodedImage, Embedding } from '../types.ts';
 import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../library-types.ts';
 import { KeyedSerialQueue } from '../concurrency.ts';
@@ -29,6 +29,8 @@ export interface LibraryDependencies {
   readonly compact?: () => Promise<void>;
   /** Where changes are recorded for the group's admins; none in tools that have no members. */
   readonly audit?: AuditLog;
+  /** The archiver's cache of faces by file content, in the same data folder: forgetting purges it. */
+  readonly faceCache?: FaceCache;
   readonly log?: Log;
   readonly now?: () => Date;
 }

@@ -7,8 +7,12 @@ import { peopleOf } from './refile.ts';
 import type { ForgetResult } from './results.ts';
 
 const DAY_MS = 86_400_000;
-/** Unknown faces this much below the threshold from a forgotten person's samples are erased too. */
-const ERASE_BELOW_THRESHOLD = 0.03;
+/**
+ * Unknown faces this much below the threshold from a forgotten person's samples are erased too:
+ * wide on purpose, since erasing a stranger's unknown face costs little and keeping theirs is the
+ * harm (at the default 0.93, everything from 0.85 up).
+ */
+const ERASE_BELOW_THRESHOLD = 0.08;
 
 /**
  * Forgets a person: their samples, the link to their account, their album, every face
@@ -45,6 +49,8 @@ export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: 
       return !theirs;
     });
     if (faces.length === record.faces.length) continue;
+    // The archiver may have cached this photo's faces, theirs among them.
+    await ctx.deps.faceCache?.delete(record.hash);
     const kept = { ...record, faces };
     if (wasTheirs && peopleOf(kept).length === 0) {
       await photos.delete(group, record.hash);

@@ -189,6 +189,8 @@ export class PhotoLibrary {
     // What was cut short first: until it is finished, records and files disagree on purpose.
     await lifecycle.resumeMoves(this.ctx);
     await pending.resumePending(this.ctx);
+    // Zips an album export left behind when the process died while sending them.
+    await this.ctx.deps.albums.clearExports();
     // Spans every group: the use case takes each group's lock in turn.
     return checkConsistency(this.ctx);
   }
