@@ -3,8 +3,7 @@ import type { Config } from './config.ts';
 import { ConfigError, type Log } from './core/index.ts';
 import { createEngine, createLibrary } from './composition.ts';
 import { PhotoQueue } from './jobs/index.ts';
-import { TelegramBot, verifyTelegram } from './adapters/telegram/index.ts';
-import { DiscordBot, verifyDiscord } from './adapters/discord/index.ts';
+import { DiscordBot, TelegramBot, verifyDiscord, verifyTelegram } from './adapters/index.ts';
 import { Bot } from './bot/index.ts';
 import { lockDataDir } from './storage/index.ts';
 
