@@ -119,6 +119,21 @@ export class Bot {
     await this.lifecycle('marking a group the bot is in', () => this.options.library.markPresent(group));
   }
 
+  /**
+   * At connection, the platform lists the groups the bot is in: of this platform's libraries
+   * (`prefix`), those it is no longer in were left while the bot was offline, and are marked for
+   * erasure; those it is in are kept.
+   */
+  async reconcile(prefix: string, isPresent: (group: string) => boolean): Promise<void> {
+    await this.lifecycle('checking which groups the bot is still in', async () => {
+      for (const group of await this.options.library.groups()) {
+        if (!group.startsWith(prefix)) continue;
+        if (isPresent(group)) await this.options.library.markPresent(group);
+        else await this.options.library.markRemoved(group);
+      }
+    });
+  }
+
   private async lifecycle(what: string, work: () => Promise<void>): Promise<void> {
     try {
       await work();

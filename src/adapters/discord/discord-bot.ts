@@ -113,6 +113,9 @@ export class DiscordBot {
     const client = new Client({ intents, ...(this.options.apiRoot ? { rest: { api: this.options.apiRoot } } : {}) });
     client.on(Events.ClientReady, (ready) => {
       for (const guild of ready.guilds.cache.values()) void this.tasks.track(this.register(guild));
+      // A server that removed the bot while it was offline sends no GuildDelete: it is just missing.
+      const servers = new Set(ready.guilds.cache.keys());
+      void this.tasks.track(this.options.bot.reconcile('dc:', (group) => servers.has(group.split(':')[1] ?? '')));
     });
     client.on(Events.GuildCreate, (guild) => {
       void this.tasks.track(this.register(guild));

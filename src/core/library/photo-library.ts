@@ -161,6 +161,11 @@ export class PhotoLibrary {
     return this.ctx.serial(group, () => lifecycle.markPresent(this.ctx, group));
   }
 
+  /** The groups that have a library (files on disk). */
+  groups(): Promise<GroupId[]> {
+    return this.ctx.deps.albums.groups();
+  }
+
   /** Erases every group the bot left more than `graceDays` ago, files and records alike; returns them. */
   eraseLeftGroups(graceDays: number): Promise<GroupId[]> {
     return lifecycle.eraseLeftGroups(this.ctx, graceDays);

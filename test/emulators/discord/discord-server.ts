@@ -355,6 +355,14 @@ export class DiscordEmulator {
     return guild;
   }
 
+  /** The bot is removed from a guild (kicked, or the guild deleted): GUILD_DELETE without `unavailable`. */
+  removeGuild(guildId: string): void {
+    const state = this.guildState(guildId);
+    this.guilds.delete(guildId);
+    for (const channel of state.spec.channels) this.channelGuild.delete(channel.id);
+    this.dispatch('GUILD_DELETE', { id: guildId }, Intent.Guilds);
+  }
+
   /**
    * Hides a channel from one member (a member overwrite that denies View Channel), as a private
    * channel does; CHANNEL_UPDATE tells a connected client.
