@@ -96,3 +96,35 @@ export function peopleIn(matches: readonly FaceMatch[]): string[] {
   for (const match of matches) if (match.kind === 'person' && !ids.includes(match.personId)) ids.push(match.personId);
   return ids;
 }
+
+/** A face that was named: its embedding and who it was named as. */
+export interface NamedFace {
+  readonly embedding: Embedding;
+  readonly personId: string;
+}
+
+/**
+ * The two histograms of a threshold plot. Same-person: pairs of one person's samples, and each
+ * named face against its person's closest sample. Different-person: each sample and each named
+ * face against every other person's closest sample. A face that is itself a sample (a perfect 1.0)
+ * is left out. Shared by the bots' `/threshold report` and `facefile ui`'s slider.
+ */
+export function similarityDistributions(gallery: readonly GalleryPerson[], named: Iterable<NamedFace>): { same: number[]; different: number[] } {
+  const same: number[] = [], different: number[] = [];
+  const people = gallery.filter((p) => p.samples.length > 0);
+  const closest = (e: Embedding, p: GalleryPerson): number => p.samples.reduce((best, s) => Math.max(best, similarity(e, s)), -1);
+  for (const person of people) {
+    person.samples.forEach((a, i) => {
+      for (const b of person.samples.slice(i + 1)) same.push(similarity(a, b));
+    });
+    for (const other of people) if (other !== person) for (const s of person.samples) different.push(closest(s, other));
+  }
+  for (const face of named) {
+    const owner = people.find((p) => p.id === face.personId);
+    if (!owner) continue;
+    const own = owner.samples.map((s) => similarity(face.embedding, s)).filter((v) => v < 0.9999);
+    if (own.length > 0) same.push(Math.max(...own));
+    for (const other of people) if (other !== owner) different.push(closest(face.embedding, other));
+  }
+  return { same, different };
+}

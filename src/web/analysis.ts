@@ -1,6 +1,6 @@
 import type { Embedding, GalleryPerson, MatchPolicy } from '../core/index.ts';
 import { clusterFaces } from '../core/library/index.ts';
-import { matchFaces, similarity } from '../core/index.ts';
+import { matchFaces, similarityDistributions } from '../core/index.ts';
 import { NO_FACES_FOLDER as NO_FACES, UNKNOWN_FOLDER as UNKNOWN } from '../archive/index.ts';
 import type { RunPhoto, RunResult } from './archive-runner.ts';
 
@@ -50,31 +50,16 @@ export function baselineFolders(result: RunResult): string[][] {
   return result.photos.map((photo) => foldersFor(photo, result.gallery, { threshold: result.threshold, margin: result.margin }));
 }
 
-/**
- * Same-person similarities (pairs of one person's samples, each named face against its person's
- * closest sample) and different-person ones (each sample and named face against every other
- * person's closest sample): the two histograms of the threshold plot.
- */
-export function similarityDistributions(result: RunResult): { same: number[]; different: number[] } {
-  const same: number[] = [], different: number[] = [];
-  const closest = (e: Embedding, p: GalleryPerson): number => p.samples.reduce((best, s) => Math.max(best, similarity(e, s)), -1);
-  for (const person of result.gallery) {
-    person.samples.forEach((a, i) => { person.samples.slice(i + 1).forEach((b) => same.push(similarity(a, b))); });
-    for (const other of result.gallery) if (other !== person) for (const s of person.samples) different.push(closest(s, other));
-  }
+/** The threshold plot's two histograms for a run: its gallery and the faces it named. */
+export function runDistributions(result: RunResult): { same: number[]; different: number[] } {
   const policy = { threshold: result.threshold, margin: result.margin };
-  for (const photo of result.photos) {
-    matchFaces(photo.faces, result.gallery, policy).forEach((match, i) => {
+  const named = result.photos.flatMap((photo) =>
+    matchFaces(photo.faces, result.gallery, policy).flatMap((match, i) => {
       const embedding = photo.faces[i]?.embedding;
-      if (match.kind !== 'person' || !embedding) return;
-      // A photo that is also a sample scores a perfect 1.0 against itself: leave that out.
-      const owner = result.gallery.find((p) => p.id === match.personId)!;
-      const own = owner.samples.map((s) => similarity(embedding, s)).filter((v) => v < 0.9999);
-      if (own.length > 0) same.push(Math.max(...own));
-      for (const other of result.gallery) if (other !== owner) different.push(closest(embedding, other));
-    });
-  }
-  return { same, different };
+      return match.kind === 'person' && embedding ? [{ embedding, personId: match.personId }] : [];
+    }),
+  );
+  return similarityDistributions(result.gallery, named);
 }
 
 /** One face of an unknown cluster: which photo of the run, which face in it. */

@@ -4,4 +4,4 @@ export { UiSession, ZIP_FOLDER, type UiSessionOptions, type SessionState, type R
 export { Thumbnails } from './thumbnails.ts';
 export { JobArchiveRunner } from './job-archive-runner.ts';
 export type { ArchiveRunner, ArchiveFolders, RunProgress, RunResult, RunPhoto } from './archive-runner.ts';
-export { previewThreshold, unknownClusters, similarityDistributions } from './analysis.ts';
+export { previewThreshold, unknownClusters, runDistributions } from './analysis.ts';

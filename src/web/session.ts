@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Renderer } from '../core/index.ts';
 import { describeError, PathError, safeFolderName } from '../core/index.ts';
 import { cleanPersonName } from '../core/library/index.ts';
-import { NO_FACES, UNKNOWN, baselineFolders, previewThreshold, similarityDistributions, unknownClusters, type ThresholdPreview, type UnknownCluster } from './analysis.ts';
+import { NO_FACES, UNKNOWN, baselineFolders, previewThreshold, runDistributions, unknownClusters, type ThresholdPreview, type UnknownCluster } from './analysis.ts';
 import type { ArchiveFolders, ArchiveRunner, KnownPhotoProblem, RunProgress, RunResult } from './archive-runner.ts';
 import { resolveInside, type PathRefusal } from './security.ts';
 import type { Thumbnails } from './thumbnails.ts';
@@ -188,7 +188,7 @@ export class UiSession {
   async plot(proposed: number | undefined): Promise<Uint8Array | undefined> {
     const result = this.result;
     if (!result) return undefined;
-    this.distributions ??= similarityDistributions(result);
+    this.distributions ??= runDistributions(result);
     return this.options.renderer.similarityPlot({
       ...this.distributions,
       threshold: result.threshold,

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { matchFace, matchFaces, peopleIn, scorePeople, type FaceMatch, type MatchPolicy } from '../../src/core/matcher.ts';
+import { matchFace, matchFaces, peopleIn, scorePeople, similarityDistributions, type FaceMatch, type MatchPolicy } from '../../src/core/matcher.ts';
 import { normalize } from '../../src/core/vector.ts';
 import type { GalleryPerson } from '../../src/core/types.ts';
 
@@ -156,5 +156,29 @@ describe('peopleIn', () => {
 
   it('GIVEN no named faces THEN it lists no one', () => {
     assert.deepEqual(peopleIn([{ kind: 'unknown', reason: 'no-one-enrolled' }]), []);
+  });
+});
+
+describe('similarityDistributions', () => {
+  const unit = (...v: number[]) => {
+    const n = Math.hypot(...v);
+    return Float32Array.from(v.map((x) => x / n));
+  };
+  const anna = { id: 'a', name: 'Anna', samples: [unit(1, 0, 0), unit(0.9, 0.1, 0)] };
+  const ben = { id: 'b', name: 'Ben', samples: [unit(0, 1, 0)] };
+  const nobody = { id: 'n', name: 'Nobody', samples: [] };
+
+  it('GIVEN two people and named faces THEN same-person pairs and faces, different-person closest scores, and no face scored against itself', () => {
+    const named = [
+      { embedding: unit(1, 0.05, 0), personId: 'a' },
+      { embedding: unit(1, 0, 0), personId: 'a' }, // one of her samples: its perfect 1.0 is left out, its 0.99 kept
+      { embedding: unit(0, 1, 0), personId: 'b' }, // Ben's only sample: nothing of his own to compare with
+      { embedding: unit(0, 0, 1), personId: 'n' }, // a person with no samples counts for nothing
+    ];
+    const { same, different } = similarityDistributions([anna, ben, nobody], named);
+    assert.equal(same.length, 3, 'one sample pair of Anna, and two of her named faces');
+    assert.ok(same.every((s) => s > 0.9 && s < 0.9999));
+    assert.equal(different.length, 3 + 3, 'each sample against the other person (3), each named face of a known person against the other (3)');
+    assert.ok(different.every((s) => s < 0.2));
   });
 });

@@ -1,7 +1,6 @@
-import type { Embedding } from '../types.ts';
 import type { GroupId, Person, PhotoRecord, ReplyMode } from '../library-types.ts';
 import { beginWork, endWork } from './pending.ts';
-import { similarity } from '../vector.ts';
+import { similarityDistributions } from '../matcher.ts';
 import type { LibraryContext } from './context.ts';
 import { countChanges, planRefile, refileGroup } from './refile.ts';
 import type { GroupSettingsView, SetThresholdResult, ThresholdReport } from './results.ts';
@@ -39,7 +38,7 @@ export async function setThreshold(ctx: LibraryContext, group: GroupId, threshol
  */
 export async function thresholdReport(ctx: LibraryContext, group: GroupId, proposed?: number): Promise<ThresholdReport> {
   const [current, people, records] = await Promise.all([ctx.settingsOf(group), ctx.deps.gallery.list(group), ctx.deps.photos.list(group)]);
-  const { same, different } = similarityDistributions(people, records);
+  const { same, different } = distributionsOf(people, records);
   const plot = await ctx.deps.renderer.similarityPlot({
     same,
     different,
@@ -53,31 +52,9 @@ export async function thresholdReport(ctx: LibraryContext, group: GroupId, propo
   return { ...report, proposed: { threshold: proposed, ...countChanges(changes) } };
 }
 
-/**
- * Same-person similarities: pairs of one person's samples, and each recognised face against its
- * person's closest sample. Different-person: each sample and recognised face against every other
- * person's closest sample.
- */
-function similarityDistributions(people: readonly Person[], records: readonly PhotoRecord[]): { same: number[]; different: number[] } {
-  const same: number[] = [], different: number[] = [];
-  const closest = (e: Embedding, p: Person) => Math.max(...p.samples.map((s) => similarity(e, s.embedding)));
-  for (const person of people) {
-    person.samples.forEach((a, i) => { person.samples.slice(i + 1).forEach((b) => same.push(similarity(a.embedding, b.embedding))); });
-    for (const other of people) {
-      if (other === person || other.samples.length === 0) continue;
-      for (const s of person.samples) different.push(closest(s.embedding, other));
-    }
-  }
-  for (const record of records) {
-    for (const face of record.faces) {
-      if (!face.embedding || !face.personId) continue;
-      const owner = people.find((p) => p.id === face.personId);
-      if (!owner || owner.samples.length === 0) continue;
-      // A face that is itself a sample would show as a perfect 1.0: leave it out.
-      const own = owner.samples.map((s) => similarity(face.embedding!, s.embedding)).filter((v) => v < 0.9999);
-      if (own.length > 0) same.push(Math.max(...own));
-      for (const other of people) if (other !== owner && other.samples.length > 0) different.push(closest(face.embedding, other));
-    }
-  }
-  return { same, different };
+/** The group's samples and named faces, as the shared distributions take them. */
+function distributionsOf(people: readonly Person[], records: readonly PhotoRecord[]): { same: number[]; different: number[] } {
+  const gallery = people.map((p) => ({ id: p.id, name: p.name, samples: p.samples.map((s) => s.embedding) }));
+  const named = records.flatMap((r) => r.faces.flatMap((f) => (f.embedding && f.personId ? [{ embedding: f.embedding, personId: f.personId }] : [])));
+  return similarityDistributions(gallery, named);
 }
