@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AlbumEntry, AlbumExport, AlbumStore, GroupId, PhotoRecord, PhotoRef, RepairReport } from '../core/index.ts';
 import { describeError, StorageError } from '../core/index.ts';
-import { placeAt } from '../files/index.ts';
+import { placeAt, temporaryBeside } from '../files/index.ts';
 import { groupFolderName, groupFromFolderName, isHashedGroupFolder, safeFolderName } from './safe-name.ts';
 import type { PartEntry } from './zip-parts.ts';
 import { writeZipParts } from './zip-parts.ts';
@@ -80,10 +79,6 @@ async function isFile(target: string): Promise<boolean> {
     if (errorCode(error) === 'ENOENT') return false;
     throw error;
   }
-}
-
-function temporaryBeside(target: string): string {
-  return path.join(path.dirname(target), `.${randomBytes(6).toString('hex')}${TEMPORARY_SUFFIX}`);
 }
 
 /**

@@ -3,12 +3,12 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Box, DetectedFace, FaceCache, FaceEngine, FaceMatch, GalleryPerson, ImageDecoder, MatchPolicy, PersonScore, Renderer } from '../core/index.ts';
 import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, matchFaces, scorePeople } from '../core/index.ts';
-import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode } from '../files/index.ts';
+import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode, writeAtomically } from '../files/index.ts';
 import { describeDoubt, findDoubts, type Candidate, type KnownProblem } from './known-check.ts';
 import { sheetPath, writeSheets, type SheetRequest } from './sheets.ts';
 import { clusterFaces } from '../core/library/index.ts';
 import type { ClusterInput } from '../core/library/clustering.ts';
-import { readManifest, serializeManifest, writeAtomically, writeManifest } from './manifest.ts';
+import { readManifest, serializeManifest, writeManifest } from './manifest.ts';
 import { REPORT_NAME, renderReport } from './report-html.ts';
 import { listOutput, projectOutput, syncCopies, syncZips, type SyncChanges, type ZipWritten } from './sync.ts';
 

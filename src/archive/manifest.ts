@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomically } from '../files/index.ts';
 
 /** The manifest's file name inside the output folder. */
 export const MANIFEST_NAME = '.facefile-manifest.json';
@@ -70,17 +70,6 @@ export async function readManifest(outputDir: string): Promise<{ manifest: Manif
 /** Writes the manifest under a temporary name and renames it: a crash leaves the old one or the new one. */
 export async function writeManifest(outputDir: string, manifest: Manifest): Promise<void> {
   await writeAtomically(path.join(outputDir, MANIFEST_NAME), serializeManifest(manifest));
-}
-
-/** Writes a file under a temporary name beside it, then renames it into place. */
-export async function writeAtomically(target: string, content: string | Uint8Array): Promise<void> {
-  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.partial`);
-  try {
-    await writeFile(temporary, content, { flag: 'wx' });
-    await rename(temporary, target);
-  } finally {
-    await rm(temporary, { force: true });
-  }
 }
 
 /** The record of a file just written. */

@@ -2,8 +2,8 @@ import { readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Box, ImageDecoder, Renderer } from '../core/index.ts';
-import { ensureFolder } from '../files/index.ts';
-import { compareWithRecord, recordOf, writeAtomically, type Manifest } from './manifest.ts';
+import { ensureFolder, writeAtomically } from '../files/index.ts';
+import { compareWithRecord, recordOf, type Manifest } from './manifest.ts';
 
 /** The output sub-folder of contact sheets of known photos that were not used. Not a person. */
 export const CHECK_FOLDER = '_check_known';

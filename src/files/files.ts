@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PathError, sha256Hex } from '../core/index.ts';
 
@@ -176,8 +176,37 @@ async function copyThroughTemporary(source: string, target: string, replace: boo
   }
 }
 
-function temporaryBeside(target: string): string {
+/** A fresh hidden name beside `target`, ending in `.partial`: what every write-then-rename uses. */
+export function temporaryBeside(target: string): string {
   return path.join(path.dirname(target), `.${randomBytes(6).toString('hex')}.partial`);
+}
+
+/**
+ * Writes a file under a temporary name beside it, then renames it into place: a crash leaves the
+ * old file or the new one, never half of one. `durable` also flushes the file before the rename
+ * and the folder after it, so that once this resolves the file survives a power cut too.
+ */
+export async function writeAtomically(target: string, data: string | Uint8Array, options: { readonly durable?: boolean } = {}): Promise<void> {
+  const temporary = temporaryBeside(target);
+  try {
+    const handle = await open(temporary, 'wx');
+    try {
+      await handle.writeFile(data);
+      if (options.durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, target);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+  if (!options.durable) return;
+  const folder = await open(path.dirname(target), 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
 }
 
 /**

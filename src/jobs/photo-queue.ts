@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { GroupId, Log } from '../core/index.ts';
 import { describeError } from '../core/index.ts';
+import { writeAtomically } from '../files/index.ts';
 import type { IngestResult, PhotoLibrary } from '../core/library/index.ts';
 
 /** What a platform needs to find its way back to the message when the photo is done. */
@@ -102,8 +103,8 @@ export class PhotoQueue {
     if (this.stopping) throw new Error('the photo queue is stopping');
     const id = `${String(++this.sequence).padStart(16, '0')}-${randomBytes(3).toString('hex')}`;
     try {
-      await writeDurably(path.join(this.dir, `${id}.bin`), bytes);
-      await writeDurably(path.join(this.dir, `${id}.json`), JSON.stringify(meta));
+      await writeAtomically(path.join(this.dir, `${id}.bin`), bytes, { durable: true });
+      await writeAtomically(path.join(this.dir, `${id}.json`), JSON.stringify(meta), { durable: true });
     } catch (error) {
       await rm(path.join(this.dir, `${id}.bin`), { force: true });
       throw error;
@@ -219,7 +220,7 @@ export class PhotoQueue {
     }
     const delay = Math.min(this.retry.maxDelayMs, this.retry.firstDelayMs * this.retry.factor ** (tries - 1));
     this.options.log.warn({ err: error, job: id, group: meta.group, tries, retryInMs: delay }, 'filing a photo failed; it stays queued and is tried again');
-    await writeDurably(triesFile, String(tries)).catch(() => undefined);
+    await writeAtomically(triesFile, String(tries), { durable: true }).catch(() => undefined);
     if (this.stopping) return;
     const timer = setTimeout(() => {
       this.retries.delete(id);
@@ -259,26 +260,4 @@ function parseMeta(text: string): PhotoJobMeta {
     throw new Error('the job description is incomplete');
   }
   return meta as PhotoJobMeta;
-}
-
-/**
- * Writes a file so that it survives a power cut once this resolves: to a temporary name, flushed,
- * renamed, and the folder flushed so that the rename itself is on the disk.
- */
-async function writeDurably(file: string, data: Uint8Array | string): Promise<void> {
-  const temporary = `${file}.${randomBytes(4).toString('hex')}.partial`;
-  const handle = await open(temporary, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, file);
-  const folder = await open(path.dirname(file), 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
 }
