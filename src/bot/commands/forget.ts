@@ -1,5 +1,5 @@
 import type { BotCommand } from '../command.ts';
-import { actorOf, stringArg } from '../command.ts';
+import { stringArg } from '../command.ts';
 import * as replies from '../replies.ts';
 
 /** Deletes a person and everything stored about them; `me` is the caller's own, open to anyone. */
@@ -11,18 +11,15 @@ export const forget: BotCommand = {
   parseText: (text) => ({ name: text.trim() }),
   async run(ctx, args, { library, queue }) {
     const name = (stringArg(args, 'name') ?? '').trim();
-    // Photos posted before the forget are filed first, and so forgotten with the rest.
-    const settleQueue = () => queue.settled();
-    if (name.toLowerCase() === 'me') {
-      if (!ctx.caller) return ctx.reply(replies.WHO_ARE_YOU);
-      await ctx.defer({ private: true });
-      await settleQueue();
-      return ctx.reply(replies.forgetReply(await library.forget(ctx.group, { userId: ctx.caller.id }, { userId: ctx.caller.id, name: ctx.caller.displayName, admin: false })));
-    }
-    if (!(await ctx.isAdmin())) return ctx.reply(`${replies.NOT_ADMIN} (${ctx.syntax.command('forget', { name: 'me' })} works for anyone.)`);
+    const self = name.toLowerCase() === 'me';
+    if (self && !ctx.caller) return ctx.reply(replies.WHO_ARE_YOU);
+    if (!self && !(await ctx.isAdmin())) return ctx.reply(`${replies.NOT_ADMIN} (${ctx.syntax.command('forget', { name: 'me' })} works for anyone.)`);
     if (!name) return ctx.reply(`Whom? ${ctx.syntax.command('forget', { name: '<name>' })}, or ${ctx.syntax.command('forget', { name: 'me' })}.`);
-    await ctx.defer();
-    await settleQueue();
-    return ctx.reply(replies.forgetReply(await library.forget(ctx.group, { name }, await actorOf(ctx))));
+    const caller = ctx.caller ? { userId: ctx.caller.id, name: ctx.caller.displayName } : {};
+    await ctx.defer({ private: self });
+    // Photos posted before the forget are filed first, and so forgotten with the rest.
+    await queue.settled();
+    const who = self && ctx.caller ? { userId: ctx.caller.id } : { name };
+    return ctx.reply(replies.forgetReply(await library.forget(ctx.group, who, { ...caller, admin: !self })));
   },
 };

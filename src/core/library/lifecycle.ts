@@ -9,7 +9,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * id, and without this its people, photos and albums would be orphaned. Whatever the new id
  * already has (photos posted there before the move was noticed) is kept and merged. A marker in the
  * new id's settings says a move is under way, so that an interrupted one is finished at the next
- * start (`resumeMoves`) rather than leaving records whose files moved, or the reverse.
+ * start (`resumeInterrupted`) rather than leaving records whose files moved, or the reverse.
  */
 export async function moveGroup(ctx: LibraryContext, from: GroupId, to: GroupId): Promise<void> {
   if (from === to) return;
@@ -18,33 +18,22 @@ export async function moveGroup(ctx: LibraryContext, from: GroupId, to: GroupId)
   const base = ownSettings ?? oldSettings ?? (await ctx.settingsOf(to));
   await settings.save(to, { ...base, movingFrom: from });
   await albums.moveGroup(from, to);
-  const known = new Set((await gallery.list(to)).map((p) => p.id));
-  for (const person of await gallery.list(from)) if (!known.has(person.id)) await gallery.save(to, person);
-  for (const record of await photos.list(from)) if (!(await photos.get(to, record.hash))) await photos.save(to, record);
+  const [movingPeople, movingPhotos, known] = await Promise.all([gallery.list(from), photos.list(from), gallery.list(to)]);
+  const knownIds = new Set(known.map((p) => p.id));
+  for (const person of movingPeople) if (!knownIds.has(person.id)) await gallery.save(to, person);
+  for (const record of movingPhotos) if (!(await photos.get(to, record.hash))) await photos.save(to, record);
   if (audit) {
     for (const entry of (await audit.list(from, 1000)).reverse()) await audit.record(to, entry);
     await audit.forgetGroup(from);
   }
-  for (const person of await gallery.list(from)) await gallery.delete(from, person.id);
-  for (const record of await photos.list(from)) await photos.delete(from, record.hash);
+  for (const person of movingPeople) await gallery.delete(from, person.id);
+  for (const record of movingPhotos) await photos.delete(from, record.hash);
   await settings.forgetGroup?.(from);
   const { movingFrom: _done, ...settled } = base;
   await settings.save(to, settled);
   // Two libraries merged: each photo is decided again against everyone now enrolled.
   await refileGroup(ctx, to);
   ctx.log.info({ from, to }, 'moved a group to its new id');
-}
-
-/** Finishes the moves an interrupted run left under way. */
-export async function resumeMoves(ctx: LibraryContext): Promise<number> {
-  let resumed = 0;
-  for (const group of await ctx.deps.albums.groups()) {
-    const from = (await ctx.deps.settings.get(group))?.movingFrom;
-    if (from === undefined) continue;
-    await ctx.serial(from, () => ctx.serial(group, () => moveGroup(ctx, from, group)));
-    resumed++;
-  }
-  return resumed;
 }
 
 /** The bot was removed from the group: its data is erased once the grace period has passed. */

@@ -58,12 +58,8 @@ export class PhotoLibrary {
    * contact sheet, and the caller asks again with `face`.
    */
   enroll(group: GroupId, request: EnrollRequest): Promise<EnrollResult> {
-    return this.ctx.serial(group, async () => {
-      const result = await pending.refiling(this.ctx, group, () => enroll(this.ctx, group, request));
-      const actor = { ...(request.by !== undefined ? { userId: request.by } : {}), ...(request.byName !== undefined ? { name: request.byName } : {}), admin: request.byAdmin ?? false };
-      await audit(this.ctx, group, actor, 'enroll', describe.enroll(result));
-      return result;
-    });
+    const actor = { ...(request.by !== undefined ? { userId: request.by } : {}), ...(request.byName !== undefined ? { name: request.byName } : {}), admin: request.byAdmin ?? false };
+    return this.audited(group, actor, 'enroll', () => pending.refiling(this.ctx, group, () => enroll(this.ctx, group, request)), describe.enroll);
   }
 
   /** A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list. */
@@ -81,20 +77,12 @@ export class PhotoLibrary {
   }
 
   setReplyMode(group: GroupId, replyMode: ReplyMode, actor?: Actor): Promise<GroupSettingsView> {
-    return this.ctx.serial(group, async () => {
-      const result = await threshold.setReplyMode(this.ctx, group, replyMode);
-      await audit(this.ctx, group, actor, 'settings', `set replies to photos to ${replyMode}`);
-      return result;
-    });
+    return this.audited(group, actor, 'settings', () => threshold.setReplyMode(this.ctx, group, replyMode), () => `set replies to photos to ${replyMode}`);
   }
 
   /** Sets the group's threshold and re-files every photo so the albums agree with it. */
   setThreshold(group: GroupId, value: number, actor?: Actor): Promise<SetThresholdResult> {
-    return this.ctx.serial(group, async () => {
-      const result = await threshold.setThreshold(this.ctx, group, value);
-      await audit(this.ctx, group, actor, 'threshold', describe.threshold(result));
-      return result;
-    });
+    return this.audited(group, actor, 'threshold', () => threshold.setThreshold(this.ctx, group, value), describe.threshold);
   }
 
   /**
@@ -113,20 +101,12 @@ export class PhotoLibrary {
 
   /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
   nameCluster(group: GroupId, clusterId: number, rawName: string, actor?: Actor): Promise<NameClusterResult> {
-    return this.ctx.serial(group, async () => {
-      const result = await pending.refiling(this.ctx, group, () => clusters.nameCluster(this.ctx, group, clusterId, rawName, actor));
-      await audit(this.ctx, group, actor, 'name', describe.name(result));
-      return result;
-    });
+    return this.audited(group, actor, 'name', () => pending.refiling(this.ctx, group, () => clusters.nameCluster(this.ctx, group, clusterId, rawName, actor)), describe.name);
   }
 
   /** "This is not Anna": takes the photo out of her album for good, and re-files it. */
   notThis(group: GroupId, name: string, photo: { hash: string } | IncomingPhoto, actor?: Actor): Promise<NotThisResult> {
-    return this.ctx.serial(group, async () => {
-      const result = await pending.refiling(this.ctx, group, () => albums.notThis(this.ctx, group, name, photo, actor));
-      await audit(this.ctx, group, actor, 'not-this', describe.notThis(result));
-      return result;
-    });
+    return this.audited(group, actor, 'not-this', () => pending.refiling(this.ctx, group, () => albums.notThis(this.ctx, group, name, photo, actor)), describe.notThis);
   }
 
   /**
@@ -135,12 +115,13 @@ export class PhotoLibrary {
    * one else's album holds. The store is compacted afterwards so the bytes are gone from disk.
    */
   forget(group: GroupId, who: { name: string } | { userId: string }, actor?: Actor): Promise<ForgetResult> {
-    return this.ctx.serial(group, async () => {
+    const self = 'userId' in who;
+    const forgetting = async () => {
       const result = await forget(this.ctx, group, who);
       if (result.kind === 'forgotten') await this.ctx.deps.audit?.scrub(group, { name: result.person.name, ...(result.userId !== undefined ? { userId: result.userId } : {}) });
-      await audit(this.ctx, group, actor ?? ('userId' in who ? { userId: who.userId, admin: false } : undefined), 'forget', describe.forget(result, 'userId' in who));
       return result;
-    });
+    };
+    return this.audited(group, actor ?? (self ? { userId: who.userId, admin: false } : undefined), 'forget', forgetting, (result) => describe.forget(result, self));
   }
 
   /**
@@ -192,11 +173,19 @@ export class PhotoLibrary {
    */
   async checkConsistency(): Promise<Map<GroupId, RepairReport>> {
     // What was cut short first: until it is finished, records and files disagree on purpose.
-    await lifecycle.resumeMoves(this.ctx);
-    await pending.resumePending(this.ctx);
+    await pending.resumeInterrupted(this.ctx);
     // Zips an album export left behind when the process died while sending them.
     await this.ctx.deps.albums.clearExports();
     // Spans every group: the use case takes each group's lock in turn.
     return checkConsistency(this.ctx);
+  }
+
+  /** Runs a change inside the group's lock, then records it in the audit log if it changed anything. */
+  private audited<R>(group: GroupId, actor: Actor | undefined, action: AuditEntry['action'], change: () => Promise<R>, detail: (result: R) => string | undefined): Promise<R> {
+    return this.ctx.serial(group, async () => {
+      const result = await change();
+      await audit(this.ctx, group, actor, action, detail(result));
+      return result;
+    });
   }
 }
