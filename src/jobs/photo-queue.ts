@@ -60,9 +60,9 @@ export class PhotoQueue {
   private readonly handlers = new Map<string, PhotoJobHandler>();
   private readonly waiting: string[] = [];
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** The jobs being filed now. */
   private readonly active = new Set<string>();
   private readonly retry: RetryPolicy;
-  private running = 0;
   private sequence = 0;
   private stopping = false;
   private drained: (() => void) | undefined;
@@ -115,7 +115,7 @@ export class PhotoQueue {
 
   /** Jobs accepted and not yet done (waiting, running, or waiting to be tried again). */
   get size(): number {
-    return this.waiting.length + this.running + this.retries.size;
+    return this.waiting.length + this.active.size + this.retries.size;
   }
 
   /** The photos of a group that could not be filed after every try, kept in `dead-letter/`. */
@@ -138,7 +138,7 @@ export class PhotoQueue {
     this.stopping = true;
     for (const timer of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
-    if (this.running === 0) return;
+    if (this.active.size === 0) return;
     await Promise.race([new Promise<void>((resolve) => (this.drained = resolve)), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 
@@ -148,13 +148,19 @@ export class PhotoQueue {
    * posted just before is filed first and then forgotten with the rest, not filed afterwards.
    */
   async settled(timeoutMs = 60_000): Promise<boolean> {
-    const pending = new Set([...this.waiting, ...this.active, ...this.retries.keys()]);
+    const pending = this.openJobs();
     const until = Date.now() + timeoutMs;
-    while ([...pending].some((id) => this.waiting.includes(id) || this.active.has(id) || this.retries.has(id))) {
+    for (;;) {
+      const open = this.openJobs();
+      if (![...pending].some((id) => open.has(id))) return true;
       if (Date.now() > until) return false;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    return true;
+  }
+
+  /** Jobs accepted and not done: waiting, being filed, or waiting to be tried again. */
+  private openJobs(): Set<string> {
+    return new Set([...this.waiting, ...this.active, ...this.retries.keys()]);
   }
 
   /** Resolves when every accepted job is done (tests, and shutdown when the caller wants all). */
@@ -163,16 +169,14 @@ export class PhotoQueue {
   }
 
   private pump(): void {
-    while (!this.stopping && this.running < this.options.concurrency && this.waiting.length > 0) {
+    while (!this.stopping && this.active.size < this.options.concurrency && this.waiting.length > 0) {
       const id = this.waiting.shift()!;
-      this.running++;
       this.active.add(id);
       void this.run(id)
         .catch((error: unknown) => this.options.log.error({ err: error, job: id }, 'a queued photo could not be handled'))
         .finally(() => {
-          this.running--;
           this.active.delete(id);
-          if (this.running === 0 && this.stopping) this.drained?.();
+          if (this.active.size === 0 && this.stopping) this.drained?.();
           this.pump();
         });
     }

@@ -192,13 +192,14 @@ export class TelegramBot {
       uploadLimitBytes: this.options.maxUploadBytes,
       isAdmin: () => this.isAdmin(message),
       photo: () => this.fetchPhoto(message),
-      defer: async (how) => {
+      defer: (how) => {
         // "sending a file…" while the zips are built; Telegram shows it for 5 s, so it is repeated.
-        if (!how?.upload || action) return;
-        const show = () => void this.telegraf.telegram.sendChatAction(chat, 'upload_document').catch(() => undefined);
-        show();
-        action = setInterval(show, 4500);
-        await Promise.resolve();
+        if (how?.upload && !action) {
+          const show = () => void this.telegraf.telegram.sendChatAction(chat, 'upload_document').catch(() => undefined);
+          show();
+          action = setInterval(show, 4500);
+        }
+        return Promise.resolve();
       },
       reply: (text) => this.send(chat, message.message_id, text),
       replyImage: async (png, fileName, caption) => {
