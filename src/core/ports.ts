@@ -1,5 +1,8 @@
-import type { Box, DecodedImage, DetectedFace } from './types.ts';
+import type { Box, DecodedImage, DetectedFace, Embedding } from './types.ts';
+import type { NearFace } from './face-matrix.ts';
 import type { GroupId, GroupSettings, Person, PhotoRecord, UnknownCluster } from './library-types.ts';
+
+export type { NearFace };
 
 /** Why a file could not be turned into pixels. Each has a short user-facing message. */
 export type DecodeFailureReason =
@@ -62,10 +65,44 @@ export interface GalleryStore {
 /** The photo records of each group. */
 export interface PhotoStore {
   get(group: GroupId, hash: string): Promise<PhotoRecord | undefined>;
+  /** The records of these photos that exist, in no particular order. */
+  getMany(group: GroupId, hashes: readonly string[]): Promise<PhotoRecord[]>;
+  /** Stores the record with its faces, replacing the one with the same hash: all of it or nothing. */
   save(group: GroupId, record: PhotoRecord): Promise<void>;
   delete(group: GroupId, hash: string): Promise<void>;
-  /** Every record of the group, in no particular order. */
+  /** Every record of the group, in no particular order (consistency checks and moves, not commands). */
   list(group: GroupId): Promise<PhotoRecord[]>;
+  /**
+   * The faces with an embedding at least `min` similar to one of `probes`: what an enrolment, a
+   * "not this" or a threshold change could re-decide. Costs a scan of the group's embeddings in
+   * memory, not a read of its records.
+   */
+  near(group: GroupId, probes: readonly Embedding[], min: number): Promise<NearFace[]>;
+  /** The photos with a face named as this person: their album. */
+  filedUnder(group: GroupId, personId: string): Promise<string[]>;
+  /** The faces with an embedding that nobody was recognised in, for clustering. */
+  unknownFaces(group: GroupId): Promise<UnknownFace[]>;
+  /** Removes the embeddings of unknown faces recorded before `before` (ISO); returns how many. */
+  eraseUnknownEmbeddings(group: GroupId, before: string): Promise<number>;
+  /** The group's totals, counted by the store. */
+  counts(group: GroupId): Promise<PhotoCounts>;
+}
+
+/** An unknown face, as clustering takes it. */
+export interface UnknownFace {
+  readonly photoHash: string;
+  readonly faceIndex: number;
+  readonly embedding: Embedding;
+  readonly seenAt: string;
+}
+
+export interface PhotoCounts {
+  readonly photos: number;
+  readonly faces: number;
+  /** Faces with an embedding and no name. */
+  readonly unknownFaces: number;
+  /** Photos filed under each person, by person id. */
+  readonly byPerson: ReadonlyMap<string, number>;
 }
 
 /** Per-group settings and the last clustering of unknown faces. */

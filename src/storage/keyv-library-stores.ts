@@ -54,8 +54,14 @@ export class KeyvGalleryStore implements GalleryStore {
   }
 }
 
-/** `PhotoStore` on keyv: one record per photo plus a per-group index of hashes (see KeyvIndexedRecords). */
-export class KeyvPhotoStore implements PhotoStore {
+/** The part of `PhotoStore` that the keyv layout offers: what the import reads, and its tests write. */
+export type KeyvPhotoRecords = Pick<PhotoStore, 'get' | 'save' | 'delete' | 'list'>;
+
+/**
+ * Photo records as releases before the relational store kept them (one keyv record per photo
+ * plus a per-group index of hashes, see KeyvIndexedRecords): read once, by the import.
+ */
+export class KeyvPhotoStore implements KeyvPhotoRecords {
   private readonly photos: KeyvIndexedRecords<PhotoRecord>;
 
   constructor(keyv: Keyv<unknown>) {

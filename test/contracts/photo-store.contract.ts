@@ -114,5 +114,100 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.deepStrictEqual(comparable(await store.get('g', hash(8))), comparable(fullRecord(8)));
       assert.deepStrictEqual(comparable(await store.list('g')), comparable([fullRecord(8)]));
     });
+
+    it('GIVEN some hashes THEN getMany gives the records of those that exist, each once', async () => {
+      const store = await create();
+      for (const n of [20, 21, 22]) await store.save('g', fullRecord(n));
+      const got = await store.getMany('g', [hash(22), hash(20), hash(999), hash(20)]);
+      assert.deepStrictEqual(comparable(got.sort(byHash)), comparable([fullRecord(20), fullRecord(22)]));
+      assert.deepEqual(await store.getMany('g', []), []);
+      assert.deepEqual(await store.getMany('tg:other', [hash(20)]), []);
+    });
+
+    it('GIVEN faces at known similarities THEN near finds those at or above the minimum, with each probe they reach', async () => {
+      const store = await create();
+      const unrelated = axis(0), probe = axis(1);
+      await store.save('g', withFaces(30, [blend(0.95), blend(0.5), undefined], ['p1', undefined, undefined]));
+      await store.save('g', withFaces(31, [blend(0.9)], [undefined]));
+      await store.save('tg:other', withFaces(32, [blend(0.99)], [undefined]));
+      const found = (await store.near('g', [unrelated, probe], 0.85)).sort((a, b) => a.photoHash.localeCompare(b.photoHash));
+      assert.deepEqual(found.map((f) => [f.photoHash, f.faceIndex, f.personId, f.hits.map((h) => h.probe)]), [
+        [hash(30), 0, 'p1', [1]],
+        [hash(31), 0, undefined, [1]],
+      ]);
+      assert.ok(Math.abs(found[0]!.hits[0]!.similarity - 0.95) < 1e-5);
+      assert.deepEqual(await store.near('g', [probe], 0.999), []);
+      assert.deepEqual(await store.near('tg:never', [probe], 0), []);
+    });
+
+    it('GIVEN near was asked once THEN it follows later saves, re-filings and deletions', async () => {
+      const store = await create();
+      await store.save('g', withFaces(40, [blend(0.95)], [undefined]));
+      assert.equal((await store.near('g', [axis(1)], 0.9)).length, 1);
+      await store.save('g', withFaces(41, [blend(0.97)], [undefined]));
+      await store.save('g', withFaces(40, [blend(0.95)], ['p2']));
+      const after = await store.near('g', [axis(1)], 0.9);
+      assert.deepEqual(after.map((f) => [f.photoHash, f.personId]).sort(), [[hash(40), 'p2'], [hash(41), undefined]]);
+      await store.delete('g', hash(40));
+      assert.deepEqual((await store.near('g', [axis(1)], 0.9)).map((f) => f.photoHash), [hash(41)]);
+    });
+
+    it('GIVEN named and unknown faces THEN filedUnder, unknownFaces and counts agree with the records', async () => {
+      const store = await create();
+      await store.save('g', withFaces(50, [blend(0.9), blend(0.8), undefined], ['p1', undefined, undefined]));
+      await store.save('g', withFaces(51, [blend(0.9), blend(0.7)], ['p1', 'p2']));
+      await store.save('g', withFaces(52, [], []));
+      assert.deepEqual((await store.filedUnder('g', 'p1')).sort(), [hash(50), hash(51)]);
+      assert.deepEqual(await store.filedUnder('g', 'p3'), []);
+      const unknown = await store.unknownFaces('g');
+      assert.deepEqual(unknown.map((f) => [f.photoHash, f.faceIndex]), [[hash(50), 1]]);
+      assert.ok(Math.abs(unknown[0]!.embedding[1]! - 0.8) < 1e-6);
+      const counts = await store.counts('g');
+      assert.deepEqual({ ...counts, byPerson: Object.fromEntries(counts.byPerson) }, { photos: 3, faces: 5, unknownFaces: 1, byPerson: { p1: 2, p2: 1 } });
+      assert.deepEqual({ ...(await store.counts('tg:never')), byPerson: {} }, { photos: 0, faces: 0, unknownFaces: 0, byPerson: {} });
+    });
+
+    it('GIVEN unknown faces of different ages THEN eraseUnknownEmbeddings removes only the older unknown ones and near no longer finds them', async () => {
+      const store = await create();
+      await store.save('g', withFaces(60, [blend(0.95), blend(0.96)], [undefined, 'p1'], '2024-01-01T00:00:00.000Z'));
+      await store.save('g', withFaces(61, [blend(0.97)], [undefined], '2024-03-01T00:00:00.000Z'));
+      assert.equal((await store.near('g', [axis(1)], 0.9)).length, 3);
+      assert.equal(await store.eraseUnknownEmbeddings('g', '2024-02-01T00:00:00.000Z'), 1);
+      const old = await store.get('g', hash(60));
+      assert.equal(old!.faces[0]!.embedding, undefined);
+      assert.ok(old!.faces[1]!.embedding, 'a named face keeps its embedding');
+      assert.ok((await store.get('g', hash(61)))!.faces[0]!.embedding, 'a newer unknown face keeps its embedding');
+      assert.deepEqual((await store.near('g', [axis(1)], 0.9)).map((f) => f.photoHash).sort(), [hash(60), hash(61)]);
+      assert.equal(await store.eraseUnknownEmbeddings('g', '2024-02-01T00:00:00.000Z'), 0);
+    });
   });
+}
+
+/** A unit vector along dimension `d`. */
+function axis(d: number): Float32Array {
+  const v = new Float32Array(128);
+  v[d] = 1;
+  return v;
+}
+
+/** A unit vector whose similarity to axis(1) is `s`, and 0 to axis(0). */
+function blend(s: number): Float32Array {
+  const v = new Float32Array(128);
+  v[1] = s;
+  v[2] = Math.sqrt(1 - s * s);
+  return v;
+}
+
+function withFaces(n: number, embeddings: readonly (Float32Array | undefined)[], people: readonly (string | undefined)[], seenAt = '2024-05-01T00:00:00.000Z'): PhotoRecord {
+  return {
+    ...bareRecord(n),
+    faces: embeddings.map((embedding, i) => ({
+      box: { x: i * 100, y: 0, width: 50, height: 50 },
+      score: 0.9,
+      eyeDistance: 20,
+      seenAt,
+      ...(embedding ? { embedding } : { unusable: 'too-small' as const }),
+      ...(people[i] !== undefined ? { personId: people[i] } : {}),
+    })),
+  };
 }

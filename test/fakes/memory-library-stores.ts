@@ -1,13 +1,18 @@
 import type {
+  Embedding,
   GalleryStore,
   GroupId,
   GroupSettings,
+  NearFace,
   Person,
+  PhotoCounts,
   PhotoRecord,
   PhotoStore,
   SettingsStore,
   UnknownCluster,
+  UnknownFace,
 } from '../../src/core/index.ts';
+import { FaceMatrix } from '../../src/core/index.ts';
 
 // Every value is deep-copied in and out (structuredClone copies Float32Arrays too), so a test that
 // mutates what it saved or got cannot change what the store holds: the same as a real database.
@@ -70,6 +75,54 @@ export class MemoryPhotoStore implements PhotoStore {
 
   list(group: GroupId): Promise<PhotoRecord[]> {
     return Promise.resolve([...(this.photos.peek(group)?.values() ?? [])].map((r) => structuredClone(r)));
+  }
+
+  getMany(group: GroupId, hashes: readonly string[]): Promise<PhotoRecord[]> {
+    const records = this.photos.peek(group);
+    return Promise.resolve([...new Set(hashes)].flatMap((h) => (records?.has(h) ? [structuredClone(records.get(h)!)] : [])));
+  }
+
+  /** By brute force: a matrix built afresh from every record, each time. */
+  near(group: GroupId, probes: readonly Embedding[], min: number): Promise<NearFace[]> {
+    const matrix = new FaceMatrix();
+    for (const r of this.photos.peek(group)?.values() ?? []) {
+      matrix.setPhoto(r.hash, r.faces.map((f, faceIndex) => ({ faceIndex, ...(f.embedding ? { embedding: f.embedding } : {}), ...(f.personId !== undefined ? { personId: f.personId } : {}) })));
+    }
+    return matrix.near(probes, min);
+  }
+
+  filedUnder(group: GroupId, personId: string): Promise<string[]> {
+    return Promise.resolve([...(this.photos.peek(group)?.values() ?? [])].filter((r) => r.faces.some((f) => f.personId === personId)).map((r) => r.hash));
+  }
+
+  unknownFaces(group: GroupId): Promise<UnknownFace[]> {
+    return Promise.resolve(
+      [...(this.photos.peek(group)?.values() ?? [])].flatMap((r) =>
+        r.faces.flatMap((f, faceIndex) => (f.embedding && f.personId === undefined ? [{ photoHash: r.hash, faceIndex, embedding: f.embedding.slice(), seenAt: f.seenAt }] : [])),
+      ),
+    );
+  }
+
+  eraseUnknownEmbeddings(group: GroupId, before: string): Promise<number> {
+    let erased = 0;
+    for (const [hash, r] of this.photos.peek(group) ?? []) {
+      const faces = r.faces.map((face) => {
+        if (face.personId !== undefined || !face.embedding || face.seenAt >= before) return face;
+        erased++;
+        const { embedding: _erased, ...rest } = face;
+        return rest;
+      });
+      this.photos.of(group).set(hash, { ...r, faces });
+    }
+    return Promise.resolve(erased);
+  }
+
+  counts(group: GroupId): Promise<PhotoCounts> {
+    const records = [...(this.photos.peek(group)?.values() ?? [])];
+    const byPerson = new Map<string, number>();
+    for (const r of records) for (const id of new Set(r.faces.flatMap((f) => (f.personId !== undefined ? [f.personId] : [])))) byPerson.set(id, (byPerson.get(id) ?? 0) + 1);
+    const faces = records.flatMap((r) => r.faces);
+    return Promise.resolve({ photos: records.length, faces: faces.length, unknownFaces: faces.filter((f) => f.embedding && f.personId === undefined).length, byPerson });
   }
 }
 

@@ -54,7 +54,6 @@ async function sqliteStores(dir?: string) {
 galleryStoreContract('MemoryGalleryStore (fake)', () => Promise.resolve(new MemoryGalleryStore()));
 galleryStoreContract('KeyvGalleryStore on SQLite', async () => (await sqliteStores()).gallery);
 photoStoreContract('MemoryPhotoStore (fake)', () => Promise.resolve(new MemoryPhotoStore()));
-photoStoreContract('KeyvPhotoStore on SQLite', async () => (await sqliteStores()).photos);
 settingsStoreContract('MemorySettingsStore (fake)', () => Promise.resolve(new MemorySettingsStore()));
 settingsStoreContract('KeyvSettingsStore on SQLite', async () => (await sqliteStores()).settings);
 auditLogContract('KeyvAuditLog on SQLite', async (kept) => new KeyvAuditLog((await sqliteStores()).keyv, kept));

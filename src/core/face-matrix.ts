@@ -1,0 +1,120 @@
+import type { Embedding } from './types.ts';
+
+/** A stored face that came close to one or more probes, with how close. */
+export interface NearFace {
+  readonly photoHash: string;
+  readonly faceIndex: number;
+  readonly personId?: string;
+  /** The probes (by index into the list asked with) it reached the minimum against, and the similarity. */
+  readonly hits: readonly { readonly probe: number; readonly similarity: number }[];
+}
+
+/** A face as the matrix keeps it. */
+export interface MatrixFace {
+  readonly faceIndex: number;
+  readonly embedding?: Embedding;
+  readonly personId?: string;
+}
+
+interface Row {
+  readonly photoHash: string;
+  readonly faceIndex: number;
+  readonly personId?: string;
+}
+
+/** Rows scanned between yields to the event loop: a few milliseconds of work each. */
+const ROWS_PER_SLICE = 16_384;
+
+/**
+ * The embeddings of one group's faces as one dense Float32Array, so that "which faces are close to
+ * these samples" is a scan of contiguous memory rather than a read of every record. Rows are
+ * updated photo by photo as the store writes them, and freed rows are reused.
+ *
+ * Scans yield to the event loop every few thousand rows: a threshold change over 300k faces takes
+ * seconds, and the bot answers other groups meanwhile.
+ */
+export class FaceMatrix {
+  private data: Float32Array;
+  private rows: (Row | undefined)[] = [];
+  private readonly free: number[] = [];
+  private readonly byPhoto = new Map<string, number[]>();
+  private dimensions: number | undefined;
+
+  constructor(capacity = 1024) {
+    this.data = new Float32Array(0);
+    this.reserve(capacity);
+  }
+
+  /** How many faces with embeddings it holds. */
+  get size(): number {
+    return this.rows.length - this.free.length;
+  }
+
+  /** Bytes of embeddings held, for the cache's budget. */
+  get bytes(): number {
+    return this.data.byteLength;
+  }
+
+  /** Replaces what it holds for the photo with `faces` (those without an embedding are left out). */
+  setPhoto(photoHash: string, faces: readonly MatrixFace[]): void {
+    this.deletePhoto(photoHash);
+    const taken: number[] = [];
+    for (const face of faces) {
+      if (!face.embedding) continue;
+      this.dimensions ??= face.embedding.length;
+      // Embeddings of another embedder cannot be compared with these: they stay out.
+      if (face.embedding.length !== this.dimensions) continue;
+      const row = this.free.pop() ?? this.rows.length;
+      if (row === this.rows.length) this.rows.push(undefined);
+      this.reserve(this.rows.length);
+      this.data.set(face.embedding, row * this.dimensions);
+      this.rows[row] = { photoHash, faceIndex: face.faceIndex, ...(face.personId !== undefined ? { personId: face.personId } : {}) };
+      taken.push(row);
+    }
+    if (taken.length > 0) this.byPhoto.set(photoHash, taken);
+  }
+
+  deletePhoto(photoHash: string): void {
+    const taken = this.byPhoto.get(photoHash);
+    if (!taken) return;
+    for (const row of taken) {
+      this.rows[row] = undefined;
+      this.free.push(row);
+    }
+    this.byPhoto.delete(photoHash);
+  }
+
+  /** The faces at least `min` similar to one of `probes`, with every probe each reached. */
+  async near(probes: readonly Embedding[], min: number): Promise<NearFace[]> {
+    const d = this.dimensions;
+    const usable = probes.map((p, i) => ({ p, i })).filter(({ p }) => p.length === d);
+    if (d === undefined || usable.length === 0) return [];
+    const found: NearFace[] = [];
+    const data = this.data;
+    for (let start = 0; start < this.rows.length; start += ROWS_PER_SLICE) {
+      if (start > 0) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      const end = Math.min(this.rows.length, start + ROWS_PER_SLICE);
+      for (let r = start; r < end; r++) {
+        const row = this.rows[r];
+        if (!row) continue;
+        let hits: { probe: number; similarity: number }[] | undefined;
+        const offset = r * d;
+        for (const { p, i } of usable) {
+          let sum = 0;
+          for (let k = 0; k < d; k++) sum += data[offset + k]! * p[k]!;
+          if (sum >= min) (hits ??= []).push({ probe: i, similarity: sum });
+        }
+        if (hits) found.push({ ...row, hits });
+      }
+    }
+    return found;
+  }
+
+  private reserve(rows: number): void {
+    const d = this.dimensions ?? 128;
+    if (this.data.length >= rows * d) return;
+    const grown = new Float32Array(Math.max(rows, Math.ceil((this.data.length / d) * 1.5), 1024) * d);
+    grown.set(this.data);
+    this.data = grown;
+  }
+}

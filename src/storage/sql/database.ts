@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { StorageError } from '../../core/index.ts';
+import { migrationProvider, type SqlDialectName } from './migrations.ts';
+import type { LibrarySchema } from './schema.ts';
+
+/** The embedded library database's file in the data folder. */
+export const LIBRARY_DB_FILE = 'library.sqlite';
+
+export interface LibraryDatabase {
+  readonly db: Kysely<LibrarySchema>;
+  readonly dialect: SqlDialectName;
+  /** Where it is, for the start-up line: a file path, or the URL without its password. */
+  readonly location: string;
+  /** Makes deleted rows' bytes unrecoverable from the files (after forgetting). */
+  compact(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseLocation {
+  readonly dataDir: string;
+  /** A PostgreSQL URL (`postgres://...`); the embedded SQLite file in `dataDir` when absent. */
+  readonly url?: string | undefined;
+}
+
+/**
+ * Opens the library's database and brings its schema up to date. SQLite runs in WAL mode with
+ * full sync (an acknowledged photo survives a power cut), foreign keys on, and secure_delete so
+ * that a forgotten person's embeddings are overwritten, not merely unlinked; a second process
+ * waits for the write lock rather than failing at once.
+ */
+export async function openLibraryDatabase(location: DatabaseLocation): Promise<LibraryDatabase> {
+  const opened = location.url ? openPostgres(location.url) : openSqlite(path.join(location.dataDir, LIBRARY_DB_FILE));
+  try {
+    await migrate(opened.db, opened.dialect);
+  } catch (cause) {
+    await opened.close().catch(() => undefined);
+    throw cause;
+  }
+  return opened;
+}
+
+function openSqlite(file: string): LibraryDatabase {
+  mkdirSync(path.dirname(file), { recursive: true });
+  let native: BetterSqlite3.Database;
+  try {
+    native = new BetterSqlite3(file, { timeout: 10_000 });
+    native.pragma('journal_mode = WAL');
+    native.pragma('synchronous = FULL');
+    native.pragma('foreign_keys = ON');
+    native.pragma('secure_delete = ON');
+  } catch (cause) {
+    throw new StorageError(`the library database ${file} could not be opened`, 'open', { cause });
+  }
+  const db = new Kysely<LibrarySchema>({ dialect: new SqliteDialect({ database: native }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    compact: async () => {
+      // secure_delete zeroed the rows in the pages; the WAL may still hold older copies of them.
+      await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string): LibraryDatabase {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<LibrarySchema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    location: withoutPassword(url),
+    compact: async () => {
+      // Dead rows stay in the table files until VACUUM reclaims their space.
+      await sql`VACUUM faces`.execute(db);
+      await sql`VACUUM samples`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+/** Runs the migrations not yet applied, one transaction each; the first failure stops the start. */
+export async function migrate(db: Kysely<LibrarySchema>, dialect: SqlDialectName): Promise<string[]> {
+  // Kysely looks for its own tables by name across every schema: on PostgreSQL, name the one in use
+  // (a search_path may put the library in a schema of its own, beside another's).
+  const schema = dialect === 'postgres' ? (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows[0]?.name : undefined;
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw new StorageError('the library database schema could not be brought up to date', 'migrate', { cause: error });
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** The URL with its password replaced, for logs and start-up lines. */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}

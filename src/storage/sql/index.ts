@@ -1,0 +1,5 @@
+export { openLibraryDatabase, migrate, withoutPassword, LIBRARY_DB_FILE, type LibraryDatabase, type DatabaseLocation } from './database.ts';
+export { SqlGalleryStore, SqlPhotoStore } from './sql-library-stores.ts';
+export { SqlSettingsStore, SqlAuditLog } from './sql-group-stores.ts';
+export type { SqlDialectName } from './migrations.ts';
+export { importKeyvLibrary, IMPORT_MARKER, type ImportReport } from './import-keyv.ts';

@@ -1,0 +1,122 @@
+import { sql, type Kysely } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+
+export type SqlDialectName = 'sqlite' | 'postgres';
+
+/**
+ * The schema's history, oldest first. A migration is never edited once released: a change is a new
+ * one. Names sort in the order they run (Kysely's migrator checks this).
+ */
+function migrations(dialect: SqlDialectName): Record<string, Migration> {
+  return {
+    '0001_library': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('people')
+          .addColumn('group_id', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('folder', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('people_pk', ['group_id', 'id'])
+          .addUniqueConstraint('people_folder', ['group_id', 'folder'])
+          .execute();
+        await db.schema
+          .createTable('samples')
+          .addColumn('group_id', 'text', (c) => c.notNull())
+          .addColumn('person_id', 'text', (c) => c.notNull())
+          .addColumn('position', 'integer', (c) => c.notNull())
+          .addColumn('embedding', binary(dialect), (c) => c.notNull())
+          .addColumn('photo_hash', 'text')
+          .addColumn('added_by', 'text')
+          .addColumn('added_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('samples_pk', ['group_id', 'person_id', 'position'])
+          .addForeignKeyConstraint('samples_person', ['group_id', 'person_id'], 'people', ['group_id', 'id'], (c) => c.onDelete('cascade'))
+          .execute();
+        await db.schema
+          .createTable('rejections')
+          .addColumn('group_id', 'text', (c) => c.notNull())
+          .addColumn('person_id', 'text', (c) => c.notNull())
+          .addColumn('photo_hash', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('rejections_pk', ['group_id', 'person_id', 'photo_hash'])
+          .addForeignKeyConstraint('rejections_person', ['group_id', 'person_id'], 'people', ['group_id', 'id'], (c) => c.onDelete('cascade'))
+          .execute();
+        await db.schema
+          .createTable('photos')
+          .addColumn('group_id', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('ext', 'text', (c) => c.notNull())
+          .addColumn('bytes', 'integer', (c) => c.notNull())
+          .addColumn('original_name', 'text')
+          .addColumn('posted_by', 'text')
+          .addColumn('posted_at', 'text', (c) => c.notNull())
+          .addColumn('taken_at', 'text')
+          .addColumn('source', 'text')
+          .addPrimaryKeyConstraint('photos_pk', ['group_id', 'hash'])
+          .execute();
+        await db.schema
+          .createTable('faces')
+          .addColumn('group_id', 'text', (c) => c.notNull())
+          .addColumn('photo_hash', 'text', (c) => c.notNull())
+          .addColumn('position', 'integer', (c) => c.notNull())
+          .addColumn('box_x', 'double precision', (c) => c.notNull())
+          .addColumn('box_y', 'double precision', (c) => c.notNull())
+          .addColumn('box_width', 'double precision', (c) => c.notNull())
+          .addColumn('box_height', 'double precision', (c) => c.notNull())
+          .addColumn('score', 'double precision', (c) => c.notNull())
+          .addColumn('eye_distance', 'double precision', (c) => c.notNull())
+          .addColumn('embedding', binary(dialect))
+          .addColumn('unusable', 'text')
+          .addColumn('person_id', 'text')
+          .addColumn('seen_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('faces_pk', ['group_id', 'photo_hash', 'position'])
+          .addForeignKeyConstraint('faces_photo', ['group_id', 'photo_hash'], 'photos', ['group_id', 'hash'], (c) => c.onDelete('cascade'))
+          .execute();
+        // An album is the photos with a face named as its person; people's photo counts too.
+        await db.schema.createIndex('faces_person').on('faces').columns(['group_id', 'person_id', 'photo_hash']).execute();
+        // Unknown faces by age: clustering and the retention sweep.
+        await db.schema.createIndex('faces_unknown').on('faces').columns(['group_id', 'seen_at']).where(sql.ref('person_id'), 'is', null).execute();
+        await db.schema
+          .createTable('settings')
+          .addColumn('group_id', 'text', (c) => c.primaryKey())
+          .addColumn('threshold', 'double precision', (c) => c.notNull())
+          .addColumn('reply_mode', 'text', (c) => c.notNull())
+          .addColumn('removed_at', 'text')
+          .addColumn('moving_from', 'text')
+          .addColumn('pending', 'text')
+          .execute();
+        await db.schema
+          .createTable('clusters')
+          .addColumn('group_id', 'text', (c) => c.primaryKey())
+          .addColumn('clusters', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('face_versions')
+          .addColumn('group_id', 'text', (c) => c.primaryKey())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('audit')
+          .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('group_id', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('by_user', 'text')
+          .addColumn('by_name', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_group').on('audit').columns(['group_id', 'id']).execute();
+      },
+    },
+  };
+}
+
+function binary(dialect: SqlDialectName): 'blob' | 'bytea' {
+  return dialect === 'postgres' ? 'bytea' : 'blob';
+}
+
+/** The migrations from code, not from a folder: they travel with the source whatever runs it. */
+export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
+  return { getMigrations: () => Promise.resolve(migrations(dialect)) };
+}

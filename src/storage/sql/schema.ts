@@ -1,0 +1,103 @@
+import type { Generated } from 'kysely';
+
+// The library's tables. Every table is keyed by the group first: nothing crosses groups, and every
+// query a command makes starts from its group. Times are ISO strings (they sort as they compare);
+// embeddings are the raw bytes of a Float32Array (BLOB in SQLite, bytea in PostgreSQL).
+
+export interface PeopleTable {
+  group_id: string;
+  id: string;
+  name: string;
+  folder: string;
+  user_id: string | null;
+  created_at: string;
+}
+
+export interface SamplesTable {
+  group_id: string;
+  person_id: string;
+  position: number;
+  embedding: Uint8Array;
+  photo_hash: string | null;
+  added_by: string | null;
+  added_at: string;
+}
+
+export interface RejectionsTable {
+  group_id: string;
+  person_id: string;
+  photo_hash: string;
+}
+
+export interface PhotosTable {
+  group_id: string;
+  hash: string;
+  ext: string;
+  bytes: number;
+  original_name: string | null;
+  posted_by: string | null;
+  posted_at: string;
+  taken_at: string | null;
+  /** JSON of the platform's ids for the message and file. */
+  source: string | null;
+}
+
+export interface FacesTable {
+  group_id: string;
+  photo_hash: string;
+  position: number;
+  box_x: number;
+  box_y: number;
+  box_width: number;
+  box_height: number;
+  score: number;
+  eye_distance: number;
+  embedding: Uint8Array | null;
+  unusable: string | null;
+  person_id: string | null;
+  seen_at: string;
+}
+
+export interface SettingsTable {
+  group_id: string;
+  threshold: number;
+  reply_mode: string;
+  removed_at: string | null;
+  moving_from: string | null;
+  /** JSON of the work begun and not finished. */
+  pending: string | null;
+}
+
+export interface ClustersTable {
+  group_id: string;
+  /** JSON of the last clustering: its ids are only meaningful until the next one. */
+  clusters: string;
+}
+
+/** Bumped in the transaction of every write to a group's faces: in-memory copies compare it. */
+export interface FaceVersionsTable {
+  group_id: string;
+  version: number;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  group_id: string;
+  at: string;
+  by_user: string | null;
+  by_name: string | null;
+  action: string;
+  detail: string;
+}
+
+export interface LibrarySchema {
+  people: PeopleTable;
+  samples: SamplesTable;
+  rejections: RejectionsTable;
+  photos: PhotosTable;
+  faces: FacesTable;
+  settings: SettingsTable;
+  clusters: ClustersTable;
+  face_versions: FaceVersionsTable;
+  audit: AuditTable;
+}

@@ -1,0 +1,405 @@
+import type { Kysely, Transaction } from 'kysely';
+import type {
+  Embedding,
+  GalleryStore,
+  GroupId,
+  NearFace,
+  Person,
+  PhotoCounts,
+  PhotoRecord,
+  PhotoStore,
+  StoredFace,
+  UnknownFace,
+  UnusableReason,
+} from '../../core/index.ts';
+import { FaceMatrix, StorageError } from '../../core/index.ts';
+import { call } from './call.ts';
+import type { FacesTable, LibrarySchema } from './schema.ts';
+
+type Db = Kysely<LibrarySchema>;
+type Tx = Transaction<LibrarySchema>;
+
+/** What a write returns, and how the group's in-memory matrix follows it. */
+interface Written<T> {
+  readonly value: T;
+  readonly follow: ((matrix: FaceMatrix) => void) | 'reload';
+}
+
+/** The raw bytes of an embedding, copied (the column must not share the caller's buffer). */
+export function embeddingBytes(embedding: Embedding): Uint8Array {
+  return new Uint8Array(embedding.buffer.slice(embedding.byteOffset, embedding.byteOffset + embedding.byteLength));
+}
+
+/** An embedding from its column; a length that is no whole number of floats is damage. */
+export function embeddingOf(bytes: Uint8Array, operation: string): Embedding {
+  if (bytes.byteLength % 4 !== 0) throw new StorageError('a stored embedding is damaged', operation);
+  const copy = new Uint8Array(bytes);
+  return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+}
+
+/** SQL's counts arrive as numbers from SQLite and as strings (bigint) from PostgreSQL. */
+function count(value: unknown): number {
+  return Number(value ?? 0);
+}
+
+/** `GalleryStore` on the people, samples and rejections tables. */
+export class SqlGalleryStore implements GalleryStore {
+  constructor(private readonly db: Db) {}
+
+  list(group: GroupId): Promise<Person[]> {
+    return call('gallery.list', 'the enrolled people could not be read', async () => {
+      const [people, samples, rejections] = await Promise.all([
+        this.db.selectFrom('people').selectAll().where('group_id', '=', group).execute(),
+        this.db.selectFrom('samples').selectAll().where('group_id', '=', group).orderBy('person_id').orderBy('position').execute(),
+        this.db.selectFrom('rejections').select(['person_id', 'photo_hash']).where('group_id', '=', group).execute(),
+      ]);
+      return people.map((p) => ({
+        id: p.id,
+        name: p.name,
+        folder: p.folder,
+        ...(p.user_id !== null ? { userId: p.user_id } : {}),
+        createdAt: p.created_at,
+        samples: samples
+          .filter((s) => s.person_id === p.id)
+          .map((s) => ({
+            embedding: embeddingOf(s.embedding, 'gallery.list'),
+            addedAt: s.added_at,
+            ...(s.photo_hash !== null ? { photoHash: s.photo_hash } : {}),
+            ...(s.added_by !== null ? { addedBy: s.added_by } : {}),
+          })),
+        rejected: rejections.filter((r) => r.person_id === p.id).map((r) => r.photo_hash),
+      }));
+    });
+  }
+
+  /** Adds the person, or replaces the one with the same id: samples and rejections in one transaction. */
+  save(group: GroupId, person: Person): Promise<void> {
+    return call('gallery.save', 'the person could not be saved', () =>
+      this.db.transaction().execute(async (tx) => {
+        const row = { name: person.name, folder: person.folder, user_id: person.userId ?? null, created_at: person.createdAt };
+        await tx
+          .insertInto('people')
+          .values({ group_id: group, id: person.id, ...row })
+          .onConflict((oc) => oc.columns(['group_id', 'id']).doUpdateSet(row))
+          .execute();
+        await tx.deleteFrom('samples').where('group_id', '=', group).where('person_id', '=', person.id).execute();
+        await tx.deleteFrom('rejections').where('group_id', '=', group).where('person_id', '=', person.id).execute();
+        if (person.samples.length > 0) {
+          await tx
+            .insertInto('samples')
+            .values(
+              person.samples.map((s, position) => ({
+                group_id: group,
+                person_id: person.id,
+                position,
+                embedding: embeddingBytes(s.embedding),
+                photo_hash: s.photoHash ?? null,
+                added_by: s.addedBy ?? null,
+                added_at: s.addedAt,
+              })),
+            )
+            .execute();
+        }
+        const rejected = [...new Set(person.rejected)];
+        if (rejected.length > 0) {
+          await tx
+            .insertInto('rejections')
+            .values(rejected.map((photo_hash) => ({ group_id: group, person_id: person.id, photo_hash })))
+            .execute();
+        }
+      }),
+    );
+  }
+
+  /** Removes the person; their samples and rejections go with them (foreign keys cascade). */
+  delete(group: GroupId, personId: string): Promise<void> {
+    return call('gallery.delete', 'the person could not be deleted', async () => {
+      await this.db.deleteFrom('people').where('group_id', '=', group).where('id', '=', personId).execute();
+    });
+  }
+}
+
+/** How many bytes of embeddings the in-memory matrices of all groups may hold together. */
+const MATRIX_BUDGET_BYTES = 512 * 1024 * 1024;
+
+/**
+ * `PhotoStore` on the photos and faces tables. A record and its faces are written in one
+ * transaction. For `near`, each group's embeddings are held as a `FaceMatrix`, loaded on first
+ * use and kept in step with this store's own writes; every write to a group's faces also bumps the
+ * group's row in `face_versions`, so a write by another process is seen and the matrix reloaded.
+ */
+export class SqlPhotoStore implements PhotoStore {
+  private readonly matrices = new Map<GroupId, { version: number; matrix: FaceMatrix }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly matrixBudgetBytes = MATRIX_BUDGET_BYTES,
+  ) {}
+
+  get(group: GroupId, hash: string): Promise<PhotoRecord | undefined> {
+    return call('photos.get', 'the photo record could not be read', async () => (await this.read(group, [hash]))[0]);
+  }
+
+  getMany(group: GroupId, hashes: readonly string[]): Promise<PhotoRecord[]> {
+    return call('photos.getMany', 'the photo records could not be read', async () => {
+      const records: PhotoRecord[] = [];
+      // Bounded IN lists: SQLite allows 32766 parameters, and smaller batches keep memory even.
+      for (let i = 0; i < hashes.length; i += 500) records.push(...(await this.read(group, hashes.slice(i, i + 500))));
+      return records;
+    });
+  }
+
+  list(group: GroupId): Promise<PhotoRecord[]> {
+    return call('photos.list', 'the photo records could not be read', () => this.read(group, undefined));
+  }
+
+  save(group: GroupId, record: PhotoRecord): Promise<void> {
+    return this.write('photos.save', 'the photo record could not be saved', group, async (tx) => {
+      const row = {
+        ext: record.ext,
+        bytes: record.bytes,
+        original_name: record.originalName ?? null,
+        posted_by: record.postedBy ?? null,
+        posted_at: record.postedAt,
+        taken_at: record.takenAt ?? null,
+        source: record.source ? JSON.stringify(record.source) : null,
+      };
+      await tx
+        .insertInto('photos')
+        .values({ group_id: group, hash: record.hash, ...row })
+        .onConflict((oc) => oc.columns(['group_id', 'hash']).doUpdateSet(row))
+        .execute();
+      await tx.deleteFrom('faces').where('group_id', '=', group).where('photo_hash', '=', record.hash).execute();
+      if (record.faces.length > 0) await tx.insertInto('faces').values(record.faces.map((face, position) => faceRow(group, record.hash, position, face))).execute();
+      return { value: undefined, follow: (matrix) => matrix.setPhoto(record.hash, record.faces.map((f, faceIndex) => matrixFace(f, faceIndex))) };
+    });
+  }
+
+  delete(group: GroupId, hash: string): Promise<void> {
+    return this.write('photos.delete', 'the photo record could not be deleted', group, async (tx) => {
+      await tx.deleteFrom('photos').where('group_id', '=', group).where('hash', '=', hash).execute();
+      return { value: undefined, follow: (matrix) => matrix.deletePhoto(hash) };
+    });
+  }
+
+  async near(group: GroupId, probes: readonly Embedding[], min: number): Promise<NearFace[]> {
+    const matrix = await call('photos.near', 'the face embeddings could not be read', () => this.matrixOf(group));
+    return matrix.near(probes, min);
+  }
+
+  filedUnder(group: GroupId, personId: string): Promise<string[]> {
+    return call('photos.filedUnder', 'the album could not be read', async () => {
+      const rows = await this.db.selectFrom('faces').select('photo_hash').distinct().where('group_id', '=', group).where('person_id', '=', personId).execute();
+      return rows.map((r) => r.photo_hash);
+    });
+  }
+
+  unknownFaces(group: GroupId): Promise<UnknownFace[]> {
+    return call('photos.unknownFaces', 'the unknown faces could not be read', async () => {
+      const rows = await this.db
+        .selectFrom('faces')
+        .select(['photo_hash', 'position', 'embedding', 'seen_at'])
+        .where('group_id', '=', group)
+        .where('person_id', 'is', null)
+        .where('embedding', 'is not', null)
+        .execute();
+      return rows.map((r) => ({ photoHash: r.photo_hash, faceIndex: r.position, embedding: embeddingOf(r.embedding!, 'photos.unknownFaces'), seenAt: r.seen_at }));
+    });
+  }
+
+  eraseUnknownEmbeddings(group: GroupId, before: string): Promise<number> {
+    return this.write('photos.eraseUnknownEmbeddings', 'the unknown faces could not be erased', group, async (tx) => {
+      const erased = await tx
+        .updateTable('faces')
+        .set({ embedding: null })
+        .where('group_id', '=', group)
+        .where('person_id', 'is', null)
+        .where('embedding', 'is not', null)
+        .where('seen_at', '<', before)
+        .returning(['photo_hash'])
+        .execute();
+      // The matrix does not keep ages: after an erasure it is reloaded on next use.
+      return { value: erased.length, follow: erased.length > 0 ? 'reload' : () => undefined };
+    });
+  }
+
+  counts(group: GroupId): Promise<PhotoCounts> {
+    return call('photos.counts', 'the totals could not be counted', async () => {
+      const [photos, faces, byPerson] = await Promise.all([
+        this.db.selectFrom('photos').select((eb) => eb.fn.countAll().as('n')).where('group_id', '=', group).executeTakeFirst(),
+        this.db
+          .selectFrom('faces')
+          .select((eb) => [
+            eb.fn.countAll().as('n'),
+            eb.fn.count('embedding').filterWhere('person_id', 'is', null).as('unknown'),
+          ])
+          .where('group_id', '=', group)
+          .executeTakeFirst(),
+        this.db
+          .selectFrom('faces')
+          .select((eb) => ['person_id', eb.fn.count('photo_hash').distinct().as('n')])
+          .where('group_id', '=', group)
+          .where('person_id', 'is not', null)
+          .groupBy('person_id')
+          .execute(),
+      ]);
+      return {
+        photos: count(photos?.n),
+        faces: count(faces?.n),
+        unknownFaces: count(faces?.unknown),
+        byPerson: new Map(byPerson.map((r) => [r.person_id!, count(r.n)])),
+      };
+    });
+  }
+
+  /**
+   * One write to a group's faces: `change` runs in a transaction that also bumps the group's face
+   * version, and says how the in-memory matrix follows (or 'reload' when it cannot cheaply). The
+   * matrix is updated only when it was current just before this write; otherwise it is dropped.
+   */
+  private async write<T>(operation: string, message: string, group: GroupId, change: (tx: Tx) => Promise<Written<T>>): Promise<T> {
+    const { written, version } = await call(operation, message, () =>
+      this.db.transaction().execute(async (tx) => {
+        const written = await change(tx);
+        const bumped = await tx
+          .insertInto('face_versions')
+          .values({ group_id: group, version: 1 })
+          .onConflict((oc) => oc.column('group_id').doUpdateSet((eb) => ({ version: eb('face_versions.version', '+', 1) })))
+          .returning('version')
+          .executeTakeFirstOrThrow();
+        return { written, version: bumped.version };
+      }),
+    );
+    const cached = this.matrices.get(group);
+    if (cached) {
+      if (written.follow !== 'reload' && cached.version === version - 1) {
+        written.follow(cached.matrix);
+        cached.version = version;
+      } else {
+        this.matrices.delete(group);
+      }
+    }
+    return written.value;
+  }
+
+  private async matrixOf(group: GroupId): Promise<FaceMatrix> {
+    const current = await this.db.selectFrom('face_versions').select('version').where('group_id', '=', group).executeTakeFirst();
+    const version = current?.version ?? 0;
+    const cached = this.matrices.get(group);
+    if (cached && cached.version === version) {
+      // Most recently used last: the first entries are the ones evicted.
+      this.matrices.delete(group);
+      this.matrices.set(group, cached);
+      return cached.matrix;
+    }
+    // The version and the rows from one snapshot, so a concurrent write is either in both or in neither.
+    const loaded = await this.db.transaction().execute(async (tx) => {
+      const v = (await tx.selectFrom('face_versions').select('version').where('group_id', '=', group).executeTakeFirst())?.version ?? 0;
+      const rows = await tx
+        .selectFrom('faces')
+        .select(['photo_hash', 'position', 'embedding', 'person_id'])
+        .where('group_id', '=', group)
+        .where('embedding', 'is not', null)
+        .orderBy('photo_hash')
+        .execute();
+      return { version: v, rows };
+    });
+    const matrix = new FaceMatrix(loaded.rows.length);
+    let i = 0;
+    while (i < loaded.rows.length) {
+      const hash = loaded.rows[i]!.photo_hash;
+      const faces = [];
+      for (; i < loaded.rows.length && loaded.rows[i]!.photo_hash === hash; i++) {
+        const r = loaded.rows[i]!;
+        faces.push({ faceIndex: r.position, embedding: embeddingOf(r.embedding!, 'photos.near'), ...(r.person_id !== null ? { personId: r.person_id } : {}) });
+      }
+      matrix.setPhoto(hash, faces);
+    }
+    this.matrices.delete(group);
+    this.matrices.set(group, { version: loaded.version, matrix });
+    this.evict();
+    return matrix;
+  }
+
+  /** Drops the least recently used matrices while all of them together are over the budget. */
+  private evict(): void {
+    let total = [...this.matrices.values()].reduce((n, m) => n + m.matrix.bytes, 0);
+    for (const [group, { matrix }] of this.matrices) {
+      if (total <= this.matrixBudgetBytes || this.matrices.size === 1) break;
+      this.matrices.delete(group);
+      total -= matrix.bytes;
+    }
+  }
+
+  private async read(group: GroupId, hashes: readonly string[] | undefined): Promise<PhotoRecord[]> {
+    if (hashes?.length === 0) return [];
+    let photos = this.db.selectFrom('photos').selectAll().where('group_id', '=', group);
+    let faces = this.db.selectFrom('faces').selectAll().where('group_id', '=', group);
+    if (hashes) {
+      photos = photos.where('hash', 'in', hashes);
+      faces = faces.where('photo_hash', 'in', hashes);
+    }
+    const [photoRows, faceRows] = await Promise.all([photos.execute(), faces.orderBy('photo_hash').orderBy('position').execute()]);
+    const facesOf = new Map<string, StoredFace[]>();
+    for (const row of faceRows) {
+      let list = facesOf.get(row.photo_hash);
+      if (!list) facesOf.set(row.photo_hash, (list = []));
+      list.push(storedFace(row));
+    }
+    return photoRows.map((p) => ({
+      hash: p.hash,
+      ext: p.ext,
+      bytes: count(p.bytes),
+      postedAt: p.posted_at,
+      faces: facesOf.get(p.hash) ?? [],
+      ...(p.original_name !== null ? { originalName: p.original_name } : {}),
+      ...(p.posted_by !== null ? { postedBy: p.posted_by } : {}),
+      ...(p.taken_at !== null ? { takenAt: p.taken_at } : {}),
+      ...(p.source !== null ? { source: parseSource(p.source) } : {}),
+    }));
+  }
+}
+
+function faceRow(group: GroupId, hash: string, position: number, face: StoredFace): FacesTable {
+  return {
+    group_id: group,
+    photo_hash: hash,
+    position,
+    box_x: face.box.x,
+    box_y: face.box.y,
+    box_width: face.box.width,
+    box_height: face.box.height,
+    score: face.score,
+    eye_distance: face.eyeDistance,
+    embedding: face.embedding ? embeddingBytes(face.embedding) : null,
+    unusable: face.unusable ?? null,
+    person_id: face.personId ?? null,
+    seen_at: face.seenAt,
+  };
+}
+
+function storedFace(row: FacesTable): StoredFace {
+  return {
+    box: { x: row.box_x, y: row.box_y, width: row.box_width, height: row.box_height },
+    score: row.score,
+    eyeDistance: row.eye_distance,
+    seenAt: row.seen_at,
+    ...(row.embedding !== null ? { embedding: embeddingOf(row.embedding, 'photos.get') } : {}),
+    ...(row.unusable !== null ? { unusable: row.unusable as UnusableReason } : {}),
+    ...(row.person_id !== null ? { personId: row.person_id } : {}),
+  };
+}
+
+function matrixFace(face: StoredFace, faceIndex: number): { faceIndex: number; embedding?: Embedding; personId?: string } {
+  return { faceIndex, ...(face.embedding ? { embedding: face.embedding } : {}), ...(face.personId !== undefined ? { personId: face.personId } : {}) };
+}
+
+function parseSource(text: string): Record<string, string> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === 'object' && Object.values(value).every((v) => typeof v === 'string')) return value as Record<string, string>;
+  } catch {
+    // Reported below.
+  }
+  throw new StorageError("a photo's stored source is unreadable", 'photos.get');
+}
