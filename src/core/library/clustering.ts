@@ -38,14 +38,14 @@ export interface PackedFaces {
 
 /**
  * For each face, its strongest links at or above the threshold, at most `degree` of them, as a
- * min-heap per face (`ids`/`links` rows of `degree`). `truncated` says some face had more.
+ * min-heap per face (`ids`/`links` rows of `degree`). `overflow` marks the faces that had more.
  */
 export interface NeighbourLists {
   readonly degree: number;
   readonly ids: Int32Array;
   readonly links: Float32Array;
   readonly counts: Int32Array;
-  truncated: boolean;
+  readonly overflow: Uint8Array;
 }
 
 /**
@@ -94,7 +94,7 @@ export function neighbourLists(
     ids: new Int32Array(buffer(n * degree * 4)),
     links: new Float32Array(buffer(n * degree * 4)),
     counts: new Int32Array(buffer(n * 4)),
-    truncated: false,
+    overflow: new Uint8Array(buffer(n)),
   };
   const pair = (i: number, j: number, link: number): void => {
     if (link < threshold || (photos && photos[i] === photos[j])) return;
@@ -163,7 +163,7 @@ function offer(lists: NeighbourLists, row: number, other: number, link: number):
       pos = parent;
     }
   } else {
-    lists.truncated = true;
+    lists.overflow[row] = 1;
     if (link <= links[base]!) return;
     pos = 0;
     for (;;) {
@@ -189,7 +189,8 @@ function offer(lists: NeighbourLists, row: number, other: number, link: number):
  * Exact without a similarity matrix: for unit vectors the mean of all pairwise dot products of A
  * and B is the dot product of their sums over |A||B|, so a cluster is its sum and size; and a mean
  * that reaches the threshold needs one pair that does, so only clusters joined by a listed link are
- * candidates. When a list was truncated, passes over the clusters' centres add the links it left out.
+ * candidates. A link is left out only when both faces' lists overflowed, so passes over the centres
+ * of the clusters that hold such faces (a few big ones, not every cluster) add what was left out.
  */
 export function agglomerate(faces: PackedFaces, threshold: number, minPhotos: number, lists: readonly NeighbourLists[]): number[][] {
   const { count: n, dim: d } = faces;
@@ -200,6 +201,8 @@ export function agglomerate(faces: PackedFaces, threshold: number, minPhotos: nu
   const photos: Set<number>[] = Array.from(faces.photos, (p) => new Set([p]));
   const near: Set<number>[] = Array.from({ length: n }, () => new Set());
   const alive = new Uint8Array(n).fill(1);
+  // Clusters holding a face (or, after a pass, a centre) whose list overflowed.
+  const overflowing = new Uint8Array(n);
   const heap = new LinkHeap();
   const link = (a: number, b: number): number => {
     let s = 0;
@@ -231,6 +234,7 @@ export function agglomerate(faces: PackedFaces, threshold: number, minPhotos: nu
     const [s, o] = members[a]!.length >= members[b]!.length ? [a, b] : [b, a];
     for (let k = 0, os = s * d, oo = o * d; k < d; k++) sums[os + k] = sums[os + k]! + sums[oo + k]!;
     sizes[s] = sizes[s]! + sizes[o]!;
+    overflowing[s] = overflowing[s]! | overflowing[o]!;
     members[s]!.push(...members[o]!);
     members[o] = [];
     if (photos[o]!.size > photos[s]!.size) [photos[s], photos[o]] = [photos[o]!, photos[s]!];
@@ -264,19 +268,20 @@ export function agglomerate(faces: PackedFaces, threshold: number, minPhotos: nu
   };
 
   const united = unite(lists);
-  let truncated = united.truncated;
+  overflowing.set(united.overflow);
   joinLists(united, (row) => row);
   for (let pass = 0; ; pass++) {
     const merged = mergeAll();
-    if (!truncated || (pass > 0 && merged === 0)) break;
+    if (!overflowing.includes(1) || (pass > 0 && merged === 0)) break;
     const ids: number[] = [];
-    alive.forEach((on, c) => on && ids.push(c));
+    alive.forEach((on, c) => on && overflowing[c] && ids.push(c));
     const centres = new Float32Array(ids.length * d);
     ids.forEach((c, row) => {
       for (let k = 0; k < d; k++) centres[row * d + k] = sums[c * d + k]! / sizes[c]!;
     });
     const found = neighbourLists({ count: ids.length, dim: d, vectors: centres }, threshold);
-    truncated = found.truncated;
+    overflowing.fill(0);
+    ids.forEach((c, row) => (overflowing[c] = found.overflow[row]!));
     if (joinLists(found, (row) => ids[row]!) === 0) break;
   }
 
@@ -301,9 +306,11 @@ function unite(lists: readonly NeighbourLists[]): NeighbourLists {
   if (!first) throw new RangeError('no neighbour lists');
   if (rest.length === 0) return first;
   const { degree } = first;
-  const united: NeighbourLists = { degree, ids: new Int32Array(first.ids.length), links: new Float32Array(first.links.length), counts: new Int32Array(first.counts.length), truncated: lists.some((l) => l.truncated) };
+  const rows = first.counts.length;
+  const united: NeighbourLists = { degree, ids: new Int32Array(rows * degree), links: new Float32Array(rows * degree), counts: new Int32Array(rows), overflow: new Uint8Array(rows) };
   for (const part of lists) {
-    for (let row = 0; row < part.counts.length; row++) {
+    for (let row = 0; row < rows; row++) {
+      if (part.overflow[row]) united.overflow[row] = 1;
       for (let e = row * degree; e < row * degree + part.counts[row]!; e++) offer(united, row, part.ids[e]!, part.links[e]!);
     }
   }
@@ -354,7 +361,11 @@ class LinkHeap {
       pos = parent;
     }
     this.values[pos] = value;
-    this.pairs.set([a, b, versionA, versionB], pos * 4);
+    const at = pos * 4;
+    this.pairs[at] = a;
+    this.pairs[at + 1] = b;
+    this.pairs[at + 2] = versionA;
+    this.pairs[at + 3] = versionB;
   }
 
   pop(): { a: number; b: number; versionA: number; versionB: number } | undefined {
@@ -371,13 +382,13 @@ class LinkHeap {
       this.move(child, pos);
       pos = child;
     }
-    this.values[pos] = this.values[last]!;
-    this.pairs.copyWithin(pos * 4, last * 4, last * 4 + 4);
+    this.move(last, pos);
     return top;
   }
 
   private move(from: number, to: number): void {
-    this.values[to] = this.values[from]!;
-    this.pairs.copyWithin(to * 4, from * 4, from * 4 + 4);
+    const { values, pairs } = this;
+    values[to] = values[from]!;
+    for (let k = 0; k < 4; k++) pairs[to * 4 + k] = pairs[from * 4 + k]!;
   }
 }
