@@ -39,15 +39,16 @@ export function around(centre: Float32Array, noise: number, next: () => number):
 }
 
 /**
- * Faces as a face embedder gives them: each identity a centre, faces of one identity 0.9-0.95
- * similar to each other, different people's centres 0.5-0.8 similar (faces share a common
- * direction in embedding space), and each photo showing 1-4 different people.
+ * Faces as this project's embedder gives them, measured on 4,988 LFW faces: one person's faces
+ * 0.93-0.98 similar (median 0.96), different people's median 0.84 (faces share a common direction
+ * in embedding space). Here one person's faces are 0.9-0.97 alike, different people's about 0.85,
+ * and each photo shows 1-4 different people.
  */
 export function syntheticFaces(options: SyntheticOptions): ClusterInput<SyntheticFace>[] {
   const { faces, identities, singletons, seed, dim = 128 } = options;
   const next = random(seed);
   const common = around(new Float32Array(dim), 1, next);
-  const person = (): Float32Array => around(common, 0.11, next);
+  const person = (): Float32Array => around(common, 0.033, next);
   const repeated = Math.round(faces * (1 - singletons));
   const weights = Array.from({ length: identities }, (_, i) => 1 / (i + 1));
   const total = weights.reduce((a, b) => a + b, 0);
@@ -55,8 +56,8 @@ export function syntheticFaces(options: SyntheticOptions): ClusterInput<Syntheti
   const pool: { identity: number; centre: Float32Array; noise: number }[] = [];
   sizes.forEach((size, identity) => {
     const centre = person();
-    // Within-person similarity 1 / (1 + dim noise^2): 0.95 to 0.9 across identities.
-    const noise = Math.sqrt((1 / (0.9 + 0.05 * next()) - 1) / dim);
+    // Within-person similarity 1 / (1 + dim noise^2): 0.9 to 0.97 across identities.
+    const noise = Math.sqrt((1 / (0.9 + 0.07 * next()) - 1) / dim);
     for (let i = 0; i < size; i++) pool.push({ identity, centre, noise });
   });
   while (pool.length < faces) pool.push({ identity: identities + pool.length, centre: person(), noise: 0 });
