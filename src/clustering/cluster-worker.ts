@@ -2,7 +2,9 @@
  * One worker thread of `WorkerFaceClusterer`: the two stages of `clusterFaces`, each a plain function
  * of its task. The faces arrive in shared memory, so every stage reads them without a copy.
  */
-import { agglomerate, neighbourLists, type NeighbourLists, type PackedFaces } from '../core/library/index.ts';
+// The one module, not the library's index: each thread then loads (and tsx compiles) a file, not
+// the whole library, which took seconds per thread.
+import { agglomerate, neighbourLists, type NeighbourLists, type PackedFaces } from '../core/library/clustering.ts';
 
 export interface LinkTask {
   readonly kind: 'links';
