@@ -1,5 +1,8 @@
 import type { Cluster, ClusterInput } from '../../src/core/library/clustering.ts';
 import { normalize } from '../../src/core/index.ts';
+import { random } from '../fakes/fake-face-engine.ts';
+
+export { random };
 
 /** A synthetic unknown face: its true identity, for scoring a clustering. */
 export interface SyntheticFace {
@@ -15,18 +18,6 @@ export interface SyntheticOptions {
   readonly singletons: number;
   readonly seed: number;
   readonly dim?: number;
-}
-
-/** A seeded generator (mulberry32), so that a failing case can be run again. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gaussian(next: () => number): number {
