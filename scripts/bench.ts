@@ -5,6 +5,7 @@
  *
  *   npm run bench                 all three sets
  *   npm run bench -- posts lfw    some of them
+ *   npm run bench -- clusters     /unknown's clustering instead (scripts/bench-clusters.ts)
  */
 import { mkdtemp, readFile, rm, symlink, mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { DEFAULT_THRESHOLD, PooledFaceEngine } from '../src/recognition/index.ts
 import { KeyvFaceCache, openKeyv } from '../src/storage/index.ts';
 import { parsePairs } from '../src/eval/verification.ts';
 import { DATASETS, GROUP, LFW, POSTS } from '../test/helpers/datasets.ts';
+import { benchClusters } from './bench-clusters.ts';
 
 interface Set {
   readonly name: string;
@@ -75,14 +77,22 @@ const sets: Set[] = [
 const chosen = process.argv.slice(2);
 const rows: string[] = [];
 const log = pino({ level: 'silent' });
+const engineSets = sets.filter((s) => chosen.length === 0 || chosen.includes(s.name));
 try {
+  if (chosen.includes('clusters')) process.stdout.write(benchClusters());
+  if (engineSets.length > 0) await benchEngine();
+} finally {
+  await rm(scratch, { recursive: true, force: true });
+}
+
+async function benchEngine(): Promise<void> {
   const started = performance.now();
   const engine = await PooledFaceEngine.create({ backend: 'auto', modelsDir: undefined, minEyeDistance: 12, minFaceScore: 0.5, workers });
   const startupMs = performance.now() - started;
   const known = await knownFolder();
   const emptyKnown = path.join(scratch, 'nobody');
   await mkdir(emptyKnown, { recursive: true });
-  for (const set of sets.filter((s) => chosen.length === 0 || chosen.includes(s.name))) {
+  for (const set of engineSets) {
     const inputs = await set.inputs();
     const dataDir = await mkdtemp(path.join(scratch, 'data-'));
     const keyv = openKeyv<never>(dataDir, 'faces');
@@ -124,6 +134,4 @@ try {
       '',
     ].join('\n'),
   );
-} finally {
-  await rm(scratch, { recursive: true, force: true });
 }

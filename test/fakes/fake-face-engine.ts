@@ -93,7 +93,7 @@ export async function fakePhoto(spec: FakePhotoSpec): Promise<Buffer> {
 }
 
 /** A small, fast, seeded generator (mulberry32): the same seed gives the same numbers everywhere. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -1,6 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fakeLibrary, post, type FakeLibrary, type Post } from '../fakes/fake-library.ts';
+import { sha256Hex } from '../../src/core/index.ts';
+import { PhotoLibrary, type Cluster, type ClusterInput, type FaceClusterer } from '../../src/core/library/index.ts';
+import { WorkerFaceClusterer } from '../../src/clustering/index.ts';
+import { FAKE_DEFAULTS, fakeLibrary, post, type FakeLibrary, type Post } from '../fakes/fake-library.ts';
+import { FakeImageDecoder } from '../fakes/fake-image-decoder.ts';
+import { around, random } from '../helpers/synthetic-faces.ts';
 
 const G = 'tg:-100';
 const [ANNA, STRANGER, PASSER_BY] = [1, 7, 8];
@@ -29,6 +34,46 @@ describe('PhotoLibrary.unknownClusters (fakes)', () => {
     const t = fakeLibrary();
     await posted(t, await post([STRANGER, STRANGER, STRANGER], 100), await post([STRANGER], 110));
     assert.deepEqual((await t.library.unknownClusters(G)).clusters, []);
+  });
+
+  it('GIVEN 2,000 newer strangers THEN the stranger of the three oldest photos is still found: no cap on faces', async () => {
+    const t = fakeLibrary();
+    const next = random(9);
+    const face = (embedding: Float32Array, seenAt: string) => ({ box: { x: 0, y: 0, width: 10, height: 10 }, score: 1, eyeDistance: 20, embedding, seenAt });
+    const stranger = around(new Float32Array(128), 1, next);
+    const save = (hash: string, embedding: Float32Array, seenAt: string) =>
+      t.photos.save(G, { hash, ext: 'jpg', bytes: 1, postedAt: seenAt, faces: [face(embedding, seenAt)] });
+    const old = [0, 1, 2].map((i) => sha256Hex(`old${i}`));
+    for (const [i, hash] of old.entries()) {
+      await save(hash, around(stranger, 0.01, next), `2025-01-0${i + 1}T00:00:00Z`);
+      await t.albums.storeOriginal(G, { hash, ext: 'jpg', date: `2025-01-0${i + 1}T00:00:00Z` }, Uint8Array.of(1));
+    }
+    for (let i = 0; i < 2000; i++) await save(sha256Hex(`new${i}`), around(new Float32Array(128), 1, next), '2025-06-01T00:00:00Z');
+    const { clusters } = await t.library.unknownClusters(G);
+    assert.deepEqual(clusters.map((c) => c.faces.map((f) => f.photoHash).sort()), [old.sort()]);
+  });
+
+  it('GIVEN a clusterer in the dependencies THEN /unknown clusters with it, and a worker finds what in-process does', async () => {
+    const t = fakeLibrary();
+    await posted(t, await post([STRANGER], 100), await post([ANNA, STRANGER], 110), await post([STRANGER, PASSER_BY], 120));
+    const worker = new WorkerFaceClusterer({ threads: 2 });
+    const calls: number[] = [];
+    const spy: FaceClusterer = {
+      cluster<K>(inputs: readonly ClusterInput<K>[], threshold: number, minPhotos: number): Promise<Cluster<K>[]> {
+        calls.push(inputs.length);
+        return worker.cluster(inputs, threshold, minPhotos);
+      },
+    };
+    try {
+      const { engine, gallery, photos, settings, albums, renderer } = t;
+      const library = new PhotoLibrary({ engine, decoder: new FakeImageDecoder(), gallery, photos, settings, albums, renderer, defaults: FAKE_DEFAULTS, clusterer: spy });
+      const inWorker = await library.unknownClusters(G);
+      assert.deepEqual(calls, [5]);
+      assert.deepEqual(inWorker.clusters, (await t.library.unknownClusters(G)).clusters);
+      assert.equal(inWorker.clusters[0]?.photos, 3);
+    } finally {
+      await worker.close();
+    }
   });
 
   it('GIVEN recognised faces THEN they are never clustered', async () => {

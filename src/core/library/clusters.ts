@@ -1,13 +1,11 @@
 import type { GroupId, Sample } from '../library-types.ts';
 import { refOf, type LibraryContext } from './context.ts';
-import { clusterFaces } from './clustering.ts';
+import { inProcessClusterer } from './clustering.ts';
 import { addSamples } from './enrollment.ts';
 import { cleanPersonName } from './names.ts';
 import { filedUnder, refileGroup } from './refile.ts';
 import type { Actor, NameClusterResult, UnknownClustersResult } from './results.ts';
 
-/** At most this many unknown faces (the most recent) are clustered at once. */
-const MAX_CLUSTER_FACES = 1500;
 /** At most this many of a cluster's faces become samples when it is named. */
 const SAMPLES_PER_NAMED_CLUSTER = 5;
 /** At most this many clusters are shown on the contact sheet. */
@@ -21,10 +19,9 @@ export async function unknownClusters(ctx: LibraryContext, group: GroupId): Prom
     .flatMap((r) => r.faces.map((face, faceIndex) => ({ r, face, faceIndex })))
     .filter(({ face }) => face.embedding && !face.personId)
     .sort((a, b) => b.face.seenAt.localeCompare(a.face.seenAt))
-    .slice(0, MAX_CLUSTER_FACES)
     .map(({ r, face, faceIndex }) => ({ key: { photoHash: r.hash, faceIndex }, photo: r.hash, embedding: face.embedding! }));
   const minPhotos = ctx.deps.defaults.minClusterPhotos;
-  const found = clusterFaces(inputs, threshold, minPhotos);
+  const found = await (ctx.deps.clusterer ?? inProcessClusterer).cluster(inputs, threshold, minPhotos);
   const clusters = found.map((c, i) => ({
     id: i + 1,
     faces: c.central.map((m) => m.key),

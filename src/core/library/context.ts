@@ -3,6 +3,7 @@ import type { DecodedImage, Embedding } from '../types.ts';
 import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../library-types.ts';
 import { KeyedSerialQueue } from '../concurrency.ts';
 import { silentLog, type Log } from '../log.ts';
+import type { FaceClusterer } from './clustering.ts';
 import { cleanPersonName, sameName } from './names.ts';
 import type { PersonRef } from './results.ts';
 
@@ -31,6 +32,8 @@ export interface LibraryDependencies {
   readonly audit?: AuditLog;
   /** The archiver's cache of faces by file content, in the same data folder: forgetting purges it. */
   readonly faceCache?: FaceCache;
+  /** Clusters the unknown faces for `/unknown`; in process when absent (a bot passes a worker-backed one). */
+  readonly clusterer?: FaceClusterer;
   readonly log?: Log;
   readonly now?: () => Date;
 }
