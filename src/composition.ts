@@ -2,9 +2,11 @@ import type { Config } from './config.ts';
 import type { FaceEngine, ImageDecoder, Log, Renderer } from './core/index.ts';
 import { PhotoLibrary } from './core/library/index.ts';
 import { FsAlbumStore } from './albums/index.ts';
+import { WorkerFaceClusterer } from './clustering/index.ts';
 import { SharpImageDecoder, SharpRenderer } from './imaging/index.ts';
 import { DEFAULT_THRESHOLD, PooledFaceEngine, type EmbedderName } from './recognition/index.ts';
-import { KeyvAuditLog, KeyvFaceCache, KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore, closeKeyv, compact, connectKeyv, openKeyv } from './storage/index.ts';
+import { KeyvFaceCache, closeKeyv, compact, openKeyv } from './storage/index.ts';
+import { SqlAuditLog, SqlGalleryStore, SqlPhotoStore, SqlSettingsStore, importKeyvLibrary, openLibraryDatabase, type LibraryDatabase } from './storage/sql/index.ts';
 
 /**
  * Construction shared by every entry point (the CLI commands and the bots): the one place that
@@ -26,27 +28,49 @@ export function createEngine(config: Config, embedder?: EmbedderName): Promise<F
 }
 
 /**
- * The group photo library on the configured store and data folder; `close` releases the store.
+ * The group photo library on the configured database and data folder; `close` releases them.
+ * The first start on a data folder of an earlier release imports its keyv records first.
  * `parts` replaces the decoder or renderer (tests that run the real stores on fake photos).
  */
 export async function createLibrary(
   config: Config,
   engine: FaceEngine,
   log: Log,
-  parts: { readonly decoder?: ImageDecoder; readonly renderer?: Renderer } = {},
-): Promise<{ library: PhotoLibrary; close: () => Promise<void> }> {
-  const keyv = await connectKeyv({ dataDir: config.dataDir, url: config.keyvUrl }, 'library');
+  parts: { readonly decoder?: ImageDecoder; readonly renderer?: Renderer; readonly onImport?: (done: number, total: number) => void } = {},
+): Promise<{ library: PhotoLibrary; database: LibraryDatabase; close: () => Promise<void> }> {
+  const database = await openLibraryDatabase({ dataDir: config.dataDir, url: config.databaseUrl });
   // The archiver's face cache in the same data folder: forgetting someone purges their photos from it.
   const faces = openKeyv<never>(config.dataDir, 'faces');
+  const albums = new FsAlbumStore(config.dataDir);
+  const stores = {
+    gallery: new SqlGalleryStore(database.db),
+    photos: new SqlPhotoStore(database.db),
+    settings: new SqlSettingsStore(database.db),
+    audit: new SqlAuditLog(database.db),
+  };
+  try {
+    await importKeyvLibrary({
+      dataDir: config.dataDir,
+      keyvUrl: config.keyvUrl,
+      groups: await albums.groups(),
+      target: stores,
+      log,
+      ...(parts.onImport ? { progress: parts.onImport } : {}),
+    });
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    await closeKeyv(faces).catch(() => undefined);
+    throw error;
+  }
+  // Clustering unknown faces is seconds of CPU at 20k faces: off the event loop, in worker threads.
+  const clusterer = new WorkerFaceClusterer();
   const library = new PhotoLibrary({
     engine,
+    clusterer,
     decoder: parts.decoder ?? createDecoder(config),
-    gallery: new KeyvGalleryStore(keyv),
-    photos: new KeyvPhotoStore(keyv),
-    settings: new KeyvSettingsStore(keyv),
-    audit: new KeyvAuditLog(keyv),
+    ...stores,
     faceCache: new KeyvFaceCache(faces, engine.info.embedder),
-    albums: new FsAlbumStore(config.dataDir),
+    albums,
     renderer: parts.renderer ?? new SharpRenderer(),
     defaults: {
       threshold: config.match.threshold ?? DEFAULT_THRESHOLD,
@@ -55,13 +79,19 @@ export async function createLibrary(
       unknownRetentionDays: config.library.unknownRetentionDays,
       minClusterPhotos: config.library.minClusterPhotos,
     },
-    compact: () => compact(keyv),
+    compact: async () => {
+      await database.compact();
+      // Forgetting also deleted the person's photos from the face cache.
+      await compact(faces);
+    },
     log,
   });
   return {
     library,
+    database,
     close: async () => {
-      await closeKeyv(keyv);
+      await clusterer.close();
+      await database.close();
       await closeKeyv(faces);
     },
   };

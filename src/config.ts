@@ -11,6 +11,11 @@ import { ConfigError } from './core/index.ts';
 const schema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   KEYV_URL: z.string().min(1).optional(),
+  DATABASE_URL: z
+    .string()
+    .min(1)
+    .refine((v) => /^postgres(ql)?:\/\//i.test(v), 'expected a postgres:// or postgresql:// URL')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   ARCHIVE_INPUT_DIR: z.string().min(1).default('./photos'),
@@ -53,8 +58,10 @@ type Env = z.infer<typeof schema>;
 
 export interface Config {
   readonly dataDir: string;
-  /** A keyv connection URL (redis://, postgres://, ...) instead of the embedded SQLite file. */
+  /** Where an earlier release kept the library in keyv (redis://, postgres://, ...): read once, to import it. */
   readonly keyvUrl: string | undefined;
+  /** PostgreSQL for the library instead of the embedded SQLite file in the data folder. */
+  readonly databaseUrl: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly archive: {
     readonly inputDir: string;
@@ -125,6 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
   return deepFreeze({
     dataDir: abs(e.DATA_DIR),
     keyvUrl: e.KEYV_URL,
+    databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL,
     archive: {
       inputDir: abs(e.ARCHIVE_INPUT_DIR),

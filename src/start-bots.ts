@@ -54,11 +54,12 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     throw error;
   });
   log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
-  const { library, close } = await createLibrary(config, engine, log).catch(async (error: unknown) => {
+  const { library, database, close } = await createLibrary(config, engine, log).catch(async (error: unknown) => {
     await engine.close();
     await lock.release();
     throw error;
   });
+  log.info({ database: database.location }, `library on ${database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} at ${database.location}`);
   const adapters: { stop(): Promise<void>; idle(): Promise<void> }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let queue: PhotoQueue | undefined;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NO_DATASETS } from '../helpers/datasets.ts';
 import { runChild, type ChildRun } from '../helpers/child.ts';
-import { openKeyv, KeyvGalleryStore, KeyvPhotoStore } from '../../src/storage/index.ts';
+import { SqlGalleryStore, SqlPhotoStore, openLibraryDatabase } from '../../src/storage/sql/index.ts';
 import { groupFolderName } from '../../src/albums/index.ts';
 
 function runCrashChild(env: Record<string, string>, killAfterMs: number | undefined): Promise<ChildRun> {
@@ -53,10 +53,10 @@ describe('crash safety', { skip: NO_DATASETS }, () => {
       assert.deepEqual(report, { temporaryFilesRemoved: 0, orphanOriginalsRemoved: 0, recordsWithoutOriginal: [], albumLinksRestored: 0, strayAlbumFilesRemoved: 0 });
     }
 
-    const keyv = openKeyv<unknown>(dataDir, 'library');
+    const database = await openLibraryDatabase({ dataDir });
     try {
-      const photos = new KeyvPhotoStore(keyv);
-      const gallery = new KeyvGalleryStore(keyv);
+      const photos = new SqlPhotoStore(database.db);
+      const gallery = new SqlGalleryStore(database.db);
       for (const ack of acked) {
         if (ack.kind === 'ingest-undecodable' || ack.kind === 'enroll-no-usable-face') continue;
         const record = await photos.get(ack.group, ack.hash);
@@ -69,7 +69,7 @@ describe('crash safety', { skip: NO_DATASETS }, () => {
         }
       }
     } finally {
-      await keyv.disconnect();
+      await database.close();
     }
   });
 });

@@ -8,7 +8,8 @@ import { similarity, sha256Hex } from '../../src/core/index.ts';
 import type { EnrollResult, IngestResult } from '../../src/core/library/index.ts';
 import { SharpImageDecoder } from '../../src/imaging/index.ts';
 import { HumanFaceEngine, DEFAULT_THRESHOLD } from '../../src/recognition/index.ts';
-import { KeyvGalleryStore, KeyvPhotoStore, encodeEmbedding, openKeyv } from '../../src/storage/index.ts';
+import { encodeEmbedding } from '../../src/storage/index.ts';
+import { SqlGalleryStore, SqlPhotoStore, openLibraryDatabase } from '../../src/storage/sql/index.ts';
 import { NO_DATASETS, POSTS, type PostLabel } from '../helpers/datasets.ts';
 import { ENGINE_OPTIONS } from '../helpers/engine.ts';
 import { MemoFaceEngine } from '../helpers/memo-engine.ts';
@@ -184,14 +185,16 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
     try {
       await enrollReferences(t, A);
       for (const post of posts) await t.library.ingest(A, { bytes: post.bytes });
-      const keyv = openKeyv<unknown>(t.dir, 'library');
-      const obama = (await new KeyvGalleryStore(keyv).list(A)).find((p) => p.name === 'obama')!;
+      // A second connection, as another process would read the files.
+      const database = await openLibraryDatabase({ dataDir: t.dir });
+      const photos = new SqlPhotoStore(database.db);
+      const obama = (await new SqlGalleryStore(database.db).list(A)).find((p) => p.name === 'obama')!;
       const samples = obama.samples.map((s) => s.embedding);
       const result = await t.library.forget(A, { name: 'Obama' });
       assert.equal(result.kind, 'forgotten');
       assert.equal((await t.library.album(A, 'obama')).kind, 'unknown-person');
       // No stored face is still him.
-      for (const record of await new KeyvPhotoStore(keyv).list(A)) {
+      for (const record of await photos.list(A)) {
         for (const face of record.faces) {
           if (!face.embedding) continue;
           for (const sample of samples) assert.ok(similarity(face.embedding, sample) < DEFAULT_THRESHOLD, `a face of ${record.hash.slice(0, 8)} is still him`);
@@ -199,18 +202,21 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
       }
       // Photos only he was in are gone; the one with biden stays in biden's album.
       const obamaOnly = posts.filter((p) => labels[p.file]!.people.join() === 'obama');
-      const photos = new KeyvPhotoStore(keyv);
       for (const post of obamaOnly) assert.equal(await photos.get(A, post.hash), undefined, post.file);
       const both = posts.find((p) => p.file === 'obama_and_biden.jpg')!;
       assert.ok(await photos.get(A, both.hash));
       assert.ok((await albumHashes(t, A, 'biden')).has(both.hash));
-      // Not even in the database file's free pages.
-      const raw = await readFile(path.join(t.dir, 'facefile.sqlite'));
-      for (const sample of samples) assert.equal(raw.includes(encodeEmbedding(sample)), false, 'an embedding is still in the file');
+      await database.close();
+      // Not even in the database files' free pages: the library's (raw floats) or the face cache's (base64).
+      const files = ['library.sqlite', 'library.sqlite-wal', 'facefile.sqlite'];
+      const raw = Buffer.concat(await Promise.all(files.map((f) => readFile(path.join(t.dir, f)).catch(() => Buffer.alloc(0)))));
+      for (const sample of samples) {
+        assert.equal(raw.includes(Buffer.from(sample.buffer, sample.byteOffset, sample.byteLength)), false, 'an embedding is still in the library file');
+        assert.equal(raw.includes(encodeEmbedding(sample)), false, 'an embedding is still in the face cache');
+      }
       const originals = await readdir(path.join(t.dir, 'groups'), { recursive: true });
       for (const post of obamaOnly) assert.equal(originals.some((f) => f.includes(post.hash.slice(0, 8))), false, `${post.file} still on disk`);
       assert.equal((await t.library.forget(A, { userId: '42' })).kind, 'not-enrolled');
-      await keyv.disconnect();
     } finally {
       await t.close();
     }

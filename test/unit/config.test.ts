@@ -20,6 +20,7 @@ describe('loadConfig', () => {
     assert.deepEqual(config, {
       dataDir: path.join(cwd, 'data'),
       keyvUrl: undefined,
+      databaseUrl: undefined,
       logLevel: 'info',
       archive: {
         inputDir: path.join(cwd, 'photos'),
@@ -124,6 +125,17 @@ describe('loadConfig', () => {
     }, TypeError);
     assert.equal(config.dataDir, path.join(cwd, 'data'));
     assert.equal(config.match.margin, 0.02);
+  });
+});
+
+describe('loadConfig: DATABASE_URL', () => {
+  it('GIVEN a PostgreSQL URL THEN it is the library database; GIVEN another scheme THEN the error names the key, not the password', () => {
+    const url = 'postgres://facefile:s3cret-pw@db.example:5432/facefile';
+    assert.equal(loadConfig({ DATABASE_URL: url }, { cwd: '/tmp' }).databaseUrl, url);
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: 'mysql://facefile:s3cret-pw@db.example/facefile' }, { cwd: '/tmp' }),
+      (e: unknown) => e instanceof ConfigError && /DATABASE_URL/.test(e.message) && !e.message.includes('s3cret-pw'),
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 import type { GroupId, Person } from '../library-types.ts';
 import { sha256Hex } from '../hash.ts';
 import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
-import { peopleOf, refileGroup } from './refile.ts';
+import { peopleOf, refileNear } from './refile.ts';
 import type { Actor, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonSummary, SourceFilter } from './results.ts';
 
 /** A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list. */
@@ -32,12 +32,12 @@ export async function album(ctx: LibraryContext, group: GroupId, name: string, m
 
 /** Who is enrolled, with their sample and photo counts, by name. */
 export async function people(ctx: LibraryContext, group: GroupId): Promise<PersonSummary[]> {
-  const [everyone, records] = await Promise.all([ctx.deps.gallery.list(group), ctx.deps.photos.list(group)]);
+  const [everyone, counts] = await Promise.all([ctx.deps.gallery.list(group), ctx.deps.photos.counts(group)]);
   return everyone
     .map((p) => ({
       ...refOf(p),
       samples: p.samples.length,
-      photos: records.filter((r) => peopleOf(r).includes(p.id)).length,
+      photos: counts.byPerson.get(p.id) ?? 0,
       ...(p.userId ? { linkedUser: p.userId } : {}),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -62,25 +62,26 @@ export async function notThis(ctx: LibraryContext, group: GroupId, name: string,
     samples: person.samples.filter((s) => s.photoHash !== hash),
   };
   await gallery.save(group, updated);
-  await refileGroup(ctx, group);
+  // The photo itself, and wherever the samples taken away could have decided a face.
+  const removed = person.samples.filter((s) => s.photoHash === hash).map((s) => s.embedding);
+  await refileNear(ctx, group, removed, [hash]);
   const after = (await photos.get(group, hash)) ?? record;
   return { kind: 'removed', person: refOf(person), nowFiledUnder: refsOf(await gallery.list(group), peopleOf(after)) };
 }
 
 /** Totals of the group, and the disk its files take. */
 export async function stats(ctx: LibraryContext, group: GroupId): Promise<LibraryStats> {
-  const [records, everyone, clusters, diskBytes] = await Promise.all([
-    ctx.deps.photos.list(group),
+  const [counts, everyone, clusters, diskBytes] = await Promise.all([
+    ctx.deps.photos.counts(group),
     ctx.deps.gallery.list(group),
     ctx.deps.settings.getClusters(group),
     ctx.deps.albums.diskUsage(group),
   ]);
-  const faces = records.flatMap((r) => r.faces);
   return {
-    photos: records.length,
-    faces: faces.length,
+    photos: counts.photos,
+    faces: counts.faces,
     people: everyone.length,
-    unknownFaces: faces.filter((f) => f.embedding && !f.personId).length,
+    unknownFaces: counts.unknownFaces,
     unknownClusters: clusters?.length ?? 0,
     diskBytes,
   };

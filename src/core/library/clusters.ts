@@ -3,7 +3,7 @@ import { refOf, type LibraryContext } from './context.ts';
 import { inProcessClusterer } from './clustering.ts';
 import { addSamples } from './enrollment.ts';
 import { cleanPersonName } from './names.ts';
-import { filedUnder, refileGroup } from './refile.ts';
+import { filedUnder, refileNear } from './refile.ts';
 import type { Actor, NameClusterResult, UnknownClustersResult } from './results.ts';
 
 /** At most this many of a cluster's faces become samples when it is named. */
@@ -14,12 +14,9 @@ const SHEET_CLUSTERS = 30;
 /** Clusters the faces nobody was recognised in, keeps the ones that keep appearing, and shows them. */
 export async function unknownClusters(ctx: LibraryContext, group: GroupId): Promise<UnknownClustersResult> {
   const { threshold } = await ctx.settingsOf(group);
-  const records = await ctx.deps.photos.list(group);
-  const inputs = records
-    .flatMap((r) => r.faces.map((face, faceIndex) => ({ r, face, faceIndex })))
-    .filter(({ face }) => face.embedding && !face.personId)
-    .sort((a, b) => b.face.seenAt.localeCompare(a.face.seenAt))
-    .map(({ r, face, faceIndex }) => ({ key: { photoHash: r.hash, faceIndex }, photo: r.hash, embedding: face.embedding! }));
+  const inputs = (await ctx.deps.photos.unknownFaces(group))
+    .sort((a, b) => b.seenAt.localeCompare(a.seenAt))
+    .map((face) => ({ key: { photoHash: face.photoHash, faceIndex: face.faceIndex }, photo: face.photoHash, embedding: face.embedding }));
   const minPhotos = ctx.deps.defaults.minClusterPhotos;
   const found = await (ctx.deps.clusterer ?? inProcessClusterer).cluster(inputs, threshold, minPhotos);
   const clusters = found.map((c, i) => ({
@@ -29,11 +26,14 @@ export async function unknownClusters(ctx: LibraryContext, group: GroupId): Prom
   }));
   await ctx.deps.settings.saveClusters(group, clusters.map(({ id, faces }) => ({ id, faces })));
   if (clusters.length === 0) return { clusters, minPhotos };
-  const byHash = new Map(records.map((r) => [r.hash, r]));
+  // Only the photos the sheet shows are read.
+  const shown = clusters.slice(0, SHEET_CLUSTERS);
+  const byHash = new Map((await ctx.deps.photos.getMany(group, shown.map((c) => c.faces[0]!.photoHash))).map((r) => [r.hash, r]));
   const tiles = [];
-  for (const cluster of clusters.slice(0, SHEET_CLUSTERS)) {
+  for (const cluster of shown) {
     const example = cluster.faces[0]!;
-    const record = byHash.get(example.photoHash)!;
+    const record = byHash.get(example.photoHash);
+    if (!record) continue;
     const image = await ctx.decodeStored(group, record);
     if (image) tiles.push({ image, box: record.faces[example.faceIndex]!.box, label: String(cluster.id) });
   }
@@ -58,7 +58,8 @@ export async function nameCluster(ctx: LibraryContext, group: GroupId, clusterId
   if (added.kind === 'not-allowed' || added.kind === 'confusable-name') return added;
   if (added.kind !== 'added') throw new Error('a cluster never links a user');
   const { person, isNew } = added;
-  const changes = await refileGroup(ctx, group);
+  // Only the photos the new samples could move.
+  const changes = await refileNear(ctx, group, samples.map((s) => s.embedding));
   // The clusters' face references are only valid until the next clustering.
   await ctx.deps.settings.saveClusters(group, []);
   return { kind: 'named', person: refOf(person), newPerson: isNew, filed: filedUnder(changes, person.id) };

@@ -3,7 +3,7 @@ import { safeFolderName, uniqueFolderName } from '../safe-name.ts';
 import { findPerson, refOf, type LibraryContext } from './context.ts';
 import { ingestPhoto } from './ingest.ts';
 import { cleanPersonName, confusableNames } from './names.ts';
-import { filedUnder, refileGroup } from './refile.ts';
+import { filedUnder, refileNear } from './refile.ts';
 import type { Actor, EnrollRequest, EnrollResult } from './results.ts';
 
 /**
@@ -45,7 +45,8 @@ export async function enroll(ctx: LibraryContext, group: GroupId, request: Enrol
   });
   if (added.kind !== 'added') return added;
   const { person, isNew } = added;
-  const changes = await refileGroup(ctx, group);
+  // Only the photos the new sample could move: near it, and the enrolment photo itself.
+  const changes = await refileNear(ctx, group, [chosen.face.embedding!], [record.hash]);
   return {
     kind: 'enrolled',
     person: refOf(person),

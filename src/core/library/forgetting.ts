@@ -41,7 +41,10 @@ export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: 
   const eraseFrom = threshold - ERASE_BELOW_THRESHOLD;
   const looksLikeThem = (e: Embedding) => person.samples.some((s) => similarity(s.embedding, e) >= eraseFrom);
   let photosDeleted = 0, facesErased = 0;
-  for (const record of await photos.list(group)) {
+  // Their album, and the photos with an unknown face close enough to be them: nothing else can hold them.
+  const near = await photos.near(group, person.samples.map((s) => s.embedding), eraseFrom);
+  const scope = new Set([...(await photos.filedUnder(group, person.id)), ...near.filter((f) => f.personId === undefined).map((f) => f.photoHash)]);
+  for (const record of await photos.getMany(group, [...scope])) {
     const wasTheirs = peopleOf(record).includes(person.id);
     const faces = record.faces.filter((face) => {
       const theirs = face.personId === person.id || (!face.personId && face.embedding !== undefined && looksLikeThem(face.embedding));
@@ -80,16 +83,6 @@ export async function expireUnknownFaces(ctx: LibraryContext): Promise<number> {
   return erased;
 }
 
-async function expireInGroup(ctx: LibraryContext, group: GroupId, cutoff: string): Promise<number> {
-  let count = 0;
-  for (const record of await ctx.deps.photos.list(group)) {
-    const faces = record.faces.map((face) => {
-      if (face.personId || !face.embedding || face.seenAt >= cutoff) return face;
-      count++;
-      const { embedding: _erased, ...rest } = face;
-      return rest;
-    });
-    if (faces.some((f, i) => f !== record.faces[i])) await ctx.deps.photos.save(group, { ...record, faces });
-  }
-  return count;
+function expireInGroup(ctx: LibraryContext, group: GroupId, cutoff: string): Promise<number> {
+  return ctx.deps.photos.eraseUnknownEmbeddings(group, cutoff);
 }

@@ -1,4 +1,4 @@
-import type { GalleryPerson } from '../types.ts';
+import type { Embedding, GalleryPerson } from '../types.ts';
 import type { GroupId, Person, PhotoRecord, StoredFace } from '../library-types.ts';
 import { matchFaces, type MatchPolicy } from '../matcher.ts';
 import { photoRef, type LibraryContext } from './context.ts';
@@ -57,11 +57,14 @@ export function withPerson(face: StoredFace, personId: string | undefined): Stor
   return personId ? { ...rest, personId } : rest;
 }
 
-/** Re-matches every stored face and moves the album links that change; returns the changes. */
-export async function refileGroup(ctx: LibraryContext, group: GroupId, policy?: MatchPolicy): Promise<RefileChange[]> {
-  const { gallery, photos, albums, defaults } = ctx.deps;
-  const effective = policy ?? { threshold: (await ctx.settingsOf(group)).threshold, margin: defaults.margin };
-  const [people, records] = await Promise.all([gallery.list(group), photos.list(group)]);
+/**
+ * Re-matches the stored faces of the photos in `scope` (every photo of the group when absent) and
+ * moves the album links that change; returns the changes.
+ */
+export async function refileGroup(ctx: LibraryContext, group: GroupId, policy?: MatchPolicy, scope?: readonly string[]): Promise<RefileChange[]> {
+  const { gallery, photos, albums } = ctx.deps;
+  const effective = policy ?? (await policyOf(ctx, group));
+  const [people, records] = await Promise.all([gallery.list(group), scope ? photos.getMany(group, scope) : photos.list(group)]);
   const changes = planRefile(records, people, effective);
   const folderOf = (id: string) => people.find((p) => p.id === id)?.folder;
   for (const change of changes) {
@@ -91,4 +94,47 @@ export function countChanges(changes: readonly RefileChange[]): { photosChanged:
 /** How many photos the changes filed under `personId` that were not filed under them before. */
 export function filedUnder(changes: readonly RefileChange[], personId: string): number {
   return changes.filter((c) => c.added.includes(personId)).length;
+}
+
+async function policyOf(ctx: LibraryContext, group: GroupId): Promise<MatchPolicy> {
+  return { threshold: (await ctx.settingsOf(group)).threshold, margin: ctx.deps.defaults.margin };
+}
+
+/**
+ * The photos whose decision samples could change: a face's decision depends on the people whose
+ * closest sample reaches the threshold, so adding or removing samples changes it only where one of
+ * those samples reaches the threshold. The whole photo is re-decided (one person per photo).
+ */
+export async function photosNear(ctx: LibraryContext, group: GroupId, samples: readonly Embedding[], threshold: number): Promise<string[]> {
+  if (samples.length === 0) return [];
+  return [...new Set((await ctx.deps.photos.near(group, samples, threshold)).map((f) => f.photoHash))];
+}
+
+/** Re-files only the photos that `samples` (just added to or taken from someone) could move. */
+export async function refileNear(ctx: LibraryContext, group: GroupId, samples: readonly Embedding[], also: readonly string[] = []): Promise<RefileChange[]> {
+  const policy = await policyOf(ctx, group);
+  const scope = [...new Set([...also, ...(await photosNear(ctx, group, samples, policy.threshold))])];
+  return scope.length === 0 ? [] : refileGroup(ctx, group, policy, scope);
+}
+
+/**
+ * The photos a threshold change from `from` to `to` could move: those with a face that some
+ * person's closest sample reaches between the two. Below both or above both, the set of people
+ * that pass is the same, and so is every decision.
+ */
+export async function photosBetween(ctx: LibraryContext, group: GroupId, people: readonly Person[], from: number, to: number): Promise<string[]> {
+  const lo = Math.min(from, to), hi = Math.max(from, to);
+  const probes = people.flatMap((p) => p.samples.map((s) => ({ owner: p.id, embedding: s.embedding })));
+  if (probes.length === 0 || lo === hi) return [];
+  const near = await ctx.deps.photos.near(group, probes.map((p) => p.embedding), lo);
+  const hashes = new Set<string>();
+  for (const face of near) {
+    const best = new Map<string, number>();
+    for (const hit of face.hits) {
+      const owner = probes[hit.probe]!.owner;
+      best.set(owner, Math.max(best.get(owner) ?? -Infinity, hit.similarity));
+    }
+    if ([...best.values()].some((score) => score < hi)) hashes.add(face.photoHash);
+  }
+  return [...hashes];
 }

@@ -2,7 +2,7 @@ import type { GroupId, Person, PhotoRecord, ReplyMode } from '../library-types.t
 import { beginWork, endWork } from './pending.ts';
 import { similarityDistributions } from '../matcher.ts';
 import type { LibraryContext } from './context.ts';
-import { countChanges, planRefile, refileGroup } from './refile.ts';
+import { countChanges, photosBetween, planRefile, refileGroup } from './refile.ts';
 import type { GroupSettingsView, SetThresholdResult, ThresholdReport } from './results.ts';
 
 /** The thresholds an admin may set: below 0.8 this embedder calls most strangers alike. */
@@ -24,9 +24,11 @@ export async function setThreshold(ctx: LibraryContext, group: GroupId, threshol
     return { kind: 'out-of-range', ...THRESHOLD_RANGE };
   }
   const current = await ctx.settingsOf(group);
-  // The new threshold and the note that photos are to be re-filed land in one write.
+  // The new threshold and the note that photos are to be re-filed land in one write, first: from
+  // here on a crash is finished at the next start (by a re-file of every photo).
   await beginWork(ctx, group, { refile: true }, { threshold });
-  const changes = await refileGroup(ctx, group, { threshold, margin: ctx.deps.defaults.margin });
+  const scope = await photosBetween(ctx, group, await ctx.deps.gallery.list(group), current.threshold, threshold);
+  const changes = scope.length === 0 ? [] : await refileGroup(ctx, group, { threshold, margin: ctx.deps.defaults.margin }, scope);
   await endWork(ctx, group, 'refile');
   return { kind: 'set', previous: current.threshold, threshold, ...countChanges(changes) };
 }
