@@ -6,6 +6,7 @@
  *   npm run bench                 all three sets
  *   npm run bench -- posts lfw    some of them
  *   npm run bench -- clusters     /unknown's clustering instead (scripts/bench-clusters.ts)
+ *   npm run bench -- library      the library's commands at 1k, 10k, 100k photos (scripts/bench-library.ts)
  */
 import { mkdtemp, readFile, rm, symlink, mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import { KeyvFaceCache, openKeyv } from '../src/storage/index.ts';
 import { parsePairs } from '../src/eval/verification.ts';
 import { DATASETS, GROUP, LFW, POSTS } from '../test/helpers/datasets.ts';
 import { benchClusters } from './bench-clusters.ts';
+import { benchLibrary } from './bench-library.ts';
 
 interface Set {
   readonly name: string;
@@ -80,6 +82,7 @@ const log = pino({ level: 'silent' });
 const engineSets = sets.filter((s) => chosen.length === 0 || chosen.includes(s.name));
 try {
   if (chosen.includes('clusters')) process.stdout.write(benchClusters());
+  if (chosen.includes('library')) process.stdout.write(await benchLibrary());
   if (engineSets.length > 0) await benchEngine();
 } finally {
   await rm(scratch, { recursive: true, force: true });

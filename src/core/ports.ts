@@ -70,6 +70,8 @@ export interface PhotoStore {
   /** Stores the record with its faces, replacing the one with the same hash: all of it or nothing. */
   save(group: GroupId, record: PhotoRecord): Promise<void>;
   delete(group: GroupId, hash: string): Promise<void>;
+  /** Saves and deletes many records as one change: all of it or nothing, and one sync to disk. */
+  writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void>;
   /** Every record of the group, in no particular order (consistency checks and moves, not commands). */
   list(group: GroupId): Promise<PhotoRecord[]>;
   /**

@@ -77,6 +77,12 @@ export class MemoryPhotoStore implements PhotoStore {
     return Promise.resolve([...(this.photos.peek(group)?.values() ?? [])].map((r) => structuredClone(r)));
   }
 
+  writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void> {
+    for (const record of change.save ?? []) this.photos.of(group).set(record.hash, structuredClone(record));
+    for (const hash of change.delete ?? []) this.photos.of(group).delete(hash);
+    return Promise.resolve();
+  }
+
   getMany(group: GroupId, hashes: readonly string[]): Promise<PhotoRecord[]> {
     const records = this.photos.peek(group);
     return Promise.resolve([...new Set(hashes)].flatMap((h) => (records?.has(h) ? [structuredClone(records.get(h)!)] : [])));

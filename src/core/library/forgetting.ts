@@ -1,5 +1,5 @@
 import type { Embedding } from '../types.ts';
-import type { GroupId, Person } from '../library-types.ts';
+import type { GroupId, Person, PhotoRecord } from '../library-types.ts';
 import { beginWork, endWork } from './pending.ts';
 import { similarity } from '../vector.ts';
 import { findPerson, photoRef, refOf, type LibraryContext } from './context.ts';
@@ -44,6 +44,7 @@ export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: 
   // Their album, and the photos with an unknown face close enough to be them: nothing else can hold them.
   const near = await photos.near(group, person.samples.map((s) => s.embedding), eraseFrom);
   const scope = new Set([...(await photos.filedUnder(group, person.id)), ...near.filter((f) => f.personId === undefined).map((f) => f.photoHash)]);
+  const kept: PhotoRecord[] = [], deleted: PhotoRecord[] = [];
   for (const record of await photos.getMany(group, [...scope])) {
     const wasTheirs = peopleOf(record).includes(person.id);
     const faces = record.faces.filter((face) => {
@@ -54,15 +55,13 @@ export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: 
     if (faces.length === record.faces.length) continue;
     // The archiver may have cached this photo's faces, theirs among them.
     await ctx.deps.faceCache?.delete(record.hash);
-    const kept = { ...record, faces };
-    if (wasTheirs && peopleOf(kept).length === 0) {
-      await photos.delete(group, record.hash);
-      await albums.deleteOriginal(group, photoRef(record));
-      photosDeleted++;
-    } else {
-      await photos.save(group, kept);
-    }
+    if (wasTheirs && peopleOf({ faces }).length === 0) deleted.push(record);
+    else kept.push({ ...record, faces });
   }
+  // The records as one change; then the originals no record names any more.
+  await photos.writeMany(group, { save: kept, delete: deleted.map((r) => r.hash) });
+  for (const record of deleted) await albums.deleteOriginal(group, photoRef(record));
+  photosDeleted = deleted.length;
   await albums.removeAlbum(group, person.folder);
   await settings.saveClusters(group, []);
   await gallery.delete(group, person.id);

@@ -29,6 +29,9 @@ export function peopleOf(record: Pick<PhotoRecord, 'faces'>): string[] {
   return ids;
 }
 
+/** Records written per transaction by a re-file. */
+const REFILE_BATCH = 500;
+
 export interface RefileChange {
   readonly before: PhotoRecord;
   readonly after: PhotoRecord;
@@ -67,15 +70,18 @@ export async function refileGroup(ctx: LibraryContext, group: GroupId, policy?: 
   const [people, records] = await Promise.all([gallery.list(group), scope ? photos.getMany(group, scope) : photos.list(group)]);
   const changes = planRefile(records, people, effective);
   const folderOf = (id: string) => people.find((p) => p.id === id)?.folder;
-  for (const change of changes) {
-    const ref = photoRef(change.after);
-    // Linked before the record says so, unlinked after: a crash in between leaves an extra link
-    // that the consistency check removes, never a record pointing at a missing file.
-    for (const id of change.added) await albums.link(group, folderOf(id)!, ref);
-    await photos.save(group, change.after);
-    for (const id of change.removed) {
-      const folder = folderOf(id);
-      if (folder) await albums.unlink(group, folder, ref);
+  // Linked before the records say so, unlinked after: a crash in between leaves extra links that
+  // the consistency check removes, never a record pointing at a missing file. The records of a
+  // batch are written as one change (one sync to disk, not one per photo).
+  for (let i = 0; i < changes.length; i += REFILE_BATCH) {
+    const batch = changes.slice(i, i + REFILE_BATCH);
+    for (const change of batch) for (const id of change.added) await albums.link(group, folderOf(id)!, photoRef(change.after));
+    await photos.writeMany(group, { save: batch.map((c) => c.after) });
+    for (const change of batch) {
+      for (const id of change.removed) {
+        const folder = folderOf(id);
+        if (folder) await albums.unlink(group, folder, photoRef(change.after));
+      }
     }
   }
   if (changes.length > 0) ctx.log.info({ group, changed: changes.length, threshold: effective.threshold }, 'photos re-filed');

@@ -154,31 +154,25 @@ export class SqlPhotoStore implements PhotoStore {
   }
 
   save(group: GroupId, record: PhotoRecord): Promise<void> {
-    return this.write('photos.save', 'the photo record could not be saved', group, async (tx) => {
-      const row = {
-        ext: record.ext,
-        bytes: record.bytes,
-        original_name: record.originalName ?? null,
-        posted_by: record.postedBy ?? null,
-        posted_at: record.postedAt,
-        taken_at: record.takenAt ?? null,
-        source: record.source ? JSON.stringify(record.source) : null,
-      };
-      await tx
-        .insertInto('photos')
-        .values({ group_id: group, hash: record.hash, ...row })
-        .onConflict((oc) => oc.columns(['group_id', 'hash']).doUpdateSet(row))
-        .execute();
-      await tx.deleteFrom('faces').where('group_id', '=', group).where('photo_hash', '=', record.hash).execute();
-      if (record.faces.length > 0) await tx.insertInto('faces').values(record.faces.map((face, position) => faceRow(group, record.hash, position, face))).execute();
-      return { value: undefined, follow: (matrix) => matrix.setPhoto(record.hash, record.faces.map((f, faceIndex) => matrixFace(f, faceIndex))) };
-    });
+    return this.writeMany(group, { save: [record] });
   }
 
   delete(group: GroupId, hash: string): Promise<void> {
-    return this.write('photos.delete', 'the photo record could not be deleted', group, async (tx) => {
-      await tx.deleteFrom('photos').where('group_id', '=', group).where('hash', '=', hash).execute();
-      return { value: undefined, follow: (matrix) => matrix.deletePhoto(hash) };
+    return this.writeMany(group, { delete: [hash] });
+  }
+
+  writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void> {
+    const saves = change.save ?? [], deletes = change.delete ?? [];
+    return this.write('photos.save', 'the photo records could not be saved', group, async (tx) => {
+      for (const record of saves) await saveRecord(tx, group, record);
+      for (let i = 0; i < deletes.length; i += 500) await tx.deleteFrom('photos').where('group_id', '=', group).where('hash', 'in', deletes.slice(i, i + 500)).execute();
+      return {
+        value: undefined,
+        follow: (matrix) => {
+          for (const record of saves) matrix.setPhoto(record.hash, record.faces.map((f, faceIndex) => matrixFace(f, faceIndex)));
+          for (const hash of deletes) matrix.deletePhoto(hash);
+        },
+      };
     });
   }
 
@@ -358,6 +352,26 @@ export class SqlPhotoStore implements PhotoStore {
       ...(p.source !== null ? { source: parseSource(p.source) } : {}),
     }));
   }
+}
+
+/** One record and its faces, inside the caller's transaction. */
+async function saveRecord(tx: Tx, group: GroupId, record: PhotoRecord): Promise<void> {
+  const row = {
+    ext: record.ext,
+    bytes: record.bytes,
+    original_name: record.originalName ?? null,
+    posted_by: record.postedBy ?? null,
+    posted_at: record.postedAt,
+    taken_at: record.takenAt ?? null,
+    source: record.source ? JSON.stringify(record.source) : null,
+  };
+  await tx
+    .insertInto('photos')
+    .values({ group_id: group, hash: record.hash, ...row })
+    .onConflict((oc) => oc.columns(['group_id', 'hash']).doUpdateSet(row))
+    .execute();
+  await tx.deleteFrom('faces').where('group_id', '=', group).where('photo_hash', '=', record.hash).execute();
+  if (record.faces.length > 0) await tx.insertInto('faces').values(record.faces.map((face, position) => faceRow(group, record.hash, position, face))).execute();
 }
 
 function faceRow(group: GroupId, hash: string, position: number, face: StoredFace): FacesTable {
