@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readZipBytes } from '../helpers/zip.ts';
 import { fakeLibrary, post, type FakeLibrary, type Post } from '../fakes/fake-library.ts';
 
@@ -125,6 +126,31 @@ describe('PhotoLibrary.album (fakes)', () => {
     } finally {
       await result.export.dispose();
     }
+  });
+
+  it('GIVEN a cap of 2 exports WHEN 3 are asked for at once THEN the third starts only once one of the first two is done, and the group is not held up meanwhile', async () => {
+    const t = fakeLibrary({}, { maxConcurrentExports: 2 });
+    await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([ANNA], 100)).bytes } });
+    await t.library.ingest(G, { bytes: (await post([ANNA], 110)).bytes });
+    const started: number[] = [];
+    const asks = [1, 2, 3].map(async (n) => {
+      const result = await t.library.album(G, 'Anna', 10_000_000);
+      started.push(n);
+      assert.ok(result.kind === 'album');
+      return result.export;
+    });
+    const [first, second] = [await asks[0]!, await asks[1]!];
+    await sleep(10);
+    assert.deepEqual(started, [1, 2]);
+    assert.equal((await within(t.library.ingest(G, { bytes: (await post([ANNA], 120)).bytes }))).kind, 'filed', 'a waiting export holds no lock');
+    await second.dispose();
+    const third = await within(asks[2]!);
+    assert.deepEqual(started, [1, 2, 3]);
+    await first.dispose();
+    await third.dispose();
+    // All three places are free again.
+    const again = await Promise.all([1, 2].map(() => within(t.library.album(G, 'Anna', 10_000_000))));
+    for (const result of again) if (result.kind === 'album') await result.export.dispose();
   });
 
   it('GIVEN an export never disposed (the process died while sending) WHEN the library checks consistency at start THEN its zip is gone', async () => {

@@ -9,14 +9,21 @@ import type { Actor, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, Pe
  * A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list.
  * Only the snapshot (who, which entries, which the asker may see) is taken inside the group's
  * lock: the zips are built while the caller sends them, so a long upload never holds up the
- * group.
+ * group. Exports wait for one of the process's few places (`maxConcurrentExports`), in turn.
  */
 export async function album(ctx: LibraryContext, group: GroupId, name: string, maxPartBytes?: number, canSee?: SourceFilter): Promise<AlbumResult> {
   const snapshot = await ctx.serial(group, () => albumSnapshot(ctx, group, name, canSee));
   if (snapshot.kind !== 'snapshot') return snapshot;
   const { person, folder, entries, hidden } = snapshot;
   if (maxPartBytes === undefined) return { kind: 'album-photos', person, entries };
-  const zips = await ctx.deps.albums.export(group, folder, person.name, maxPartBytes, entries);
+  const release = await ctx.exports.acquire();
+  let zips: AlbumExport;
+  try {
+    zips = await ctx.deps.albums.export(group, folder, person.name, maxPartBytes, entries);
+  } catch (error) {
+    release();
+    throw error;
+  }
   const exported: AlbumExport = {
     plannedParts: zips.plannedParts,
     parts: zips.parts,
@@ -27,7 +34,11 @@ export async function album(ctx: LibraryContext, group: GroupId, name: string, m
       return zips.skipped;
     },
     dispose: async () => {
-      await zips.dispose();
+      try {
+        await zips.dispose();
+      } finally {
+        release();
+      }
       // Taken out of the album (forget, "not this") after the snapshot: rightly left out.
       if (zips.skipped.length > 0) ctx.log.info({ group, person: person.id, skipped: zips.skipped.length }, 'album export: photos gone since the snapshot were left out');
     },
