@@ -7,6 +7,7 @@ import { placeAt, temporaryBeside } from '../files/index.ts';
 import { groupFolderName, groupFromFolderName, isHashedGroupFolder, safeFolderName } from './safe-name.ts';
 import type { PartEntry } from './zip-parts.ts';
 import { zipParts } from './zip-parts.ts';
+import { errorCode, isFile } from './fs.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
 const EXT = /^[a-z0-9]{1,5}$/;
@@ -56,25 +57,12 @@ function inside(parent: string, child: string): string {
   return child;
 }
 
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
 /** The entries of a folder; none when it does not exist (yet). */
 async function entriesOf(dir: string): Promise<Dirent[]> {
   try {
     return await readdir(dir, { withFileTypes: true });
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return [];
-    throw error;
-  }
-}
-
-async function isFile(target: string): Promise<boolean> {
-  try {
-    return (await lstat(target)).isFile();
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
     throw error;
   }
 }

@@ -1,8 +1,9 @@
-import { lstat, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ZipPart } from '../core/index.ts';
 import type { ZipEntry } from './zip.ts';
 import { writeZip } from './zip.ts';
+import { errorCode, isFile } from './fs.ts';
 
 /** A file to put into one of several zips: its size decides which. */
 export interface PartEntry extends ZipEntry {
@@ -81,19 +82,6 @@ export interface ZipParts<T extends PartEntry> {
   readonly tooLarge: readonly T[];
   /** Entries whose file was gone when their part was written. */
   readonly missing: readonly T[];
-}
-
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-async function isFile(file: string): Promise<boolean> {
-  try {
-    return (await lstat(file)).isFile();
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
-    throw error;
-  }
 }
 
 /**

@@ -32,6 +32,14 @@ async function stored(store: AlbumStore, group: string, ...photos: Photo[]): Pro
   for (const p of photos) await store.storeOriginal(group, p.ref, p.bytes);
 }
 
+/** Six photos of 20 KB on six days in Anna's album of group A: three parts of two under a 50 KB limit. */
+async function sixPhotosOfAnna(store: AlbumStore): Promise<Photo[]> {
+  const photos = Array.from({ length: 6 }, (_, i) => fake(`2024-01-0${i + 1}T00:00:00Z`, 20_000));
+  await stored(store, A, ...photos);
+  for (const p of photos) await store.link(A, 'Anna', p.ref);
+  return photos;
+}
+
 const ZERO = { temporaryFilesRemoved: 0, orphanOriginalsRemoved: 0, albumLinksRestored: 0, strayAlbumFilesRemoved: 0 };
 
 /** The report without its list, to compare with ZERO. */
@@ -333,9 +341,7 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
       it('GIVEN photos taken out of the album after the export was planned THEN they are skipped, the rest is sent, and a part left with none is dropped', async () => {
         const fixture = await create();
         const { store } = fixture;
-        const photos = Array.from({ length: 6 }, (_, i) => fake(`2024-01-0${i + 1}T00:00:00Z`, 20_000));
-        await stored(store, A, ...photos);
-        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        const photos = await sixPhotosOfAnna(store);
         const result = await store.export(A, 'Anna', 'Anna', 50_000);
         try {
           assert.equal(result.plannedParts, 3);
@@ -359,9 +365,7 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
       it('GIVEN the consumer stops after the first part, or fails to send it THEN nothing is left once disposed', async () => {
         const fixture = await create();
         const { store } = fixture;
-        const photos = Array.from({ length: 6 }, (_, i) => fake(`2024-01-0${i + 1}T00:00:00Z`, 20_000));
-        await stored(store, A, ...photos);
-        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        await sixPhotosOfAnna(store);
         const stopped = await store.export(A, 'Anna', 'Anna', 50_000);
         for await (const part of stopped.parts) {
           assert.deepEqual(await fixture.exports(), [part.path]);
@@ -385,9 +389,7 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
 
       it('GIVEN two exports of the same album at once THEN their files are distinct and each is whole', async () => {
         const { store, read } = await create();
-        const photos = Array.from({ length: 6 }, (_, i) => fake(`2024-01-0${i + 1}T00:00:00Z`, 20_000));
-        await stored(store, A, ...photos);
-        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        await sixPhotosOfAnna(store);
         const [first, second] = await Promise.all([store.export(A, 'Anna', 'Anna', 50_000), store.export(A, 'Anna', 'Anna', 50_000)]);
         try {
           const paths: string[] = [];
