@@ -5,6 +5,7 @@
  *
  *   npm run bench                 all three sets
  *   npm run bench -- posts lfw    some of them
+ *   npm run bench -- album [n]    album export instead: see bench-album.ts
  *   npm run bench -- clusters     /unknown's clustering instead (scripts/bench-clusters.ts)
  *   npm run bench -- library      the library's commands at 1k, 10k, 100k photos (scripts/bench-library.ts)
  */
@@ -19,6 +20,7 @@ import { DEFAULT_THRESHOLD, PooledFaceEngine } from '../src/recognition/index.ts
 import { KeyvFaceCache, openKeyv } from '../src/storage/index.ts';
 import { parsePairs } from '../src/eval/verification.ts';
 import { DATASETS, GROUP, LFW, POSTS } from '../test/helpers/datasets.ts';
+import { albumBench } from './bench-album.ts';
 import { benchClusters } from './bench-clusters.ts';
 import { benchLibrary } from './bench-library.ts';
 
@@ -77,64 +79,77 @@ const sets: Set[] = [
 ];
 
 const chosen = process.argv.slice(2);
-const rows: string[] = [];
-const log = pino({ level: 'silent' });
-const engineSets = sets.filter((s) => chosen.length === 0 || chosen.includes(s.name));
-try {
-  if (chosen.includes('clusters')) process.stdout.write(benchClusters());
-  if (chosen.includes('library')) process.stdout.write(await benchLibrary());
-  if (engineSets.length > 0) await benchEngine();
-} finally {
-  await rm(scratch, { recursive: true, force: true });
+
+/** The archiver's pipeline over the chosen sets (all by default). */
+async function faceBench(): Promise<void> {
+  const rows: string[] = [];
+  const log = pino({ level: 'silent' });
+  try {
+    const started = performance.now();
+    const engine = await PooledFaceEngine.create({ backend: 'auto', modelsDir: undefined, minEyeDistance: 12, minFaceScore: 0.5, workers });
+    const startupMs = performance.now() - started;
+    const known = await knownFolder();
+    const emptyKnown = path.join(scratch, 'nobody');
+    await mkdir(emptyKnown, { recursive: true });
+    for (const set of sets.filter((s) => chosen.length === 0 || chosen.includes(s.name))) {
+      const inputs = await set.inputs();
+      const dataDir = await mkdtemp(path.join(scratch, 'data-'));
+      const keyv = openKeyv<never>(dataDir, 'faces');
+      const job = new ArchiveJob({ engine, decoder: new SharpImageDecoder(), cache: new KeyvFaceCache(keyv, engine.info.embedder), log });
+      const plan = await ArchiveJob.plan({
+        inputs,
+        knownDir: set.known ? known : emptyKnown,
+        outputDir: path.join(dataDir, 'out'),
+        policy: { threshold: DEFAULT_THRESHOLD, margin: 0.02 },
+      });
+      // The known faces are learnt (and cached) by a first pass, so the timed pass measures the photos.
+      await job.run({ ...plan, photos: [] });
+      const before = engine.stats;
+      let peak = process.memoryUsage().rss;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+      const t0 = performance.now();
+      const report = await job.run(plan);
+      const wall = performance.now() - t0;
+      clearInterval(sampler);
+      const inference = engine.stats.inferenceMs - before.inferenceMs;
+      const busy = inference / (wall * workers);
+      rows.push(
+        `| ${set.describe} | ${report.photos} | ${report.faces} | ${(wall / 1000).toFixed(1)} s | ${(report.photos / (wall / 1000)).toFixed(2)} | ` +
+          `${(report.faces / (wall / 1000)).toFixed(2)} | ${(busy * 100).toFixed(0)}% | ${((1 - busy) * 100).toFixed(0)}% | ${Math.round(peak / 2 ** 20)} MiB |`,
+      );
+      process.stderr.write(`${set.name}: done\n`);
+      await keyv.disconnect();
+    }
+    await engine.close();
+    const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    process.stdout.write(
+      [
+        `facefile bench, ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ` +
+          `backend ${engine.info.backend}, ${workers} workers, ${engine.info.embedder}; engine start-up ${(startupMs / 1000).toFixed(1)} s; data ${DATASETS}`,
+        '',
+        '| set | photos | faces | wall | photos/s | faces/s | workers in inference | outside inference | peak RSS |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+        ...rows,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
-async function benchEngine(): Promise<void> {
-  const started = performance.now();
-  const engine = await PooledFaceEngine.create({ backend: 'auto', modelsDir: undefined, minEyeDistance: 12, minFaceScore: 0.5, workers });
-  const startupMs = performance.now() - started;
-  const known = await knownFolder();
-  const emptyKnown = path.join(scratch, 'nobody');
-  await mkdir(emptyKnown, { recursive: true });
-  for (const set of engineSets) {
-    const inputs = await set.inputs();
-    const dataDir = await mkdtemp(path.join(scratch, 'data-'));
-    const keyv = openKeyv<never>(dataDir, 'faces');
-    const job = new ArchiveJob({ engine, decoder: new SharpImageDecoder(), cache: new KeyvFaceCache(keyv, engine.info.embedder), log });
-    const plan = await ArchiveJob.plan({
-      inputs,
-      knownDir: set.known ? known : emptyKnown,
-      outputDir: path.join(dataDir, 'out'),
-      policy: { threshold: DEFAULT_THRESHOLD, margin: 0.02 },
-    });
-    // The known faces are learnt (and cached) by a first pass, so the timed pass measures the photos.
-    await job.run({ ...plan, photos: [] });
-    const before = engine.stats;
-    let peak = process.memoryUsage().rss;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-    const t0 = performance.now();
-    const report = await job.run(plan);
-    const wall = performance.now() - t0;
-    clearInterval(sampler);
-    const inference = engine.stats.inferenceMs - before.inferenceMs;
-    const busy = inference / (wall * workers);
-    rows.push(
-      `| ${set.describe} | ${report.photos} | ${report.faces} | ${(wall / 1000).toFixed(1)} s | ${(report.photos / (wall / 1000)).toFixed(2)} | ` +
-        `${(report.faces / (wall / 1000)).toFixed(2)} | ${(busy * 100).toFixed(0)}% | ${((1 - busy) * 100).toFixed(0)}% | ${Math.round(peak / 2 ** 20)} MiB |`,
-    );
-    process.stderr.write(`${set.name}: done\n`);
-    await keyv.disconnect();
+/** Benches of one part each, chosen by name instead of the archiver's photo sets. */
+const parts: Record<string, () => Promise<void>> = {
+  album: () => albumBench(scratch, chosen.slice(1)),
+  clusters: () => Promise.resolve(void process.stdout.write(benchClusters())),
+  library: async () => void process.stdout.write(await benchLibrary()),
+};
+const part = chosen[0] === undefined ? undefined : parts[chosen[0]];
+if (!part) await faceBench();
+else {
+  try {
+    await part();
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
-  await engine.close();
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  process.stdout.write(
-    [
-      `facefile bench, ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ` +
-        `backend ${engine.info.backend}, ${workers} workers, ${engine.info.embedder}; engine start-up ${(startupMs / 1000).toFixed(1)} s; data ${DATASETS}`,
-      '',
-      '| set | photos | faces | wall | photos/s | faces/s | workers in inference | outside inference | peak RSS |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-      ...rows,
-      '',
-    ].join('\n'),
-  );
 }

@@ -6,7 +6,8 @@ import { describeError, StorageError } from '../core/index.ts';
 import { placeAt, temporaryBeside } from '../files/index.ts';
 import { groupFolderName, groupFromFolderName, isHashedGroupFolder, safeFolderName } from './safe-name.ts';
 import type { PartEntry } from './zip-parts.ts';
-import { writeZipParts } from './zip-parts.ts';
+import { zipParts } from './zip-parts.ts';
+import { errorCode, isFile } from './fs.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
 const EXT = /^[a-z0-9]{1,5}$/;
@@ -15,8 +16,6 @@ const ENTRY_NAME = /^(\d{4})-(\d{2})-(\d{2})_(\d{2})(\d{2})(\d{2})_([0-9a-f]{8})
 const TEMPORARY_SUFFIX = '.partial';
 /** Beside a group folder whose name ends in a hash: the group id it cannot be decoded back to. */
 const GROUP_ID_FILE = 'group-id';
-/** Exports list the album again when a photo vanished while it was being zipped (unlinked meanwhile). */
-const EXPORT_ATTEMPTS = 3;
 
 /** `<date>_<hash8>.<ext>`, the date in UTC as `YYYY-MM-DD_HHMMSS`, so that names sort by date. */
 export function albumEntryName(photo: PhotoRef): string {
@@ -58,25 +57,12 @@ function inside(parent: string, child: string): string {
   return child;
 }
 
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
 /** The entries of a folder; none when it does not exist (yet). */
 async function entriesOf(dir: string): Promise<Dirent[]> {
   try {
     return await readdir(dir, { withFileTypes: true });
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return [];
-    throw error;
-  }
-}
-
-async function isFile(target: string): Promise<boolean> {
-  try {
-    return (await lstat(target)).isFile();
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
     throw error;
   }
 }
@@ -231,33 +217,40 @@ export class FsAlbumStore implements AlbumStore {
   }
 
   /**
-   * Zips the album into parts of at most `maxPartBytes` each (see `writeZipParts`), named
-   * "<title>.zip" or "<title> (part 2 of 3).zip", in a folder of their own under `<dataDir>/tmp/`,
-   * so concurrent exports never share a file. An empty album gives no parts.
+   * Zips the album, or the `entries` of it given, into parts of at most `maxPartBytes` each (see
+   * `zipParts`), named "<title>.zip" or "<title> (part 2 of 3).zip", in a folder of their own under
+   * `<dataDir>/tmp/`, so concurrent exports never share a file. Only the plan is made here; each
+   * part is written when `parts` asks for it. An empty album gives no parts.
    */
-  async export(group: GroupId, folder: string, title: string, maxPartBytes: number, only?: ReadonlySet<string>): Promise<AlbumExport> {
-    this.albumPath(this.paths(group), folder); // validates group and folder before anything is written
+  async export(group: GroupId, folder: string, title: string, maxPartBytes: number, entries?: readonly AlbumEntry[]): Promise<AlbumExport> {
+    const album = this.albumPath(this.paths(group), folder); // validates group and folder before anything is written
     if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= 0) throw new RangeError(`maxPartBytes must be a positive integer, not ${maxPartBytes}`);
+    // Paths handed back must be this album's own entries: nothing else may end up in a zip.
+    for (const entry of entries ?? []) {
+      if (!ENTRY_NAME.test(entry.name) || entry.path !== path.join(album, entry.name)) throw new RangeError(`not an entry of album ${folder}: ${JSON.stringify(entry.path)}`);
+    }
     const name = safeFolderName(title, 'album');
     const fileName = (index: number, count: number): string => (count === 1 ? `${name}.zip` : `${name} (part ${index} of ${count}).zip`);
     return this.run('export', group, async () => {
+      const sources = (entries ?? (await this.list(group, folder))).map((entry): AlbumEntry & PartEntry => {
+        const date = dateOfEntryName(entry.name);
+        return { ...entry, source: entry.path, ...(date ? { date } : {}) };
+      });
       await mkdir(this.tmpDir, { recursive: true });
-      for (let attempt = 1; ; attempt++) {
-        const entries = (await this.list(group, folder)).filter((entry) => !only || only.has(entry.hash));
-        const dir = await mkdtemp(path.join(this.tmpDir, 'export-'));
-        const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
-        try {
-          const sources = entries.map((entry): AlbumEntry & PartEntry => {
-            const date = dateOfEntryName(entry.name);
-            return { ...entry, source: entry.path, ...(date ? { date } : {}) };
-          });
-          const { parts, tooLarge } = await writeZipParts(sources, { dir, maxPartBytes, fileName });
-          return { parts, tooLarge: tooLarge.map(({ name: n, path: p, bytes, hash }) => ({ name: n, path: p, bytes, hash })), dispose };
-        } catch (error) {
-          await dispose();
-          if (errorCode(error) !== 'ENOENT' || attempt >= EXPORT_ATTEMPTS) throw error;
-        }
-      }
+      const dir = await mkdtemp(path.join(this.tmpDir, 'export-'));
+      const zips = zipParts(sources, { dir, maxPartBytes, fileName });
+      const entryOf = ({ name: n, path: p, bytes, hash }: AlbumEntry): AlbumEntry => ({ name: n, path: p, bytes, hash });
+      return {
+        plannedParts: zips.planned,
+        parts: this.guarded('export', group, zips.parts),
+        get tooLarge() {
+          return zips.tooLarge.map(entryOf);
+        },
+        get skipped() {
+          return zips.missing.map(entryOf);
+        },
+        dispose: () => rm(dir, { recursive: true, force: true }),
+      };
     });
   }
 
@@ -456,11 +449,24 @@ export class FsAlbumStore implements AlbumStore {
     try {
       return await body();
     } catch (cause) {
-      if (cause instanceof RangeError || cause instanceof StorageError) throw cause;
-      const whose = group === undefined ? '' : ` of group ${group}`;
-      throw new StorageError(`album files${whose}: ${operation} failed: ${describeError(cause)}`, `albums.${operation}`, { cause });
+      throw storageError(operation, group, cause);
     }
   }
+
+  /** `run` for what is done while iterating. */
+  private async *guarded<T>(operation: string, group: GroupId, items: AsyncIterable<T>): AsyncGenerator<T> {
+    try {
+      yield* items;
+    } catch (cause) {
+      throw storageError(operation, group, cause);
+    }
+  }
+}
+
+function storageError(operation: string, group: GroupId | undefined, cause: unknown): unknown {
+  if (cause instanceof RangeError || cause instanceof StorageError) return cause;
+  const whose = group === undefined ? '' : ` of group ${group}`;
+  return new StorageError(`album files${whose}: ${operation} failed: ${describeError(cause)}`, `albums.${operation}`, { cause });
 }
 
 /** Moves every file under `from` to the same place under `to`, keeping what `to` already has. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ZipPart } from '../core/index.ts';
 import type { ZipEntry } from './zip.ts';
 import { writeZip } from './zip.ts';
+import { errorCode, isFile } from './fs.ts';
 
 /** A file to put into one of several zips: its size decides which. */
 export interface PartEntry extends ZipEntry {
@@ -27,6 +28,40 @@ function smallestZipOf(entry: PartEntry): number {
   return 22 + 30 + 46 + 2 * Buffer.byteLength(entry.name) + entry.bytes;
 }
 
+/** Which entries go into which zip, from their sizes alone. */
+export interface PartPlan<T extends PartEntry> {
+  readonly parts: T[][];
+  /** Entries that cannot fit in a zip under the limit even alone. */
+  readonly tooLarge: T[];
+}
+
+/** Groups `entries`, in their order, into as few zips of at most `maxPartBytes` as a greedy pass gives. */
+export function planZipParts<T extends PartEntry>(entries: readonly T[], maxPartBytes: number, estimate: EntryEstimate = estimateEntryBytes): PartPlan<T> {
+  if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= 0) throw new RangeError(`maxPartBytes must be a positive integer, not ${maxPartBytes}`);
+  const tooLarge: T[] = [];
+  const parts: T[][] = [];
+  let current: T[] = [];
+  let size = ARCHIVE_OVERHEAD;
+  for (const entry of entries) {
+    if (smallestZipOf(entry) > maxPartBytes) {
+      tooLarge.push(entry);
+      continue;
+    }
+    const added = estimate(Buffer.byteLength(entry.name), entry.bytes);
+    if (current.length > 0 && size + added > maxPartBytes) {
+      parts.push(current);
+      current = [];
+      size = ARCHIVE_OVERHEAD;
+    }
+    // An entry that the estimate says is too big alone may still fit exactly: it gets its own
+    // part, and the measurement decides.
+    current.push(entry);
+    size += added;
+  }
+  if (current.length > 0) parts.push(current);
+  return { parts, tooLarge };
+}
+
 export interface ZipPartsOptions {
   /** Where the zips are written; nothing else should write there. */
   readonly dir: string;
@@ -37,70 +72,96 @@ export interface ZipPartsOptions {
   readonly estimate?: EntryEstimate;
 }
 
+/** Zip parts planned up front and written one at a time, as they are asked for. */
 export interface ZipParts<T extends PartEntry> {
-  readonly parts: ZipPart[];
-  /** Entries that cannot fit in a zip under the limit even alone. */
-  readonly tooLarge: T[];
+  /** How many parts the plan gives before any is written. */
+  readonly planned: number;
+  /** Iterate once: see `zipParts`. */
+  readonly parts: AsyncIterable<ZipPart>;
+  /** Entries too large even alone: from the plan, then those found so when written. Album order once `parts` is done. */
+  readonly tooLarge: readonly T[];
+  /** Entries whose file was gone when their part was written. */
+  readonly missing: readonly T[];
 }
 
 /**
- * Writes `entries`, in their order, into as few zips as a greedy plan gives, each at most
- * `maxPartBytes` on disk. The plan is an estimate; each written zip is measured, and one that came
- * out too large is split in two and written again, so no part returned is ever over the limit.
+ * Plans `entries` into zips of at most `maxPartBytes` (see `planZipParts`), then writes each only
+ * when the consumer asks for it, after deleting the one before: one part on disk at a time, however
+ * large the album. The plan is an estimate; each written zip is measured, and one that came out too
+ * large is split in two and written again, so no part yielded is ever over the limit.
+ *
+ * A part's name counts the parts known when it is written: a split adds one to the parts after
+ * it, and a part whose files are all gone drops out. Entries whose file is gone (taken out of the
+ * album since the list was made) are skipped and listed in `missing`.
  */
-export async function writeZipParts<T extends PartEntry>(entries: readonly T[], options: ZipPartsOptions): Promise<ZipParts<T>> {
+export function zipParts<T extends PartEntry>(entries: readonly T[], options: ZipPartsOptions): ZipParts<T> {
   const { dir, maxPartBytes, fileName, estimate = estimateEntryBytes } = options;
-  if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= 0) throw new RangeError(`maxPartBytes must be a positive integer, not ${maxPartBytes}`);
-  const tooLarge: T[] = [];
-  const plan: T[][] = [];
-  let current: T[] = [];
-  let size = ARCHIVE_OVERHEAD;
-  for (const entry of entries) {
-    if (smallestZipOf(entry) > maxPartBytes) {
-      tooLarge.push(entry);
-      continue;
-    }
-    const added = estimate(Buffer.byteLength(entry.name), entry.bytes);
-    if (current.length > 0 && size + added > maxPartBytes) {
-      plan.push(current);
-      current = [];
-      size = ARCHIVE_OVERHEAD;
-    }
-    // An entry that the estimate says is too big alone may still fit exactly: it gets its own
-    // part, and the measurement below decides.
-    current.push(entry);
-    size += added;
-  }
-  if (current.length > 0) plan.push(current);
+  const { parts: plan, tooLarge } = planZipParts(entries, maxPartBytes, estimate);
+  const missing: T[] = [];
+  const planned = plan.length;
+  const order = new Map(entries.map((entry, i) => [entry, i]));
 
-  const written: { path: string; bytes: number; entries: T[] }[] = [];
-  let serial = 0;
-  while (plan.length > 0) {
-    const part = plan.shift()!;
-    // Temporary names start with a dot; the final names come from a safe title, which never does.
-    const target = path.join(dir, `.part-${++serial}.zip`);
-    const { bytes } = await writeZip(part, target);
-    if (bytes <= maxPartBytes) {
-      written.push({ path: target, bytes, entries: part });
-      continue;
+  /** The entries whose file is still there; the others go to `missing`. */
+  const present = async (part: readonly T[]): Promise<T[]> => {
+    const kept: T[] = [];
+    for (const entry of part) {
+      if (await isFile(entry.source)) kept.push(entry);
+      else missing.push(entry);
     }
-    await rm(target, { force: true });
-    if (part.length === 1) {
-      tooLarge.push(part[0]!);
-      continue;
+    return kept;
+  };
+
+  /** Writes the part's entries still present; undefined when none is left. */
+  const write = async (part: readonly T[], target: string): Promise<{ bytes: number; entries: T[] } | undefined> => {
+    let current = await present(part);
+    while (current.length > 0) {
+      try {
+        return { ...(await writeZip(current, target)), entries: current };
+      } catch (error) {
+        // A file unlinked between the check and archiver's read: check again and write the rest.
+        if (errorCode(error) !== 'ENOENT') throw error;
+        const still = await present(current);
+        if (still.length === current.length) throw error;
+        current = still;
+      }
     }
-    const half = Math.ceil(part.length / 2);
-    plan.unshift(part.slice(0, half), part.slice(half));
+    return undefined;
+  };
+
+  async function* build(): AsyncGenerator<ZipPart> {
+    let sent = 0;
+    let serial = 0;
+    let previous: string | undefined;
+    try {
+      while (plan.length > 0) {
+        const part = plan.shift()!;
+        if (previous !== undefined) await rm(previous, { force: true });
+        previous = undefined;
+        // Temporary names start with a dot; the final names come from a safe title, which never does.
+        const target = path.join(dir, `.part-${++serial}.zip`);
+        const written = await write(part, target);
+        if (!written) continue;
+        if (written.bytes > maxPartBytes) {
+          await rm(target, { force: true });
+          if (written.entries.length === 1) tooLarge.push(written.entries[0]!);
+          else {
+            const half = Math.ceil(written.entries.length / 2);
+            plan.unshift(written.entries.slice(0, half), written.entries.slice(half));
+          }
+          continue;
+        }
+        const name = fileName(sent + 1, sent + 1 + plan.length);
+        previous = path.join(dir, name);
+        await rename(target, previous);
+        sent++;
+        yield { path: previous, bytes: written.bytes, photos: written.entries.length, fileName: name };
+      }
+    } finally {
+      if (previous !== undefined) await rm(previous, { force: true });
+      // Entries found too large only when written are put back in album order.
+      tooLarge.sort((a, b) => order.get(a)! - order.get(b)!);
+    }
   }
 
-  // Entries found too large only when written are put back in album order.
-  tooLarge.sort((a, b) => entries.indexOf(a) - entries.indexOf(b));
-  const parts: ZipPart[] = [];
-  for (const [index, part] of written.entries()) {
-    const name = fileName(index + 1, written.length);
-    const finalPath = path.join(dir, name);
-    await rename(part.path, finalPath);
-    parts.push({ path: finalPath, bytes: part.bytes, photos: part.entries.length, fileName: name });
-  }
-  return { parts, tooLarge };
+  return { planned, parts: build(), tooLarge, missing };
 }

@@ -61,3 +61,41 @@ export class KeyedSerialQueue {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
   }
 }
+
+/**
+ * At most `limit` holders at once; the rest wait in the order they asked (FIFO), so a steady
+ * stream of requests never starves an early one.
+ */
+export class Semaphore {
+  private held = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`a semaphore needs a limit of 1 or more, not ${limit}`);
+  }
+
+  /** Resolves once a place is free, with the function that gives it back (calling it again does nothing). */
+  async acquire(): Promise<() => void> {
+    if (this.held < this.limit && this.waiting.length === 0) this.held++;
+    // The place is handed over by `release`: `held` does not drop in between, so no late caller jumps the queue.
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.held--;
+    };
+  }
+
+  /** Runs `task` once a place is free, and frees it when the task settles. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  }
+}

@@ -162,11 +162,24 @@ export interface ZipPart {
   readonly fileName: string;
 }
 
+/**
+ * An album export, planned from the files' sizes; the zips are built one at a time as `parts` is
+ * iterated, so temporary disk never holds more than one part, however large the album.
+ */
 export interface AlbumExport {
-  readonly parts: readonly ZipPart[];
-  /** Photos too large to fit in any part under the limit: left out, listed for the reply. */
+  /** How many parts the plan gives, before any is built. */
+  readonly plannedParts: number;
+  /**
+   * Each part is built when asked for, after the one before it is deleted; the last is deleted when
+   * the iteration ends. Iterate once. A split of a part measured over the limit adds one to the
+   * count in the names of the parts after it.
+   */
+  readonly parts: AsyncIterable<ZipPart>;
+  /** Photos too large to fit in any part under the limit: left out, listed for the reply. Complete once `parts` is done. */
   readonly tooLarge: readonly AlbumEntry[];
-  /** Deletes the temporary zip files. */
+  /** Photos whose file was gone when their part was built (taken out of the album since): left out. */
+  readonly skipped: readonly AlbumEntry[];
+  /** Deletes what is left of the temporary files; call it in every case, after stopping early too. */
   dispose(): Promise<void>;
 }
 
@@ -200,9 +213,10 @@ export interface AlbumStore {
   list(group: GroupId, folder: string): Promise<AlbumEntry[]>;
   /**
    * Zip parts of the album, each under `maxPartBytes`, entries in date order, store method. With
-   * `only`, just the photos whose content hash it holds (the ones the asker may see).
+   * `entries` (some of what `list` gave for this album: a snapshot, or the photos the asker may
+   * see), just those; else the album as it is now. Resolves once planned; see `AlbumExport`.
    */
-  export(group: GroupId, folder: string, title: string, maxPartBytes: number, only?: ReadonlySet<string>): Promise<AlbumExport>;
+  export(group: GroupId, folder: string, title: string, maxPartBytes: number, entries?: readonly AlbumEntry[]): Promise<AlbumExport>;
   /** Bytes used by the group's originals and album copies that are not links. */
   diskUsage(group: GroupId): Promise<number>;
   /**

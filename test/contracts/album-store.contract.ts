@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { AlbumStore, PhotoRecord, PhotoRef, RepairReport } from '../../src/core/index.ts';
+import type { AlbumExport, AlbumStore, PhotoRecord, PhotoRef, RepairReport, ZipPart } from '../../src/core/index.ts';
 import { POSTS, NO_DATASETS } from '../helpers/datasets.ts';
 import { readZipBytes } from '../helpers/zip.ts';
 
@@ -32,6 +32,14 @@ async function stored(store: AlbumStore, group: string, ...photos: Photo[]): Pro
   for (const p of photos) await store.storeOriginal(group, p.ref, p.bytes);
 }
 
+/** Six photos of 20 KB on six days in Anna's album of group A: three parts of two under a 50 KB limit. */
+async function sixPhotosOfAnna(store: AlbumStore): Promise<Photo[]> {
+  const photos = Array.from({ length: 6 }, (_, i) => fake(`2024-01-0${i + 1}T00:00:00Z`, 20_000));
+  await stored(store, A, ...photos);
+  for (const p of photos) await store.link(A, 'Anna', p.ref);
+  return photos;
+}
+
 const ZERO = { temporaryFilesRemoved: 0, orphanOriginalsRemoved: 0, albumLinksRestored: 0, strayAlbumFilesRemoved: 0 };
 
 /** The report without its list, to compare with ZERO. */
@@ -45,6 +53,27 @@ export interface AlbumStoreFixture {
   readonly store: AlbumStore;
   /** The file's bytes; rejects with code ENOENT when there is none. */
   readonly read: (path: string) => Promise<Buffer>;
+  /** The paths of the export files that exist now (zips and their half-written forms), sorted. */
+  readonly exports: () => Promise<string[]>;
+}
+
+interface Sent {
+  readonly part: ZipPart;
+  readonly bytes: Buffer;
+}
+
+/**
+ * Takes the parts one by one as the bot does, reading each as it comes: each must then be the only
+ * export file there is, and none may be left after the last.
+ */
+async function collect(fixture: AlbumStoreFixture, result: AlbumExport): Promise<Sent[]> {
+  const sent: Sent[] = [];
+  for await (const part of result.parts) {
+    assert.deepEqual(await fixture.exports(), [part.path], `${part.fileName}: one part at a time`);
+    sent.push({ part, bytes: await fixture.read(part.path) });
+  }
+  assert.deepEqual(await fixture.exports(), [], 'the last part is deleted when the iteration ends');
+  return sent;
 }
 
 /** What every `AlbumStore` must do. `create` gives a new, empty store each time. */
@@ -190,65 +219,86 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
 
     describe('export', () => {
       it('GIVEN a small album THEN one part named "<title>.zip" holding every photo, stored', async () => {
-        const { store, read } = await create();
+        const fixture = await create();
+        const { store } = fixture;
         const photos = [fake('2024-01-01T00:00:00Z'), fake('2024-01-02T00:00:00Z')];
         await stored(store, A, ...photos);
         for (const p of photos) await store.link(A, 'Anna', p.ref);
         const result = await store.export(A, 'Anna', 'Anna', 10_000_000);
         try {
-          assert.equal(result.parts.length, 1);
-          const [part] = result.parts;
-          assert.equal(part?.fileName, 'Anna.zip');
+          assert.equal(result.plannedParts, 1);
+          const sent = await collect(fixture, result);
+          assert.equal(sent.length, 1);
+          const [{ part, bytes }] = sent as [Sent];
+          assert.equal(part.fileName, 'Anna.zip');
           assert.equal(part.photos, 2);
-          const bytes = await read(part.path);
           assert.equal(part.bytes, bytes.length);
           const entries = await readZipBytes(bytes);
           assert.deepEqual(entries.map((e) => e.name), (await store.list(A, 'Anna')).map((e) => e.name));
           for (const e of entries) assert.equal(e.method, 0);
           assert.deepEqual(result.tooLarge, []);
+          assert.deepEqual(result.skipped, []);
         } finally {
           await result.dispose();
         }
       });
 
-      it('GIVEN `only` some photos THEN the zip holds just those', async () => {
-        const { store, read } = await create();
+      it('GIVEN some entries of the album THEN the zip holds just those', async () => {
+        const fixture = await create();
+        const { store } = fixture;
         const photos = [fake('2024-01-01T00:00:00Z'), fake('2024-01-02T00:00:00Z'), fake('2024-01-03T00:00:00Z')];
         await stored(store, A, ...photos);
         for (const p of photos) await store.link(A, 'Anna', p.ref);
-        const result = await store.export(A, 'Anna', 'Anna', 10_000_000, new Set([photos[0]!.ref.hash, photos[2]!.ref.hash]));
+        const wanted = (await store.list(A, 'Anna')).filter((e) => e.hash !== photos[1]!.ref.hash);
+        const result = await store.export(A, 'Anna', 'Anna', 10_000_000, wanted);
         try {
-          assert.equal(result.parts.length, 1);
-          const names = (await readZipBytes(await read(result.parts[0]!.path))).map((e) => e.name);
-          const wanted = (await store.list(A, 'Anna')).filter((e) => e.hash !== photos[1]!.ref.hash).map((e) => e.name);
-          assert.deepEqual(names, wanted);
+          const sent = await collect(fixture, result);
+          assert.equal(sent.length, 1);
+          assert.deepEqual((await readZipBytes(sent[0]!.bytes)).map((e) => e.name), wanted.map((e) => e.name));
         } finally {
           await result.dispose();
         }
       });
 
-      it('GIVEN a title with unsafe characters THEN the zip name is made safe', async () => {
+      it('GIVEN entries that are not this album\'s THEN export rejects with RangeError', async () => {
         const { store } = await create();
+        const p = fake();
+        await stored(store, A, p);
+        await store.link(A, 'Anna', p.ref);
+        await store.link(A, 'Ben', p.ref);
+        const bens = await store.list(A, 'Ben');
+        await assert.rejects(store.export(A, 'Anna', 'Anna', 10_000_000, bens), RangeError);
+        const [entry] = await store.list(A, 'Anna');
+        await assert.rejects(store.export(A, 'Anna', 'Anna', 10_000_000, [{ ...entry!, path: `${entry!.path}/../../Ben/${entry!.name}` }]), RangeError);
+      });
+
+      it('GIVEN a title with unsafe characters THEN the zip name is made safe', async () => {
+        const fixture = await create();
+        const { store } = fixture;
         const p = fake();
         await stored(store, A, p);
         await store.link(A, 'Anna', p.ref);
         const result = await store.export(A, 'Anna', '../../Anna/Maria\0', 10_000_000);
         try {
-          assert.equal(result.parts[0]?.fileName, '_.._Anna_Maria.zip');
+          assert.equal((await collect(fixture, result))[0]?.part.fileName, '_.._Anna_Maria.zip');
         } finally {
           await result.dispose();
         }
       });
 
       it('GIVEN an empty album THEN no parts and nothing too large', async () => {
-        const result = await (await create()).store.export(A, 'Nobody', 'Nobody', 1_000_000);
-        assert.deepEqual(result.parts, []);
+        const fixture = await create();
+        const result = await fixture.store.export(A, 'Nobody', 'Nobody', 1_000_000);
+        assert.equal(result.plannedParts, 0);
+        assert.deepEqual(await collect(fixture, result), []);
         assert.deepEqual(result.tooLarge, []);
         await result.dispose();
+        assert.deepEqual(await fixture.exports(), []);
       });
 
-      it('GIVEN real photos and a small limit THEN 3+ parts, each complete and under the limit, together the album once, in date order; the photo over the limit is listed as too large; dispose removes the files', { skip: NO_DATASETS }, async () => {
-        const { store, read } = await create();
+      it('GIVEN real photos and a small limit THEN 3+ parts as planned, built one at a time, each complete and under the limit, together the album once, in date order; the photo over the limit is listed as too large', { skip: NO_DATASETS }, async () => {
+        const fixture = await create();
+        const { store, read } = fixture;
         const files = ['bbt1.jpg', 'bbt2.jpg', 'bbt3.jpg', 'bbt4.jpg', 'bbt5.jpg', 'obama-720p.jpg', 'johnsnow_test1.jpg', 'obama-1080p.jpg', 'obama_partial_face.jpg', 'obama_and_biden.jpg', 'obama_32bit_rgba.png'];
         const photos: Photo[] = [];
         for (const [i, file] of files.entries()) {
@@ -263,15 +313,15 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
         const result = await store.export(A, 'Anna', 'Anna', limit);
         try {
           const big = photos.at(-1)!;
+          const sent = await collect(fixture, result);
           assert.deepEqual(result.tooLarge.map((e) => e.hash), [big.ref.hash]);
-          assert.ok(result.parts.length >= 3, `${result.parts.length} parts`);
+          assert.ok(sent.length >= 3, `${sent.length} parts`);
+          assert.equal(result.plannedParts, sent.length);
           const seen: string[] = [];
-          for (const [i, part] of result.parts.entries()) {
-            assert.equal(part.fileName, `Anna (part ${i + 1} of ${result.parts.length}).zip`);
-            const bytes = await read(part.path);
-            const size = bytes.length;
-            assert.equal(part.bytes, size);
-            assert.ok(size <= limit, `${part.fileName} is ${size} bytes`);
+          for (const [i, { part, bytes }] of sent.entries()) {
+            assert.equal(part.fileName, `Anna (part ${i + 1} of ${sent.length}).zip`);
+            assert.equal(part.bytes, bytes.length);
+            assert.ok(bytes.length <= limit, `${part.fileName} is ${bytes.length} bytes`);
             const entries = await readZipBytes(bytes);
             assert.equal(part.photos, entries.length);
             for (const entry of entries) {
@@ -286,24 +336,75 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
         } finally {
           await result.dispose();
         }
-        for (const part of result.parts) await assert.rejects(read(part.path), { code: 'ENOENT' });
+      });
+
+      it('GIVEN photos taken out of the album after the export was planned THEN they are skipped, the rest is sent, and a part left with none is dropped', async () => {
+        const fixture = await create();
+        const { store } = fixture;
+        const photos = await sixPhotosOfAnna(store);
+        const result = await store.export(A, 'Anna', 'Anna', 50_000);
+        try {
+          assert.equal(result.plannedParts, 3);
+          // After the snapshot: one photo forgotten from the middle part, both of the last, one added.
+          for (const gone of [photos[2]!, photos[4]!, photos[5]!]) await store.unlink(A, 'Anna', gone.ref);
+          const late = fake('2024-01-09T00:00:00Z', 20_000);
+          await stored(store, A, late);
+          await store.link(A, 'Anna', late.ref);
+          const sent = await collect(fixture, result);
+          const names = (await Promise.all(sent.map(({ bytes }) => readZipBytes(bytes)))).flat().map((e) => e.name);
+          const kept = [photos[0]!, photos[1]!, photos[3]!].map((p) => p.ref.hash.slice(0, 8));
+          assert.deepEqual(names.map((n) => n.slice(18, 26)), kept);
+          assert.deepEqual(sent.map((s) => s.part.photos), [2, 1]);
+          assert.deepEqual(sent.map((s) => s.part.fileName), ['Anna (part 1 of 3).zip', 'Anna (part 2 of 3).zip']);
+          assert.deepEqual(result.skipped.map((e) => e.hash).sort(), [photos[2]!, photos[4]!, photos[5]!].map((p) => p.ref.hash).sort());
+        } finally {
+          await result.dispose();
+        }
+      });
+
+      it('GIVEN the consumer stops after the first part, or fails to send it THEN nothing is left once disposed', async () => {
+        const fixture = await create();
+        const { store } = fixture;
+        await sixPhotosOfAnna(store);
+        const stopped = await store.export(A, 'Anna', 'Anna', 50_000);
+        for await (const part of stopped.parts) {
+          assert.deepEqual(await fixture.exports(), [part.path]);
+          break;
+        }
+        await stopped.dispose();
+        assert.deepEqual(await fixture.exports(), []);
+
+        const failed = await store.export(A, 'Anna', 'Anna', 50_000);
+        const upload = async (): Promise<void> => {
+          for await (const part of failed.parts) if (part.fileName.includes('part 2')) throw new Error('upload failed');
+        };
+        await assert.rejects(upload(), /upload failed/);
+        await failed.dispose();
+        assert.deepEqual(await fixture.exports(), []);
+
+        const never = await store.export(A, 'Anna', 'Anna', 50_000);
+        await never.dispose();
+        assert.deepEqual(await fixture.exports(), []);
       });
 
       it('GIVEN two exports of the same album at once THEN their files are distinct and each is whole', async () => {
         const { store, read } = await create();
-        const photos = Array.from({ length: 6 }, (_, i) => fake(`2024-01-0${i + 1}T00:00:00Z`, 20_000));
-        await stored(store, A, ...photos);
-        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        await sixPhotosOfAnna(store);
         const [first, second] = await Promise.all([store.export(A, 'Anna', 'Anna', 50_000), store.export(A, 'Anna', 'Anna', 50_000)]);
         try {
-          const paths = [...first.parts, ...second.parts].map((p) => p.path);
+          const paths: string[] = [];
+          const names = async (result: AlbumExport): Promise<string[]> => {
+            const found: string[] = [];
+            for await (const part of result.parts) {
+              paths.push(part.path);
+              found.push(...(await readZipBytes(await read(part.path))).map((e) => e.name));
+            }
+            return found;
+          };
+          const [a, b] = await Promise.all([names(first), names(second)]);
+          assert.equal(a.length, 6);
+          assert.deepEqual(b, a);
           assert.equal(new Set(paths).size, paths.length);
-          for (const result of [first, second]) {
-            const names = (await Promise.all(result.parts.map(async (p) => readZipBytes(await read(p.path))))).flat().map((e) => e.name);
-            assert.equal(names.length, 6);
-          }
-          await first.dispose();
-          for (const part of second.parts) await read(part.path);
         } finally {
           await first.dispose();
           await second.dispose();
@@ -404,13 +505,18 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
 
     describe('leftover exports', () => {
       it('GIVEN an export never disposed (the process died while sending it) WHEN exports are cleared THEN its zips are gone', async () => {
-        const { store, read } = await create();
+        const { store, read, exports } = await create();
         const photo = fake();
         await stored(store, A, photo);
         await store.link(A, 'Anna', photo.ref);
         const result = await store.export(A, 'Anna', 'Anna', 10_000_000);
+        const first = await result.parts[Symbol.asyncIterator]().next();
+        assert.ok(!first.done);
+        const part = first.value;
+        await read(part.path);
         await store.clearExports();
-        await assert.rejects(read(result.parts[0]!.path));
+        await assert.rejects(read(part.path));
+        assert.deepEqual(await exports(), []);
         assert.equal((await store.list(A, 'Anna')).length, 1, 'the album itself is untouched');
       });
     });

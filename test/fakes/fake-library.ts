@@ -55,7 +55,7 @@ export interface FakeLibrary {
   albumOf(group: GroupId, name: string): Promise<string[]>;
 }
 
-export function fakeLibrary(defaults: Partial<LibraryDefaults> = {}): FakeLibrary {
+export function fakeLibrary(defaults: Partial<LibraryDefaults> = {}, options: { maxConcurrentExports?: number } = {}): FakeLibrary {
   const engine = new FakeFaceEngine();
   const albums = new MemoryAlbumStore();
   const gallery = new MemoryGalleryStore();
@@ -82,6 +82,7 @@ export function fakeLibrary(defaults: Partial<LibraryDefaults> = {}): FakeLibrar
       return Promise.resolve();
     },
     now: clock.now,
+    ...options,
   });
   return {
     library,

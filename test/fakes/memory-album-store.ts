@@ -106,21 +106,29 @@ export class MemoryAlbumStore implements AlbumStore {
     });
   }
 
-  export(group: GroupId, folder: string, title: string, maxPartBytes: number, only?: ReadonlySet<string>): Promise<AlbumExport> {
-    return settle(() => this.exportNow(group, folder, title, maxPartBytes, only));
+  export(group: GroupId, folder: string, title: string, maxPartBytes: number, entries?: readonly AlbumEntry[]): Promise<AlbumExport> {
+    return settle(() => this.exportNow(group, folder, title, maxPartBytes, entries));
   }
 
-  private exportNow(group: GroupId, folder: string, title: string, maxPartBytes: number, only: ReadonlySet<string> | undefined): AlbumExport {
+  /** The export zips that exist now, by path: what `FsAlbumStore` would have under `tmp/`. */
+  exportFiles(): string[] {
+    return [...this.exports.keys()];
+  }
+
+  private exportNow(group: GroupId, folder: string, title: string, maxPartBytes: number, snapshot: readonly AlbumEntry[] | undefined): AlbumExport {
     checkFolder(folder);
     groupFolderName(group);
     if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= 0) throw new RangeError(`maxPartBytes must be a positive integer, not ${maxPartBytes}`);
+    const prefix = `memory:/groups/${groupFolderName(group)}/albums/${folder}/`;
+    for (const entry of snapshot ?? []) if (entry.path !== prefix + entry.name) throw new RangeError(`not an entry of album ${folder}: ${JSON.stringify(entry.path)}`);
     const name = safeFolderName(title, 'album');
     const dir = `memory:/tmp/export-${++this.exportCount}`;
     const tooLarge: AlbumEntry[] = [];
-    const plan: { entry: AlbumEntry; bytes: Buffer }[][] = [];
+    const skipped: AlbumEntry[] = [];
+    // The plan is exact here (the fake knows its zip's size), so it is never re-split.
+    const plan: AlbumEntry[][] = [];
     let size = ZIP_END;
-    for (const entry of this.entries(group, folder)) {
-      if (only && !only.has(entry.hash)) continue;
+    for (const entry of snapshot ?? this.entries(group, folder)) {
       const added = zipEntrySize(entry.name, entry.bytes);
       if (ZIP_END + added > maxPartBytes) {
         tooLarge.push(entry);
@@ -130,21 +138,51 @@ export class MemoryAlbumStore implements AlbumStore {
         plan.push([]);
         size = ZIP_END;
       }
-      plan.at(-1)!.push({ entry, bytes: this.album(group, folder)!.get(entry.name)! });
+      plan.at(-1)!.push(entry);
       size += added;
     }
-    const parts: ZipPart[] = plan.map((entries, i) => {
-      const fileName = plan.length === 1 ? `${name}.zip` : `${name} (part ${i + 1} of ${plan.length}).zip`;
-      const zip = storedZip(entries.map(({ entry, bytes }) => ({ name: entry.name, bytes })));
-      const path = `${dir}/${fileName}`;
-      this.exports.set(path, zip);
-      return { path, bytes: zip.length, photos: entries.length, fileName };
-    });
-    const dispose = (): Promise<void> => {
-      for (const part of parts) this.exports.delete(part.path);
-      return Promise.resolve();
+    const planned = plan.length;
+    const exports = this.exports;
+    let disposed = false;
+    // Like the disk: a part is made when asked for, from the entries still in the album, after the
+    // one before it is deleted.
+    const build = async function* (this: MemoryAlbumStore): AsyncGenerator<ZipPart> {
+      let sent = 0;
+      let previous: string | undefined;
+      try {
+        while (plan.length > 0 && !disposed) {
+          const part = plan.shift()!;
+          if (previous !== undefined) exports.delete(previous);
+          previous = undefined;
+          const files = part.flatMap((entry) => {
+            const bytes = this.album(group, folder)?.get(entry.name);
+            if (!bytes) skipped.push(entry);
+            return bytes ? [{ name: entry.name, bytes }] : [];
+          });
+          await Promise.resolve();
+          if (files.length === 0) continue;
+          const fileName = sent + 1 + plan.length === 1 ? `${name}.zip` : `${name} (part ${sent + 1} of ${sent + 1 + plan.length}).zip`;
+          const zip = storedZip(files);
+          previous = `${dir}/${fileName}`;
+          exports.set(previous, zip);
+          sent++;
+          yield { path: previous, bytes: zip.length, photos: files.length, fileName };
+        }
+      } finally {
+        if (previous !== undefined) exports.delete(previous);
+      }
     };
-    return { parts, tooLarge, dispose };
+    return {
+      plannedParts: planned,
+      parts: build.call(this),
+      tooLarge,
+      skipped,
+      dispose: () => {
+        disposed = true;
+        for (const path of [...exports.keys()]) if (path.startsWith(`${dir}/`)) exports.delete(path);
+        return Promise.resolve();
+      },
+    };
   }
 
   diskUsage(group: GroupId): Promise<number> {

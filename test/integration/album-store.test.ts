@@ -1,13 +1,16 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { albumStoreContract } from '../contracts/album-store.contract.ts';
 import { FsAlbumStore, groupFolderName } from '../../src/albums/index.ts';
-import { writeZipParts } from '../../src/albums/zip-parts.ts';
-import type { PhotoRecord, PhotoRef } from '../../src/core/index.ts';
+import { ARCHIVE_OVERHEAD, estimateEntryBytes, zipParts } from '../../src/albums/zip-parts.ts';
+import type { PhotoRecord, PhotoRef, ZipPart } from '../../src/core/index.ts';
 import { StorageError } from '../../src/core/index.ts';
 import { readZip } from '../helpers/zip.ts';
 
@@ -42,7 +45,22 @@ async function tree(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true })).sort();
 }
 
-albumStoreContract('FsAlbumStore', async () => ({ store: (await fsStore()).store, read: (file) => readFile(file) }));
+/** Every file below `<dataDir>/tmp`: export zips, finished or half written. */
+async function exportFiles(dataDir: string): Promise<string[]> {
+  const tmp = path.join(dataDir, 'tmp');
+  try {
+    const found = await readdir(tmp, { recursive: true, withFileTypes: true });
+    return found.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+albumStoreContract('FsAlbumStore', async () => {
+  const { dataDir, store } = await fsStore();
+  return { store, read: (file) => readFile(file), exports: () => exportFiles(dataDir) };
+});
 
 const G = 'tg:-1001234567';
 
@@ -139,7 +157,7 @@ describe('FsAlbumStore on disk', () => {
       }
       await store.link(group, 'Anna', p.ref);
       const result = await store.export(group, 'Anna', '../../../evil', 1_000_000);
-      assert.equal(path.dirname(path.dirname(result.parts[0]!.path)), path.join(dataDir, 'tmp'));
+      for await (const part of result.parts) assert.equal(path.dirname(path.dirname(part.path)), path.join(dataDir, 'tmp'));
       await result.dispose();
       await store.repair(group, [record(p.ref)], new Map([['Anna', [p.ref.hash]]]));
     }
@@ -193,59 +211,137 @@ describe('FsAlbumStore on disk', () => {
   });
 });
 
-describe('writeZipParts', () => {
+describe('zipParts', () => {
   async function entries(dir: string, sizes: readonly number[]) {
     const list = [];
     for (const [i, size] of sizes.entries()) {
       const source = path.join(dir, `photo-${i}.jpg`);
       await writeFile(source, randomBytes(size));
-      list.push({ source, name: `2024-01-0${i + 1}_000000_0000000${i}.jpg`, bytes: size });
+      list.push({ source, name: `2024-01-${String(i + 1).padStart(2, '0')}_000000_${String(i).padStart(8, '0')}.jpg`, bytes: size });
     }
     return list;
   }
 
-  it('GIVEN an estimate that is far too optimistic THEN oversized zips are split and rewritten, never returned', async () => {
+  /** Takes every part as the bot would; each must be the one file in `out` when it comes. */
+  async function drain(parts: AsyncIterable<ZipPart>, out: string): Promise<{ part: ZipPart; names: string[] }[]> {
+    const sent = [];
+    for await (const part of parts) {
+      assert.deepEqual(await readdir(out), [part.fileName]);
+      assert.equal((await stat(part.path)).size, part.bytes);
+      sent.push({ part, names: (await readZip(part.path)).map((e) => e.name) });
+    }
+    assert.deepEqual(await readdir(out), []);
+    return sent;
+  }
+
+  async function folders(sizes: readonly number[]) {
     const dir = await sandbox();
     const out = path.join(dir, 'out');
     await mkdir(out);
-    const sources = await entries(dir, [3000, 3000, 3000, 3000, 3000]);
+    return { out, sources: await entries(dir, sizes) };
+  }
+
+  it('GIVEN an estimate that is far too optimistic THEN oversized zips are split and rewritten, never yielded, and the names count the parts known when each is made', async () => {
+    const { out, sources } = await folders([3000, 3000, 3000, 3000, 3000]);
     const limit = 6500;
-    const { parts, tooLarge } = await writeZipParts(sources, { dir: out, maxPartBytes: limit, fileName: (i, n) => `A (part ${i} of ${n}).zip`, estimate: () => 1 });
-    assert.deepEqual(tooLarge, []);
-    assert.ok(parts.length >= 3);
-    const names: string[] = [];
-    for (const part of parts) {
-      assert.ok(part.bytes <= limit && (await stat(part.path)).size === part.bytes, `${part.fileName}: ${part.bytes}`);
-      names.push(...(await readZip(part.path)).map((e) => e.name));
-    }
-    assert.deepEqual(names, sources.map((s) => s.name));
-    assert.deepEqual((await readdir(out)).sort(), parts.map((p) => p.fileName).sort());
+    const zips = zipParts(sources, { dir: out, maxPartBytes: limit, fileName: (i, n) => `A (part ${i} of ${n}).zip`, estimate: () => 1 });
+    assert.equal(zips.planned, 1);
+    const sent = await drain(zips.parts, out);
+    assert.deepEqual(zips.tooLarge, []);
+    assert.ok(sent.length >= 3);
+    for (const { part } of sent) assert.ok(part.bytes <= limit, `${part.fileName}: ${part.bytes}`);
+    assert.deepEqual(sent.flatMap((s) => s.names), sources.map((s) => s.name));
+    assert.deepEqual(sent.map((s) => s.part.fileName), ['A (part 1 of 3).zip', 'A (part 2 of 3).zip', 'A (part 3 of 3).zip']);
   });
 
   it('GIVEN an entry that fits only by a few bytes THEN it gets a part of its own rather than being called too large', async () => {
-    const dir = await sandbox();
-    const out = path.join(dir, 'out');
-    await mkdir(out);
-    const [entry] = await entries(dir, [5000]);
-    const exact = 22 + 30 + 16 + 46 + 2 * Buffer.byteLength(entry!.name) + 5000;
-    const { parts, tooLarge } = await writeZipParts([entry!], { dir: out, maxPartBytes: exact, fileName: () => 'A.zip' });
-    assert.deepEqual(tooLarge, []);
-    assert.equal(parts[0]?.bytes, exact);
-    const under = await writeZipParts([entry!], { dir: out, maxPartBytes: exact - 1, fileName: () => 'B.zip' });
-    assert.deepEqual(under.parts, []);
+    const { out, sources } = await folders([5000]);
+    const entry = sources[0]!;
+    const exact = 22 + 30 + 16 + 46 + 2 * Buffer.byteLength(entry.name) + 5000;
+    const fits = zipParts([entry], { dir: out, maxPartBytes: exact, fileName: () => 'A.zip' });
+    const [sent] = await drain(fits.parts, out);
+    assert.deepEqual(fits.tooLarge, []);
+    assert.equal(sent?.part.bytes, exact);
+    const under = zipParts([entry], { dir: out, maxPartBytes: exact - 1, fileName: () => 'B.zip' });
+    assert.deepEqual(await drain(under.parts, out), []);
     assert.deepEqual(under.tooLarge, [entry]);
-    assert.deepEqual(await readdir(out), ['A.zip']);
   });
 
   it('GIVEN the bytes of a part THEN the estimate never falls below what is written', async () => {
-    const dir = await sandbox();
-    const out = path.join(dir, 'out');
-    await mkdir(out);
-    const sources = await entries(dir, [10, 2000, 70_000]);
-    const { parts } = await writeZipParts(sources, { dir: out, maxPartBytes: 10_000_000, fileName: () => 'A.zip' });
-    const { ARCHIVE_OVERHEAD, estimateEntryBytes } = await import('../../src/albums/zip-parts.ts');
+    const { out, sources } = await folders([10, 2000, 70_000]);
+    const zips = zipParts(sources, { dir: out, maxPartBytes: 10_000_000, fileName: () => 'A.zip' });
     const estimated = ARCHIVE_OVERHEAD + sources.reduce((sum, s) => sum + estimateEntryBytes(Buffer.byteLength(s.name), s.bytes), 0);
-    assert.ok(parts[0]!.bytes <= estimated, `${parts[0]!.bytes} > ${estimated}`);
-    assert.deepEqual(await readFile(sources[2]!.source), (await readZip(parts[0]!.path))[2]!.bytes);
+    for await (const part of zips.parts) {
+      assert.ok(part.bytes <= estimated, `${part.bytes} > ${estimated}`);
+      assert.deepEqual(await readFile(sources[2]!.source), (await readZip(part.path))[2]!.bytes);
+    }
+  });
+
+  it('GIVEN many parts and a slow consumer THEN at no moment is more than one file (finished or half written) in the folder', async () => {
+    const { out, sources } = await folders(Array.from({ length: 24 }, () => 40_000));
+    const zips = zipParts(sources, { dir: out, maxPartBytes: 90_000, fileName: (i, n) => `A (part ${i} of ${n}).zip` });
+    let most = 0;
+    const done = new AbortController();
+    const watcher = (async () => {
+      while (!done.signal.aborted) {
+        most = Math.max(most, (await readdir(out)).length);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    let parts = 0;
+    for await (const part of zips.parts) {
+      parts++;
+      await readZip(part.path);
+      await sleep(5);
+    }
+    done.abort();
+    await watcher;
+    assert.equal(parts, 12);
+    assert.equal(most, 1);
+  });
+
+  it('GIVEN a photo unlinked just as its part is written THEN it is left out and the part is still whole', async () => {
+    const { out, sources } = await folders([4000, 4000, 4000]);
+    const zips = zipParts(sources, { dir: out, maxPartBytes: 1_000_000, fileName: () => 'A.zip' });
+    await rm(sources[1]!.source);
+    const sent = await drain(zips.parts, out);
+    assert.deepEqual(sent.flatMap((s) => s.names), [sources[0]!.name, sources[2]!.name]);
+    assert.deepEqual(zips.missing, [sources[1]]);
   });
 });
+
+describe('FsAlbumStore exports left by a killed process', () => {
+  it('GIVEN a part of an export killed mid-send (and a half-written one) THEN clearExports, as run at start, removes them and the albums stay', async () => {
+    const { dataDir, store } = await fsStore();
+    const photos = Array.from({ length: 4 }, (_, i) => fake(`2024-01-0${i + 1}T00:00:00Z`, 30_000));
+    for (const p of photos) {
+      await store.storeOriginal(G, p.ref, p.bytes);
+      await store.link(G, 'Anna', p.ref);
+    }
+    // A child process exports, takes the first part, and is killed (SIGKILL) while "sending" it.
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', KILLED_EXPORT, dataDir, G], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const partPath = await new Promise<string>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+      child.once('exit', (code) => reject(new Error(`child exited with ${code} before sending`)));
+    });
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    await writeFile(path.join(path.dirname(partPath), '.part-2.zip.0badc0de.partial'), 'half a zip');
+    assert.equal((await exportFiles(dataDir)).length, 2);
+    assert.ok((await readZip(partPath)).length > 0, 'the leftover is a real part');
+    await store.clearExports();
+    assert.deepEqual(await exportFiles(dataDir), []);
+    assert.equal((await store.list(G, 'Anna')).length, 4);
+  });
+});
+
+/** Run as a child: starts an export of Anna's album and reports its first part, then hangs as an upload would. */
+const KILLED_EXPORT = `
+import { FsAlbumStore } from ${JSON.stringify(new URL('../../src/albums/index.ts', import.meta.url).href)};
+const [dataDir, group] = process.argv.slice(1);
+const result = await new FsAlbumStore(dataDir).export(group, 'Anna', 'Anna', 70_000);
+for await (const part of result.parts) {
+  process.stdout.write(part.path + '\\n');
+  await new Promise(() => setInterval(() => undefined, 1000));
+}
+`;

@@ -5,5 +5,5 @@ import { MemoryAlbumStore } from '../fakes/memory-album-store.ts';
 // same albums, exports and repairs that the disk would give.
 albumStoreContract('MemoryAlbumStore', () => {
   const store = new MemoryAlbumStore();
-  return Promise.resolve({ store, read: (path: string) => store.read(path) });
+  return Promise.resolve({ store, read: (path: string) => store.read(path), exports: () => Promise.resolve(store.exportFiles().sort()) });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SerialQueue, forEachConcurrent } from '../../src/core/concurrency.ts';
+import { Semaphore, SerialQueue, forEachConcurrent } from '../../src/core/concurrency.ts';
 
 /** Watches how many tasks run at once. */
 function gauge() {
@@ -163,5 +163,45 @@ describe('SerialQueue', () => {
     });
     await queue.idle();
     assert.deepEqual(settled, [1, 2, 3]);
+  });
+});
+
+describe('Semaphore', () => {
+  it('GIVEN a limit of 2 and 8 tasks THEN never more than 2 run at once, and all finish', async () => {
+    const semaphore = new Semaphore(2);
+    const { state, run } = gauge();
+    const done = await Promise.all(Array.from({ length: 8 }, (_, i) => semaphore.run(() => run(async () => (await delay(i), i)))));
+    assert.deepEqual(done, [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(state.max, 2);
+  });
+
+  it('GIVEN waiters THEN places are handed out in the order asked, even to a caller arriving just as one is freed', async () => {
+    const semaphore = new Semaphore(1);
+    const first = await semaphore.acquire();
+    const order: string[] = [];
+    const queued = ['a', 'b', 'c'].map((name) => semaphore.acquire().then((release) => (order.push(name), release)));
+    first();
+    // Asked after the release but before the woken waiter ran: it must still wait behind b and c.
+    const late = semaphore.acquire().then((release) => (order.push('late'), release));
+    for (const waiter of [...queued, late]) (await waiter)();
+    assert.deepEqual(order, ['a', 'b', 'c', 'late']);
+  });
+
+  it('GIVEN a release called twice or a task that fails THEN the place is given back once', async () => {
+    const semaphore = new Semaphore(1);
+    const release = await semaphore.acquire();
+    release();
+    release();
+    await assert.rejects(semaphore.run(() => Promise.reject(new Error('boom'))));
+    const [a, b] = [semaphore.acquire(), semaphore.acquire()];
+    let second = false;
+    void b.then(() => (second = true));
+    const releaseA = await a;
+    await sleep(5);
+    assert.equal(second, false, 'a second holder got in: a place was given back twice');
+    releaseA();
+    (await b)();
+    assert.ok(second);
+    assert.throws(() => new Semaphore(0), RangeError);
   });
 });

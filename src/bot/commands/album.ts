@@ -1,3 +1,5 @@
+import type { ZipPart } from '../../core/index.ts';
+import type { OutgoingFile } from '../chat-context.ts';
 import type { BotCommand } from '../command.ts';
 import { stringArg } from '../command.ts';
 import * as replies from '../replies.ts';
@@ -23,16 +25,21 @@ export const album: BotCommand = {
       case 'album-photos':
         return ctx.reply(replies.albumEmptyReply(name));
       case 'album': {
-        const { parts, tooLarge } = result.export;
+        const zips = result.export;
         try {
-          await ctx.reply(`${result.person.name}: ${parts.length} zip ${parts.length === 1 ? 'file' : 'files'}.`);
-          await ctx.sendFiles(parts.map((part) => ({ path: part.path, name: part.fileName, caption: `${part.photos} photos` })));
-          if (tooLarge.length > 0) await ctx.reply(replies.albumTooLargeReply(tooLarge.map((e) => e.name), limit));
+          await ctx.reply(`${result.person.name}: ${zips.plannedParts} zip ${zips.plannedParts === 1 ? 'file' : 'files'}.`);
+          // Each part is built when the platform is ready for it, and deleted once it has been sent.
+          await ctx.sendFiles(outgoing(zips.parts));
+          if (zips.tooLarge.length > 0) await ctx.reply(replies.albumTooLargeReply(zips.tooLarge.map((e) => e.name), limit));
           if (result.hidden) await ctx.reply(replies.albumHiddenReply(result.person.name, result.hidden));
         } finally {
-          await result.export.dispose();
+          await zips.dispose();
         }
       }
     }
   },
 };
+
+async function* outgoing(parts: AsyncIterable<ZipPart>): AsyncGenerator<OutgoingFile> {
+  for await (const part of parts) yield { path: part.path, name: part.fileName, caption: `${part.photos} photos` };
+}

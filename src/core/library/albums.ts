@@ -1,11 +1,55 @@
+import type { AlbumEntry, AlbumExport } from '../ports.ts';
 import type { GroupId, Person } from '../library-types.ts';
 import { sha256Hex } from '../hash.ts';
 import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
 import { peopleOf, refileNear } from './refile.ts';
-import type { Actor, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonSummary, SourceFilter } from './results.ts';
+import type { Actor, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonRef, PersonSummary, SourceFilter } from './results.ts';
 
-/** A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list. */
+/**
+ * A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list.
+ * Only the snapshot (who, which entries, which the asker may see) is taken inside the group's
+ * lock: the zips are built while the caller sends them, so a long upload never holds up the
+ * group. Exports wait for one of the process's few places (`maxConcurrentExports`), in turn.
+ */
 export async function album(ctx: LibraryContext, group: GroupId, name: string, maxPartBytes?: number, canSee?: SourceFilter): Promise<AlbumResult> {
+  const snapshot = await ctx.serial(group, () => albumSnapshot(ctx, group, name, canSee));
+  if (snapshot.kind !== 'snapshot') return snapshot;
+  const { person, folder, entries, hidden } = snapshot;
+  if (maxPartBytes === undefined) return { kind: 'album-photos', person, entries };
+  const release = await ctx.exports.acquire();
+  let zips: AlbumExport;
+  try {
+    zips = await ctx.deps.albums.export(group, folder, person.name, maxPartBytes, entries);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  const exported: AlbumExport = {
+    plannedParts: zips.plannedParts,
+    parts: zips.parts,
+    get tooLarge() {
+      return zips.tooLarge;
+    },
+    get skipped() {
+      return zips.skipped;
+    },
+    dispose: async () => {
+      try {
+        await zips.dispose();
+      } finally {
+        release();
+      }
+      // Taken out of the album (forget, "not this") after the snapshot: rightly left out.
+      if (zips.skipped.length > 0) ctx.log.info({ group, person: person.id, skipped: zips.skipped.length }, 'album export: photos gone since the snapshot were left out');
+    },
+  };
+  return { kind: 'album', person, hidden, export: exported };
+}
+
+type AlbumSnapshot = Exclude<AlbumResult, { kind: 'album' | 'album-photos' }> | { readonly kind: 'snapshot'; readonly person: PersonRef; readonly folder: string; readonly entries: AlbumEntry[]; readonly hidden: number };
+
+/** Who the name means and the entries of their album the asker may see, as they are now. */
+async function albumSnapshot(ctx: LibraryContext, group: GroupId, name: string, canSee: SourceFilter | undefined): Promise<AlbumSnapshot> {
   const { albums, gallery, photos } = ctx.deps;
   const people = await gallery.list(group);
   const person = findPerson(people, name);
@@ -25,9 +69,7 @@ export async function album(ctx: LibraryContext, group: GroupId, name: string, m
     entries = visible;
   }
   if (entries.length === 0) return hidden > 0 ? { kind: 'empty', person: ref, hidden } : { kind: 'empty', person: ref };
-  if (maxPartBytes === undefined) return { kind: 'album-photos', person: ref, entries };
-  const only = canSee ? new Set(entries.map((e) => e.hash)) : undefined;
-  return { kind: 'album', person: ref, hidden, export: await albums.export(group, person.folder, person.name, maxPartBytes, only) };
+  return { kind: 'snapshot', person: ref, folder: person.folder, entries, hidden };
 }
 
 /** Who is enrolled, with their sample and photo counts, by name. */

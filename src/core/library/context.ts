@@ -1,7 +1,7 @@
 import type { AlbumStore, AuditLog, FaceCache, FaceEngine, GalleryStore, ImageDecoder, PhotoRef, PhotoStore, Renderer, SettingsStore } from '../ports.ts';
 import type { DecodedImage, Embedding } from '../types.ts';
 import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../library-types.ts';
-import { KeyedSerialQueue } from '../concurrency.ts';
+import { KeyedSerialQueue, Semaphore } from '../concurrency.ts';
 import { silentLog, type Log } from '../log.ts';
 import type { FaceClusterer } from './clustering.ts';
 import { cleanPersonName, sameName } from './names.ts';
@@ -36,7 +36,12 @@ export interface LibraryDependencies {
   readonly clusterer?: FaceClusterer;
   readonly log?: Log;
   readonly now?: () => Date;
+  /** Album exports building and sending at once, process-wide; more wait their turn. 2 by default. */
+  readonly maxConcurrentExports?: number;
 }
+
+/** Each export streams a zip from disk to the platform: a few at once keep disk and uplink usable. */
+export const DEFAULT_MAX_CONCURRENT_EXPORTS = 2;
 
 /**
  * What every use case of the library works with: the ports, the defaults, the clock, and the
@@ -46,11 +51,14 @@ export interface LibraryDependencies {
 export class LibraryContext {
   readonly log: Log;
   readonly now: () => Date;
+  /** Places for album exports, shared by every group; see `LibraryDependencies.maxConcurrentExports`. */
+  readonly exports: Semaphore;
   private readonly queues = new KeyedSerialQueue();
 
   constructor(readonly deps: LibraryDependencies) {
     this.log = deps.log ?? silentLog;
     this.now = deps.now ?? (() => new Date());
+    this.exports = new Semaphore(deps.maxConcurrentExports ?? DEFAULT_MAX_CONCURRENT_EXPORTS);
   }
 
   /** Runs `task` once the group's earlier mutations are done: a group changes one step at a time. */

@@ -62,9 +62,13 @@ export class PhotoLibrary {
     return this.audited(group, actor, 'enroll', () => pending.refiling(this.ctx, group, () => enroll(this.ctx, group, request)), describe.enroll);
   }
 
-  /** A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list. */
+  /**
+   * A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list.
+   * The lock is held for the snapshot only; the parts are built as they are sent, and the caller
+   * must `dispose` the export in every case (it also frees the export's place).
+   */
   album(group: GroupId, name: string, maxPartBytes?: number, canSee?: SourceFilter): Promise<AlbumResult> {
-    return this.ctx.serial(group, () => albums.album(this.ctx, group, name, maxPartBytes, canSee));
+    return albums.album(this.ctx, group, name, maxPartBytes, canSee);
   }
 
   /** Who is enrolled, with their sample and photo counts, by name. */
