@@ -237,7 +237,7 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
         assert.equal(result.kind, 'enrolled', JSON.stringify(name));
       }
       const everything = (await readdir(t.dir, { recursive: true })).map(String);
-      assert.ok(everything.every((f) => f.startsWith('facefile.sqlite') || f.startsWith('groups')), everything.join('\n'));
+      assert.ok(everything.every((f) => f.startsWith('facefile.sqlite') || f.startsWith('library.sqlite') || f.startsWith('groups')), everything.join('\n'));
       const albums = await readdir(path.join(t.dir, 'groups', 'dc%3A2002', 'albums'));
       assert.equal(albums.length, names.length, albums.join(', '));
       for (const album of albums) {
