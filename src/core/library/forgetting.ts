@@ -1,7 +1,5 @@
-import type { Embedding } from '../types.ts';
 import type { GroupId, Person, PhotoRecord } from '../library-types.ts';
 import { beginWork, endWork } from './pending.ts';
-import { similarity } from '../vector.ts';
 import { findPerson, photoRef, refOf, type LibraryContext } from './context.ts';
 import { peopleOf } from './refile.ts';
 import type { ForgetResult } from './results.ts';
@@ -39,16 +37,16 @@ export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: 
   const { threshold } = await ctx.settingsOf(group);
   // Unknown faces this close to the person's samples are taken to be them, and erased too.
   const eraseFrom = threshold - ERASE_BELOW_THRESHOLD;
-  const looksLikeThem = (e: Embedding) => person.samples.some((s) => similarity(s.embedding, e) >= eraseFrom);
-  let photosDeleted = 0, facesErased = 0;
+  let facesErased = 0;
   // Their album, and the photos with an unknown face close enough to be them: nothing else can hold them.
-  const near = await photos.near(group, person.samples.map((s) => s.embedding), eraseFrom);
-  const scope = new Set([...(await photos.filedUnder(group, person.id)), ...near.filter((f) => f.personId === undefined).map((f) => f.photoHash)]);
+  const lookalikes = (await photos.near(group, person.samples.map((s) => s.embedding), eraseFrom)).filter((f) => f.personId === undefined);
+  const looksLikeThem = new Set(lookalikes.map((f) => `${f.photoHash}/${f.faceIndex}`));
+  const scope = new Set([...(await photos.filedUnder(group, person.id)), ...lookalikes.map((f) => f.photoHash)]);
   const kept: PhotoRecord[] = [], deleted: PhotoRecord[] = [];
   for (const record of await photos.getMany(group, [...scope])) {
     const wasTheirs = peopleOf(record).includes(person.id);
-    const faces = record.faces.filter((face) => {
-      const theirs = face.personId === person.id || (!face.personId && face.embedding !== undefined && looksLikeThem(face.embedding));
+    const faces = record.faces.filter((face, faceIndex) => {
+      const theirs = face.personId === person.id || (!face.personId && looksLikeThem.has(`${record.hash}/${faceIndex}`));
       if (theirs) facesErased++;
       return !theirs;
     });
@@ -61,7 +59,7 @@ export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: 
   // The records as one change; then the originals no record names any more.
   await photos.writeMany(group, { save: kept, delete: deleted.map((r) => r.hash) });
   for (const record of deleted) await albums.deleteOriginal(group, photoRef(record));
-  photosDeleted = deleted.length;
+  const photosDeleted = deleted.length;
   await albums.removeAlbum(group, person.folder);
   await settings.saveClusters(group, []);
   await gallery.delete(group, person.id);
