@@ -2,6 +2,9 @@ import type { Keyv } from 'keyv';
 import { z } from 'zod';
 import type { GroupId } from '../core/index.ts';
 import { KeyedSerialQueue, StorageError } from '../core/index.ts';
+import { storageCall } from './storage-call.ts';
+
+export { storageCall };
 
 /**
  * The key of a group's record: `<group>/<part>/<part>...`, each part escaped with
@@ -30,15 +33,6 @@ export function requireThrowingKeyv<T>(keyv: Keyv<T>): Keyv<T> {
   return keyv;
 }
 
-/** Runs a keyv call, turning whatever it throws into a `StorageError`. */
-export async function storageCall<R>(operation: string, message: string, call: () => Promise<R>): Promise<R> {
-  try {
-    return await call();
-  } catch (cause) {
-    if (cause instanceof StorageError) throw cause;
-    throw new StorageError(message, operation, { cause });
-  }
-}
 
 /** How a kind of record is turned into stored JSON and back; `decode` throws on a bad record. */
 export interface RecordCodec<T> {

@@ -4,7 +4,7 @@ import type { AuditEntry, AuditLog, GroupId, GroupSettings, PendingWork, ReplyMo
 import { StorageError } from '../../core/index.ts';
 import { scrubEntry } from '../../core/library/index.ts';
 import { AUDIT_ENTRIES_KEPT } from '../keyv-audit-log.ts';
-import { call } from './call.ts';
+import { storageCall } from '../storage-call.ts';
 import type { LibrarySchema } from './schema.ts';
 
 type Db = Kysely<LibrarySchema>;
@@ -30,7 +30,7 @@ export class SqlSettingsStore implements SettingsStore {
   constructor(private readonly db: Db) {}
 
   get(group: GroupId): Promise<GroupSettings | undefined> {
-    return call('settings.get', 'the settings could not be read', async () => {
+    return storageCall('settings.get', 'the settings could not be read', async () => {
       const row = await this.db.selectFrom('settings').selectAll().where('group_id', '=', group).executeTakeFirst();
       if (!row) return undefined;
       if (row.reply_mode !== 'quiet' && row.reply_mode !== 'summary') throw new StorageError('the stored settings are unreadable', 'settings.get');
@@ -46,7 +46,7 @@ export class SqlSettingsStore implements SettingsStore {
   }
 
   save(group: GroupId, settings: GroupSettings): Promise<void> {
-    return call('settings.save', 'the settings could not be written', async () => {
+    return storageCall('settings.save', 'the settings could not be written', async () => {
       const row = {
         threshold: settings.threshold,
         reply_mode: settings.replyMode,
@@ -63,14 +63,14 @@ export class SqlSettingsStore implements SettingsStore {
   }
 
   getClusters(group: GroupId): Promise<UnknownCluster[] | undefined> {
-    return call('settings.getClusters', 'the unknown-face clusters could not be read', async () => {
+    return storageCall('settings.getClusters', 'the unknown-face clusters could not be read', async () => {
       const row = await this.db.selectFrom('clusters').select('clusters').where('group_id', '=', group).executeTakeFirst();
       return row ? parsed(clustersSchema, row.clusters, 'cluster list', 'settings.getClusters') : undefined;
     });
   }
 
   saveClusters(group: GroupId, clusters: readonly UnknownCluster[]): Promise<void> {
-    return call('settings.saveClusters', 'the unknown-face clusters could not be written', async () => {
+    return storageCall('settings.saveClusters', 'the unknown-face clusters could not be written', async () => {
       const text = JSON.stringify(clusters);
       await this.db
         .insertInto('clusters')
@@ -82,7 +82,7 @@ export class SqlSettingsStore implements SettingsStore {
 
   /** Removes the group's settings and clusters. */
   forgetGroup(group: GroupId): Promise<void> {
-    return call('settings.forgetGroup', 'the settings could not be deleted', () =>
+    return storageCall('settings.forgetGroup', 'the settings could not be deleted', () =>
       this.db.transaction().execute(async (tx) => {
         await tx.deleteFrom('settings').where('group_id', '=', group).execute();
         await tx.deleteFrom('clusters').where('group_id', '=', group).execute();
@@ -103,7 +103,7 @@ export class SqlAuditLog implements AuditLog {
   ) {}
 
   record(group: GroupId, entry: AuditEntry): Promise<void> {
-    return call('audit.record', 'could not write the audit log', () =>
+    return storageCall('audit.record', 'could not write the audit log', () =>
       this.db.transaction().execute(async (tx) => {
         await tx
           .insertInto('audit')
@@ -116,7 +116,7 @@ export class SqlAuditLog implements AuditLog {
   }
 
   list(group: GroupId, limit: number): Promise<AuditEntry[]> {
-    return call('audit.list', 'could not read the audit log', async () => {
+    return storageCall('audit.list', 'could not read the audit log', async () => {
       const rows = await this.db.selectFrom('audit').selectAll().where('group_id', '=', group).orderBy('id', 'desc').limit(limit).execute();
       return rows.map((r) => {
         const action = AUDIT_ACTIONS.find((a) => a === r.action);
@@ -127,13 +127,13 @@ export class SqlAuditLog implements AuditLog {
   }
 
   forgetGroup(group: GroupId): Promise<void> {
-    return call('audit.forgetGroup', 'could not delete the audit log', async () => {
+    return storageCall('audit.forgetGroup', 'could not delete the audit log', async () => {
       await this.db.deleteFrom('audit').where('group_id', '=', group).execute();
     });
   }
 
   scrub(group: GroupId, person: { readonly name: string; readonly userId?: string }): Promise<void> {
-    return call('audit.scrub', 'could not write the audit log', () =>
+    return storageCall('audit.scrub', 'could not write the audit log', () =>
       this.db.transaction().execute(async (tx) => {
         const rows = await tx.selectFrom('audit').selectAll().where('group_id', '=', group).execute();
         for (const row of rows) {

@@ -13,7 +13,7 @@ import type {
   UnusableReason,
 } from '../../core/index.ts';
 import { FaceMatrix, StorageError } from '../../core/index.ts';
-import { call } from './call.ts';
+import { storageCall } from '../storage-call.ts';
 import type { FacesTable, LibrarySchema } from './schema.ts';
 
 type Db = Kysely<LibrarySchema>;
@@ -47,7 +47,7 @@ export class SqlGalleryStore implements GalleryStore {
   constructor(private readonly db: Db) {}
 
   list(group: GroupId): Promise<Person[]> {
-    return call('gallery.list', 'the enrolled people could not be read', async () => {
+    return storageCall('gallery.list', 'the enrolled people could not be read', async () => {
       const [people, samples, rejections] = await Promise.all([
         this.db.selectFrom('people').selectAll().where('group_id', '=', group).execute(),
         this.db.selectFrom('samples').selectAll().where('group_id', '=', group).orderBy('person_id').orderBy('position').execute(),
@@ -74,7 +74,7 @@ export class SqlGalleryStore implements GalleryStore {
 
   /** Adds the person, or replaces the one with the same id: samples and rejections in one transaction. */
   save(group: GroupId, person: Person): Promise<void> {
-    return call('gallery.save', 'the person could not be saved', () =>
+    return storageCall('gallery.save', 'the person could not be saved', () =>
       this.db.transaction().execute(async (tx) => {
         const row = { name: person.name, folder: person.folder, user_id: person.userId ?? null, created_at: person.createdAt };
         await tx
@@ -113,7 +113,7 @@ export class SqlGalleryStore implements GalleryStore {
 
   /** Removes the person; their samples and rejections go with them (foreign keys cascade). */
   delete(group: GroupId, personId: string): Promise<void> {
-    return call('gallery.delete', 'the person could not be deleted', async () => {
+    return storageCall('gallery.delete', 'the person could not be deleted', async () => {
       await this.db.deleteFrom('people').where('group_id', '=', group).where('id', '=', personId).execute();
     });
   }
@@ -137,11 +137,11 @@ export class SqlPhotoStore implements PhotoStore {
   ) {}
 
   get(group: GroupId, hash: string): Promise<PhotoRecord | undefined> {
-    return call('photos.get', 'the photo record could not be read', async () => (await this.read(group, [hash]))[0]);
+    return storageCall('photos.get', 'the photo record could not be read', async () => (await this.read(group, [hash]))[0]);
   }
 
   getMany(group: GroupId, hashes: readonly string[]): Promise<PhotoRecord[]> {
-    return call('photos.getMany', 'the photo records could not be read', async () => {
+    return storageCall('photos.getMany', 'the photo records could not be read', async () => {
       const records: PhotoRecord[] = [];
       // Bounded IN lists: SQLite allows 32766 parameters, and smaller batches keep memory even.
       for (let i = 0; i < hashes.length; i += 500) records.push(...(await this.read(group, hashes.slice(i, i + 500))));
@@ -150,7 +150,7 @@ export class SqlPhotoStore implements PhotoStore {
   }
 
   list(group: GroupId): Promise<PhotoRecord[]> {
-    return call('photos.list', 'the photo records could not be read', () => this.read(group, undefined));
+    return storageCall('photos.list', 'the photo records could not be read', () => this.read(group, undefined));
   }
 
   save(group: GroupId, record: PhotoRecord): Promise<void> {
@@ -177,19 +177,19 @@ export class SqlPhotoStore implements PhotoStore {
   }
 
   async near(group: GroupId, probes: readonly Embedding[], min: number): Promise<NearFace[]> {
-    const matrix = await call('photos.near', 'the face embeddings could not be read', () => this.matrixOf(group));
+    const matrix = await storageCall('photos.near', 'the face embeddings could not be read', () => this.matrixOf(group));
     return matrix.near(probes, min);
   }
 
   filedUnder(group: GroupId, personId: string): Promise<string[]> {
-    return call('photos.filedUnder', 'the album could not be read', async () => {
+    return storageCall('photos.filedUnder', 'the album could not be read', async () => {
       const rows = await this.db.selectFrom('faces').select('photo_hash').distinct().where('group_id', '=', group).where('person_id', '=', personId).execute();
       return rows.map((r) => r.photo_hash);
     });
   }
 
   unknownFaces(group: GroupId): Promise<UnknownFace[]> {
-    return call('photos.unknownFaces', 'the unknown faces could not be read', async () => {
+    return storageCall('photos.unknownFaces', 'the unknown faces could not be read', async () => {
       const rows = await this.db
         .selectFrom('faces')
         .select(['photo_hash', 'position', 'embedding', 'seen_at'])
@@ -218,7 +218,7 @@ export class SqlPhotoStore implements PhotoStore {
   }
 
   counts(group: GroupId): Promise<PhotoCounts> {
-    return call('photos.counts', 'the totals could not be counted', async () => {
+    return storageCall('photos.counts', 'the totals could not be counted', async () => {
       const [photos, faces, byPerson] = await Promise.all([
         this.db.selectFrom('photos').select((eb) => eb.fn.countAll().as('n')).where('group_id', '=', group).executeTakeFirst(),
         this.db
@@ -252,7 +252,7 @@ export class SqlPhotoStore implements PhotoStore {
    * matrix is updated only when it was current just before this write; otherwise it is dropped.
    */
   private async write<T>(operation: string, message: string, group: GroupId, change: (tx: Tx) => Promise<Written<T>>): Promise<T> {
-    const { written, version } = await call(operation, message, () =>
+    const { written, version } = await storageCall(operation, message, () =>
       this.db.transaction().execute(async (tx) => {
         const written = await change(tx);
         const bumped = await tx
