@@ -16,6 +16,11 @@ export interface MatrixFace {
   readonly personId?: string;
 }
 
+/** A photo's faces as the matrix takes them: each by its position in the photo. */
+export function matrixFaces(faces: readonly { readonly embedding?: Embedding; readonly personId?: string }[]): MatrixFace[] {
+  return faces.map((f, faceIndex) => ({ faceIndex, ...(f.embedding ? { embedding: f.embedding } : {}), ...(f.personId !== undefined ? { personId: f.personId } : {}) }));
+}
+
 interface Row {
   readonly photoHash: string;
   readonly faceIndex: number;

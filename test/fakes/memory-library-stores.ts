@@ -12,7 +12,7 @@ import type {
   UnknownCluster,
   UnknownFace,
 } from '../../src/core/index.ts';
-import { FaceMatrix } from '../../src/core/index.ts';
+import { FaceMatrix, matrixFaces } from '../../src/core/index.ts';
 
 // Every value is deep-copied in and out (structuredClone copies Float32Arrays too), so a test that
 // mutates what it saved or got cannot change what the store holds: the same as a real database.
@@ -92,7 +92,7 @@ export class MemoryPhotoStore implements PhotoStore {
   near(group: GroupId, probes: readonly Embedding[], min: number): Promise<NearFace[]> {
     const matrix = new FaceMatrix();
     for (const r of this.photos.peek(group)?.values() ?? []) {
-      matrix.setPhoto(r.hash, r.faces.map((f, faceIndex) => ({ faceIndex, ...(f.embedding ? { embedding: f.embedding } : {}), ...(f.personId !== undefined ? { personId: f.personId } : {}) })));
+      matrix.setPhoto(r.hash, matrixFaces(r.faces));
     }
     return matrix.near(probes, min);
   }

@@ -12,7 +12,7 @@ import type {
   UnknownFace,
   UnusableReason,
 } from '../../core/index.ts';
-import { FaceMatrix, StorageError } from '../../core/index.ts';
+import { FaceMatrix, StorageError, matrixFaces } from '../../core/index.ts';
 import { storageCall } from '../storage-call.ts';
 import type { FacesTable, LibrarySchema } from './schema.ts';
 
@@ -169,7 +169,7 @@ export class SqlPhotoStore implements PhotoStore {
       return {
         value: undefined,
         follow: (matrix) => {
-          for (const record of saves) matrix.setPhoto(record.hash, record.faces.map((f, faceIndex) => matrixFace(f, faceIndex)));
+          for (const record of saves) matrix.setPhoto(record.hash, matrixFaces(record.faces));
           for (const hash of deletes) matrix.deletePhoto(hash);
         },
       };
@@ -402,10 +402,6 @@ function storedFace(row: FacesTable): StoredFace {
     ...(row.unusable !== null ? { unusable: row.unusable as UnusableReason } : {}),
     ...(row.person_id !== null ? { personId: row.person_id } : {}),
   };
-}
-
-function matrixFace(face: StoredFace, faceIndex: number): { faceIndex: number; embedding?: Embedding; personId?: string } {
-  return { faceIndex, ...(face.embedding ? { embedding: face.embedding } : {}), ...(face.personId !== undefined ? { personId: face.personId } : {}) };
 }
 
 function parseSource(text: string): Record<string, string> {
