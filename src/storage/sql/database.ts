@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { StorageError } from '../../core/index.ts';
 import { migrationProvider, type SqlDialectName } from './migrations.ts';
@@ -56,7 +56,7 @@ function openSqlite(file: string): LibraryDatabase {
   } catch (cause) {
     throw new StorageError(`the library database ${file} could not be opened`, 'open', { cause });
   }
-  const db = new Kysely<LibrarySchema>({ dialect: new SqliteDialect({ database: native }) });
+  const db = new Kysely<LibrarySchema>({ dialect: new SqliteDialect({ database: keepingStatements(native) }) });
   return {
     db,
     dialect: 'sqlite',
@@ -66,6 +66,28 @@ function openSqlite(file: string): LibraryDatabase {
       await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
     },
     close: () => db.destroy(),
+  };
+}
+
+/** How many prepared statements are kept: every query the library makes, with room to spare. */
+const STATEMENTS_KEPT = 256;
+
+/**
+ * better-sqlite3 with its prepared statements kept by SQL text, most recently used last. Kysely's
+ * SQLite driver prepares every query anew; on a forget of 1,000 photos that was a fifth of the time.
+ * A statement is only ever run to completion (the library streams no query), so reuse is safe.
+ */
+function keepingStatements(native: BetterSqlite3.Database): SqliteDatabase {
+  const kept = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => native.close(),
+    prepare: (text) => {
+      const statement = kept.get(text) ?? native.prepare(text);
+      kept.delete(text);
+      kept.set(text, statement);
+      if (kept.size > STATEMENTS_KEPT) kept.delete(kept.keys().next().value!);
+      return statement;
+    },
   };
 }
 
