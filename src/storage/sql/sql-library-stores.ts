@@ -219,15 +219,18 @@ export class SqlPhotoStore implements PhotoStore {
 
   counts(group: GroupId): Promise<PhotoCounts> {
     return storageCall('photos.counts', 'the totals could not be counted', async () => {
-      const [photos, faces, byPerson] = await Promise.all([
-        this.db.selectFrom('photos').select((eb) => eb.fn.countAll().as('n')).where('group_id', '=', group).executeTakeFirst(),
+      // Each total from an index: the primary keys, the partial index of unknown faces with an
+      // embedding, and (person, photo) for the albums.
+      const total = (table: 'photos' | 'faces') => this.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('group_id', '=', group).executeTakeFirst();
+      const [photos, faces, unknown, byPerson] = await Promise.all([
+        total('photos'),
+        total('faces'),
         this.db
           .selectFrom('faces')
-          .select((eb) => [
-            eb.fn.countAll().as('n'),
-            eb.fn.count('embedding').filterWhere('person_id', 'is', null).as('unknown'),
-          ])
+          .select((eb) => eb.fn.countAll().as('n'))
           .where('group_id', '=', group)
+          .where('person_id', 'is', null)
+          .where('embedding', 'is not', null)
           .executeTakeFirst(),
         this.db
           .selectFrom('faces')
@@ -240,7 +243,7 @@ export class SqlPhotoStore implements PhotoStore {
       return {
         photos: count(photos?.n),
         faces: count(faces?.n),
-        unknownFaces: count(faces?.unknown),
+        unknownFaces: count(unknown?.n),
         byPerson: new Map(byPerson.map((r) => [r.person_id!, count(r.n)])),
       };
     });
