@@ -79,6 +79,14 @@ export class FaceMatrix {
     if (taken.length > 0) this.byPhoto.set(photoHash, taken);
   }
 
+  /** Names one face of a photo anew (or none); a face it does not hold is no error. */
+  assign(photoHash: string, faceIndex: number, personId: string | undefined): void {
+    for (const row of this.byPhoto.get(photoHash) ?? []) {
+      const held = this.rows[row];
+      if (held?.faceIndex === faceIndex) this.rows[row] = { photoHash, faceIndex, ...(personId !== undefined ? { personId } : {}) };
+    }
+  }
+
   deletePhoto(photoHash: string): void {
     const taken = this.byPhoto.get(photoHash);
     if (!taken) return;

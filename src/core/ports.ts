@@ -72,6 +72,11 @@ export interface PhotoStore {
   delete(group: GroupId, hash: string): Promise<void>;
   /** Saves and deletes many records as one change: all of it or nothing, and one sync to disk. */
   writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void>;
+  /**
+   * Names faces anew (or none, without `personId`) as one change: what a re-file writes. Faces
+   * of photos that are gone are skipped.
+   */
+  assign(group: GroupId, faces: readonly FaceAssignment[]): Promise<void>;
   /** Every record of the group, in no particular order (consistency checks and moves, not commands). */
   list(group: GroupId): Promise<PhotoRecord[]>;
   /**
@@ -88,6 +93,13 @@ export interface PhotoStore {
   eraseUnknownEmbeddings(group: GroupId, before: string): Promise<number>;
   /** The group's totals, counted by the store. */
   counts(group: GroupId): Promise<PhotoCounts>;
+}
+
+/** Who one stored face is, after a re-file. */
+export interface FaceAssignment {
+  readonly photoHash: string;
+  readonly faceIndex: number;
+  readonly personId?: string;
 }
 
 /** An unknown face, as clustering takes it. */

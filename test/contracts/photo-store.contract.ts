@@ -167,6 +167,24 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.deepEqual({ ...(await store.counts('tg:never')), byPerson: {} }, { photos: 0, faces: 0, unknownFaces: 0, byPerson: {} });
     });
 
+    it('GIVEN faces named anew THEN get and near say so, the other faces and records are unchanged, and a photo that is gone is skipped', async () => {
+      const store = await create();
+      await store.save('g', withFaces(70, [blend(0.95), blend(0.94), undefined], [undefined, 'p1', undefined]));
+      await store.save('g', withFaces(71, [blend(0.93)], ['p1']));
+      assert.equal((await store.near('g', [axis(1)], 0.9)).length, 3, 'the matrix is loaded before');
+      await store.assign('g', [
+        { photoHash: hash(70), faceIndex: 0, personId: 'p2' },
+        { photoHash: hash(70), faceIndex: 1 },
+        { photoHash: hash(999), faceIndex: 0, personId: 'p3' },
+      ]);
+      const expected = withFaces(70, [blend(0.95), blend(0.94), undefined], ['p2', undefined, undefined]);
+      assert.deepStrictEqual(comparable(await store.get('g', hash(70))), comparable(expected));
+      assert.deepStrictEqual(comparable(await store.get('g', hash(71))), comparable(withFaces(71, [blend(0.93)], ['p1'])));
+      const near = (await store.near('g', [axis(1)], 0.9)).map((f) => [f.photoHash, f.faceIndex, f.personId]).sort();
+      assert.deepEqual(near, [[hash(70), 0, 'p2'], [hash(70), 1, undefined], [hash(71), 0, 'p1']]);
+      assert.equal(await store.get('g', hash(999)), undefined);
+    });
+
     it('GIVEN unknown faces of different ages THEN eraseUnknownEmbeddings removes only the older unknown ones and near no longer finds them', async () => {
       const store = await create();
       await store.save('g', withFaces(60, [blend(0.95), blend(0.96)], [undefined, 'p1'], '2024-01-01T00:00:00.000Z'));

@@ -1,5 +1,6 @@
 import type {
   Embedding,
+  FaceAssignment,
   GalleryStore,
   GroupId,
   GroupSettings,
@@ -13,6 +14,7 @@ import type {
   UnknownFace,
 } from '../../src/core/index.ts';
 import { FaceMatrix, matrixFaces } from '../../src/core/index.ts';
+import { withPerson } from '../../src/core/library/refile.ts';
 
 // Every value is deep-copied in and out (structuredClone copies Float32Arrays too), so a test that
 // mutates what it saved or got cannot change what the store holds: the same as a real database.
@@ -80,6 +82,17 @@ export class MemoryPhotoStore implements PhotoStore {
   writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void> {
     for (const record of change.save ?? []) this.photos.of(group).set(record.hash, structuredClone(record));
     for (const hash of change.delete ?? []) this.photos.of(group).delete(hash);
+    return Promise.resolve();
+  }
+
+  assign(group: GroupId, faces: readonly FaceAssignment[]): Promise<void> {
+    const records = this.photos.of(group);
+    for (const { photoHash, faceIndex, personId } of faces) {
+      const record = records.get(photoHash);
+      const face = record?.faces[faceIndex];
+      if (!record || !face) continue;
+      records.set(photoHash, { ...record, faces: record.faces.map((f, i) => (i === faceIndex ? withPerson(face, personId) : f)) });
+    }
     return Promise.resolve();
   }
 

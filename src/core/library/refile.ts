@@ -71,12 +71,13 @@ export async function refileGroup(ctx: LibraryContext, group: GroupId, policy?: 
   const changes = planRefile(records, people, effective);
   const folderOf = (id: string) => people.find((p) => p.id === id)?.folder;
   // Linked before the records say so, unlinked after: a crash in between leaves extra links that
-  // the consistency check removes, never a record pointing at a missing file. The records of a
-  // batch are written as one change (one sync to disk, not one per photo).
+  // the consistency check removes, never a record pointing at a missing file. The names of a
+  // batch's faces are written as one change (one sync to disk, not one per photo).
   for (let i = 0; i < changes.length; i += REFILE_BATCH) {
     const batch = changes.slice(i, i + REFILE_BATCH);
     for (const change of batch) for (const id of change.added) await albums.link(group, folderOf(id)!, photoRef(change.after));
-    await photos.writeMany(group, { save: batch.map((c) => c.after) });
+    // Only the faces whose name changed are written.
+    await photos.assign(group, batch.flatMap((c) => c.after.faces.flatMap((face, faceIndex) => (face.personId === c.before.faces[faceIndex]!.personId ? [] : [{ photoHash: c.after.hash, faceIndex, ...(face.personId !== undefined ? { personId: face.personId } : {}) }]))));
     for (const change of batch) {
       for (const id of change.removed) {
         const folder = folderOf(id);

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type {
   Embedding,
+  FaceAssignment,
   GalleryStore,
   GroupId,
   NearFace,
@@ -173,6 +174,21 @@ export class SqlPhotoStore implements PhotoStore {
           for (const hash of deletes) matrix.deletePhoto(hash);
         },
       };
+    });
+  }
+
+  assign(group: GroupId, faces: readonly FaceAssignment[]): Promise<void> {
+    return this.write('photos.assign', 'the faces could not be re-filed', group, async (tx) => {
+      for (const face of faces) {
+        await tx
+          .updateTable('faces')
+          .set({ person_id: face.personId ?? null })
+          .where('group_id', '=', group)
+          .where('photo_hash', '=', face.photoHash)
+          .where('position', '=', face.faceIndex)
+          .execute();
+      }
+      return { value: undefined, follow: (matrix) => faces.forEach((f) => matrix.assign(f.photoHash, f.faceIndex, f.personId)) };
     });
   }
 
