@@ -243,7 +243,7 @@ export async function benchLibrary(): Promise<string> {
       process.stderr.write(`library: ${size} done\n`);
     }
     lines.push('', 'Earlier keyv layout against the tables, same run:', '', '| photos | keyv: write a photo record | keyv: list the group | tables: write a photo record | tables: the totals |', '|---:|---:|---:|---:|---:|');
-    for (const size of SIZES.slice(0, 2)) lines.push(await benchKeyv(size, scratch));
+    for (const size of SIZES.filter((n) => n <= 10_000)) lines.push(await benchKeyv(size, scratch));
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
