@@ -165,7 +165,7 @@ export class SqlPhotoStore implements PhotoStore {
   writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void> {
     const saves = change.save ?? [], deletes = change.delete ?? [];
     return this.write('photos.save', 'the photo records could not be saved', group, async (tx) => {
-      for (const record of saves) await saveRecord(tx, group, record);
+      await saveRecords(tx, group, saves);
       for (let i = 0; i < deletes.length; i += 500) await tx.deleteFrom('photos').where('group_id', '=', group).where('hash', 'in', deletes.slice(i, i + 500)).execute();
       return {
         value: undefined,
@@ -373,24 +373,50 @@ export class SqlPhotoStore implements PhotoStore {
   }
 }
 
-/** One record and its faces, inside the caller's transaction. */
-async function saveRecord(tx: Tx, group: GroupId, record: PhotoRecord): Promise<void> {
-  const row = {
-    ext: record.ext,
-    bytes: record.bytes,
-    original_name: record.originalName ?? null,
-    posted_by: record.postedBy ?? null,
-    posted_at: record.postedAt,
-    taken_at: record.takenAt ?? null,
-    source: record.source ? JSON.stringify(record.source) : null,
-  };
-  await tx
-    .insertInto('photos')
-    .values({ group_id: group, hash: record.hash, ...row })
-    .onConflict((oc) => oc.columns(['group_id', 'hash']).doUpdateSet(row))
-    .execute();
-  await tx.deleteFrom('faces').where('group_id', '=', group).where('photo_hash', '=', record.hash).execute();
-  if (record.faces.length > 0) await tx.insertInto('faces').values(record.faces.map((face, position) => faceRow(group, record.hash, position, face))).execute();
+/** Records per statement: well under SQLite's 32,766 parameters with their faces' 13 columns each. */
+const RECORDS_PER_STATEMENT = 200;
+
+/**
+ * Records and their faces, inside the caller's transaction: a few statements per batch of
+ * records (upsert the photos, drop their face rows, insert the new ones), not three per record.
+ */
+async function saveRecords(tx: Tx, group: GroupId, records: readonly PhotoRecord[]): Promise<void> {
+  // A hash saved twice in one change: the last version wins, as it would one by one.
+  const latest = [...new Map(records.map((r) => [r.hash, r])).values()];
+  for (let i = 0; i < latest.length; i += RECORDS_PER_STATEMENT) {
+    const batch = latest.slice(i, i + RECORDS_PER_STATEMENT);
+    const hashes = batch.map((r) => r.hash);
+    await tx
+      .insertInto('photos')
+      .values(
+        batch.map((record) => ({
+          group_id: group,
+          hash: record.hash,
+          ext: record.ext,
+          bytes: record.bytes,
+          original_name: record.originalName ?? null,
+          posted_by: record.postedBy ?? null,
+          posted_at: record.postedAt,
+          taken_at: record.takenAt ?? null,
+          source: record.source ? JSON.stringify(record.source) : null,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['group_id', 'hash']).doUpdateSet((eb) => ({
+          ext: eb.ref('excluded.ext'),
+          bytes: eb.ref('excluded.bytes'),
+          original_name: eb.ref('excluded.original_name'),
+          posted_by: eb.ref('excluded.posted_by'),
+          posted_at: eb.ref('excluded.posted_at'),
+          taken_at: eb.ref('excluded.taken_at'),
+          source: eb.ref('excluded.source'),
+        })),
+      )
+      .execute();
+    await tx.deleteFrom('faces').where('group_id', '=', group).where('photo_hash', 'in', hashes).execute();
+    const faces = batch.flatMap((record) => record.faces.map((face, position) => faceRow(group, record.hash, position, face)));
+    if (faces.length > 0) await tx.insertInto('faces').values(faces).execute();
+  }
 }
 
 function faceRow(group: GroupId, hash: string, position: number, face: StoredFace): FacesTable {
