@@ -52,9 +52,6 @@ function openSqlite(file: string): LibraryDatabase {
     native.pragma('synchronous = FULL');
     native.pragma('foreign_keys = ON');
     native.pragma('secure_delete = ON');
-    // The indexes of a group of 100k photos are tens of MB: with SQLite's default 2 MB cache,
-    // every filed photo read its index pages back from the OS.
-    native.pragma('cache_size = -65536');
   } catch (cause) {
     throw new StorageError(`the library database ${file} could not be opened`, 'open', { cause });
   }
