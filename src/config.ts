@@ -16,6 +16,13 @@ const schema = z.object({
     .min(1)
     .refine((v) => /^postgres(ql)?:\/\//i.test(v), 'expected a postgres:// or postgresql:// URL')
     .optional(),
+  REDIS_URL: z
+    .string()
+    .min(1)
+    .refine((v) => /^rediss?:\/\//i.test(v), 'expected a redis:// or rediss:// URL')
+    .optional(),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   ARCHIVE_INPUT_DIR: z.string().min(1).default('./photos'),
@@ -48,6 +55,11 @@ const schema = z.object({
   DISCORD_LIBRARY_SCOPE: z.enum(['guild', 'channel']).default('guild'),
   DISCORD_MESSAGE_CONTENT: z.enum(['true', 'false']).default('true'),
   DISCORD_MAX_DOWNLOAD_BYTES: z.coerce.number().int().positive().default(25_000_000),
+  DISCORD_SHARD_COUNT: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(10_000)]).default('auto'),
+  DISCORD_SHARD_IDS: z
+    .string()
+    .regex(/^\d+(\s*,\s*\d+)*$/, 'a comma-separated list of shard numbers, such as 0,1')
+    .optional(),
 
   TF_BACKEND: z.enum(['auto', 'wasm', 'tensorflow']).default('auto'),
   WORKERS: z.coerce.number().int().min(1).max(64).optional(),
@@ -63,6 +75,15 @@ export interface Config {
   /** PostgreSQL for the library instead of the embedded SQLite file in the data folder. */
   readonly databaseUrl: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
+  /**
+   * Scale-out: with Redis set, photos are BullMQ jobs that `facefile worker` processes file, and
+   * the bot only receives and answers. Absent, one process does everything (the default).
+   */
+  readonly redisUrl: string | undefined;
+  /** Photo jobs one worker process runs at once; the engine's worker count by default. */
+  readonly workerConcurrency: number;
+  /** Where `/metrics`, `/healthz` and `/readyz` are served; absent or 0: not served. */
+  readonly metricsPort: number | undefined;
   readonly archive: {
     readonly inputDir: string;
     readonly knownDir: string;
@@ -112,6 +133,8 @@ export interface Config {
         /** Whether to ask for the privileged MessageContent intent (photos in channels). */
         readonly messageContent: boolean;
         readonly maxDownloadBytes: number;
+        /** Gateway shards in all ('auto': Discord's recommendation), and the ones this process runs (all when absent). */
+        readonly shards: { readonly count: number | 'auto'; readonly ids: readonly number[] | undefined };
       }
     | undefined;
 }
@@ -134,6 +157,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     keyvUrl: e.KEYV_URL,
     databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL,
+    redisUrl: e.REDIS_URL,
+    workerConcurrency: e.WORKER_CONCURRENCY ?? e.WORKERS ?? Math.max(1, os.availableParallelism()),
+    metricsPort: e.METRICS_PORT === 0 ? undefined : e.METRICS_PORT,
     archive: {
       inputDir: abs(e.ARCHIVE_INPUT_DIR),
       knownDir: abs(e.ARCHIVE_KNOWN_DIR),
@@ -172,13 +198,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
           scope: e.DISCORD_LIBRARY_SCOPE,
           messageContent: e.DISCORD_MESSAGE_CONTENT === 'true',
           maxDownloadBytes: e.DISCORD_MAX_DOWNLOAD_BYTES,
+          shards: { count: e.DISCORD_SHARD_COUNT, ids: e.DISCORD_SHARD_IDS?.split(',').map((id) => Number(id.trim())) },
         }
       : undefined,
   });
 }
 
 /** Prefixes only facefile's settings use; other tools' variables (TF_CPP_…, LOG_…) are left alone. */
-const OWN_PREFIXES = ['TELEGRAM_', 'DISCORD_', 'ARCHIVE_', 'MATCH_', 'KEYV_'];
+const OWN_PREFIXES = ['TELEGRAM_', 'DISCORD_', 'ARCHIVE_', 'MATCH_', 'KEYV_', 'REDIS_', 'WORKER_', 'METRICS_'];
 
 /**
  * Keys that are not settings but look like one (one of facefile's prefixes, or a letter or two away

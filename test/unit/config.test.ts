@@ -21,6 +21,9 @@ describe('loadConfig', () => {
       dataDir: path.join(cwd, 'data'),
       keyvUrl: undefined,
       databaseUrl: undefined,
+      redisUrl: undefined,
+      workerConcurrency: os.availableParallelism(),
+      metricsPort: undefined,
       logLevel: 'info',
       archive: {
         inputDir: path.join(cwd, 'photos'),
@@ -136,6 +139,25 @@ describe('loadConfig: DATABASE_URL', () => {
       () => loadConfig({ DATABASE_URL: 'mysql://facefile:s3cret-pw@db.example/facefile' }, { cwd: '/tmp' }),
       (e: unknown) => e instanceof ConfigError && /DATABASE_URL/.test(e.message) && !e.message.includes('s3cret-pw'),
     );
+  });
+});
+
+describe('loadConfig: scale-out', () => {
+  it('GIVEN REDIS_URL, WORKER_CONCURRENCY and METRICS_PORT THEN they are read; GIVEN a wrong scheme THEN the key is named, not the password', () => {
+    const config = loadConfig({ REDIS_URL: 'redis://:pw@127.0.0.1:6379/2', WORKER_CONCURRENCY: '3', METRICS_PORT: '9464' }, { cwd: '/tmp' });
+    assert.deepEqual([config.redisUrl, config.workerConcurrency, config.metricsPort], ['redis://:pw@127.0.0.1:6379/2', 3, 9464]);
+    assert.equal(loadConfig({ WORKERS: '5', METRICS_PORT: '0' }, { cwd: '/tmp' }).workerConcurrency, 5);
+    assert.equal(loadConfig({ METRICS_PORT: '0' }, { cwd: '/tmp' }).metricsPort, undefined);
+    assert.throws(
+      () => loadConfig({ REDIS_URL: 'http://:s3cret-pw@cache' }, { cwd: '/tmp' }),
+      (e: unknown) => e instanceof ConfigError && /REDIS_URL/.test(e.message) && !e.message.includes('s3cret-pw'),
+    );
+  });
+
+  it('GIVEN Discord shard settings THEN the count and this process\'s ids; GIVEN a bad list THEN it is refused', () => {
+    assert.deepEqual(loadConfig({ DISCORD_TOKEN: 't' }, { cwd: '/tmp' }).discord?.shards, { count: 'auto', ids: undefined });
+    assert.deepEqual(loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_COUNT: '4', DISCORD_SHARD_IDS: '0, 2' }, { cwd: '/tmp' }).discord?.shards, { count: 4, ids: [0, 2] });
+    assert.throws(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_IDS: 'first' }, { cwd: '/tmp' }), /DISCORD_SHARD_IDS/);
   });
 });
 
