@@ -1,6 +1,6 @@
 import type { Log } from '../core/index.ts';
 import type { Actor, PhotoLibrary } from '../core/library/index.ts';
-import type { PhotoQueue } from '../jobs/index.ts';
+import type { PhotoJobs } from '../jobs/index.ts';
 import type { ChatContext, Syntax } from './chat-context.ts';
 
 export type ArgValue = string | number | boolean;
@@ -20,7 +20,7 @@ export interface CommandOption {
 /** What every command may use, handed over once by the composition root. */
 export interface BotDeps {
   readonly library: PhotoLibrary;
-  readonly queue: PhotoQueue;
+  readonly queue: PhotoJobs;
   readonly log: Log;
   /** Days after the bot is removed from a group before its data is erased (said in /help). */
   readonly eraseAfterDays: number;

@@ -1,2 +1,3 @@
-/** Work that outlives an update: the durable queue of posted photos. */
-export { DEFAULT_RETRY, PhotoQueue, type PhotoJobHandler, type PhotoJobMeta, type PhotoJobResult, type PhotoQueueOptions, type RetryPolicy } from './photo-queue.ts';
+/** Work that outlives an update: posted photos waiting to be filed. */
+export { DEFAULT_RETRY, PhotoQueue, type PhotoQueueOptions, type RetryPolicy } from './photo-queue.ts';
+export type { PhotoJobHandler, PhotoJobMeta, PhotoJobResult, PhotoJobs } from './photo-jobs.ts';

@@ -1,26 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { GroupId, Log } from '../core/index.ts';
+import type { Log } from '../core/index.ts';
 import { describeError } from '../core/index.ts';
 import { writeAtomically } from '../files/index.ts';
 import type { IngestResult, PhotoLibrary } from '../core/library/index.ts';
-
-/** What a platform needs to find its way back to the message when the photo is done. */
-export interface PhotoJobMeta {
-  readonly platform: string;
-  readonly group: GroupId;
-  readonly postedBy?: string;
-  readonly postedAt: string;
-  readonly originalName?: string;
-  /** Platform ids (chat, message, file, ...), for the reply or reaction and the record. */
-  readonly source: Readonly<Record<string, string>>;
-}
-
-/** How a queued photo ended: the library's answer, or `failed` when filing threw. */
-export type PhotoJobResult = IngestResult | { readonly kind: 'failed' };
-
-export type PhotoJobHandler = (meta: PhotoJobMeta, result: PhotoJobResult) => Promise<void>;
+import type { PhotoJobHandler, PhotoJobMeta, PhotoJobResult, PhotoJobs } from './photo-jobs.ts';
 
 /** How often a job whose filing throws (a full disk, a broken store) is tried, and how far apart. */
 export interface RetryPolicy {
@@ -56,7 +41,7 @@ export interface PhotoQueueOptions {
  * one whose filing keeps failing is retried with growing pauses and then moved to `dead-letter/`,
  * where the owner can find it and `deadLetters` counts it.
  */
-export class PhotoQueue {
+export class PhotoQueue implements PhotoJobs {
   private readonly handlers = new Map<string, PhotoJobHandler>();
   private readonly waiting: string[] = [];
   private readonly retries = new Map<string, NodeJS.Timeout>();

@@ -19,7 +19,7 @@ import type { Log } from '../../core/index.ts';
 import type { Bot} from '../../bot/index.ts';
 import { megabytes, type ChatContext, type ChatUser, type CommandArgs, type FetchedPhoto, type Syntax } from '../../bot/index.ts';
 import { isPhotoName } from '../../files/index.ts';
-import type { PhotoQueue } from '../../jobs/index.ts';
+import type { PhotoJobs } from '../../jobs/index.ts';
 import { downloadLimited, Tracker, verifyAtStart } from '../shared/index.ts';
 import { commandArgs, discordCommands, menuCommand } from './commands.ts';
 
@@ -38,7 +38,7 @@ export interface DiscordBotOptions {
   readonly messageContent: boolean;
   readonly maxDownloadBytes: number;
   readonly bot: Bot;
-  readonly queue: PhotoQueue;
+  readonly queue: PhotoJobs;
   readonly log: Log;
   /** Told when the gateway session is lost for good: the process should end so that it is restarted. */
   readonly onFatal?: (error: unknown) => void;

@@ -5,7 +5,7 @@ import type { Log } from '../../core/index.ts';
 import type { Bot } from '../../bot/index.ts';
 import { megabytes, PhotoNotQueuedError, type ChatContext, type ChatUser, type FetchedPhoto, type PostedPhoto, type Syntax } from '../../bot/index.ts';
 import { isPhotoName } from '../../files/index.ts';
-import type { PhotoQueue } from '../../jobs/index.ts';
+import type { PhotoJobs } from '../../jobs/index.ts';
 import { downloadLimited, Outbox, Tracker, verifyAtStart } from '../shared/index.ts';
 
 export const TELEGRAM = 'telegram';
@@ -22,7 +22,7 @@ export interface TelegramBotOptions {
   readonly maxDownloadBytes: number;
   readonly maxUploadBytes: number;
   readonly bot: Bot;
-  readonly queue: PhotoQueue;
+  readonly queue: PhotoJobs;
   readonly log: Log;
   /** Least time between two messages to one chat: Telegram allows about 20 a minute in a group. */
   readonly groupIntervalMs?: number;

@@ -1,0 +1,43 @@
+import type { GroupId } from '../core/index.ts';
+import type { IngestResult } from '../core/library/index.ts';
+
+/** What a platform needs to find its way back to the message when the photo is done. */
+export interface PhotoJobMeta {
+  readonly platform: string;
+  readonly group: GroupId;
+  readonly postedBy?: string;
+  readonly postedAt: string;
+  readonly originalName?: string;
+  /** Platform ids (chat, message, file, ...), for the reply or reaction and the record. */
+  readonly source: Readonly<Record<string, string>>;
+}
+
+/** How a queued photo ended: the library's answer, or `failed` when filing threw. */
+export type PhotoJobResult = IngestResult | { readonly kind: 'failed' };
+
+export type PhotoJobHandler = (meta: PhotoJobMeta, result: PhotoJobResult) => Promise<void>;
+
+/**
+ * Where the bot puts posted photos to be filed, and hears back when each is done. Two kinds: the
+ * durable folder queue of a single process (`PhotoQueue`), and BullMQ jobs on Redis that
+ * `facefile worker` processes file (`BullPhotoJobs`). The bot and the adapters see only this.
+ */
+export interface PhotoJobs {
+  /** Registers what to do when a platform's photo has been filed (react, reply). */
+  onDone(platform: string, handler: PhotoJobHandler): void;
+  /** Starts handing out and answering jobs (those an earlier run left too); after every `onDone`. */
+  start(): Promise<number>;
+  /** Accepts a photo: once this resolves, it will be filed even if this process stops. */
+  add(bytes: Uint8Array, meta: PhotoJobMeta): Promise<void>;
+  /** The photos of a group that could not be filed after every try. */
+  deadLetters(group: GroupId): Promise<number>;
+  /**
+   * Resolves true when the jobs accepted so far are done, or false after `timeoutMs`: a forgetting
+   * waits for this, so that a photo posted just before is filed first and then forgotten.
+   */
+  settled(timeoutMs?: number): Promise<boolean>;
+  /** Resolves when every accepted job is done (tests, tools). */
+  idle(): Promise<void>;
+  /** Stops taking jobs; what has not run stays queued for the next start. */
+  stop(timeoutMs?: number): Promise<void>;
+}
