@@ -1,4 +1,6 @@
 import type { GroupId, PhotoRecord, StoredFace } from '../library-types.ts';
+import type { DecodeFailureReason } from '../ports.ts';
+import type { DetectedFace } from '../types.ts';
 import { sha256Hex } from '../hash.ts';
 import { photoRef, refsOf, type LibraryContext } from './context.ts';
 import { assignFaces, peopleOf, withPerson } from './refile.ts';
@@ -11,28 +13,57 @@ export interface Ingested {
 }
 
 /**
- * Files a photo into the album of everyone it shows: content hash, duplicate check, decode,
- * faces, match against the group's gallery, original stored once and linked into each album, and
- * every face recorded so that later enrolments and threshold changes can re-file it.
+ * What a photo shows, worked out before the group's lock is taken: its hash, and (unless it is
+ * already filed) its decoded faces. This is the CPU-heavy part, so photos of one group are
+ * analysed in parallel and only the filing itself waits for the group.
  */
-export async function ingestPhoto(ctx: LibraryContext, group: GroupId, photo: IncomingPhoto): Promise<Ingested> {
-  const { albums, decoder, engine, gallery, photos, defaults } = ctx.deps;
+export type Analysed =
+  | { readonly kind: 'known'; readonly hash: string }
+  | { readonly kind: 'undecodable'; readonly hash: string; readonly reason: DecodeFailureReason }
+  | { readonly kind: 'faces'; readonly hash: string; readonly format: string; readonly takenAt?: Date; readonly detected: readonly DetectedFace[] };
+
+/** Decodes the photo and finds its faces, unless the group has it already; takes no lock. */
+export async function analysePhoto(ctx: LibraryContext, group: GroupId, photo: IncomingPhoto): Promise<Analysed> {
+  const { albums, decoder, engine, photos } = ctx.deps;
   const hash = sha256Hex(photo.bytes);
+  const existing = await photos.get(group, hash);
+  if (existing && (await albums.hasOriginal(group, photoRef(existing)))) return { kind: 'known', hash };
+  const decoded = await decoder.decode(photo.bytes);
+  if (!decoded.ok) {
+    ctx.log.warn({ group, hash, reason: decoded.failure.reason, detail: decoded.failure.detail }, 'photo not decodable');
+    return { kind: 'undecodable', hash, reason: decoded.failure.reason };
+  }
+  const detected = await engine.detect(decoded.image);
+  return { kind: 'faces', hash, format: decoded.image.format, detected, ...(decoded.image.takenAt ? { takenAt: decoded.image.takenAt } : {}) };
+}
+
+/** Files a photo into the album of everyone it shows; see `analysePhoto` and `fileAnalysed`. */
+export async function ingestPhoto(ctx: LibraryContext, group: GroupId, photo: IncomingPhoto): Promise<Ingested> {
+  return fileAnalysed(ctx, group, photo, await analysePhoto(ctx, group, photo));
+}
+
+/**
+ * Files an analysed photo, inside the group's lock: duplicate check (again: another photo may have
+ * been filed since the analysis), match against the group's gallery as it is now, original stored
+ * once and linked into each album, and every face recorded so that later enrolments and threshold
+ * changes can re-file it.
+ */
+export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: IncomingPhoto, analysed: Analysed): Promise<Ingested> {
+  const { albums, gallery, photos, defaults } = ctx.deps;
+  const { hash } = analysed;
   const existing = await photos.get(group, hash);
   const people = await gallery.list(group);
   // A record whose original is gone (an interrupted run) is stored again rather than trusted.
   if (existing && (await albums.hasOriginal(group, photoRef(existing)))) {
     return { result: { kind: 'duplicate', hash, people: refsOf(people, peopleOf(existing)) }, record: existing };
   }
-  const decoded = await decoder.decode(photo.bytes);
-  if (!decoded.ok) {
-    ctx.log.warn({ group, hash, reason: decoded.failure.reason, detail: decoded.failure.detail }, 'photo not decodable');
-    return { result: { kind: 'undecodable', reason: decoded.failure.reason } };
-  }
-  const detected = await engine.detect(decoded.image);
+  if (analysed.kind === 'undecodable') return { result: { kind: 'undecodable', reason: analysed.reason } };
+  // Known at analysis but its original has gone since: analyse it now (rare; inside the lock).
+  const found = analysed.kind === 'faces' ? analysed : await analysePhoto(ctx, group, photo);
+  if (found.kind !== 'faces') return fileAnalysed(ctx, group, photo, found);
   const settings = await ctx.settingsOf(group);
   const seenAt = ctx.now().toISOString();
-  const unassigned: StoredFace[] = detected.map((f) => ({
+  const unassigned: StoredFace[] = found.detected.map((f) => ({
     box: f.box,
     score: f.score,
     eyeDistance: f.eyeDistance,
@@ -44,13 +75,13 @@ export async function ingestPhoto(ctx: LibraryContext, group: GroupId, photo: In
   const faces = unassigned.map((face, i) => withPerson(face, assigned[i]));
   const record: PhotoRecord = {
     hash,
-    ext: extensionOf(decoded.image.format),
+    ext: extensionOf(found.format),
     bytes: photo.bytes.length,
     postedAt: (photo.postedAt ?? ctx.now()).toISOString(),
     faces,
     ...(photo.postedBy ? { postedBy: photo.postedBy } : {}),
     ...(photo.originalName ? { originalName: photo.originalName } : {}),
-    ...(decoded.image.takenAt ? { takenAt: decoded.image.takenAt.toISOString() } : {}),
+    ...(found.takenAt ? { takenAt: found.takenAt.toISOString() } : {}),
     ...(photo.source ? { source: photo.source } : {}),
   };
   // Files first, the record last: the record is the acknowledgement, and a crash before it leaves

@@ -7,7 +7,7 @@ import { checkConsistency } from './consistency.ts';
 import { LibraryContext, type LibraryDependencies } from './context.ts';
 import { enroll } from './enrollment.ts';
 import { expireUnknownFaces, forget } from './forgetting.ts';
-import { ingestPhoto } from './ingest.ts';
+import { analysePhoto, fileAnalysed } from './ingest.ts';
 import * as lifecycle from './lifecycle.ts';
 import * as pending from './pending.ts';
 import * as threshold from './threshold.ts';
@@ -47,9 +47,14 @@ export class PhotoLibrary {
     this.ctx = new LibraryContext(deps);
   }
 
-  /** Files a posted photo into the album of everyone it shows; skips exact duplicates. */
-  ingest(group: GroupId, photo: IncomingPhoto): Promise<IngestResult> {
-    return this.ctx.serial(group, async () => (await ingestPhoto(this.ctx, group, photo)).result);
+  /**
+   * Files a posted photo into the album of everyone it shows; skips exact duplicates. The faces
+   * are found before the group's lock is taken, so a burst in one group uses every core; the
+   * match and the filing run inside it, against the gallery as it is then.
+   */
+  async ingest(group: GroupId, photo: IncomingPhoto): Promise<IngestResult> {
+    const analysed = await analysePhoto(this.ctx, group, photo);
+    return this.ctx.serial(group, async () => (await fileAnalysed(this.ctx, group, photo, analysed)).result);
   }
 
   /**
