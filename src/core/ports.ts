@@ -56,6 +56,15 @@ export interface FaceCache {
 }
 
 /** The enrolled people of each group. */
+/**
+ * Runs a group's changes one at a time, in order of arrival: within one process (a keyed queue),
+ * or across every process that shares the library (a lock the database holds for a connection,
+ * released by the database itself if the process dies).
+ */
+export interface GroupLocks {
+  run<T>(group: GroupId, task: () => Promise<T>): Promise<T>;
+}
+
 export interface GalleryStore {
   list(group: GroupId): Promise<Person[]>;
   save(group: GroupId, person: Person): Promise<void>;

@@ -1,4 +1,4 @@
-import type { AlbumStore, AuditLog, FaceCache, FaceEngine, GalleryStore, ImageDecoder, PhotoRef, PhotoStore, Renderer, SettingsStore } from '../ports.ts';
+import type { AlbumStore, AuditLog, FaceCache, FaceEngine, GalleryStore, GroupLocks, ImageDecoder, PhotoRef, PhotoStore, Renderer, SettingsStore } from '../ports.ts';
 import type { DecodedImage, Embedding } from '../types.ts';
 import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../library-types.ts';
 import { KeyedSerialQueue, Semaphore } from '../concurrency.ts';
@@ -34,6 +34,11 @@ export interface LibraryDependencies {
   readonly faceCache?: FaceCache;
   /** Clusters the unknown faces for `/unknown`; in process when absent (a bot passes a worker-backed one). */
   readonly clusterer?: FaceClusterer;
+  /**
+   * Keeps each group's changes one at a time. In process when absent; across every process of a
+   * scale-out deployment, a lock in the shared database.
+   */
+  readonly locks?: GroupLocks;
   readonly log?: Log;
   readonly now?: () => Date;
   /** Album exports building and sending at once, process-wide; more wait their turn. 2 by default. */
@@ -53,17 +58,18 @@ export class LibraryContext {
   readonly now: () => Date;
   /** Places for album exports, shared by every group; see `LibraryDependencies.maxConcurrentExports`. */
   readonly exports: Semaphore;
-  private readonly queues = new KeyedSerialQueue();
+  private readonly locks: GroupLocks;
 
   constructor(readonly deps: LibraryDependencies) {
     this.log = deps.log ?? silentLog;
     this.now = deps.now ?? (() => new Date());
     this.exports = new Semaphore(deps.maxConcurrentExports ?? DEFAULT_MAX_CONCURRENT_EXPORTS);
+    this.locks = deps.locks ?? new KeyedSerialQueue();
   }
 
   /** Runs `task` once the group's earlier mutations are done: a group changes one step at a time. */
   serial<T>(group: GroupId, task: () => Promise<T>): Promise<T> {
-    return this.queues.run(group, task);
+    return this.locks.run(group, task);
   }
 
   async settingsOf(group: GroupId): Promise<GroupSettings> {

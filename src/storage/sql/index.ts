@@ -3,3 +3,5 @@ export { SqlGalleryStore, SqlPhotoStore } from './sql-library-stores.ts';
 export { SqlSettingsStore, SqlAuditLog } from './sql-group-stores.ts';
 export type { SqlDialectName } from './migrations.ts';
 export { importKeyvLibrary, IMPORT_MARKER, type ImportReport } from './import-keyv.ts';
+export { PgGroupLocks } from './pg-group-locks.ts';
+export { checkSharedVolume, VOLUME_MARKER } from './shared-volume.ts';
