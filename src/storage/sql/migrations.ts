@@ -115,6 +115,12 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.createIndex('faces_embedded').on('faces').columns(['group_id', 'person_id']).where(sql.ref('embedding'), 'is not', null).execute();
       },
     },
+    '0003_deployment': {
+      async up(db: Kysely<unknown>) {
+        // Scale-out: every process checks that its data folder is the volume the others use.
+        await db.schema.createTable('deployment').addColumn('key', 'text', (c) => c.primaryKey()).addColumn('value', 'text', (c) => c.notNull()).execute();
+      },
+    },
   };
 }
 

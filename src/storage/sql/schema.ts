@@ -90,6 +90,12 @@ export interface AuditTable {
   detail: string;
 }
 
+/** Facts about the whole deployment, such as the id of the photo volume its processes share. */
+export interface DeploymentTable {
+  key: string;
+  value: string;
+}
+
 export interface LibrarySchema {
   people: PeopleTable;
   samples: SamplesTable;
@@ -100,4 +106,5 @@ export interface LibrarySchema {
   clusters: ClustersTable;
   face_versions: FaceVersionsTable;
   audit: AuditTable;
+  deployment: DeploymentTable;
 }
