@@ -1,7 +1,8 @@
 import type { Config } from './config.ts';
-import type { FaceEngine, ImageDecoder, Log, Renderer } from './core/index.ts';
+import type { FaceEngine, GroupLocks, ImageDecoder, Log, Renderer } from './core/index.ts';
 import { PhotoLibrary } from './core/library/index.ts';
 import { FsAlbumStore } from './albums/index.ts';
+import { timedDecoder, timedEngine, type Metrics } from './observability/index.ts';
 import { WorkerFaceClusterer } from './clustering/index.ts';
 import { SharpImageDecoder, SharpRenderer } from './imaging/index.ts';
 import { DEFAULT_THRESHOLD, PooledFaceEngine, type EmbedderName } from './recognition/index.ts';
@@ -16,8 +17,9 @@ export function createDecoder(config: Config): SharpImageDecoder {
   return new SharpImageDecoder({ maxBytes: config.decoder.maxBytes, maxPixels: config.decoder.maxPixels, maxSide: 4096, timeoutSeconds: 30 });
 }
 
-export function createEngine(config: Config, embedder?: EmbedderName): Promise<FaceEngine> {
-  return PooledFaceEngine.create({
+/** The configured engine; with `metrics`, each detection is timed for /metrics. */
+export async function createEngine(config: Config, embedder?: EmbedderName, metrics?: Metrics): Promise<FaceEngine> {
+  const engine = await PooledFaceEngine.create({
     ...(embedder ? { embedder } : {}),
     backend: config.engine.backend,
     modelsDir: config.engine.modelsDir,
@@ -25,6 +27,7 @@ export function createEngine(config: Config, embedder?: EmbedderName): Promise<F
     minFaceScore: config.engine.minFaceScore,
     workers: config.engine.workers,
   });
+  return metrics ? timedEngine(engine, metrics) : engine;
 }
 
 /**
@@ -36,12 +39,22 @@ export async function createLibrary(
   config: Config,
   engine: FaceEngine,
   log: Log,
-  parts: { readonly decoder?: ImageDecoder; readonly renderer?: Renderer; readonly onImport?: (done: number, total: number) => void } = {},
+  parts: {
+    readonly decoder?: ImageDecoder;
+    readonly renderer?: Renderer;
+    readonly onImport?: (done: number, total: number) => void;
+    /** Counts the time of each stage of filing (decode, file) for /metrics. */
+    readonly metrics?: Metrics;
+    /** Scale-out: the group locks every process shares, and this process's own folder for album zips. */
+    readonly shared?: { readonly locks: GroupLocks; readonly exportsDir: string };
+  } = {},
 ): Promise<{ library: PhotoLibrary; database: LibraryDatabase; close: () => Promise<void> }> {
   const database = await openLibraryDatabase({ dataDir: config.dataDir, url: config.databaseUrl });
-  // The archiver's face cache in the same data folder: forgetting someone purges their photos from it.
-  const faces = openKeyv<never>(config.dataDir, 'faces');
-  const albums = new FsAlbumStore(config.dataDir);
+  // The archiver's face cache in the same data folder: forgetting someone purges their photos from
+  // it. A scale-out deployment runs no archiver, and a SQLite file on a shared volume is no place to
+  // write from several machines: it has none.
+  const faces = parts.shared ? undefined : openKeyv<never>(config.dataDir, 'faces');
+  const albums = new FsAlbumStore(config.dataDir, parts.shared?.exportsDir);
   const stores = {
     gallery: new SqlGalleryStore(database.db),
     photos: new SqlPhotoStore(database.db),
@@ -59,7 +72,7 @@ export async function createLibrary(
     });
   } catch (error) {
     await database.close().catch(() => undefined);
-    await closeKeyv(faces).catch(() => undefined);
+    if (faces) await closeKeyv(faces).catch(() => undefined);
     throw error;
   }
   // Clustering unknown faces is seconds of CPU at 20k faces: off the event loop, in worker threads.
@@ -67,9 +80,11 @@ export async function createLibrary(
   const library = new PhotoLibrary({
     engine,
     clusterer,
-    decoder: parts.decoder ?? createDecoder(config),
+    decoder: parts.metrics ? timedDecoder(parts.decoder ?? createDecoder(config), parts.metrics) : (parts.decoder ?? createDecoder(config)),
+    ...(parts.metrics ? { stages: parts.metrics } : {}),
     ...stores,
-    faceCache: new KeyvFaceCache(faces, engine.info.embedder),
+    ...(faces ? { faceCache: new KeyvFaceCache(faces, engine.info.embedder) } : {}),
+    ...(parts.shared ? { locks: parts.shared.locks } : {}),
     albums,
     renderer: parts.renderer ?? new SharpRenderer(),
     defaults: {
@@ -82,7 +97,7 @@ export async function createLibrary(
     compact: async () => {
       await database.compact();
       // Forgetting also deleted the person's photos from the face cache.
-      await compact(faces);
+      if (faces) await compact(faces);
     },
     log,
   });
@@ -92,7 +107,7 @@ export async function createLibrary(
     close: async () => {
       await clusterer.close();
       await database.close();
-      await closeKeyv(faces);
+      if (faces) await closeKeyv(faces);
     },
   };
 }

@@ -21,6 +21,7 @@ const schema = z.object({
     .min(1)
     .refine((v) => /^rediss?:\/\//i.test(v), 'expected a redis:// or rediss:// URL')
     .optional(),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('facefile'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -80,6 +81,8 @@ export interface Config {
    * the bot only receives and answers. Absent, one process does everything (the default).
    */
   readonly redisUrl: string | undefined;
+  /** Starts every Redis key of this deployment, so that two can share one Redis. */
+  readonly redisPrefix: string;
   /** Photo jobs one worker process runs at once; the engine's worker count by default. */
   readonly workerConcurrency: number;
   /** Where `/metrics`, `/healthz` and `/readyz` are served; absent or 0: not served. */
@@ -158,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY ?? e.WORKERS ?? Math.max(1, os.availableParallelism()),
     metricsPort: e.METRICS_PORT === 0 ? undefined : e.METRICS_PORT,
     archive: {

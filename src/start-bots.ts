@@ -2,7 +2,9 @@ import path from 'node:path';
 import type { Config } from './config.ts';
 import { ConfigError, type Log } from './core/index.ts';
 import { createEngine, createLibrary } from './composition.ts';
-import { PhotoQueue } from './jobs/index.ts';
+import { PhotoQueue, type PhotoJobs } from './jobs/index.ts';
+import { BullPhotoJobs } from './jobs/bull/index.ts';
+import { joinDeployment, reachDeployment } from './scale-out.ts';
 import { DiscordBot, TelegramBot, verifyDiscord, verifyTelegram } from './adapters/index.ts';
 import { Bot } from './bot/index.ts';
 import { lockDataDir } from './storage/index.ts';
@@ -31,6 +33,10 @@ export interface StartOptions {
  * `facefile bot`, wired once: each platform's token checked (fast, before the models load) ->
  * engine -> library (after its consistency check) -> the durable photo queue -> the bot layer ->
  * one adapter per configured platform -> start. Refuses to start without a platform token.
+ *
+ * With REDIS_URL set (scale-out), the photo queue is BullMQ's and `facefile worker` processes file
+ * the photos; this process receives updates and answers commands, on the shared PostgreSQL library
+ * and data volume, with group locks that hold across processes. Without it, one process does all.
  */
 export async function startBots(config: Config, log: Log, options: StartOptions = {}): Promise<RunningBots> {
   if (!config.telegram && !config.discord) {
@@ -38,10 +44,14 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
   }
   const timeoutMs = options.verifyTimeoutMs;
   const onFatal = options.onFatal ? { onFatal: options.onFatal } : {};
-  const lock = await lockDataDir(config.dataDir, (error) => {
-    log.error({ err: error }, 'the lock on the data folder was lost');
-    options.onFatal?.(error);
-  });
+  // Scale-out: many bot and worker processes share the data folder, so none may hold it alone.
+  const reached = config.redisUrl ? await reachDeployment(config, 'bot') : undefined;
+  const lock = reached
+    ? { release: () => Promise.resolve() }
+    : await lockDataDir(config.dataDir, (error) => {
+        log.error({ err: error }, 'the lock on the data folder was lost');
+        options.onFatal?.(error);
+      });
   try {
     if (config.telegram) await verifyTelegram({ token: config.telegram.token, ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
     if (config.discord) await verifyDiscord({ token: config.discord.token, ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
@@ -54,15 +64,18 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     throw error;
   });
   log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
-  const { library, database, close } = await createLibrary(config, engine, log).catch(async (error: unknown) => {
+  const opened = await (reached ? joinDeployment(config, reached, engine, log, 'bot') : createLibrary(config, engine, log)).catch(async (error: unknown) => {
     await engine.close();
     await lock.release();
     throw error;
   });
-  log.info({ database: database.location }, `library on ${database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} at ${database.location}`);
+  const { library, database } = opened;
+  const close = () => opened.close();
+  if ('summary' in opened) log.info({}, opened.summary);
+  else log.info({ database: database.location }, `library on ${database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} at ${database.location}`);
   const adapters: { stop(): Promise<void>; idle(): Promise<void> }[] = [];
   let timer: NodeJS.Timeout | undefined;
-  let queue: PhotoQueue | undefined;
+  let queue: PhotoJobs | undefined;
   let stopping: Promise<void> | undefined;
   // Adapters first (no new work comes in), then the queue finishes what runs, then the rest.
   const stopAll = async () => {
@@ -89,7 +102,9 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     timer = setInterval(() => void sweep().catch((error: unknown) => log.error({ err: error }, 'retention sweep failed')), RETENTION_SWEEP_MS);
     timer.unref();
 
-    queue = new PhotoQueue({ dir: path.join(config.dataDir, 'queue'), library, log, concurrency: engine.info.workers * 2 });
+    queue = reached
+      ? new BullPhotoJobs({ place: reached.place, dataDir: config.dataDir, log })
+      : new PhotoQueue({ dir: path.join(config.dataDir, 'queue'), library, log, concurrency: engine.info.workers * 2 });
     const bot = new Bot({ library, queue, log, eraseAfterDays: config.library.eraseLeftGroupsAfterDays });
     if (config.telegram) {
       const { token, apiRoot, webhook, maxDownloadBytes, maxUploadBytes, groupIntervalMs } = config.telegram;

@@ -112,16 +112,20 @@ interface GroupPaths {
  * `AlbumStore` on the local file system, under `<dataDir>/groups/<group>/`. Every name that reaches
  * a path is checked (hashes, extensions, safe folder names) and every path is checked to lie inside
  * its group's folder, so one group's operations can never touch another's files or anything else.
- * Export zips are written under `<dataDir>/tmp/`, one fresh folder per export.
+ * Export zips are written under `<dataDir>/tmp/` (or `exportsDir`), one fresh folder per export.
  */
 export class FsAlbumStore implements AlbumStore {
   private readonly groupsDir: string;
   private readonly tmpDir: string;
 
-  constructor(dataDir: string) {
+  /**
+   * `exportsDir` is where this process builds album zips; it is this process's alone, since
+   * `clearExports` empties it at start. Processes that share `dataDir` (scale-out) each pass one.
+   */
+  constructor(dataDir: string, exportsDir?: string) {
     if (typeof dataDir !== 'string' || dataDir.trim() === '') throw new Error('FsAlbumStore needs a data folder');
     this.groupsDir = path.resolve(dataDir, 'groups');
-    this.tmpDir = path.resolve(dataDir, 'tmp');
+    this.tmpDir = path.resolve(dataDir, exportsDir ?? 'tmp');
   }
 
   /** Stores the original once, crash-safely; a second call with the same hash writes nothing. */

@@ -17,6 +17,14 @@ export type PhotoJobResult = IngestResult | { readonly kind: 'failed' };
 
 export type PhotoJobHandler = (meta: PhotoJobMeta, result: PhotoJobResult) => Promise<void>;
 
+/** What a queue tells its owner about each job that ends or is tried again, for metrics. */
+export interface PhotoJobEvent {
+  readonly outcome: 'filed' | 'duplicate' | 'undecodable' | 'failed' | 'retried' | 'dead_letter';
+  /** From when the job was accepted to when this attempt started. */
+  readonly waitSeconds: number;
+  readonly runSeconds: number;
+}
+
 /**
  * Where the bot puts posted photos to be filed, and hears back when each is done. Two kinds: the
  * durable folder queue of a single process (`PhotoQueue`), and BullMQ jobs on Redis that
@@ -36,6 +44,8 @@ export interface PhotoJobs {
    * waits for this, so that a photo posted just before is filed first and then forgotten.
    */
   settled(timeoutMs?: number): Promise<boolean>;
+  /** How many jobs are in each state now (waiting, active, delayed, ...), for /metrics. */
+  depth(): Promise<Record<string, number>>;
   /** Resolves when every accepted job is done (tests, tools). */
   idle(): Promise<void>;
   /** Stops taking jobs; what has not run stays queued for the next start. */

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from '../core/index.ts';
 import { describeError } from '../core/index.ts';
 import { writeAtomically } from '../files/index.ts';
 import type { IngestResult, PhotoLibrary } from '../core/library/index.ts';
-import type { PhotoJobHandler, PhotoJobMeta, PhotoJobResult, PhotoJobs } from './photo-jobs.ts';
+import type { PhotoJobEvent, PhotoJobHandler, PhotoJobMeta, PhotoJobResult, PhotoJobs } from './photo-jobs.ts';
 
 /** How often a job whose filing throws (a full disk, a broken store) is tried, and how far apart. */
 export interface RetryPolicy {
@@ -28,6 +28,8 @@ export interface PhotoQueueOptions {
   /** Jobs filed at once; the library still serialises each group. */
   readonly concurrency: number;
   readonly retry?: RetryPolicy;
+  /** Told about every job that ends or is tried again (metrics). */
+  readonly onJob?: (event: PhotoJobEvent) => void;
 }
 
 /**
@@ -103,6 +105,10 @@ export class PhotoQueue implements PhotoJobs {
     return this.waiting.length + this.active.size + this.retries.size;
   }
 
+  depth(): Promise<Record<string, number>> {
+    return Promise.resolve({ waiting: this.waiting.length, active: this.active.size, delayed: this.retries.size });
+  }
+
   /** The photos of a group that could not be filed after every try, kept in `dead-letter/`. */
   async deadLetters(group: string): Promise<number> {
     const folder = path.join(this.dir, DEAD_LETTER);
@@ -171,12 +177,17 @@ export class PhotoQueue implements PhotoJobs {
     const files = { bin: path.join(this.dir, `${id}.bin`), json: path.join(this.dir, `${id}.json`), tries: path.join(this.dir, `${id}.tries`) };
     let meta: PhotoJobMeta | undefined;
     let bytes: Buffer;
+    const started = Date.now();
+    // The description's time is when the photo was accepted (its last try, after a retry).
+    const accepted = await stat(files.json).then((info) => info.mtimeMs, () => started);
+    const told = (outcome: PhotoJobEvent['outcome']) => this.options.onJob?.({ outcome, waitSeconds: Math.max(0, started - accepted) / 1000, runSeconds: (Date.now() - started) / 1000 });
     try {
       meta = parseMeta(await readFile(files.json, 'utf8'));
       bytes = await readFile(files.bin);
     } catch (error) {
       this.options.log.error({ err: error, job: id }, 'a queued photo could not be read; it is set aside in quarantine/');
       await this.setAside(id, QUARANTINE, describeError(error));
+      told('failed');
       return;
     }
     let result: IngestResult;
@@ -189,9 +200,10 @@ export class PhotoQueue implements PhotoJobs {
         ...(meta.originalName ? { originalName: meta.originalName } : {}),
       });
     } catch (error) {
-      await this.failed(id, meta, files.tries, error);
+      told((await this.failed(id, meta, files.tries, error)) ? 'dead_letter' : 'retried');
       return;
     }
+    told(result.kind);
     await rm(files.json, { force: true });
     await rm(files.bin, { force: true });
     await rm(files.tries, { force: true });
@@ -199,24 +211,26 @@ export class PhotoQueue implements PhotoJobs {
   }
 
   /** Broken infrastructure (the store, a full disk): try again later, or give up into dead-letter/. */
-  private async failed(id: string, meta: PhotoJobMeta, triesFile: string, error: unknown): Promise<void> {
+  /** Returns true when the job has used its tries and is set aside. */
+  private async failed(id: string, meta: PhotoJobMeta, triesFile: string, error: unknown): Promise<boolean> {
     const tries = (Number(await readFile(triesFile, 'utf8').catch(() => '0')) || 0) + 1;
     if (tries >= this.retry.attempts) {
       this.options.log.error({ err: error, job: id, group: meta.group, tries }, 'filing a photo kept failing; it is set aside in dead-letter/');
       await this.setAside(id, DEAD_LETTER, describeError(error));
       await this.notify(meta, { kind: 'failed' });
-      return;
+      return true;
     }
     const delay = Math.min(this.retry.maxDelayMs, this.retry.firstDelayMs * this.retry.factor ** (tries - 1));
     this.options.log.warn({ err: error, job: id, group: meta.group, tries, retryInMs: delay }, 'filing a photo failed; it stays queued and is tried again');
     await writeAtomically(triesFile, String(tries), { durable: true }).catch(() => undefined);
-    if (this.stopping) return;
+    if (this.stopping) return false;
     const timer = setTimeout(() => {
       this.retries.delete(id);
       this.waiting.push(id);
       this.pump();
     }, delay);
     this.retries.set(id, timer);
+    return false;
   }
 
   /** Moves a job's files into a folder of its own, with a note of why: never deletes them. */

@@ -69,8 +69,9 @@ describe('PgGroupLocks (PostgreSQL advisory locks)', { skip: base ? false : 'no 
     });
     const other = locks(url);
     let entered = false;
-    const waiting = other.run('telegram:9', async () => {
+    const waiting = other.run('telegram:9', () => {
       entered = true;
+      return Promise.resolve();
     });
     await pause(400);
     assert.equal(entered, false, 'entered while another process held the lock');

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       keyvUrl: undefined,
       databaseUrl: undefined,
       redisUrl: undefined,
+      redisPrefix: 'facefile',
       workerConcurrency: os.availableParallelism(),
       metricsPort: undefined,
       logLevel: 'info',

@@ -39,6 +39,8 @@ export interface LibraryDependencies {
    * scale-out deployment, a lock in the shared database.
    */
   readonly locks?: GroupLocks;
+  /** Times the filing of each photo (match, store, link, record) for /metrics. */
+  readonly stages?: { timeStage<T>(stage: 'file', work: () => Promise<T>): Promise<T> };
   readonly log?: Log;
   readonly now?: () => Date;
   /** Album exports building and sending at once, process-wide; more wait their turn. 2 by default. */
@@ -70,6 +72,11 @@ export class LibraryContext {
   /** Runs `task` once the group's earlier mutations are done: a group changes one step at a time. */
   serial<T>(group: GroupId, task: () => Promise<T>): Promise<T> {
     return this.locks.run(group, task);
+  }
+
+  /** Runs `work` timed as a stage of filing, when the owner measures stages. */
+  timeStage<T>(stage: 'file', work: () => Promise<T>): Promise<T> {
+    return this.deps.stages ? this.deps.stages.timeStage(stage, work) : work();
   }
 
   async settingsOf(group: GroupId): Promise<GroupSettings> {

@@ -54,7 +54,7 @@ export class PhotoLibrary {
    */
   async ingest(group: GroupId, photo: IncomingPhoto): Promise<IngestResult> {
     const analysed = await analysePhoto(this.ctx, group, photo);
-    return this.ctx.serial(group, async () => (await fileAnalysed(this.ctx, group, photo, analysed)).result);
+    return this.ctx.serial(group, async () => (await this.ctx.timeStage('file', () => fileAnalysed(this.ctx, group, photo, analysed))).result);
   }
 
   /**

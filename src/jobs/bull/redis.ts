@@ -1,0 +1,57 @@
+import { Redis } from 'ioredis';
+import { describeError, StartupError } from '../../core/index.ts';
+
+/** Where BullMQ and facefile's own keys live: the server, and the prefix of every key. */
+export interface RedisPlace {
+  readonly url: string;
+  readonly prefix: string;
+}
+
+/**
+ * A connection for BullMQ. Workers block on Redis, so commands never give up
+ * (`maxRetriesPerRequest: null`, as BullMQ requires for workers); a lost server is reconnected to
+ * with growing pauses, and the caller's readiness check reports it meanwhile.
+ */
+export function redisConnection(place: RedisPlace, name: string): Redis {
+  return new Redis(place.url, {
+    maxRetriesPerRequest: null,
+    connectionName: `facefile-${name}`,
+    retryStrategy: (times) => Math.min(times * 200, 5_000),
+  });
+}
+
+/** The URL without its password, for logs and start-up lines. */
+export function redisLocation(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'redis://(unparseable URL)';
+  }
+}
+
+/**
+ * Checks at start that Redis answers, and is one BullMQ can rely on: a short one-line
+ * `StartupError` rather than a worker that waits forever on a wrong address.
+ */
+export async function verifyRedis(place: RedisPlace, timeoutMs = 5_000): Promise<{ version: string; persistence: string }> {
+  const client = new Redis(place.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  const where = redisLocation(place.url);
+  try {
+    await client.connect();
+    const info = await client.info();
+    const field = (key: string) => new RegExp(`^${key}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+    // Managed servers may refuse CONFIG: then only the append-only flag is known.
+    const save = await client.config('GET', 'save').then((answer) => (answer as string[])[1] ?? '', () => '');
+    const persistence = field('aof_enabled') === '1' ? 'append-only file' : save.trim() !== '' ? 'snapshots' : 'none';
+    return { version: field('redis_version') ?? 'unknown', persistence };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const reason = typeof code === 'string' ? code : describeError(error);
+    throw new StartupError(`cannot reach Redis at ${where}: ${reason}`, { cause: error });
+  } finally {
+    client.disconnect();
+  }
+}
