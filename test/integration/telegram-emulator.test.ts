@@ -10,6 +10,7 @@ import { message } from 'telegraf/filters';
 import type { Message, Update, User } from '@telegraf/types';
 import { BotApiEmulator, GROUP_ANONYMOUS_BOT, type BotApiEmulatorOptions } from '../emulators/telegram/index.ts';
 import { NO_DATASETS, POSTS } from '../helpers/datasets.ts';
+import { until } from '../helpers/telegram-webhook.ts';
 
 const GROUP_ID = -1001234567890;
 const OTHER_GROUP_ID = -1009876543210;
@@ -673,15 +674,6 @@ async function receiver(t: TestContext, answer: (update: Update, index: number) 
     await new Promise((resolve) => server.close(resolve));
   });
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
-}
-
-/** Polls `condition` every 10 ms until it holds, failing after a generous deadline. */
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('BotApiEmulator webhook delivery', () => {
