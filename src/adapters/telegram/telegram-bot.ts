@@ -162,12 +162,14 @@ export class TelegramBot {
   private async startWebhook(webhook: TelegramWebhookOptions): Promise<void> {
     if (!webhook.url.startsWith('https://')) throw new Error('the Telegram webhook URL must start with https://');
     if (!webhook.secretToken) this.options.log.warn({}, 'the Telegram webhook has no secret token: anyone who finds its URL can post updates to it');
-    const memory = this.options.firstDelivery ? undefined : new RecentUpdateIds();
-    const forget = this.options.forgetDelivery ?? memory?.forget;
+    // This process's memory unless a shared store is given; its forget goes only with its own ids.
+    const memory = new RecentUpdateIds();
+    const { firstDelivery = memory.firstDelivery } = this.options;
+    const forget = this.options.forgetDelivery ?? (this.options.firstDelivery ? undefined : memory.forget);
     this.webhookServer = new WebhookServer({
       port: webhook.port,
       path: new URL(webhook.url).pathname,
-      firstDelivery: this.options.firstDelivery ?? memory!.firstDelivery,
+      firstDelivery,
       handle: (update) => this.handleWebhookUpdate(update),
       log: this.options.log,
       ...(webhook.host ? { host: webhook.host } : {}),
@@ -186,11 +188,6 @@ export class TelegramBot {
   private async handleWebhookUpdate(update: Update): Promise<void> {
     await this.telegraf.handleUpdate(update);
     if (this.notTaken.delete(update.update_id)) throw new Error(`Telegram update ${update.update_id} was not taken`);
-  }
-
-  /** The port the webhook listens on (the ephemeral one when asked for port 0); undefined when polling. */
-  get webhookPort(): number | undefined {
-    return this.webhookServer?.port;
   }
 
   /** Resolves when no command or reply of this adapter is in progress. */
