@@ -1,3 +1,2 @@
 /** Telegram through telegraf: updates into the bot layer, by long polling or a webhook. */
 export { TELEGRAM, TELEGRAM_SYNTAX, TelegramBot, verifyTelegram, type TelegramBotOptions, type TelegramWebhookOptions } from './telegram-bot.ts';
-export { SECRET_HEADER } from './webhook-server.ts';

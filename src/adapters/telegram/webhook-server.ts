@@ -1,12 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Update } from '@telegraf/types';
 import type { Log } from '../../core/index.ts';
 import type { FirstDelivery, ForgetDelivery } from '../shared/update-dedup.ts';
 
 /** The header Telegram sends the webhook's secret_token in. */
-export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 
 /** An update is a few kilobytes; anything much bigger is not from Telegram. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -65,11 +64,6 @@ export class WebhookServer {
         resolve();
       });
     });
-  }
-
-  /** The port listened on (the ephemeral one when the options asked for 0). */
-  get port(): number {
-    return (this.server.address() as AddressInfo).port;
   }
 
   /**
