@@ -1,6 +1,8 @@
 import { before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Telegraf, Telegram, TelegramError } from 'telegraf';
@@ -8,6 +10,7 @@ import { message } from 'telegraf/filters';
 import type { Message, Update, User } from '@telegraf/types';
 import { BotApiEmulator, GROUP_ANONYMOUS_BOT, type BotApiEmulatorOptions } from '../emulators/telegram/index.ts';
 import { NO_DATASETS, POSTS } from '../helpers/datasets.ts';
+import { until } from '../helpers/telegram-webhook.ts';
 
 const GROUP_ID = -1001234567890;
 const OTHER_GROUP_ID = -1009876543210;
@@ -640,5 +643,149 @@ describe('BotApiEmulator protocol', () => {
 
     assert.equal(error.code, 413);
     assert.equal(h.emulator.sent.length, 0);
+  });
+});
+
+/** What a webhook receiver got: the path, the secret header and the update. */
+interface Received {
+  readonly path: string;
+  readonly secret: string | undefined;
+  readonly update: Update;
+}
+
+/**
+ * A local webhook receiver for the emulator to deliver to; `answer` decides each request's status
+ * (a promise that never settles stalls the request).
+ */
+async function receiver(t: TestContext, answer: (update: Update, index: number) => number | Promise<number> = () => 200): Promise<{ origin: string; received: Received[] }> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    void (async () => {
+      let body = '';
+      for await (const chunk of req as AsyncIterable<Buffer>) body += chunk.toString('utf8');
+      const update = JSON.parse(body) as Update;
+      received.push({ path: req.url ?? '', secret: req.headers['x-telegram-bot-api-secret-token'] as string | undefined, update });
+      res.writeHead(await answer(update, received.length - 1)).end();
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+}
+
+describe('BotApiEmulator webhook delivery', () => {
+  /** An emulator delivering to `origin`, with one group and Anna in it. */
+  async function webhookHarness(t: TestContext, origin: string, options: BotApiEmulatorOptions = {}) {
+    const emulator = await BotApiEmulator.start({ webhookTarget: origin, ...options });
+    t.after(async () => {
+      await emulator.close();
+      assert.deepEqual(emulator.faults, []);
+    });
+    const anna = emulator.user(111, 'Anna');
+    emulator.addChat({ id: GROUP_ID, type: 'supergroup', title: 'Family' }, { creator: anna });
+    return { emulator, anna, telegram: new Telegram(emulator.token, { apiRoot: emulator.apiRoot }) };
+  }
+
+  it('GIVEN a webhook with a secret THEN each update is POSTed in order to the target with the URL path and the secret header, and confirmed by a 200', async (t) => {
+    const hook = await receiver(t);
+    const { emulator, anna, telegram } = await webhookHarness(t, hook.origin);
+
+    emulator.postText(GROUP_ID, anna, 'before the webhook');
+    await telegram.setWebhook('https://bot.example/telegram/hook?x=1', { secret_token: 'sesame_42' });
+    emulator.postText(GROUP_ID, anna, 'one');
+    emulator.postText(GROUP_ID, anna, 'two');
+    await emulator.idle();
+
+    const texts = hook.received.map((r) => ('message' in r.update && 'text' in r.update.message ? r.update.message.text : ''));
+    assert.deepEqual(texts, ['before the webhook', 'one', 'two']);
+    assert.deepEqual(new Set(hook.received.map((r) => r.path)), new Set(['/telegram/hook?x=1']));
+    assert.deepEqual(new Set(hook.received.map((r) => r.secret)), new Set(['sesame_42']));
+    const info = await telegram.getWebhookInfo();
+    assert.equal(info.url, 'https://bot.example/telegram/hook?x=1');
+    assert.equal(info.pending_update_count, 0);
+    assert.equal(info.last_error_message, undefined);
+  });
+
+  it('GIVEN the webhook answers 503 THEN the update stays pending with the error in getWebhookInfo, the next waits behind it, and both arrive once it answers 200', async (t) => {
+    let failing = true;
+    const hook = await receiver(t, () => (failing ? 503 : 200));
+    const { emulator, anna, telegram } = await webhookHarness(t, hook.origin);
+    await telegram.setWebhook('https://bot.example/hook');
+
+    emulator.postText(GROUP_ID, anna, 'first');
+    emulator.postText(GROUP_ID, anna, 'second');
+    await until(() => hook.received.length >= 3, 'three attempts');
+    const info = await telegram.getWebhookInfo();
+    failing = false;
+    await emulator.idle();
+
+    assert.equal(info.pending_update_count, 2);
+    assert.equal(info.last_error_message, 'Wrong response from the webhook: 503 Service Unavailable');
+    assert.ok(info.last_error_date !== undefined && Math.abs(info.last_error_date - Date.now() / 1000) < 60);
+    const ids = hook.received.map((r) => r.update.update_id);
+    const [first, second] = [ids[0]!, ids.at(-1)!];
+    assert.ok(second > first);
+    assert.deepEqual(ids.slice(0, -1), ids.slice(0, -1).map(() => first), 'the second update only after the first was taken');
+    const gaps = emulator.webhookDeliveries.filter((d) => d.update_id === first).map((d, i, all) => (i === 0 ? 0 : d.at - all[i - 1]!.at));
+    // 100 ms after the first failure, then 200 ms: lower bounds, which a busy machine only lengthens.
+    assert.ok(gaps.length >= 3 && gaps[1]! >= 95 && gaps[2]! >= 195, `pauses grow: ${gaps.join(', ')}`);
+    assert.equal((await telegram.getWebhookInfo()).pending_update_count, 0);
+  });
+
+  it('GIVEN the webhook does not answer in time THEN the delivery fails with "Read timeout expired" and is tried again', async (t) => {
+    const hook = await receiver(t, (_update, index) => (index === 0 ? new Promise<number>(() => undefined) : 200));
+    const { emulator, anna, telegram } = await webhookHarness(t, hook.origin, { webhookTimeoutMs: 200 });
+    await telegram.setWebhook('https://bot.example/hook');
+
+    emulator.postText(GROUP_ID, anna, 'slow');
+    await emulator.idle();
+
+    assert.equal(hook.received.length, 2);
+    assert.equal(hook.received[0]!.update.update_id, hook.received[1]!.update.update_id);
+    assert.equal((await telegram.getWebhookInfo()).last_error_message, 'Read timeout expired');
+  });
+
+  it('GIVEN redeliverNext THEN that update is POSTed twice at once, and the next ones once', async (t) => {
+    let release: () => void = () => undefined;
+    const bothIn = new Promise<void>((resolve) => (release = resolve));
+    // The first copy is held until the second arrives: they overlap.
+    const hook = await receiver(t, async (_update, index) => {
+      if (index === 1) release();
+      if (index === 0) await bothIn;
+      return 200;
+    });
+    const { emulator, anna, telegram } = await webhookHarness(t, hook.origin);
+    await telegram.setWebhook('https://bot.example/hook');
+
+    emulator.redeliverNext(1);
+    emulator.postText(GROUP_ID, anna, 'twice');
+    emulator.postText(GROUP_ID, anna, 'once');
+    await emulator.idle();
+
+    const ids = hook.received.map((r) => r.update.update_id);
+    assert.equal(ids.length, 3);
+    assert.equal(ids[0], ids[1]);
+    assert.notEqual(ids[2], ids[0]);
+    assert.deepEqual(emulator.webhookDeliveries.map((d) => d.redelivery).sort(), [false, false, true]);
+  });
+
+  it('GIVEN the same webhook set again THEN deliveries go on; after deleteWebhook nothing is delivered and getUpdates serves the update', async (t) => {
+    const hook = await receiver(t);
+    const { emulator, anna, telegram } = await webhookHarness(t, hook.origin);
+    await telegram.setWebhook('https://bot.example/hook', { secret_token: 's1' });
+    await telegram.setWebhook('https://bot.example/hook', { secret_token: 's1' });
+    emulator.postText(GROUP_ID, anna, 'delivered');
+    await emulator.idle();
+
+    await telegram.deleteWebhook();
+    emulator.postText(GROUP_ID, anna, 'polled');
+    const polled = await telegram.getUpdates(0, 100, 0, undefined);
+
+    assert.equal(hook.received.length, 1);
+    assert.equal(polled.length, 1);
+    assert.equal((await telegram.getWebhookInfo()).url, '');
   });
 });

@@ -1,2 +1,2 @@
-/** Telegram through telegraf: updates into the bot layer. */
-export { TELEGRAM, TELEGRAM_SYNTAX, TelegramBot, verifyTelegram, type TelegramBotOptions } from './telegram-bot.ts';
+/** Telegram through telegraf: updates into the bot layer, by long polling or a webhook. */
+export { TELEGRAM, TELEGRAM_SYNTAX, TelegramBot, verifyTelegram, type TelegramBotOptions, type TelegramWebhookOptions } from './telegram-bot.ts';

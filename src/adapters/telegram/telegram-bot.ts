@@ -7,6 +7,8 @@ import { megabytes, PhotoNotQueuedError, type ChatContext, type ChatUser, type F
 import { isPhotoName } from '../../files/index.ts';
 import type { PhotoJobs } from '../../jobs/index.ts';
 import { downloadLimited, Outbox, Tracker, verifyAtStart } from '../shared/index.ts';
+import { RecentUpdateIds, type FirstDelivery, type ForgetDelivery } from '../shared/update-dedup.ts';
+import { WebhookServer } from './webhook-server.ts';
 
 export const TELEGRAM = 'telegram';
 
@@ -18,7 +20,15 @@ export interface TelegramBotOptions {
   /** The Bot API server; a self-hosted one lifts the 20 MB download and 50 MB upload limits. */
   readonly apiRoot?: string;
   /** Webhook mode instead of long polling. */
-  readonly webhook?: { readonly url: string; readonly port: number; readonly secretToken?: string };
+  readonly webhook?: TelegramWebhookOptions;
+  /**
+   * Webhook mode: true the first time an update id is seen by any process behind the webhook URL,
+   * so that a redelivery reaching another process is skipped. One process's memory by default;
+   * several processes must share a store (Redis `SET key NX EX`).
+   */
+  readonly firstDelivery?: FirstDelivery;
+  /** Webhook mode: gives an id back when its update could not be taken, so the redelivery is handled. */
+  readonly forgetDelivery?: ForgetDelivery;
   readonly maxDownloadBytes: number;
   readonly maxUploadBytes: number;
   readonly bot: Bot;
@@ -37,6 +47,19 @@ export interface TelegramBotOptions {
    * restarts it and Telegram delivers the unconfirmed updates again.
    */
   readonly onFatal?: (error: unknown) => void;
+}
+
+export interface TelegramWebhookOptions {
+  /**
+   * The public https URL Telegram posts to, path included. The bot listens on `port` at the same
+   * path; a reverse proxy or load balancer forwards the URL to one or several bot processes.
+   */
+  readonly url: string;
+  readonly port: number;
+  /** Where to listen; every interface by default. */
+  readonly host?: string;
+  /** Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token`; requests without it are refused. */
+  readonly secretToken?: string;
 }
 
 /** Checks the token with getMe before anything slow starts: a one-line `StartupError` otherwise. */
@@ -74,6 +97,9 @@ export class TelegramBot {
   private readonly admins = new Map<number, { ids: Set<number>; until: number }>();
   private readonly tasks: Tracker;
   private launched: Promise<void> | undefined;
+  private webhookServer: WebhookServer | undefined;
+  /** Updates whose photo could not be queued: their webhook request must not be answered 200. */
+  private readonly notTaken = new Set<number>();
   private stopping = false;
   /** Updates kept unconfirmed after a fatal error, released only by a stop. */
   private readonly held: (() => void)[] = [];
@@ -116,14 +142,52 @@ export class TelegramBot {
       );
     });
     const { webhook } = this.options;
-    const launchOptions = webhook ? { webhook: { domain: webhook.url, port: webhook.port, ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}) } } : {};
-    // launch() resolves only when polling stops; keep it to wait for the last batch on stop().
-    this.launched = this.telegraf.launch(launchOptions).catch((error: unknown) => {
-      if (this.stopping) return;
-      this.options.log.error({ err: error }, 'Telegram polling stopped with an error: is another facefile polling with this token?');
-      this.fatal(error);
-    });
+    if (webhook) await this.startWebhook(webhook);
+    else {
+      // launch() resolves only when polling stops; keep it to wait for the last batch on stop().
+      this.launched = this.telegraf.launch().catch((error: unknown) => {
+        if (this.stopping) return;
+        this.options.log.error({ err: error }, 'Telegram polling stopped with an error: is another facefile polling with this token?');
+        this.fatal(error);
+      });
+    }
     this.options.log.info({ bot: me.username, mode: webhook ? 'webhook' : 'long polling' }, 'Telegram bot started');
+  }
+
+  /**
+   * Listens first, then sets the webhook, so that Telegram's first delivery finds a listener. Every
+   * process behind the URL sets the same webhook (Telegram takes it as a no-op) and none deletes
+   * it when it stops: the others still serve it.
+   */
+  private async startWebhook(webhook: TelegramWebhookOptions): Promise<void> {
+    if (!webhook.url.startsWith('https://')) throw new Error('the Telegram webhook URL must start with https://');
+    if (!webhook.secretToken) this.options.log.warn({}, 'the Telegram webhook has no secret token: anyone who finds its URL can post updates to it');
+    // This process's memory unless a shared store is given; its forget goes only with its own ids.
+    const memory = new RecentUpdateIds();
+    const { firstDelivery = memory.firstDelivery } = this.options;
+    const forget = this.options.forgetDelivery ?? (this.options.firstDelivery ? undefined : memory.forget);
+    this.webhookServer = new WebhookServer({
+      port: webhook.port,
+      path: new URL(webhook.url).pathname,
+      firstDelivery,
+      handle: (update) => this.handleWebhookUpdate(update),
+      log: this.options.log,
+      ...(webhook.host ? { host: webhook.host } : {}),
+      ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}),
+      ...(forget ? { forgetDelivery: forget } : {}),
+    });
+    await this.webhookServer.listen();
+    try {
+      await this.telegraf.telegram.setWebhook(webhook.url, { ...(webhook.secretToken ? { secret_token: webhook.secretToken } : {}) });
+    } catch (error) {
+      await this.webhookServer.close();
+      throw error;
+    }
+  }
+
+  private async handleWebhookUpdate(update: Update): Promise<void> {
+    await this.telegraf.handleUpdate(update);
+    if (this.notTaken.delete(update.update_id)) throw new Error(`Telegram update ${update.update_id} was not taken`);
   }
 
   /** Resolves when no command or reply of this adapter is in progress. */
@@ -131,12 +195,18 @@ export class TelegramBot {
     return this.tasks.idle();
   }
 
-  /** Stops taking updates, lets the current batch finish (so its offset is confirmed), then the commands. */
+  /**
+   * Stops taking updates, lets the current batch finish (so its offset is confirmed; in webhook
+   * mode, so that each running update is answered), then the commands. The webhook stays set.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     for (const release of this.held.splice(0)) release();
-    this.telegraf.stop('shutdown');
-    await this.launched;
+    if (this.webhookServer) await this.webhookServer.close();
+    else if (this.launched) {
+      this.telegraf.stop('shutdown');
+      await this.launched;
+    }
     await this.tasks.idle();
   }
 
@@ -172,6 +242,7 @@ export class TelegramBot {
       .catch((error: unknown) => {
         if (!(error instanceof PhotoNotQueuedError)) throw error;
         this.fatal(error);
+        this.notTaken.add(ctx.update.update_id);
         // Held until the process ends (or a stop): this update must stay unconfirmed.
         return new Promise<void>((resolve) => this.held.push(resolve));
       });

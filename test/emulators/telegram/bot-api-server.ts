@@ -36,6 +36,7 @@ import {
 } from './protocol.ts';
 import { parseReactions } from './reactions.ts';
 import { UpdateQueue } from './update-queue.ts';
+import { WebhookDeliverer, type WebhookDelivery } from './webhook-delivery.ts';
 import { MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, detectEntities, parseModeOf, visibleText } from './text.ts';
 
 export interface BotApiEmulatorOptions {
@@ -51,6 +52,12 @@ export interface BotApiEmulatorOptions {
    * mentions of it, unless it is one of the chat's admins. Off by default (the bot sees everything).
    */
   readonly privacyMode?: boolean;
+  /** Webhook deliveries go to this origin (`http://127.0.0.1:<port>`), keeping the URL's path; see WebhookDeliveryOptions. */
+  readonly webhookTarget?: string;
+  /** How long a webhook delivery may take before it fails with "Read timeout expired"; 10 s by default. */
+  readonly webhookTimeoutMs?: number;
+  /** The pause after a failed webhook delivery, doubling with each failure up to 4 s; 100 ms by default. */
+  readonly webhookRetryMs?: number;
 }
 
 export type EmulatedChatType = 'private' | 'group' | 'supergroup';
@@ -223,7 +230,7 @@ class Waiters<T> {
 /**
  * A local Telegram Bot API server for end-to-end tests: the real telegraf talks HTTP to it, and the
  * test scripts the other side (chats, members posting photos, failures) and inspects what the bot
- * sent. Updates are served by long polling only.
+ * sent. Updates are served by long polling, or delivered to a webhook once one is set.
  */
 export class BotApiEmulator {
   /** The bot as getMe describes it. */
@@ -241,6 +248,7 @@ export class BotApiEmulator {
   private readonly knownUsers = new Map<number, User>();
   private readonly files: FileStore;
   private readonly updates = new UpdateQueue();
+  private readonly webhookDelivery: WebhookDeliverer;
   private readonly commandsByScope = new Map<string, BotCommand[]>();
   private readonly injected = new Map<string, InjectedError[]>();
   private readonly rateLimits = new Map<string, RateLimit>();
@@ -259,6 +267,7 @@ export class BotApiEmulator {
     maxDownloadBytes: number,
     private readonly maxUploadBytes: number,
     private readonly privacyMode: boolean,
+    webhook: { readonly target: string | undefined; readonly timeoutMs: number; readonly retryMs: number },
   ) {
     const botId = Number(token.slice(0, token.indexOf(':')));
     this.bot = Object.freeze({
@@ -272,6 +281,12 @@ export class BotApiEmulator {
     });
     this.knownUsers.set(botId, this.botUser());
     this.files = new FileStore(maxDownloadBytes);
+    this.webhookDelivery = new WebhookDeliverer(this.updates, {
+      ...(webhook.target === undefined ? {} : { target: webhook.target }),
+      timeoutMs: webhook.timeoutMs,
+      firstRetryMs: webhook.retryMs,
+      maxRetryMs: Math.max(webhook.retryMs, 4000),
+    });
     this.methods = this.methodTable();
     this.server = createServer((req, res) => {
       void this.handle(req, res);
@@ -288,6 +303,7 @@ export class BotApiEmulator {
       options.maxDownloadBytes ?? 20 * MB,
       options.maxUploadBytes ?? 50 * MB,
       options.privacyMode ?? false,
+      { target: options.webhookTarget, timeoutMs: options.webhookTimeoutMs ?? 10_000, retryMs: options.webhookRetryMs ?? 100 },
     );
     await emulator.listen();
     return emulator;
@@ -312,6 +328,7 @@ export class BotApiEmulator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.webhookDelivery.close();
     this.updates.close();
     const error = new Error('BotApiEmulator closed');
     this.sentWaiters.failAll(error);
@@ -457,6 +474,19 @@ export class BotApiEmulator {
       timeoutMs,
       () => `calls so far: ${this.calls.map((call) => call.method).join(', ') || 'none'}`,
     );
+  }
+
+  /** Every POST of an update to the webhook, in order, with its answer. */
+  get webhookDeliveries(): readonly WebhookDelivery[] {
+    return this.webhookDelivery.deliveries;
+  }
+
+  /**
+   * The next `times` updates are each delivered to the webhook twice at once: Telegram's redelivery
+   * after it stopped waiting for an answer, while the bot may still be handling the first copy.
+   */
+  redeliverNext(times = 1): void {
+    this.webhookDelivery.redeliverNext(times);
   }
 
   /** Resolves once every queued update has been confirmed, i.e. the bot has handled all of them. */
@@ -620,7 +650,7 @@ export class BotApiEmulator {
       getUpdates: (params, signal) => this.getUpdates(params, signal),
       setWebhook: (params) => this.setWebhook(params),
       deleteWebhook: (params) => this.deleteWebhook(params),
-      getWebhookInfo: () => ({ url: this.webhookState?.url ?? '', has_custom_certificate: false, pending_update_count: this.updates.size }),
+      getWebhookInfo: () => this.webhookInfo(),
       getFile: (params) => this.files.getFile(optionalString(params, 'file_id')),
       sendMessage: (params) => this.sendMessage(params),
       sendPhoto: (params) => this.sendPhoto(params),
@@ -656,19 +686,37 @@ export class BotApiEmulator {
     return this.updates.getUpdates(request, signal);
   }
 
-  private setWebhook(params: Params): true {
+  private async setWebhook(params: Params): Promise<true> {
     const url = optionalString(params, 'url') ?? '';
     if (url === '') return this.deleteWebhook(params);
     if (!url.startsWith('https://')) throw badRequest('bad webhook: An HTTPS URL must be provided for webhook');
+    const secretToken = optionalString(params, 'secret_token');
+    if (secretToken !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secretToken)) throw badRequest('secret token contains unallowed characters');
     if (optionalBoolean(params, 'drop_pending_updates') === true) this.updates.drop();
+    const same = this.webhookState?.url === url && optionalString(this.webhookState.params, 'secret_token') === secretToken;
     this.webhookState = { url, params };
+    // Setting the same webhook again (another process starting) leaves the deliveries alone.
+    if (!same) await this.webhookDelivery.start(url, secretToken);
     return true;
   }
 
-  private deleteWebhook(params: Params): true {
+  private async deleteWebhook(params: Params): Promise<true> {
     if (optionalBoolean(params, 'drop_pending_updates') === true) this.updates.drop();
     this.webhookState = undefined;
+    await this.webhookDelivery.stop();
     return true;
+  }
+
+  private webhookInfo(): Record<string, unknown> {
+    const state = this.webhookState;
+    if (!state) return { url: '', has_custom_certificate: false, pending_update_count: this.updates.size };
+    return {
+      url: state.url,
+      has_custom_certificate: false,
+      pending_update_count: this.updates.size,
+      max_connections: optionalInteger(state.params, 'max_connections') ?? 40,
+      ...this.webhookDelivery.lastFailure,
+    };
   }
 
   private sendMessage(params: Params): Message.TextMessage {

@@ -27,4 +27,5 @@ export {
   type TextOptions,
 } from './bot-api-server.ts';
 export type { ApiErrorPayload, UploadedFile } from './protocol.ts';
+export type { WebhookDelivery } from './webhook-delivery.ts';
 export { REACTION_EMOJI } from './reactions.ts';

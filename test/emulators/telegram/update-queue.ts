@@ -20,6 +20,7 @@ export class UpdateQueue {
   private readonly updates: Update[] = [];
   private readonly idleWaiters = new Set<() => void>();
   private poll: { readonly wake: (outcome: PollOutcome) => void } | undefined;
+  private readonly pushListeners = new Set<() => void>();
   private nextUpdateId = 100_000_001;
   private closed = false;
 
@@ -31,6 +32,33 @@ export class UpdateQueue {
   push(make: (updateId: number) => Update): void {
     this.updates.push(make(this.nextUpdateId++));
     this.poll?.wake('update');
+    for (const listener of [...this.pushListeners]) listener();
+  }
+
+  /** The oldest unconfirmed update: the one a webhook delivers next. */
+  oldest(): Update | undefined {
+    return this.updates[0];
+  }
+
+  /** Confirms one update, as a 2xx answer to its webhook delivery does. */
+  confirmOne(updateId: number): void {
+    const index = this.updates.findIndex((update) => update.update_id === updateId);
+    if (index >= 0) this.updates.splice(index, 1);
+    if (this.updates.length === 0) for (const done of [...this.idleWaiters]) done();
+  }
+
+  /** Resolves at the next push, or when `signal` aborts. */
+  nextPush(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.pushListeners.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.pushListeners.add(done);
+      signal.addEventListener('abort', done);
+    });
   }
 
   async getUpdates(request: GetUpdatesRequest, signal: AbortSignal): Promise<Update[]> {

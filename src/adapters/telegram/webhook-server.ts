@@ -1,0 +1,144 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Update } from '@telegraf/types';
+import type { Log } from '../../core/index.ts';
+import type { FirstDelivery, ForgetDelivery } from '../shared/update-dedup.ts';
+
+/** The header Telegram sends the webhook's secret_token in. */
+const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+
+/** An update is a few kilobytes; anything much bigger is not from Telegram. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface WebhookServerOptions {
+  readonly port: number;
+  /** Where to listen; every interface by default. */
+  readonly host?: string;
+  /** The path Telegram posts to (that of the webhook URL); other paths answer 404. */
+  readonly path: string;
+  /** When set, a request without this `X-Telegram-Bot-Api-Secret-Token` is refused with 403. */
+  readonly secretToken?: string;
+  readonly firstDelivery: FirstDelivery;
+  readonly forgetDelivery?: ForgetDelivery;
+  /**
+   * Handles one update; Telegram gets its 200 when this resolves. A rejection answers 500, so that
+   * Telegram delivers the update again (the update was not taken).
+   */
+  readonly handle: (update: Update) => Promise<void>;
+  readonly log: Log;
+}
+
+/**
+ * The HTTP end of Telegram's webhook in one `facefile bot` process; several may sit behind one URL.
+ * Instead of telegraf's `launch({ webhook })`, whose path depends on the Node version (so processes
+ * of two versions would disagree) and whose stop neither waits for running updates nor refuses the
+ * ones still arriving. Each update is answered only once handled: a photo is on the queue before its
+ * 200. An update already seen (a redelivery, here or in another process) is answered 200 unhandled.
+ */
+export class WebhookServer {
+  private readonly server: Server;
+  private readonly secret: Buffer | undefined;
+  private readonly running = new Set<Promise<void>>();
+  private closing = false;
+
+  constructor(private readonly options: WebhookServerOptions) {
+    if (!options.path.startsWith('/')) throw new Error(`the webhook path must start with "/": ${options.path}`);
+    this.secret = options.secretToken === undefined ? undefined : digest(options.secretToken);
+    this.server = createServer((req, res) => {
+      const answered = this.answer(req, res).catch((error: unknown) => {
+        options.log.error({ err: error }, 'a Telegram webhook request failed');
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+      this.running.add(answered);
+      void answered.finally(() => this.running.delete(answered));
+    });
+  }
+
+  /** Starts listening; rejects when the port is taken. */
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Stops taking updates: no new connection, 503 for requests on open ones (Telegram delivers them
+   * again, through the load balancer to another process), waits for the updates being handled,
+   * then closes the connections left.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (new URL(req.url ?? '/', 'http://webhook.invalid').pathname !== this.options.path) return refuse(req, res, 404);
+    if (req.method !== 'POST') return refuse(req, res, 405);
+    if (this.secret && !sameSecret(this.secret, req.headers[SECRET_HEADER])) {
+      this.options.log.warn({ from: req.socket.remoteAddress }, 'a Telegram webhook request without the right secret token was refused');
+      return refuse(req, res, 403);
+    }
+    if (this.closing) return refuse(req, res, 503);
+    const update = await readUpdate(req);
+    if (typeof update === 'number') return refuse(req, res, update);
+    let first: boolean;
+    try {
+      first = await this.options.firstDelivery(update.update_id);
+    } catch (error) {
+      // Handling it unchecked could answer a command twice; refused, Telegram tries again later.
+      this.options.log.error({ err: error, update: update.update_id }, 'could not check whether a Telegram update was already handled');
+      return refuse(req, res, 503);
+    }
+    if (first) {
+      try {
+        await this.options.handle(update);
+      } catch (error) {
+        await this.options.forgetDelivery?.(update.update_id).catch((forgetError: unknown) => {
+          this.options.log.error({ err: forgetError, update: update.update_id }, 'could not forget a Telegram update that was not taken');
+        });
+        throw error;
+      }
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  }
+}
+
+/** The update in a request body, or the status to refuse it with. */
+async function readUpdate(req: IncomingMessage): Promise<Update | number> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return 413;
+    chunks.push(chunk);
+  }
+  try {
+    const update = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    const id = (update as { update_id?: unknown } | null)?.update_id;
+    return typeof id === 'number' && Number.isSafeInteger(id) ? (update as Update) : 400;
+  } catch {
+    return 400;
+  }
+}
+
+function refuse(req: IncomingMessage, res: ServerResponse, status: number): void {
+  req.resume();
+  res.writeHead(status).end();
+}
+
+/** Secrets compared as digests: equal lengths for timingSafeEqual, and no length leaked. */
+function digest(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+function sameSecret(expected: Buffer, header: string | string[] | undefined): boolean {
+  return typeof header === 'string' && timingSafeEqual(expected, digest(header));
+}

@@ -1,0 +1,267 @@
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Telegram } from 'telegraf';
+import { loadConfig } from '../../src/config.ts';
+import { createLibrary } from '../../src/composition.ts';
+import type { Log } from '../../src/core/index.ts';
+import { Bot } from '../../src/bot/index.ts';
+import { PhotoQueue, type PhotoJobMeta } from '../../src/jobs/index.ts';
+import { TelegramBot } from '../../src/adapters/telegram/index.ts';
+import { RecentUpdateIds } from '../../src/adapters/shared/update-dedup.ts';
+import { BotApiEmulator, type SentMessage } from '../emulators/telegram/index.ts';
+import { FakeFaceEngine, fakePhoto } from '../fakes/fake-face-engine.ts';
+import { GROUP, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
+import { answerTo, startTelegram, textOf } from '../helpers/telegram.ts';
+import { freePort, postToWebhook, startLoadBalancer, until } from '../helpers/telegram-webhook.ts';
+
+const HOOK_URL = 'https://facefile.example/telegram/webhook';
+const SECRET = 'webhook_secret-123';
+
+const isReaction = (message: { readonly chat: { readonly id: number }; readonly message_id: number }) => (sent: SentMessage) =>
+  sent.method === 'setMessageReaction' && sent.chat_id === message.chat.id && sent.message_id === message.message_id;
+
+describe('GIVEN facefile bot in webhook mode with a secret, behind an https URL', { skip: NO_DATASETS }, () => {
+  /** `facefile bot`'s real wiring on a webhook; the emulator delivers to the bot's port. */
+  async function webhookBot(t: TestContext) {
+    const port = await freePort();
+    const h = await startTelegram(
+      { TELEGRAM_WEBHOOK_URL: HOOK_URL, TELEGRAM_WEBHOOK_PORT: String(port), TELEGRAM_WEBHOOK_SECRET: SECRET, TELEGRAM_GROUP_INTERVAL_MS: '200' },
+      { webhookTarget: `http://127.0.0.1:${port}` },
+    );
+    t.after(() => h.close());
+    const e = h.emulator;
+    const ada = e.user(100, 'Ada');
+    const chat = -1001;
+    e.addChat({ id: chat, type: 'supergroup', title: 'Webhook' }, { creator: ada });
+    return { h, e, ada, chat, port };
+  }
+
+  it('THEN it sets the webhook with the secret, answers /help, files a posted photo and reacts to it, exactly like polling', async (t) => {
+    const { h, e, ada, chat } = await webhookBot(t);
+
+    const help = e.postText(chat, ada, '/help');
+    assert.match(textOf(await e.waitFor(answerTo(help), 60_000)), /enroll/i);
+    const reference = await readFile(path.join(GROUP, 'obama', 'obama.jpg'));
+    const enroll = await e.postPhoto(chat, ada, reference, { caption: '/enroll obama' });
+    assert.match(textOf(await e.waitFor(answerTo(enroll), 60_000)), /obama is enrolled/i);
+    const posted = await e.postPhoto(chat, ada, await readFile(path.join(POSTS, 'obama1.jpg')));
+    await e.waitFor(isReaction(posted), 60_000);
+    await e.idle(60_000);
+    await h.bots.idle();
+
+    assert.equal(e.webhook?.url, HOOK_URL);
+    assert.equal(e.webhook.params.secret_token, SECRET);
+    assert.equal(e.calls.filter((c) => c.method === 'getUpdates').length, 0, 'no long polling');
+    assert.equal(e.calls.filter((c) => c.method === 'deleteWebhook').length, 0);
+    assert.ok(e.webhookDeliveries.length >= 3 && e.webhookDeliveries.every((d) => d.status === 200), 'every update delivered to the webhook and taken');
+    assert.equal(e.sent.filter(isReaction(posted)).length, 1);
+  });
+
+  it('WHEN a request comes without the secret or with a wrong one THEN it is refused with 403 and not handled; with the secret, the same update is', async (t) => {
+    const { h, e, ada, port } = await webhookBot(t);
+    const quiet = -1002;
+    e.addChat({ id: quiet, type: 'supergroup', title: 'Forged' }, { creator: ada });
+    const forged = {
+      update_id: 1,
+      message: { message_id: 77, date: Math.floor(Date.now() / 1000), chat: { id: quiet, type: 'supergroup', title: 'Forged' }, from: ada, text: '/help', entities: [{ type: 'bot_command', offset: 0, length: 5 }] },
+    };
+    const url = `http://127.0.0.1:${port}${new URL(HOOK_URL).pathname}`;
+
+    const missing = await postToWebhook(url, forged);
+    const wrong = await postToWebhook(url, forged, 'not-the-secret');
+    const wrongPath = await postToWebhook(`http://127.0.0.1:${port}/telegraf`, forged, SECRET);
+    await h.bots.idle();
+    const answeredBefore = e.sent.filter((s) => s.chat_id === quiet).length;
+    const right = await postToWebhook(url, forged, SECRET);
+    await e.waitFor((s) => s.chat_id === quiet, 60_000);
+    await h.bots.idle();
+
+    assert.deepEqual([missing, wrong, wrongPath], [403, 403, 404]);
+    assert.equal(answeredBefore, 0, 'nothing handled without the secret');
+    assert.equal(right, 200);
+    assert.equal(e.sent.filter((s) => s.chat_id === quiet).length, 1, 'the same update with the secret is handled');
+    assert.match(await readFile(h.logFile, 'utf8'), /without the right secret token was refused/);
+  });
+});
+
+/** The folder queue, counting what it accepts. */
+class CountingQueue extends PhotoQueue {
+  /** The message id of every photo put on this queue. */
+  readonly queued: string[] = [];
+  /** While set, a photo waits for it before it is written: a slow queue. */
+  gate: Promise<void> | undefined;
+
+  override async add(bytes: Uint8Array, meta: PhotoJobMeta): Promise<void> {
+    this.queued.push(meta.source.message!);
+    await this.gate;
+    return super.add(bytes, meta);
+  }
+}
+
+/** One emulated `facefile bot` process: its own queue and Bot layer, the library shared. */
+interface Process {
+  readonly telegram: TelegramBot;
+  readonly queue: CountingQueue;
+}
+
+/**
+ * Two bot processes behind a round-robin load balancer, sharing one library and one dedup store,
+ * with the fake face engine (the pipeline is not under test here, the delivery is).
+ */
+async function twoProcesses(t: TestContext) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-webhook-'));
+  const errors: unknown[] = [];
+  const log: Log = { info: () => undefined, warn: () => undefined, error: (context) => errors.push(context) };
+  const { library, close } = await createLibrary(loadConfig({ DATA_DIR: dir }, { cwd: dir }), new FakeFaceEngine(), log);
+  const ports = [await freePort(), await freePort()];
+  const balancer = await startLoadBalancer(ports);
+  const emulator = await BotApiEmulator.start({ webhookTarget: balancer.origin, webhookRetryMs: 50 });
+  const shared = new RecentUpdateIds();
+  const processes: Process[] = [];
+  for (const [i, port] of ports.entries()) {
+    const queue = new CountingQueue({ dir: path.join(dir, `queue-${i}`), library, log, concurrency: 2 });
+    const bot = new Bot({ library, queue, log, eraseAfterDays: 30 });
+    const telegram = new TelegramBot({
+      token: emulator.token,
+      apiRoot: emulator.apiRoot,
+      webhook: { url: HOOK_URL, port, host: '127.0.0.1', secretToken: SECRET },
+      firstDelivery: shared.firstDelivery,
+      forgetDelivery: shared.forget,
+      maxDownloadBytes: 20_000_000,
+      maxUploadBytes: 50_000_000,
+      groupIntervalMs: 0,
+      reactionIntervalMs: 0,
+      bot,
+      queue,
+      log,
+    });
+    await telegram.start();
+    await queue.start();
+    processes.push({ telegram, queue });
+  }
+  t.after(async () => {
+    for (const p of processes) await p.telegram.stop();
+    for (const p of processes) await p.queue.stop();
+    await emulator.close();
+    await balancer.close();
+    await close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const ada = emulator.user(100, 'Ada');
+  const chat = -1003;
+  emulator.addChat({ id: chat, type: 'supergroup', title: 'Scaled out' }, { creator: ada });
+  /** Every update taken, every photo filed and answered, in both processes. */
+  const idle = async () => {
+    await emulator.idle(60_000);
+    for (const p of processes) await p.queue.idle();
+    for (const p of processes) await p.telegram.idle();
+  };
+  return { emulator, balancer, processes, ada, chat, errors, idle };
+}
+
+/** A photo of fake identity 1, different in its background each time (so each is a new photo). */
+function photoOfAnna(background: number): Promise<Buffer> {
+  return fakePhoto({ background, faces: [{ identity: 1, x: 40, y: 30, size: 48 }] });
+}
+
+describe('GIVEN two bot processes behind one webhook URL, sharing a dedup store', () => {
+  it('WHEN Telegram delivers every update, some of them twice at once THEN each photo is queued and reacted to once and each command answered once', async (t) => {
+    const { emulator: e, balancer, processes, ada, chat, errors, idle } = await twoProcesses(t);
+    const enroll = await e.postPhoto(chat, ada, await photoOfAnna(20), { caption: '/enroll Anna' });
+    assert.match(textOf(await e.waitFor(answerTo(enroll), 30_000)), /Anna is enrolled/);
+
+    const photos = [];
+    const commands = [];
+    for (let i = 0; i < 6; i++) {
+      // Every other update is redelivered while the first copy is being handled.
+      if (i % 2 === 0) e.redeliverNext(2);
+      photos.push(await e.postPhoto(chat, ada, await photoOfAnna(40 + i * 4)));
+      commands.push(e.postText(chat, ada, '/stats'));
+    }
+    await idle();
+
+    const redelivered = new Set(e.webhookDeliveries.filter((d) => d.redelivery).map((d) => d.update_id));
+    assert.equal(redelivered.size, 6, 'six updates came twice');
+    assert.ok(new Set(balancer.routed).size === 2, 'both processes got updates');
+    const queued = processes.flatMap((p) => p.queue.queued).sort();
+    assert.deepEqual(queued, photos.map((p) => String(p.message_id)).sort(), 'each photo queued once, in one process');
+    for (const photo of photos) assert.equal(e.sent.filter(isReaction(photo)).length, 1, `one reaction to message ${photo.message_id}`);
+    for (const command of commands) assert.equal(e.sent.filter(answerTo(command)).length, 1, `one answer to message ${command.message_id}`);
+    assert.deepEqual(errors, []);
+  });
+
+  it('WHEN one process stops THEN the webhook stays set and the other one takes every update, an update refused by the stopped one included', async (t) => {
+    const { emulator: e, processes, ada, chat, errors, idle } = await twoProcesses(t);
+    const telegram = new Telegram(e.token, { apiRoot: e.apiRoot });
+    await idle();
+
+    await processes[0]!.telegram.stop();
+    const info = await telegram.getWebhookInfo();
+    const after: { chat: { id: number }; message_id: number }[] = [];
+    for (let i = 0; i < 4; i++) after.push(e.postText(chat, ada, '/help'));
+    await idle();
+
+    assert.equal(info.url, HOOK_URL, 'the webhook is still set');
+    assert.equal(e.calls.filter((c) => c.method === 'deleteWebhook').length, 0);
+    for (const message of after) assert.equal(e.sent.filter(answerTo(message)).length, 1, `one answer to message ${message.message_id}`);
+    assert.ok(
+      e.webhookDeliveries.some((d) => d.status === 502),
+      'the balancer sent some to the stopped process, and Telegram delivered them again',
+    );
+    assert.equal((await telegram.getWebhookInfo()).pending_update_count, 0);
+    assert.deepEqual(errors, []);
+  });
+
+  it('WHEN a process stops while it queues a photo THEN the photo is queued and its update answered 200 before the stop ends', async (t) => {
+    const { emulator: e, processes, ada, chat, errors, idle } = await twoProcesses(t);
+    const enroll = await e.postPhoto(chat, ada, await photoOfAnna(20), { caption: '/enroll Anna' });
+    await e.waitFor(answerTo(enroll), 30_000);
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    for (const p of processes) p.queue.gate = gate;
+
+    const photo = await e.postPhoto(chat, ada, await photoOfAnna(60));
+    const id = String(photo.message_id);
+    await until(() => processes.some((p) => p.queue.queued.includes(id)), 'the photo on its way to a queue');
+    const taker = processes.find((p) => p.queue.queued.includes(id))!;
+    let stopped = false;
+    const stopping = taker.telegram.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stoppedWhileQueueing = stopped;
+    open();
+    await stopping;
+    await idle();
+
+    assert.equal(stoppedWhileQueueing, false, 'the stop waited for the photo');
+    const deliveries = e.webhookDeliveries.filter((d) => d.update_id === e.webhookDeliveries.at(-1)!.update_id);
+    assert.deepEqual(deliveries.map((d) => d.status), [200], 'answered once, by the stopping process');
+    assert.equal(e.sent.filter(isReaction(photo)).length, 1);
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe('RecentUpdateIds, the dedup store of a single webhook process', () => {
+  it('GIVEN an id seen THEN it is a redelivery until forgotten, pushed out by newer ids, or too old', async () => {
+    let now = 0;
+    const ids = new RecentUpdateIds({ max: 3, maxAgeMs: 1000, now: () => now });
+
+    const first = [await ids.firstDelivery(1), await ids.firstDelivery(1)];
+    await ids.forget(1);
+    const afterForget = await ids.firstDelivery(1);
+    for (const id of [2, 3, 4]) await ids.firstDelivery(id);
+    const pushedOut = await ids.firstDelivery(1);
+    const stillKnown = await ids.firstDelivery(4);
+    now = 1000;
+    const tooOld = await ids.firstDelivery(4);
+
+    assert.deepEqual(first, [true, false]);
+    assert.equal(afterForget, true);
+    assert.equal(pushedOut, true, 'the oldest of more than 3 ids is forgotten');
+    assert.equal(stillKnown, false);
+    assert.equal(tooOld, true, 'an id older than maxAgeMs is forgotten');
+    assert.ok(ids.size <= 3);
+  });
+});
