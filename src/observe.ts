@@ -36,7 +36,7 @@ export async function observe(config: Config, log: Log): Promise<Observed> {
 }
 
 /** Readiness of the library's database: one round trip. */
-export function databaseCheck(db: Kysely<unknown>): ReadinessCheck {
+export function databaseCheck<DB>(db: Kysely<DB>): ReadinessCheck {
   return async () => {
     await sql`select 1`.execute(db);
   };

@@ -2,10 +2,11 @@ import path from 'node:path';
 import type { Config } from './config.ts';
 import { ConfigError, type Log } from './core/index.ts';
 import { createEngine, createLibrary } from './composition.ts';
-import { PhotoQueue, type PhotoJobs } from './jobs/index.ts';
-import { BullPhotoJobs } from './jobs/bull/index.ts';
+import { PhotoQueue, type PhotoJobEvent, type PhotoJobs } from './jobs/index.ts';
+import { BullPhotoJobs, redisConnection, type RedisPlace } from './jobs/bull/index.ts';
+import { databaseCheck, observe, redisCheck, watchQueue } from './observe.ts';
 import { joinDeployment, reachDeployment } from './scale-out.ts';
-import { DiscordBot, TelegramBot, verifyDiscord, verifyTelegram } from './adapters/index.ts';
+import { DiscordBot, TelegramBot, verifyDiscord, verifyTelegram, type TelegramBotOptions } from './adapters/index.ts';
 import { Bot } from './bot/index.ts';
 import { lockDataDir } from './storage/index.ts';
 
@@ -44,68 +45,75 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
   }
   const timeoutMs = options.verifyTimeoutMs;
   const onFatal = options.onFatal ? { onFatal: options.onFatal } : {};
-  // Scale-out: many bot and worker processes share the data folder, so none may hold it alone.
-  const reached = config.redisUrl ? await reachDeployment(config, 'bot') : undefined;
-  const lock = reached
-    ? { release: () => Promise.resolve() }
-    : await lockDataDir(config.dataDir, (error) => {
-        log.error({ err: error }, 'the lock on the data folder was lost');
-        options.onFatal?.(error);
-      });
-  try {
-    if (config.telegram) await verifyTelegram({ token: config.telegram.token, ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
-    if (config.discord) await verifyDiscord({ token: config.discord.token, ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
-  } catch (error) {
-    await lock.release();
-    throw error;
-  }
-  const engine = await createEngine(config).catch(async (error: unknown) => {
-    await lock.release();
-    throw error;
-  });
-  log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
-  const opened = await (reached ? joinDeployment(config, reached, engine, log, 'bot') : createLibrary(config, engine, log)).catch(async (error: unknown) => {
-    await engine.close();
-    await lock.release();
-    throw error;
-  });
-  const { library, database } = opened;
-  const close = () => opened.close();
-  if ('summary' in opened) log.info({}, opened.summary);
-  else log.info({ database: database.location }, `library on ${database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} at ${database.location}`);
+  // What is open, in the order it was opened: closed in reverse, on stop or on a failed start.
+  const opened: (() => Promise<void>)[] = [];
+  const closeOpened = async () => {
+    for (const close of opened.splice(0).reverse()) await close();
+  };
   const adapters: { stop(): Promise<void>; idle(): Promise<void> }[] = [];
-  let timer: NodeJS.Timeout | undefined;
   let queue: PhotoJobs | undefined;
   let stopping: Promise<void> | undefined;
   // Adapters first (no new work comes in), then the queue finishes what runs, then the rest.
   const stopAll = async () => {
     for (const adapter of adapters) await adapter.stop();
     await queue?.stop();
-    clearInterval(timer);
-    await engine.close();
-    await close();
-    await lock.release();
+    await closeOpened();
   };
   try {
-    const repairs = await library.checkConsistency();
+    // Scale-out: many bot and worker processes share the data folder, so none may hold it alone.
+    const reached = config.redisUrl ? await reachDeployment(config, 'bot') : undefined;
+    if (!reached) {
+      const lock = await lockDataDir(config.dataDir, (error) => {
+        log.error({ err: error }, 'the lock on the data folder was lost');
+        options.onFatal?.(error);
+      });
+      opened.push(() => lock.release());
+    }
+    if (config.telegram) await verifyTelegram({ token: config.telegram.token, ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+    if (config.discord) await verifyDiscord({ token: config.discord.token, ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+    // Served before the models load: a supervisor sees the process alive, and not yet ready.
+    const observed = await observe(config, log);
+    opened.push(() => observed.close());
+    const { metrics } = observed;
+    const engine = await createEngine(config, undefined, metrics);
+    opened.push(() => engine.close());
+    log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
+    const parts = reached ? await joinDeployment(config, reached, engine, log, 'bot', metrics) : await createLibrary(config, engine, log, { metrics });
+    opened.push(() => parts.close());
+    const { database } = parts;
+    if ('summary' in parts) log.info({}, parts.summary);
+    else log.info({ database: database.location }, `library on ${database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} at ${database.location}`);
+    observed.addCheck('database', databaseCheck(database.db));
+
+    const repairs = await parts.library.checkConsistency();
     for (const [group, report] of repairs) {
       const touched = report.temporaryFilesRemoved + report.orphanOriginalsRemoved + report.albumLinksRestored + report.strayAlbumFilesRemoved + report.recordsWithoutOriginal.length;
       if (touched > 0) log.warn({ group, ...report }, 'repaired what an interrupted run left');
     }
     const sweep = async () => {
-      const erased = await library.expireUnknownFaces();
+      const erased = await parts.library.expireUnknownFaces();
       if (erased > 0) log.info({ erased }, 'erased unknown faces past their retention period');
-      const left = await library.eraseLeftGroups(config.library.eraseLeftGroupsAfterDays);
+      const left = await parts.library.eraseLeftGroups(config.library.eraseLeftGroupsAfterDays);
       if (left.length > 0) log.info({ groups: left.length }, 'erased the groups the bot was removed from, after their grace period');
     };
     await sweep();
-    timer = setInterval(() => void sweep().catch((error: unknown) => log.error({ err: error }, 'retention sweep failed')), RETENTION_SWEEP_MS);
+    const timer = setInterval(() => void sweep().catch((error: unknown) => log.error({ err: error }, 'retention sweep failed')), RETENTION_SWEEP_MS);
     timer.unref();
+    opened.push(() => Promise.resolve(clearInterval(timer)));
 
-    queue = reached
-      ? new BullPhotoJobs({ place: reached.place, dataDir: config.dataDir, log })
-      : new PhotoQueue({ dir: path.join(config.dataDir, 'queue'), library, log, concurrency: engine.info.workers * 2 });
-    const bot = new Bot({ library, queue, log, eraseAfterDays: config.library.eraseLeftGroupsAfterDays });
+    const onJob = (event: PhotoJobEvent) => metrics.jobDone('photos', event.outcome, event);
+    let deliveries: Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery'> = {};
+    if (reached) {
+      queue = new BullPhotoJobs({ place: reached.place, dataDir: config.dataDir, log });
+      const redis = redisCheck(reached.place);
+      opened.push(redis.close);
+      observed.addCheck('redis', redis.check);
+      if (config.telegram?.webhook) deliveries = redisDeliveries(reached.place, config.telegram.token, opened);
+    } else {
+      queue = new PhotoQueue({ dir: path.join(config.dataDir, 'queue'), library: parts.library, log, concurrency: engine.info.workers * 2, onJob });
+    }
+    watchQueue(metrics, queue);
+    const bot = new Bot({ library: parts.library, queue, log, eraseAfterDays: config.library.eraseLeftGroupsAfterDays });
     if (config.telegram) {
       const { token, apiRoot, webhook, maxDownloadBytes, maxUploadBytes, groupIntervalMs } = config.telegram;
       const telegram = new TelegramBot({
@@ -117,6 +125,7 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
         queue,
         log,
         ...onFatal,
+        ...deliveries,
         ...(apiRoot ? { apiRoot } : {}),
         ...(webhook ? { webhook: { url: webhook.url, port: webhook.port, ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}) } } : {}),
       });
@@ -132,6 +141,7 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     }
     // Jobs left by the last run are answered through the adapters, so they start first.
     await queue.start();
+    observed.started();
   } catch (error) {
     await stopAll().catch(() => undefined);
     throw error;
@@ -145,5 +155,23 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     },
     // Once: a second stop (a second signal, a test's clean-up) waits for the first.
     stop: () => (stopping ??= stopAll()),
+  };
+}
+
+/**
+ * Telegram update ids seen by any bot process behind one webhook URL, in Redis: an update that
+ * Telegram delivers again (a slow answer, a balancer's retry) is handled once. Ids are per bot,
+ * so the key has the bot's id (the token's public part), never the token.
+ */
+function redisDeliveries(place: RedisPlace, token: string, opened: (() => Promise<void>)[]): Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery'> {
+  const redis = redisConnection(place, 'updates');
+  redis.on('error', () => undefined);
+  opened.push(() => Promise.resolve(redis.disconnect()));
+  const key = (id: number) => `${place.prefix}:telegram:${token.split(':')[0]}:update:${id}`;
+  return {
+    firstDelivery: async (id) => (await redis.set(key(id), '1', 'EX', 86_400, 'NX')) === 'OK',
+    forgetDelivery: async (id) => {
+      await redis.del(key(id));
+    },
   };
 }

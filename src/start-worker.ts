@@ -2,48 +2,56 @@ import type { Config } from './config.ts';
 import type { Log } from './core/index.ts';
 import { createEngine } from './composition.ts';
 import { PhotoWorker } from './jobs/bull/index.ts';
-import type { PhotoJobEvent } from './jobs/index.ts';
+import { databaseCheck, observe, redisCheck, watchQueue } from './observe.ts';
 import { joinDeployment, reachDeployment } from './scale-out.ts';
 
 export interface RunningWorker {
+  /** Lets the running jobs end (the rest stay queued for other workers), then closes everything. */
   stop(): Promise<void>;
-}
-
-export interface WorkerStartOptions {
-  /** Told about every job that ends or is retried (metrics). */
-  readonly onJob?: (event: PhotoJobEvent) => void;
 }
 
 /**
  * `facefile worker`, wired once: settings and Redis checked (fast, before the models load) ->
- * engine -> library on the shared PostgreSQL and volume -> BullMQ worker. Runs as many as wanted,
- * on as many machines; each takes photo jobs until stopped, and a stop lets its running jobs end.
+ * /metrics, /healthz, /readyz -> engine -> library on the shared PostgreSQL and volume -> BullMQ
+ * worker. Run as many as wanted, on as many machines; each takes photo jobs until stopped.
  */
-export async function startWorker(config: Config, log: Log, options: WorkerStartOptions = {}): Promise<RunningWorker> {
+export async function startWorker(config: Config, log: Log): Promise<RunningWorker> {
   const reached = await reachDeployment(config, 'worker');
-  const engine = await createEngine(config);
-  log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
-  const deployment = await joinDeployment(config, reached, engine, log, 'worker').catch(async (error: unknown) => {
-    await engine.close();
-    throw error;
-  });
-  log.info({ concurrency: config.workerConcurrency }, deployment.summary);
-  const worker = new PhotoWorker({
-    place: deployment.place,
-    dataDir: config.dataDir,
-    library: deployment.library,
-    log,
-    concurrency: config.workerConcurrency,
-    ...(options.onJob ? { onJob: options.onJob } : {}),
-  });
-  worker.start();
-  let stopping: Promise<void> | undefined;
-  return {
-    stop: () =>
-      (stopping ??= (async () => {
-        await worker.close();
-        await deployment.close();
-        await engine.close();
-      })()),
+  const opened: (() => Promise<void>)[] = [];
+  const closeOpened = async () => {
+    for (const close of opened.splice(0).reverse()) await close();
   };
+  try {
+    const observed = await observe(config, log);
+    opened.push(() => observed.close());
+    const { metrics } = observed;
+    const engine = await createEngine(config, undefined, metrics);
+    opened.push(() => engine.close());
+    log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
+    const deployment = await joinDeployment(config, reached, engine, log, 'worker', metrics);
+    opened.push(() => deployment.close());
+    log.info({ concurrency: config.workerConcurrency }, `${deployment.summary}; ${config.workerConcurrency} jobs at once`);
+    observed.addCheck('database', databaseCheck(deployment.database.db));
+    const redis = redisCheck(deployment.place);
+    opened.push(redis.close);
+    observed.addCheck('redis', redis.check);
+    const worker = new PhotoWorker({
+      place: deployment.place,
+      dataDir: config.dataDir,
+      library: deployment.library,
+      log,
+      concurrency: config.workerConcurrency,
+      onJob: (event) => metrics.jobDone('photos', event.outcome, event),
+    });
+    opened.push(() => worker.close());
+    watchQueue(metrics, worker);
+    observed.addCheck('worker', () => (worker.running ? Promise.resolve() : Promise.reject(new Error('the worker is not taking jobs'))));
+    worker.start();
+    observed.started();
+  } catch (error) {
+    await closeOpened().catch(() => undefined);
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return { stop: () => (stopping ??= closeOpened()) };
 }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, settingWarnings } from '../config.ts';
+import { loadConfig, settingWarnings, type Config } from '../config.ts';
 import { ConfigError, EngineError, PathError, StartupError, describeError } from '../core/index.ts';
-import { createFileLogger, createLogger, redactSecrets } from '../logger.ts';
+import { createFileLogger, createLogger, redactSecrets, type Logger } from '../logger.ts';
 import { startBots } from '../start-bots.ts';
+import { startWorker } from '../start-worker.ts';
 import { archiveCommand } from './archive-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { uiProgram } from './ui-command.ts';
@@ -54,6 +55,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(() => {
       run = botCommand;
     });
+  program
+    .command('worker')
+    .description('scale-out: file the photos the bots queue (needs REDIS_URL, DATABASE_URL and the shared DATA_DIR); run as many as wanted')
+    .action(() => {
+      run = workerCommand;
+    });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -81,29 +88,50 @@ async function withContext(task: (context: Parameters<typeof archiveCommand>[1])
 /**
  * Runs the bots until SIGINT or SIGTERM, then stops them gracefully: queued photos are kept. When
  * a platform cannot go on (a second poller, a lost session, a disk that takes no photo), the
- * process ends at once with code 1, without the graceful stop that would confirm updates it could
- * not keep, so that a supervisor restarts it and the platform delivers them again.
+ * process ends at once with code 1, so that a supervisor restarts it and the platform delivers
+ * again what was not confirmed.
  */
 async function botCommand(): Promise<void> {
+  await serve('bot', async (config, log, onFatal) => {
+    const bots = await startBots(config, log, { onFatal });
+    const platforms = [config.telegram && 'Telegram', config.discord && 'Discord'].filter(Boolean).join(' and ');
+    process.stdout.write(`facefile bot is running on ${platforms}${config.redisUrl ? ', with its photos filed by `facefile worker` processes' : ''}. Stop it with Ctrl-C.\n`);
+    return bots;
+  });
+}
+
+/** `facefile worker` until SIGINT or SIGTERM; a stop lets the running jobs end and leaves the rest queued. */
+async function workerCommand(): Promise<void> {
+  await serve('worker', async (config, log) => {
+    const worker = await startWorker(config, log);
+    process.stdout.write(`facefile worker is filing photos with ${config.workerConcurrency} jobs at once. Stop it with Ctrl-C.\n`);
+    return worker;
+  });
+}
+
+/**
+ * Runs a service until SIGINT or SIGTERM, then stops it gracefully. It logs to stderr, where
+ * systemd or Docker collect it. When it cannot go on, `onFatal` ends the process at once with
+ * code 1, without the graceful stop that would confirm work it could not keep, so that a
+ * supervisor restarts it.
+ */
+async function serve(role: string, start: (config: Config, log: Logger, onFatal: (error: unknown) => void) => Promise<{ stop(): Promise<void> }>): Promise<void> {
   const config = loadConfig();
-  // A service logs to stderr, where systemd or Docker collect it.
   const log = createLogger(config.logLevel);
   for (const warning of settingWarnings()) log.warn({}, warning);
   const onFatal = (error: unknown) => {
     log.error({ err: error }, 'cannot go on: ending the process so that it is restarted');
     log.flush();
-    process.stderr.write(redactSecrets(`facefile: ${describeError(error)}; stopping so that the bot is restarted\n`));
+    process.stderr.write(redactSecrets(`facefile: ${describeError(error)}; stopping so that the ${role} is restarted\n`));
     process.exit(1);
   };
-  const bots = await startBots(config, log, { onFatal });
-  const platforms = [config.telegram && 'Telegram', config.discord && 'Discord'].filter(Boolean).join(' and ');
-  process.stdout.write(`facefile bot is running on ${platforms}. Stop it with Ctrl-C.\n`);
+  const service = await start(config, log, onFatal);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   log.info({ signal }, 'stopping: finishing the photos in progress');
-  await bots.stop();
+  await service.stop();
   log.info({}, 'stopped');
   log.flush();
 }

@@ -37,7 +37,10 @@ export function redisLocation(url: string): string {
  */
 export async function verifyRedis(place: RedisPlace, timeoutMs = 5_000): Promise<{ version: string; persistence: string }> {
   const client = new Redis(place.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
-  client.on('error', () => undefined);
+  // The connection's own error says why (ECONNREFUSED, ENOTFOUND, a refused password); the
+  // command's is only "Connection is closed".
+  let cause: unknown;
+  client.on('error', (error) => (cause ??= error));
   const where = redisLocation(place.url);
   try {
     await client.connect();
@@ -48,8 +51,9 @@ export async function verifyRedis(place: RedisPlace, timeoutMs = 5_000): Promise
     const persistence = field('aof_enabled') === '1' ? 'append-only file' : save.trim() !== '' ? 'snapshots' : 'none';
     return { version: field('redis_version') ?? 'unknown', persistence };
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const reason = typeof code === 'string' ? code : describeError(error);
+    const why = cause ?? error;
+    const code = (why as { code?: unknown }).code;
+    const reason = typeof code === 'string' ? code : describeError(why);
     throw new StartupError(`cannot reach Redis at ${where}: ${reason}`, { cause: error });
   } finally {
     client.disconnect();
