@@ -18,6 +18,8 @@ export interface BullPhotoJobsOptions {
   readonly dataDir: string;
   readonly log: Log;
   readonly retry?: RetryPolicy;
+  /** Off, jobs run first come first served across groups: only to measure what fairness does. */
+  readonly fair?: boolean;
 }
 
 /** BullMQ's connection settings: workers block on Redis, so commands never give up. */
@@ -111,7 +113,7 @@ export class BullPhotoJobs implements PhotoJobs {
         { meta, token },
         {
           jobId: id,
-          priority: Math.min(place, LOWEST_PRIORITY),
+          priority: this.options.fair === false ? 1 : Math.min(place, LOWEST_PRIORITY),
           attempts: this.retry.attempts,
           backoff: { type: 'facefile' },
           removeOnComplete: { age: 86_400 },
