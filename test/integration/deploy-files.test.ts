@@ -4,7 +4,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
+import { parse as parseYaml } from 'yaml';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,8 +21,6 @@ import { loadConfig, settingWarnings } from '../../src/config.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DEPLOY = path.join(ROOT, 'deploy');
-// js-yaml comes with eslint (a devDependency) and has no bundled types: the one call used is typed here.
-const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown };
 
 interface Run {
   readonly code: number;
@@ -205,7 +203,7 @@ describe('deploy files: the container image (deploy/Dockerfile, .dockerignore)',
 describe('deploy files: the scale-out set (deploy/compose.yaml)', () => {
   let compose: ComposeFile = { services: {} };
   before(async () => {
-    compose = yaml.load(await readFile(path.join(DEPLOY, 'compose.yaml'), 'utf8')) as ComposeFile;
+    compose = parseYaml(await readFile(path.join(DEPLOY, 'compose.yaml'), 'utf8')) as ComposeFile;
   });
 
   it('GIVEN the services THEN PostgreSQL, Redis, the bot and the workers run, and the archiver only when asked for', () => {
@@ -320,7 +318,7 @@ describe('deploy files: the health checks (image /healthz, compose /readyz) agai
       .find((i) => i.keyword === 'HEALTHCHECK')?.args;
     assert.ok(healthcheck, 'the runtime stage has a HEALTHCHECK');
     imageCheck = nodeScript(JSON.parse(healthcheck.replace(/^.*?\bCMD\s+/, '')) as string[]);
-    const compose = yaml.load(await readFile(path.join(DEPLOY, 'compose.yaml'), 'utf8')) as ComposeFile;
+    const compose = parseYaml(await readFile(path.join(DEPLOY, 'compose.yaml'), 'utf8')) as ComposeFile;
     composeCheck = nodeScript(compose.services['worker']?.healthcheck?.test ?? []);
     server = createServer((request, response) => {
       const status = answers[request.url ?? ''] ?? 404;
