@@ -34,8 +34,11 @@ export async function runCommand(
   return answerTo(h, invoked, `an answer to /${name}`);
 }
 
-/** The answer to an interaction (its reply, or the edit of a deferred one, and the follow-ups), once the bot is idle. */
-export async function answerTo(h: DiscordHarness, invoked: InvokedInteraction, what: string): Promise<CommandAnswer> {
+/**
+ * The answer to an interaction (its reply, or the edit of a deferred one, and the follow-ups), once
+ * the bot is idle; `h` is a harness, or any emulator with the bots that answer it.
+ */
+export async function answerTo(h: { readonly emulator: DiscordEmulator; readonly bots: { idle(): Promise<void> } }, invoked: InvokedInteraction, what: string): Promise<CommandAnswer> {
   const e = h.emulator;
   const answer = await e.waitFor(
     () => {

@@ -306,3 +306,112 @@ describe('Discord emulator with a real discord.js client', () => {
     await emulator.waitFor(() => emulator.dispatches.some((dispatch) => dispatch.t === 'RESUMED'), 5000, 'RESUMED');
   });
 });
+
+/** Guild ids that Discord's rule, `(id >> 22) % 2`, puts on shard 0 and on shard 1 of two. */
+const ON_SHARD_0 = String(1_100_000_000n << 22n);
+const ON_SHARD_1 = String(1_100_000_001n << 22n);
+
+interface RawSession {
+  /** The dispatches received, in order. */
+  readonly events: { readonly t: string; readonly d: Record<string, unknown> }[];
+  /** The close code, once the emulator closes the socket. */
+  readonly closed: Promise<number>;
+}
+
+/** A raw gateway socket that identifies with `shard` (none when undefined); closed when the test ends. */
+async function identify(t: TestContext, emulator: DiscordEmulator, shard?: unknown): Promise<RawSession> {
+  const socket = new WebSocket(`${emulator.gatewayUrl}?v=10&encoding=json`);
+  t.after(() => socket.terminate());
+  const events: RawSession['events'][number][] = [];
+  socket.on('message', (raw: Buffer) => {
+    const payload = JSON.parse(raw.toString('utf8')) as { op: number; t: string; d: Record<string, unknown> };
+    if (payload.op === 0) events.push({ t: payload.t, d: payload.d });
+  });
+  const closed = once(socket, 'close').then(([code]) => code as number);
+  await once(socket, 'open');
+  const intents = GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent;
+  socket.send(JSON.stringify({ op: 2, d: { token: emulator.token, intents, properties: {}, ...(shard === undefined ? {} : { shard }) } }));
+  return { events, closed };
+}
+
+/** An emulator recommending two shards, with one guild on each (Anna in both). */
+async function twoShards(t: TestContext): Promise<{ emulator: DiscordEmulator; anna: DiscordUser; channels: readonly [string, string] }> {
+  const emulator = await DiscordEmulator.start({ shards: 2 });
+  t.after(async () => {
+    await emulator.close();
+    assert.deepEqual(emulator.faults, []);
+  });
+  const anna = emulator.user('anna');
+  const channels = [ON_SHARD_0, ON_SHARD_1].map((id, i) => {
+    const guild = emulator.addGuild({ id, name: `Server ${i}`, ownerId: anna.id });
+    emulator.addMember(id, anna);
+    return guild.channels[0]!.id;
+  });
+  return { emulator, anna, channels: [channels[0]!, channels[1]!] };
+}
+
+const guildIdsOf = (events: RawSession['events'], t: string): unknown[] => events.filter((event) => event.t === t).map((event) => event.d.guild_id ?? event.d.id);
+
+describe('Discord emulator with two shards', () => {
+  it('GIVEN a session per shard THEN GET /gateway/bot recommends two, READY lists only the shard\'s guilds, and each guild\'s events reach only its shard', async (t) => {
+    const { emulator, anna, channels } = await twoShards(t);
+    const gateway = (await (await fetch(`${emulator.apiRoot}/v10/gateway/bot`, { headers: { authorization: `Bot ${emulator.token}` } })).json()) as { shards: number };
+    assert.equal(gateway.shards, 2);
+    const sessions = [await identify(t, emulator, [0, 2]), await identify(t, emulator, [1, 2])];
+    await emulator.waitFor(() => sessions.every((s) => s.events.some((event) => event.t === 'GUILD_CREATE')), 5000, 'READY and GUILD_CREATE on both shards');
+    for (const [shard, session] of sessions.entries()) {
+      const ready = session.events.find((event) => event.t === 'READY')!;
+      assert.deepEqual(ready.d.shard, [shard, 2]);
+      assert.deepEqual((ready.d.guilds as { id: string }[]).map((guild) => guild.id), [[ON_SHARD_0, ON_SHARD_1][shard]]);
+    }
+    await emulator.postMessage(channels[0], anna, { content: 'to shard 0' });
+    await emulator.postMessage(channels[1], anna, { content: 'to shard 1' });
+    await emulator.waitFor(() => sessions.every((s) => s.events.some((event) => event.t === 'MESSAGE_CREATE')), 5000, 'a message on each shard');
+    assert.deepEqual(guildIdsOf(sessions[0]!.events, 'GUILD_CREATE'), [ON_SHARD_0]);
+    assert.deepEqual(guildIdsOf(sessions[1]!.events, 'GUILD_CREATE'), [ON_SHARD_1]);
+    // Each socket's dispatches arrive in order, so a message of the other guild would have come first.
+    assert.deepEqual(guildIdsOf(sessions[0]!.events, 'MESSAGE_CREATE'), [ON_SHARD_0]);
+    assert.deepEqual(guildIdsOf(sessions[1]!.events, 'MESSAGE_CREATE'), [ON_SHARD_1]);
+    assert.deepEqual(emulator.identified, [[0, 2], [1, 2]]);
+  });
+
+  it('GIVEN no session for shard 1 and two for shard 0 THEN shard 1\'s guild events go to nobody and shard 0\'s to both', async (t) => {
+    const { emulator, anna, channels } = await twoShards(t);
+    const first = await identify(t, emulator, [0, 2]);
+    const second = await identify(t, emulator, [0, 2]);
+    await emulator.waitFor(() => [first, second].every((s) => s.events.some((event) => event.t === 'GUILD_CREATE')), 5000, 'both sessions ready');
+    await emulator.postMessage(channels[1], anna, { content: 'nobody hears this' });
+    await emulator.postMessage(channels[0], anna, { content: 'both hear this' });
+    await emulator.waitFor(() => [first, second].every((s) => s.events.some((event) => event.t === 'MESSAGE_CREATE')), 5000, 'the message on both sessions');
+    // Dispatches are recorded as they are sent, in postMessage itself.
+    const messages = emulator.dispatches.filter((dispatch) => dispatch.t === 'MESSAGE_CREATE');
+    assert.deepEqual(messages.map((dispatch) => [(dispatch.d as { guild_id: string }).guild_id, dispatch.shard]), [[ON_SHARD_0, [0, 2]], [ON_SHARD_0, [0, 2]]]);
+  });
+
+  it('GIVEN IDENTIFY with a shard id not below its count, or a malformed shard THEN the socket is closed with 4010', async (t) => {
+    const emulator = await DiscordEmulator.start({ shards: 2 });
+    t.after(() => emulator.close());
+    for (const shard of [[2, 2], [0, 0], [-1, 2], [1.5, 2], [0], 'zero']) {
+      const session = await identify(t, emulator, shard);
+      assert.equal(await session.closed, 4010, JSON.stringify(shard));
+    }
+    assert.deepEqual(emulator.identified, []);
+  });
+
+  it('GIVEN a discord.js client running shard 1 of 2 THEN it is ready with only that shard\'s guild and gets only its messages', async (t) => {
+    const { emulator, anna, channels } = await twoShards(t);
+    const client = new Client({ intents: ALL_INTENTS, shards: [1], shardCount: 2, rest: { api: emulator.apiRoot } });
+    t.after(() => client.destroy());
+    const ready = once(client, Events.ClientReady);
+    await client.login(emulator.token);
+    await ready;
+    assert.deepEqual([...client.guilds.cache.keys()], [ON_SHARD_1]);
+    const seen: string[] = [];
+    client.on(Events.MessageCreate, (message) => seen.push(message.content));
+    await emulator.postMessage(channels[0], anna, { content: 'for shard 0' });
+    await emulator.postMessage(channels[1], anna, { content: 'for shard 1' });
+    await emulator.waitFor(() => seen.length > 0, 5000, 'a message');
+    assert.deepEqual(seen, ['for shard 1']);
+    assert.deepEqual(emulator.identified, [[1, 2]]);
+  });
+});

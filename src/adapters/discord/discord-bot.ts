@@ -22,8 +22,11 @@ import { isPhotoName } from '../../files/index.ts';
 import type { PhotoJobs } from '../../jobs/index.ts';
 import { downloadLimited, Tracker, verifyAtStart } from '../shared/index.ts';
 import { commandArgs, discordCommands, menuCommand } from './commands.ts';
+import { describeShards, planShards, type DiscordShards, type ShardPlan } from './shards.ts';
 
 export const DISCORD = 'discord';
+
+const DEFAULT_API_ROOT = 'https://discord.com/api';
 
 /** Discord's upload limit per file when an interaction does not say otherwise. */
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
@@ -42,26 +45,48 @@ export interface DiscordBotOptions {
   readonly log: Log;
   /** Told when the gateway session is lost for good: the process should end so that it is restarted. */
   readonly onFatal?: (error: unknown) => void;
+  /** The gateway shards this process runs; one shard (of one) when absent. */
+  readonly shards?: DiscordShards;
 }
 
-/** Checks the token with GET /users/@me before anything slow starts: a one-line `StartupError` otherwise. */
-export function verifyDiscord(options: { readonly token: string; readonly apiRoot?: string; readonly timeoutMs?: number }): Promise<unknown> {
-  const root = options.apiRoot ?? 'https://discord.com/api';
+/**
+ * Checks the token with GET /users/@me before anything slow starts, and, given `shards`, that the
+ * shards to run exist: a one-line `StartupError` otherwise.
+ */
+export function verifyDiscord(options: { readonly token: string; readonly apiRoot?: string; readonly timeoutMs?: number; readonly shards?: DiscordShards }): Promise<unknown> {
+  const root = options.apiRoot ?? DEFAULT_API_ROOT;
   return verifyAtStart('Discord', new URL(root).host, options.timeoutMs ?? 15_000, async (signal) => {
-    const response = await fetch(`${root}/v10/users/@me`, { headers: { authorization: `Bot ${options.token}` }, signal });
-    if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
-    return response.json();
+    const me = await getJson(root, options.token, '/users/@me', signal);
+    if (options.shards) await planShards(options.shards, () => recommendedShards(root, options.token, signal));
+    return me;
   });
+}
+
+/** A GET below /v10 with the bot token; an HTTP error carries its `status`, as `verifyAtStart` reads it. */
+async function getJson(root: string, token: string, path: string, signal: AbortSignal): Promise<unknown> {
+  const response = await fetch(`${root}/v10${path}`, { headers: { authorization: `Bot ${token}` }, signal });
+  if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
+  return response.json();
+}
+
+/** The shard count Discord recommends for the bot (GET /gateway/bot). */
+async function recommendedShards(root: string, token: string, signal: AbortSignal): Promise<number> {
+  const { shards } = (await getJson(root, token, '/gateway/bot', signal)) as { shards?: unknown };
+  if (typeof shards !== 'number') throw new Error('GET /gateway/bot gave no shard count');
+  return shards;
 }
 
 /**
  * The Discord adapter: turns gateway events and interactions into `ChatContext`s for the bot layer
  * and keeps Discord's quirks to itself (the 3 s deferral, ephemeral answers, forms for the message
  * menus, the MessageContent intent). Photos are downloaded at once (their URLs expire) and handed
- * to the durable queue. discord.js queues REST calls and honours rate limits itself.
+ * to the durable queue. discord.js queues REST calls and honours rate limits itself. With
+ * `shards`, the one client runs several gateway shards, or this process's share of them (see
+ * shards.ts).
  */
 export class DiscordBot {
-  private client: Client;
+  /** Made at start, once the shards are known. */
+  private client: Client | undefined;
   private readonly tasks: Tracker;
   private readonly syntax: Syntax;
   private commandsOnly = false;
@@ -70,14 +95,22 @@ export class DiscordBot {
     if (!options.token) throw new Error('the Discord token is empty');
     this.tasks = new Tracker(options.log, 'Discord');
     this.syntax = discordSyntax(options.bot);
-    this.client = this.createClient(options.messageContent);
   }
 
-  /** Logs in (without MessageContent if Discord refuses it) and starts answering queued photos. */
+  /**
+   * Resolves the shards (a `StartupError` for one that does not exist), logs in (without
+   * MessageContent if Discord refuses it) and starts answering queued photos.
+   */
   async start(): Promise<void> {
+    const { token, apiRoot = DEFAULT_API_ROOT } = this.options;
+    const plan = await verifyAtStart('Discord', new URL(apiRoot).host, 15_000, (signal) =>
+      planShards(this.options.shards ?? { count: 1 }, () => recommendedShards(apiRoot, token, signal)),
+    );
+    this.options.log.info({ shards: plan.ids, shardCount: plan.count }, describeShards(plan));
+    this.client = this.createClient(this.options.messageContent, plan);
     this.options.queue.onDone(DISCORD, (meta, result) => {
       const [channel, message] = [meta.source.chat!, meta.source.message!];
-      const react = () => this.client.rest.put(Routes.channelMessageOwnReaction(channel, message, encodeURIComponent('👍'))).then(() => undefined);
+      const react = () => this.discord.rest.put(Routes.channelMessageOwnReaction(channel, message, encodeURIComponent('👍'))).then(() => undefined);
       return this.options.bot.answerPhoto({ reply: (text) => this.send(channel, message, text), react }, meta, result);
     });
     if (!this.options.messageContent) this.logCommandsOnly();
@@ -87,11 +120,17 @@ export class DiscordBot {
       if (!this.options.messageContent || !isDisallowedIntents(error)) throw error;
       // Close code 4014: the MessageContent intent is not enabled in the Developer Portal.
       await this.client.destroy();
-      this.client = this.createClient(false);
+      this.client = this.createClient(false, plan);
       this.logCommandsOnly();
       await this.login();
     }
     this.options.log.info({ bot: this.client.user?.username, guilds: this.client.guilds.cache.size }, 'Discord bot started');
+  }
+
+  /** The client, once `start` made it: events and answers come only after that. */
+  private get discord(): Client {
+    if (!this.client) throw new Error('the Discord bot is not started');
+    return this.client;
   }
 
   /** Resolves when no download, command or reply of this adapter is in progress. */
@@ -104,16 +143,20 @@ export class DiscordBot {
 
   /** Stops taking events, then lets the running commands finish. */
   async stop(): Promise<void> {
-    await this.client.destroy();
+    await this.client?.destroy();
     await this.tasks.idle();
   }
 
-  private createClient(messageContent: boolean): Client {
+  private createClient(messageContent: boolean, plan: ShardPlan): Client {
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, ...(messageContent ? [GatewayIntentBits.MessageContent] : [])];
-    const client = new Client({ intents, ...(this.options.apiRoot ? { rest: { api: this.options.apiRoot } } : {}) });
+    const client = new Client({ intents, shards: [...plan.ids], shardCount: plan.count, ...(this.options.apiRoot ? { rest: { api: this.options.apiRoot } } : {}) });
+    // Once every shard of this process is ready, with the servers of all of them.
     client.on(Events.ClientReady, (ready) => {
       for (const guild of ready.guilds.cache.values()) void this.tasks.track(this.register(guild));
       // A server that removed the bot while it was offline sends no GuildDelete: it is just missing.
+      // Only a process that runs every shard sees all the servers; one that runs some cannot tell
+      // a server it left from one on another process's shard, so it leaves the groups alone.
+      if (plan.ids.length < plan.count) return;
       const servers = new Set(ready.guilds.cache.keys());
       void this.tasks.track(this.options.bot.reconcile('dc:', (group) => servers.has(group.split(':')[1] ?? '')));
     });
@@ -137,8 +180,8 @@ export class DiscordBot {
   }
 
   private async login(): Promise<void> {
-    const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
-    await this.client.login(this.options.token);
+    const ready = new Promise<void>((resolve) => this.discord.once(Events.ClientReady, () => resolve()));
+    await this.discord.login(this.options.token);
     await ready;
   }
 
@@ -179,7 +222,7 @@ export class DiscordBot {
   }
 
   private async send(channel: string, messageId: string, content: string): Promise<void> {
-    await this.client.rest.post(Routes.channelMessages(channel), {
+    await this.discord.rest.post(Routes.channelMessages(channel), {
       body: { content, message_reference: { message_id: messageId, fail_if_not_exists: false }, allowed_mentions: { parse: [] } },
     });
   }
@@ -226,7 +269,7 @@ export class DiscordBot {
         // The form carries the channel id it was opened in: only trusted for a channel of this
         // server that the member can see.
         if (!(await this.canView(interaction, channelId))) return { kind: 'none' };
-        const channel = await this.client.channels.fetch(channelId);
+        const channel = await this.discord.channels.fetch(channelId);
         if (!channel?.isTextBased()) return { kind: 'none' };
         const message = await channel.messages.fetch(messageId);
         return this.fetch([...message.attachments.values()].find(isImage) ?? null, message.createdAt, { chat: channelId, message: messageId });
@@ -278,7 +321,7 @@ export class DiscordBot {
   /** Whether the caller of an interaction may view a channel of the interaction's server. */
   private async canView(interaction: RepliableInteraction<'cached' | 'raw'>, channelId: string | undefined): Promise<boolean> {
     if (channelId === undefined) return true;
-    const guild = this.client.guilds.cache.get(interaction.guildId);
+    const guild = this.discord.guilds.cache.get(interaction.guildId);
     const channel = guild?.channels.cache.get(channelId) ?? (await guild?.channels.fetch(channelId).catch(() => null));
     if (!guild || !channel || channel.guildId !== interaction.guildId) return false;
     const member = 'permissionsIn' in interaction.member ? interaction.member : await guild.members.fetch(interaction.user.id).catch(() => null);

@@ -29,6 +29,8 @@ export interface DiscordEmulatorOptions {
   readonly heartbeatIntervalMs?: number;
   /** Largest upload (sum of a request's files) and `attachment_size_limit` of interactions; 10 MiB. */
   readonly attachmentSizeLimit?: number;
+  /** The shard count GET /gateway/bot recommends; 1 by default. */
+  readonly shards?: number;
 }
 
 /** A Discord user as the emulator knows it; turned into Discord's user object on the wire. */
@@ -189,6 +191,8 @@ interface InteractionState {
 
 interface Session {
   readonly id: string;
+  /** `[shard id, shard count]` from IDENTIFY; `[0, 1]` when it sent none. */
+  readonly shard: Shard;
   socket: WebSocket | undefined;
   intents: number;
   seq: number;
@@ -209,6 +213,17 @@ interface RouteResult {
   readonly body?: unknown;
 }
 
+/** A gateway session's place: `[shard id, shard count]`, as IDENTIFY and READY carry it. */
+export type Shard = readonly [id: number, count: number];
+
+/**
+ * Discord's rule for which shard receives a guild's events: `(guild_id >> 22) % shard_count`.
+ * Events without a guild (DMs) go to shard 0.
+ */
+export function shardOf(guildId: string | undefined, count: number): number {
+  return guildId === undefined ? 0 : Number((BigInt(guildId) >> 22n) % BigInt(count));
+}
+
 const ok = (body: unknown): RouteResult => ({ status: 200, body });
 const NO_CONTENT: RouteResult = { status: 204 };
 
@@ -219,7 +234,13 @@ const LOADING = 1 << 7;
 /**
  * A local Discord: REST under /api/v10 and the gateway on one HTTP server, good enough for the
  * real discord.js Client. Tests script users, guilds, messages and commands, and read back what the
- * bot did. One shard, JSON encoding, no compression.
+ * bot did. JSON encoding, no compression.
+ *
+ * Sharding as Discord does it: each session is routed by its own IDENTIFY `shard: [id, count]` and
+ * gets only the guilds for which `shardOf(guild, count) === id` (READY, then every guild event); a
+ * guild whose shard has no session is delivered to nobody. An id outside `0..count-1` is closed
+ * with 4010. Like Discord, the emulator does not refuse a count other than the one it recommends,
+ * nor a second session for a shard that has one: both sessions then get that shard's events.
  */
 export class DiscordEmulator {
   /** The bot token. */
@@ -237,8 +258,10 @@ export class DiscordEmulator {
   readonly commands = new Map<string, Json[]>();
   /** Every REST request, answered or not. */
   readonly calls: RecordedCall[] = [];
-  /** Gateway dispatches sent, by event name, in order. */
-  readonly dispatches: { readonly t: string; readonly s: number; readonly d: unknown }[] = [];
+  /** Gateway dispatches sent, by event name, in order, with the shard of the session they went to. */
+  readonly dispatches: { readonly t: string; readonly s: number; readonly d: unknown; readonly shard: Shard }[] = [];
+  /** The shard of each IDENTIFY that was accepted, in order. */
+  readonly identified: Shard[] = [];
   /** Emulator bugs and requests it cannot answer; a test should end with none. */
   readonly faults: string[] = [];
   /** The intents of the last IDENTIFY, or undefined before any. */
@@ -249,6 +272,7 @@ export class DiscordEmulator {
   private readonly ids = new SnowflakeMaker();
   private readonly heartbeatIntervalMs: number;
   private readonly attachmentSizeLimit: number;
+  private readonly recommendedShards: number;
   private readonly guilds = new Map<string, GuildState>();
   private readonly channelGuild = new Map<string, string>();
   /** Channel id -> the users it is hidden from. */
@@ -271,6 +295,7 @@ export class DiscordEmulator {
     if (this.token === '') throw new Error('Empty token!');
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41_250;
     this.attachmentSizeLimit = options.attachmentSizeLimit ?? 10 * 1024 * 1024;
+    this.recommendedShards = options.shards ?? 1;
     this.applicationId = this.ids.next();
     this.botUser = { id: this.applicationId, username: 'facefile', bot: true };
     this.routes = this.buildRoutes();
@@ -351,7 +376,7 @@ export class DiscordEmulator {
     state.members.set(this.botUser.id, { user: this.botUser, roles: [botRole.id], joinedAt: state.joinedAt });
     this.guilds.set(spec.id, state);
     for (const channel of channels) this.channelGuild.set(channel.id, spec.id);
-    this.dispatch('GUILD_CREATE', this.guildCreatePayload(state), Intent.Guilds);
+    this.dispatch(spec.id, 'GUILD_CREATE', this.guildCreatePayload(state), Intent.Guilds);
     return guild;
   }
 
@@ -360,7 +385,7 @@ export class DiscordEmulator {
     const state = this.guildState(guildId);
     this.guilds.delete(guildId);
     for (const channel of state.spec.channels) this.channelGuild.delete(channel.id);
-    this.dispatch('GUILD_DELETE', { id: guildId }, Intent.Guilds);
+    this.dispatch(guildId, 'GUILD_DELETE', { id: guildId }, Intent.Guilds);
   }
 
   /**
@@ -373,7 +398,7 @@ export class DiscordEmulator {
     this.hiddenChannels.set(channelId, hidden);
     const guildId = this.guildIdOf(channelId);
     const channel = this.guildState(guildId).spec.channels.find((c) => c.id === channelId)!;
-    this.dispatch('CHANNEL_UPDATE', this.channelJson(channel, guildId), Intent.Guilds);
+    this.dispatch(guildId, 'CHANNEL_UPDATE', this.channelJson(channel, guildId), Intent.Guilds);
   }
 
   private channelJson(channel: ChannelSpec, guildId: string): Json {
@@ -388,11 +413,11 @@ export class DiscordEmulator {
       const role: RoleState = { id: this.ids.next(), name: `${user.username}'s role`, permissions: BigInt(options.permissions), position: guild.roles.length, managed: false };
       guild.roles.push(role);
       roles.push(role.id);
-      this.dispatch('GUILD_ROLE_CREATE', { guild_id: guildId, role: roleJson(role) }, Intent.Guilds);
+      this.dispatch(guildId, 'GUILD_ROLE_CREATE', { guild_id: guildId, role: roleJson(role) }, Intent.Guilds);
     }
     const member: MemberState = { user, roles, joinedAt: new Date().toISOString() };
     guild.members.set(user.id, member);
-    this.dispatch('GUILD_MEMBER_ADD', { ...this.memberJson(guild, member), guild_id: guildId }, Intent.GuildMembers);
+    this.dispatch(guildId, 'GUILD_MEMBER_ADD', { ...this.memberJson(guild, member), guild_id: guildId }, Intent.GuildMembers);
   }
 
   /**
@@ -407,7 +432,7 @@ export class DiscordEmulator {
     const attachments = await Promise.all((options.attachments ?? []).map((file) => this.storeAttachment(channelId, file)));
     const message = { ...this.messageJson({ id, channelId, author, content: options.content ?? '', attachments }), id, member: this.memberJson(guild, member) };
     this.allMessages.set(id, message);
-    this.dispatch('MESSAGE_CREATE', message, Intent.GuildMessages, (intents) => {
+    this.dispatch(guild.spec.id, 'MESSAGE_CREATE', message, Intent.GuildMessages, (intents) => {
       const mentioned = (options.content ?? '').includes(`<@${this.botUser.id}>`);
       return (intents & Intent.MessageContent) !== 0 || mentioned ? message : { ...message, content: '', attachments: [], embeds: [], components: [] };
     });
@@ -529,18 +554,24 @@ export class DiscordEmulator {
             socket.close(4004, 'Authentication failed.');
             return;
           }
+          const shard = shardOfIdentify(d.shard);
+          if (!shard) {
+            socket.close(4010, 'Invalid shard.');
+            return;
+          }
           const intents = typeof d.intents === 'number' ? d.intents : 0;
           this.identifiedIntents = intents;
-          session = { id: randomBytes(16).toString('hex'), socket, intents, seq: 0, log: [] };
+          this.identified.push(shard);
+          session = { id: randomBytes(16).toString('hex'), shard, socket, intents, seq: 0, log: [] };
           this.sessions.set(session.id, session);
-          const guilds = [...this.guilds.values()];
+          const guilds = [...this.guilds.values()].filter((guild) => shardOf(guild.spec.id, shard[1]) === shard[0]);
           this.sendDispatch(session, 'READY', {
             v: 10,
             user: { ...userJson(this.botUser), verified: true, mfa_enabled: false, flags: 0 },
             guilds: guilds.map((guild) => ({ id: guild.spec.id, unavailable: true })),
             session_id: session.id,
             resume_gateway_url: this.gatewayUrl,
-            shard: [0, 1],
+            shard,
             application: { id: this.applicationId, flags: 0 },
           });
           for (const guild of guilds) this.sendDispatch(session, 'GUILD_CREATE', this.guildCreatePayload(guild));
@@ -577,9 +608,13 @@ export class DiscordEmulator {
     send({ op: 10, d: { heartbeat_interval: this.heartbeatIntervalMs } });
   }
 
-  /** Sends an event to every session whose intents cover it (`null`: any); `shape` tailors it per session. */
-  private dispatch(t: string, d: unknown, intent: number | null, shape?: (intents: number) => unknown): void {
+  /**
+   * Sends a guild's event to every session of the guild's shard whose intents cover it (`null`:
+   * any); `shape` tailors it per session.
+   */
+  private dispatch(guildId: string, t: string, d: unknown, intent: number | null, shape?: (intents: number) => unknown): void {
     for (const session of this.sessions.values()) {
+      if (shardOf(guildId, session.shard[1]) !== session.shard[0]) continue;
       if (intent !== null && (session.intents & intent) === 0) continue;
       this.sendDispatch(session, t, shape ? shape(session.intents) : d);
     }
@@ -589,7 +624,7 @@ export class DiscordEmulator {
     session.seq += 1;
     const payload = JSON.stringify({ op: 0, t, s: session.seq, d });
     session.log.push({ s: session.seq, payload });
-    this.dispatches.push({ t, s: session.seq, d });
+    this.dispatches.push({ t, s: session.seq, d, shard: session.shard });
     session.socket?.send(payload);
   }
 
@@ -609,7 +644,7 @@ export class DiscordEmulator {
     };
     this.interactions.set(interaction.token, interaction);
     const bot = guild.members.get(this.botUser.id)!;
-    this.dispatch('INTERACTION_CREATE', {
+    this.dispatch(guildId, 'INTERACTION_CREATE', {
       id: interaction.id,
       application_id: this.applicationId,
       type,
@@ -710,7 +745,7 @@ export class DiscordEmulator {
     const r = (method: string, pattern: string, handle: Route['handle'], auth = true): Route => ({ method, pattern: new RegExp(`^${pattern}$`), auth, handle });
     return [
       r('GET', '/gateway/bot', () =>
-        ok({ url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 } }),
+        ok({ url: this.gatewayUrl, shards: this.recommendedShards, session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 } }),
       ),
       r('GET', '/gateway', () => ok({ url: this.gatewayUrl }), false),
       r('GET', '/users/@me', () => ok({ ...userJson(this.botUser), verified: true, mfa_enabled: false, flags: 0 })),
@@ -1160,6 +1195,16 @@ function checkSize(files: readonly UploadedFile[], limit: number): void {
 /** A stable per-route bucket id, as Discord's X-RateLimit-Bucket. */
 function bucketOf(method: string, path: string): string {
   return createHash('sha1').update(`${method} ${path.replace(/\/\d{5,}/g, '/:id')}`).digest('hex').slice(0, 16);
+}
+
+/** IDENTIFY's `shard` as `[id, count]` (absent: `[0, 1]`), or undefined when Discord would refuse it (4010). */
+function shardOfIdentify(value: unknown): Shard | undefined {
+  if (value === undefined) return [0, 1];
+  if (!Array.isArray(value) || value.length !== 2) return undefined;
+  const [id, count] = value as unknown[];
+  if (!Number.isInteger(id) || !Number.isInteger(count)) return undefined;
+  const shard: Shard = [id as number, count as number];
+  return shard[1] >= 1 && shard[0] >= 0 && shard[0] < shard[1] ? shard : undefined;
 }
 
 function rawText(raw: RawData): string {

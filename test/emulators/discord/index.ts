@@ -16,6 +16,8 @@ export {
   type RecordedCall,
   type SentChannelMessage,
   type SentFile,
+  type Shard,
   type WebhookMessage,
+  shardOf,
 } from './discord-server.ts';
 export { Intent, Permission } from './protocol.ts';
