@@ -70,7 +70,7 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
       opened.push(() => lock.release());
     }
     if (config.telegram) await verifyTelegram({ token: config.telegram.token, ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
-    if (config.discord) await verifyDiscord({ token: config.discord.token, ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+    if (config.discord) await verifyDiscord({ token: config.discord.token, shards: config.discord.shards, ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
     // Served before the models load: a supervisor sees the process alive, and not yet ready.
     const observed = await observe(config, log);
     opened.push(() => observed.close());
@@ -133,8 +133,8 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
       adapters.push(telegram);
     }
     if (config.discord) {
-      const { token, apiRoot, scope, messageContent, maxDownloadBytes } = config.discord;
-      const discord = new DiscordBot({ token, scope, messageContent, maxDownloadBytes, bot, queue, log, ...onFatal, ...(apiRoot ? { apiRoot } : {}) });
+      const { token, apiRoot, scope, messageContent, maxDownloadBytes, shards } = config.discord;
+      const discord = new DiscordBot({ token, scope, messageContent, maxDownloadBytes, shards, bot, queue, log, ...onFatal, ...(apiRoot ? { apiRoot } : {}) });
       // Pushed before start so that a failed login is still cleaned up by stopAll.
       adapters.push(discord);
       await discord.start();
