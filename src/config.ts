@@ -154,6 +154,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const e = parsed.data;
+  const shardIds = e.DISCORD_SHARD_IDS?.split(',').map((id) => Number(id.trim()));
+  const count = e.DISCORD_SHARD_COUNT;
+  if (typeof count === 'number' && shardIds?.some((id) => id >= count)) {
+    throw new ConfigError([`DISCORD_SHARD_IDS: shard numbers run from 0 to ${count - 1} when DISCORD_SHARD_COUNT is ${count}`]);
+  }
   const abs = (p: string) => path.resolve(cwd, p);
   return deepFreeze({
     dataDir: abs(e.DATA_DIR),
@@ -202,7 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
           scope: e.DISCORD_LIBRARY_SCOPE,
           messageContent: e.DISCORD_MESSAGE_CONTENT === 'true',
           maxDownloadBytes: e.DISCORD_MAX_DOWNLOAD_BYTES,
-          shards: { count: e.DISCORD_SHARD_COUNT, ids: e.DISCORD_SHARD_IDS?.split(',').map((id) => Number(id.trim())) },
+          shards: { count, ids: shardIds },
         }
       : undefined,
   });

@@ -131,6 +131,7 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
       });
       await telegram.start();
       adapters.push(telegram);
+      observed.addCheck('telegram', () => telegram.readiness());
     }
     if (config.discord) {
       const { token, apiRoot, scope, messageContent, maxDownloadBytes, shards } = config.discord;
@@ -138,6 +139,7 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
       // Pushed before start so that a failed login is still cleaned up by stopAll.
       adapters.push(discord);
       await discord.start();
+      observed.addCheck('discord', () => discord.readiness());
     }
     // Jobs left by the last run are answered through the adapters, so they start first.
     await queue.start();

@@ -55,12 +55,14 @@ describe('scale-out on a Telegram webhook: two bot processes behind one URL, a w
       TELEGRAM_GROUP_INTERVAL_MS: '0',
     };
     const bots: RunningBots[] = [];
-    for (const port of ports) {
-      const running = await startBots(loadConfig({ ...env, TELEGRAM_WEBHOOK_PORT: String(port) }, { cwd: dataDir }), silentLog);
+    const botMetrics = await freePort();
+    const workerMetrics = await freePort();
+    for (const [i, port] of ports.entries()) {
+      const running = await startBots(loadConfig({ ...env, TELEGRAM_WEBHOOK_PORT: String(port), ...(i === 0 ? { METRICS_PORT: String(botMetrics) } : {}) }, { cwd: dataDir }), silentLog);
       bots.push(running);
       cleanup.push(() => running.stop());
     }
-    const worker: RunningWorker = await startWorker(loadConfig({ ...env, WORKER_CONCURRENCY: '2' }, { cwd: dataDir }), silentLog);
+    const worker: RunningWorker = await startWorker(loadConfig({ ...env, WORKER_CONCURRENCY: '2', METRICS_PORT: String(workerMetrics) }, { cwd: dataDir }), silentLog);
     cleanup.push(() => worker.stop());
 
     const ada = e.user(100, 'Ada');
@@ -92,5 +94,17 @@ describe('scale-out on a Telegram webhook: two bot processes behind one URL, a w
     for (const command of commands) assert.equal(e.sent.filter(answerTo(command)).length, 1, `one answer to message ${command.message_id}`);
     const stats = e.postText(chat, ada, '/stats');
     assert.match(textOf(await e.waitFor(answerTo(stats), 60_000)), /Photos: 5\b/);
+
+    // Each process says it is ready, naming what it checked, and counts what it did.
+    const ready = await fetch(`http://127.0.0.1:${botMetrics}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(Object.keys(((await ready.json()) as { checks: Record<string, string> }).checks).sort(), ['database', 'redis', 'telegram']);
+    const workerReady = (await (await fetch(`http://127.0.0.1:${workerMetrics}/readyz`)).json()) as { ready: boolean; checks: Record<string, string> };
+    assert.deepEqual(workerReady, { ready: true, checks: { database: 'ok', redis: 'ok', worker: 'ok' } });
+    const scraped = await (await fetch(`http://127.0.0.1:${workerMetrics}/metrics`)).text();
+    const filed = /^facefile_jobs_total\{queue="photos",outcome="filed"\} (\d+)$/m.exec(scraped)?.[1];
+    assert.equal(Number(filed), posts.length, scraped.slice(0, 2000));
+    assert.match(scraped, /^facefile_recognition_seconds_count\{stage="detect"\} [1-9]/m);
+    assert.match(await (await fetch(`http://127.0.0.1:${botMetrics}/metrics`)).text(), /^facefile_queue_depth\{queue="photos",state="completed"\} 4$/m);
   });
 });

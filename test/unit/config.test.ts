@@ -159,6 +159,7 @@ describe('loadConfig: scale-out', () => {
     assert.deepEqual(loadConfig({ DISCORD_TOKEN: 't' }, { cwd: '/tmp' }).discord?.shards, { count: 'auto', ids: undefined });
     assert.deepEqual(loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_COUNT: '4', DISCORD_SHARD_IDS: '0, 2' }, { cwd: '/tmp' }).discord?.shards, { count: 4, ids: [0, 2] });
     assert.throws(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_IDS: 'first' }, { cwd: '/tmp' }), /DISCORD_SHARD_IDS/);
+    assert.throws(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_COUNT: '2', DISCORD_SHARD_IDS: '1,2' }, { cwd: '/tmp' }), /DISCORD_SHARD_IDS: shard numbers run from 0 to 1/);
   });
 });
 

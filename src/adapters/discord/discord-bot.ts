@@ -133,6 +133,11 @@ export class DiscordBot {
     return this.client;
   }
 
+  /** For /readyz: resolves while the gateway session is up, rejects saying why otherwise. */
+  readiness(): Promise<void> {
+    return this.client?.isReady() ? Promise.resolve() : Promise.reject(new Error('not connected to the Discord gateway'));
+  }
+
   /** Resolves when no download, command or reply of this adapter is in progress. */
   async idle(): Promise<void> {
     do {

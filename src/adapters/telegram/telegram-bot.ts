@@ -101,6 +101,7 @@ export class TelegramBot {
   /** Updates whose photo could not be queued: their webhook request must not be answered 200. */
   private readonly notTaken = new Set<number>();
   private stopping = false;
+  private pollingEnded = false;
   /** Updates kept unconfirmed after a fatal error, released only by a stop. */
   private readonly held: (() => void)[] = [];
   private username = '';
@@ -146,12 +147,21 @@ export class TelegramBot {
     else {
       // launch() resolves only when polling stops; keep it to wait for the last batch on stop().
       this.launched = this.telegraf.launch().catch((error: unknown) => {
+        this.pollingEnded = true;
         if (this.stopping) return;
         this.options.log.error({ err: error }, 'Telegram polling stopped with an error: is another facefile polling with this token?');
         this.fatal(error);
       });
     }
     this.options.log.info({ bot: me.username, mode: webhook ? 'webhook' : 'long polling' }, 'Telegram bot started');
+  }
+
+  /** For /readyz: resolves while updates come in (polling runs, or the webhook listens). */
+  readiness(): Promise<void> {
+    if (this.stopping) return Promise.reject(new Error('stopping'));
+    if (this.pollingEnded) return Promise.reject(new Error('Telegram polling has ended'));
+    if (!this.launched && !this.webhookServer) return Promise.reject(new Error('not started'));
+    return Promise.resolve();
   }
 
   /**
