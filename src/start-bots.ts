@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Config } from './config.ts';
 import { ConfigError, type Log } from './core/index.ts';
-import { createEngine, createLibrary } from './composition.ts';
+import { createLibrary } from './composition.ts';
 import { PhotoQueue, type PhotoJobEvent, type PhotoJobs } from './jobs/index.ts';
 import { BullPhotoJobs, redisConnection, type RedisPlace } from './jobs/bull/index.ts';
-import { databaseCheck, observe, redisCheck, watchQueue } from './observe.ts';
+import { databaseCheck, observedEngine, redisCheck, watchQueue } from './observe.ts';
 import { joinDeployment, reachDeployment } from './scale-out.ts';
 import { DiscordBot, TelegramBot, verifyDiscord, verifyTelegram, type TelegramBotOptions } from './adapters/index.ts';
 import { Bot } from './bot/index.ts';
@@ -71,13 +71,8 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     }
     if (config.telegram) await verifyTelegram({ token: config.telegram.token, ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
     if (config.discord) await verifyDiscord({ token: config.discord.token, shards: config.discord.shards, ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
-    // Served before the models load: a supervisor sees the process alive, and not yet ready.
-    const observed = await observe(config, log);
-    opened.push(() => observed.close());
+    const { observed, engine } = await observedEngine(config, log, opened);
     const { metrics } = observed;
-    const engine = await createEngine(config, undefined, metrics);
-    opened.push(() => engine.close());
-    log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
     const parts = reached ? await joinDeployment(config, reached, engine, log, 'bot', metrics) : await createLibrary(config, engine, log, { metrics });
     opened.push(() => parts.close());
     const { database } = parts;

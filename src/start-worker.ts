@@ -1,8 +1,7 @@
 import type { Config } from './config.ts';
 import type { Log } from './core/index.ts';
-import { createEngine } from './composition.ts';
 import { PhotoWorker } from './jobs/bull/index.ts';
-import { databaseCheck, observe, redisCheck, watchQueue } from './observe.ts';
+import { databaseCheck, observedEngine, redisCheck, watchQueue } from './observe.ts';
 import { joinDeployment, reachDeployment } from './scale-out.ts';
 
 export interface RunningWorker {
@@ -22,12 +21,8 @@ export async function startWorker(config: Config, log: Log): Promise<RunningWork
     for (const close of opened.splice(0).reverse()) await close();
   };
   try {
-    const observed = await observe(config, log);
-    opened.push(() => observed.close());
+    const { observed, engine } = await observedEngine(config, log, opened);
     const { metrics } = observed;
-    const engine = await createEngine(config, undefined, metrics);
-    opened.push(() => engine.close());
-    log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
     const deployment = await joinDeployment(config, reached, engine, log, 'worker', metrics);
     opened.push(() => deployment.close());
     log.info({ concurrency: config.workerConcurrency }, `${deployment.summary}; ${config.workerConcurrency} jobs at once`);

@@ -10,3 +10,4 @@ export * from './concurrency.ts';
 export * from './log.ts';
 export { sha256Hex } from './hash.ts';
 export * from './safe-name.ts';
+export { withoutPassword } from './urls.ts';

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { describeError, StartupError } from '../../core/index.ts';
+import { describeError, StartupError, withoutPassword } from '../../core/index.ts';
 
 /** Where BullMQ and facefile's own keys live: the server, and the prefix of every key. */
 export interface RedisPlace {
@@ -21,15 +21,7 @@ export function redisConnection(place: RedisPlace, name: string): Redis {
 }
 
 /** The URL without its password, for logs and start-up lines. */
-export function redisLocation(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'redis://(unparseable URL)';
-  }
-}
+export const redisLocation = withoutPassword;
 
 /**
  * Checks at start that Redis answers, and is one BullMQ can rely on: a short one-line

@@ -3,7 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
-import { StorageError } from '../../core/index.ts';
+import { StorageError, withoutPassword } from '../../core/index.ts';
 import { migrationProvider, type SqlDialectName } from './migrations.ts';
 import type { LibrarySchema } from './schema.ts';
 
@@ -117,13 +117,4 @@ export async function migrate(db: Kysely<LibrarySchema>, dialect: SqlDialectName
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-/** The URL with its password replaced, for logs and start-up lines. */
-export function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'postgres://(unparseable URL)';
-  }
-}
+export { withoutPassword };
