@@ -203,7 +203,7 @@ describe('deploy files: the container image (deploy/Dockerfile, .dockerignore)',
 describe('deploy files: the scale-out set (deploy/compose.yaml)', () => {
   let compose: ComposeFile = { services: {} };
   before(async () => {
-    compose = parseYaml(await readFile(path.join(DEPLOY, 'compose.yaml'), 'utf8')) as ComposeFile;
+    compose = parseYaml(await readFile(path.join(DEPLOY, 'compose.yaml'), 'utf8'), { merge: true }) as ComposeFile;
   });
 
   it('GIVEN the services THEN PostgreSQL, Redis, the bot and the workers run, and the archiver only when asked for', () => {
@@ -318,7 +318,7 @@ describe('deploy files: the health checks (image /healthz, compose /readyz) agai
       .find((i) => i.keyword === 'HEALTHCHECK')?.args;
     assert.ok(healthcheck, 'the runtime stage has a HEALTHCHECK');
     imageCheck = nodeScript(JSON.parse(healthcheck.replace(/^.*?\bCMD\s+/, '')) as string[]);
-    const compose = parseYaml(await readFile(path.join(DEPLOY, 'compose.yaml'), 'utf8')) as ComposeFile;
+    const compose = parseYaml(await readFile(path.join(DEPLOY, 'compose.yaml'), 'utf8'), { merge: true }) as ComposeFile;
     composeCheck = nodeScript(compose.services['worker']?.healthcheck?.test ?? []);
     server = createServer((request, response) => {
       const status = answers[request.url ?? ''] ?? 404;
