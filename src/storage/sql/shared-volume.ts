@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { StartupError } from '../../core/index.ts';
@@ -31,10 +31,9 @@ export async function checkSharedVolume(dataDir: string, db: Kysely<LibrarySchem
   if (inDatabase && inFolder !== inDatabase) {
     throw new StartupError(`the data folder ${dataDir} holds volume ${inFolder}, but this deployment's database belongs to volume ${inDatabase}: mount the same DATA_DIR volume on every bot and worker`);
   }
-  // No volume recorded yet: this process is the first. Two first processes at once agree through
-  // the database's primary key; the loser takes the winner's id if its folder is the same volume.
-  const id = inFolder ?? randomUUID();
-  if (!inFolder) await writeAtomically(file, `${JSON.stringify({ id, createdAt: new Date().toISOString() })}\n`, { durable: true });
+  // No volume recorded yet: this process is the first. Two first processes at once agree: the
+  // marker is never replaced once linked, and the database keeps the first id it is given.
+  const id = inFolder ?? (await markFolder(file));
   await db.insertInto('deployment').values({ key: 'volume', value: id }).onConflict((c) => c.column('key').doNothing()).execute();
   const winner = await recorded(db);
   const nowInFolder = await readMarker(file);
@@ -42,6 +41,26 @@ export async function checkSharedVolume(dataDir: string, db: Kysely<LibrarySchem
     throw new StartupError(`the data folder ${dataDir} holds volume ${nowInFolder}, but this deployment's database belongs to volume ${winner}: mount the same DATA_DIR volume on every bot and worker`);
   }
   return { id, created: !inFolder };
+}
+
+/**
+ * Writes a new marker unless one appears first: the marker is written beside its name, flushed,
+ * and linked into place, which fails rather than replace a marker another process linked a moment
+ * before. Returns the id the folder then holds.
+ */
+async function markFolder(file: string): Promise<string> {
+  const id = randomUUID();
+  const temporary = `${file}.${id}.tmp`;
+  await writeAtomically(temporary, `${JSON.stringify({ id, createdAt: new Date().toISOString() })}\n`, { durable: true });
+  try {
+    await link(temporary, file);
+    return id;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return (await readMarker(file))!;
+  } finally {
+    await rm(temporary, { force: true });
+  }
 }
 
 async function recorded(db: Kysely<LibrarySchema>): Promise<string | undefined> {
