@@ -7,6 +7,7 @@ import { BullPhotoJobs, redisConnection, type RedisPlace } from './jobs/bull/ind
 import { databaseCheck, observedEngine, redisCheck, watchQueue } from './observe.ts';
 import { joinDeployment, reachDeployment } from './scale-out.ts';
 import { DiscordBot, TelegramBot, verifyDiscord, verifyTelegram, type TelegramBotOptions } from './adapters/index.ts';
+import { DeliveryInProgress } from './adapters/shared/index.ts';
 import { Bot } from './bot/index.ts';
 import { lockDataDir } from './storage/index.ts';
 
@@ -97,7 +98,7 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     opened.push(() => Promise.resolve(clearInterval(timer)));
 
     const onJob = (event: PhotoJobEvent) => metrics.jobDone('photos', event.outcome, event);
-    let deliveries: Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery'> = {};
+    let deliveries: Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery' | 'doneDelivery'> = {};
     if (reached) {
       queue = new BullPhotoJobs({ place: reached.place, dataDir: config.dataDir, log });
       const redis = redisCheck(reached.place);
@@ -155,20 +156,37 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
   };
 }
 
+/** How long a claim on an update holds while its process handles it; a dead process's lapses then. */
+const UPDATE_CLAIM_SECONDS = 600;
+/** How long a handled update is remembered: Telegram keeps an undelivered update for a day. */
+const UPDATE_DONE_SECONDS = 86_400;
+
 /**
- * Telegram update ids seen by any bot process behind one webhook URL, in Redis: an update that
- * Telegram delivers again (a slow answer, a balancer's retry) is handled once. Ids are per bot,
- * so the key has the bot's id (the token's public part), never the token.
+ * Telegram update ids, shared by every bot process behind one webhook URL through Redis, so that an
+ * update delivered to two processes (a slow answer, a balancer's retry) is handled by one. A
+ * process first claims the update for a while (SET NX with a lease), then records it as done once
+ * taken. A delivery that finds it claimed is refused for now (503) and Telegram sends it again:
+ * by then it is done (and skipped), or the claimant died and its lease lapsed (and it is handled),
+ * so an update is never lost to a claim. Ids are per bot, so the key has the bot's id (the token's
+ * public part), never the token.
  */
-function redisDeliveries(place: RedisPlace, token: string, opened: (() => Promise<void>)[]): Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery'> {
+function redisDeliveries(place: RedisPlace, token: string, opened: (() => Promise<void>)[]): Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery' | 'doneDelivery'> {
   const redis = redisConnection(place, 'updates');
   redis.on('error', () => undefined);
   opened.push(() => Promise.resolve(redis.disconnect()));
   const key = (id: number) => `${place.prefix}:telegram:${token.split(':')[0]}:update:${id}`;
   return {
-    firstDelivery: async (id) => (await redis.set(key(id), '1', 'EX', 86_400, 'NX')) === 'OK',
+    firstDelivery: async (id) => {
+      if ((await redis.set(key(id), 'claimed', 'EX', UPDATE_CLAIM_SECONDS, 'NX')) === 'OK') return true;
+      // Claimed, or a claim that lapsed just now: either way Telegram is to ask again.
+      if ((await redis.get(key(id))) !== 'done') throw new DeliveryInProgress(id);
+      return false;
+    },
     forgetDelivery: async (id) => {
       await redis.del(key(id));
+    },
+    doneDelivery: async (id) => {
+      await redis.set(key(id), 'done', 'EX', UPDATE_DONE_SECONDS);
     },
   };
 }

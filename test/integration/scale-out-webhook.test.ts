@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
 import { silentLog } from '../../src/core/index.ts';
 import { PHOTOS_QUEUE, bullConnection } from '../../src/jobs/bull/index.ts';
@@ -95,6 +96,18 @@ describe('scale-out on a Telegram webhook: two bot processes behind one URL, a w
     const stats = e.postText(chat, ada, '/stats');
     assert.match(textOf(await e.waitFor(answerTo(stats), 60_000)), /Photos: 5\b/);
 
+    // A process that claimed the next update and died: its update is refused while the claim
+    // holds (Telegram asks again), then handled once the claim lapses; never skipped.
+    const next = Math.max(...e.webhookDeliveries.map((d) => d.update_id)) + 1;
+    const claims = new Redis(redis!);
+    cleanup.push(() => Promise.resolve(claims.disconnect()));
+    await claims.set(`${prefix}:telegram:${e.token.split(':')[0]}:update:${next}`, 'claimed', 'EX', 2);
+    const orphan = await e.postPhoto(chat, ada, await readFile(path.join(POSTS, 'obama-480p.jpg')));
+    assert.equal(orphan.message_id > 0, true);
+    await e.waitFor(isReaction(orphan), 120_000);
+    assert.ok(e.webhookDeliveries.some((d) => d.update_id === next && d.status === 503), 'the claimed update was refused for a while');
+    assert.equal(e.sent.filter(isReaction(orphan)).length, 1);
+
     // Each process says it is ready, naming what it checked, and counts what it did.
     const ready = await fetch(`http://127.0.0.1:${botMetrics}/readyz`);
     assert.equal(ready.status, 200);
@@ -103,8 +116,8 @@ describe('scale-out on a Telegram webhook: two bot processes behind one URL, a w
     assert.deepEqual(workerReady, { ready: true, checks: { database: 'ok', redis: 'ok', worker: 'ok' } });
     const scraped = await (await fetch(`http://127.0.0.1:${workerMetrics}/metrics`)).text();
     const filed = /^facefile_jobs_total\{queue="photos",outcome="filed"\} (\d+)$/m.exec(scraped)?.[1];
-    assert.equal(Number(filed), posts.length, scraped.slice(0, 2000));
+    assert.equal(Number(filed), posts.length + 1, scraped.slice(0, 2000));
     assert.match(scraped, /^facefile_recognition_seconds_count\{stage="detect"\} [1-9]/m);
-    assert.match(await (await fetch(`http://127.0.0.1:${botMetrics}/metrics`)).text(), /^facefile_queue_depth\{queue="photos",state="completed"\} 4$/m);
+    assert.match(await (await fetch(`http://127.0.0.1:${botMetrics}/metrics`)).text(), /^facefile_queue_depth\{queue="photos",state="completed"\} 5$/m);
   });
 });

@@ -11,6 +11,24 @@ export type FirstDelivery = (updateId: number) => Promise<boolean>;
  */
 export type ForgetDelivery = (updateId: number) => Promise<void>;
 
+/**
+ * Marks an update as handled for good, once it has been taken: a store with leases (Redis) keeps
+ * an update only claimed until then, so that one whose process died is handled on redelivery.
+ */
+export type DoneDelivery = (updateId: number) => Promise<void>;
+
+/**
+ * Thrown by a `FirstDelivery` when another process is handling the update right now: the delivery
+ * is refused (503) and the platform sends it again later, when it is either done (and skipped) or
+ * its claim has lapsed because that process died (and handled here).
+ */
+export class DeliveryInProgress extends Error {
+  override name = 'DeliveryInProgress';
+  constructor(updateId: number) {
+    super(`update ${updateId} is being handled by another process`);
+  }
+}
+
 export interface RecentUpdateIdsOptions {
   /** How many ids are remembered at most; the oldest are forgotten first. */
   readonly max?: number;

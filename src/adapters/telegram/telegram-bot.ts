@@ -7,7 +7,7 @@ import { megabytes, PhotoNotQueuedError, type ChatContext, type ChatUser, type F
 import { isPhotoName } from '../../files/index.ts';
 import type { PhotoJobs } from '../../jobs/index.ts';
 import { downloadLimited, Outbox, Tracker, verifyAtStart } from '../shared/index.ts';
-import { RecentUpdateIds, type FirstDelivery, type ForgetDelivery } from '../shared/update-dedup.ts';
+import { RecentUpdateIds, type DoneDelivery, type FirstDelivery, type ForgetDelivery } from '../shared/update-dedup.ts';
 import { WebhookServer } from './webhook-server.ts';
 
 export const TELEGRAM = 'telegram';
@@ -29,6 +29,8 @@ export interface TelegramBotOptions {
   readonly firstDelivery?: FirstDelivery;
   /** Webhook mode: gives an id back when its update could not be taken, so the redelivery is handled. */
   readonly forgetDelivery?: ForgetDelivery;
+  /** Webhook mode: the update is taken for good (a shared store turns its claim into a record). */
+  readonly doneDelivery?: DoneDelivery;
   readonly maxDownloadBytes: number;
   readonly maxUploadBytes: number;
   readonly bot: Bot;
@@ -185,6 +187,7 @@ export class TelegramBot {
       ...(webhook.host ? { host: webhook.host } : {}),
       ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}),
       ...(forget ? { forgetDelivery: forget } : {}),
+      ...(this.options.doneDelivery ? { doneDelivery: this.options.doneDelivery } : {}),
     });
     await this.webhookServer.listen();
     try {

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Update } from '@telegraf/types';
 import type { Log } from '../../core/index.ts';
-import type { FirstDelivery, ForgetDelivery } from '../shared/update-dedup.ts';
+import { DeliveryInProgress, type DoneDelivery, type FirstDelivery, type ForgetDelivery } from '../shared/update-dedup.ts';
 
 /** The header Telegram sends the webhook's secret_token in. */
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
@@ -20,6 +20,8 @@ export interface WebhookServerOptions {
   readonly secretToken?: string;
   readonly firstDelivery: FirstDelivery;
   readonly forgetDelivery?: ForgetDelivery;
+  /** Told once an update has been taken, before Telegram gets its 200. */
+  readonly doneDelivery?: DoneDelivery;
   /**
    * Handles one update; Telegram gets its 200 when this resolves. A rejection answers 500, so that
    * Telegram delivers the update again (the update was not taken).
@@ -94,7 +96,8 @@ export class WebhookServer {
       first = await this.options.firstDelivery(update.update_id);
     } catch (error) {
       // Handling it unchecked could answer a command twice; refused, Telegram tries again later.
-      this.options.log.error({ err: error, update: update.update_id }, 'could not check whether a Telegram update was already handled');
+      if (error instanceof DeliveryInProgress) this.options.log.info({ update: update.update_id }, 'a Telegram update another process is handling was refused for now');
+      else this.options.log.error({ err: error, update: update.update_id }, 'could not check whether a Telegram update was already handled');
       return refuse(req, res, 503);
     }
     if (first) {
@@ -106,6 +109,10 @@ export class WebhookServer {
         });
         throw error;
       }
+      // Taken: the 200 follows whatever happens here (a failure only lets the claim lapse).
+      await this.options.doneDelivery?.(update.update_id).catch((error: unknown) => {
+        this.options.log.warn({ err: error, update: update.update_id }, 'could not mark a Telegram update as handled');
+      });
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   }
