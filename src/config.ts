@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
-import { ConfigError } from './core/index.ts';
+import { ConfigError, THRESHOLD_RANGE } from './core/index.ts';
 
 /**
  * Every setting facefile reads, with its default. This is the only module that reads
@@ -31,7 +31,11 @@ const schema = z.object({
   ARCHIVE_OUTPUT_DIR: z.string().min(1).default('./archive'),
   ARCHIVE_ZIP_DIR: z.string().min(1).default('./zips'),
 
-  MATCH_THRESHOLD: z.coerce.number().min(-1).max(1).optional(),
+  MATCH_THRESHOLD: z.coerce
+    .number()
+    .min(THRESHOLD_RANGE.min, `from ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max}, as /threshold and --threshold`)
+    .max(THRESHOLD_RANGE.max, `from ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max}, as /threshold and --threshold`)
+    .optional(),
   MATCH_MARGIN: z.coerce.number().min(0).max(1).default(0.02),
   REPLY_MODE: z.enum(['quiet', 'summary']).default('quiet'),
   UNKNOWN_FACE_RETENTION_DAYS: z.coerce.number().min(1).default(90),

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, settingWarnings, type Config } from '../config.ts';
-import { ConfigError, EngineError, PathError, StartupError, describeError } from '../core/index.ts';
+import { ConfigError, EngineError, PathError, StartupError, THRESHOLD_RANGE, describeError } from '../core/index.ts';
 import { createFileLogger, createLogger, redactSecrets, type Logger } from '../logger.ts';
 import { startBots } from '../start-bots.ts';
 import { startWorker } from '../start-worker.ts';
 import { archiveCommand } from './archive-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { uiProgram } from './ui-command.ts';
-import { EMBEDDERS } from '../recognition/index.ts';
+import { DEFAULT_THRESHOLD, EMBEDDERS } from '../recognition/index.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -29,7 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-k, --known <dir>', 'known faces, one sub-folder of photos per person (default: ARCHIVE_KNOWN_DIR, ./known)')
     .option('-o, --output <dir>', 'where the sorted copies go (default: ARCHIVE_OUTPUT_DIR, ./archive)')
     .option('-z, --zip [dir]', 'also write one <Person Name>.zip per person (default folder: ARCHIVE_ZIP_DIR, ./zips)')
-    .option('-t, --threshold <n>', 'similarity needed to name a face, 0..1 (higher: fewer, surer matches)', parseThreshold)
+    .option('-t, --threshold <n>', `similarity needed to name a face, ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max} (default: MATCH_THRESHOLD, else ${DEFAULT_THRESHOLD}; higher: fewer, surer matches)`, parseThreshold)
     .option('--json <file>', 'also write a machine-readable report')
     .option('-n, --dry-run', 'print what would be added and removed, and change nothing')
     .option('--link', 'hard links instead of copies: no extra space, but editing a sorted photo then edits the original too')
@@ -154,6 +154,6 @@ function report(error: unknown): number {
 
 function parseThreshold(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1');
+  if (!Number.isFinite(n) || n < THRESHOLD_RANGE.min || n > THRESHOLD_RANGE.max) throw new InvalidArgumentError(`must be a number from ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max}`);
   return n;
 }

@@ -1,6 +1,14 @@
 import type { DetectedFace, Embedding, GalleryPerson, UnusableReason } from './types.ts';
 import { similarity } from './vector.ts';
 
+/**
+ * The one scale of the match threshold, wherever it is set: the archive's `--threshold`,
+ * `MATCH_THRESHOLD`, the bots' `/threshold` and the local page's slider. It is the similarity of
+ * the shipped embedder (a face and a person's closest sample); below 0.8 strangers are named, above
+ * 0.99 hardly anyone is (README, "Recognition quality").
+ */
+export const THRESHOLD_RANGE = { min: 0.8, max: 0.99 } as const;
+
 /** How sure the matcher must be before it names a face. */
 export interface MatchPolicy {
   /** Minimum similarity between a face and a person's closest sample. */

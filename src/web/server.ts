@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { describeError } from '../core/index.ts';
+import { THRESHOLD_RANGE, describeError } from '../core/index.ts';
 import { isPhotoName } from '../files/index.ts';
 import { listFolders, makeFolder } from './folders.ts';
 import { TOKEN_COOKIE, TOKEN_HEADER, hostAllowed, newToken, presentedToken, resolveUnder, tokenMatches, type PathRefusal } from './security.ts';
@@ -114,7 +114,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       json(res, 200, session.state());
     },
     'POST /api/run': async ({ req, res }) => {
-      const body = await readJson(req, z.object({ threshold: z.number().min(0).max(1).optional() }));
+      const body = await readJson(req, z.object({ threshold: z.number().min(THRESHOLD_RANGE.min).max(THRESHOLD_RANGE.max).optional() }));
       if (!body) return json(res, 400, { error: 'expected { threshold? }' });
       const started = session.startRun(body.threshold);
       if (started === 'busy') return json(res, 409, { error: 'a run is in progress' });
@@ -132,7 +132,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     'GET /api/preview': ({ res, url }) => {
       const threshold = numberParam(url, 'threshold');
       const preview = threshold === undefined ? undefined : session.preview(threshold);
-      if (!preview) return json(res, threshold === undefined ? 400 : 409, { error: threshold === undefined ? 'threshold 0..1 needed' : 'no run yet' });
+      if (!preview) return json(res, threshold === undefined ? 400 : 409, { error: threshold === undefined ? `a threshold from ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max} is needed` : 'no run yet' });
       json(res, 200, preview);
     },
     'GET /api/plot.png': async ({ res, url }) => {

@@ -137,6 +137,19 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
     }
   });
 
+  it('GIVEN --threshold or MATCH_THRESHOLD off the one scale THEN exit 2 naming the range; --help shows the range and the default', async () => {
+    const dir = path.join(work, 'threshold');
+    await mkdir(dir, { recursive: true });
+    const flag = await runCli(['archive', '--threshold', '0.5'], dir);
+    assert.equal(flag.code, 2, flag.stderr);
+    assert.match(flag.stderr, /must be a number from 0\.8 to 0\.99/);
+    const setting = await runCli(['archive'], dir, { MATCH_THRESHOLD: '-0.5' });
+    assert.equal(setting.code, 2, setting.stderr);
+    assert.match(setting.stderr, /MATCH_THRESHOLD: from 0\.8 to 0\.99/);
+    const help = await runCli(['archive', '--help'], dir);
+    assert.match(help.stdout.replace(/\s+/g, ' '), /0\.8 to 0\.99 \(default: MATCH_THRESHOLD, else 0\.93;/);
+  });
+
   it('GIVEN a fresh folder and no arguments THEN the default folders are made and it says what to put where', async () => {
     const dir = path.join(work, 'fresh');
     await mkdir(dir);

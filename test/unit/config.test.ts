@@ -143,6 +143,13 @@ describe('loadConfig: DATABASE_URL', () => {
   });
 });
 
+describe('loadConfig: MATCH_THRESHOLD', () => {
+  it('GIVEN a threshold THEN it is on the scale of --threshold and /threshold, 0.8 to 0.99; GIVEN one off it THEN the error says the range', () => {
+    assert.equal(loadConfig({ MATCH_THRESHOLD: '0.95' }, { cwd: '/tmp' }).match.threshold, 0.95);
+    for (const value of ['-0.5', '0.5', '1']) assert.throws(() => loadConfig({ MATCH_THRESHOLD: value }, { cwd: '/tmp' }), /MATCH_THRESHOLD: from 0\.8 to 0\.99/, value);
+  });
+});
+
 describe('loadConfig: scale-out', () => {
   it('GIVEN REDIS_URL, WORKER_CONCURRENCY and METRICS_PORT THEN they are read; GIVEN a wrong scheme THEN the key is named, not the password', () => {
     const config = loadConfig({ REDIS_URL: 'redis://:pw@127.0.0.1:6379/2', WORKER_CONCURRENCY: '3', METRICS_PORT: '9464' }, { cwd: '/tmp' });

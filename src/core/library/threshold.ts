@@ -1,12 +1,12 @@
 import type { GroupId, Person, PhotoRecord, ReplyMode } from '../library-types.ts';
 import { beginWork, endWork } from './pending.ts';
-import { similarityDistributions } from '../matcher.ts';
+import { THRESHOLD_RANGE, similarityDistributions } from '../matcher.ts';
 import type { LibraryContext } from './context.ts';
 import { countChanges, photosBetween, planRefile, refileGroup } from './refile.ts';
 import type { GroupSettingsView, SetThresholdResult, ThresholdReport } from './results.ts';
 
 /** The thresholds an admin may set: below 0.8 this embedder calls most strangers alike. */
-export const THRESHOLD_RANGE = { min: 0.8, max: 0.99 } as const;
+export { THRESHOLD_RANGE };
 
 export async function settings(ctx: LibraryContext, group: GroupId): Promise<GroupSettingsView> {
   return ctx.settingsOf(group);
