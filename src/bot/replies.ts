@@ -1,12 +1,14 @@
 import { DECODE_FAILURE_MESSAGES, type AuditEntry } from '../core/index.ts';
 import type {
   EnrollResult,
+  FaceExplanation,
   ForgetResult,
   IngestResult,
   LibraryStats,
   NameClusterResult,
   NotThisResult,
   PersonSummary,
+  ScoredPerson,
   SetThresholdResult,
   ThresholdReport,
   UnknownClustersResult,
@@ -27,13 +29,32 @@ export function ingestSummary(result: IngestResult): string | undefined {
       if (result.people.length > 0) parts.push(`Filed under ${list(result.people.map((p) => p.name))}.`);
       if (result.unknownFaces > 0) parts.push(`${count(result.unknownFaces, 'face')} I don't know.`);
       if (result.unusableFaces > 0) parts.push(`${count(result.unusableFaces, 'face')} too small or unclear to tell.`);
-      return parts.length > 0 ? parts.join(' ') : 'No faces in this photo.';
+      if (parts.length === 0) return 'No faces in this photo.';
+      const why = result.explained ? explanation(result.explained.faces, result.explained.threshold) : [];
+      return [parts.join(' '), ...why].join('\n');
     }
     case 'duplicate':
       return 'I have this photo already.';
     case 'undecodable':
       return `I can't read this photo: ${DECODE_FAILURE_MESSAGES[result.reason]}.`;
   }
+}
+
+/**
+ * Why each face went where it went, one line a face, when someone was close enough to mention:
+ * the person it was filed under or the closest one, with the runner-up and the scores, so that a
+ * group can see why a photo went to an album or to none (and whether /threshold would change it).
+ */
+function explanation(faces: readonly FaceExplanation[], threshold: number): string[] {
+  const score = (p: ScoredPerson) => `${p.name} ${p.similarity.toFixed(2)}`;
+  if (!faces.some((f) => f.best)) return [];
+  return faces.map((face, i) => {
+    const next = face.runnerUp ? `, next ${score(face.runnerUp)}` : '';
+    if (face.person && face.best) return `Face ${i + 1}: ${score(face.best)}${next}.`;
+    if (!face.best) return `Face ${i + 1}: nobody enrolled is close.`;
+    const why = face.best.similarity < threshold ? `below the threshold ${threshold.toFixed(2)}` : 'named on another face, or too close to call';
+    return `Face ${i + 1}: not named; closest ${score(face.best)}${next} (${why}).`;
+  });
 }
 
 export function photoError(result: IngestResult | { readonly kind: 'failed' }): string | undefined {

@@ -155,6 +155,8 @@ export function describeBotBehaviour<D extends BotDriver>(platform: string, star
         const replies = bot.repliesTo(post!);
         assert.equal(replies.length, 1, replies.join('\n'));
         assert.match(replies[0]!, /obama/);
+        // Why: the face's best person and score, so that the group can see how sure it was.
+        assert.match(replies[0]!, /\nFace 1: obama (0\.9\d|1\.00), next \w+ 0\.\d\d\.$/);
         assert.equal(bot.reacted(post!), false);
         assert.match((await bot.command(family, 'admin', { name: 'settings', mode: 'quiet' })).text, SAYS.quiet);
       });
@@ -222,7 +224,7 @@ export function describeBotBehaviour<D extends BotDriver>(platform: string, star
         assert.match(enrolled.text, new RegExp(`Amy${n}\\b.*${SAYS.enrolled.source}`, 'i'));
         // A fresh encoding each time: the same bytes twice would be a duplicate, not a new photo.
         const [probe] = await bot.postPhotos(group, 'admin', [await reencoded(path.join(GROUP, 'amy', 'amy3.png'), 80 + n)]);
-        if (bot.repliesTo(probe!).some((reply) => reply.includes(`Amy${n}`))) right = n;
+        if (bot.repliesTo(probe!).some((reply) => reply.split('\n')[0]!.includes(`Amy${n}`))) right = n;
         else await bot.command(group, 'admin', { name: 'forget', person: `Amy${n}` });
       }
       assert.ok(right > 0, 'one of the six numbers is Amy');

@@ -30,6 +30,21 @@ describe('PhotoLibrary.ingest (fakes)', () => {
     assert.ok((await t.albumOf(G, 'Ben')).includes(photo.hash));
   });
 
+  it('GIVEN a filed photo THEN the result explains each face: who it went to, the best and the runner-up with scores, and the threshold', async () => {
+    const t = await annaAndBen();
+    const result = await t.library.ingest(G, { bytes: (await post([ANNA, CLEO])).bytes });
+    assert.ok(result.kind === 'filed' && result.explained);
+    const [anna, stranger] = result.explained.faces;
+    assert.ok(anna?.best && anna.runnerUp && stranger?.best);
+    assert.equal(anna.person?.name, 'Anna');
+    assert.equal(anna.best.name, 'Anna');
+    assert.equal(anna.runnerUp.name, 'Ben');
+    assert.ok(anna.best.similarity >= result.explained.threshold && anna.runnerUp.similarity < anna.best.similarity);
+    assert.equal(stranger.person, undefined);
+    assert.ok(stranger.best.similarity < result.explained.threshold, 'the stranger is below the threshold');
+    assert.equal(result.explained.threshold, (await t.library.settings(G)).threshold);
+  });
+
   it('GIVEN two faces that both look like Anna THEN the photo is in her album once, and the weaker face stays unknown', async () => {
     const t = await annaAndBen();
     const photo = await post([{ identity: ANNA, look: 'changed' }, ANNA]);

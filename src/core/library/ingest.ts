@@ -3,7 +3,7 @@ import type { DecodeFailureReason } from '../ports.ts';
 import type { DetectedFace } from '../types.ts';
 import { sha256Hex } from '../hash.ts';
 import { photoRef, refsOf, type LibraryContext } from './context.ts';
-import { assignFaces, peopleOf, withPerson } from './refile.ts';
+import { assignFaces, closestPeople, peopleOf, withPerson } from './refile.ts';
 import type { IncomingPhoto, IngestResult } from './results.ts';
 
 /** An ingest's answer, with the record it filed or found (enrolment goes on from it). */
@@ -91,6 +91,16 @@ export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: I
   for (const id of filed) await albums.link(group, people.find((p) => p.id === id)!.folder, photoRef(record));
   await photos.save(group, record);
   const usable = faces.filter((f) => f.embedding);
+  const scored = (score: { personId: string; similarity: number } | undefined) => {
+    const person = score && people.find((p) => p.id === score.personId);
+    return person ? { id: person.id, name: person.name, similarity: score.similarity } : undefined;
+  };
+  const explained = closestPeople(faces, people, hash).map((closest, i) => {
+    const person = usable[i]!.personId ? refsOf(people, [usable[i]!.personId])[0] : undefined;
+    const best = scored(closest.best);
+    const runnerUp = scored(closest.runnerUp);
+    return { ...(person ? { person } : {}), ...(best ? { best } : {}), ...(runnerUp ? { runnerUp } : {}) };
+  });
   return {
     result: {
       kind: 'filed',
@@ -98,6 +108,7 @@ export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: I
       people: refsOf(people, filed),
       unknownFaces: usable.filter((f) => !f.personId).length,
       unusableFaces: faces.length - usable.length,
+      explained: { threshold: settings.threshold, faces: explained },
     },
     record,
   };

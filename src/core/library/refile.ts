@@ -1,6 +1,6 @@
 import type { Embedding, GalleryPerson } from '../types.ts';
 import type { GroupId, Person, PhotoRecord, StoredFace } from '../library-types.ts';
-import { matchFaces, type MatchPolicy } from '../matcher.ts';
+import { matchFaces, scorePeople, type MatchPolicy, type PersonScore } from '../matcher.ts';
 import { photoRef, type LibraryContext } from './context.ts';
 
 /** The matcher's view of an enrolled person. */
@@ -20,6 +20,15 @@ export function assignFaces(
 ): (string | undefined)[] {
   const gallery = people.filter((p) => !p.rejected.includes(photoHash)).map(toGalleryPerson);
   return matchFaces(faces, gallery, policy).map((m) => (m.kind === 'person' ? m.personId : undefined));
+}
+
+/** For each face with an embedding, the two closest people (a photo's rejections left out), by id. */
+export function closestPeople(faces: readonly StoredFace[], people: readonly Person[], photoHash: string): { best?: PersonScore; runnerUp?: PersonScore }[] {
+  const gallery = people.filter((p) => !p.rejected.includes(photoHash)).map(toGalleryPerson);
+  return faces.filter((f) => f.embedding).map((f) => {
+    const [best, runnerUp] = scorePeople(f.embedding!, gallery);
+    return { ...(best ? { best } : {}), ...(runnerUp ? { runnerUp } : {}) };
+  });
 }
 
 /** The people whose album holds a photo: those named on one of its faces. */

@@ -19,6 +19,18 @@ export interface IncomingPhoto {
   readonly source?: Readonly<Record<string, string>>;
 }
 
+/** Why a face went where it went: who it was filed under, and the two closest people with their scores. */
+export interface FaceExplanation {
+  /** The person it was filed under; absent for an unknown face. */
+  readonly person?: PersonRef;
+  readonly best?: ScoredPerson;
+  readonly runnerUp?: ScoredPerson;
+}
+
+export interface ScoredPerson extends PersonRef {
+  readonly similarity: number;
+}
+
 export type IngestResult =
   | {
       readonly kind: 'filed';
@@ -28,6 +40,8 @@ export type IngestResult =
       readonly unknownFaces: number;
       /** Faces too small or unsure to name. */
       readonly unusableFaces: number;
+      /** Each usable face, in the photo's order, with its best and runner-up person; and the threshold they were held to. */
+      readonly explained?: { readonly threshold: number; readonly faces: readonly FaceExplanation[] };
     }
   | { readonly kind: 'duplicate'; readonly hash: string; readonly people: readonly PersonRef[] }
   | { readonly kind: 'undecodable'; readonly reason: DecodeFailureReason };
