@@ -9,6 +9,7 @@
  *   npm run bench -- clusters     /unknown's clustering instead (scripts/bench-clusters.ts)
  *   npm run bench -- library      the library's commands at 1k, 10k, 100k photos (scripts/bench-library.ts)
  *   npm run bench -- scale        worker processes and fairness on PostgreSQL + Redis (scripts/bench-scale.ts)
+ *   npm run bench -- profile      where the engine's time goes, per stage and model (scripts/bench-profile.ts)
  */
 import { mkdtemp, readFile, rm, symlink, mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,6 +25,7 @@ import { DATASETS, GROUP, LFW, POSTS } from '../test/helpers/datasets.ts';
 import { albumBench } from './bench-album.ts';
 import { benchClusters } from './bench-clusters.ts';
 import { benchLibrary } from './bench-library.ts';
+import { benchProfile } from './bench-profile.ts';
 import { benchScale } from './bench-scale.ts';
 
 interface Set {
@@ -146,6 +148,7 @@ const parts: Record<string, () => Promise<void>> = {
   clusters: () => Promise.resolve(void process.stdout.write(benchClusters())),
   library: async () => void process.stdout.write(await benchLibrary()),
   scale: async () => void process.stdout.write(await benchScale()),
+  profile: async () => void process.stdout.write(await benchProfile()),
 };
 const part = chosen[0] === undefined ? undefined : parts[chosen[0]];
 if (!part) await faceBench();
