@@ -1,5 +1,5 @@
 import type { GroupId } from '../core/index.ts';
-import type { IngestResult } from '../core/library/index.ts';
+import type { IncomingPhoto, IngestResult } from '../core/library/index.ts';
 
 /** What a platform needs to find its way back to the message when the photo is done. */
 export interface PhotoJobMeta {
@@ -10,6 +10,17 @@ export interface PhotoJobMeta {
   readonly originalName?: string;
   /** Platform ids (chat, message, file, ...), for the reply or reaction and the record. */
   readonly source: Readonly<Record<string, string>>;
+}
+
+/** The photo of a job as the library takes it: the bytes, and where and when they were posted. */
+export function incomingPhoto(bytes: Uint8Array, meta: PhotoJobMeta): IncomingPhoto {
+  return {
+    bytes,
+    postedAt: new Date(meta.postedAt),
+    source: meta.source,
+    ...(meta.postedBy ? { postedBy: meta.postedBy } : {}),
+    ...(meta.originalName ? { originalName: meta.originalName } : {}),
+  };
 }
 
 /** How a queued photo ended: the library's answer, or `failed` when filing threw. */

@@ -5,7 +5,7 @@ import type { Log } from '../core/index.ts';
 import { describeError } from '../core/index.ts';
 import { writeAtomically } from '../files/index.ts';
 import type { IngestResult, PhotoLibrary } from '../core/library/index.ts';
-import type { PhotoJobEvent, PhotoJobHandler, PhotoJobMeta, PhotoJobResult, PhotoJobs } from './photo-jobs.ts';
+import { incomingPhoto, type PhotoJobEvent, type PhotoJobHandler, type PhotoJobMeta, type PhotoJobResult, type PhotoJobs } from './photo-jobs.ts';
 
 /** How often a job whose filing throws (a full disk, a broken store) is tried, and how far apart. */
 export interface RetryPolicy {
@@ -15,6 +15,11 @@ export interface RetryPolicy {
   /** Each wait is this many times the one before, up to `maxDelayMs`. */
   readonly factor: number;
   readonly maxDelayMs: number;
+}
+
+/** The pause after the `tries`-th failed try: the first delay, growing by the factor, up to the cap. */
+export function retryDelay(policy: RetryPolicy, tries: number): number {
+  return Math.min(policy.maxDelayMs, policy.firstDelayMs * policy.factor ** Math.max(0, tries - 1));
 }
 
 /** About 45 minutes of tries: long enough for an operator to free a full disk. */
@@ -192,13 +197,7 @@ export class PhotoQueue implements PhotoJobs {
     }
     let result: IngestResult;
     try {
-      result = await this.options.library.ingest(meta.group, {
-        bytes,
-        postedAt: new Date(meta.postedAt),
-        source: meta.source,
-        ...(meta.postedBy ? { postedBy: meta.postedBy } : {}),
-        ...(meta.originalName ? { originalName: meta.originalName } : {}),
-      });
+      result = await this.options.library.ingest(meta.group, incomingPhoto(bytes, meta));
     } catch (error) {
       told((await this.failed(id, meta, files.tries, error)) ? 'dead_letter' : 'retried');
       return;
@@ -220,7 +219,7 @@ export class PhotoQueue implements PhotoJobs {
       await this.notify(meta, { kind: 'failed' });
       return true;
     }
-    const delay = Math.min(this.retry.maxDelayMs, this.retry.firstDelayMs * this.retry.factor ** (tries - 1));
+    const delay = retryDelay(this.retry, tries);
     this.options.log.warn({ err: error, job: id, group: meta.group, tries, retryInMs: delay }, 'filing a photo failed; it stays queued and is tried again');
     await writeAtomically(triesFile, String(tries), { durable: true }).catch(() => undefined);
     if (this.stopping) return false;

@@ -27,7 +27,7 @@ export function bullConnection(place: RedisPlace): ConnectionOptions {
   return { url: place.url, maxRetriesPerRequest: null };
 }
 
-/** The Redis key that counts a group's photos waiting or being filed; see `fairPriority`. */
+/** The Redis key that counts a group's photos waiting or being filed: the fair priority of its next job. */
 export function backlogKey(place: RedisPlace, group: GroupId): string {
   return `${place.prefix}:backlog:${group}`;
 }

@@ -2,8 +2,8 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError, type Log } from '../../core/index.ts';
 import type { PhotoLibrary } from '../../core/library/index.ts';
-import { DEFAULT_RETRY, type RetryPolicy } from '../photo-queue.ts';
-import type { PhotoJobEvent, PhotoJobResult } from '../photo-jobs.ts';
+import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from '../photo-queue.ts';
+import { incomingPhoto, type PhotoJobEvent, type PhotoJobResult } from '../photo-jobs.ts';
 import { backlogKey, bullConnection } from './bull-photo-jobs.ts';
 import { ANSWERS_QUEUE, IncomingPhotos, PHOTOS_QUEUE, type AnswerJobData, type PhotoJobData } from './photo-files.ts';
 import { redisConnection, type RedisPlace } from './redis.ts';
@@ -48,7 +48,6 @@ export class PhotoWorker {
     for (const queue of [this.answers, this.photos]) queue.on('error', (error) => options.log.warn({ err: error }, 'a BullMQ queue lost Redis'));
     this.redis = redisConnection(options.place, 'worker');
     this.redis.on('error', (error) => options.log.warn({ err: error }, 'the worker lost Redis'));
-    const retry = this.retry;
     this.worker = new Worker<PhotoJobData, PhotoJobResult['kind']>(PHOTOS_QUEUE, (job) => this.process(job), {
       connection,
       prefix: options.place.prefix,
@@ -57,7 +56,7 @@ export class PhotoWorker {
       lockDuration: options.lockDurationMs ?? 30_000,
       // A job whose worker died twice is not a worker's fault: it gets its ordinary attempts.
       maxStalledCount: 3,
-      settings: { backoffStrategy: (attemptsMade) => Math.min(retry.maxDelayMs, retry.firstDelayMs * retry.factor ** Math.max(0, attemptsMade - 1)) },
+      settings: { backoffStrategy: (attemptsMade) => retryDelay(this.retry, attemptsMade) },
     });
     this.worker.on('error', (error) => options.log.warn({ err: error }, 'the photo worker lost Redis'));
     this.worker.on('completed', (job) => void this.completed(job).catch((error: unknown) => options.log.warn({ err: error, job: job.id }, 'could not tidy a filed photo')));
@@ -69,12 +68,12 @@ export class PhotoWorker {
     void this.worker.run().catch((error: unknown) => this.options.log.error({ err: error }, 'the photo worker stopped'));
   }
 
-  /** Lets running jobs finish (whatever has not started stays queued for another worker). */
   /** The photo queue's jobs by state, for /metrics (every worker sees the same queue). */
   depth(): Promise<Record<string, number>> {
     return this.photos.getJobCounts();
   }
 
+  /** Lets running jobs finish (whatever has not started stays queued for another worker). */
   async close(): Promise<void> {
     await this.worker.close();
     await this.answers.close();
@@ -97,15 +96,8 @@ export class PhotoWorker {
       // Not a passing failure: no attempt can find it. The answer says so.
       throw new UnrecoverableError(`the photo is not on the shared volume (${describeError(error)}): is DATA_DIR the same volume on every process?`);
     }
-    const result = await this.options.library.ingest(meta.group, {
-      bytes,
-      postedAt: new Date(meta.postedAt),
-      source: meta.source,
-      ...(meta.postedBy ? { postedBy: meta.postedBy } : {}),
-      ...(meta.originalName ? { originalName: meta.originalName } : {}),
-    });
-    // The answer's id is the photo job's: a job run again after a crash does not answer twice.
-    await this.answers.add('answer', { meta, result }, { jobId: `a-${job.id!}`, removeOnComplete: { age: 3_600 }, removeOnFail: { age: 86_400 } });
+    const result = await this.options.library.ingest(meta.group, incomingPhoto(bytes, meta));
+    await this.answer(job, result);
     this.options.onJob?.({ outcome: result.kind, waitSeconds: ((job.processedOn ?? started) - job.timestamp) / 1000, runSeconds: (Date.now() - started) / 1000 });
     return result.kind;
   }
@@ -130,6 +122,11 @@ export class PhotoWorker {
     this.options.onJob?.({ outcome: unrecoverable ? 'failed' : 'dead_letter', waitSeconds, runSeconds });
     await this.incoming.setAside(job.id!, describeError(error));
     await this.redis.decr(backlogKey(this.options.place, meta.group));
-    await this.answers.add('answer', { meta, result: { kind: 'failed' } }, { jobId: `a-${job.id!}`, removeOnComplete: { age: 3_600 }, removeOnFail: { age: 86_400 } });
+    await this.answer(job, { kind: 'failed' });
+  }
+
+  /** Queues the answer for the bots; its id is the photo job's, so a job run again after a crash answers once. */
+  private async answer(job: Job<PhotoJobData>, result: PhotoJobResult): Promise<void> {
+    await this.answers.add('answer', { meta: job.data.meta, result }, { jobId: `a-${job.id!}`, removeOnComplete: { age: 3_600 }, removeOnFail: { age: 86_400 } });
   }
 }
