@@ -2,7 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Box, DetectedFace, FaceCache, FaceEngine, FaceMatch, GalleryPerson, ImageDecoder, MatchPolicy, PersonScore, Renderer } from '../core/index.ts';
-import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, matchFaces, scorePeople } from '../core/index.ts';
+import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, matchScored, scoreFaces } from '../core/index.ts';
 import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode, writeAtomically } from '../files/index.ts';
 import { describeDoubt, findDoubts, type Candidate, type KnownProblem } from './known-check.ts';
 import { sheetPath, writeSheets, type SheetRequest } from './sheets.ts';
@@ -293,13 +293,15 @@ export class ArchiveJob {
     const result = await this.facesOf(file);
     if ('reason' in result) return result;
     const { faces, hash } = result;
-    const matches = matchFaces(faces, gallery, request.policy);
+    // Scored once: the match and the report's best and runner-up come from the same scores.
+    const scores = scoreFaces(faces, gallery);
+    const matches = matchScored(faces, scores, request.policy);
     const people = matches.flatMap((m) => (m.kind === 'person' ? [m.personId] : []));
     const folders = faces.length === 0 ? [NO_FACES_FOLDER] : people.length === 0 ? [UNKNOWN_FOLDER] : people;
     const decisions = faces.map((face, i): FaceDecision => {
       const match = matches[i]!;
       if (match.kind === 'unknown' && face.embedding) unknownFaces.push({ key: { file, face: i }, photo: file, embedding: face.embedding });
-      const [best, runnerUp] = face.embedding ? scorePeople(face.embedding, gallery) : [];
+      const [best, runnerUp] = scores[i] ?? [];
       return {
         box: face.box,
         verdict: match.kind,

@@ -51,7 +51,12 @@ export function scorePeople(embedding: Embedding, gallery: readonly GalleryPerso
 
 /** Names one face on its own, without looking at the other faces of the photo. */
 export function matchFace(embedding: Embedding, gallery: readonly GalleryPerson[], policy: MatchPolicy): FaceMatch {
-  const [best, runnerUp] = scorePeople(embedding, gallery);
+  return decide(scorePeople(embedding, gallery), policy);
+}
+
+/** The verdict on a face from its scores, best first (`scorePeople`). */
+function decide(scores: readonly PersonScore[], policy: MatchPolicy): FaceMatch {
+  const [best, runnerUp] = scores;
   if (!best) return { kind: 'unknown', reason: 'no-one-enrolled' };
   if (best.similarity < policy.threshold) return { kind: 'unknown', reason: 'below-threshold', best };
   if (runnerUp && runnerUp.similarity >= policy.threshold && best.similarity - runnerUp.similarity < policy.margin) {
@@ -69,11 +74,20 @@ export function matchFaces(
   gallery: readonly GalleryPerson[],
   policy: MatchPolicy,
 ): FaceMatch[] {
-  const matches: FaceMatch[] = faces.map((face) =>
-    face.embedding
-      ? matchFace(face.embedding, gallery, policy)
-      : { kind: 'unusable', reason: face.unusable ?? 'too-small' },
-  );
+  return matchScored(faces, scoreFaces(faces, gallery), policy);
+}
+
+/** Every face's scores, best first (`scorePeople`); undefined for a face without an embedding. */
+export function scoreFaces(faces: readonly Pick<DetectedFace, 'embedding'>[], gallery: readonly GalleryPerson[]): (PersonScore[] | undefined)[] {
+  return faces.map((face) => (face.embedding ? scorePeople(face.embedding, gallery) : undefined));
+}
+
+/** `matchFaces` on scores already computed (`scoreFaces`), for a caller that also shows them. */
+export function matchScored(faces: readonly Pick<DetectedFace, 'unusable'>[], scores: readonly (readonly PersonScore[] | undefined)[], policy: MatchPolicy): FaceMatch[] {
+  const matches: FaceMatch[] = faces.map((face, i) => {
+    const scored = scores[i];
+    return scored ? decide(scored, policy) : { kind: 'unusable', reason: face.unusable ?? 'too-small' };
+  });
   const order = matches
     .map((match, index) => ({ match, index }))
     .filter((entry) => entry.match.kind === 'person')

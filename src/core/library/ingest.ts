@@ -1,9 +1,10 @@
 import type { GroupId, PhotoRecord, StoredFace } from '../library-types.ts';
 import type { DecodeFailureReason } from '../ports.ts';
 import type { DetectedFace } from '../types.ts';
+import type { PersonScore } from '../matcher.ts';
 import { sha256Hex } from '../hash.ts';
 import { photoRef, refsOf, type LibraryContext } from './context.ts';
-import { assignFaces, closestPeople, peopleOf, withPerson } from './refile.ts';
+import { assignScored, peopleOf, withPerson } from './refile.ts';
 import type { IncomingPhoto, IngestResult } from './results.ts';
 
 /** An ingest's answer, with the record it filed or found (enrolment goes on from it). */
@@ -71,7 +72,7 @@ export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: I
     ...(f.embedding ? { embedding: f.embedding } : {}),
     ...(f.unusable ? { unusable: f.unusable } : {}),
   }));
-  const assigned = assignFaces(unassigned, people, hash, { threshold: settings.threshold, margin: defaults.margin });
+  const { assigned, scores } = assignScored(unassigned, people, hash, { threshold: settings.threshold, margin: defaults.margin });
   const faces = unassigned.map((face, i) => withPerson(face, assigned[i]));
   const record: PhotoRecord = {
     hash,
@@ -91,15 +92,18 @@ export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: I
   for (const id of filed) await albums.link(group, people.find((p) => p.id === id)!.folder, photoRef(record));
   await photos.save(group, record);
   const usable = faces.filter((f) => f.embedding);
-  const scored = (score: { personId: string; similarity: number } | undefined) => {
+  const scored = (score: PersonScore | undefined) => {
     const person = score && people.find((p) => p.id === score.personId);
     return person ? { id: person.id, name: person.name, similarity: score.similarity } : undefined;
   };
-  const explained = closestPeople(faces, people, hash).map((closest, i) => {
-    const person = usable[i]!.personId ? refsOf(people, [usable[i]!.personId])[0] : undefined;
-    const best = scored(closest.best);
-    const runnerUp = scored(closest.runnerUp);
-    return { ...(person ? { person } : {}), ...(best ? { best } : {}), ...(runnerUp ? { runnerUp } : {}) };
+  // The usable faces, in order, with the two closest people of the scores the match used.
+  const explained = faces.flatMap((face, i) => {
+    const faceScores = scores[i];
+    if (!faceScores) return [];
+    const person = face.personId ? refsOf(people, [face.personId])[0] : undefined;
+    const best = scored(faceScores[0]);
+    const runnerUp = scored(faceScores[1]);
+    return [{ ...(person ? { person } : {}), ...(best ? { best } : {}), ...(runnerUp ? { runnerUp } : {}) }];
   });
   return {
     result: {

@@ -1,6 +1,6 @@
 import type { Embedding, GalleryPerson } from '../types.ts';
 import type { GroupId, Person, PhotoRecord, StoredFace } from '../library-types.ts';
-import { matchFaces, scorePeople, type MatchPolicy, type PersonScore } from '../matcher.ts';
+import { matchScored, scoreFaces, type MatchPolicy, type PersonScore } from '../matcher.ts';
 import { photoRef, type LibraryContext } from './context.ts';
 
 /** The matcher's view of an enrolled person. */
@@ -18,17 +18,22 @@ export function assignFaces(
   photoHash: string,
   policy: MatchPolicy,
 ): (string | undefined)[] {
-  const gallery = people.filter((p) => !p.rejected.includes(photoHash)).map(toGalleryPerson);
-  return matchFaces(faces, gallery, policy).map((m) => (m.kind === 'person' ? m.personId : undefined));
+  return assignScored(faces, people, photoHash, policy).assigned;
 }
 
-/** For each face with an embedding, the two closest people (a photo's rejections left out), by id. */
-export function closestPeople(faces: readonly StoredFace[], people: readonly Person[], photoHash: string): { best?: PersonScore; runnerUp?: PersonScore }[] {
+/**
+ * `assignFaces`, with every face's scores from the same pass (best first; undefined for a face
+ * without an embedding): a new photo's answer shows them without scoring the gallery again.
+ */
+export function assignScored(
+  faces: readonly StoredFace[],
+  people: readonly Person[],
+  photoHash: string,
+  policy: MatchPolicy,
+): { assigned: (string | undefined)[]; scores: (PersonScore[] | undefined)[] } {
   const gallery = people.filter((p) => !p.rejected.includes(photoHash)).map(toGalleryPerson);
-  return faces.filter((f) => f.embedding).map((f) => {
-    const [best, runnerUp] = scorePeople(f.embedding!, gallery);
-    return { ...(best ? { best } : {}), ...(runnerUp ? { runnerUp } : {}) };
-  });
+  const scores = scoreFaces(faces, gallery);
+  return { assigned: matchScored(faces, scores, policy).map((m) => (m.kind === 'person' ? m.personId : undefined)), scores };
 }
 
 /** The people whose album holds a photo: those named on one of its faces. */
