@@ -68,10 +68,7 @@ export function redisCheck(place: RedisPlace): { check: ReadinessCheck; close: (
       if (client.status !== 'ready') throw new Error(`Redis connection is ${client.status}`);
       await client.ping();
     },
-    close: async () => {
-      client.disconnect();
-      await Promise.resolve();
-    },
+    close: () => Promise.resolve(client.disconnect()),
   };
 }
 

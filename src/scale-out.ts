@@ -1,9 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from './config.ts';
-import { ConfigError, type FaceEngine, type Log } from './core/index.ts';
+import { ConfigError, withoutPassword, type FaceEngine, type Log } from './core/index.ts';
 import { createLibrary } from './composition.ts';
-import { redisLocation, verifyRedis, type RedisPlace } from './jobs/bull/index.ts';
+import { verifyRedis, type RedisPlace } from './jobs/bull/index.ts';
 import { PgGroupLocks, checkSharedVolume } from './storage/sql/index.ts';
 import type { Metrics } from './observability/index.ts';
 
@@ -61,7 +61,7 @@ export async function joinDeployment(config: Config, reached: Reached, engine: F
     const volume = await checkSharedVolume(config.dataDir, opened.database.db);
     const persistence = redis.persistence === 'none' ? 'keeps nothing on disk: accepted photos are re-queued from the volume after a restart' : `persists by ${redis.persistence}`;
     const summary =
-      `facefile ${role}: PostgreSQL at ${opened.database.location}; Redis ${redis.version} at ${redisLocation(place.url)} (prefix ${place.prefix}; ${persistence}); ` +
+      `facefile ${role}: PostgreSQL at ${opened.database.location}; Redis ${redis.version} at ${withoutPassword(place.url)} (prefix ${place.prefix}; ${persistence}); ` +
       `photo volume ${volume.id}${volume.created ? ' (new)' : ''} at ${config.dataDir}`;
     return { place, library: opened.library, database: opened.database, summary, close };
   } catch (error) {

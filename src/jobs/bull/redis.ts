@@ -20,9 +20,6 @@ export function redisConnection(place: RedisPlace, name: string): Redis {
   });
 }
 
-/** The URL without its password, for logs and start-up lines. */
-export const redisLocation = withoutPassword;
-
 /**
  * Checks at start that Redis answers, and is one BullMQ can rely on: a short one-line
  * `StartupError` rather than a worker that waits forever on a wrong address.
@@ -33,7 +30,7 @@ export async function verifyRedis(place: RedisPlace, timeoutMs = 5_000): Promise
   // command's is only "Connection is closed".
   let cause: unknown;
   client.on('error', (error) => (cause ??= error));
-  const where = redisLocation(place.url);
+  const where = withoutPassword(place.url);
   try {
     await client.connect();
     const info = await client.info();
