@@ -28,19 +28,19 @@ export async function checkSharedVolume(dataDir: string, db: Kysely<LibrarySchem
       `the data folder ${dataDir} is not the photo volume of this deployment (it has no ${VOLUME_MARKER}; the database names volume ${inDatabase}): mount the same DATA_DIR volume on every bot and worker`,
     );
   }
-  if (inDatabase && inFolder !== inDatabase) {
-    throw new StartupError(`the data folder ${dataDir} holds volume ${inFolder}, but this deployment's database belongs to volume ${inDatabase}: mount the same DATA_DIR volume on every bot and worker`);
-  }
+  if (inDatabase && inFolder !== inDatabase) throw otherVolume(dataDir, inFolder!, inDatabase);
   // No volume recorded yet: this process is the first. Two first processes at once agree: the
   // marker is never replaced once linked, and the database keeps the first id it is given.
   const id = inFolder ?? (await markFolder(file));
   await db.insertInto('deployment').values({ key: 'volume', value: id }).onConflict((c) => c.column('key').doNothing()).execute();
+  // `id` is what the folder holds now (markFolder returns the marker that won there).
   const winner = await recorded(db);
-  const nowInFolder = await readMarker(file);
-  if (winner !== nowInFolder) {
-    throw new StartupError(`the data folder ${dataDir} holds volume ${nowInFolder}, but this deployment's database belongs to volume ${winner}: mount the same DATA_DIR volume on every bot and worker`);
-  }
+  if (winner !== id) throw otherVolume(dataDir, id, winner);
   return { id, created: !inFolder };
+}
+
+function otherVolume(dataDir: string, inFolder: string, inDatabase: string | undefined): StartupError {
+  return new StartupError(`the data folder ${dataDir} holds volume ${inFolder}, but this deployment's database belongs to volume ${inDatabase}: mount the same DATA_DIR volume on every bot and worker`);
 }
 
 /**
