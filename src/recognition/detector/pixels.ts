@@ -58,18 +58,16 @@ export function resizeBilinear(image: RgbImage, outWidth: number, outHeight: num
 export function cropFace(image: RgbImage, crop: Crop, size: number): Float32Array {
   const { pixels, width, height } = image;
   const out = new Float32Array(size * size * 3);
-  const source = rotatedSource(width, height, crop);
   // cropAndResize takes the box in 0..1 units and maps it onto pixel centres 0..side-1.
-  const y1 = crop.start[1] / height, x1 = crop.start[0] / width, y2 = crop.end[1] / height, x2 = crop.end[0] / width;
-  const yStep = ((y2 - y1) * (height - 1)) / (size - 1), xStep = ((x2 - x1) * (width - 1)) / (size - 1);
+  const rows = samplePositions(crop.start[1] / height, crop.end[1] / height, height, size);
+  const cols = samplePositions(crop.start[0] / width, crop.end[0] / width, width, size);
+  const source = turnedSource(image, crop);
   for (let y = 0; y < size; y++) {
-    const sy = y1 * (height - 1) + y * yStep;
-    if (sy < 0 || sy > height - 1) continue;
-    const top = Math.floor(sy), bottom = Math.ceil(sy), fy = sy - top;
+    const top = rows.low[y]!, bottom = rows.high[y]!, fy = rows.fraction[y]!;
+    if (top < 0) continue;
     for (let x = 0; x < size; x++) {
-      const sx = x1 * (width - 1) + x * xStep;
-      if (sx < 0 || sx > width - 1) continue;
-      const left = Math.floor(sx), right = Math.ceil(sx), fx = sx - left;
+      const left = cols.low[x]!, right = cols.high[x]!, fx = cols.fraction[x]!;
+      if (left < 0) continue;
       const tl = source(left, top), tr = source(right, top), bl = source(left, bottom), br = source(right, bottom);
       const o = (y * size + x) * 3;
       for (let ch = 0; ch < 3; ch++) {
@@ -83,16 +81,33 @@ export function cropFace(image: RgbImage, crop: Crop, size: number): Float32Arra
   return out;
 }
 
+/** Where each of `size` samples from `from` to `to` (0..1) falls: the pixels either side, or -1 outside. */
+function samplePositions(from: number, to: number, side: number, size: number): { low: Int32Array; high: Int32Array; fraction: Float64Array } {
+  const low = new Int32Array(size), high = new Int32Array(size), fraction = new Float64Array(size);
+  const step = ((to - from) * (side - 1)) / (size - 1);
+  for (let i = 0; i < size; i++) {
+    const at = from * (side - 1) + i * step;
+    if (at < 0 || at > side - 1) {
+      low[i] = -1;
+      continue;
+    }
+    low[i] = Math.floor(at);
+    high[i] = Math.ceil(at);
+    fraction[i] = at - low[i]!;
+  }
+  return { low, high, fraction };
+}
+
 /**
  * Where pixel (x, y) of the turned image comes from in the original: its byte offset, or -1 for
  * the black fill. Rounds half away from zero, as the WASM kernel's C `round` does.
  */
-function rotatedSource(width: number, height: number, crop: Crop): (x: number, y: number) => number {
-  if (crop.angle === 0) return (x, y) => (y * width + x) * 3;
+function turnedSource({ width, height }: RgbImage, crop: Crop): (x: number, y: number) => number {
   // The kernel is handed the centre as a fraction of the image and multiplies it back.
   const cx = width * (crop.center[0] / width), cy = height * (crop.center[1] / height);
-  const sin = Math.sin(crop.angle), cos = Math.cos(crop.angle);
+  const sin = Math.sin(crop.angle), cos = Math.cos(crop.angle), turned = crop.angle !== 0;
   return (x, y) => {
+    if (!turned) return (y * width + x) * 3;
     const dx = x - cx, dy = y - cy;
     const sx = roundHalfAway(dx * cos - dy * sin + cx), sy = roundHalfAway(dx * sin + dy * cos + cy);
     return sx >= 0 && sx < width && sy >= 0 && sy < height ? (sy * width + sx) * 3 : -1;
