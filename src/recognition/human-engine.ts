@@ -235,7 +235,8 @@ function alignTransform(mesh: readonly (readonly number[])[], points: typeof DLI
   return fitSimilarity(from, to);
 }
 
-function humanConfig(backend: Runtime['backend'], faceres: boolean): Partial<HumanConfig> {
+/** The Human settings the engine runs with; the project's own face detector is checked against them. */
+export function humanConfig(backend: Runtime['backend'], faceres: boolean): Partial<HumanConfig> {
   return {
     backend,
     wasmPath: wasmBinariesDir(),

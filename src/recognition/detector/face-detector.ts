@@ -1,0 +1,57 @@
+import type { Box } from '../../core/index.ts';
+import { EngineError } from '../../core/index.ts';
+import { DETECTOR_SIZE, decodeDetections, detectorInput, type DetectorSettings } from './blazeface.ts';
+import { MESH_POINTS, MESH_SIZE, meshCrop, meshFaceBox, meshToImage } from './face-mesh.ts';
+import type { FaceModels } from './model-runner.ts';
+import { cropFace, resizeBilinear, type RgbImage } from './pixels.ts';
+
+/** A face as Human reports it: box, score and 468-point mesh, in image pixels. */
+export interface MeshFace {
+  readonly box: Box;
+  /** The mesh model's confidence that this is a face, to two decimals (Human's `score`). */
+  readonly score: number;
+  /** The detector's confidence, to two decimals (Human's `boxScore`). */
+  readonly boxScore: number;
+  /** x and y in whole image pixels, z (depth) truncated as Human does. */
+  readonly mesh: readonly (readonly [number, number, number])[];
+}
+
+export interface FaceDetectorSettings extends DetectorSettings {
+  /** Whether a leaning face is turned upright before its mesh is found. */
+  readonly rotation: boolean;
+}
+
+/** The settings facefile runs Human with (humanConfig in human-engine.ts). */
+export const DEFAULT_DETECTOR_SETTINGS: FaceDetectorSettings = { minConfidence: 0.35, iouThreshold: 0.3, maxDetected: 100, scale: 1.4, rotation: true };
+
+/**
+ * Human's face pipeline (BlazeFace, then FaceMesh on each detection) with the tensor work around
+ * the two models done in plain JavaScript, so that the models can run on any `ModelRunner`. It
+ * finds the faces Human finds on the same image.
+ */
+export class FaceDetector {
+  constructor(
+    private readonly models: FaceModels,
+    private readonly settings: FaceDetectorSettings = DEFAULT_DETECTOR_SETTINGS,
+  ) {}
+
+  /** The faces in an RGB image, in the detector's order (best detection first). */
+  async detect(image: RgbImage): Promise<MeshFace[]> {
+    if (image.width < 1 || image.height < 1) return [];
+    const input = detectorInput(resizeBilinear(image, DETECTOR_SIZE, DETECTOR_SIZE));
+    const detections = await this.models.detector.run(input, [1, DETECTOR_SIZE, DETECTOR_SIZE, 3]);
+    const faces: MeshFace[] = [];
+    for (const candidate of decodeDetections(detections, image.width, image.height, this.settings)) {
+      const crop = meshCrop(candidate, this.settings.rotation);
+      const outputs = await this.models.mesh.run(cropFace(image, crop, MESH_SIZE), [1, MESH_SIZE, MESH_SIZE, 3]);
+      const flag = outputs.find((o) => o.length === 1), points = outputs.find((o) => o.length === MESH_POINTS * 3);
+      if (!flag || !points) throw new EngineError(`the face mesh model's outputs have unexpected sizes: ${outputs.map((o) => o.length).join(', ')}`);
+      // Human rounds the mesh confidence before comparing it, and keeps only scores above the bar.
+      const score = Math.round(100 * flag[0]!) / 100;
+      if (score <= this.settings.minConfidence) continue;
+      const mesh = meshToImage(points, crop);
+      faces.push({ box: meshFaceBox(mesh, candidate, image.width, image.height), score, boxScore: Math.round(100 * candidate.confidence) / 100, mesh });
+    }
+    return faces;
+  }
+}
