@@ -125,6 +125,31 @@ describe('convertGraphModel', { skip }, () => {
   });
 });
 
+describe('convertGraphModel on Keras PReLU patterns', { skip }, () => {
+  const input: Image = { h: 2, w: 2, c: 3, data: values(12, 5) };
+  const half = Float32Array.of(0.125, -0.25, 0.3);
+  const keras = (p: string, x: string) => [
+    { name: 'abs', op: 'Abs', input: [x] },
+    { name: 'sub', op: 'Sub', input: [x, 'abs'] },
+    { name: 'mul', op: 'Mul', input: ['sub', 'half'] },
+    { name: 'out', op: 'AddV2', input: [p, 'mul'] },
+  ];
+  /** What TF computes: p + half * (x - |x|), per channel. */
+  const expected = (p: (v: number) => number, x: (v: number) => number) => Float32Array.from(input.data, (v, i) => p(v) + half[i % 3]! * (x(v) - Math.abs(x(v))));
+  const relu = (v: number) => Math.max(0, v);
+
+  for (const [title, nodes, reference] of [
+    ['relu(x) + c * (x - |x|)', [placeholder(2, 2, 3), { name: 'r', op: 'Relu', input: ['x'] }, ...keras('r', 'x')], expected(relu, (v) => v)],
+    ['x + c * (x - |x|)', [placeholder(2, 2, 3), ...keras('x', 'x')], expected((v) => v, (v) => v)],
+    ['r + c * (r - |r|) with r = relu(x)', [placeholder(2, 2, 3), { name: 'r', op: 'Relu', input: ['x'] }, ...keras('r', 'r')], expected(relu, relu)],
+  ] as const) {
+    it(`GIVEN ${title} THEN the fused result equals TF's formula`, async () => {
+      const actual = await runConverted(graphModel([...nodes], { half: { shape: [3], data: half } }), input);
+      assertClose(actual.data, reference);
+    });
+  }
+});
+
 describe('decodeWeights', () => {
   it('GIVEN float16 and uint8-quantised weights THEN they decode as tfjs decodes them', () => {
     const half = Uint16Array.of(0x3c00, 0xc000, 0x7bff, 0x0001, 0x3555);

@@ -78,8 +78,8 @@ class Converter {
     if (node.op === 'Const') return this.constTensor(name);
     const handler = HANDLERS[node.op];
     if (!handler) throw new EngineError(`tfjs graph: op ${node.op} (node ${name}) is not supported by the ONNX converter`);
+    // Handlers emit the inputs they use through tensor(), so what a fused pattern leaves unused is never emitted.
     const inputs = (node.input ?? []).filter((input) => !input.startsWith('^')).map(nodeName);
-    for (const input of inputs) if (this.nodes.get(input)?.op !== 'Const') this.emit(input);
     handler(this, node, inputs);
     this.values.set(name, name);
     return name;
@@ -98,6 +98,10 @@ class Converter {
       : this.g.int64s(name, weight.shape, Array.from(weight.values));
     this.values.set(name, tensor);
     return tensor;
+  }
+
+  node(name: string): TfNode | undefined {
+    return this.nodes.get(nodeName(name));
   }
 
   constant(name: string): Weight {
@@ -194,14 +198,48 @@ function binary(opType: string): Handler {
   return (c, node, inputs) => c.g.op(opType, inputs.slice(0, 2).map((input) => c.tensor(input)), {}, node.name);
 }
 
+/**
+ * Keras exports PReLU as p + c * (x - |x|) with p = relu(x) and c = alpha / 2: five elementwise ops
+ * that also break onnxruntime's blocked-layout convolutions apart (mobilefacenet spent more time in
+ * them than in its convolutions). For x < 0, x - |x| is exactly 2x, so this is PRelu(x, 2c). In
+ * mobilefacenet tfjs's converter fused the relu into the depthwise convolutions, leaving p = x:
+ * that is PRelu(x, 1 + 2c), and when x is itself a relu output the whole pattern is x.
+ */
+const addOrPrelu: Handler = (c, node, inputs) => {
+  const prelu = preluOf(c, inputs);
+  if (!prelu) return binary('Add')(c, node, inputs);
+  if (prelu.relu === 'p' && nonNegative(c.node(prelu.x))) return c.g.op('Identity', [c.tensor(prelu.x)], {}, node.name);
+  const slope = Float32Array.from(c.floatConstant(prelu.half), (v) => (prelu.relu === 'relu' ? 2 * v : 1 + 2 * v));
+  c.g.op('PRelu', [c.tensor(prelu.x), c.g.floats(`${node.name}/slope`, c.constant(prelu.half).shape, slope)], {}, node.name);
+};
+
+function preluOf(c: Converter, inputs: readonly string[]): { x: string; half: string; relu: 'relu' | 'p' } | undefined {
+  for (const [p, mul] of [[inputs[0], inputs[1]], [inputs[1], inputs[0]]].map(([a, b]) => [c.node(a ?? ''), c.node(b ?? '')])) {
+    if (!p || mul?.op !== 'Mul') continue;
+    const [m0, m1] = (mul.input ?? []).map((name) => c.node(name));
+    const [sub, half] = m0?.op === 'Sub' ? [m0, m1] : [m1, m0];
+    const x = sub?.input?.[0];
+    const abs = c.node(sub?.input?.[1] ?? '');
+    if (sub?.op !== 'Sub' || half?.op !== 'Const' || x === undefined || abs?.op !== 'Abs' || abs.input?.[0] !== x) continue;
+    if (p.op === 'Relu' && p.input?.[0] === x) return { x, half: half.name, relu: 'relu' };
+    if (p.name === nodeName(x)) return { x, half: half.name, relu: 'p' };
+  }
+  return undefined;
+}
+
+function nonNegative(node: TfNode | undefined): boolean {
+  const fused = (node?.attr?.fused_ops?.list?.s ?? []).map((op) => Buffer.from(op, 'base64').toString('utf8'));
+  return node?.op === 'Relu' || fused.at(-1) === 'Relu';
+}
+
 const HANDLERS: Readonly<Record<string, Handler>> = {
   Placeholder: (c, node) => c.addInput(node),
   Identity: unary('Identity'),
   Relu: unary('Relu'),
   Abs: unary('Abs'),
   Sigmoid: unary('Sigmoid'),
-  Add: binary('Add'),
-  AddV2: binary('Add'),
+  Add: addOrPrelu,
+  AddV2: addOrPrelu,
   Sub: binary('Sub'),
   Mul: binary('Mul'),
   Maximum: binary('Max'),
