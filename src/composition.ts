@@ -1,5 +1,6 @@
 import type { Config } from './config.ts';
 import type { FaceEngine, GroupLocks, ImageDecoder, Log, Renderer } from './core/index.ts';
+import type { RedescribeReport } from './core/library/index.ts';
 import { PhotoLibrary } from './core/library/index.ts';
 import { FsAlbumStore } from './albums/index.ts';
 import { timedDecoder, timedEngine, type Metrics } from './observability/index.ts';
@@ -108,6 +109,38 @@ export async function createLibrary(
       await clusterer.close();
       await database.close();
       if (faces) await closeKeyv(faces);
+    },
+  };
+}
+
+/**
+ * Starts re-describing the library's samples and faces for the engine's embedder, in the background
+ * (see `PhotoLibrary.redescribe`): after a change of embedder it takes hours on a large library,
+ * and updates are handled meanwhile. `stop` ends it between two photos and waits for that; the
+ * next start goes on from there. A failure is logged, never thrown: the next start tries again.
+ */
+export function startRedescription(library: PhotoLibrary, log: Log): { readonly done: Promise<RedescribeReport | undefined>; stop(): Promise<void> } {
+  const controller = new AbortController();
+  const done = library.redescribe({ signal: controller.signal }).then(
+    (report) => {
+      if (report.samples + report.photos + report.samplesDropped.length + report.photosFailed.length > 0) {
+        const { samplesDropped, photosFailed, ...counts } = report;
+        const summary = { ...counts, samplesDropped: samplesDropped.length, photosFailed: photosFailed.length };
+        if (report.stopped) log.info(summary, 're-describing faces for the new recognition model stopped; the next start goes on');
+        else log.info(summary, 'every sample and face is described by the new recognition model');
+      }
+      return report;
+    },
+    (error: unknown) => {
+      log.error({ err: error }, 're-describing faces for the new recognition model failed; the next start goes on from where it stopped');
+      return undefined;
+    },
+  );
+  return {
+    done,
+    stop: async () => {
+      controller.abort();
+      await done;
     },
   };
 }

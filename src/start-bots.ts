@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from './config.ts';
 import { ConfigError, type Log } from './core/index.ts';
-import { createLibrary } from './composition.ts';
+import { createLibrary, startRedescription } from './composition.ts';
 import { PhotoQueue, type PhotoJobEvent, type PhotoJobs } from './jobs/index.ts';
 import { BullPhotoJobs, redisConnection, type RedisPlace } from './jobs/bull/index.ts';
 import { databaseCheck, observedEngine, redisCheck, watchQueue } from './observe.ts';
@@ -96,6 +96,9 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     const timer = setInterval(() => void sweep().catch((error: unknown) => log.error({ err: error }, 'retention sweep failed')), RETENTION_SWEEP_MS);
     timer.unref();
     opened.push(() => Promise.resolve(clearInterval(timer)));
+    // After a change of embedder: in the background, stopped before the library closes.
+    const redescription = startRedescription(parts.library, log);
+    opened.push(() => redescription.stop());
 
     const onJob = (event: PhotoJobEvent) => metrics.jobDone('photos', event.outcome, event);
     let deliveries: Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery' | 'doneDelivery'> = {};

@@ -1,5 +1,6 @@
 import type { Config } from './config.ts';
 import type { Log } from './core/index.ts';
+import { startRedescription } from './composition.ts';
 import { PhotoWorker } from './jobs/bull/index.ts';
 import { databaseCheck, observedEngine, redisCheck, watchQueue } from './observe.ts';
 import { joinDeployment, reachDeployment } from './scale-out.ts';
@@ -25,6 +26,9 @@ export async function startWorker(config: Config, log: Log): Promise<RunningWork
     const { metrics } = observed;
     const deployment = await joinDeployment(config, reached, engine, log, 'worker', metrics);
     opened.push(() => deployment.close());
+    // After a change of embedder the workers share the re-description with the bots, group locks keeping them apart.
+    const redescription = startRedescription(deployment.library, log);
+    opened.push(() => redescription.stop());
     log.info({ concurrency: config.workerConcurrency }, `${deployment.summary}; ${config.workerConcurrency} jobs at once`);
     observed.addCheck('database', databaseCheck(deployment.database.db));
     const redis = redisCheck(deployment.place);

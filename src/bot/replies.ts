@@ -189,6 +189,10 @@ export function statsReply(stats: LibraryStats, deadLetters = 0): string {
     `Unknown faces that keep turning up: ${stats.unknownClusters}`,
     `Disk: ${megabytes(stats.diskBytes)}`,
     ...(deadLetters > 0 ? [`Photos I could not file (kept for the bot's owner): ${deadLetters}`] : []),
+    ...(stats.redescribing
+      ? [`Re-describing faces for a new recognition model: ${stats.redescribing.done.toLocaleString('en')} of ${stats.redescribing.of.toLocaleString('en')} photos`]
+      : []),
+    ...(stats.withoutSamples ? [`To be recognised, these people must enroll again: ${stats.withoutSamples.join(', ')}`] : []),
   ].join('\n');
 }
 

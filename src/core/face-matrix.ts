@@ -16,9 +16,16 @@ export interface MatrixFace {
   readonly personId?: string;
 }
 
-/** A photo's faces as the matrix takes them: each by its position in the photo. */
-export function matrixFaces(faces: readonly { readonly embedding?: Embedding; readonly personId?: string }[]): MatrixFace[] {
-  return faces.map((f, faceIndex) => ({ faceIndex, ...(f.embedding ? { embedding: f.embedding } : {}), ...(f.personId !== undefined ? { personId: f.personId } : {}) }));
+/**
+ * A photo's faces as the matrix of `embedder` takes them: each by its position in the photo, with
+ * its embedding only when `embedder` made it (a matrix never mixes embedders).
+ */
+export function matrixFaces(faces: readonly { readonly embedding?: Embedding; readonly embedder?: string; readonly personId?: string }[], embedder: string): MatrixFace[] {
+  return faces.map((f, faceIndex) => ({
+    faceIndex,
+    ...(f.embedding && f.embedder === embedder ? { embedding: f.embedding } : {}),
+    ...(f.personId !== undefined ? { personId: f.personId } : {}),
+  }));
 }
 
 interface Row {
@@ -67,7 +74,7 @@ export class FaceMatrix {
     for (const face of faces) {
       if (!face.embedding) continue;
       this.dimensions ??= face.embedding.length;
-      // Embeddings of another embedder cannot be compared with these: they stay out.
+      // A vector of another length is damage or a mix-up: it cannot be compared, so it stays out.
       if (face.embedding.length !== this.dimensions) continue;
       const row = this.free.pop() ?? this.rows.length;
       if (row === this.rows.length) this.rows.push(undefined);

@@ -9,6 +9,11 @@ export type GroupId = string;
 /** One face embedding enrolled for a person. */
 export interface Sample {
   readonly embedding: Embedding;
+  /**
+   * The embedder that computed it (`EngineInfo.embedder`). Only samples of the engine's own
+   * embedder are compared; others wait to be re-described from their photo.
+   */
+  readonly embedder?: string;
   /** The group photo it was taken from, when it came from one. */
   readonly photoHash?: string;
   /** Who enrolled it (platform user id), for the log of who did what. */
@@ -37,6 +42,8 @@ export interface StoredFace {
   readonly eyeDistance: number;
   /** Absent for unusable faces, and once removed (forgetting, retention of unknown faces). */
   readonly embedding?: Embedding;
+  /** The embedder that computed `embedding`; a face of another embedder is not compared, and keeps its name. */
+  readonly embedder?: string;
   readonly unusable?: UnusableReason;
   /** The person this face was named as, if any. */
   readonly personId?: string;

@@ -89,15 +89,20 @@ export interface PhotoStore {
   /** Every record of the group, in no particular order (consistency checks and moves, not commands). */
   list(group: GroupId): Promise<PhotoRecord[]>;
   /**
-   * The faces with an embedding at least `min` similar to one of `probes`: what an enrolment, a
-   * "not this" or a threshold change could re-decide. Costs a scan of the group's embeddings in
-   * memory, not a read of its records.
+   * The faces with an embedding by `embedder` at least `min` similar to one of `probes` (embeddings
+   * by the same): what an enrolment, a "not this" or a threshold change could re-decide. Costs a
+   * scan of the group's embeddings in memory, not a read of its records.
    */
-  near(group: GroupId, probes: readonly Embedding[], min: number): Promise<NearFace[]>;
+  near(group: GroupId, probes: readonly Embedding[], min: number, embedder: string): Promise<NearFace[]>;
   /** The photos with a face named as this person: their album. */
   filedUnder(group: GroupId, personId: string): Promise<string[]>;
-  /** The faces with an embedding that nobody was recognised in, for clustering. */
-  unknownFaces(group: GroupId): Promise<UnknownFace[]>;
+  /** The faces with an embedding by `embedder` that nobody was recognised in, for clustering. */
+  unknownFaces(group: GroupId, embedder: string): Promise<UnknownFace[]>;
+  /**
+   * The photos with a face embedding not made by `embedder` (or by none recorded), at most `limit`
+   * of them, in hash order: what is left to re-describe after a change of embedder.
+   */
+  describedOtherwise(group: GroupId, embedder: string, limit?: number): Promise<string[]>;
   /** Removes the embeddings of unknown faces recorded before `before` (ISO); returns how many. */
   eraseUnknownEmbeddings(group: GroupId, before: string): Promise<number>;
   /** The group's totals, counted by the store. */

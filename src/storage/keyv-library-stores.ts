@@ -178,6 +178,8 @@ const box = z.object({ x: z.number(), y: z.number(), width: z.number(), height: 
 
 const storedSample = z.object({
   embedding,
+  // Recorded since embedders can change; absent in what the keyv release wrote.
+  embedder: z.string().optional(),
   photoHash: z.string().optional(),
   addedBy: z.string().optional(),
   addedAt: z.string(),
@@ -198,6 +200,7 @@ const storedFace = z.object({
   score: z.number(),
   eyeDistance: z.number(),
   embedding: embedding.optional(),
+  embedder: z.string().optional(),
   unusable: unusableReason.optional(),
   personId: z.string().optional(),
   seenAt: z.string(),
@@ -241,6 +244,7 @@ const personCodec: RecordCodec<Person> = {
     ...present('userId', person.userId),
     samples: person.samples.map((sample) => ({
       embedding: encodeEmbedding(sample.embedding),
+      ...present('embedder', sample.embedder),
       ...present('photoHash', sample.photoHash),
       ...present('addedBy', sample.addedBy),
       addedAt: sample.addedAt,
@@ -258,6 +262,7 @@ const personCodec: RecordCodec<Person> = {
       samples: p.samples.map(
         (s): Sample => ({
           embedding: s.embedding,
+          ...present('embedder', s.embedder),
           ...present('photoHash', s.photoHash),
           ...present('addedBy', s.addedBy),
           addedAt: s.addedAt,
@@ -284,6 +289,7 @@ const photoCodec: RecordCodec<PhotoRecord> = {
       score: face.score,
       eyeDistance: face.eyeDistance,
       ...present('embedding', face.embedding && encodeEmbedding(face.embedding)),
+      ...present('embedder', face.embedding && face.embedder),
       ...present('unusable', face.unusable),
       ...present('personId', face.personId),
       seenAt: face.seenAt,
@@ -306,6 +312,7 @@ const photoCodec: RecordCodec<PhotoRecord> = {
           score: f.score,
           eyeDistance: f.eyeDistance,
           ...present('embedding', f.embedding),
+          ...present('embedder', f.embedding && f.embedder),
           ...present('unusable', f.unusable),
           ...present('personId', f.personId),
           seenAt: f.seenAt,

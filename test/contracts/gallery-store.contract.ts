@@ -27,7 +27,7 @@ const fullPerson = (id: string, name = 'Anna Müller'): Person => ({
   folder: name.replace(/\W+/g, '_'),
   userId: 'tg:4242',
   samples: [
-    { embedding: awkwardEmbedding(1), photoHash: 'a'.repeat(64), addedBy: 'tg:1', addedAt: '2024-05-01T10:00:00.000Z' },
+    { embedding: awkwardEmbedding(1), embedder: 'test-embedder@1', photoHash: 'a'.repeat(64), addedBy: 'tg:1', addedAt: '2024-05-01T10:00:00.000Z' },
     { embedding: awkwardEmbedding(2), addedAt: '2024-05-02T10:00:00.000Z' },
   ],
   rejected: ['b'.repeat(64)],

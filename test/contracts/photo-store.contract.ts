@@ -4,6 +4,8 @@ import type { PhotoRecord, PhotoStore } from '../../src/core/index.ts';
 import { LOOK_ALIKE_GROUPS, awkwardEmbedding, comparable } from './gallery-store.contract.ts';
 
 const hash = (n: number) => n.toString(16).padStart(64, '0');
+/** The embedder the faces of these records are described by, unless a test says otherwise. */
+const E = 'test-embedder@1';
 
 const fullRecord = (n: number): PhotoRecord => ({
   hash: hash(n),
@@ -15,7 +17,7 @@ const fullRecord = (n: number): PhotoRecord => ({
   takenAt: '2024-04-30T18:30:00.000Z',
   source: { chatId: '-1001', messageId: '55', fileId: 'AgAC:x/y' },
   faces: [
-    { box: { x: 10.5, y: 20, width: 100, height: 120 }, score: 0.987654321, eyeDistance: 41.25, embedding: awkwardEmbedding(n), personId: 'p1', seenAt: '2024-05-01T10:00:01.000Z' },
+    { box: { x: 10.5, y: 20, width: 100, height: 120 }, score: 0.987654321, eyeDistance: 41.25, embedding: awkwardEmbedding(n), embedder: E, personId: 'p1', seenAt: '2024-05-01T10:00:01.000Z' },
     { box: { x: 300, y: 40, width: 90, height: 100 }, score: 0.91, eyeDistance: 38, embedding: awkwardEmbedding(n + 1), seenAt: '2024-05-01T10:00:01.000Z' },
     { box: { x: 5, y: 5, width: 12, height: 12 }, score: 0.6, eyeDistance: 4, unusable: 'too-small', seenAt: '2024-05-01T10:00:01.000Z' },
   ],
@@ -130,26 +132,26 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       await store.save('g', withFaces(30, [blend(0.95), blend(0.5), undefined], ['p1', undefined, undefined]));
       await store.save('g', withFaces(31, [blend(0.9)], [undefined]));
       await store.save('tg:other', withFaces(32, [blend(0.99)], [undefined]));
-      const found = (await store.near('g', [unrelated, probe], 0.85)).sort((a, b) => a.photoHash.localeCompare(b.photoHash));
+      const found = (await store.near('g', [unrelated, probe], 0.85, E)).sort((a, b) => a.photoHash.localeCompare(b.photoHash));
       assert.deepEqual(found.map((f) => [f.photoHash, f.faceIndex, f.personId, f.hits.map((h) => h.probe)]), [
         [hash(30), 0, 'p1', [1]],
         [hash(31), 0, undefined, [1]],
       ]);
       assert.ok(Math.abs(found[0]!.hits[0]!.similarity - 0.95) < 1e-5);
-      assert.deepEqual(await store.near('g', [probe], 0.999), []);
-      assert.deepEqual(await store.near('tg:never', [probe], 0), []);
+      assert.deepEqual(await store.near('g', [probe], 0.999, E), []);
+      assert.deepEqual(await store.near('tg:never', [probe], 0, E), []);
     });
 
     it('GIVEN near was asked once THEN it follows later saves, re-filings and deletions', async () => {
       const store = await create();
       await store.save('g', withFaces(40, [blend(0.95)], [undefined]));
-      assert.equal((await store.near('g', [axis(1)], 0.9)).length, 1);
+      assert.equal((await store.near('g', [axis(1)], 0.9, E)).length, 1);
       await store.save('g', withFaces(41, [blend(0.97)], [undefined]));
       await store.save('g', withFaces(40, [blend(0.95)], ['p2']));
-      const after = await store.near('g', [axis(1)], 0.9);
+      const after = await store.near('g', [axis(1)], 0.9, E);
       assert.deepEqual(after.map((f) => [f.photoHash, f.personId]).sort(), [[hash(40), 'p2'], [hash(41), undefined]]);
       await store.delete('g', hash(40));
-      assert.deepEqual((await store.near('g', [axis(1)], 0.9)).map((f) => f.photoHash), [hash(41)]);
+      assert.deepEqual((await store.near('g', [axis(1)], 0.9, E)).map((f) => f.photoHash), [hash(41)]);
     });
 
     it('GIVEN named and unknown faces THEN filedUnder, unknownFaces and counts agree with the records', async () => {
@@ -159,7 +161,7 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       await store.save('g', withFaces(52, [], []));
       assert.deepEqual((await store.filedUnder('g', 'p1')).sort(), [hash(50), hash(51)]);
       assert.deepEqual(await store.filedUnder('g', 'p3'), []);
-      const unknown = await store.unknownFaces('g');
+      const unknown = await store.unknownFaces('g', E);
       assert.deepEqual(unknown.map((f) => [f.photoHash, f.faceIndex]), [[hash(50), 1]]);
       assert.ok(Math.abs(unknown[0]!.embedding[1]! - 0.8) < 1e-6);
       const counts = await store.counts('g');
@@ -171,7 +173,7 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       const store = await create();
       await store.save('g', withFaces(70, [blend(0.95), blend(0.94), undefined], [undefined, 'p1', undefined]));
       await store.save('g', withFaces(71, [blend(0.93)], ['p1']));
-      assert.equal((await store.near('g', [axis(1)], 0.9)).length, 3, 'the matrix is loaded before');
+      assert.equal((await store.near('g', [axis(1)], 0.9, E)).length, 3, 'the matrix is loaded before');
       await store.assign('g', [
         { photoHash: hash(70), faceIndex: 0, personId: 'p2' },
         { photoHash: hash(70), faceIndex: 1 },
@@ -180,22 +182,45 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       const expected = withFaces(70, [blend(0.95), blend(0.94), undefined], ['p2', undefined, undefined]);
       assert.deepStrictEqual(comparable(await store.get('g', hash(70))), comparable(expected));
       assert.deepStrictEqual(comparable(await store.get('g', hash(71))), comparable(withFaces(71, [blend(0.93)], ['p1'])));
-      const near = (await store.near('g', [axis(1)], 0.9)).map((f) => [f.photoHash, f.faceIndex, f.personId]).sort();
+      const near = (await store.near('g', [axis(1)], 0.9, E)).map((f) => [f.photoHash, f.faceIndex, f.personId]).sort();
       assert.deepEqual(near, [[hash(70), 0, 'p2'], [hash(70), 1, undefined], [hash(71), 0, 'p1']]);
       assert.equal(await store.get('g', hash(999)), undefined);
+    });
+
+    it('GIVEN faces of two embedders THEN near and unknownFaces see only the embedder asked for, and describedOtherwise lists the photos of the other', async () => {
+      const store = await create();
+      await store.save('g', withFaces(80, [blend(0.95), blend(0.96)], [undefined, 'p1']));
+      await store.save('g', withFaces(81, [blend(0.97)], [undefined], undefined, 'old-embedder@1'));
+      await store.save('g', withFaces(82, [undefined], [undefined], undefined, 'old-embedder@1'));
+      assert.deepEqual((await store.near('g', [axis(1)], 0.9, E)).map((f) => f.photoHash).sort(), [hash(80), hash(80)]);
+      assert.deepEqual((await store.near('g', [axis(1)], 0.9, 'old-embedder@1')).map((f) => f.photoHash), [hash(81)], 'the matrix follows the embedder asked for');
+      assert.deepEqual((await store.unknownFaces('g', E)).map((f) => f.photoHash), [hash(80)]);
+      assert.deepEqual((await store.unknownFaces('g', 'old-embedder@1')).map((f) => f.photoHash), [hash(81)]);
+      assert.deepEqual(await store.describedOtherwise('g', E), [hash(81)], 'a photo without embeddings has nothing to re-describe');
+      assert.deepEqual(await store.describedOtherwise('g', 'old-embedder@1'), [hash(80)]);
+      await store.save('g', withFaces(81, [blend(0.97)], [undefined]));
+      assert.deepEqual(await store.describedOtherwise('g', E), []);
+      assert.equal((await store.near('g', [axis(1)], 0.9, E)).length, 3, 'the matrix follows the re-described photo');
+    });
+
+    it('GIVEN many photos to re-describe THEN describedOtherwise gives them in hash order, at most the limit', async () => {
+      const store = await create();
+      for (const n of [93, 91, 92]) await store.save('g', withFaces(n, [blend(0.9)], [undefined], undefined, 'old-embedder@1'));
+      assert.deepEqual(await store.describedOtherwise('g', E, 2), [hash(91), hash(92)]);
+      assert.deepEqual(await store.describedOtherwise('tg:never', E), []);
     });
 
     it('GIVEN unknown faces of different ages THEN eraseUnknownEmbeddings removes only the older unknown ones and near no longer finds them', async () => {
       const store = await create();
       await store.save('g', withFaces(60, [blend(0.95), blend(0.96)], [undefined, 'p1'], '2024-01-01T00:00:00.000Z'));
       await store.save('g', withFaces(61, [blend(0.97)], [undefined], '2024-03-01T00:00:00.000Z'));
-      assert.equal((await store.near('g', [axis(1)], 0.9)).length, 3);
+      assert.equal((await store.near('g', [axis(1)], 0.9, E)).length, 3);
       assert.equal(await store.eraseUnknownEmbeddings('g', '2024-02-01T00:00:00.000Z'), 1);
       const old = await store.get('g', hash(60));
       assert.equal(old!.faces[0]!.embedding, undefined);
       assert.ok(old!.faces[1]!.embedding, 'a named face keeps its embedding');
       assert.ok((await store.get('g', hash(61)))!.faces[0]!.embedding, 'a newer unknown face keeps its embedding');
-      assert.deepEqual((await store.near('g', [axis(1)], 0.9)).map((f) => f.photoHash).sort(), [hash(60), hash(61)]);
+      assert.deepEqual((await store.near('g', [axis(1)], 0.9, E)).map((f) => f.photoHash).sort(), [hash(60), hash(61)]);
       assert.equal(await store.eraseUnknownEmbeddings('g', '2024-02-01T00:00:00.000Z'), 0);
     });
   });
@@ -216,7 +241,7 @@ function blend(s: number): Float32Array {
   return v;
 }
 
-function withFaces(n: number, embeddings: readonly (Float32Array | undefined)[], people: readonly (string | undefined)[], seenAt = '2024-05-01T00:00:00.000Z'): PhotoRecord {
+function withFaces(n: number, embeddings: readonly (Float32Array | undefined)[], people: readonly (string | undefined)[], seenAt = '2024-05-01T00:00:00.000Z', embedder = E): PhotoRecord {
   return {
     ...bareRecord(n),
     faces: embeddings.map((embedding, i) => ({
@@ -224,7 +249,7 @@ function withFaces(n: number, embeddings: readonly (Float32Array | undefined)[],
       score: 0.9,
       eyeDistance: 20,
       seenAt,
-      ...(embedding ? { embedding } : { unusable: 'too-small' as const }),
+      ...(embedding ? { embedding, embedder } : { unusable: 'too-small' as const }),
       ...(people[i] !== undefined ? { personId: people[i] } : {}),
     })),
   };

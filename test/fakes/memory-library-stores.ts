@@ -102,10 +102,10 @@ export class MemoryPhotoStore implements PhotoStore {
   }
 
   /** By brute force: a matrix built afresh from every record, each time. */
-  near(group: GroupId, probes: readonly Embedding[], min: number): Promise<NearFace[]> {
+  near(group: GroupId, probes: readonly Embedding[], min: number, embedder: string): Promise<NearFace[]> {
     const matrix = new FaceMatrix();
     for (const r of this.photos.peek(group)?.values() ?? []) {
-      matrix.setPhoto(r.hash, matrixFaces(r.faces));
+      matrix.setPhoto(r.hash, matrixFaces(r.faces, embedder));
     }
     return matrix.near(probes, min);
   }
@@ -114,12 +114,20 @@ export class MemoryPhotoStore implements PhotoStore {
     return Promise.resolve([...(this.photos.peek(group)?.values() ?? [])].filter((r) => r.faces.some((f) => f.personId === personId)).map((r) => r.hash));
   }
 
-  unknownFaces(group: GroupId): Promise<UnknownFace[]> {
+  unknownFaces(group: GroupId, embedder: string): Promise<UnknownFace[]> {
     return Promise.resolve(
       [...(this.photos.peek(group)?.values() ?? [])].flatMap((r) =>
-        r.faces.flatMap((f, faceIndex) => (f.embedding && f.personId === undefined ? [{ photoHash: r.hash, faceIndex, embedding: f.embedding.slice(), seenAt: f.seenAt }] : [])),
+        r.faces.flatMap((f, faceIndex) =>
+          f.embedding && f.embedder === embedder && f.personId === undefined ? [{ photoHash: r.hash, faceIndex, embedding: f.embedding.slice(), seenAt: f.seenAt }] : [],
+        ),
       ),
     );
+  }
+
+  describedOtherwise(group: GroupId, embedder: string, limit = Infinity): Promise<string[]> {
+    const records = [...(this.photos.peek(group)?.values() ?? [])];
+    const left = records.filter((r) => r.faces.some((f) => f.embedding && f.embedder !== embedder)).map((r) => r.hash);
+    return Promise.resolve(left.sort().slice(0, limit));
   }
 
   eraseUnknownEmbeddings(group: GroupId, before: string): Promise<number> {
@@ -128,7 +136,7 @@ export class MemoryPhotoStore implements PhotoStore {
       const faces = r.faces.map((face) => {
         if (face.personId !== undefined || !face.embedding || face.seenAt >= before) return face;
         erased++;
-        const { embedding: _erased, ...rest } = face;
+        const { embedding: _erased, embedder: _by, ...rest } = face;
         return rest;
       });
       this.photos.of(group).set(hash, { ...r, faces });

@@ -53,13 +53,14 @@ for (const engine of engines) {
 }
 
 const hash = (n: number) => n.toString(16).padStart(64, '0');
+const E = 'test-embedder@1';
 const unit = (d: number) => Float32Array.from({ length: 128 }, (_, i) => (i === d ? 1 : 0));
 const photo = (n: number, embedding: Float32Array): PhotoRecord => ({
   hash: hash(n),
   ext: 'jpg',
   bytes: 1000,
   postedAt: '2024-05-01T00:00:00.000Z',
-  faces: [{ box: { x: 1, y: 2, width: 50, height: 60 }, score: 0.9, eyeDistance: 20, embedding, seenAt: '2024-05-01T00:00:00.000Z' }],
+  faces: [{ box: { x: 1, y: 2, width: 50, height: 60 }, score: 0.9, eyeDistance: 20, embedding, embedder: E, seenAt: '2024-05-01T00:00:00.000Z' }],
 });
 
 for (const engine of engines) {
@@ -74,7 +75,7 @@ for (const engine of engines) {
         .filter((n) => !n.startsWith('kysely_'));
       assert.deepEqual(tables.sort(), ['audit', 'clusters', 'deployment', 'face_versions', 'faces', 'people', 'photos', 'rejections', 'samples', 'settings']);
       const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db.db);
-      assert.deepEqual(applied.rows.map((r) => r.name), ['0001_library', '0002_faces_embedded', '0003_deployment']);
+      assert.deepEqual(applied.rows.map((r) => r.name), ['0001_library', '0002_faces_embedded', '0003_deployment', '0004_embedder']);
       assert.deepEqual(await migrate(db.db, db.dialect), []);
     });
 
@@ -83,24 +84,24 @@ for (const engine of engines) {
       const second = engine.name === 'SQLite' ? await sqlite(path.dirname(first.location)) : await postgres(schemaUrlOf(first));
       const a = new SqlPhotoStore(first.db), b = new SqlPhotoStore(second.db);
       await a.save('g', photo(1, unit(5)));
-      assert.equal((await a.near('g', [unit(5)], 0.9)).length, 1);
+      assert.equal((await a.near('g', [unit(5)], 0.9, E)).length, 1);
       await b.save('g', photo(2, unit(5)));
       await b.delete('g', hash(1));
-      assert.deepEqual((await a.near('g', [unit(5)], 0.9)).map((f) => f.photoHash), [hash(2)]);
+      assert.deepEqual((await a.near('g', [unit(5)], 0.9, E)).map((f) => f.photoHash), [hash(2)]);
     });
 
     it('GIVEN a write that fails half way THEN nothing of it is stored and the matrix still agrees', async () => {
       const db = await engine.open();
       const store = new SqlPhotoStore(db.db);
       await store.save('g', photo(1, unit(3)));
-      assert.equal((await store.near('g', [unit(3)], 0.9)).length, 1);
+      assert.equal((await store.near('g', [unit(3)], 0.9, E)).length, 1);
       const broken = { ...photo(1, unit(4)), faces: [photo(1, unit(4)).faces[0]!, { ...photo(1, unit(4)).faces[0]!, seenAt: null as unknown as string }] };
       await assert.rejects(store.save('g', broken), StorageError);
       const kept = await store.get('g', hash(1));
       assert.equal(kept!.faces.length, 1);
       assert.equal(kept!.faces[0]!.embedding![3], 1);
-      assert.equal((await store.near('g', [unit(3)], 0.9)).length, 1);
-      assert.equal((await store.near('g', [unit(4)], 0.9)).length, 0);
+      assert.equal((await store.near('g', [unit(3)], 0.9, E)).length, 1);
+      assert.equal((await store.near('g', [unit(4)], 0.9, E)).length, 0);
     });
   });
 }

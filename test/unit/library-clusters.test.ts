@@ -39,7 +39,7 @@ describe('PhotoLibrary.unknownClusters (fakes)', () => {
   it('GIVEN 2,000 newer strangers THEN the stranger of the three oldest photos is still found: no cap on faces', async () => {
     const t = fakeLibrary();
     const next = random(9);
-    const face = (embedding: Float32Array, seenAt: string) => ({ box: { x: 0, y: 0, width: 10, height: 10 }, score: 1, eyeDistance: 20, embedding, seenAt });
+    const face = (embedding: Float32Array, seenAt: string) => ({ box: { x: 0, y: 0, width: 10, height: 10 }, score: 1, eyeDistance: 20, embedding, embedder: t.engine.info.embedder, seenAt });
     const stranger = around(new Float32Array(128), 1, next);
     const save = (hash: string, embedding: Float32Array, seenAt: string) =>
       t.photos.save(G, { hash, ext: 'jpg', bytes: 1, postedAt: seenAt, faces: [face(embedding, seenAt)] });

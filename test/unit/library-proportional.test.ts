@@ -30,7 +30,7 @@ function watchReads(t: FakeLibrary): { lists: () => number; loaded: () => string
 /** The albums agree with deciding every photo again from scratch: a scoped re-file missed nothing. */
 async function assertSettled(t: FakeLibrary): Promise<void> {
   const { threshold } = await t.library.settings(G);
-  const changes = planRefile(await t.photos.list(G), await t.gallery.list(G), { threshold, margin: 0.02 });
+  const changes = planRefile(await t.photos.list(G), await t.gallery.list(G), { threshold, margin: 0.02, embedder: t.engine.info.embedder });
   assert.deepEqual(changes.map((c) => c.after.hash), [], 'a full re-file would still change these photos');
 }
 

@@ -105,7 +105,7 @@ export async function notThis(ctx: LibraryContext, group: GroupId, name: string,
   };
   await gallery.save(group, updated);
   // The photo itself, and wherever the samples taken away could have decided a face.
-  const removed = person.samples.filter((s) => s.photoHash === hash).map((s) => s.embedding);
+  const removed = person.samples.filter((s) => s.photoHash === hash);
   await refileNear(ctx, group, removed, [hash]);
   const after = (await photos.get(group, hash)) ?? record;
   return { kind: 'removed', person: refOf(person), nowFiledUnder: refsOf(await gallery.list(group), peopleOf(after)) };
@@ -113,12 +113,15 @@ export async function notThis(ctx: LibraryContext, group: GroupId, name: string,
 
 /** Totals of the group, and the disk its files take. */
 export async function stats(ctx: LibraryContext, group: GroupId): Promise<LibraryStats> {
-  const [counts, everyone, clusters, diskBytes] = await Promise.all([
+  const [counts, everyone, clusters, diskBytes, left] = await Promise.all([
     ctx.deps.photos.counts(group),
     ctx.deps.gallery.list(group),
     ctx.deps.settings.getClusters(group),
     ctx.deps.albums.diskUsage(group),
+    ctx.deps.photos.describedOtherwise(group, ctx.embedder),
   ]);
+  // A person whose samples are all of another embedder is still waiting for them to be re-described.
+  const withoutSamples = everyone.filter((p) => p.samples.length === 0).map((p) => p.name).sort((a, b) => a.localeCompare(b));
   return {
     photos: counts.photos,
     faces: counts.faces,
@@ -126,5 +129,7 @@ export async function stats(ctx: LibraryContext, group: GroupId): Promise<Librar
     unknownFaces: counts.unknownFaces,
     unknownClusters: clusters?.length ?? 0,
     diskBytes,
+    ...(left.length > 0 ? { redescribing: { done: counts.photos - left.length, of: counts.photos } } : {}),
+    ...(withoutSamples.length > 0 ? { withoutSamples } : {}),
   };
 }

@@ -14,7 +14,7 @@ const SHEET_CLUSTERS = 30;
 /** Clusters the faces nobody was recognised in, keeps the ones that keep appearing, and shows them. */
 export async function unknownClusters(ctx: LibraryContext, group: GroupId): Promise<UnknownClustersResult> {
   const { threshold } = await ctx.settingsOf(group);
-  const inputs = (await ctx.deps.photos.unknownFaces(group))
+  const inputs = (await ctx.deps.photos.unknownFaces(group, ctx.embedder))
     .sort((a, b) => b.seenAt.localeCompare(a.seenAt))
     .map((face) => ({ key: { photoHash: face.photoHash, faceIndex: face.faceIndex }, photo: face.photoHash, embedding: face.embedding }));
   const minPhotos = ctx.deps.defaults.minClusterPhotos;
@@ -50,8 +50,8 @@ export async function nameCluster(ctx: LibraryContext, group: GroupId, clusterId
   if (!cluster) return { kind: 'unknown-cluster', clusters: clusters.map((c) => c.id) };
   const samples: Sample[] = [];
   for (const { photoHash, faceIndex } of cluster.faces) {
-    const embedding = (await ctx.deps.photos.get(group, photoHash))?.faces[faceIndex]?.embedding;
-    if (embedding) samples.push(ctx.sample(embedding, photoHash, actor.userId));
+    const face = (await ctx.deps.photos.get(group, photoHash))?.faces[faceIndex];
+    if (face?.embedding && ctx.comparable(face)) samples.push(ctx.sample(face.embedding, photoHash, actor.userId));
     if (samples.length >= SAMPLES_PER_NAMED_CLUSTER) break;
   }
   const added = await addSamples(ctx, group, clean.name, samples, { actor });
@@ -59,7 +59,7 @@ export async function nameCluster(ctx: LibraryContext, group: GroupId, clusterId
   if (added.kind !== 'added') throw new Error('a cluster never links a user');
   const { person, isNew } = added;
   // Only the photos the new samples could move.
-  const changes = await refileNear(ctx, group, samples.map((s) => s.embedding));
+  const changes = await refileNear(ctx, group, samples);
   // The clusters' face references are only valid until the next clustering.
   await ctx.deps.settings.saveClusters(group, []);
   return { kind: 'named', person: refOf(person), newPerson: isNew, filed: filedUnder(changes, person.id) };

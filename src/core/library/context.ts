@@ -83,8 +83,27 @@ export class LibraryContext {
     return (await this.deps.settings.get(group)) ?? { threshold: this.deps.defaults.threshold, replyMode: this.deps.defaults.replyMode };
   }
 
+  /** The engine's embedder: only embeddings it made are ever compared (see `comparable`). */
+  get embedder(): string {
+    return this.deps.engine.info.embedder;
+  }
+
+  /**
+   * Whether a stored sample's or face's embedding may be compared with the engine's: made by the
+   * same embedder. Others wait to be re-described (see redescribe.ts); until then a face keeps its
+   * name and a sample counts for nothing.
+   */
+  comparable(item: { readonly embedding?: Embedding; readonly embedder?: string }): boolean {
+    return item.embedding !== undefined && item.embedder === this.embedder;
+  }
+
+  /** The person as the matcher may see them: with only their comparable samples. */
+  comparableSamples(person: Person): Person {
+    return person.samples.every((s) => this.comparable(s)) ? person : { ...person, samples: person.samples.filter((s) => this.comparable(s)) };
+  }
+
   sample(embedding: Embedding, photoHash: string, by: string | undefined): Sample {
-    return { embedding, photoHash, addedAt: this.now().toISOString(), ...(by ? { addedBy: by } : {}) };
+    return { embedding, embedder: this.embedder, photoHash, addedAt: this.now().toISOString(), ...(by ? { addedBy: by } : {}) };
   }
 
   /** The stored original's pixels, for contact sheets; undefined when it no longer decodes. */

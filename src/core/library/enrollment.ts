@@ -23,7 +23,7 @@ export async function enroll(ctx: LibraryContext, group: GroupId, request: Enrol
     record = await ctx.deps.photos.get(group, request.photo.hash);
   }
   if (!record) return { kind: 'unknown-photo' };
-  const usable = numberedFaces(record);
+  const usable = numberedFaces(record, ctx.embedder);
   if (usable.length === 0) {
     const unusable = record.faces.find((f) => f.unusable)?.unusable;
     return { kind: 'no-usable-face', reason: unusable ?? 'no-face' };
@@ -39,14 +39,15 @@ export async function enroll(ctx: LibraryContext, group: GroupId, request: Enrol
   }
   const chosen = usable[(request.face ?? 1) - 1];
   if (!chosen) return { kind: 'no-such-face', faces: usable.length };
-  const added = await addSamples(ctx, group, clean.name, [ctx.sample(chosen.face.embedding!, record.hash, request.by)], {
+  const sample = ctx.sample(chosen.face.embedding!, record.hash, request.by);
+  const added = await addSamples(ctx, group, clean.name, [sample], {
     ...(request.userId !== undefined ? { me: request.userId } : {}),
     actor: { ...(request.by !== undefined ? { userId: request.by } : {}), admin: request.byAdmin ?? false },
   });
   if (added.kind !== 'added') return added;
   const { person, isNew } = added;
   // Only the photos the new sample could move: near it, and the enrolment photo itself.
-  const changes = await refileNear(ctx, group, [chosen.face.embedding!], [record.hash]);
+  const changes = await refileNear(ctx, group, [sample], [record.hash]);
   return {
     kind: 'enrolled',
     person: refOf(person),
@@ -103,10 +104,13 @@ export async function addSamples(
   return { kind: 'added', person, isNew: !existing };
 }
 
-/** The usable faces of a photo, left to right: the order users number them in. */
-export function numberedFaces(record: PhotoRecord): { face: StoredFace; index: number }[] {
+/**
+ * The usable faces of a photo, left to right: the order users number them in. Usable means with an
+ * embedding by `embedder`: a photo not yet re-described after a change of embedder has none.
+ */
+export function numberedFaces(record: PhotoRecord, embedder: string): { face: StoredFace; index: number }[] {
   return record.faces
     .map((face, index) => ({ face, index }))
-    .filter(({ face }) => face.embedding)
+    .filter(({ face }) => face.embedding && face.embedder === embedder)
     .sort((a, b) => a.face.box.x - b.face.box.x);
 }

@@ -39,7 +39,13 @@ export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: 
   const eraseFrom = threshold - ERASE_BELOW_THRESHOLD;
   let facesErased = 0;
   // Their album, and the photos with an unknown face close enough to be them: nothing else can hold them.
-  const lookalikes = (await photos.near(group, person.samples.map((s) => s.embedding), eraseFrom)).filter((f) => f.personId === undefined);
+  // Each embedder's samples against that embedder's faces: midway through a re-description after
+  // a change of embedder, faces of the old one that look like them are erased too.
+  const lookalikes = [];
+  for (const embedder of new Set(person.samples.flatMap((s) => (s.embedder === undefined ? [] : [s.embedder])))) {
+    const probes = person.samples.filter((s) => s.embedder === embedder).map((s) => s.embedding);
+    lookalikes.push(...(await photos.near(group, probes, eraseFrom, embedder)).filter((f) => f.personId === undefined));
+  }
   const looksLikeThem = new Set(lookalikes.map((f) => `${f.photoHash}/${f.faceIndex}`));
   const scope = new Set([...(await photos.filedUnder(group, person.id)), ...lookalikes.map((f) => f.photoHash)]);
   const kept: PhotoRecord[] = [], deleted: PhotoRecord[] = [];

@@ -2,6 +2,7 @@
 // with, and the few helpers other layers share. The use-case modules and their context stay private.
 export { PhotoLibrary } from './photo-library.ts';
 export type { LibraryDefaults, LibraryDependencies } from './context.ts';
+export type { RedescribeFailure, RedescribeOptions, RedescribeProgress, RedescribeReport } from './redescribe.ts';
 export { photoRef } from './context.ts';
 export { THRESHOLD_RANGE } from './threshold.ts';
 export { numberedFaces } from './enrollment.ts';

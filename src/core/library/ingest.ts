@@ -69,10 +69,10 @@ export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: I
     score: f.score,
     eyeDistance: f.eyeDistance,
     seenAt,
-    ...(f.embedding ? { embedding: f.embedding } : {}),
+    ...(f.embedding ? { embedding: f.embedding, embedder: ctx.embedder } : {}),
     ...(f.unusable ? { unusable: f.unusable } : {}),
   }));
-  const { assigned, scores } = assignScored(unassigned, people, hash, { threshold: settings.threshold, margin: defaults.margin });
+  const { assigned, scores } = assignScored(unassigned, people, hash, { threshold: settings.threshold, margin: defaults.margin, embedder: ctx.embedder });
   const faces = unassigned.map((face, i) => withPerson(face, assigned[i]));
   const record: PhotoRecord = {
     hash,

@@ -10,6 +10,7 @@ import { expireUnknownFaces, forget } from './forgetting.ts';
 import { analysePhoto, fileAnalysed } from './ingest.ts';
 import * as lifecycle from './lifecycle.ts';
 import * as pending from './pending.ts';
+import { redescribe, type RedescribeOptions, type RedescribeReport } from './redescribe.ts';
 import * as threshold from './threshold.ts';
 import type {
   Actor,
@@ -170,6 +171,17 @@ export class PhotoLibrary {
   expireUnknownFaces(): Promise<number> {
     // Spans every group: the use case takes each group's lock in turn.
     return expireUnknownFaces(this.ctx);
+  }
+
+  /**
+   * After a change of embedder (the engine's differs from what made stored embeddings): computes
+   * every stored sample and face anew from the originals, keeping every name; meanwhile nothing is
+   * compared across embedders. Meant to run in the background from start-up: it takes each group's
+   * lock for a few photos at a time, resumes where a stopped run left off, and with nothing to do
+   * costs a query per group. Samples that cannot be re-described are removed and reported.
+   */
+  redescribe(options?: RedescribeOptions): Promise<RedescribeReport> {
+    return redescribe(this.ctx, options);
   }
 
   stats(group: GroupId): Promise<LibraryStats> {

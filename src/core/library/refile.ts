@@ -1,39 +1,43 @@
 import type { Embedding, GalleryPerson } from '../types.ts';
-import type { GroupId, Person, PhotoRecord, StoredFace } from '../library-types.ts';
+import type { GroupId, Person, PhotoRecord, Sample, StoredFace } from '../library-types.ts';
 import { matchScored, scoreFaces, type MatchPolicy, type PersonScore } from '../matcher.ts';
 import { photoRef, type LibraryContext } from './context.ts';
 
-/** The matcher's view of an enrolled person. */
-export function toGalleryPerson(person: Person): GalleryPerson {
-  return { id: person.id, name: person.name, samples: person.samples.map((s) => s.embedding) };
+/** The matcher's view of an enrolled person: their samples by `embedder` only. */
+export function toGalleryPerson(person: Person, embedder: string): GalleryPerson {
+  return { id: person.id, name: person.name, samples: person.samples.flatMap((s) => (s.embedder === embedder ? [s.embedding] : [])) };
+}
+
+/** Who decides a photo's faces: the threshold and margin, and the embedder whose embeddings count. */
+export interface MatchRules extends MatchPolicy {
+  readonly embedder: string;
 }
 
 /**
  * Names a photo's faces against the gallery, leaving out anyone who was told this photo is not
- * them. Faces whose embedding was removed keep no name.
+ * them. Faces whose embedding was removed keep no name; faces described by another embedder keep
+ * the name they have until they are re-described (they cannot be compared meanwhile).
  */
-export function assignFaces(
-  faces: readonly StoredFace[],
-  people: readonly Person[],
-  photoHash: string,
-  policy: MatchPolicy,
-): (string | undefined)[] {
-  return assignScored(faces, people, photoHash, policy).assigned;
+export function assignFaces(faces: readonly StoredFace[], people: readonly Person[], photoHash: string, rules: MatchRules): (string | undefined)[] {
+  return assignScored(faces, people, photoHash, rules).assigned;
 }
 
 /**
  * `assignFaces`, with every face's scores from the same pass (best first; undefined for a face
- * without an embedding): a new photo's answer shows them without scoring the gallery again.
+ * without a comparable embedding): a new photo's answer shows them without scoring the gallery again.
  */
 export function assignScored(
   faces: readonly StoredFace[],
   people: readonly Person[],
   photoHash: string,
-  policy: MatchPolicy,
+  rules: MatchRules,
 ): { assigned: (string | undefined)[]; scores: (PersonScore[] | undefined)[] } {
-  const gallery = people.filter((p) => !p.rejected.includes(photoHash)).map(toGalleryPerson);
-  const scores = scoreFaces(faces, gallery);
-  return { assigned: matchScored(faces, scores, policy).map((m) => (m.kind === 'person' ? m.personId : undefined)), scores };
+  const gallery = people.filter((p) => !p.rejected.includes(photoHash)).map((p) => toGalleryPerson(p, rules.embedder));
+  const stale = faces.map((f) => f.embedding !== undefined && f.embedder !== rules.embedder);
+  const comparable = faces.map((f, i) => (stale[i] ? withoutEmbedding(f) : f));
+  const scores = scoreFaces(comparable, gallery);
+  const matched = matchScored(comparable, scores, rules);
+  return { assigned: matched.map((m, i) => (stale[i] ? faces[i]!.personId : m.kind === 'person' ? m.personId : undefined)), scores };
 }
 
 /** The people whose album holds a photo: those named on one of its faces. */
@@ -54,10 +58,10 @@ export interface RefileChange {
 }
 
 /** What re-matching every stored face would change, photo by photo (nothing is written). */
-export function planRefile(records: readonly PhotoRecord[], people: readonly Person[], policy: MatchPolicy): RefileChange[] {
+export function planRefile(records: readonly PhotoRecord[], people: readonly Person[], rules: MatchRules): RefileChange[] {
   const changes: RefileChange[] = [];
   for (const record of records) {
-    const assigned = assignFaces(record.faces, people, record.hash, policy);
+    const assigned = assignFaces(record.faces, people, record.hash, rules);
     if (assigned.every((id, i) => id === record.faces[i]!.personId)) continue;
     const after: PhotoRecord = {
       ...record,
@@ -67,6 +71,11 @@ export function planRefile(records: readonly PhotoRecord[], people: readonly Per
     changes.push({ before: record, after, added: now.filter((id) => !was.includes(id)), removed: was.filter((id) => !now.includes(id)) });
   }
   return changes;
+}
+
+function withoutEmbedding(face: StoredFace): StoredFace {
+  const { embedding: _embedding, ...rest } = face;
+  return rest;
 }
 
 export function withPerson(face: StoredFace, personId: string | undefined): StoredFace {
@@ -80,7 +89,7 @@ export function withPerson(face: StoredFace, personId: string | undefined): Stor
  */
 export async function refileGroup(ctx: LibraryContext, group: GroupId, policy?: MatchPolicy, scope?: readonly string[]): Promise<RefileChange[]> {
   const { gallery, photos, albums } = ctx.deps;
-  const effective = policy ?? (await policyOf(ctx, group));
+  const effective = { ...(policy ?? (await policyOf(ctx, group))), embedder: ctx.embedder };
   const [people, records] = await Promise.all([gallery.list(group), scope ? photos.getMany(group, scope) : photos.list(group)]);
   const changes = planRefile(records, people, effective);
   const folderOf = (id: string) => people.find((p) => p.id === id)?.folder;
@@ -122,19 +131,23 @@ async function policyOf(ctx: LibraryContext, group: GroupId): Promise<MatchPolic
 }
 
 /**
- * The photos whose decision samples could change: a face's decision depends on the people whose
+ * The photos whose decision samples (by the engine's embedder) could change: a face's decision depends on the people whose
  * closest sample reaches the threshold, so adding or removing samples changes it only where one of
  * those samples reaches the threshold. The whole photo is re-decided (one person per photo).
  */
 export async function photosNear(ctx: LibraryContext, group: GroupId, samples: readonly Embedding[], threshold: number): Promise<string[]> {
   if (samples.length === 0) return [];
-  return [...new Set((await ctx.deps.photos.near(group, samples, threshold)).map((f) => f.photoHash))];
+  return [...new Set((await ctx.deps.photos.near(group, samples, threshold, ctx.embedder)).map((f) => f.photoHash))];
 }
 
-/** Re-files only the photos that `samples` (just added to or taken from someone) could move. */
-export async function refileNear(ctx: LibraryContext, group: GroupId, samples: readonly Embedding[], also: readonly string[] = []): Promise<RefileChange[]> {
+/**
+ * Re-files only the photos that `samples` (just added to or taken from someone) could move: a
+ * sample of another embedder decides nothing, so it moves nothing either.
+ */
+export async function refileNear(ctx: LibraryContext, group: GroupId, samples: readonly Sample[], also: readonly string[] = []): Promise<RefileChange[]> {
   const policy = await policyOf(ctx, group);
-  const scope = [...new Set([...also, ...(await photosNear(ctx, group, samples, policy.threshold))])];
+  const probes = samples.filter((s) => ctx.comparable(s)).map((s) => s.embedding);
+  const scope = [...new Set([...also, ...(await photosNear(ctx, group, probes, policy.threshold))])];
   return scope.length === 0 ? [] : refileGroup(ctx, group, policy, scope);
 }
 
@@ -145,9 +158,9 @@ export async function refileNear(ctx: LibraryContext, group: GroupId, samples: r
  */
 export async function photosBetween(ctx: LibraryContext, group: GroupId, people: readonly Person[], from: number, to: number): Promise<string[]> {
   const lo = Math.min(from, to), hi = Math.max(from, to);
-  const probes = people.flatMap((p) => p.samples.map((s) => ({ owner: p.id, embedding: s.embedding })));
+  const probes = people.flatMap((p) => ctx.comparableSamples(p).samples.map((s) => ({ owner: p.id, embedding: s.embedding })));
   if (probes.length === 0 || lo === hi) return [];
-  const near = await ctx.deps.photos.near(group, probes.map((p) => p.embedding), lo);
+  const near = await ctx.deps.photos.near(group, probes.map((p) => p.embedding), lo, ctx.embedder);
   const hashes = new Set<string>();
   for (const face of near) {
     const best = new Map<string, number>();

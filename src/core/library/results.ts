@@ -160,6 +160,10 @@ export interface LibraryStats {
   readonly unknownFaces: number;
   readonly unknownClusters: number;
   readonly diskBytes: number;
+  /** While faces are re-described for a new recognition model: photos done, of all of them. */
+  readonly redescribing?: { readonly done: number; readonly of: number };
+  /** People with no face sample the recognition model can use: they must enrol again to be recognised. */
+  readonly withoutSamples?: readonly string[];
 }
 
 export interface GroupSettingsView {

@@ -40,7 +40,7 @@ export async function setThreshold(ctx: LibraryContext, group: GroupId, threshol
  */
 export async function thresholdReport(ctx: LibraryContext, group: GroupId, proposed?: number): Promise<ThresholdReport> {
   const [current, people, records] = await Promise.all([ctx.settingsOf(group), ctx.deps.gallery.list(group), ctx.deps.photos.list(group)]);
-  const { same, different } = distributionsOf(people, records);
+  const { same, different } = distributionsOf(people.map((p) => ctx.comparableSamples(p)), records.map((r) => ({ ...r, faces: r.faces.filter((f) => ctx.comparable(f)) })));
   const plot = await ctx.deps.renderer.similarityPlot({
     same,
     different,
@@ -50,7 +50,7 @@ export async function thresholdReport(ctx: LibraryContext, group: GroupId, propo
   });
   const report: ThresholdReport = { threshold: current.threshold, plot, samePairs: same.length, differentPairs: different.length };
   if (proposed === undefined) return report;
-  const changes = planRefile(records, people, { threshold: proposed, margin: ctx.deps.defaults.margin });
+  const changes = planRefile(records, people, { threshold: proposed, margin: ctx.deps.defaults.margin, embedder: ctx.embedder });
   return { ...report, proposed: { threshold: proposed, ...countChanges(changes) } };
 }
 

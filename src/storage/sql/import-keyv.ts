@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Keyv } from 'keyv';
-import type { AuditLog, GalleryStore, GroupId, Log, PhotoStore, SettingsStore } from '../../core/index.ts';
+import type { AuditLog, GalleryStore, GroupId, Log, Person, PhotoRecord, PhotoStore, SettingsStore } from '../../core/index.ts';
 import { StorageError } from '../../core/index.ts';
 import { writeAtomically } from '../../files/index.ts';
 import { KeyvAuditLog } from '../keyv-audit-log.ts';
 import { KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore } from '../keyv-library-stores.ts';
 import { SQLITE_FILE, closeKeyv, compact, connectKeyv } from '../keyv.ts';
 import { encodeEmbedding } from '../face-cache.ts';
+import { LEGACY_EMBEDDER } from './migrations.ts';
 
 /** Written in the data folder once the import is verified: from then on, the old store is only cleared. */
 export const IMPORT_MARKER = 'library-imported-from-keyv.json';
@@ -89,9 +90,9 @@ type Legacy = { gallery: KeyvGalleryStore; photos: KeyvPhotoStore; settings: Key
 
 async function copyGroup(group: GroupId, legacy: Legacy, target: ImportTarget, onPhoto: () => void): Promise<number> {
   const people = await legacy.gallery.list(group);
-  for (const person of people) await target.gallery.save(group, person);
+  for (const person of people) await target.gallery.save(group, stampedPerson(person));
   for (const record of await legacy.photos.list(group)) {
-    await target.photos.save(group, record);
+    await target.photos.save(group, stampedRecord(record));
     onPhoto();
   }
   const settings = await legacy.settings.get(group);
@@ -107,10 +108,10 @@ async function copyGroup(group: GroupId, legacy: Legacy, target: ImportTarget, o
 async function verifyGroup(group: GroupId, legacy: Legacy, target: ImportTarget): Promise<void> {
   const differs = (what: string) => new StorageError(`the imported ${what} of ${group} differs from the original; the old store is kept`, 'import');
   const [oldPeople, newPeople] = await Promise.all([legacy.gallery.list(group), target.gallery.list(group)]);
-  if (canonical(sortBy(oldPeople, (p) => p.id)) !== canonical(sortBy(newPeople, (p) => p.id))) throw differs('people');
+  if (canonical(sortBy(oldPeople.map(stampedPerson), (p) => p.id)) !== canonical(sortBy(newPeople, (p) => p.id))) throw differs('people');
   const oldPhotos = await legacy.photos.list(group);
   const newPhotos = new Map((await target.photos.getMany(group, oldPhotos.map((r) => r.hash))).map((r) => [r.hash, r]));
-  for (const record of oldPhotos) if (canonical(record) !== canonical(newPhotos.get(record.hash))) throw differs(`photo ${record.hash.slice(0, 8)}`);
+  for (const record of oldPhotos) if (canonical(stampedRecord(record)) !== canonical(newPhotos.get(record.hash))) throw differs(`photo ${record.hash.slice(0, 8)}`);
   if (canonical(await legacy.settings.get(group)) !== canonical(await target.settings.get(group))) throw differs('settings');
   if (canonical(await legacy.audit.list(group, 10_000)) !== canonical(await target.audit.list(group, 10_000))) throw differs('audit log');
 }
@@ -123,6 +124,15 @@ async function clearLegacy(keyv: Keyv<unknown>, legacy: Legacy, groups: readonly
     await legacy.audit.forgetGroup(group);
   }
   await compact(keyv);
+}
+
+// The keyv layout predates the recording of embedders: all its embeddings are the first embedder's.
+function stampedPerson(person: Person): Person {
+  return { ...person, samples: person.samples.map((s) => ({ ...s, embedder: s.embedder ?? LEGACY_EMBEDDER })) };
+}
+
+function stampedRecord(record: PhotoRecord): PhotoRecord {
+  return { ...record, faces: record.faces.map((f) => (f.embedding ? { ...f, embedder: f.embedder ?? LEGACY_EMBEDDER } : f)) };
 }
 
 function sortBy<T>(items: readonly T[], key: (item: T) => string): T[] {

@@ -121,8 +121,24 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.createTable('deployment').addColumn('key', 'text', (c) => c.primaryKey()).addColumn('value', 'text', (c) => c.notNull()).execute();
       },
     },
+    '0004_embedder': {
+      async up(db: Kysely<unknown>) {
+        // Which embedder made each embedding: after a change of embedder the old ones are
+        // re-described from the originals, row by row, and are never compared with new ones. Every
+        // embedding stored before this was made by the one embedder there was.
+        await db.schema.alterTable('samples').addColumn('embedder', 'text').execute();
+        await db.schema.alterTable('faces').addColumn('embedder', 'text').execute();
+        await sql`update samples set embedder = ${LEGACY_EMBEDDER}`.execute(db);
+        await sql`update faces set embedder = ${LEGACY_EMBEDDER} where embedding is not null`.execute(db);
+        // What is left to re-describe, and each embedder's faces for the matrix.
+        await db.schema.createIndex('faces_embedder').on('faces').columns(['group_id', 'embedder', 'photo_hash']).where(sql.ref('embedding'), 'is not', null).execute();
+      },
+    },
   };
 }
+
+/** The embedder of every embedding stored before embedders were recorded (migration 0004, the keyv import). */
+export const LEGACY_EMBEDDER = 'dlib-7-flip@1';
 
 function binary(dialect: SqlDialectName): 'blob' | 'bytea' {
   return dialect === 'postgres' ? 'bytea' : 'blob';

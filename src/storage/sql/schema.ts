@@ -18,6 +18,8 @@ export interface SamplesTable {
   person_id: string;
   position: number;
   embedding: Uint8Array;
+  /** The embedder that made `embedding` (`EngineInfo.embedder`). */
+  embedder: string | null;
   photo_hash: string | null;
   added_by: string | null;
   added_at: string;
@@ -53,6 +55,8 @@ export interface FacesTable {
   score: number;
   eye_distance: number;
   embedding: Uint8Array | null;
+  /** The embedder that made `embedding`; null with it. */
+  embedder: string | null;
   unusable: string | null;
   person_id: string | null;
   seen_at: string;

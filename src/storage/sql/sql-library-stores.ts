@@ -23,7 +23,7 @@ type Tx = Transaction<LibrarySchema>;
 /** What a write returns, and how the group's in-memory matrix follows it. */
 interface Written<T> {
   readonly value: T;
-  readonly follow: ((matrix: FaceMatrix) => void) | 'reload';
+  readonly follow: ((matrix: FaceMatrix, embedder: string) => void) | 'reload';
 }
 
 /** The raw bytes of an embedding, copied (the column must not share the caller's buffer). */
@@ -65,6 +65,7 @@ export class SqlGalleryStore implements GalleryStore {
           .map((s) => ({
             embedding: embeddingOf(s.embedding, 'gallery.list'),
             addedAt: s.added_at,
+            ...(s.embedder !== null ? { embedder: s.embedder } : {}),
             ...(s.photo_hash !== null ? { photoHash: s.photo_hash } : {}),
             ...(s.added_by !== null ? { addedBy: s.added_by } : {}),
           })),
@@ -94,6 +95,7 @@ export class SqlGalleryStore implements GalleryStore {
                 person_id: person.id,
                 position,
                 embedding: embeddingBytes(s.embedding),
+                embedder: s.embedder ?? null,
                 photo_hash: s.photoHash ?? null,
                 added_by: s.addedBy ?? null,
                 added_at: s.addedAt,
@@ -130,7 +132,8 @@ const MATRIX_BUDGET_BYTES = 512 * 1024 * 1024;
  * group's row in `face_versions`, so a write by another process is seen and the matrix reloaded.
  */
 export class SqlPhotoStore implements PhotoStore {
-  private readonly matrices = new Map<GroupId, { version: number; matrix: FaceMatrix }>();
+  /** One matrix per group, of one embedder's faces: the one last asked for. */
+  private readonly matrices = new Map<GroupId, { version: number; embedder: string; matrix: FaceMatrix }>();
 
   constructor(
     private readonly db: Db,
@@ -169,8 +172,8 @@ export class SqlPhotoStore implements PhotoStore {
       for (let i = 0; i < deletes.length; i += 500) await tx.deleteFrom('photos').where('group_id', '=', group).where('hash', 'in', deletes.slice(i, i + 500)).execute();
       return {
         value: undefined,
-        follow: (matrix) => {
-          for (const record of saves) matrix.setPhoto(record.hash, matrixFaces(record.faces));
+        follow: (matrix, embedder) => {
+          for (const record of saves) matrix.setPhoto(record.hash, matrixFaces(record.faces, embedder));
           for (const hash of deletes) matrix.deletePhoto(hash);
         },
       };
@@ -192,8 +195,8 @@ export class SqlPhotoStore implements PhotoStore {
     });
   }
 
-  async near(group: GroupId, probes: readonly Embedding[], min: number): Promise<NearFace[]> {
-    const matrix = await storageCall('photos.near', 'the face embeddings could not be read', () => this.matrixOf(group));
+  async near(group: GroupId, probes: readonly Embedding[], min: number, embedder: string): Promise<NearFace[]> {
+    const matrix = await storageCall('photos.near', 'the face embeddings could not be read', () => this.matrixOf(group, embedder));
     return matrix.near(probes, min);
   }
 
@@ -204,7 +207,7 @@ export class SqlPhotoStore implements PhotoStore {
     });
   }
 
-  unknownFaces(group: GroupId): Promise<UnknownFace[]> {
+  unknownFaces(group: GroupId, embedder: string): Promise<UnknownFace[]> {
     return storageCall('photos.unknownFaces', 'the unknown faces could not be read', async () => {
       const rows = await this.db
         .selectFrom('faces')
@@ -212,8 +215,24 @@ export class SqlPhotoStore implements PhotoStore {
         .where('group_id', '=', group)
         .where('person_id', 'is', null)
         .where('embedding', 'is not', null)
+        .where('embedder', '=', embedder)
         .execute();
       return rows.map((r) => ({ photoHash: r.photo_hash, faceIndex: r.position, embedding: embeddingOf(r.embedding!, 'photos.unknownFaces'), seenAt: r.seen_at }));
+    });
+  }
+
+  describedOtherwise(group: GroupId, embedder: string, limit?: number): Promise<string[]> {
+    return storageCall('photos.describedOtherwise', 'the faces left to re-describe could not be read', async () => {
+      let query = this.db
+        .selectFrom('faces')
+        .select('photo_hash')
+        .distinct()
+        .where('group_id', '=', group)
+        .where('embedding', 'is not', null)
+        .where((eb) => eb.or([eb('embedder', 'is', null), eb('embedder', '!=', embedder)]))
+        .orderBy('photo_hash');
+      if (limit !== undefined) query = query.limit(limit);
+      return (await query.execute()).map((r) => r.photo_hash);
     });
   }
 
@@ -221,7 +240,7 @@ export class SqlPhotoStore implements PhotoStore {
     return this.write('photos.eraseUnknownEmbeddings', 'the unknown faces could not be erased', group, async (tx) => {
       const erased = await tx
         .updateTable('faces')
-        .set({ embedding: null })
+        .set({ embedding: null, embedder: null })
         .where('group_id', '=', group)
         .where('person_id', 'is', null)
         .where('embedding', 'is not', null)
@@ -286,7 +305,7 @@ export class SqlPhotoStore implements PhotoStore {
     const cached = this.matrices.get(group);
     if (cached) {
       if (written.follow !== 'reload' && cached.version === version - 1) {
-        written.follow(cached.matrix);
+        written.follow(cached.matrix, cached.embedder);
         cached.version = version;
       } else {
         this.matrices.delete(group);
@@ -295,11 +314,11 @@ export class SqlPhotoStore implements PhotoStore {
     return written.value;
   }
 
-  private async matrixOf(group: GroupId): Promise<FaceMatrix> {
+  private async matrixOf(group: GroupId, embedder: string): Promise<FaceMatrix> {
     const current = await this.db.selectFrom('face_versions').select('version').where('group_id', '=', group).executeTakeFirst();
     const version = current?.version ?? 0;
     const cached = this.matrices.get(group);
-    if (cached && cached.version === version) {
+    if (cached && cached.version === version && cached.embedder === embedder) {
       // Most recently used last: the first entries are the ones evicted.
       this.matrices.delete(group);
       this.matrices.set(group, cached);
@@ -313,6 +332,7 @@ export class SqlPhotoStore implements PhotoStore {
         .select(['photo_hash', 'position', 'embedding', 'person_id'])
         .where('group_id', '=', group)
         .where('embedding', 'is not', null)
+        .where('embedder', '=', embedder)
         .orderBy('photo_hash')
         .execute();
       return { version: v, rows };
@@ -329,7 +349,7 @@ export class SqlPhotoStore implements PhotoStore {
       matrix.setPhoto(hash, faces);
     }
     this.matrices.delete(group);
-    this.matrices.set(group, { version: loaded.version, matrix });
+    this.matrices.set(group, { version: loaded.version, embedder, matrix });
     this.evict();
     return matrix;
   }
@@ -373,7 +393,7 @@ export class SqlPhotoStore implements PhotoStore {
   }
 }
 
-/** Records per statement: well under SQLite's 32,766 parameters with their faces' 13 columns each. */
+/** Records per statement: well under SQLite's 32,766 parameters with their faces. 14 columns each. */
 const RECORDS_PER_STATEMENT = 200;
 
 /**
@@ -431,6 +451,7 @@ function faceRow(group: GroupId, hash: string, position: number, face: StoredFac
     score: face.score,
     eye_distance: face.eyeDistance,
     embedding: face.embedding ? embeddingBytes(face.embedding) : null,
+    embedder: face.embedding ? (face.embedder ?? null) : null,
     unusable: face.unusable ?? null,
     person_id: face.personId ?? null,
     seen_at: face.seenAt,
@@ -444,6 +465,7 @@ function storedFace(row: FacesTable): StoredFace {
     eyeDistance: row.eye_distance,
     seenAt: row.seen_at,
     ...(row.embedding !== null ? { embedding: embeddingOf(row.embedding, 'photos.get') } : {}),
+    ...(row.embedding !== null && row.embedder !== null ? { embedder: row.embedder } : {}),
     ...(row.unusable !== null ? { unusable: row.unusable as UnusableReason } : {}),
     ...(row.person_id !== null ? { personId: row.person_id } : {}),
   };
