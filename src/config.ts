@@ -66,7 +66,9 @@ const schema = z.object({
     .regex(/^\d+(\s*,\s*\d+)*$/, 'a comma-separated list of shard numbers, such as 0,1')
     .optional(),
 
-  TF_BACKEND: z.enum(['auto', 'wasm', 'tensorflow']).default('auto'),
+  RECOGNITION_BACKEND: z.enum(['auto', 'onnx', 'wasm', 'tensorflow']).optional(),
+  /** The name RECOGNITION_BACKEND had before onnxruntime; still read, so old .env files work. */
+  TF_BACKEND: z.enum(['auto', 'onnx', 'wasm', 'tensorflow']).optional(),
   WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   MODELS_DIR: z.string().min(1).optional(),
 });
@@ -110,7 +112,7 @@ export interface Config {
     readonly eraseLeftGroupsAfterDays: number;
   };
   readonly engine: {
-    readonly backend: Env['TF_BACKEND'];
+    readonly backend: NonNullable<Env['RECOGNITION_BACKEND']>;
     readonly workers: number;
     readonly modelsDir: string | undefined;
     readonly minEyeDistance: number;
@@ -187,7 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
       eraseLeftGroupsAfterDays: e.GROUP_ERASE_AFTER_DAYS,
     },
     engine: {
-      backend: e.TF_BACKEND,
+      backend: e.RECOGNITION_BACKEND ?? e.TF_BACKEND ?? 'auto',
       workers: e.WORKERS ?? Math.max(1, os.availableParallelism()),
       modelsDir: e.MODELS_DIR === undefined ? undefined : abs(e.MODELS_DIR),
       minEyeDistance: e.MIN_EYE_DISTANCE,

@@ -29,7 +29,7 @@ export interface ImageDecoder {
 
 /** What a running engine says about itself, for the start-up line and the benchmark. */
 export interface EngineInfo {
-  /** The TensorFlow.js backend: 'tensorflow' (native tfjs-node) or 'wasm'. */
+  /** Where the models run: 'onnx' (onnxruntime-node), 'tensorflow' (tfjs-node) or 'wasm' (tfjs). */
   readonly backend: string;
   /** The embedder's name and version, stored beside embeddings so that a change is detected. */
   readonly embedder: string;

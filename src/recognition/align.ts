@@ -95,14 +95,6 @@ export function warpChip(
   return resample(pixels, width, height, transform, size, size, new Float32Array(size * size * 3));
 }
 
-/** A smaller copy of an RGB image (averaged, so it does not alias), e.g. for the detector. */
-export function shrinkRgb(pixels: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Uint8Array {
-  const transform = { a: width / outWidth, b: 0, tx: 0, ty: 0 };
-  // One scale for both axes: the caller keeps the aspect, so rounding the output size is the only
-  // difference, under a pixel.
-  return resample(pixels, width, height, transform, outWidth, outHeight, new Uint8Array(outWidth * outHeight * 3));
-}
-
 function resample<T extends Float32Array | Uint8Array>(
   pixels: Uint8Array,
   width: number,

@@ -1,11 +1,11 @@
 /**
- * One worker thread of `PooledFaceEngine`: it owns one `HumanFaceEngine`, built from the options the
- * pool passed as workerData. TensorFlow.js on WASM is single-threaded in Node, so each core gets a
+ * One worker thread of `PooledFaceEngine`: it owns one `MeshFaceEngine`, built from the options the
+ * pool passed as workerData. Each model runs on one thread (ORT is told so; tfjs on WASM is), so each core gets a
  * worker of its own.
  */
 import { workerData } from 'node:worker_threads';
 import type { DetectedFace } from '../core/index.ts';
-import { HumanFaceEngine, type EngineOptions } from './human-engine.ts';
+import { MeshFaceEngine, type EngineOptions } from './mesh-engine.ts';
 
 export interface DetectTask {
   readonly width: number;
@@ -14,7 +14,7 @@ export interface DetectTask {
   readonly pixels: Uint8Array;
 }
 
-const ready = HumanFaceEngine.create(workerData as EngineOptions);
+const ready = MeshFaceEngine.create(workerData as EngineOptions);
 // Nobody awaits `ready` until the first task; keep a load failure from being an unhandled rejection.
 ready.catch(() => undefined);
 
@@ -24,7 +24,7 @@ export interface DetectAnswer {
   readonly ms: number;
 }
 
-export default async function detect(task: DetectTask | 'info'): Promise<DetectAnswer | HumanFaceEngine['info']> {
+export default async function detect(task: DetectTask | 'info'): Promise<DetectAnswer | MeshFaceEngine['info']> {
   const engine = await ready;
   if (task === 'info') return engine.info;
   const started = performance.now();

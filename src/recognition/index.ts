@@ -1,3 +1,3 @@
-export { HumanFaceEngine, EMBEDDER, EMBEDDERS, DEFAULT_THRESHOLD, type EmbedderName, type EngineOptions } from './human-engine.ts';
+export { MeshFaceEngine, EMBEDDER, EMBEDDERS, DEFAULT_THRESHOLD, type EmbedderName, type EngineOptions } from './mesh-engine.ts';
 export { PooledFaceEngine } from './pooled-engine.ts';
-export type { BackendPreference } from './runtime.ts';
+export type { BackendPreference } from './model-backends.ts';

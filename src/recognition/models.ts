@@ -65,6 +65,13 @@ export class ModelFiles {
     return bytes;
   }
 
+  /** Reads a model file by its name alone (every file name in the manifest is unique). */
+  readAny(file: string): Promise<Buffer> {
+    const owner = (Object.keys(manifest.models) as ModelName[]).find((name) => file in manifest.models[name].files);
+    if (!owner) throw new EngineError(`no model in models/manifest.json has a file ${file}`);
+    return this.read(owner, file);
+  }
+
   private entry(name: ModelName, file: string): ManifestFile {
     const entry = (manifest.models[name].files as Record<string, ManifestFile | undefined>)[file];
     if (!entry) throw new EngineError(`model ${name} has no file ${file} in models/manifest.json`);

@@ -2,10 +2,10 @@ import { Piscina } from 'piscina';
 import type { DecodedImage, DetectedFace, EngineInfo, FaceEngine } from '../core/index.ts';
 import { EngineError } from '../core/index.ts';
 import type { DetectAnswer, DetectTask } from './engine-worker.ts';
-import type { EngineOptions } from './human-engine.ts';
+import type { EngineOptions } from './mesh-engine.ts';
 
 /**
- * The recognition core spread over worker threads, one `HumanFaceEngine` each, so that a batch keeps
+ * The recognition core spread over worker threads, one `MeshFaceEngine` each, so that a batch keeps
  * every core busy and the caller's event loop (a bot answering commands) never waits on inference.
  */
 export class PooledFaceEngine implements FaceEngine {

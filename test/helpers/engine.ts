@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { HumanFaceEngine, type EngineOptions } from '../../src/recognition/index.ts';
+import { MeshFaceEngine, type EngineOptions } from '../../src/recognition/index.ts';
 import { SharpImageDecoder } from '../../src/imaging/sharp-decoder.ts';
 import type { DecodedImage } from '../../src/core/index.ts';
 
-export const ENGINE_OPTIONS: EngineOptions = { backend: 'wasm', modelsDir: undefined, minEyeDistance: 12, minFaceScore: 0.5 };
+export const ENGINE_OPTIONS: EngineOptions = { backend: 'auto', modelsDir: undefined, minEyeDistance: 12, minFaceScore: 0.5 };
 
 const decoder = new SharpImageDecoder();
 
@@ -14,10 +14,10 @@ export async function decodeFile(file: string): Promise<DecodedImage> {
   return result.image;
 }
 
-let shared: Promise<HumanFaceEngine> | undefined;
+let shared: Promise<MeshFaceEngine> | undefined;
 
 /** One in-process engine per test file: loading the models takes a second. */
-export function sharedEngine(): Promise<HumanFaceEngine> {
-  shared ??= HumanFaceEngine.create(ENGINE_OPTIONS);
+export function sharedEngine(): Promise<MeshFaceEngine> {
+  shared ??= MeshFaceEngine.create(ENGINE_OPTIONS);
   return shared;
 }

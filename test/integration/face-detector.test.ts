@@ -6,7 +6,7 @@ import type { Human } from '@vladmandic/human';
 import type { Box, DecodedImage } from '../../src/core/index.ts';
 import { EYE_CORNERS, eyeCentre } from '../../src/recognition/align.ts';
 import { FaceDetector, loadTfjsFaceModels, type MeshFace } from '../../src/recognition/detector/index.ts';
-import { humanConfig } from '../../src/recognition/human-engine.ts';
+import { humanConfig } from '../helpers/human-reference.ts';
 import { ModelFiles } from '../../src/recognition/models.ts';
 import { loadRuntime, type Runtime } from '../../src/recognition/runtime.ts';
 import { DATASETS, GROUP, LFW, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
@@ -46,7 +46,7 @@ describe('FaceDetector: Human\'s BlazeFace + FaceMesh pipeline in project code',
     runtime = loadRuntime('wasm');
     const models = new ModelFiles(undefined);
     models.registerLoadRouter(runtime.tf);
-    human = runtime.createHuman(humanConfig(runtime.backend, false));
+    human = runtime.createHuman(humanConfig(runtime.backend));
     await human.init();
     await human.load();
     detector = new FaceDetector(await loadTfjsFaceModels(runtime, models));

@@ -7,7 +7,7 @@ import type { GroupId } from '../../src/core/index.ts';
 import { similarity, sha256Hex } from '../../src/core/index.ts';
 import type { EnrollResult, IngestResult } from '../../src/core/library/index.ts';
 import { SharpImageDecoder } from '../../src/imaging/index.ts';
-import { HumanFaceEngine, DEFAULT_THRESHOLD } from '../../src/recognition/index.ts';
+import { MeshFaceEngine, DEFAULT_THRESHOLD } from '../../src/recognition/index.ts';
 import { encodeEmbedding } from '../../src/storage/index.ts';
 import { SqlGalleryStore, SqlPhotoStore, openLibraryDatabase } from '../../src/storage/sql/index.ts';
 import { NO_DATASETS, POSTS, type PostLabel } from '../helpers/datasets.ts';
@@ -30,7 +30,7 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
   let posts: { file: string; bytes: Buffer; hash: string }[];
 
   before(async () => {
-    engine = new MemoFaceEngine(await HumanFaceEngine.create(ENGINE_OPTIONS));
+    engine = new MemoFaceEngine(await MeshFaceEngine.create(ENGINE_OPTIONS));
     labels = Object.fromEntries(
       Object.entries(JSON.parse(await readFile(path.join(POSTS, 'labels.json'), 'utf8')) as Record<string, PostLabel>).filter(([k]) => !k.startsWith('_')),
     );

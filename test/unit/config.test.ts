@@ -107,12 +107,12 @@ describe('loadConfig', () => {
   });
 
   it('GIVEN numbers out of range or not whole THEN each is reported', () => {
-    const env = { MATCH_THRESHOLD: '1.5', MATCH_MARGIN: '-0.1', WORKERS: '2.5', MAX_IMAGE_PIXELS: '-1', TF_BACKEND: 'cuda' };
+    const env = { MATCH_THRESHOLD: '1.5', MATCH_MARGIN: '-0.1', WORKERS: '2.5', MAX_IMAGE_PIXELS: '-1', RECOGNITION_BACKEND: 'cuda' };
     assert.throws(
       () => loadConfig(env, { cwd }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        assert.deepEqual(error.issues.map((issue) => issue.split(':')[0]).sort(), ['MATCH_MARGIN', 'MATCH_THRESHOLD', 'MAX_IMAGE_PIXELS', 'TF_BACKEND', 'WORKERS']);
+        assert.deepEqual(error.issues.map((issue) => issue.split(':')[0]).sort(), ['MATCH_MARGIN', 'MATCH_THRESHOLD', 'MAX_IMAGE_PIXELS', 'RECOGNITION_BACKEND', 'WORKERS']);
         return true;
       },
     );

@@ -21,7 +21,7 @@ export interface FaceDetectorSettings extends DetectorSettings {
   readonly rotation: boolean;
 }
 
-/** The settings facefile runs Human with (humanConfig in human-engine.ts). */
+/** The settings facefile ran Human with (test/helpers/human-reference.ts), which this detector reproduces. */
 export const DEFAULT_DETECTOR_SETTINGS: FaceDetectorSettings = { minConfidence: 0.35, iouThreshold: 0.3, maxDetected: 100, scale: 1.4, rotation: true };
 
 /**

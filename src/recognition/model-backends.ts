@@ -1,0 +1,132 @@
+import path from 'node:path';
+import type * as tfjs from '@tensorflow/tfjs-core';
+import { EngineError, describeError } from '../core/index.ts';
+import { loadTfjsFaceModels, type FaceModels, type ModelRunner } from './detector/index.ts';
+import { MODEL_CACHE_DIR, ModelFiles } from './models.ts';
+import { ONNX_MODELS, OnnxModels, loadOrt, type OnnxModelName, type OnnxSession, type OrtModule } from './onnx/index.ts';
+import { loadRuntime, type Runtime } from './runtime.ts';
+
+/** Where the models may run: `auto` takes onnxruntime-node if it loads, else tfjs-node, else WASM. */
+export type BackendPreference = 'auto' | 'onnx' | 'wasm' | 'tensorflow';
+export type EngineBackend = 'onnx' | 'wasm' | 'tensorflow';
+
+/** The face descriptor: aligned square chips (NHWC, RGB 0..255) in, one raw vector per chip out. */
+export interface ChipDescriber {
+  readonly dimensions: number;
+  describe(chips: Float32Array, count: number, size: number): Promise<Float32Array>;
+}
+
+/** The engine's three models on one backend. */
+export interface LoadedModels {
+  readonly backend: EngineBackend;
+  readonly face: FaceModels;
+  readonly describer: ChipDescriber;
+  close(): Promise<void>;
+}
+
+const DESCRIPTOR_DIMENSIONS = 128;
+/** Chips per descriptor run: larger batches gain little on one thread and hold more memory. */
+const DESCRIBE_BATCH = 16;
+
+/**
+ * Loads the detector, the mesh and the descriptor. onnxruntime-node runs them natively (about 5x
+ * the speed of WASM here); it is an optional dependency, so where it does not load `auto` falls
+ * back to tfjs, which computes the same numbers (test/integration/onnx-models.test.ts).
+ */
+export async function loadModels(preference: BackendPreference, modelsDir: string | undefined): Promise<LoadedModels> {
+  const files = new ModelFiles(modelsDir);
+  if (preference === 'auto' || preference === 'onnx') {
+    const loaded = await loadOrt();
+    if ('ort' in loaded) return loadOnnx(loaded.ort, files);
+    if (preference === 'onnx') throw new EngineError(`RECOGNITION_BACKEND=onnx, but ${loaded.reason}`);
+    process.emitWarning(`${loaded.reason}; face models run on tfjs instead (slower)`);
+  }
+  return loadTfjs(loadRuntime(preference === 'auto' ? 'auto' : preference), files);
+}
+
+async function loadOnnx(ort: OrtModule, files: ModelFiles): Promise<LoadedModels> {
+  const models = new OnnxModels(ort, (file) => files.readAny(file), path.join(MODEL_CACHE_DIR, 'onnx'));
+  try {
+    const [detector, mesh, descriptor] = await Promise.all([models.session('blazeface'), models.session('facemesh'), models.session('face_recognition')]);
+    return {
+      backend: 'onnx',
+      face: { detector: new OrtRunner(ort, detector, 'blazeface'), mesh: new OrtRunner(ort, mesh, 'facemesh') },
+      describer: new OrtDescriber(ort, descriptor),
+      close: () => models.close(),
+    };
+  } catch (error) {
+    await models.close();
+    throw error;
+  }
+}
+
+class OrtRunner implements ModelRunner {
+  private readonly input: string;
+
+  constructor(
+    private readonly ort: OrtModule,
+    private readonly session: OnnxSession,
+    name: OnnxModelName,
+  ) {
+    this.input = ONNX_MODELS[name].input;
+  }
+
+  async run(input: Float32Array, shape: readonly number[]): Promise<Float32Array[]> {
+    const outputs = await this.session.run({ [this.input]: new this.ort.Tensor('float32', input, [...shape]) });
+    return this.session.outputNames.map((name) => outputs[name]!.data as Float32Array);
+  }
+}
+
+class OrtDescriber implements ChipDescriber {
+  readonly dimensions = DESCRIPTOR_DIMENSIONS;
+
+  constructor(
+    private readonly ort: OrtModule,
+    private readonly session: OnnxSession,
+  ) {}
+
+  async describe(chips: Float32Array, count: number, size: number): Promise<Float32Array> {
+    const out = new Float32Array(count * this.dimensions);
+    const chipValues = size * size * 3;
+    for (let start = 0; start < count; start += DESCRIBE_BATCH) {
+      const n = Math.min(DESCRIBE_BATCH, count - start);
+      const input = new this.ort.Tensor('float32', chips.subarray(start * chipValues, (start + n) * chipValues), [n, size, size, 3]);
+      const result = await this.session.run({ [ONNX_MODELS.face_recognition.input]: input });
+      out.set(result[ONNX_MODELS.face_recognition.outputs[0]!]!.data as Float32Array, start * this.dimensions);
+    }
+    return out;
+  }
+}
+
+async function loadTfjs(runtime: Runtime, files: ModelFiles): Promise<LoadedModels> {
+  try {
+    const face = await loadTfjsFaceModels(runtime, files);
+    const descriptor = runtime.faceapi.nets.faceRecognitionNet;
+    if (!descriptor.isLoaded) {
+      descriptor.loadFromWeightMap(await files.loadWeightMap(runtime.tf, 'face_recognition', 'face_recognition_model-weights_manifest.json'));
+    }
+    const { tf } = runtime;
+    return {
+      backend: runtime.backend,
+      face,
+      describer: {
+        dimensions: DESCRIPTOR_DIMENSIONS,
+        async describe(chips, count, size) {
+          const output = tf.tidy(() => {
+            const batch = tf.tensor4d(chips, [count, size, size, 3]);
+            return descriptor.forwardInput({ toBatchTensor: () => batch });
+          }) as tfjs.Tensor;
+          try {
+            return Float32Array.from(await output.data());
+          } finally {
+            output.dispose();
+          }
+        },
+      },
+      close: () => Promise.resolve(),
+    };
+  } catch (cause) {
+    if (cause instanceof EngineError) throw cause;
+    throw new EngineError(`the face models could not be loaded on tfjs: ${describeError(cause)}`, { cause });
+  }
+}
