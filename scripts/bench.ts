@@ -23,6 +23,7 @@ import { KeyvFaceCache, openKeyv } from '../src/storage/index.ts';
 import { parsePairs } from '../src/eval/verification.ts';
 import { DATASETS, GROUP, LFW, POSTS } from '../test/helpers/datasets.ts';
 import { albumBench } from './bench-album.ts';
+import { benchAlbums } from './bench-albums.ts';
 import { benchClusters } from './bench-clusters.ts';
 import { benchLibrary } from './bench-library.ts';
 import { benchProfile } from './bench-profile.ts';
@@ -145,6 +146,7 @@ async function faceBench(): Promise<void> {
 /** Benches of one part each, chosen by name instead of the archiver's photo sets. */
 const parts: Record<string, () => Promise<void>> = {
   album: () => albumBench(scratch, chosen.slice(1)),
+  albums: async () => void process.stdout.write(await benchAlbums(chosen.slice(1))),
   clusters: () => Promise.resolve(void process.stdout.write(benchClusters())),
   library: async () => void process.stdout.write(await benchLibrary()),
   scale: async () => void process.stdout.write(await benchScale()),
