@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { convertGraphModel, decodeWeights, loadOrt, type GraphModelJson } from '../../src/recognition/onnx/index.ts';
+import { convertGraphModel, decodeWeights, loadOrt, type ConvertOptions, type GraphModelJson } from '../../src/recognition/onnx/index.ts';
 import type { WeightGroup } from '../../src/recognition/onnx/weights.ts';
 
 const loaded = await loadOrt();
@@ -65,9 +65,9 @@ function graphModel(nodes: GraphModelJson['modelTopology']['node'], weights: Rec
   return { json: { modelTopology: { node: [...consts, ...nodes] }, weightsManifest: [group] }, bytes };
 }
 
-async function runConverted(model: { json: GraphModelJson; bytes: Uint8Array }, input: Image): Promise<{ data: Float32Array; dims: readonly number[] }> {
+async function runConverted(model: { json: GraphModelJson; bytes: Uint8Array }, input: Image, options: ConvertOptions = {}): Promise<{ data: Float32Array; dims: readonly number[] }> {
   if (!('ort' in loaded)) throw new Error('unreachable: skipped');
-  const session = await loaded.ort.InferenceSession.create(convertGraphModel(model.json, model.bytes));
+  const session = await loaded.ort.InferenceSession.create(convertGraphModel(model.json, model.bytes, options));
   const result = await session.run({ x: new loaded.ort.Tensor('float32', input.data, [1, input.h, input.w, input.c]) });
   await session.release();
   const output = result[session.outputNames[0]!]!;
@@ -148,6 +148,44 @@ describe('convertGraphModel on Keras PReLU patterns', { skip }, () => {
       assertClose(actual.data, reference);
     });
   }
+});
+
+describe('convertGraphModel with repairPrelu (human-models\' mobilefacenet)', { skip }, () => {
+  const input: Image = { h: 3, w: 3, c: 3, data: values(27, 6) };
+  const filter = values(3 * 3 * 3, 7);
+  const bias = Float32Array.of(0.2, -0.3, 0.1);
+  const half = Float32Array.of(0.125, -0.25, 0.3);
+  const prelu = (x: number, c: number) => (x >= 0 ? x : -2 * c * x);
+  const pattern = (p: string, x: string) => [
+    { name: 'abs', op: 'Abs', input: [x] },
+    { name: 'sub', op: 'Sub', input: [x, 'abs'] },
+    { name: 'mul', op: 'Mul', input: ['sub', 'half'] },
+    { name: 'out', op: 'AddV2', input: [p, 'mul'] },
+  ];
+  const conv = tfConv(input, filter, [3, 3, 3, 1], 1, true, true);
+  const preBias = Float32Array.from(conv.data, (v, i) => v + bias[i % 3]!);
+  /** The export's depthwise layer: tfjs fused the PReLU's Relu into the convolution that x - |x| also reads. */
+  const brokenExport = graphModel([
+    placeholder(3, 3, 3),
+    { name: 'dw', op: 'FusedDepthwiseConv2dNative', input: ['x', 'filter', 'bias'], attr: { padding: { s: b64('SAME') }, strides: list(1, 1, 1, 1), fused_ops: { list: { s: [b64('BiasAdd'), b64('Relu')] } } } },
+    ...pattern('dw', 'dw'),
+  ], { filter: { shape: [3, 3, 3, 1], data: filter }, bias: { shape: [3], data: bias }, half: { shape: [3], data: half } });
+
+  it('GIVEN the export\'s depthwise PReLU THEN without the option it is the plain relu tfjs computes', async () => {
+    const actual = await runConverted(brokenExport, input);
+    assertClose(actual.data, Float32Array.from(preBias, (v) => Math.max(0, v)));
+  });
+
+  it('GIVEN the export\'s depthwise PReLU THEN with the option the Relu is gone and negative values get the slope -2c', async () => {
+    const actual = await runConverted(brokenExport, input, { repairPrelu: true });
+    assertClose(actual.data, Float32Array.from(preBias, (v, i) => prelu(v, half[i % 3]!)));
+  });
+
+  it('GIVEN relu(x) + c * (x - |x|) THEN with the option negative values get the slope -2c', async () => {
+    const model = graphModel([placeholder(3, 3, 3), { name: 'r', op: 'Relu', input: ['x'] }, ...pattern('r', 'x')], { half: { shape: [3], data: half } });
+    const actual = await runConverted(model, input, { repairPrelu: true });
+    assertClose(actual.data, Float32Array.from(input.data, (v, i) => prelu(v, half[i % 3]!)));
+  });
 });
 
 describe('decodeWeights', () => {
