@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
+import type { FaceEngine } from '../core/index.ts';
 import { ArchiveJob, type ArchivePlan, type ArchiveProgress } from '../archive/index.ts';
 import { createDecoder, createEngine } from '../composition.ts';
 import { SharpRenderer } from '../imaging/index.ts';
@@ -58,9 +59,10 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
 
   const people = plan.known.length;
   out.write(`${options.dryRun ? 'Checking (dry run, nothing will change)' : 'Sorting'} ${plural(plan.photos.length, 'photo')} by the faces of ${plural(people, 'known person', 'known people')}. Loading the face models…\n`);
-  const stopOnCtrlC = interruptHandler(progress);
+  const starting = createEngine(config);
+  const stopOnCtrlC = interruptHandler(progress, starting);
   process.once('SIGINT', stopOnCtrlC);
-  const engine = await createEngine(config);
+  const engine = await starting;
   out.write(`Face models ready: ${BACKEND_WORDS[engine.info.backend] ?? engine.info.backend}, ${plural(engine.info.workers, 'worker thread')}, match threshold ${threshold}.\n`);
   log.info({ engine: engine.info, threshold, inputs, knownDir, outputDir, zipDir }, 'archive started');
   const keyv = openKeyv<never>(config.dataDir, 'faces');
@@ -89,6 +91,7 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
 
 /** The backends in words: which hardware does the work, and how. */
 const BACKEND_WORDS: Readonly<Record<string, string>> = {
+  onnx: 'on the CPU through ONNX Runtime',
   wasm: 'on the CPU through WebAssembly',
   tensorflow: 'on the CPU through native TensorFlow',
 };
@@ -97,11 +100,14 @@ const BACKEND_WORDS: Readonly<Record<string, string>> = {
  * Ctrl-C: the progress bar gives the cursor back, one line says what happened, and the process
  * ends. Copies already made stay, and the next run adopts them (see the README's "Re-runs").
  */
-function interruptHandler(progress: ArchiveProgress & { stop(): void }): () => void {
+function interruptHandler(progress: ArchiveProgress & { stop(): void }, engine: Promise<FaceEngine>): () => void {
   return () => {
     progress.stop();
     process.stderr.write('\nfacefile: stopped by Ctrl-C. Copies made so far are kept; run it again to finish.\n');
-    process.exit(130);
+    // onnxruntime aborts the whole process when a worker thread is torn down in the middle of a
+    // model run, so the photos already in the workers are let finish (under a second) first.
+    const closed = engine.then((e) => e.close());
+    void Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]).finally(() => process.exit(130));
   };
 }
 

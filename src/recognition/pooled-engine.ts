@@ -17,6 +17,9 @@ export class PooledFaceEngine implements FaceEngine {
     readonly info: EngineInfo,
   ) {}
 
+  private closing = false;
+  private readonly running = new Set<Promise<DetectAnswer>>();
+
   static async create(options: EngineOptions & { readonly workers: number }): Promise<PooledFaceEngine> {
     const { workers, ...engineOptions } = options;
     const pool = new Piscina({
@@ -39,13 +42,20 @@ export class PooledFaceEngine implements FaceEngine {
   }
 
   async detect(image: DecodedImage): Promise<DetectedFace[]> {
+    if (this.closing) throw new EngineError('the recognition engine is closing');
     // A copy, moved to the worker: the caller keeps its pixels, and only one copy crosses threads.
     const pixels = image.pixels.slice();
     const task: DetectTask = { width: image.width, height: image.height, format: image.format, pixels };
-    const answer = (await this.pool.run(task, { transferList: [pixels.buffer] })) as DetectAnswer;
-    this.inferenceMs += answer.ms;
-    this.images++;
-    return answer.faces;
+    const run = this.pool.run(task, { transferList: [pixels.buffer] }) as Promise<DetectAnswer>;
+    this.running.add(run);
+    try {
+      const answer = await run;
+      this.inferenceMs += answer.ms;
+      this.images++;
+      return answer.faces;
+    } finally {
+      this.running.delete(run);
+    }
   }
 
   /** Worker time spent on images so far, for the benchmark's busy-cores figure. */
@@ -58,7 +68,14 @@ export class PooledFaceEngine implements FaceEngine {
     return this.pool.queueSize;
   }
 
+  /**
+   * Lets the photos already handed to the workers finish, then stops the workers. Piscina would
+   * terminate a worker in the middle of a task, and onnxruntime-node then aborts the whole process
+   * (a native callback finds its thread gone).
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
     await this.pool.close();
   }
 }
