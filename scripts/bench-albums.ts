@@ -366,6 +366,11 @@ export async function benchAlbums(args: readonly string[]): Promise<string> {
       return face?.embedding ? [face.embedding] : [];
     }),
   }));
+  // The detections, for trying matching rules offline without running the engine again.
+  await writeFile(path.join(dir, `detections-${engine.info.embedder}.json`), JSON.stringify({
+    gallery: gallery.map((p) => ({ id: p.id, samples: p.samples.map((e) => Array.from(e)) })),
+    posts: plan.posts.map((post) => ({ truth: post.faces, faces: posts.faces.get(post)!.faces.map((f) => ({ ...f, embedding: f.embedding ? Array.from(f.embedding) : undefined })) })),
+  }));
   const scored = plan.posts.map((post) => scorePost(post.faces, posts.faces.get(post)!.faces, gallery));
   const at = tally(scored, { threshold: options.threshold, margin: MARGIN });
   const counts = plan.posts.map((p) => p.faces.length);

@@ -21,7 +21,7 @@ export function createDecoder(config: Config): SharpImageDecoder {
 /** The configured engine; with `metrics`, each detection is timed for /metrics. */
 export async function createEngine(config: Config, embedder?: EmbedderName, metrics?: Metrics): Promise<FaceEngine> {
   const engine = await PooledFaceEngine.create({
-    ...(embedder ? { embedder } : {}),
+    embedder: embedder ?? config.engine.embedder,
     backend: config.engine.backend,
     modelsDir: config.engine.modelsDir,
     minEyeDistance: config.engine.minEyeDistance,

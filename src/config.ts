@@ -3,6 +3,7 @@ import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import { ConfigError, THRESHOLD_RANGE } from './core/index.ts';
+import { EMBEDDERS } from './recognition/embedders.ts';
 
 /**
  * Every setting facefile reads, with its default. This is the only module that reads
@@ -67,6 +68,7 @@ const schema = z.object({
     .optional(),
 
   RECOGNITION_BACKEND: z.enum(['auto', 'onnx', 'wasm', 'tensorflow']).optional(),
+  EMBEDDER: z.enum(EMBEDDERS).optional(),
   /** The name RECOGNITION_BACKEND had before onnxruntime; still read, so old .env files work. */
   TF_BACKEND: z.enum(['auto', 'onnx', 'wasm', 'tensorflow']).optional(),
   WORKERS: z.coerce.number().int().min(1).max(64).optional(),
@@ -113,6 +115,8 @@ export interface Config {
   };
   readonly engine: {
     readonly backend: NonNullable<Env['RECOGNITION_BACKEND']>;
+    /** Absent: the shipped embedder where onnxruntime-node loads, else the dlib one. */
+    readonly embedder: Env['EMBEDDER'];
     readonly workers: number;
     readonly modelsDir: string | undefined;
     readonly minEyeDistance: number;
@@ -190,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     },
     engine: {
       backend: e.RECOGNITION_BACKEND ?? e.TF_BACKEND ?? 'auto',
+      embedder: e.EMBEDDER,
       workers: e.WORKERS ?? Math.max(1, os.availableParallelism()),
       modelsDir: e.MODELS_DIR === undefined ? undefined : abs(e.MODELS_DIR),
       minEyeDistance: e.MIN_EYE_DISTANCE,

@@ -42,7 +42,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .requiredOption('-p, --pairs <file>', 'pairs to test, e.g. lfw-dev/pairsDevTest.txt')
     .requiredOption('--images <dir>', 'the folder holding <Name>/<Name>_<NNNN>.jpg')
     .option('--train <file>', 'pairs to choose the threshold on (e.g. pairsDevTrain.txt) instead of 10-fold cross-validation')
-    .addOption(new Option('--embedder <name>', 'the descriptor to measure').choices(EMBEDDERS).default('dlib-7-flip'))
+    .addOption(new Option('--embedder <name>', 'the descriptor to measure (default: EMBEDDER, else the shipped one)').choices(EMBEDDERS))
     .option('--json <file>', 'also write the scores and results as JSON')
     .action((options: Parameters<typeof evalCommand>[0]) => {
       run = () => withContext((context) => evalCommand(options, context));

@@ -1,3 +1,4 @@
-export { MeshFaceEngine, EMBEDDER, EMBEDDERS, DEFAULT_THRESHOLD, type EmbedderName, type EngineOptions } from './mesh-engine.ts';
+export { MeshFaceEngine, SHIPPED_EMBEDDER, FALLBACK_EMBEDDER, DEFAULT_THRESHOLD, type EngineOptions } from './mesh-engine.ts';
+export { EMBEDDERS, type EmbedderName } from './embedders.ts';
 export { PooledFaceEngine } from './pooled-engine.ts';
 export type { BackendPreference } from './model-backends.ts';

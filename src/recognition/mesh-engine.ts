@@ -3,7 +3,8 @@ import type { Box, DecodedImage, DetectedFace, EngineInfo, FaceEngine } from '..
 import { EngineError, SerialQueue, normalize } from '../core/index.ts';
 import { DLIB_TEMPLATE, EYE_CORNERS, eyeCentre, fitSimilarity, warpChip, type Point } from './align.ts';
 import { FaceDetector, type MeshFace, type RgbImage } from './detector/index.ts';
-import { loadModels, type BackendPreference, type ChipDescriber, type EngineBackend } from './model-backends.ts';
+import { loadModels, type BackendPreference, type ChipDescriber, type DescriberName, type EngineBackend } from './model-backends.ts';
+import type { EmbedderName } from './embedders.ts';
 import { cutByRegion, detectionRegions, mergeDetections, type Region } from './tiling.ts';
 
 export interface EngineOptions {
@@ -16,40 +17,84 @@ export interface EngineOptions {
   readonly minFaceScore: number;
   /** Side of the tiles that large photos are also scanned in, for small faces. */
   readonly tileSize?: number;
-  /** Which descriptor to compute; the alternatives exist so that `facefile eval` can compare them. */
-  readonly embedder?: EmbedderName;
+  /**
+   * Which descriptor to compute. Absent: `SHIPPED_EMBEDDER` where onnxruntime-node loads, else
+   * `FALLBACK_EMBEDDER` (MobileFaceNet runs only as the repaired ONNX conversion).
+   */
+  readonly embedder?: EmbedderName | undefined;
 }
 
-/**
- * The descriptors this engine can compute. `dlib-7-flip` is the one shipped; the others are kept
- * measurable (README, "Recognition quality"): face-api's port of dlib's ResNet (128-d) on a
- * 150-pixel chip aligned to dlib's mean face by a similarity fit on 7 points (eye corners, nose
- * base, mouth corners) or 19 points (with the eyelids, nose bridge and lips); `-flip` averages
- * the chip with its mirror image.
- */
-export const EMBEDDERS = ['dlib-7-flip', 'dlib-19-flip', 'dlib-7'] as const;
-export type EmbedderName = (typeof EMBEDDERS)[number];
+
+/** How one descriptor model sees a face: its chip, alignment and weight in the fused vector. */
+interface Part {
+  readonly describer: DescriberName;
+  readonly size: number;
+  /** Chip point for each mesh point used in the fit. */
+  readonly template: readonly { readonly chip: Point; readonly mesh: readonly number[] }[];
+  readonly flip: boolean;
+  /** Its share of the cosine when several parts are fused. */
+  readonly weight: number;
+}
+
+const dlibTemplate = (points: readonly (typeof DLIB_TEMPLATE)[number][]): Part['template'] =>
+  points.map(({ chip, mesh }) => ({ chip: [((CHIP_PADDING + chip[0]) / (1 + 2 * CHIP_PADDING)) * DLIB_CHIP, ((CHIP_PADDING + chip[1]) / (1 + 2 * CHIP_PADDING)) * DLIB_CHIP], mesh: [mesh] }));
+const DLIB_CHIP = 150;
+const CHIP_PADDING = 0.25;
+/** Eye corners, base of the nose and mouth corners: the 7-point fit. */
+const SEVEN_POINTS = [0, 3, 6, 9, 14, 15, 16].map((i) => DLIB_TEMPLATE[i]!);
+/** insightface's 112x112 ArcFace template: eye centres, nose tip, mouth corners (image left first). */
+const ARCFACE_TEMPLATE: Part['template'] = [
+  { chip: [38.2946, 51.6963], mesh: EYE_CORNERS.right },
+  { chip: [73.5318, 51.5014], mesh: EYE_CORNERS.left },
+  { chip: [56.0252, 71.7366], mesh: [1] },
+  { chip: [41.5493, 92.3655], mesh: [61] },
+  { chip: [70.7299, 92.2041], mesh: [291] },
+];
+const DLIB_7: Part = { describer: 'dlib', size: DLIB_CHIP, template: dlibTemplate(SEVEN_POINTS), flip: true, weight: 1 };
+const MOBILEFACENET: Part = { describer: 'mobilefacenet', size: 112, template: ARCFACE_TEMPLATE, flip: true, weight: 1 };
+const PARTS: Readonly<Record<EmbedderName, readonly Part[]>> = {
+  'dlib-7-flip': [DLIB_7],
+  'dlib-19-flip': [{ ...DLIB_7, template: dlibTemplate(DLIB_TEMPLATE) }],
+  'dlib-7': [{ ...DLIB_7, flip: false }],
+  'mobilefacenet-flip': [MOBILEFACENET],
+  'fused-flip': [{ ...DLIB_7, weight: 0.5 }, { ...MOBILEFACENET, weight: 0.5 }],
+};
+
+/** The embedder shipped: the best open-set filing measured (README, "Recognition quality"). */
+export const SHIPPED_EMBEDDER: EmbedderName = 'fused-flip';
+/** The embedder where onnxruntime-node does not load. */
+export const FALLBACK_EMBEDDER: EmbedderName = 'dlib-7-flip';
 
 /**
- * The name stored beside every embedding of the shipped embedder; a change re-describes the
- * library. The same on every backend: the converted models give the tfjs ones' numbers (to 3e-7).
+ * Every embedder's cosine is mapped onto one similarity scale, so that the threshold means the
+ * same wherever it is set (MATCH_THRESHOLD, --threshold, /threshold, the local page) and
+ * `DEFAULT_THRESHOLD` is every embedder's operating point: similarity = 1 - b (1 - cosine).
+ * The map is built into the vector (scaled by sqrt(b), plus a constant sqrt(1 - b) component), so
+ * the stores and the matcher keep comparing unit vectors by their dot product.
+ * b puts each embedder's chosen raw threshold at 0.93: dlib's own (its 0.1% false accepts on LFW
+ * DevTrain); fused-flip's 0.735 and mobilefacenet-flip's 0.545, where `npm run bench -- albums`
+ * (seeds 1 and 2) files at least 99% right while missing under 2% of the members' appearances.
+ * fused-flip's point sits at the high end of that range: the group-photos set has a stranger who
+ * looks like an enrolled person at 0.729.
  */
-export const EMBEDDER = embedderId('dlib-7-flip');
+const CALIBRATION: Readonly<Record<EmbedderName, number>> = {
+  'dlib-7-flip': 1,
+  'dlib-19-flip': 1,
+  'dlib-7': 1,
+  'mobilefacenet-flip': (1 - 0.93) / (1 - 0.545),
+  'fused-flip': (1 - 0.93) / (1 - 0.735),
+};
 
+/** The name stored beside every embedding; a change re-describes the library (`redescribe`). */
 function embedderId(name: EmbedderName): string {
   return `${name}@1`;
 }
 /**
- * The similarity from which two faces are taken for the same person: the lowest threshold with at
- * most 0.1% false accepts on LFW DevTrain (0.929; README, "Recognition quality"). A stranger filed
- * into someone's album is worse than a missed photo, so this sits above the accuracy-optimal 0.916.
- * Embedder-specific: it moves with `EMBEDDER`.
+ * The similarity from which two faces are taken for the same person, on the common scale (see
+ * CALIBRATION). A stranger filed into someone's album is worse than a missed photo: each
+ * embedder's point is chosen for precision first.
  */
 export const DEFAULT_THRESHOLD = 0.93;
-const CHIP_SIZE = 150;
-const CHIP_PADDING = 0.25;
-/** Eye corners, base of the nose and mouth corners: the 7-point fit. */
-const SEVEN_POINTS = [0, 3, 6, 9, 14, 15, 16].map((i) => DLIB_TEMPLATE[i]!);
 /**
  * The long side of the copy faces are looked for in. With 768-pixel tiles this still finds faces
  * whose eyes are about 16 pixels apart at this size (so about 32 in a 4096-pixel photo).
@@ -71,20 +116,33 @@ export class MeshFaceEngine implements FaceEngine {
   private readonly queue = new SerialQueue();
   readonly info: EngineInfo;
 
+  private readonly embedder: EmbedderName;
+  private readonly parts: readonly (Part & { readonly run: ChipDescriber })[];
+
   private constructor(
     private readonly detector: FaceDetector,
-    private readonly describer: ChipDescriber,
+    describers: Partial<Record<DescriberName, ChipDescriber>>,
     private readonly release: () => Promise<void>,
     backend: EngineBackend,
     private readonly options: EngineOptions,
   ) {
-    this.info = { backend, embedder: embedderId(options.embedder ?? 'dlib-7-flip'), dimensions: describer.dimensions, workers: 1 };
+    this.embedder = options.embedder ?? (describers.mobilefacenet ? SHIPPED_EMBEDDER : FALLBACK_EMBEDDER);
+    this.parts = PARTS[this.embedder].map((part) => ({ ...part, run: describers[part.describer]! }));
+    const calibrated = CALIBRATION[this.embedder] === 1 ? 0 : 1;
+    const dimensions = this.parts.reduce((sum, part) => sum + part.run.dimensions, calibrated);
+    this.info = { backend, embedder: embedderId(this.embedder), dimensions, workers: 1 };
   }
 
   static async create(options: EngineOptions): Promise<MeshFaceEngine> {
     try {
-      const models = await loadModels(options.backend, options.modelsDir);
-      return new MeshFaceEngine(new FaceDetector(models.face), models.describer, () => models.close(), models.backend, options);
+      const wanted = [...new Set(PARTS[options.embedder ?? SHIPPED_EMBEDDER].map((part) => part.describer))];
+      const models = await loadModels(options.backend, options.modelsDir, wanted);
+      const missing = wanted.filter((name) => !models.describers[name]);
+      if (missing.length > 0 && options.embedder) {
+        await models.close();
+        throw new EngineError(`EMBEDDER=${options.embedder} needs onnxruntime-node, which does not load here (${models.backend} instead); use EMBEDDER=${FALLBACK_EMBEDDER}`);
+      }
+      return new MeshFaceEngine(new FaceDetector(models.face), models.describers, () => models.close(), models.backend, options);
     } catch (cause) {
       if (cause instanceof EngineError) throw cause;
       throw new EngineError(`the face models could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
@@ -153,34 +211,49 @@ export class MeshFaceEngine implements FaceEngine {
     }));
   }
 
-  /** Aligned chips of every face and their mirror images, described in one batch. */
+  /**
+   * Each face's unit vector: per descriptor model, its aligned chips (and their mirror images) in
+   * one batch, averaged and normalised; several models are joined with the square roots of their
+   * weights (which sum to 1), so that the cosine of two joined vectors is the weighted mean of the
+   * models' cosines; then mapped onto the common scale (CALIBRATION).
+   */
   private async embed(image: DecodedImage, meshes: readonly RawFace['mesh'][]): Promise<Float32Array[]> {
-    const count = meshes.length;
-    const embedder = this.options.embedder ?? 'dlib-7-flip';
-    const points = embedder === 'dlib-19-flip' ? DLIB_TEMPLATE : SEVEN_POINTS;
-    const flip = embedder !== 'dlib-7';
-    const chipValues = CHIP_SIZE * CHIP_SIZE * 3;
-    const chips = new Float32Array((flip ? 2 : 1) * count * chipValues);
-    meshes.forEach((mesh, i) => {
-      const chip = warpChip(image.pixels, image.width, image.height, alignTransform(mesh, points), CHIP_SIZE);
-      chips.set(chip, i * chipValues);
-      if (flip) mirrorInto(chip, chips, (count + i) * chipValues);
-    });
-    const values = await this.describer.describe(chips, (flip ? 2 : 1) * count, CHIP_SIZE);
-    const dims = this.describer.dimensions;
-    return meshes.map((_, i) => {
-      const v = new Float32Array(dims);
-      for (let d = 0; d < dims; d++) v[d] = values[i * dims + d]! + (flip ? values[(count + i) * dims + d]! : 0);
-      return normalize(v);
-    });
+    const vectors = meshes.map(() => new Float32Array(this.info.dimensions));
+    const b = CALIBRATION[this.embedder];
+    let offset = 0;
+    for (const part of this.parts) {
+      const described = await describePart(part, image, meshes);
+      const gain = Math.sqrt((this.parts.length === 1 ? 1 : part.weight) * b);
+      described.forEach((v, i) => vectors[i]!.set(v.map((x) => x * gain), offset));
+      offset += part.run.dimensions;
+    }
+    if (b !== 1) for (const v of vectors) v[offset] = Math.sqrt(1 - b);
+    return vectors;
   }
 }
 
+async function describePart(part: Part & { readonly run: ChipDescriber }, image: DecodedImage, meshes: readonly RawFace['mesh'][]): Promise<Float32Array[]> {
+  const count = meshes.length, size = part.size, chipValues = size * size * 3;
+  const chips = new Float32Array((part.flip ? 2 : 1) * count * chipValues);
+  meshes.forEach((mesh, i) => {
+    const chip = warpChip(image.pixels, image.width, image.height, alignTransform(mesh, part.template), size);
+    chips.set(chip, i * chipValues);
+    if (part.flip) mirrorInto(chip, size, chips, (count + i) * chipValues);
+  });
+  const values = await part.run.describe(chips, (part.flip ? 2 : 1) * count, size);
+  const dims = part.run.dimensions;
+  return meshes.map((_, i) => {
+    const v = new Float32Array(dims);
+    for (let d = 0; d < dims; d++) v[d] = values[i * dims + d]! + (part.flip ? values[(count + i) * dims + d]! : 0);
+    return normalize(v);
+  });
+}
+
 /** Writes the left-right mirror image of a square RGB chip into `out` at `offset`. */
-function mirrorInto(chip: Float32Array, out: Float32Array, offset: number): void {
-  for (let y = 0; y < CHIP_SIZE; y++) {
-    for (let x = 0; x < CHIP_SIZE; x++) {
-      const from = (y * CHIP_SIZE + x) * 3, to = offset + (y * CHIP_SIZE + (CHIP_SIZE - 1 - x)) * 3;
+function mirrorInto(chip: Float32Array, size: number, out: Float32Array, offset: number): void {
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const from = (y * size + x) * 3, to = offset + (y * size + (size - 1 - x)) * 3;
       out[to] = chip[from]!;
       out[to + 1] = chip[from + 1]!;
       out[to + 2] = chip[from + 2]!;
@@ -220,12 +293,17 @@ function padImage(image: RgbImage, pad: number): RgbImage {
   return { pixels, width, height };
 }
 
-function alignTransform(mesh: RawFace['mesh'], points: typeof DLIB_TEMPLATE) {
+function alignTransform(mesh: RawFace['mesh'], template: Part['template']) {
   const from: Point[] = [];
   const to: Point[] = [];
-  for (const { chip, mesh: index } of points) {
-    from.push([((CHIP_PADDING + chip[0]) / (1 + 2 * CHIP_PADDING)) * CHIP_SIZE, ((CHIP_PADDING + chip[1]) / (1 + 2 * CHIP_PADDING)) * CHIP_SIZE]);
-    to.push([mesh[index]![0], mesh[index]![1]]);
+  for (const { chip, mesh: indices } of template) {
+    from.push(chip);
+    let x = 0, y = 0;
+    for (const index of indices) {
+      x += mesh[index]![0] / indices.length;
+      y += mesh[index]![1] / indices.length;
+    }
+    to.push([x, y]);
   }
   return fitSimilarity(from, to);
 }

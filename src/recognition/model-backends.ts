@@ -16,15 +16,19 @@ export interface ChipDescriber {
   describe(chips: Float32Array, count: number, size: number): Promise<Float32Array>;
 }
 
-/** The engine's three models on one backend. */
+/** The descriptor models an engine can use. */
+export type DescriberName = 'dlib' | 'mobilefacenet';
+
+/** The engine's models on one backend. */
 export interface LoadedModels {
   readonly backend: EngineBackend;
   readonly face: FaceModels;
-  readonly describer: ChipDescriber;
+  readonly describers: Partial<Record<DescriberName, ChipDescriber>>;
   close(): Promise<void>;
 }
 
 const DESCRIPTOR_DIMENSIONS = 128;
+const MOBILEFACENET_DIMENSIONS = 192;
 /** Chips per descriptor run: larger batches gain little on one thread and hold more memory. */
 const DESCRIBE_BATCH = 16;
 
@@ -33,25 +37,34 @@ const DESCRIBE_BATCH = 16;
  * the speed of WASM here); it is an optional dependency, so where it does not load `auto` falls
  * back to tfjs, which computes the same numbers (test/integration/onnx-models.test.ts).
  */
-export async function loadModels(preference: BackendPreference, modelsDir: string | undefined): Promise<LoadedModels> {
+/** Loads what `describers` need; on tfjs only `dlib` is available, and `describers` may lack the rest. */
+export async function loadModels(preference: BackendPreference, modelsDir: string | undefined, describers: readonly DescriberName[]): Promise<LoadedModels> {
   const files = new ModelFiles(modelsDir);
   if (preference === 'auto' || preference === 'onnx') {
     const loaded = await loadOrt();
-    if ('ort' in loaded) return loadOnnx(loaded.ort, files);
+    if ('ort' in loaded) return loadOnnx(loaded.ort, files, describers);
     if (preference === 'onnx') throw new EngineError(`RECOGNITION_BACKEND=onnx, but ${loaded.reason}`);
     process.emitWarning(`${loaded.reason}; face models run on tfjs instead (slower)`);
   }
+  // MobileFaceNet as packaged is broken and only its repaired ONNX conversion describes faces, so
+  // tfjs offers dlib alone; the engine says what that means for the embedder.
   return loadTfjs(loadRuntime(preference === 'auto' ? 'auto' : preference), files);
 }
 
-async function loadOnnx(ort: OrtModule, files: ModelFiles): Promise<LoadedModels> {
+async function loadOnnx(ort: OrtModule, files: ModelFiles, describers: readonly DescriberName[]): Promise<LoadedModels> {
   const models = new OnnxModels(ort, (file) => files.readAny(file), path.join(MODEL_CACHE_DIR, 'onnx'));
   try {
-    const [detector, mesh, descriptor] = await Promise.all([models.session('blazeface'), models.session('facemesh'), models.session('face_recognition')]);
+    const [detector, mesh] = await Promise.all([models.session('blazeface'), models.session('facemesh')]);
+    const loaded: Partial<Record<DescriberName, ChipDescriber>> = {};
+    if (describers.includes('dlib')) loaded.dlib = new OrtDescriber(ort, await models.session('face_recognition'), 'face_recognition', DESCRIPTOR_DIMENSIONS);
+    if (describers.includes('mobilefacenet')) {
+      // The repaired graph wants RGB (x - 127.5) / 128 (src/recognition/onnx, repairPrelu).
+      loaded.mobilefacenet = new OrtDescriber(ort, await models.session('mobilefacenet'), 'mobilefacenet', MOBILEFACENET_DIMENSIONS, (v) => (v - 127.5) / 128);
+    }
     return {
       backend: 'onnx',
       face: { detector: new OrtRunner(ort, detector, 'blazeface'), mesh: new OrtRunner(ort, mesh, 'facemesh') },
-      describer: new OrtDescriber(ort, descriptor),
+      describers: loaded,
       close: () => models.close(),
     };
   } catch (error) {
@@ -78,21 +91,24 @@ class OrtRunner implements ModelRunner {
 }
 
 class OrtDescriber implements ChipDescriber {
-  readonly dimensions = DESCRIPTOR_DIMENSIONS;
-
   constructor(
     private readonly ort: OrtModule,
     private readonly session: OnnxSession,
+    private readonly model: OnnxModelName,
+    readonly dimensions: number,
+    private readonly scale?: (value: number) => number,
   ) {}
 
   async describe(chips: Float32Array, count: number, size: number): Promise<Float32Array> {
     const out = new Float32Array(count * this.dimensions);
     const chipValues = size * size * 3;
+    const { input, outputs } = ONNX_MODELS[this.model];
     for (let start = 0; start < count; start += DESCRIBE_BATCH) {
       const n = Math.min(DESCRIBE_BATCH, count - start);
-      const input = new this.ort.Tensor('float32', chips.subarray(start * chipValues, (start + n) * chipValues), [n, size, size, 3]);
-      const result = await this.session.run({ [ONNX_MODELS.face_recognition.input]: input });
-      out.set(result[ONNX_MODELS.face_recognition.outputs[0]!]!.data as Float32Array, start * this.dimensions);
+      let batch = chips.subarray(start * chipValues, (start + n) * chipValues);
+      if (this.scale) batch = batch.map(this.scale);
+      const result = await this.session.run({ [input]: new this.ort.Tensor('float32', batch, [n, size, size, 3]) });
+      out.set(result[outputs[0]!]!.data as Float32Array, start * this.dimensions);
     }
     return out;
   }
@@ -109,7 +125,7 @@ async function loadTfjs(runtime: Runtime, files: ModelFiles): Promise<LoadedMode
     return {
       backend: runtime.backend,
       face,
-      describer: {
+      describers: { dlib: {
         dimensions: DESCRIPTOR_DIMENSIONS,
         async describe(chips, count, size) {
           const output = tf.tidy(() => {
@@ -122,7 +138,7 @@ async function loadTfjs(runtime: Runtime, files: ModelFiles): Promise<LoadedMode
             output.dispose();
           }
         },
-      },
+      } },
       close: () => Promise.resolve(),
     };
   } catch (cause) {

@@ -24,10 +24,12 @@ faceEngineContract('MeshFaceEngine on tfjs WASM (where onnxruntime does not load
 
 describe('MeshFaceEngine: onnxruntime and tfjs give the same faces', { skip: NO_DATASETS }, () => {
   it('GIVEN real group photos WHEN described on both backends THEN the boxes match and the embeddings agree to a cosine of 0.9999', async () => {
-    const onnx = await MeshFaceEngine.create({ ...ENGINE_OPTIONS, backend: 'onnx' });
+    // dlib is the one descriptor both backends run; MobileFaceNet runs only on onnxruntime.
+    const onnx = await MeshFaceEngine.create({ ...ENGINE_OPTIONS, backend: 'onnx', embedder: 'dlib-7-flip' });
     const wasm = await MeshFaceEngine.create({ ...ENGINE_OPTIONS, backend: 'wasm' });
     try {
-      assert.equal(onnx.info.embedder, wasm.info.embedder, 'one embedder id: libraries need no migration between backends');
+      assert.equal(wasm.info.embedder, 'dlib-7-flip@1', 'without onnxruntime, the dlib embedder');
+      assert.equal(onnx.info.embedder, wasm.info.embedder, 'one embedder id: a library moved between backends needs no migration');
       let faces = 0, lowest = 1;
       for (const name of ['bbt4.jpg', 'kit_with_rose.jpg', 'obama_and_biden.jpg']) {
         const image = await decodeFile(path.join(POSTS, name));
@@ -46,6 +48,37 @@ describe('MeshFaceEngine: onnxruntime and tfjs give the same faces', { skip: NO_
       assert.ok(lowest > 0.9999, `lowest cosine between backends ${lowest}`);
     } finally {
       await Promise.all([onnx.close(), wasm.close()]);
+    }
+  });
+});
+
+describe('MeshFaceEngine: the shipped embedder fuses MobileFaceNet and dlib on one similarity scale', { skip: NO_DATASETS }, () => {
+  it('GIVEN two faces WHEN described by fused-flip and by each part THEN its similarity is 1 - b (1 - the mean of the parts\' cosines)', async (t) => {
+    const engines = await Promise.all((['fused-flip', 'dlib-7-flip', 'mobilefacenet-flip'] as const).map((embedder) => MeshFaceEngine.create({ ...ENGINE_OPTIONS, embedder }).catch(() => undefined)));
+    const [fused, dlib, mfn] = engines;
+    try {
+      if (!fused || !dlib || !mfn) return t.skip('onnxruntime-node does not load here');
+      const faces = async (engine: MeshFaceEngine) => {
+        const [a] = await engine.detect(await decodeFile(path.join(LFW, 'Abdullah_Gul/Abdullah_Gul_0013.jpg')));
+        const [b] = await engine.detect(await decodeFile(path.join(LFW, 'Abdullah_Gul/Abdullah_Gul_0014.jpg')));
+        const [c] = await engine.detect(await decodeFile(path.join(LFW, 'AJ_Cook/AJ_Cook_0001.jpg')));
+        return [a!.embedding!, b!.embedding!, c!.embedding!] as const;
+      };
+      const [f, d, m] = [await faces(fused), await faces(dlib), await faces(mfn)];
+      // b from the fused vector itself: its last component is sqrt(1 - b).
+      const b = 1 - f[0][f[0].length - 1]! ** 2;
+      assert.ok(b > 0.1 && b < 0.5, `calibration ${b}`);
+      // mobilefacenet-flip carries its own calibration: undo it to get the raw cosine.
+      const bm = 1 - m[0][m[0].length - 1]! ** 2;
+      const raw = (x: Float32Array, y: Float32Array, scale: number) => 1 - (1 - similarity(x, y)) / scale;
+      for (const [i, j] of [[0, 1], [0, 2], [1, 2]] as const) {
+        const expected = 1 - b * (1 - (raw(d[i], d[j], 1) + raw(m[i], m[j], bm)) / 2);
+        assert.ok(Math.abs(similarity(f[i], f[j]) - expected) < 1e-4, `pair ${i},${j}: ${similarity(f[i], f[j])} vs ${expected}`);
+      }
+      assert.ok(similarity(f[0], f[1]) >= DEFAULT_THRESHOLD, `same person ${similarity(f[0], f[1])}`);
+      assert.ok(similarity(f[0], f[2]) < DEFAULT_THRESHOLD, `different people ${similarity(f[0], f[2])}`);
+    } finally {
+      await Promise.all(engines.map((engine) => engine?.close() ?? Promise.resolve()));
     }
   });
 });

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       library: { replyMode: 'quiet', unknownRetentionDays: 90, minClusterPhotos: 3, eraseLeftGroupsAfterDays: 30 },
       engine: {
         backend: 'auto',
+        embedder: undefined,
         workers: os.availableParallelism(),
         modelsDir: undefined,
         minEyeDistance: 12,
