@@ -18,7 +18,7 @@ import sharp from 'sharp';
 import pino from 'pino';
 import { ArchiveJob } from '../src/archive/archive-job.ts';
 import { SharpImageDecoder } from '../src/imaging/sharp-decoder.ts';
-import { DEFAULT_THRESHOLD, PooledFaceEngine } from '../src/recognition/index.ts';
+import { DEFAULT_THRESHOLD, EMBEDDERS, PooledFaceEngine, type EmbedderName } from '../src/recognition/index.ts';
 import { KeyvFaceCache, openKeyv } from '../src/storage/index.ts';
 import { parsePairs } from '../src/eval/verification.ts';
 import { DATASETS, GROUP, LFW, POSTS } from '../test/helpers/datasets.ts';
@@ -37,6 +37,14 @@ interface Set {
 }
 
 const workers = Number(process.env.WORKERS ?? os.availableParallelism());
+
+/** EMBEDDER=<name> measures another embedder than the shipped one. */
+function embedderFromEnv(): EmbedderName | undefined {
+  const name = process.env.EMBEDDER;
+  if (!name) return undefined;
+  if (!(EMBEDDERS as readonly string[]).includes(name)) throw new Error(`EMBEDDER must be one of ${EMBEDDERS.join(', ')}`);
+  return name as EmbedderName;
+}
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'facefile-bench-'));
 
 async function knownFolder(): Promise<string> {
@@ -91,7 +99,7 @@ async function faceBench(): Promise<void> {
   const log = pino({ level: 'silent' });
   try {
     const started = performance.now();
-    const engine = await PooledFaceEngine.create({ backend: 'auto', modelsDir: undefined, minEyeDistance: 12, minFaceScore: 0.5, workers });
+    const engine = await PooledFaceEngine.create({ backend: 'auto', modelsDir: undefined, minEyeDistance: 12, minFaceScore: 0.5, workers, embedder: embedderFromEnv() });
     const startupMs = performance.now() - started;
     const known = await knownFolder();
     const emptyKnown = path.join(scratch, 'nobody');

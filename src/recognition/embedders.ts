@@ -6,8 +6,9 @@
  *   the eyelids, nose bridge and lips);
  * - `mobilefacenet-flip`: MobileFaceNet (192-d, ArcFace-trained; its PReLUs repaired by the
  *   converter) on a 112-pixel chip aligned to the ArcFace 5-point template;
- * - `fused-flip`: both, their cosines averaged (the vectors concatenated with weights);
+ * - `fused-flip`: both, their cosines averaged (the vectors concatenated with weights); `fused`
+ *   the same without the mirror images (half the descriptor work);
  * `-flip` averages each chip's vector with its mirror image's.
  */
-export const EMBEDDERS = ['dlib-7-flip', 'dlib-19-flip', 'dlib-7', 'mobilefacenet-flip', 'fused-flip'] as const;
+export const EMBEDDERS = ['dlib-7-flip', 'dlib-19-flip', 'dlib-7', 'mobilefacenet-flip', 'fused-flip', 'fused'] as const;
 export type EmbedderName = (typeof EMBEDDERS)[number];

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import type { Box, DecodedImage, DetectedFace, EngineInfo, FaceEngine } from '../core/index.ts';
 import { EngineError, SerialQueue, normalize } from '../core/index.ts';
 import { DLIB_TEMPLATE, EYE_CORNERS, eyeCentre, fitSimilarity, warpChip, type Point } from './align.ts';
-import { FaceDetector, type MeshFace, type RgbImage } from './detector/index.ts';
+import { DEFAULT_DETECTOR_SETTINGS, FaceDetector, type FaceCandidate, type MeshFace, type RgbImage } from './detector/index.ts';
 import { loadModels, type BackendPreference, type ChipDescriber, type DescriberName, type EngineBackend } from './model-backends.ts';
 import type { EmbedderName } from './embedders.ts';
 import { cutByRegion, detectionRegions, mergeDetections, type Region } from './tiling.ts';
@@ -58,10 +58,11 @@ const PARTS: Readonly<Record<EmbedderName, readonly Part[]>> = {
   'dlib-7': [{ ...DLIB_7, flip: false }],
   'mobilefacenet-flip': [MOBILEFACENET],
   'fused-flip': [{ ...DLIB_7, weight: 0.5 }, { ...MOBILEFACENET, weight: 0.5 }],
+  fused: [{ ...DLIB_7, flip: false, weight: 0.5 }, { ...MOBILEFACENET, flip: false, weight: 0.5 }],
 };
 
 /** The embedder shipped: the best open-set filing measured (README, "Recognition quality"). */
-export const SHIPPED_EMBEDDER: EmbedderName = 'fused-flip';
+export const SHIPPED_EMBEDDER: EmbedderName = 'fused';
 /** The embedder where onnxruntime-node does not load. */
 export const FALLBACK_EMBEDDER: EmbedderName = 'dlib-7-flip';
 
@@ -72,10 +73,10 @@ export const FALLBACK_EMBEDDER: EmbedderName = 'dlib-7-flip';
  * The map is built into the vector (scaled by sqrt(b), plus a constant sqrt(1 - b) component), so
  * the stores and the matcher keep comparing unit vectors by their dot product.
  * b puts each embedder's chosen raw threshold at 0.93: dlib's own (its 0.1% false accepts on LFW
- * DevTrain); fused-flip's 0.735 and mobilefacenet-flip's 0.545, where `npm run bench -- albums`
- * (seeds 1 and 2) files at least 99% right while missing under 2% of the members' appearances.
- * fused-flip's point sits at the high end of that range: the group-photos set has a stranger who
- * looks like an enrolled person at 0.729.
+ * DevTrain); fused's 0.733, fused-flip's 0.735 and mobilefacenet-flip's 0.545, where
+ * `npm run bench -- albums` (seeds 1 and 2) files at least 99% right while missing under 2% of the
+ * members' appearances. The fused points sit at the high end of that range: the group-photos set
+ * has a stranger who looks like an enrolled person at 0.729.
  */
 const CALIBRATION: Readonly<Record<EmbedderName, number>> = {
   'dlib-7-flip': 1,
@@ -83,6 +84,7 @@ const CALIBRATION: Readonly<Record<EmbedderName, number>> = {
   'dlib-7': 1,
   'mobilefacenet-flip': (1 - 0.93) / (1 - 0.545),
   'fused-flip': (1 - 0.93) / (1 - 0.735),
+  fused: (1 - 0.93) / (1 - 0.733),
 };
 
 /** The name stored beside every embedding; a change re-describes the library (`redescribe`). */
@@ -169,16 +171,26 @@ export class MeshFaceEngine implements FaceEngine {
     return this.describe(image, factor === 1 ? raw : raw.map((face) => scale(face, factor)));
   }
 
-  /** Runs the detector on the whole photo and, for large photos, on overlapping tiles. */
+  /**
+   * Runs BlazeFace on the whole photo and, for large photos, on overlapping tiles; merges what the
+   * views found, then runs FaceMesh once per face on the whole copy. (Meshing each view's finds
+   * before merging did the same face up to four times over.)
+   */
   private async findFaces(image: RgbImage): Promise<RawFace[]> {
-    const found: RawFace[] = [];
+    const found: { box: Box; score: number; candidate: FaceCandidate }[] = [];
     for (const region of detectionRegions(image.width, image.height, this.options.tileSize ?? 768)) {
       const view = region.whole ? image : cropRegion(image, region);
-      for (const face of (await this.detector.detect(view)).map((f) => shift(f, region.x, region.y))) {
-        if (Math.max(face.box.width, face.box.height) >= region.minFace && !cutByRegion(face.box, region, image.width, image.height)) found.push(face);
+      for (const candidate of (await this.detector.candidates(view)).map((c) => shiftCandidate(c, region.x, region.y))) {
+        const box = faceBoxOf(candidate);
+        if (Math.max(box.width, box.height) >= region.minFace && !cutByRegion(box, region, image.width, image.height)) found.push({ box, score: candidate.confidence, candidate });
       }
     }
-    return mergeDetections(found);
+    const faces: RawFace[] = [];
+    for (const { candidate } of mergeDetections(found)) {
+      const face = await this.detector.mesh(image, candidate);
+      if (face) faces.push(face);
+    }
+    return mergeDetections(faces);
   }
 
   /**
@@ -271,6 +283,23 @@ async function shrink(image: DecodedImage, width: number, height: number): Promi
     .raw()
     .toBuffer({ resolveWithObject: true });
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A candidate found in a view at (dx, dy), in the whole image's pixels. */
+function shiftCandidate(candidate: FaceCandidate, dx: number, dy: number): FaceCandidate {
+  if (dx === 0 && dy === 0) return candidate;
+  const move = (p: Point): Point => [p[0] + dx, p[1] + dy];
+  return { ...candidate, start: move(candidate.start), end: move(candidate.end), landmarks: candidate.landmarks.map(move) };
+}
+
+/**
+ * The face inside a candidate's box, which BlazeFace's decoding enlarged (DEFAULT_DETECTOR_SETTINGS
+ * scale) for the mesh crop: the tiles' size and edge rules are about faces.
+ */
+function faceBoxOf(candidate: FaceCandidate): Box {
+  const cx = (candidate.start[0] + candidate.end[0]) / 2, cy = (candidate.start[1] + candidate.end[1]) / 2;
+  const w = (candidate.end[0] - candidate.start[0]) / DEFAULT_DETECTOR_SETTINGS.scale, h = (candidate.end[1] - candidate.start[1]) / DEFAULT_DETECTOR_SETTINGS.scale;
+  return { x: cx - w / 2, y: cy - h / 2, width: w, height: h };
 }
 
 function cropRegion(image: RgbImage, region: Region): RgbImage {

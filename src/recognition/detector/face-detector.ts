@@ -1,6 +1,6 @@
 import type { Box } from '../../core/index.ts';
 import { EngineError } from '../../core/index.ts';
-import { DETECTOR_SIZE, decodeDetections, detectorInput, type DetectorSettings } from './blazeface.ts';
+import { DETECTOR_SIZE, decodeDetections, detectorInput, type DetectorSettings, type FaceCandidate } from './blazeface.ts';
 import { MESH_POINTS, MESH_SIZE, meshCrop, meshFaceBox, meshToImage } from './face-mesh.ts';
 import type { FaceModels } from './model-runner.ts';
 import { cropFace, resizeBilinear, type RgbImage } from './pixels.ts';
@@ -37,21 +37,35 @@ export class FaceDetector {
 
   /** The faces in an RGB image, in the detector's order (best detection first). */
   async detect(image: RgbImage): Promise<MeshFace[]> {
+    const faces: MeshFace[] = [];
+    for (const candidate of await this.candidates(image)) {
+      const face = await this.mesh(image, candidate);
+      if (face) faces.push(face);
+    }
+    return faces;
+  }
+
+  /** BlazeFace alone: where faces may be, best first, in `image`'s pixels. */
+  async candidates(image: RgbImage): Promise<FaceCandidate[]> {
     if (image.width < 1 || image.height < 1) return [];
     const input = detectorInput(resizeBilinear(image, DETECTOR_SIZE, DETECTOR_SIZE));
     const detections = await this.models.detector.run(input, [1, DETECTOR_SIZE, DETECTOR_SIZE, 3]);
-    const faces: MeshFace[] = [];
-    for (const candidate of decodeDetections(detections, image.width, image.height, this.settings)) {
-      const crop = meshCrop(candidate, this.settings.rotation);
-      const outputs = await this.models.mesh.run(cropFace(image, crop, MESH_SIZE), [1, MESH_SIZE, MESH_SIZE, 3]);
-      const flag = outputs.find((o) => o.length === 1), points = outputs.find((o) => o.length === MESH_POINTS * 3);
-      if (!flag || !points) throw new EngineError(`the face mesh model's outputs have unexpected sizes: ${outputs.map((o) => o.length).join(', ')}`);
-      // Human rounds the mesh confidence before comparing it, and keeps only scores above the bar.
-      const score = Math.round(100 * flag[0]!) / 100;
-      if (score <= this.settings.minConfidence) continue;
-      const mesh = meshToImage(points, crop);
-      faces.push({ box: meshFaceBox(mesh, candidate, image.width, image.height), score, boxScore: Math.round(100 * candidate.confidence) / 100, mesh });
-    }
-    return faces;
+    return decodeDetections(detections, image.width, image.height, this.settings);
+  }
+
+  /**
+   * FaceMesh on one candidate, which may come from a view of `image` (shifted into its pixels):
+   * the face, or undefined where the mesh model finds none.
+   */
+  async mesh(image: RgbImage, candidate: FaceCandidate): Promise<MeshFace | undefined> {
+    const crop = meshCrop(candidate, this.settings.rotation);
+    const outputs = await this.models.mesh.run(cropFace(image, crop, MESH_SIZE), [1, MESH_SIZE, MESH_SIZE, 3]);
+    const flag = outputs.find((o) => o.length === 1), points = outputs.find((o) => o.length === MESH_POINTS * 3);
+    if (!flag || !points) throw new EngineError(`the face mesh model's outputs have unexpected sizes: ${outputs.map((o) => o.length).join(', ')}`);
+    // Human rounds the mesh confidence before comparing it, and keeps only scores above the bar.
+    const score = Math.round(100 * flag[0]!) / 100;
+    if (score <= this.settings.minConfidence) return undefined;
+    const mesh = meshToImage(points, crop);
+    return { box: meshFaceBox(mesh, candidate, image.width, image.height), score, boxScore: Math.round(100 * candidate.confidence) / 100, mesh };
   }
 }
