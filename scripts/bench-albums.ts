@@ -297,7 +297,7 @@ function centralFace(faces: readonly DetectedFace[], width: number, height: numb
   return faces.filter((f) => f.embedding).sort((a, b) => distance(a) - distance(b))[0];
 }
 
-function parseOptions(args: readonly string[]): AlbumOptions & { threshold: number; embedder: EmbedderName } {
+function parseOptions(args: readonly string[]): AlbumOptions & { threshold: number; embedder: EmbedderName | undefined } {
   const { values } = parseArgs({
     args: [...args],
     options: {
@@ -306,7 +306,8 @@ function parseOptions(args: readonly string[]): AlbumOptions & { threshold: numb
       posts: { type: 'string', default: '300' },
       seed: { type: 'string', default: '1' },
       threshold: { type: 'string', default: String(DEFAULT_THRESHOLD) },
-      embedder: { type: 'string', default: process.env.EMBEDDER ?? 'dlib-7-flip' },
+      // Absent: the engine's own choice, the shipped embedder where onnxruntime-node loads.
+      embedder: { type: 'string', default: process.env.EMBEDDER ?? '' },
     },
   });
   const count = (name: string, value: string, min: number): number => {
@@ -317,7 +318,7 @@ function parseOptions(args: readonly string[]): AlbumOptions & { threshold: numb
   const threshold = Number(values.threshold);
   if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`--threshold must be a similarity in (0, 1], not ${values.threshold}`);
   const embedder = EMBEDDERS.find((name) => name === values.embedder);
-  if (!embedder) throw new RangeError(`--embedder must be one of ${EMBEDDERS.join(', ')}, not ${values.embedder}`);
+  if (!embedder && values.embedder !== '') throw new RangeError(`--embedder must be one of ${EMBEDDERS.join(', ')}, not ${values.embedder}`);
   return {
     members: count('members', values.members, 1),
     samples: count('samples', values.samples, 1),
