@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { Box, DecodedImage, DetectedFace, EngineInfo, FaceEngine } from '../core/index.ts';
 import { EngineError, SerialQueue, normalize } from '../core/index.ts';
-import { DLIB_TEMPLATE, EYE_CORNERS, eyeCentre, fitSimilarity, warpChip, type Point } from './align.ts';
+import { DLIB_TEMPLATE, EYE_CORNERS, eyeCentre, fitSimilarity, warpChip, type Point, type Similarity } from './align.ts';
 import { DEFAULT_DETECTOR_SETTINGS, FaceDetector, type FaceCandidate, type MeshFace, type RgbImage } from './detector/index.ts';
 import { loadModels, type BackendPreference, type ChipDescriber, type DescriberName, type EngineBackend } from './model-backends.ts';
 import type { EmbedderName } from './embedders.ts';
@@ -168,7 +168,7 @@ export class MeshFaceEngine implements FaceEngine {
     const copy: RgbImage = factor === 1 ? image : { pixels: await shrink(image, width, height), width, height };
     let raw = await this.findFaces(copy);
     if (raw.length === 0) raw = await this.findFacesPadded(copy);
-    return this.describe(image, factor === 1 ? raw : raw.map((face) => scale(face, factor)));
+    return this.describe({ full: image, copy, factor }, factor === 1 ? raw : raw.map((face) => scale(face, factor)));
   }
 
   /**
@@ -203,7 +203,7 @@ export class MeshFaceEngine implements FaceEngine {
     return faces.map((face) => shift(face, -pad, -pad));
   }
 
-  private async describe(image: DecodedImage, raw: readonly RawFace[]): Promise<DetectedFace[]> {
+  private async describe(image: Sources, raw: readonly RawFace[]): Promise<DetectedFace[]> {
     const faces = raw.map((face) => {
       const eyeDistance = distance(eyeCentre(face.mesh, EYE_CORNERS.right), eyeCentre(face.mesh, EYE_CORNERS.left));
       const unusable =
@@ -229,7 +229,7 @@ export class MeshFaceEngine implements FaceEngine {
    * weights (which sum to 1), so that the cosine of two joined vectors is the weighted mean of the
    * models' cosines; then mapped onto the common scale (CALIBRATION).
    */
-  private async embed(image: DecodedImage, meshes: readonly RawFace['mesh'][]): Promise<Float32Array[]> {
+  private async embed(image: Sources, meshes: readonly RawFace['mesh'][]): Promise<Float32Array[]> {
     const vectors = meshes.map(() => new Float32Array(this.info.dimensions));
     const b = CALIBRATION[this.embedder];
     let offset = 0;
@@ -244,11 +244,11 @@ export class MeshFaceEngine implements FaceEngine {
   }
 }
 
-async function describePart(part: Part & { readonly run: ChipDescriber }, image: DecodedImage, meshes: readonly RawFace['mesh'][]): Promise<Float32Array[]> {
+async function describePart(part: Part & { readonly run: ChipDescriber }, image: Sources, meshes: readonly RawFace['mesh'][]): Promise<Float32Array[]> {
   const count = meshes.length, size = part.size, chipValues = size * size * 3;
   const chips = new Float32Array((part.flip ? 2 : 1) * count * chipValues);
   meshes.forEach((mesh, i) => {
-    const chip = warpChip(image.pixels, image.width, image.height, alignTransform(mesh, part.template), size);
+    const chip = cutChip(image, alignTransform(mesh, part.template), size);
     chips.set(chip, i * chipValues);
     if (part.flip) mirrorInto(chip, size, chips, (count + i) * chipValues);
   });
@@ -259,6 +259,27 @@ async function describePart(part: Part & { readonly run: ChipDescriber }, image:
     for (let d = 0; d < dims; d++) v[d] = values[i * dims + d]! + (part.flip ? values[(count + i) * dims + d]! : 0);
     return normalize(v);
   });
+}
+
+/** The photo a face is described from, and the smaller copy the detector saw (`factor` times smaller). */
+interface Sources {
+  readonly full: DecodedImage;
+  readonly copy: RgbImage;
+  readonly factor: number;
+}
+
+/**
+ * A face's chip, resampled from the smaller copy when that still holds at least a pixel for each
+ * of the chip's: averaging many 12 MP pixels into each chip pixel was most of the time a large
+ * photo spent outside the models, for the same chip.
+ */
+function cutChip(image: Sources, transform: Similarity, size: number): Float32Array {
+  const { full, copy, factor } = image;
+  if (factor > 1 && Math.hypot(transform.a, transform.b) >= factor) {
+    const reduced = { a: transform.a / factor, b: transform.b / factor, tx: transform.tx / factor, ty: transform.ty / factor };
+    return warpChip(copy.pixels, copy.width, copy.height, reduced, size);
+  }
+  return warpChip(full.pixels, full.width, full.height, transform, size);
 }
 
 /** Writes the left-right mirror image of a square RGB chip into `out` at `offset`. */
