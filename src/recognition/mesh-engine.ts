@@ -24,7 +24,6 @@ export interface EngineOptions {
   readonly embedder?: EmbedderName | undefined;
 }
 
-
 /** How one descriptor model sees a face: its chip, alignment and weight in the fused vector. */
 interface Part {
   readonly describer: DescriberName;
@@ -109,10 +108,10 @@ type RawFace = Pick<MeshFace, 'box' | 'score' | 'mesh'>;
 
 /**
  * The recognition core on one thread: BlazeFace finds faces, FaceMesh their 468 points (Human's
- * pipeline, in `detector/`), each face is aligned to dlib's template and described by the dlib
- * ResNet (128-d), averaged with its mirror image. The models run on onnxruntime-node where it
- * loads, else on tfjs (`model-backends.ts`). Calls are serialised; for several cores, run one per
- * worker thread (`PooledFaceEngine`).
+ * pipeline, in `detector/`), and each face is aligned and described by the embedder's models
+ * (PARTS: MobileFaceNet and dlib's ResNet for the shipped one). The models run on onnxruntime-node
+ * where it loads, else on tfjs (`model-backends.ts`). Calls are serialised; for several cores, run
+ * one per worker thread (`PooledFaceEngine`).
  */
 export class MeshFaceEngine implements FaceEngine {
   private readonly queue = new SerialQueue();
@@ -140,10 +139,12 @@ export class MeshFaceEngine implements FaceEngine {
       const wanted = [...new Set(PARTS[options.embedder ?? SHIPPED_EMBEDDER].map((part) => part.describer))];
       const models = await loadModels(options.backend, options.modelsDir, wanted);
       const missing = wanted.filter((name) => !models.describers[name]);
+      const why = missing.map((name) => models.unavailable[name] ?? name).join('; ');
       if (missing.length > 0 && options.embedder) {
         await models.close();
-        throw new EngineError(`EMBEDDER=${options.embedder} needs onnxruntime-node, which does not load here (${models.backend} instead); use EMBEDDER=${FALLBACK_EMBEDDER}`);
+        throw new EngineError(`EMBEDDER=${options.embedder} cannot run here (${why}); use EMBEDDER=${FALLBACK_EMBEDDER}`);
       }
+      if (missing.length > 0) process.emitWarning(`recognition falls back to ${FALLBACK_EMBEDDER}: ${why}`);
       return new MeshFaceEngine(new FaceDetector(models.face), models.describers, () => models.close(), models.backend, options);
     } catch (cause) {
       if (cause instanceof EngineError) throw cause;
@@ -162,7 +163,8 @@ export class MeshFaceEngine implements FaceEngine {
 
   private async detectNow(image: DecodedImage): Promise<DetectedFace[]> {
     // Faces are found on a copy at most DETECT_MAX_SIDE wide; they are described from the full
-    // pixels. A 12 MP photo then takes about 13 detector passes instead of about 50.
+    // pixels where the copy would lose detail (`cutChip`). A 12 MP photo then takes about 13
+    // detector passes instead of about 50.
     const factor = Math.max(1, Math.max(image.width, image.height) / DETECT_MAX_SIDE);
     const width = Math.round(image.width / factor), height = Math.round(image.height / factor);
     const copy: RgbImage = factor === 1 ? image : { pixels: await shrink(image, width, height), width, height };

@@ -24,6 +24,8 @@ export interface LoadedModels {
   readonly backend: EngineBackend;
   readonly face: FaceModels;
   readonly describers: Partial<Record<DescriberName, ChipDescriber>>;
+  /** Why each describer asked for and absent is absent. */
+  readonly unavailable: Partial<Record<DescriberName, string>>;
   close(): Promise<void>;
 }
 
@@ -48,7 +50,8 @@ export async function loadModels(preference: BackendPreference, modelsDir: strin
   }
   // MobileFaceNet as packaged is broken and only its repaired ONNX conversion describes faces, so
   // tfjs offers dlib alone; the engine says what that means for the embedder.
-  return loadTfjs(loadRuntime(preference === 'auto' ? 'auto' : preference), files);
+  const models = await loadTfjs(loadRuntime(preference === 'auto' ? 'auto' : preference), files);
+  return describers.includes('mobilefacenet') ? { ...models, unavailable: { mobilefacenet: 'MobileFaceNet runs only on onnxruntime-node' } } : models;
 }
 
 async function loadOnnx(ort: OrtModule, files: ModelFiles, describers: readonly DescriberName[]): Promise<LoadedModels> {
@@ -56,15 +59,26 @@ async function loadOnnx(ort: OrtModule, files: ModelFiles, describers: readonly 
   try {
     const [detector, mesh] = await Promise.all([models.session('blazeface'), models.session('facemesh')]);
     const loaded: Partial<Record<DescriberName, ChipDescriber>> = {};
-    if (describers.includes('dlib')) loaded.dlib = new OrtDescriber(ort, await models.session('face_recognition'), 'face_recognition', DESCRIPTOR_DIMENSIONS);
+    const unavailable: Partial<Record<DescriberName, string>> = {};
+    // dlib comes with a dependency and must load; MobileFaceNet's files come from the registry at
+    // install, which may have been offline: without them the engine falls back to dlib.
+    if (describers.includes('mobilefacenet') || describers.includes('dlib')) {
+      loaded.dlib = new OrtDescriber(ort, await models.session('face_recognition'), 'face_recognition', DESCRIPTOR_DIMENSIONS);
+    }
     if (describers.includes('mobilefacenet')) {
-      // The repaired graph wants RGB (x - 127.5) / 128 (src/recognition/onnx, repairPrelu).
-      loaded.mobilefacenet = new OrtDescriber(ort, await models.session('mobilefacenet'), 'mobilefacenet', MOBILEFACENET_DIMENSIONS, (v) => (v - 127.5) / 128);
+      try {
+        // The repaired graph wants RGB (x - 127.5) / 128 (src/recognition/onnx, repairPrelu).
+        loaded.mobilefacenet = new OrtDescriber(ort, await models.session('mobilefacenet'), 'mobilefacenet', MOBILEFACENET_DIMENSIONS, (v) => (v - 127.5) / 128);
+      } catch (error) {
+        if (!(error instanceof EngineError)) throw error;
+        unavailable.mobilefacenet = error.message;
+      }
     }
     return {
       backend: 'onnx',
       face: { detector: new OrtRunner(ort, detector, 'blazeface'), mesh: new OrtRunner(ort, mesh, 'facemesh') },
       describers: loaded,
+      unavailable,
       close: () => models.close(),
     };
   } catch (error) {
@@ -139,6 +153,7 @@ async function loadTfjs(runtime: Runtime, files: ModelFiles): Promise<LoadedMode
           }
         },
       } },
+      unavailable: {},
       close: () => Promise.resolve(),
     };
   } catch (cause) {

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { faceEngineContract, type FaceEngineFixtures } from '../contracts/face-engine.contract.ts';
 import { DEFAULT_THRESHOLD, MeshFaceEngine, PooledFaceEngine } from '../../src/recognition/index.ts';
@@ -79,6 +80,34 @@ describe('MeshFaceEngine: the shipped embedder fuses MobileFaceNet and dlib on o
       assert.ok(similarity(f[0], f[2]) < DEFAULT_THRESHOLD, `different people ${similarity(f[0], f[2])}`);
     } finally {
       await Promise.all(engines.map((engine) => engine?.close() ?? Promise.resolve()));
+    }
+  });
+});
+
+describe('MeshFaceEngine without MobileFaceNet (an install that could not reach the registry)', { skip: NO_DATASETS }, () => {
+  it('GIVEN unreadable MobileFaceNet files THEN the default engine falls back to dlib with a warning, and an explicit EMBEDDER=fused refuses to start with the reason', async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-no-mfn-'));
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      // A file in MODELS_DIR replaces the packaged one: this one is not a model at all.
+      await writeFile(path.join(dir, 'mobilefacenet.json'), 'not json');
+      const engine = await MeshFaceEngine.create({ ...ENGINE_OPTIONS, modelsDir: dir });
+      try {
+        if (engine.info.backend !== 'onnx') return t.skip('onnxruntime-node does not load here');
+        assert.equal(engine.info.embedder, 'dlib-7-flip@1');
+        const faces = await engine.detect(await decodeFile(path.join(POSTS, 'kit_with_rose.jpg')));
+        assert.equal(faces.filter((f) => f.embedding?.length === 128).length, 2);
+      } finally {
+        await engine.close();
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(warnings.some((w) => w.includes('falls back to dlib-7-flip') && w.includes('mobilefacenet')), warnings.join('\n'));
+      await assert.rejects(MeshFaceEngine.create({ ...ENGINE_OPTIONS, modelsDir: dir, embedder: 'fused' }), /EMBEDDER=fused cannot run here \(.*mobilefacenet.*\); use EMBEDDER=dlib-7-flip/);
+    } finally {
+      process.off('warning', onWarning);
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
