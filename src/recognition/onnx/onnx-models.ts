@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { EngineError, describeError, sha256Hex } from '../../core/index.ts';
+import { writeAtomically } from '../../files/index.ts';
 import { buildDlibResnet } from './dlib-resnet.ts';
 import { convertGraphModel, type ConvertOptions, type GraphModelJson } from './tfjs-graph.ts';
 import { decodeWeights, type WeightGroup } from './weights.ts';
@@ -204,14 +205,4 @@ async function readVerified(file: string): Promise<{ bytes?: Uint8Array; corrupt
   }
   const expected = await readFile(`${file}.sha256`, 'utf8').then((text) => text.split(/\s/)[0], () => undefined);
   return expected === sha256Hex(bytes) ? { bytes, corrupt: false } : { corrupt: true };
-}
-
-async function writeAtomically(file: string, data: Uint8Array | string): Promise<void> {
-  const temporary = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(temporary, data);
-    await rename(temporary, file);
-  } finally {
-    await rm(temporary, { force: true });
-  }
 }
