@@ -4,6 +4,7 @@ export type * from './library-types.ts';
 export * from './errors.ts';
 export * from './matcher.ts';
 export * from './vector.ts';
+export { iou } from './box.ts';
 export { FaceMatrix, matrixFaces, type MatrixFace } from './face-matrix.ts';
 export * from './messages.ts';
 export * from './concurrency.ts';

@@ -1,4 +1,5 @@
 import type { Box } from '../core/index.ts';
+import { iou } from '../core/index.ts';
 
 /** A square (or, at the image edge, clipped) window of the photo that the detector looks at. */
 export interface Region extends Box {
@@ -45,15 +46,6 @@ function starts(length: number, tile: number, stride: number): number[] {
   const count = Math.ceil((length - tile) / stride) + 1;
   const step = (length - tile) / (count - 1);
   return Array.from({ length: count }, (_, i) => Math.round(i * step));
-}
-
-/** Intersection over union of two boxes. */
-export function iou(a: Box, b: Box): number {
-  const x1 = Math.max(a.x, b.x), y1 = Math.max(a.y, b.y);
-  const x2 = Math.min(a.x + a.width, b.x + b.width), y2 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 /**

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Human } from '@vladmandic/human';
-import type { Box, DecodedImage } from '../../src/core/index.ts';
+import type { DecodedImage } from '../../src/core/index.ts';
+import { iou } from '../../src/core/index.ts';
 import { EYE_CORNERS, eyeCentre } from '../../src/recognition/align.ts';
 import { FaceDetector, loadTfjsFaceModels, type MeshFace } from '../../src/recognition/detector/index.ts';
 import { humanConfig } from '../helpers/human-reference.ts';
@@ -105,13 +106,6 @@ describe('FaceDetector: Human\'s BlazeFace + FaceMesh pipeline in project code',
     );
   });
 });
-
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  const overlap = Math.max(0, w) * Math.max(0, h);
-  return overlap / (a.width * a.height + b.width * b.height - overlap);
-}
 
 function meanDistance(a: MeshFace['mesh'], b: MeshFace['mesh']): number {
   let sum = 0;

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cutByRegion, detectionRegions, iou, mergeDetections, type Region } from '../../src/recognition/tiling.ts';
+import { iou } from '../../src/core/index.ts';
+import { cutByRegion, detectionRegions, mergeDetections, type Region } from '../../src/recognition/tiling.ts';
 import type { Box } from '../../src/core/types.ts';
 
 const TILE = 640;

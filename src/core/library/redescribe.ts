@@ -1,5 +1,6 @@
 import type { Box, DetectedFace, Embedding } from '../types.ts';
 import type { GroupId, Person, PhotoRecord, Sample, StoredFace } from '../library-types.ts';
+import { iou } from '../box.ts';
 import { similarity } from '../vector.ts';
 import { photoRef, type LibraryContext } from './context.ts';
 
@@ -272,12 +273,4 @@ export function pairByBox(stored: readonly (Box | undefined)[], found: readonly 
     taken.add(f);
   }
   return pairs;
-}
-
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
 }
