@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import type { Box, DecodedImage, DetectedFace, EngineInfo, FaceEngine } from '../core/index.ts';
 import { EngineError, SerialQueue, normalize } from '../core/index.ts';
 import { DLIB_TEMPLATE, EYE_CORNERS, eyeCentre, fitSimilarity, warpChip, type Point, type Similarity } from './align.ts';
-import { DEFAULT_DETECTOR_SETTINGS, FaceDetector, type FaceCandidate, type MeshFace, type RgbImage } from './detector/index.ts';
+import { DEFAULT_DETECTOR_SETTINGS, FaceDetector, boxCenter, boxSize, type FaceCandidate, type MeshFace, type RgbImage } from './detector/index.ts';
 import { loadModels, type BackendPreference, type ChipDescriber, type DescriberName, type EngineBackend } from './model-backends.ts';
 import type { EmbedderName } from './embedders.ts';
 import { cutByRegion, detectionRegions, mergeDetections, type Region } from './tiling.ts';
@@ -320,9 +320,10 @@ function shiftCandidate(candidate: FaceCandidate, dx: number, dy: number): FaceC
  * scale) for the mesh crop: the tiles' size and edge rules are about faces.
  */
 function faceBoxOf(candidate: FaceCandidate): Box {
-  const cx = (candidate.start[0] + candidate.end[0]) / 2, cy = (candidate.start[1] + candidate.end[1]) / 2;
-  const w = (candidate.end[0] - candidate.start[0]) / DEFAULT_DETECTOR_SETTINGS.scale, h = (candidate.end[1] - candidate.start[1]) / DEFAULT_DETECTOR_SETTINGS.scale;
-  return { x: cx - w / 2, y: cy - h / 2, width: w, height: h };
+  const [cx, cy] = boxCenter(candidate.start, candidate.end);
+  const [enlargedWidth, enlargedHeight] = boxSize(candidate.start, candidate.end);
+  const width = enlargedWidth / DEFAULT_DETECTOR_SETTINGS.scale, height = enlargedHeight / DEFAULT_DETECTOR_SETTINGS.scale;
+  return { x: cx - width / 2, y: cy - height / 2, width, height };
 }
 
 function cropRegion(image: RgbImage, region: Region): RgbImage {
