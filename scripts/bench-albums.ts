@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
 import type { Box, DetectedFace, GalleryPerson, MatchPolicy, PersonScore } from '../src/core/index.ts';
 import { THRESHOLD_RANGE, forEachConcurrent, matchScored, scoreFaces } from '../src/core/index.ts';
+import { centralFace } from '../src/eval/index.ts';
 import { SharpImageDecoder } from '../src/imaging/index.ts';
 import { DEFAULT_THRESHOLD, EMBEDDERS, PooledFaceEngine, type EmbedderName } from '../src/recognition/index.ts';
 import { LFW } from '../test/helpers/datasets.ts';
@@ -289,12 +290,6 @@ export function tally(posts: readonly ScoredPost[], policy: MatchPolicy): Tally 
 function contains(tile: Box, face: Box): boolean {
   const cx = face.x + face.width / 2, cy = face.y + face.height / 2;
   return cx >= tile.x && cx < tile.x + tile.width && cy >= tile.y && cy < tile.y + tile.height;
-}
-
-/** LFW images are centred on their subject: the usable face nearest the centre. */
-function centralFace(faces: readonly DetectedFace[], width: number, height: number): DetectedFace | undefined {
-  const distance = (f: DetectedFace): number => Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2);
-  return faces.filter((f) => f.embedding).sort((a, b) => distance(a) - distance(b))[0];
 }
 
 function parseOptions(args: readonly string[]): AlbumOptions & { threshold: number; embedder: EmbedderName | undefined } {

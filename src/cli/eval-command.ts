@@ -1,9 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { DetectedFace } from '../core/index.ts';
 import { forEachConcurrent, similarity } from '../core/index.ts';
 import { createDecoder, createEngine } from '../composition.ts';
-import { accuracyAt, bestThreshold, crossValidate, parsePairs, tarAtFar, type Pair, type ScoredPair } from '../eval/verification.ts';
+import { accuracyAt, bestThreshold, centralFace, crossValidate, parsePairs, tarAtFar, type Pair, type ScoredPair } from '../eval/verification.ts';
 import { inspectPath } from '../files/index.ts';
 import { PathError } from '../core/index.ts';
 import type { CommandContext } from './archive-command.ts';
@@ -87,12 +86,6 @@ export async function evalCommand(options: EvalOptions, { config, log, out }: Co
   }
   out.write(lines.join('\n') + '\n');
   if (options.json) await writeFile(options.json, JSON.stringify({ ...result, test: scoredTest, train: scoredTrain }, null, 2) + '\n');
-}
-
-/** LFW images are centred on their subject: take the face nearest the centre. */
-function centralFace(faces: readonly DetectedFace[], width: number, height: number): DetectedFace | undefined {
-  const distance = (f: DetectedFace) => Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2);
-  return [...faces].filter((f) => f.embedding).sort((a, b) => distance(a) - distance(b))[0];
 }
 
 function pct(x: number): string {

@@ -1,3 +1,4 @@
+import type { DetectedFace } from '../core/index.ts';
 /**
  * Face verification statistics in the LFW protocol: pairs of images labelled same or different
  * person, a similarity per pair, and a threshold above which a pair is called "same".
@@ -84,4 +85,10 @@ export function tarAtFar(pairs: readonly ScoredPair[], far: number): { tar: numb
   const threshold = cut === undefined ? Number.NEGATIVE_INFINITY : cut + 1e-9;
   const accepted = genuine.filter((p) => p.score !== undefined && p.score >= threshold).length;
   return { tar: accepted / Math.max(1, genuine.length), threshold };
+}
+
+/** LFW images are centred on their subject: the usable face nearest the centre. */
+export function centralFace(faces: readonly DetectedFace[], width: number, height: number): DetectedFace | undefined {
+  const distance = (f: DetectedFace) => Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2);
+  return faces.filter((f) => f.embedding).sort((a, b) => distance(a) - distance(b))[0];
 }
