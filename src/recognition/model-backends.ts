@@ -35,11 +35,12 @@ const MOBILEFACENET_DIMENSIONS = 192;
 const DESCRIBE_BATCH = 16;
 
 /**
- * Loads the detector, the mesh and the descriptor. onnxruntime-node runs them natively (about 5x
- * the speed of WASM here); it is an optional dependency, so where it does not load `auto` falls
- * back to tfjs, which computes the same numbers (test/integration/onnx-models.test.ts).
+ * Loads the detector, the mesh and the descriptors `describers` names. onnxruntime-node runs them
+ * natively (about 5x the speed of WASM here); it is an optional dependency, so where it does not
+ * load `auto` falls back to tfjs, which computes the same numbers for what it runs
+ * (test/integration/onnx-models.test.ts) but offers dlib alone. `unavailable` says why a
+ * descriptor asked for is missing.
  */
-/** Loads what `describers` need; on tfjs only `dlib` is available, and `describers` may lack the rest. */
 export async function loadModels(preference: BackendPreference, modelsDir: string | undefined, describers: readonly DescriberName[]): Promise<LoadedModels> {
   const files = new ModelFiles(modelsDir);
   if (preference === 'auto' || preference === 'onnx') {
@@ -58,13 +59,12 @@ async function loadOnnx(ort: OrtModule, files: ModelFiles, describers: readonly 
   const models = new OnnxModels(ort, (file) => files.readAny(file), path.join(MODEL_CACHE_DIR, 'onnx'));
   try {
     const [detector, mesh] = await Promise.all([models.session('blazeface'), models.session('facemesh')]);
-    const loaded: Partial<Record<DescriberName, ChipDescriber>> = {};
     const unavailable: Partial<Record<DescriberName, string>> = {};
-    // dlib comes with a dependency and must load; MobileFaceNet's files come from the registry at
-    // install, which may have been offline: without them the engine falls back to dlib.
-    if (describers.includes('mobilefacenet') || describers.includes('dlib')) {
-      loaded.dlib = new OrtDescriber(ort, await models.session('face_recognition'), 'face_recognition', DESCRIPTOR_DIMENSIONS);
-    }
+    // dlib comes with a dependency and always loads: it is the fallback too. MobileFaceNet's files
+    // come from the registry at install, which may have been offline.
+    const loaded: Partial<Record<DescriberName, ChipDescriber>> = {
+      dlib: new OrtDescriber(ort, await models.session('face_recognition'), 'face_recognition', DESCRIPTOR_DIMENSIONS),
+    };
     if (describers.includes('mobilefacenet')) {
       try {
         // The repaired graph wants RGB (x - 127.5) / 128 (src/recognition/onnx, repairPrelu).
