@@ -97,6 +97,11 @@ export class LibraryContext {
     return item.embedding !== undefined && item.embedder === this.embedder;
   }
 
+  /** Whether a stored embedding was made by another embedder: it waits to be re-described. */
+  outdated(item: { readonly embedding?: Embedding; readonly embedder?: string }): boolean {
+    return item.embedding !== undefined && item.embedder !== this.embedder;
+  }
+
   /** The person as the matcher may see them: with only their comparable samples. */
   comparableSamples(person: Person): Person {
     return person.samples.every((s) => this.comparable(s)) ? person : { ...person, samples: person.samples.filter((s) => this.comparable(s)) };

@@ -93,7 +93,7 @@ class Report {
 
 /** Each person's samples of another embedder, from the photos they were taken from: a person per turn of the group's lock. */
 async function redescribeSamples(ctx: LibraryContext, group: GroupId, report: Report, options: RedescribeOptions): Promise<void> {
-  const stale = (p: Person) => p.samples.filter((s) => s.embedder !== ctx.embedder).length;
+  const stale = (p: Person) => p.samples.filter((s) => ctx.outdated(s)).length;
   const listed = (await ctx.deps.gallery.list(group)).filter((p) => stale(p) > 0);
   const total = listed.reduce((n, p) => n + stale(p), 0);
   if (total === 0) return;
@@ -114,7 +114,7 @@ async function redescribePerson(ctx: LibraryContext, group: GroupId, person: Per
   let done = 0;
   const samples: Sample[] = [];
   for (const sample of person.samples) {
-    if (sample.embedder === ctx.embedder) {
+    if (!ctx.outdated(sample)) {
       samples.push(sample);
       continue;
     }
@@ -210,7 +210,7 @@ async function redescribeRecord(ctx: LibraryContext, group: GroupId, record: Pho
   const decoded = await decoder.decode(await albums.readOriginal(group, ref));
   if (!decoded.ok) return 'undecodable';
   const detected = await engine.detect(decoded.image);
-  const stale = record.faces.map((f) => f.embedding !== undefined && f.embedder !== ctx.embedder);
+  const stale = record.faces.map((f) => ctx.outdated(f));
   const pairs = pairByBox(
     record.faces.map((f, i) => (stale[i] ? f.box : undefined)),
     detected.map((d) => d.box),
@@ -232,7 +232,7 @@ async function redescribeRecord(ctx: LibraryContext, group: GroupId, record: Pho
 
 /** A photo that cannot be read again: its faces keep their names and lose what cannot be compared any more. */
 async function giveUp(ctx: LibraryContext, group: GroupId, record: PhotoRecord, reason: RedescribeFailure, report: Report): Promise<void> {
-  const faces = record.faces.map((face) => (face.embedding !== undefined && face.embedder !== ctx.embedder ? redescribed(face, undefined, ctx.embedder) : face));
+  const faces = record.faces.map((face) => (ctx.outdated(face) ? redescribed(face, undefined, ctx.embedder) : face));
   await ctx.deps.photos.save(group, { ...record, faces });
   report.photosFailed.push({ group, hash: record.hash, reason });
   ctx.log.warn({ group, hash: record.hash, reason }, 'a photo could not be re-described for the new recognition model: its faces keep their names and lose their embeddings');
