@@ -1,7 +1,7 @@
 /**
  * One worker thread of `PooledFaceEngine`: it owns one `MeshFaceEngine`, built from the options the
- * pool passed as workerData. Each model runs on one thread (ORT is told so; tfjs on WASM is), so each core gets a
- * worker of its own.
+ * pool passed as workerData. Each model runs on one thread (onnxruntime is told so; tfjs on WASM
+ * is single-threaded), so each core gets a worker of its own.
  */
 import { workerData } from 'node:worker_threads';
 import type { DetectedFace } from '../core/index.ts';
