@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { spawn } from 'node:child_process';
-import { BAD_IMAGES, KNOWN_MISSES, NO_DATASETS, POSTS, ROOT, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
+import { BAD_IMAGES, KNOWN_MISSES, NO_DATASETS, POSTS, readLabels, ROOT, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
 import { exists, linkKnownFaces, runCli, tree } from '../helpers/cli.ts';
 import { readZip } from '../helpers/zip.ts';
 
@@ -27,9 +27,7 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
     before(async () => {
       const dir = path.join(work, 'posts');
       people = await linkKnownFaces(path.join(dir, 'known'));
-      labels = Object.fromEntries(
-        Object.entries(JSON.parse(await readFile(path.join(POSTS, 'labels.json'), 'utf8')) as Record<string, PostLabel>).filter(([key]) => !key.startsWith('_')),
-      );
+      labels = await readLabels();
       first = await runCli(['archive', '--input', POSTS, '--zip', '--json', 'report.json'], dir);
     });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GROUP, NO_DATASETS, POSTS, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
+import { GROUP, NO_DATASETS, POSTS, readLabels, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
 import { exists, linkKnownFaces, runCli, tree } from '../helpers/cli.ts';
 import { readZip } from '../helpers/zip.ts';
 
@@ -23,9 +23,7 @@ describe('facefile archive keeps its output in sync', { skip: NO_DATASETS }, () 
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-sync-'));
-    labels = Object.fromEntries(
-      Object.entries(JSON.parse(await readFile(path.join(POSTS, 'labels.json'), 'utf8')) as Record<string, PostLabel>).filter(([key]) => !key.startsWith('_')),
-    );
+    labels = await readLabels();
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });

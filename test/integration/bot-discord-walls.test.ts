@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '../../src/core/index.ts';
-import { GROUP, NO_DATASETS, POSTS, type PostLabel } from '../helpers/datasets.ts';
+import { GROUP, NO_DATASETS, POSTS, readLabels } from '../helpers/datasets.ts';
 import { answerTo, runCommand, startDiscord, type DiscordHarness } from '../helpers/discord.ts';
 import { readZipBytes } from '../helpers/zip.ts';
 import type { DiscordUser, EmulatedGuild } from '../emulators/discord/index.ts';
@@ -36,8 +36,8 @@ describe('Discord: the channels a member cannot see stay closed to them', { skip
       const bytes = await readFile(path.join(GROUP, 'obama', file));
       await runCommand(h, { guild: guild.id, channel: general!.id }, ada, 'enroll', [{ name: 'name', type: STRING, value: 'Obama' }], { photo: { name: file, bytes, contentType: 'image/jpeg' } });
     }
-    const labels = JSON.parse(await readFile(path.join(POSTS, 'labels.json'), 'utf8')) as Record<string, PostLabel>;
-    const obamaPosts = Object.keys(labels).filter((f) => !f.startsWith('_') && labels[f]!.people.includes('obama')).sort();
+    const labels = await readLabels();
+    const obamaPosts = Object.keys(labels).filter((f) => labels[f]!.people.includes('obama')).sort();
     assert.ok(obamaPosts.length >= 2, 'the data set has posts of Obama');
     for (const [i, file] of obamaPosts.entries()) {
       const bytes = await readFile(path.join(POSTS, file));

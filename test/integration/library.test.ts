@@ -10,7 +10,7 @@ import { SharpImageDecoder } from '../../src/imaging/index.ts';
 import { MeshFaceEngine, DEFAULT_THRESHOLD } from '../../src/recognition/index.ts';
 import { encodeEmbedding } from '../../src/storage/index.ts';
 import { SqlGalleryStore, SqlPhotoStore, openLibraryDatabase } from '../../src/storage/sql/index.ts';
-import { KNOWN_MISSES, NO_DATASETS, POSTS, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
+import { KNOWN_MISSES, NO_DATASETS, POSTS, readLabels, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
 import { ENGINE_OPTIONS } from '../helpers/engine.ts';
 import { MemoFaceEngine } from '../helpers/memo-engine.ts';
 import { openTestLibrary, references, type TestLibrary } from '../helpers/library.ts';
@@ -31,9 +31,7 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
 
   before(async () => {
     engine = new MemoFaceEngine(await MeshFaceEngine.create(ENGINE_OPTIONS));
-    labels = Object.fromEntries(
-      Object.entries(JSON.parse(await readFile(path.join(POSTS, 'labels.json'), 'utf8')) as Record<string, PostLabel>).filter(([k]) => !k.startsWith('_')),
-    );
+    labels = await readLabels();
     posts = await Promise.all(
       Object.keys(labels).map(async (file) => {
         const bytes = await readFile(path.join(POSTS, file));
