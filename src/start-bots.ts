@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Config } from './config.ts';
-import { ConfigError, type Log } from './core/index.ts';
+import { ConfigError, type FaceEngine, type Log } from './core/index.ts';
 import { createLibrary, startRedescription } from './composition.ts';
 import { PhotoQueue, type PhotoJobEvent, type PhotoJobs } from './jobs/index.ts';
 import { BullPhotoJobs, redisConnection, type RedisPlace } from './jobs/bull/index.ts';
@@ -29,6 +29,8 @@ export interface StartOptions {
   readonly onFatal?: (error: unknown) => void;
   /** How long each platform's API may take to accept the token at start. */
   readonly verifyTimeoutMs?: number;
+  /** Wraps the engine once it is built (tests hold photos in it with a gate). */
+  readonly wrapEngine?: (engine: FaceEngine) => FaceEngine;
 }
 
 /**
@@ -54,8 +56,10 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
   const adapters: { stop(): Promise<void>; idle(): Promise<void> }[] = [];
   let queue: PhotoJobs | undefined;
   let stopping: Promise<void> | undefined;
-  // Adapters first (no new work comes in), then the queue finishes what runs, then the rest.
+  // No new photo jobs start; the adapters finish their downloads (still queued); the queue finishes
+  // what runs; then the rest.
   const stopAll = async () => {
+    queue?.pause();
     for (const adapter of adapters) await adapter.stop();
     await queue?.stop();
     await closeOpened();
@@ -72,7 +76,8 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     }
     if (config.telegram) await verifyTelegram({ token: config.telegram.token, ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
     if (config.discord) await verifyDiscord({ token: config.discord.token, shards: config.discord.shards, ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
-    const { observed, engine } = await observedEngine(config, log, opened);
+    const { observed, engine: built } = await observedEngine(config, log, opened);
+    const engine = options.wrapEngine ? options.wrapEngine(built) : built;
     const { metrics } = observed;
     const parts = reached ? await joinDeployment(config, reached, engine, log, 'bot', metrics) : await createLibrary(config, engine, log, { metrics });
     opened.push(() => parts.close());

@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, settingWarnings, type Config } from '../config.ts';
 import { ConfigError, EngineError, PathError, StartupError, THRESHOLD_RANGE, describeError } from '../core/index.ts';
 import { createFileLogger, createLogger, redactSecrets, type Logger } from '../logger.ts';
-import { startBots } from '../start-bots.ts';
+import { startBots, type StartOptions } from '../start-bots.ts';
 import { startWorker } from '../start-worker.ts';
 import { archiveCommand } from './archive-command.ts';
 import { evalCommand } from './eval-command.ts';
@@ -13,8 +13,13 @@ import { DEFAULT_THRESHOLD, EMBEDDERS } from '../recognition/index.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** What a caller other than bin/facefile.js may hand in: tests hold the bot's engine with a gate. */
+export interface MainOptions {
+  readonly bot?: Pick<StartOptions, 'wrapEngine'>;
+}
+
 /** Exit codes: 0 done, 1 failed, 2 a wrong path, argument or setting (the user's to fix). */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
   const program = new Command('facefile')
     .description('Files photos into one album per person, by face. Everything stays on this machine.')
     .version(pkg.version)
@@ -53,7 +58,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('bot')
     .description('run the chat bots whose tokens are configured (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN) until Ctrl-C or SIGTERM')
     .action(() => {
-      run = botCommand;
+      run = () => botCommand(options.bot ?? {});
     });
   program
     .command('worker')
@@ -91,9 +96,9 @@ async function withContext(task: (context: Parameters<typeof archiveCommand>[1])
  * process ends at once with code 1, so that a supervisor restarts it and the platform delivers
  * again what was not confirmed.
  */
-async function botCommand(): Promise<void> {
+async function botCommand(options: Pick<StartOptions, 'wrapEngine'>): Promise<void> {
   await serve('bot', async (config, log, onFatal) => {
-    const bots = await startBots(config, log, { onFatal });
+    const bots = await startBots(config, log, { ...options, onFatal });
     const platforms = [config.telegram && 'Telegram', config.discord && 'Discord'].filter(Boolean).join(' and ');
     process.stdout.write(`facefile bot is running on ${platforms}${config.redisUrl ? ', with its photos filed by `facefile worker` processes' : ''}. Stop it with Ctrl-C.\n`);
     return bots;

@@ -59,6 +59,12 @@ export interface PhotoJobs {
   depth(): Promise<Record<string, number>>;
   /** Resolves when every accepted job is done (tests, tools). */
   idle(): Promise<void>;
+  /**
+   * Starts no more jobs in this process; photos are still accepted and stay queued. The first step
+   * of a stop, taken before the adapters finish their last downloads, so that a stop does not begin
+   * photos it would then wait for.
+   */
+  pause(): void;
   /** Stops taking jobs; what has not run stays queued for the next start. */
   stop(timeoutMs?: number): Promise<void>;
 }

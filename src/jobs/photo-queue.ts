@@ -57,6 +57,7 @@ export class PhotoQueue implements PhotoJobs {
   private readonly retry: RetryPolicy;
   private sequence = 0;
   private stopping = false;
+  private paused = false;
   private drained: (() => void) | undefined;
 
   constructor(private readonly options: PhotoQueueOptions) {
@@ -126,11 +127,16 @@ export class PhotoQueue implements PhotoJobs {
     return count;
   }
 
+  pause(): void {
+    this.paused = true;
+  }
+
   /**
    * Stops taking new jobs and waits for the running ones (at most `timeoutMs`); whatever has not
    * started stays on disk for the next start.
    */
   async stop(timeoutMs = 60_000): Promise<void> {
+    this.paused = true;
     this.stopping = true;
     for (const timer of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
@@ -165,7 +171,7 @@ export class PhotoQueue implements PhotoJobs {
   }
 
   private pump(): void {
-    while (!this.stopping && this.active.size < this.options.concurrency && this.waiting.length > 0) {
+    while (!this.paused && this.active.size < this.options.concurrency && this.waiting.length > 0) {
       const id = this.waiting.shift()!;
       this.active.add(id);
       void this.run(id)
@@ -222,7 +228,7 @@ export class PhotoQueue implements PhotoJobs {
     const delay = retryDelay(this.retry, tries);
     this.options.log.warn({ err: error, job: id, group: meta.group, tries, retryInMs: delay }, 'filing a photo failed; it stays queued and is tried again');
     await writeAtomically(triesFile, String(tries), { durable: true }).catch(() => undefined);
-    if (this.stopping) return false;
+    if (this.paused) return false;
     const timer = setTimeout(() => {
       this.retries.delete(id);
       this.waiting.push(id);

@@ -24,7 +24,13 @@ export async function startBotHarness<E extends { close(): Promise<void> }>(emul
   const logFile = path.join(dir, 'bot.log');
   const config = loadConfig({ DATA_DIR: dir, WORKERS: '2', LOG_LEVEL: 'info', ...env }, { cwd: dir });
   const log = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: true }));
-  const bots = await startBots(config, log, options);
+  let bots: RunningBots;
+  try {
+    bots = await startBots(config, log, options);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     emulator,
     bots,

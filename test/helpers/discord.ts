@@ -1,3 +1,4 @@
+import type { StartOptions } from '../../src/start-bots.ts';
 import { startBotHarness, type BotHarness } from './bots.ts';
 import { DiscordEmulator, type AttachmentInput, type CommandOptionInput, type DiscordEmulatorOptions, type DiscordUser, type InvokedInteraction, type SentFile, type WebhookMessage } from '../emulators/discord/index.ts';
 
@@ -15,10 +16,20 @@ export interface CommandAnswer {
  * A Discord emulator and `facefile bot`'s real wiring pointed at it, on a fresh data folder.
  * `setup` adds guilds and members before the bot logs in, so they arrive with READY.
  */
-export async function startDiscord(setup: (emulator: DiscordEmulator) => void, env: Record<string, string> = {}, options: DiscordEmulatorOptions = {}): Promise<DiscordHarness> {
+export async function startDiscord(
+  setup: (emulator: DiscordEmulator) => void,
+  env: Record<string, string> = {},
+  options: DiscordEmulatorOptions = {},
+  start: StartOptions = {},
+): Promise<DiscordHarness> {
   const emulator = await DiscordEmulator.start(options);
-  setup(emulator);
-  return startBotHarness(emulator, { DISCORD_TOKEN: emulator.token, DISCORD_API_ROOT: emulator.apiRoot, ...env });
+  try {
+    setup(emulator);
+    return await startBotHarness(emulator, { DISCORD_TOKEN: emulator.token, DISCORD_API_ROOT: emulator.apiRoot, ...env }, start);
+  } catch (error) {
+    await emulator.close();
+    throw error;
+  }
 }
 
 /** Runs a slash command and waits for its answer and for the bot to be idle again. */

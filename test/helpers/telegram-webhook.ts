@@ -59,12 +59,3 @@ export async function postToWebhook(url: string, update: unknown, secret?: strin
   await response.arrayBuffer();
   return response.status;
 }
-
-/** Polls `condition` every 10 ms until it holds, failing with `what` after a generous deadline. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -311,7 +311,7 @@ describe('zipParts', () => {
 });
 
 describe('FsAlbumStore exports left by a killed process', () => {
-  it('GIVEN a part of an export killed mid-send (and a half-written one) THEN clearExports, as run at start, removes them and the albums stay', async () => {
+  it('GIVEN a part of an export killed mid-send (and a half-written one) THEN clearExports, as run at start, removes them and the albums stay', async (t) => {
     const { dataDir, store } = await fsStore();
     const photos = Array.from({ length: 4 }, (_, i) => fake(`2024-01-0${i + 1}T00:00:00Z`, 30_000));
     for (const p of photos) {
@@ -320,6 +320,7 @@ describe('FsAlbumStore exports left by a killed process', () => {
     }
     // A child process exports, takes the first part, and is killed (SIGKILL) while "sending" it.
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', KILLED_EXPORT, dataDir, G], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => child.kill('SIGKILL'));
     const partPath = await new Promise<string>((resolve, reject) => {
       child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
       child.once('exit', (code) => reject(new Error(`child exited with ${code} before sending`)));

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { spawn } from 'node:child_process';
-import { BAD_IMAGES, KNOWN_MISSES, NO_DATASETS, POSTS, readLabels, ROOT, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
+import { BAD_IMAGES, KNOWN_MISSES, LFW, NO_DATASETS, POSTS, readLabels, ROOT, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
+import { until } from '../helpers/until.ts';
 import { exists, linkKnownFaces, runCli, tree } from '../helpers/cli.ts';
 import { readZip } from '../helpers/zip.ts';
 
@@ -168,25 +169,25 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
   it('GIVEN a run under way WHEN Ctrl-C arrives THEN it ends with one line and code 130', async () => {
     const dir = path.join(work, 'interrupted');
     await linkKnownFaces(path.join(dir, 'known'));
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'facefile.js'), 'archive', '--input', POSTS], {
+    // Thousands of photos: the run cannot end on its own before the signal, however fast the machine.
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'facefile.js'), 'archive', '--input', LFW], {
       cwd: dir,
       env: { PATH: process.env.PATH ?? '', HOME: dir, WORKERS: '2' },
     });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (stdout.includes('Loading the face models')) resolve();
-      });
-    });
-    assert.match(stdout, /^Sorting 26 photos by the faces of 13 known people\. Loading the face models…$/m, 'the first line is in plain words');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    child.kill('SIGINT');
-    assert.equal(await exited, 130, stderr);
-    assert.match(stderr, /stopped by Ctrl-C\. Copies made so far are kept; run it again to finish\.\n$/);
+    try {
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      await Promise.race([until(() => stdout.includes('Face models ready'), 'the models to load', 120_000), exited.then((code) => assert.fail(`exited ${code} before the run began: ${stderr}`))]);
+      assert.match(stdout, /^Sorting [\d,]+ photos by the faces of 13 known people\. Loading the face models…$/m, 'the first line is in plain words');
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, stderr);
+      assert.match(stderr, /stopped by Ctrl-C\. Copies made so far are kept; run it again to finish\.\n$/);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('GIVEN broken files, a photo without faces and two photos of one name THEN errors are listed, the rest filed, nothing overwritten', async () => {

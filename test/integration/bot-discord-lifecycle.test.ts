@@ -8,8 +8,8 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startBots } from '../../src/start-bots.ts';
 import { GROUP, NO_DATASETS } from '../helpers/datasets.ts';
-import { startDiscord, type DiscordHarness } from '../helpers/discord.ts';
-import type { EmulatedGuild } from '../emulators/discord/index.ts';
+import { runCommand, startDiscord, type DiscordHarness } from '../helpers/discord.ts';
+import type { DiscordUser, EmulatedGuild } from '../emulators/discord/index.ts';
 
 /**
  * A server that removes the bot has its data erased after the grace period, whether the bot saw it
@@ -17,10 +17,10 @@ import type { EmulatedGuild } from '../emulators/discord/index.ts';
  */
 describe('Discord: the servers that remove the bot are erased after the grace period', { skip: NO_DATASETS }, () => {
   let h: DiscordHarness;
+  let ada: DiscordUser = { id: '', username: '' };
   const guilds: Record<'kept' | 'leftLive' | 'leftOffline', EmulatedGuild> = {} as never;
 
   before(async () => {
-    let ada = { id: '', username: '' };
     h = await startDiscord((e) => {
       ada = e.user('ada');
       guilds.kept = e.addGuild({ id: '701', name: 'Kept', ownerId: ada.id });
@@ -53,7 +53,9 @@ describe('Discord: the servers that remove the bot are erased after the grace pe
     await h.bots.idle();
     assert.deepEqual(await libraries(), ['dc:701', 'dc:702', 'dc:703']);
     e.removeGuild(guilds.leftLive.id);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The gateway delivers in order: once a command sent after the removal is answered, the bot has
+    // seen the removal too, and idle() waits for what it started.
+    await runCommand(h, { guild: guilds.kept.id, channel: guilds.kept.channels[0]!.id }, ada, 'help');
     await h.bots.idle();
     await h.bots.stop();
     e.removeGuild(guilds.leftOffline.id);

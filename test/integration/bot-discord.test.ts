@@ -1,16 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parsePairs } from '../../src/eval/verification.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startBots } from '../../src/start-bots.ts';
+import { startBots, type RunningBots } from '../../src/start-bots.ts';
 import { BAD_IMAGES, GROUP, LFW, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
 import { attachment, DiscordDriver } from '../helpers/discord-driver.ts';
 import { describeBotBehaviour } from '../helpers/bot-behaviour.ts';
 import { runCommand, startDiscord } from '../helpers/discord.ts';
 import { photoCount } from '../helpers/bot-answers.ts';
+import { Gate, gatedEngine } from '../helpers/gate.ts';
+import { until } from '../helpers/until.ts';
 import { Permission, type DiscordUser } from '../emulators/discord/index.ts';
 
 const STRING = 3;
@@ -104,35 +106,46 @@ describe('Discord bot, restarted in the middle of a burst', { skip: NO_DATASETS 
     const GUILD = '1100000000000000009';
     let dora: DiscordUser | undefined;
     let channel = '';
-    const first = await startDiscord((e) => {
-      dora = e.user('dora');
-      channel = e.addGuild({ id: GUILD, name: 'Restart', ownerId: dora.id }).channels[0]!.id;
-      e.addMember(GUILD, dora);
-    });
+    // The engine holds every photo until the stop has begun: the stop comes in the middle of the
+    // burst on a fast machine as on a slow one.
+    const gate = new Gate();
+    const first = await startDiscord(
+      (e) => {
+        dora = e.user('dora');
+        channel = e.addGuild({ id: GUILD, name: 'Restart', ownerId: dora.id }).channels[0]!.id;
+        e.addMember(GUILD, dora);
+      },
+      {},
+      {},
+      { wrapEngine: (engine) => gatedEngine(engine, gate) },
+    );
     const e = first.emulator;
-    const images = [...new Set(parsePairs(await readFile(path.join(LFW, 'pairsDevTest.txt'), 'utf8')).flatMap((p) => [p.a, p.b]))].slice(300, 380);
-    for (let i = 0; i < images.length; i += 10) {
-      const files = await Promise.all(images.slice(i, i + 10).map(async (file) => attachment({ name: path.basename(file), bytes: await readFile(path.join(LFW, file)) })));
-      await e.postMessage(channel, dora!, { attachments: files });
-    }
-    // Stop while the engine is still busy with the burst: the adapter lets its downloads finish,
-    // the queue its running photos, and the rest stays on disk.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    await first.bots.stop();
-    const left = (await readdir(path.join(first.dir, 'queue'))).filter((f) => f.endsWith('.json')).length;
-    assert.ok(left > 0, 'the stop came in the middle of the burst');
-
-    const config = loadConfig({ DATA_DIR: first.dir, DISCORD_TOKEN: e.token, DISCORD_API_ROOT: e.apiRoot, WORKERS: '2', LOG_LEVEL: 'silent' }, { cwd: first.dir });
-    const bots = await startBots(config, createLogger('silent'));
-    const second = { ...first, bots };
+    const queued = async () => (await readdir(path.join(first.dir, 'queue'))).filter((f) => f.endsWith('.json')).length;
+    let second: RunningBots | undefined;
     try {
-      await bots.idle();
+      const images = [...new Set(parsePairs(await readFile(path.join(LFW, 'pairsDevTest.txt'), 'utf8')).flatMap((p) => [p.a, p.b]))].slice(300, 380);
+      for (let i = 0; i < images.length; i += 10) {
+        const files = await Promise.all(images.slice(i, i + 10).map(async (file) => attachment({ name: path.basename(file), bytes: await readFile(path.join(LFW, file)) })));
+        await e.postMessage(channel, dora!, { attachments: files });
+      }
+      await until(async () => (await queued()) === images.length, 'every photo queued', 120_000);
+      // The stop starts no new photo; the few held in the engine finish once the gate opens.
+      const stopping = first.bots.stop();
+      gate.open();
+      await stopping;
+      const left = await queued();
+      assert.ok(left > 0 && left < images.length, `the stop came in the middle of the burst (${left} of ${images.length} left)`);
+
+      const config = loadConfig({ DATA_DIR: first.dir, DISCORD_TOKEN: e.token, DISCORD_API_ROOT: e.apiRoot, WORKERS: '2', LOG_LEVEL: 'silent' }, { cwd: first.dir });
+      second = await startBots(config, createLogger('silent'));
+      await second.idle();
       assert.deepEqual((await readdir(path.join(first.dir, 'queue'))).filter((f) => !f.startsWith('.')), [], 'the queue is empty');
-      assert.equal(photoCount((await runCommand(second, { guild: GUILD, channel }, dora!, 'stats')).text), new Set(images).size);
+      assert.equal(photoCount((await runCommand({ ...first, bots: second }, { guild: GUILD, channel }, dora!, 'stats')).text), new Set(images).size);
     } finally {
-      await bots.stop();
-      await e.close();
-      await rm(first.dir, { recursive: true, force: true });
+      gate.open();
+      await second?.stop();
+      await first.close();
     }
   });
 });
+

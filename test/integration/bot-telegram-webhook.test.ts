@@ -15,7 +15,8 @@ import { BotApiEmulator, type SentMessage } from '../emulators/telegram/index.ts
 import { FakeFaceEngine, fakePhoto } from '../fakes/fake-face-engine.ts';
 import { GROUP, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
 import { answerTo, startTelegram, textOf } from '../helpers/telegram.ts';
-import { freePort, postToWebhook, startLoadBalancer, until } from '../helpers/telegram-webhook.ts';
+import { freePort, postToWebhook, startLoadBalancer } from '../helpers/telegram-webhook.ts';
+import { until } from '../helpers/until.ts';
 
 const HOOK_URL = 'https://facefile.example/telegram/webhook';
 const SECRET = 'webhook_secret-123';
@@ -121,6 +122,15 @@ async function twoProcesses(t: TestContext) {
   const emulator = await BotApiEmulator.start({ webhookTarget: balancer.origin, webhookRetryMs: 50 });
   const shared = new RecentUpdateIds();
   const processes: Process[] = [];
+  // Registered before anything starts: a start that fails half-way still closes what it opened.
+  t.after(async () => {
+    for (const p of processes) await p.telegram.stop();
+    for (const p of processes) await p.queue.stop();
+    await emulator.close();
+    await balancer.close();
+    await close();
+    await rm(dir, { recursive: true, force: true });
+  });
   for (const [i, port] of ports.entries()) {
     const queue = new CountingQueue({ dir: path.join(dir, `queue-${i}`), library, log, concurrency: 2 });
     const bot = new Bot({ library, queue, log, eraseAfterDays: 30 });
@@ -142,14 +152,6 @@ async function twoProcesses(t: TestContext) {
     await queue.start();
     processes.push({ telegram, queue });
   }
-  t.after(async () => {
-    for (const p of processes) await p.telegram.stop();
-    for (const p of processes) await p.queue.stop();
-    await emulator.close();
-    await balancer.close();
-    await close();
-    await rm(dir, { recursive: true, force: true });
-  });
   const ada = emulator.user(100, 'Ada');
   const chat = -1003;
   emulator.addChat({ id: chat, type: 'supergroup', title: 'Scaled out' }, { creator: ada });

@@ -10,6 +10,7 @@ import { sha256Hex } from '../../src/core/hash.ts';
 import { BullPhotoJobs, IncomingPhotos, PHOTOS_QUEUE, PhotoWorker, bullConnection, photoJobId, type RedisPlace } from '../../src/jobs/bull/index.ts';
 import type { PhotoJobMeta, PhotoJobResult, RetryPolicy } from '../../src/jobs/index.ts';
 import { dropPrefix, freshPrefix, redisUrl } from '../helpers/redis.ts';
+import { until } from '../helpers/until.ts';
 
 const url = await redisUrl();
 const cleanups: (() => Promise<void>)[] = [];
@@ -95,14 +96,6 @@ function meta(group: string, message: number): PhotoJobMeta {
 
 function photo(label: string): Buffer {
   return Buffer.from(`photo ${label}`);
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe('BullPhotoJobs and PhotoWorker on a real Redis', { skip: url ? false : 'no Redis server' }, () => {

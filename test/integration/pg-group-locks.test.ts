@@ -55,7 +55,7 @@ describe('PgGroupLocks (PostgreSQL advisory locks)', { skip: base ? false : 'no 
     assert.equal(await b.run('g', () => Promise.resolve(7)), 7);
   });
 
-  it('GIVEN the process holding a group lock is killed (SIGKILL) THEN PostgreSQL releases it and another process goes on', async () => {
+  it('GIVEN the process holding a group lock is killed (SIGKILL) THEN PostgreSQL releases it and another process goes on', async (t) => {
     const url = await freshSchemaUrl(base!);
     const script = `
       import { PgGroupLocks } from ${JSON.stringify(new URL('../../src/storage/sql/index.ts', import.meta.url).href)};
@@ -63,6 +63,8 @@ describe('PgGroupLocks (PostgreSQL advisory locks)', { skip: base ? false : 'no 
       await locks.run('telegram:9', async () => { console.log('holding'); await new Promise(() => setInterval(() => {}, 1000)); });
     `;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, URL: url }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // The child holds the lock forever: a failed assertion must not leave it (and this file) running.
+    t.after(() => child.kill('SIGKILL'));
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('holding') && resolve());
       child.on('exit', (code) => reject(new Error(`the child ended first (${code})`)));

@@ -10,7 +10,7 @@ import { message } from 'telegraf/filters';
 import type { Message, Update, User } from '@telegraf/types';
 import { BotApiEmulator, GROUP_ANONYMOUS_BOT, type BotApiEmulatorOptions } from '../emulators/telegram/index.ts';
 import { NO_DATASETS, POSTS } from '../helpers/datasets.ts';
-import { until } from '../helpers/telegram-webhook.ts';
+import { until } from '../helpers/until.ts';
 
 const GROUP_ID = -1001234567890;
 const OTHER_GROUP_ID = -1009876543210;

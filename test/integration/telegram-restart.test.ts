@@ -7,19 +7,34 @@ import path from 'node:path';
 import { LFW, NO_DATASETS, ROOT } from '../helpers/datasets.ts';
 import { BotApiEmulator } from '../emulators/telegram/index.ts';
 import { answerTo, textOf } from '../helpers/telegram.ts';
+import { until } from '../helpers/until.ts';
 import { parsePairs } from '../../src/eval/verification.ts';
 
 const CHAT = -4001;
 
-/** `facefile bot` as a real child process; resolves once it says it is running. */
-function startBot(env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; exited: Promise<number | null>; stderr: () => string }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'facefile.js'), 'bot'], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+interface BotProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  stdout(): string;
+  stderr(): string;
+}
+
+/**
+ * `facefile bot` as a real child process; resolves once it says it is running. `gated` runs it
+ * through test/helpers/gated-bot-child.ts: the same CLI, with a gate in front of the engine that
+ * standard input closes ("hold") and opens ("open").
+ */
+function startBot(env: Record<string, string>, cwd: string, gated = false): Promise<BotProcess> {
+  const args = gated ? ['--import', 'tsx', path.join(ROOT, 'test', 'helpers', 'gated-bot-child.ts')] : [path.join(ROOT, 'bin', 'facefile.js'), 'bot'];
+  const child = spawn(process.execPath, args, { cwd: gated ? ROOT : cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: [gated ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  let stdout = '';
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('facefile bot is running')) resolve({ child, exited, stderr: () => stderr });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('facefile bot is running')) resolve({ child, exited, stdout: () => stdout, stderr: () => stderr });
     });
     void exited.then((code) => reject(new Error(`the bot exited (${code}) before it ran: ${stderr}`)));
   });
@@ -40,7 +55,7 @@ describe('Telegram bot, stopped in the middle of a burst', { skip: NO_DATASETS }
     emulator.addChat({ id: CHAT, type: 'supergroup', title: 'Burst' }, { creator: admin });
     const env = { DATA_DIR: dir, TELEGRAM_BOT_TOKEN: emulator.token, TELEGRAM_API_ROOT: emulator.apiRoot, WORKERS: '2', TELEGRAM_GROUP_INTERVAL_MS: '200', LOG_LEVEL: 'info' };
 
-    const first = await startBot(env, dir);
+    const first = await startBot(env, dir, true);
     cleanup.push(async () => {
       first.child.kill('SIGKILL');
       await first.exited;
@@ -61,15 +76,20 @@ describe('Telegram bot, stopped in the middle of a burst', { skip: NO_DATASETS }
       }
     }
     assert.ok(enrolled);
+    // The engine holds the burst: every photo is queued on disk, none filed, when the stop comes.
+    first.child.stdin!.write('hold\n');
+    await until(() => first.stdout().includes('HELD'), 'the gate closed');
     for (const file of images) await emulator.postPhoto(CHAT, admin, await readFile(path.join(LFW, file)));
-    // Every update handled means every photo is queued on disk; let some be filed, then stop.
-    await emulator.idle(60_000);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const queued = async () => (await readdir(path.join(dir, 'queue'))).filter((f) => f.endsWith('.json')).length;
+    await until(async () => (await queued()) === images.length, 'every photo queued', 120_000);
     first.child.kill('SIGTERM');
+    // Once it says it is stopping, it starts no new photo; the few held in the engine then finish.
+    await until(() => first.stderr().includes('stopping: finishing the photos in progress'), 'the stop to begin');
+    first.child.stdin!.write('open\n');
     assert.equal(await first.exited, 0, first.stderr());
     assert.match(first.stderr(), /"msg":"stopped"/);
-    const left = (await readdir(path.join(dir, 'queue'))).filter((f) => f.endsWith('.json')).length;
-    assert.ok(left > 0, 'the stop came in the middle of the burst');
+    const left = await queued();
+    assert.ok(left > 0 && left < images.length, `the stop came in the middle of the burst (${left} of ${images.length} left)`);
 
     const second = await startBot(env, dir);
     cleanup.push(async () => {

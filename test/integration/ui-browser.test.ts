@@ -63,8 +63,8 @@ async function chooseFolder(page: Page, button: string, root: string, folder: st
 
 describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, () => {
   let work: string;
-  let ui: { child: ChildProcess; url: string };
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let ui: { child: ChildProcess; url: string } | undefined;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   let context: BrowserContext;
   let page: Page;
   const shot = async (name: string): Promise<void> => {
@@ -94,15 +94,20 @@ describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, 
     context = browser.context;
     page = await context.newPage();
   });
+  // Each step guarded: a `before` that failed half-way still ends the server it started.
   after(async () => {
-    await browser.close();
-    ui.child.kill('SIGTERM');
-    await new Promise((resolve) => ui.child.once('exit', resolve));
+    await browser?.close();
+    const child = ui?.child;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
     await rm(work, { recursive: true, force: true });
   });
 
   it('GIVEN the folders chosen with the folder browser WHEN the archive runs from the page THEN each person has a grid of their photos', async () => {
-    await page.goto(ui.url);
+    await page.goto(ui!.url);
     // The page keeps the token in its cookie and takes it out of the address bar (and history).
     await page.waitForURL((url) => url.search === '');
     await chooseFolder(page, 'Choose the photos folder', work, 'photos', path.join(ARTEFACTS, 'ui-0-folder-browser.png'));

@@ -165,6 +165,9 @@ export class BullPhotoJobs implements PhotoJobs {
     }
   }
 
+  /** This process runs no photo jobs (workers do): nothing to pause. */
+  pause(): void {}
+
   async stop(): Promise<void> {
     this.stopping = true;
     await this.answering?.close();
