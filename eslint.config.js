@@ -28,7 +28,11 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
+          ],
+        },
       ],
     },
   },
@@ -45,8 +49,24 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: false },
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'history', 'fetch', 'URLSearchParams', 'EventSource', 'setTimeout', 'clearTimeout', 'Node',
-          'HTMLElement', 'HTMLInputElement', 'HTMLButtonElement', 'HTMLDialogElement', 'HTMLImageElement', 'HTMLProgressElement'].map((name) => [name, 'readonly']),
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'fetch',
+          'URLSearchParams',
+          'EventSource',
+          'setTimeout',
+          'clearTimeout',
+          'Node',
+          'HTMLElement',
+          'HTMLInputElement',
+          'HTMLButtonElement',
+          'HTMLDialogElement',
+          'HTMLImageElement',
+          'HTMLProgressElement',
+        ].map((name) => [name, 'readonly']),
       ),
     },
   },

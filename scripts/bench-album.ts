@@ -96,7 +96,10 @@ async function bytesBelow(dir: string): Promise<number> {
   }
   for (const entry of found) {
     if (!entry.isFile()) continue;
-    total += await stat(path.join(entry.parentPath, entry.name)).then((s) => s.size, () => 0);
+    total += await stat(path.join(entry.parentPath, entry.name)).then(
+      (s) => s.size,
+      () => 0,
+    );
   }
   return total;
 }
@@ -112,7 +115,11 @@ function withComment(jpeg: Buffer, text: string): Buffer {
 async function createAlbum(dataDir: string, count: number): Promise<number> {
   const store = new FsAlbumStore(dataDir);
   const bases = await Promise.all(
-    Array.from({ length: 16 }, () => sharp(randomBytes(800 * 600 * 3), { raw: { width: 800, height: 600, channels: 3 } }).jpeg({ quality: 85 }).toBuffer()),
+    Array.from({ length: 16 }, () =>
+      sharp(randomBytes(800 * 600 * 3), { raw: { width: 800, height: 600, channels: 3 } })
+        .jpeg({ quality: 85 })
+        .toBuffer(),
+    ),
   );
   let bytes = 0;
   const day = Date.UTC(2024, 0, 1);
@@ -134,7 +141,9 @@ async function measure(mode: Mode, dataDir: string): Promise<ChildReport & { pea
   } catch {
     // Not allowed here: both runs read the photos from a warm cache alike.
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--export-child', mode, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--export-child', mode, dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -164,7 +173,9 @@ export async function albumBench(scratch: string, args: readonly string[]): Prom
   for (const [run, mode] of (['before', 'now', 'before', 'now'] as const).entries()) {
     const r = await measure(mode, dataDir);
     if (r.photos !== count) throw new Error(`the ${mode} export sent ${r.photos} of ${count} photos`);
-    rows.push(`| ${run + 1} | ${MODES[mode]} | ${r.parts} | ${(r.zipBytes / 1e9).toFixed(2)} GB | ${(r.wallMs / 1000).toFixed(1)} s | ${Math.round(r.maxRssKiB / 1024)} MiB | ${(r.peakTmpBytes / 1e6).toFixed(0)} MB |`);
+    rows.push(
+      `| ${run + 1} | ${MODES[mode]} | ${r.parts} | ${(r.zipBytes / 1e9).toFixed(2)} GB | ${(r.wallMs / 1000).toFixed(1)} s | ${Math.round(r.maxRssKiB / 1024)} MiB | ${(r.peakTmpBytes / 1e6).toFixed(0)} MB |`,
+    );
     process.stderr.write(`${mode}: done\n`);
   }
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

@@ -90,7 +90,9 @@ export function planAlbums(people: ReadonlyMap<string, readonly string[]>, optio
   const eligible = names.filter((name) => images(name).length > options.samples);
   const strangers = names.filter((name) => images(name).length <= 2);
   if (eligible.length < options.members) {
-    return { problem: `${options.members} members with ${options.samples} samples need ${options.members} people with ${options.samples + 1}+ images; LFW has ${eligible.length}` };
+    return {
+      problem: `${options.members} members with ${options.samples} samples need ${options.members} people with ${options.samples + 1}+ images; LFW has ${eligible.length}`,
+    };
   }
   if (strangers.length === 0) return { problem: 'no people with 1-2 images to be strangers' };
   const members = shuffle(eligible, next)
@@ -113,7 +115,10 @@ export function planAlbums(people: ReadonlyMap<string, readonly string[]>, optio
       const from = member ? members.find((m) => m.name === person)!.unseen : images(person);
       who.push({ person, member, image: pick(from) });
     }
-    const boxes = placeTiles(who.map(() => int(TILE_MIN, TILE_MAX)), next);
+    const boxes = placeTiles(
+      who.map(() => int(TILE_MIN, TILE_MAX)),
+      next,
+    );
     const faces = who.flatMap((face, i) => {
       const box = boxes[i];
       return box ? [{ ...face, box, brightness: 0.7 + next() * 0.6 }] : [];
@@ -138,7 +143,14 @@ export function placeTiles(sides: readonly number[], next: () => number): (Box |
   const placed: (Box | undefined)[] = sides.map(() => undefined);
   const order = sides.map((side, index) => ({ side, index })).sort((a, b) => b.side - a.side || a.index - b.index);
   const free = (box: Box): boolean =>
-    placed.every((other) => !other || box.x + box.width + GAP <= other.x || other.x + other.width + GAP <= box.x || box.y + box.height + GAP <= other.y || other.y + other.height + GAP <= box.y);
+    placed.every(
+      (other) =>
+        !other ||
+        box.x + box.width + GAP <= other.x ||
+        other.x + other.width + GAP <= box.x ||
+        box.y + box.height + GAP <= other.y ||
+        other.y + other.height + GAP <= box.y,
+    );
   for (const { side: wanted, index } of order) {
     for (let side = wanted; !placed[index]; side = Math.max(TILE_MIN, Math.floor(side * 0.9))) {
       for (let attempt = 0; attempt < 200 && !placed[index]; attempt++) {
@@ -194,7 +206,11 @@ function clampByte(v: number): number {
 function lfwPeople(lfw: string): Map<string, string[]> {
   const people = new Map<string, string[]>();
   for (const entry of readdirSync(lfw, { withFileTypes: true })) {
-    if (entry.isDirectory()) people.set(entry.name, readdirSync(path.join(lfw, entry.name)).map((f) => path.join(entry.name, f)));
+    if (entry.isDirectory())
+      people.set(
+        entry.name,
+        readdirSync(path.join(lfw, entry.name)).map((f) => path.join(entry.name, f)),
+      );
   }
   return people;
 }
@@ -225,7 +241,11 @@ export interface ScoredPost {
   readonly scores: readonly (readonly PersonScore[] | undefined)[];
 }
 
-export function scorePost(truth: ScoredPost['truth'], faces: readonly Pick<DetectedFace, 'box' | 'embedding' | 'unusable'>[], gallery: readonly GalleryPerson[]): ScoredPost {
+export function scorePost(
+  truth: ScoredPost['truth'],
+  faces: readonly Pick<DetectedFace, 'box' | 'embedding' | 'unusable'>[],
+  gallery: readonly GalleryPerson[],
+): ScoredPost {
   return { truth, faces, scores: scoreFaces(faces, gallery) };
 }
 
@@ -256,7 +276,15 @@ export interface Tally {
  * use) makes at this policy. A detection belongs to the tile its box's centre lies in.
  */
 export function tally(posts: readonly ScoredPost[], policy: MatchPolicy): Tally {
-  let filings = 0, right = 0, strangerNamed = 0, memberConfused = 0, elsewhereNamed = 0, appearances = 0, tiles = 0, notFound = 0, unusable = 0;
+  let filings = 0,
+    right = 0,
+    strangerNamed = 0,
+    memberConfused = 0,
+    elsewhereNamed = 0,
+    appearances = 0,
+    tiles = 0,
+    notFound = 0,
+    unusable = 0;
   for (const post of posts) {
     const tileOf = post.faces.map((face) => post.truth.find((tile) => contains(tile.box, face.box)));
     const members = new Set(post.truth.filter((t) => t.member).map((t) => t.person));
@@ -281,14 +309,24 @@ export function tally(posts: readonly ScoredPost[], policy: MatchPolicy): Tally 
     });
   }
   return {
-    filings, right, strangerNamed, memberConfused, elsewhereNamed, appearances, missed: appearances - right, tiles, notFound, unusable,
+    filings,
+    right,
+    strangerNamed,
+    memberConfused,
+    elsewhereNamed,
+    appearances,
+    missed: appearances - right,
+    tiles,
+    notFound,
+    unusable,
     precision: filings === 0 ? 1 : right / filings,
     recall: appearances === 0 ? 1 : right / appearances,
   };
 }
 
 function contains(tile: Box, face: Box): boolean {
-  const cx = face.x + face.width / 2, cy = face.y + face.height / 2;
+  const cx = face.x + face.width / 2,
+    cy = face.y + face.height / 2;
   return cx >= tile.x && cx < tile.x + tile.width && cy >= tile.y && cy < tile.y + tile.height;
 }
 
@@ -331,10 +369,20 @@ export async function benchAlbums(args: readonly string[]): Promise<string> {
   const { plan, dir } = built;
   const workers = Number(process.env.WORKERS ?? os.availableParallelism());
   const started = performance.now();
-  const engine = await PooledFaceEngine.create({ backend: 'auto', modelsDir: undefined, minEyeDistance: 12, minFaceScore: 0.5, workers, embedder: options.embedder });
+  const engine = await PooledFaceEngine.create({
+    backend: 'auto',
+    modelsDir: undefined,
+    minEyeDistance: 12,
+    minFaceScore: 0.5,
+    workers,
+    embedder: options.embedder,
+  });
   const startupMs = performance.now() - started;
   const decoder = new SharpImageDecoder();
-  const detectAll = async <T>(items: readonly T[], file: (item: T) => string): Promise<{ faces: Map<T, { faces: DetectedFace[]; width: number; height: number }>; ms: number }> => {
+  const detectAll = async <T>(
+    items: readonly T[],
+    file: (item: T) => string,
+  ): Promise<{ faces: Map<T, { faces: DetectedFace[]; width: number; height: number }>; ms: number }> => {
     const faces = new Map<T, { faces: DetectedFace[]; width: number; height: number }>();
     const t0 = performance.now();
     await forEachConcurrent(items, workers * 2, async (item) => {
@@ -363,10 +411,16 @@ export async function benchAlbums(args: readonly string[]): Promise<string> {
     }),
   }));
   // The detections, for trying matching rules offline without running the engine again.
-  await writeFile(path.join(dir, `detections-${engine.info.embedder}.json`), JSON.stringify({
-    gallery: gallery.map((p) => ({ id: p.id, samples: p.samples.map((e) => Array.from(e)) })),
-    posts: plan.posts.map((post) => ({ truth: post.faces, faces: posts.faces.get(post)!.faces.map((f) => ({ ...f, embedding: f.embedding ? Array.from(f.embedding) : undefined })) })),
-  }));
+  await writeFile(
+    path.join(dir, `detections-${engine.info.embedder}.json`),
+    JSON.stringify({
+      gallery: gallery.map((p) => ({ id: p.id, samples: p.samples.map((e) => Array.from(e)) })),
+      posts: plan.posts.map((post) => ({
+        truth: post.faces,
+        faces: posts.faces.get(post)!.faces.map((f) => ({ ...f, embedding: f.embedding ? Array.from(f.embedding) : undefined })),
+      })),
+    }),
+  );
   const scored = plan.posts.map((post) => scorePost(post.faces, posts.faces.get(post)!.faces, gallery));
   const at = tally(scored, { threshold: options.threshold, margin: MARGIN });
   const counts = plan.posts.map((p) => p.faces.length);
@@ -379,7 +433,9 @@ export async function benchAlbums(args: readonly string[]): Promise<string> {
   for (let hundredths = Math.round(THRESHOLD_RANGE.min * 100); hundredths <= Math.round(THRESHOLD_RANGE.max * 100); hundredths++) {
     const t = hundredths / 100;
     const row = tally(scored, { threshold: t, margin: MARGIN });
-    sweep.push(`| ${t.toFixed(2)} | ${pct(row.precision)} | ${pct(row.recall)} | ${row.filings} | ${row.strangerNamed} | ${row.memberConfused} | ${row.elsewhereNamed} | ${row.missed} |`);
+    sweep.push(
+      `| ${t.toFixed(2)} | ${pct(row.precision)} | ${pct(row.recall)} | ${row.filings} | ${row.strangerNamed} | ${row.memberConfused} | ${row.elsewhereNamed} | ${row.missed} |`,
+    );
   }
   return [
     `facefile bench albums, ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} x ${cpu}, Node ${process.version}, backend ${engine.info.backend}, ${workers} workers, ` +

@@ -49,7 +49,11 @@ async function runCase(way: Way, count: number): Promise<Outcome> {
   await new Promise((resolve) => setTimeout(resolve, 50));
   const started = performance.now();
   const clusters =
-    way === 'dense' ? denseClusterFaces(faces, THRESHOLD, MIN_PHOTOS) : way === 'in-process' ? clusterFaces(faces, THRESHOLD, MIN_PHOTOS) : await clusterer!.cluster(faces, THRESHOLD, MIN_PHOTOS);
+    way === 'dense'
+      ? denseClusterFaces(faces, THRESHOLD, MIN_PHOTOS)
+      : way === 'in-process'
+        ? clusterFaces(faces, THRESHOLD, MIN_PHOTOS)
+        : await clusterer!.cluster(faces, THRESHOLD, MIN_PHOTOS);
   const ms = performance.now() - started;
   // One more turn of the loop, so that a run that blocked it is recorded as the delay it caused.
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -61,10 +65,18 @@ async function runCase(way: Way, count: number): Promise<Outcome> {
 /** Runs every case in a child process and answers the Markdown table. */
 export function benchClusters(): string {
   const rows = CASES.map(([way, count]) => {
-    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), way, String(count)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), way, String(count)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
     const o = JSON.parse(out) as Outcome;
     process.stderr.write(`clusters: ${way} ${count} done\n`);
-    const where = way === 'dense' ? 'dense average linkage (before), main thread' : way === 'in-process' ? 'sparse average linkage, main thread' : 'sparse average linkage, 2 worker threads';
+    const where =
+      way === 'dense'
+        ? 'dense average linkage (before), main thread'
+        : way === 'in-process'
+          ? 'sparse average linkage, main thread'
+          : 'sparse average linkage, 2 worker threads';
     return `| ${where} | ${count} | ${(o.ms / 1000).toFixed(2)} s | ${Math.round(o.peakRss / 2 ** 20)} MiB | ${Math.round(o.maxDelayMs)} ms | ${o.clusters} | ${o.precision.toFixed(4)} | ${o.recall.toFixed(4)} |`;
   });
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

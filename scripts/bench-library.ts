@@ -75,8 +75,18 @@ const hashOf = (n: number) => n.toString(16).padStart(64, 'a');
 
 function record(w: World, n: number, gallery: Person[]): PhotoRecord {
   const seenAt = new Date(Date.UTC(2025, 0, 1) + n * 60_000).toISOString();
-  const faces: StoredFace[] = cast(w, n).map((id, i) => ({ box: { x: i * 100, y: 0, width: 80, height: 80 }, score: 0.99, eyeDistance: 30, seenAt, embedding: face(w, id) }));
-  const matched = matchFaces(faces, gallery.map((p) => ({ id: p.id, name: p.name, samples: p.samples.map((s) => s.embedding) })), { threshold: THRESHOLD, margin: 0.02 });
+  const faces: StoredFace[] = cast(w, n).map((id, i) => ({
+    box: { x: i * 100, y: 0, width: 80, height: 80 },
+    score: 0.99,
+    eyeDistance: 30,
+    seenAt,
+    embedding: face(w, id),
+  }));
+  const matched = matchFaces(
+    faces,
+    gallery.map((p) => ({ id: p.id, name: p.name, samples: p.samples.map((s) => s.embedding) })),
+    { threshold: THRESHOLD, margin: 0.02 },
+  );
   return {
     hash: hashOf(n),
     ext: 'jpg',
@@ -217,7 +227,11 @@ async function benchKeyv(size: number, scratch: string): Promise<string> {
   const db = await openLibraryDatabase({ dataDir });
   const sql = new SqlPhotoStore(db.db);
   const again = world();
-  await seed(db, [], Array.from({ length: size }, (_, n) => record(again, n, gallery)));
+  await seed(
+    db,
+    [],
+    Array.from({ length: size }, (_, n) => record(again, n, gallery)),
+  );
   const sqlWrites: number[] = [];
   for (let i = 0; i < 21; i++) {
     const r = record(w, size + i, gallery);
@@ -242,7 +256,13 @@ export async function benchLibrary(): Promise<string> {
       lines.push(...(await benchSize(size, scratch)));
       process.stderr.write(`library: ${size} done\n`);
     }
-    lines.push('', 'Earlier keyv layout against the tables, same run:', '', '| photos | keyv: write a photo record | keyv: list the group | tables: write a photo record | tables: the totals |', '|---:|---:|---:|---:|---:|');
+    lines.push(
+      '',
+      'Earlier keyv layout against the tables, same run:',
+      '',
+      '| photos | keyv: write a photo record | keyv: list the group | tables: write a photo record | tables: the totals |',
+      '|---:|---:|---:|---:|---:|',
+    );
     for (const size of SIZES.filter((n) => n <= 10_000)) lines.push(await benchKeyv(size, scratch));
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -49,7 +49,10 @@ function timed(runner: ModelRunner, add: (ms: number) => void): ModelRunner {
 }
 
 export async function benchProfile(): Promise<string> {
-  const posts = readdirSync(POSTS).filter((f) => !f.endsWith('.json')).sort().map((f) => readFileSync(path.join(POSTS, f)));
+  const posts = readdirSync(POSTS)
+    .filter((f) => !f.endsWith('.json'))
+    .sort()
+    .map((f) => readFileSync(path.join(POSTS, f)));
   const large = await Promise.all(posts.slice(0, 8).map((bytes) => sharp(bytes).resize(4032, 3024, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer()));
   const sections: string[] = [];
   for (const backend of ['onnx', 'wasm'] as BackendPreference[]) {

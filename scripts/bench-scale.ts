@@ -41,7 +41,11 @@ function usage(pid: number): { cpu: number; peakMiB: number } {
 }
 
 function startWorker(env: Record<string, string>, cwd: string): Promise<Worker> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'facefile.js'), 'worker'], { cwd, env: { PATH: process.env['PATH'] ?? '', HOME: cwd, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'facefile.js'), 'worker'], {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', HOME: cwd, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -85,7 +89,12 @@ function meta(group: string, i: number): PhotoJobMeta {
 }
 
 /** Adds the photos as a bot would, then waits for every job to complete; returns the wall time. */
-async function burst(place: RedisPlace, dataDir: string, photos: readonly { group: string; bytes: Buffer }[], fair = true): Promise<{ wallS: number; waits: Map<string, number[]> }> {
+async function burst(
+  place: RedisPlace,
+  dataDir: string,
+  photos: readonly { group: string; bytes: Buffer }[],
+  fair = true,
+): Promise<{ wallS: number; waits: Map<string, number[]> }> {
   const jobs = new BullPhotoJobs({ place, dataDir, log: silentLog, fair });
   await jobs.start();
   const queue = new Queue(PHOTOS_QUEUE, { connection: bullConnection(place), prefix: place.prefix });
@@ -130,7 +139,10 @@ export async function benchScale(): Promise<string> {
   const base = await postgresUrl();
   const redis = await redisUrl();
   if (!base || !redis) return 'bench scale: needs PostgreSQL and Redis (see above)\n';
-  const posts = readdirSync(POSTS).filter((f) => !f.endsWith('.json')).sort().map((f) => readFileSync(path.join(POSTS, f)));
+  const posts = readdirSync(POSTS)
+    .filter((f) => !f.endsWith('.json'))
+    .sort()
+    .map((f) => readFileSync(path.join(POSTS, f)));
   // The same 26 posts in 3 groups: 78 jobs, each a full analysis (the library dedupes per group only).
   const scaling = [0, 1, 2].flatMap((g) => posts.map((bytes) => ({ group: `bench:${g}`, bytes })));
   const lines: string[] = [];
@@ -139,7 +151,7 @@ export async function benchScale(): Promise<string> {
   for (const [label, processes, threads] of [
     ['1 worker, 1 engine thread', 1, 1],
     ['2 workers, 1 engine thread each', 2, 1],
-    ['1 process, 2 engine threads (today\'s single process)', 1, 2],
+    ["1 process, 2 engine threads (today's single process)", 1, 2],
   ] as const) {
     const d = await deployment(base, redis);
     try {
@@ -152,7 +164,9 @@ export async function benchScale(): Promise<string> {
       });
       const rate = scaling.length / row.wallS;
       single ??= rate;
-      rows.push(`| ${label} | ${scaling.length} | ${row.wallS.toFixed(1)} s | ${rate.toFixed(2)} | ${(rate / single).toFixed(2)}x | ${(row.cpu / scaling.length).toFixed(2)} s | ${row.peak} MiB |`);
+      rows.push(
+        `| ${label} | ${scaling.length} | ${row.wallS.toFixed(1)} s | ${rate.toFixed(2)} | ${(rate / single).toFixed(2)}x | ${(row.cpu / scaling.length).toFixed(2)} s | ${row.peak} MiB |`,
+      );
       process.stderr.write(`scale: ${label} done\n`);
     } finally {
       await d.close();
@@ -173,17 +187,25 @@ export async function benchScale(): Promise<string> {
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
     .sort()
-    .flatMap((name) => readdirSync(path.join(LFW, name)).sort().map((f) => path.join(LFW, name, f)));
+    .flatMap((name) =>
+      readdirSync(path.join(LFW, name))
+        .sort()
+        .map((f) => path.join(LFW, name, f)),
+    );
   const fairRows: string[] = [];
   for (const size of [30, 100, 300]) {
     for (const fair of [false, true]) {
       const photos = [
         ...lfw.slice(0, size).map((file) => ({ group: 'bench:burst', bytes: readFileSync(file) })),
-        ...Array.from({ length: 9 }, (_, g) => lfw.slice(1000 + g * 3, 1000 + g * 3 + 3).map((file) => ({ group: `bench:quiet${g}`, bytes: readFileSync(file) }))).flat(),
+        ...Array.from({ length: 9 }, (_, g) =>
+          lfw.slice(1000 + g * 3, 1000 + g * 3 + 3).map((file) => ({ group: `bench:quiet${g}`, bytes: readFileSync(file) })),
+        ).flat(),
       ];
       const d = await deployment(base, redis);
       try {
-        const { wallS, waits } = await withWorkers(2, { ...d.env, WORKERS: '1', WORKER_CONCURRENCY: '2' }, d.dataDir, () => burst(d.place, d.dataDir, photos, fair));
+        const { wallS, waits } = await withWorkers(2, { ...d.env, WORKERS: '1', WORKER_CONCURRENCY: '2' }, d.dataDir, () =>
+          burst(d.place, d.dataDir, photos, fair),
+        );
         const quiet = [...waits.entries()].filter(([g]) => g !== 'bench:burst').flatMap(([, w]) => w);
         const loud = waits.get('bench:burst') ?? [];
         fairRows.push(
@@ -196,7 +218,7 @@ export async function benchScale(): Promise<string> {
     }
   }
   lines.push(
-    'Fairness: 10 groups post at once, 2 workers (1 engine thread each); LFW photos (250x250, 1 face). The burst is added first, then the nine quiet groups\' photos.',
+    "Fairness: 10 groups post at once, 2 workers (1 engine thread each); LFW photos (250x250, 1 face). The burst is added first, then the nine quiet groups' photos.",
     '',
     '| photos | order | wall | quiet groups: median wait | quiet: longest wait | burst: median wait | burst: longest wait |',
     '|---|---|---:|---:|---:|---:|---:|',

@@ -60,7 +60,11 @@ const sets: Set[] = [
   {
     name: 'posts',
     describe: 'group-photos/_posts: 26 photos, 0.1-3.3 MP, 1-6 faces',
-    inputs: async () => (await import('node:fs')).readdirSync(POSTS).filter((f) => !f.endsWith('.json')).map((f) => path.join(POSTS, f)),
+    inputs: async () =>
+      (await import('node:fs'))
+        .readdirSync(POSTS)
+        .filter((f) => !f.endsWith('.json'))
+        .map((f) => path.join(POSTS, f)),
     known: 'group',
   },
   {
@@ -99,7 +103,14 @@ async function faceBench(): Promise<void> {
   const log = pino({ level: 'silent' });
   try {
     const started = performance.now();
-    const engine = await PooledFaceEngine.create({ backend: 'auto', modelsDir: undefined, minEyeDistance: 12, minFaceScore: 0.5, workers, embedder: embedderFromEnv() });
+    const engine = await PooledFaceEngine.create({
+      backend: 'auto',
+      modelsDir: undefined,
+      minEyeDistance: 12,
+      minFaceScore: 0.5,
+      workers,
+      embedder: embedderFromEnv(),
+    });
     const startupMs = performance.now() - started;
     const known = await knownFolder();
     const emptyKnown = path.join(scratch, 'nobody');

@@ -8,7 +8,15 @@ import { WorkerFaceClusterer } from './clustering/index.ts';
 import { SharpImageDecoder, SharpRenderer } from './imaging/index.ts';
 import { DEFAULT_THRESHOLD, PooledFaceEngine, type EmbedderName } from './recognition/index.ts';
 import { KeyvFaceCache, closeKeyv, compact, openKeyv } from './storage/index.ts';
-import { SqlAuditLog, SqlGalleryStore, SqlPhotoStore, SqlSettingsStore, importKeyvLibrary, openLibraryDatabase, type LibraryDatabase } from './storage/sql/index.ts';
+import {
+  SqlAuditLog,
+  SqlGalleryStore,
+  SqlPhotoStore,
+  SqlSettingsStore,
+  importKeyvLibrary,
+  openLibraryDatabase,
+  type LibraryDatabase,
+} from './storage/sql/index.ts';
 
 /**
  * Construction shared by every entry point (the CLI commands and the bots): the one place that

@@ -22,7 +22,10 @@ const schema = z.object({
     .min(1)
     .refine((v) => /^rediss?:\/\//i.test(v), 'expected a redis:// or rediss:// URL')
     .optional(),
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('facefile'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only')
+    .default('facefile'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -45,14 +48,21 @@ const schema = z.object({
   MIN_EYE_DISTANCE: z.coerce.number().min(0).default(12),
   MIN_FACE_SCORE: z.coerce.number().min(0).max(1).default(0.5),
 
-  MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
+  MAX_IMAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(50 * 1024 * 1024),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(100_000_000),
 
   TELEGRAM_BOT_TOKEN: z.string().min(1).optional(),
   TELEGRAM_API_ROOT: z.url().optional(),
   TELEGRAM_WEBHOOK_URL: z.url().optional(),
   TELEGRAM_WEBHOOK_PORT: z.coerce.number().int().min(1).max(65535).default(8443),
-  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'letters, digits, _ and - only').optional(),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,256}$/, 'letters, digits, _ and - only')
+    .optional(),
   TELEGRAM_MAX_DOWNLOAD_BYTES: z.coerce.number().int().positive().default(20_000_000),
   TELEGRAM_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50_000_000),
   TELEGRAM_GROUP_INTERVAL_MS: z.coerce.number().int().min(0).default(3100),

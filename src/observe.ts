@@ -61,7 +61,12 @@ export function databaseCheck<DB>(db: Kysely<DB>): ReadinessCheck {
  * connections wait for it forever, as workers should). Returns the check and its closer.
  */
 export function redisCheck(place: RedisPlace): { check: ReadinessCheck; close: () => Promise<void> } {
-  const client = new Redis(place.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'facefile-readiness', retryStrategy: (times) => Math.min(times * 500, 5_000) });
+  const client = new Redis(place.url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectionName: 'facefile-readiness',
+    retryStrategy: (times) => Math.min(times * 500, 5_000),
+  });
   client.on('error', () => undefined);
   return {
     check: async () => {

@@ -19,7 +19,10 @@ export interface Deployment {
 
 /** The settings scale-out needs, or a `ConfigError` naming what is missing. */
 export function scaleOutPlaces(config: Config, role: string): { place: RedisPlace; databaseUrl: string } {
-  const missing = [!config.redisUrl && `REDIS_URL is not set: \`facefile ${role}\` works with Redis (BullMQ jobs)`, !config.databaseUrl && 'REDIS_URL is set, so DATABASE_URL (PostgreSQL) must be too: every bot and worker shares the library'];
+  const missing = [
+    !config.redisUrl && `REDIS_URL is not set: \`facefile ${role}\` works with Redis (BullMQ jobs)`,
+    !config.databaseUrl && 'REDIS_URL is set, so DATABASE_URL (PostgreSQL) must be too: every bot and worker shares the library',
+  ];
   const problems = missing.filter((m): m is string => typeof m === 'string');
   if (problems.length > 0) throw new ConfigError(problems);
   return { place: { url: config.redisUrl!, prefix: config.redisPrefix }, databaseUrl: config.databaseUrl! };
@@ -44,7 +47,14 @@ export async function reachDeployment(config: Config, role: 'bot' | 'worker'): P
  * processes mount. Any failure is one clear `StartupError` or `ConfigError`, and what was opened is
  * closed again.
  */
-export async function joinDeployment(config: Config, reached: Reached, engine: FaceEngine, log: Log, role: 'bot' | 'worker', metrics?: Metrics): Promise<Deployment> {
+export async function joinDeployment(
+  config: Config,
+  reached: Reached,
+  engine: FaceEngine,
+  log: Log,
+  role: 'bot' | 'worker',
+  metrics?: Metrics,
+): Promise<Deployment> {
   const { place, databaseUrl, redis } = reached;
   const locks = new PgGroupLocks(databaseUrl, log);
   // Zips of album exports are this process's alone: a folder of its own, off the shared volume.
@@ -59,7 +69,10 @@ export async function joinDeployment(config: Config, reached: Reached, engine: F
   };
   try {
     const volume = await checkSharedVolume(config.dataDir, opened.database.db);
-    const persistence = redis.persistence === 'none' ? 'keeps nothing on disk: accepted photos are re-queued from the volume after a restart' : `persists by ${redis.persistence}`;
+    const persistence =
+      redis.persistence === 'none'
+        ? 'keeps nothing on disk: accepted photos are re-queued from the volume after a restart'
+        : `persists by ${redis.persistence}`;
     const summary =
       `facefile ${role}: PostgreSQL at ${opened.database.location}; Redis ${redis.version} at ${withoutPassword(place.url)} (prefix ${place.prefix}; ${persistence}); ` +
       `photo volume ${volume.id}${volume.created ? ' (new)' : ''} at ${config.dataDir}`;

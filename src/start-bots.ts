@@ -74,8 +74,19 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
       });
       opened.push(() => lock.release());
     }
-    if (config.telegram) await verifyTelegram({ token: config.telegram.token, ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
-    if (config.discord) await verifyDiscord({ token: config.discord.token, shards: config.discord.shards, ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+    if (config.telegram)
+      await verifyTelegram({
+        token: config.telegram.token,
+        ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
+        ...(timeoutMs ? { timeoutMs } : {}),
+      });
+    if (config.discord)
+      await verifyDiscord({
+        token: config.discord.token,
+        shards: config.discord.shards,
+        ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}),
+        ...(timeoutMs ? { timeoutMs } : {}),
+      });
     const { observed, engine: built } = await observedEngine(config, log, opened);
     const engine = options.wrapEngine ? options.wrapEngine(built) : built;
     const { metrics } = observed;
@@ -88,7 +99,12 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
 
     const repairs = await parts.library.checkConsistency();
     for (const [group, report] of repairs) {
-      const touched = report.temporaryFilesRemoved + report.orphanOriginalsRemoved + report.albumLinksRestored + report.strayAlbumFilesRemoved + report.recordsWithoutOriginal.length;
+      const touched =
+        report.temporaryFilesRemoved +
+        report.orphanOriginalsRemoved +
+        report.albumLinksRestored +
+        report.strayAlbumFilesRemoved +
+        report.recordsWithoutOriginal.length;
       if (touched > 0) log.warn({ group, ...report }, 'repaired what an interrupted run left');
     }
     const sweep = async () => {
@@ -178,7 +194,11 @@ const UPDATE_DONE_SECONDS = 86_400;
  * so an update is never lost to a claim. Ids are per bot, so the key has the bot's id (the token's
  * public part), never the token.
  */
-function redisDeliveries(place: RedisPlace, token: string, opened: (() => Promise<void>)[]): Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery' | 'doneDelivery'> {
+function redisDeliveries(
+  place: RedisPlace,
+  token: string,
+  opened: (() => Promise<void>)[],
+): Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery' | 'doneDelivery'> {
   const redis = redisConnection(place, 'updates');
   redis.on('error', () => undefined);
   opened.push(() => Promise.resolve(redis.disconnect()));

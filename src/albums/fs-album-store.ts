@@ -231,7 +231,8 @@ export class FsAlbumStore implements AlbumStore {
     if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= 0) throw new RangeError(`maxPartBytes must be a positive integer, not ${maxPartBytes}`);
     // Paths handed back must be this album's own entries: nothing else may end up in a zip.
     for (const entry of entries ?? []) {
-      if (!ENTRY_NAME.test(entry.name) || entry.path !== path.join(album, entry.name)) throw new RangeError(`not an entry of album ${folder}: ${JSON.stringify(entry.path)}`);
+      if (!ENTRY_NAME.test(entry.name) || entry.path !== path.join(album, entry.name))
+        throw new RangeError(`not an entry of album ${folder}: ${JSON.stringify(entry.path)}`);
     }
     const name = safeFolderName(title, 'album');
     const fileName = (index: number, count: number): string => (count === 1 ? `${name}.zip` : `${name} (part ${index} of ${count}).zip`);

@@ -1,4 +1,3 @@
-
 import { sha256Hex, type GroupId } from '../core/index.ts';
 import { LONE_SURROGATE } from '../core/safe-name.ts';
 

@@ -174,7 +174,12 @@ export class ArchiveJob {
     outcomes.sort((a, b) => a.file.localeCompare(b.file));
     errors.sort((a, b) => a.file.localeCompare(b.file));
 
-    const { changes, folders, zips, sources } = await this.sync(request, known.map((k) => k.name), outcomes, sheets);
+    const { changes, folders, zips, sources } = await this.sync(
+      request,
+      known.map((k) => k.name),
+      outcomes,
+      sheets,
+    );
     for (const failure of changes.failed) {
       this.deps.log.error({ file: failure.source, copy: failure.path, reason: failure.reason }, 'filing failed');
       errors.push({ file: failure.source, reason: failure.reason });
@@ -217,11 +222,19 @@ export class ArchiveJob {
     const before = serializeManifest(manifest);
     if (problem) this.deps.log.warn({ outputDir, problem }, 'manifest unreadable: nothing is removed this run');
     const copies = await syncCopies(outcomes, manifest, options);
-    if (!options.dryRun) await writeSheets(sheets, manifest, { outputDir, decoder: this.deps.decoder, log: this.deps.log, ...(this.deps.renderer ? { renderer: this.deps.renderer } : {}) });
+    if (!options.dryRun)
+      await writeSheets(sheets, manifest, {
+        outputDir,
+        decoder: this.deps.decoder,
+        log: this.deps.log,
+        ...(this.deps.renderer ? { renderer: this.deps.renderer } : {}),
+      });
     const onDisk = await listOutput(outputDir);
     const folders = options.dryRun ? projectOutput(onDisk, copies) : onDisk;
     const touched = new Set([...copies.added, ...copies.removed].map((c) => c.path.split('/')[0] ?? ''));
-    const zipped = request.zipDir ? await syncZips(people, folders, manifest, { ...options, zipDir: request.zipDir, touched }) : { zips: [], zipsWritten: [], zipsRemoved: [] };
+    const zipped = request.zipDir
+      ? await syncZips(people, folders, manifest, { ...options, zipDir: request.zipDir, touched })
+      : { zips: [], zipsWritten: [], zipsRemoved: [] };
     if (!options.dryRun && serializeManifest(manifest) !== before) await writeManifest(outputDir, manifest);
     const changes: SyncChanges = { ...copies, zipsWritten: zipped.zipsWritten, zipsRemoved: zipped.zipsRemoved };
     const sources = new Map([...manifest.files].map(([relative, record]) => [relative, record.source]));
@@ -233,8 +246,14 @@ export class ArchiveJob {
    * one usable face. Nothing is guessed: a photo with several faces, with none, or whose face looks
    * more like another known person is left out and listed, with a contact sheet of its faces.
    */
-  private async learnKnown(files: ArchivePlan['known'], request: ArchiveRequest): Promise<{ gallery: GalleryPerson[]; known: KnownPerson[]; sheets: SheetRequest[] }> {
-    this.deps.progress?.begin('known', files.reduce((sum, f) => sum + f.photos.length, 0));
+  private async learnKnown(
+    files: ArchivePlan['known'],
+    request: ArchiveRequest,
+  ): Promise<{ gallery: GalleryPerson[]; known: KnownPerson[]; sheets: SheetRequest[] }> {
+    this.deps.progress?.begin(
+      'known',
+      files.reduce((sum, f) => sum + f.photos.length, 0),
+    );
     const candidates: Candidate[] = [];
     const problems = new Map<string, KnownProblem[]>(files.map((f) => [f.name, []]));
     const sheets: SheetRequest[] = [];

@@ -62,24 +62,30 @@ export function renderReport(
     const names = report.folders[person] ?? [];
     html.push(`<h2 id="${anchor(person)}">${esc(person)}: ${plural(names.length, 'photo')}</h2>`);
     if (names.length === 0) html.push('<p>No photos.</p>');
-    html.push(grid(person, names, (name) => {
-      const decision = byFile.get(sourceOf.get(`${person}/${name}`) ?? '')?.decisions.find((d) => d.person === person);
-      return decision ? `<br><span class="score">${score(decision.best)}${decision.runnerUp ? `, next ${score(decision.runnerUp)}` : ''}</span>` : '';
-    }));
+    html.push(
+      grid(person, names, (name) => {
+        const decision = byFile.get(sourceOf.get(`${person}/${name}`) ?? '')?.decisions.find((d) => d.person === person);
+        return decision ? `<br><span class="score">${score(decision.best)}${decision.runnerUp ? `, next ${score(decision.runnerUp)}` : ''}</span>` : '';
+      }),
+    );
   }
 
   const unknown = report.folders._unknown ?? [];
   html.push(`<h2 id="_unknown">Unknown faces: ${plural(unknown.length, 'photo')} in _unknown</h2>`);
-  html.push(grid('_unknown', unknown, (name) => {
-    const outcome = byFile.get(sourceOf.get(`_unknown/${name}`) ?? '');
-    if (!outcome) return '';
-    return outcome.decisions.map((d, i) => `<br>face ${i + 1}: ${describe(d)}`).join('');
-  }));
+  html.push(
+    grid('_unknown', unknown, (name) => {
+      const outcome = byFile.get(sourceOf.get(`_unknown/${name}`) ?? '');
+      if (!outcome) return '';
+      return outcome.decisions.map((d, i) => `<br>face ${i + 1}: ${describe(d)}`).join('');
+    }),
+  );
   if (report.unknownClusters.length > 0) {
     const copyOf = new Map<string, string>();
     for (const [copy, source] of options.sources) if (!copyOf.has(source)) copyOf.set(source, copy);
     html.push(`<h2 id="groups">Unknown faces that look like one person: ${plural(report.unknownClusters.length, 'group')}</h2>`);
-    html.push('<p>Each group is one face seen in several photos. To have them filed, make a folder for them in known/ with one of these photos (cropped to their face if others are in it).</p>');
+    html.push(
+      '<p>Each group is one face seen in several photos. To have them filed, make a folder for them in known/ with one of these photos (cropped to their face if others are in it).</p>',
+    );
     report.unknownClusters.forEach((cluster, i) => {
       html.push(`<h3>Group ${i + 1}: ${plural(cluster.length, 'photo')}</h3><ul class="grid">`);
       for (const member of cluster) {
@@ -91,7 +97,10 @@ export function renderReport(
     });
   }
   const noFaces = report.folders._no_faces ?? [];
-  html.push(`<h2 id="_no_faces">No faces: ${plural(noFaces.length, 'photo')}</h2>`, grid('_no_faces', noFaces, () => ''));
+  html.push(
+    `<h2 id="_no_faces">No faces: ${plural(noFaces.length, 'photo')}</h2>`,
+    grid('_no_faces', noFaces, () => ''),
+  );
 
   html.push('<h2 id="decisions">Every face, with its best and runner-up scores</h2>');
   html.push('<table><thead><tr><th>photo</th><th>face</th><th>decision</th><th>best</th><th>runner-up</th></tr></thead><tbody>');
@@ -128,7 +137,10 @@ function grid(folder: string, names: readonly string[], caption: (name: string) 
 function decisionRows(outcome: PhotoOutcome): string[] {
   if (outcome.decisions.length === 0) return [`<tr><td>${esc(outcome.file)}</td><td>none</td><td class="unusable">no faces</td><td></td><td></td></tr>`];
   return outcome.decisions.map((d, i) => {
-    const verdict = d.verdict === 'person' ? `<span class="named">${esc(d.person ?? '')}</span>` : `<span class="${d.verdict}">${esc(REASONS[d.reason ?? ''] ?? d.reason ?? d.verdict)}</span>`;
+    const verdict =
+      d.verdict === 'person'
+        ? `<span class="named">${esc(d.person ?? '')}</span>`
+        : `<span class="${d.verdict}">${esc(REASONS[d.reason ?? ''] ?? d.reason ?? d.verdict)}</span>`;
     return `<tr><td>${i === 0 ? esc(outcome.file) : ''}</td><td>${i + 1}</td><td>${verdict}</td><td>${score(d.best)}</td><td>${score(d.runnerUp)}</td></tr>`;
   });
 }

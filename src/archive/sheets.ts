@@ -38,7 +38,10 @@ export async function writeSheets(
     try {
       const decoded = await deps.decoder.decode(await readFile(request.file));
       if (!decoded.ok) throw new Error(decoded.failure.detail);
-      const png = await deps.renderer!.contactSheet(request.faces.map((face) => ({ image: decoded.image, box: face.box, label: face.label })), request.caption);
+      const png = await deps.renderer!.contactSheet(
+        request.faces.map((face) => ({ image: decoded.image, box: face.box, label: face.label })),
+        request.caption,
+      );
       await ensureFolder(folder);
       await writeAtomically(target, png);
       manifest.generated.set(target, await recordOf(target));

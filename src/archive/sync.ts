@@ -56,7 +56,11 @@ const folderOf = (relative: string): string => relative.split('/')[0] ?? '';
  * outside this run (another input, a photo that failed to read, an edited original) are left
  * alone, so a later run never deletes the only copy left of a photo. Mutates `manifest`.
  */
-export async function syncCopies(placements: readonly Placement[], manifest: Manifest, options: SyncOptions): Promise<Omit<SyncChanges, 'zipsWritten' | 'zipsRemoved'>> {
+export async function syncCopies(
+  placements: readonly Placement[],
+  manifest: Manifest,
+  options: SyncOptions,
+): Promise<Omit<SyncChanges, 'zipsWritten' | 'zipsRemoved'>> {
   const wanted = new Map<string, { placement: Placement; folder: string }>();
   for (const placement of placements) for (const folder of placement.folders) wanted.set(key(folder, placement.hash), { placement, folder });
   const inScope = new Set(placements.map((p) => p.hash));
@@ -183,7 +187,10 @@ export async function syncZips(
       zips.push({ person, path: destination, photos: names.length, bytes: 0 });
       continue;
     }
-    const { bytes } = await writeZip(names.map((name) => ({ source: path.join(options.outputDir, person, name), name })), destination);
+    const { bytes } = await writeZip(
+      names.map((name) => ({ source: path.join(options.outputDir, person, name), name })),
+      destination,
+    );
     manifest.generated.set(destination, { ...(await recordOf(destination)), contents });
     zips.push({ person, path: destination, photos: names.length, bytes });
   }

@@ -68,13 +68,19 @@ export function enrollReply(result: EnrollResult, asked: { readonly name: string
   const name = asked.name;
   switch (result.kind) {
     case 'enrolled': {
-      const first = result.newPerson ? `${result.person.name} is enrolled.` : `Added another photo of ${result.person.name} (${count(result.samples, 'sample')}).`;
+      const first = result.newPerson
+        ? `${result.person.name} is enrolled.`
+        : `Added another photo of ${result.person.name} (${count(result.samples, 'sample')}).`;
       return `${first} ${result.refiled === 0 ? 'No earlier photos of them yet.' : `Filed ${count(result.refiled, 'earlier photo')} under ${result.person.name}.`}`;
     }
     case 'choose-face':
       return `I see ${result.faces} faces. Which one is ${name}? Answer with ${syntax.command('enroll', asked.me ? { me: 'me', face: '<number>' } : { name, face: '<number>' })}, ${syntax.onPostedPhoto}.`;
     case 'no-usable-face':
-      return result.reason === 'no-face' ? "I can't find a face in this photo." : result.reason === 'too-small' ? 'The face is too small to learn from; try a closer photo.' : 'The face is too unclear to learn from; try a sharper photo.';
+      return result.reason === 'no-face'
+        ? "I can't find a face in this photo."
+        : result.reason === 'too-small'
+          ? 'The face is too small to learn from; try a closer photo.'
+          : 'The face is too unclear to learn from; try a sharper photo.';
     case 'no-such-face':
       return `There is no face with that number: pick 1 to ${result.faces}.`;
     case 'undecodable':
@@ -82,7 +88,9 @@ export function enrollReply(result: EnrollResult, asked: { readonly name: string
     case 'unknown-photo':
       return `I don't have that photo any more; send it again with ${syntax.command('enroll', asked.me ? { me: 'me' } : { name })}.`;
     case 'invalid-name':
-      return result.reason === 'empty' ? `Give a name: ${syntax.command('enroll', { name: '<name>' })}, ${syntax.withPhoto}.` : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
+      return result.reason === 'empty'
+        ? `Give a name: ${syntax.command('enroll', { name: '<name>' })}, ${syntax.withPhoto}.`
+        : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
     case 'name-taken':
       return `${result.person.name} is already enrolled here, and I never link an account to someone already enrolled. If that is you, ask an admin.`;
     case 'not-allowed':
@@ -94,7 +102,9 @@ export function enrollReply(result: EnrollResult, asked: { readonly name: string
 
 export function peopleReply(people: readonly PersonSummary[], syntax: Syntax): string {
   if (people.length === 0) return `Nobody is enrolled yet. Enroll someone with ${syntax.command('enroll', { name: '<name>' })}, ${syntax.withPhoto}.`;
-  return ['Enrolled:', ...people.map((p) => `• ${p.name}: ${count(p.photos, 'photo')}, ${count(p.samples, 'sample')}${p.linkedUser ? ' (linked)' : ''}`)].join('\n');
+  return ['Enrolled:', ...people.map((p) => `• ${p.name}: ${count(p.photos, 'photo')}, ${count(p.samples, 'sample')}${p.linkedUser ? ' (linked)' : ''}`)].join(
+    '\n',
+  );
 }
 
 export function unknownPeopleReply(people: readonly string[]): string {
@@ -136,7 +146,11 @@ function changesText(changes: { photosChanged: number; filed: number; unfiled: n
 export function unknownReply(result: UnknownClustersResult, syntax: Syntax): string {
   if (result.clusters.length === 0) return `No unknown face has turned up in ${result.minPhotos} or more photos yet.`;
   const lines = result.clusters.slice(0, 30).map((c) => `#${c.id}: ${count(c.photos, 'photo')}`);
-  return [`Faces that keep turning up (in ${result.minPhotos}+ photos):`, ...lines, `Name one with ${syntax.command('name', { cluster: '<number>', name: '<name>' })}.`].join('\n');
+  return [
+    `Faces that keep turning up (in ${result.minPhotos}+ photos):`,
+    ...lines,
+    `Name one with ${syntax.command('name', { cluster: '<number>', name: '<name>' })}.`,
+  ].join('\n');
 }
 
 export function nameClusterReply(result: NameClusterResult, syntax: Syntax): string {
@@ -144,13 +158,17 @@ export function nameClusterReply(result: NameClusterResult, syntax: Syntax): str
     case 'named':
       return `${result.person.name} ${result.newPerson ? 'is enrolled' : 'got more samples'}; filed ${count(result.filed, 'photo')}.`;
     case 'unknown-cluster':
-      return result.clusters.length === 0 ? `No unknown faces listed: run ${syntax.command('unknown')} first.` : `No such number; run ${syntax.command('unknown')} again (numbers: ${result.clusters.join(', ')}).`;
+      return result.clusters.length === 0
+        ? `No unknown faces listed: run ${syntax.command('unknown')} first.`
+        : `No such number; run ${syntax.command('unknown')} again (numbers: ${result.clusters.join(', ')}).`;
     case 'not-allowed':
       return notAllowed(result.person.name);
     case 'confusable-name':
       return confusable(result.person.name);
     case 'invalid-name':
-      return result.reason === 'empty' ? `Give a name: ${syntax.command('name', { cluster: '<number>', name: '<name>' })}.` : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
+      return result.reason === 'empty'
+        ? `Give a name: ${syntax.command('name', { cluster: '<number>', name: '<name>' })}.`
+        : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
   }
 }
 
@@ -190,7 +208,9 @@ export function statsReply(stats: LibraryStats, deadLetters = 0): string {
     `Disk: ${megabytes(stats.diskBytes)}`,
     ...(deadLetters > 0 ? [`Photos I could not file (kept for the bot's owner): ${deadLetters}`] : []),
     ...(stats.redescribing
-      ? [`Re-describing faces for a new recognition model: ${stats.redescribing.done.toLocaleString('en')} of ${stats.redescribing.of.toLocaleString('en')} photos`]
+      ? [
+          `Re-describing faces for a new recognition model: ${stats.redescribing.done.toLocaleString('en')} of ${stats.redescribing.of.toLocaleString('en')} photos`,
+        ]
       : []),
     ...(stats.withoutSamples ? [`To be recognised, these people must enroll again: ${stats.withoutSamples.join(', ')}`] : []),
   ].join('\n');

@@ -58,12 +58,16 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
   }
 
   const people = plan.known.length;
-  out.write(`${options.dryRun ? 'Checking (dry run, nothing will change)' : 'Sorting'} ${plural(plan.photos.length, 'photo')} by the faces of ${plural(people, 'known person', 'known people')}. Loading the face models…\n`);
+  out.write(
+    `${options.dryRun ? 'Checking (dry run, nothing will change)' : 'Sorting'} ${plural(plan.photos.length, 'photo')} by the faces of ${plural(people, 'known person', 'known people')}. Loading the face models…\n`,
+  );
   const starting = createEngine(config);
   const stopOnCtrlC = interruptHandler(progress, starting);
   process.once('SIGINT', stopOnCtrlC);
   const engine = await starting;
-  out.write(`Face models ready: ${BACKEND_WORDS[engine.info.backend] ?? engine.info.backend}, ${plural(engine.info.workers, 'worker thread')}, match threshold ${threshold}.\n`);
+  out.write(
+    `Face models ready: ${BACKEND_WORDS[engine.info.backend] ?? engine.info.backend}, ${plural(engine.info.workers, 'worker thread')}, match threshold ${threshold}.\n`,
+  );
   log.info({ engine: engine.info, threshold, inputs, knownDir, outputDir, zipDir }, 'archive started');
   const keyv = openKeyv<never>(config.dataDir, 'faces');
   try {

@@ -57,7 +57,8 @@ export async function evalCommand(options: EvalOptions, { config, log, out }: Co
   const seconds = (performance.now() - started) / 1000;
   const score = (pairs: readonly Pair[]): ScoredPair[] =>
     pairs.map((p) => {
-      const a = embeddings.get(p.a), b = embeddings.get(p.b);
+      const a = embeddings.get(p.a),
+        b = embeddings.get(p.b);
       return { ...p, score: a && b ? similarity(a, b) : undefined };
     });
   const scoredTest = score(test);

@@ -34,7 +34,11 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .option('-k, --known <dir>', 'known faces, one sub-folder of photos per person (default: ARCHIVE_KNOWN_DIR, ./known)')
     .option('-o, --output <dir>', 'where the sorted copies go (default: ARCHIVE_OUTPUT_DIR, ./archive)')
     .option('-z, --zip [dir]', 'also write one <Person Name>.zip per person (default folder: ARCHIVE_ZIP_DIR, ./zips)')
-    .option('-t, --threshold <n>', `similarity needed to name a face, ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max} (default: MATCH_THRESHOLD, else ${DEFAULT_THRESHOLD}; higher: fewer, surer matches)`, parseThreshold)
+    .option(
+      '-t, --threshold <n>',
+      `similarity needed to name a face, ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max} (default: MATCH_THRESHOLD, else ${DEFAULT_THRESHOLD}; higher: fewer, surer matches)`,
+      parseThreshold,
+    )
     .option('--json <file>', 'also write a machine-readable report')
     .option('-n, --dry-run', 'print what would be added and removed, and change nothing')
     .option('--link', 'hard links instead of copies: no extra space, but editing a sorted photo then edits the original too')
@@ -53,7 +57,11 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       run = () => withContext((context) => evalCommand(options, context));
     });
 
-  program.addCommand(uiProgram((task) => { run = () => withContext(task); }));
+  program.addCommand(
+    uiProgram((task) => {
+      run = () => withContext(task);
+    }),
+  );
   program
     .command('bot')
     .description('run the chat bots whose tokens are configured (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN) until Ctrl-C or SIGTERM')
@@ -100,7 +108,9 @@ async function botCommand(options: Pick<StartOptions, 'wrapEngine'>): Promise<vo
   await serve('bot', async (config, log, onFatal) => {
     const bots = await startBots(config, log, { ...options, onFatal });
     const platforms = [config.telegram && 'Telegram', config.discord && 'Discord'].filter(Boolean).join(' and ');
-    process.stdout.write(`facefile bot is running on ${platforms}${config.redisUrl ? ', with its photos filed by `facefile worker` processes' : ''}. Stop it with Ctrl-C.\n`);
+    process.stdout.write(
+      `facefile bot is running on ${platforms}${config.redisUrl ? ', with its photos filed by `facefile worker` processes' : ''}. Stop it with Ctrl-C.\n`,
+    );
     return bots;
   });
 }
@@ -120,7 +130,10 @@ async function workerCommand(): Promise<void> {
  * code 1, without the graceful stop that would confirm work it could not keep, so that a
  * supervisor restarts it.
  */
-async function serve(role: string, start: (config: Config, log: Logger, onFatal: (error: unknown) => void) => Promise<{ stop(): Promise<void> }>): Promise<void> {
+async function serve(
+  role: string,
+  start: (config: Config, log: Logger, onFatal: (error: unknown) => void) => Promise<{ stop(): Promise<void> }>,
+): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   for (const warning of settingWarnings()) log.warn({}, warning);
@@ -159,6 +172,7 @@ function report(error: unknown): number {
 
 function parseThreshold(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < THRESHOLD_RANGE.min || n > THRESHOLD_RANGE.max) throw new InvalidArgumentError(`must be a number from ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max}`);
+  if (!Number.isFinite(n) || n < THRESHOLD_RANGE.min || n > THRESHOLD_RANGE.max)
+    throw new InvalidArgumentError(`must be a number from ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max}`);
   return n;
 }

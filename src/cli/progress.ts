@@ -21,7 +21,12 @@ class BarProgress implements StoppableProgress {
   begin(phase: 'known' | 'photos', total: number): void {
     if (total === 0) return;
     this.bar = new cliProgress.SingleBar(
-      { stream: this.stream, format: `${LABELS[phase].padEnd(11)} [{bar}] {value}/{total} {percentage}% | {eta_formatted} left`, hideCursor: true, etaBuffer: 20 },
+      {
+        stream: this.stream,
+        format: `${LABELS[phase].padEnd(11)} [{bar}] {value}/{total} {percentage}% | {eta_formatted} left`,
+        hideCursor: true,
+        etaBuffer: 20,
+      },
       cliProgress.Presets.shades_classic,
     );
     this.bar.start(total, 0);
@@ -49,7 +54,10 @@ class LineProgress implements StoppableProgress {
   private phase: 'known' | 'photos' = 'photos';
   private lastPrint = 0;
 
-  constructor(private readonly stream: NodeJS.WritableStream, private readonly everyMs = 5000) {}
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly everyMs = 5000,
+  ) {}
 
   begin(phase: 'known' | 'photos', total: number): void {
     this.phase = phase;

@@ -41,7 +41,9 @@ export function formatSummary(report: ArchiveReport, outputDir: string, zipDir: 
     lines.push(`  kept, as they were changed since facefile placed them (no longer matched; delete them if you like):`);
     for (const kept of changes.keptChanged) lines.push(`    ${kept}`);
   }
-  const problems = report.known.flatMap((k) => k.problems.flatMap((p) => [`    ${shown(p.file)}: ${p.reason}`, ...(p.sheet ? [`      its faces: ${shown(p.sheet)}`] : [])]));
+  const problems = report.known.flatMap((k) =>
+    k.problems.flatMap((p) => [`    ${shown(p.file)}: ${p.reason}`, ...(p.sheet ? [`      its faces: ${shown(p.sheet)}`] : [])]),
+  );
   const unusable = report.known.filter((k) => k.samples === 0).map((k) => k.name);
   if (problems.length > 0) lines.push('  known photos not used:', ...problems);
   if (unusable.length > 0) lines.push(`  nobody to look for under ${unusable.join(', ')}: no usable face in their photos`);

@@ -36,7 +36,10 @@ export class WorkerFaceClusterer implements FaceClusterer {
     if (inputs.length === 0) return [];
     const faces = packFaces(inputs, true);
     const parts = Math.min(this.threads, Math.ceil(faces.count / 4));
-    const links = Array.from({ length: parts }, (_, part) => this.pool.run({ kind: 'links', faces, threshold, part, parts } satisfies LinkTask) as Promise<NeighbourLists>);
+    const links = Array.from(
+      { length: parts },
+      (_, part) => this.pool.run({ kind: 'links', faces, threshold, part, parts } satisfies LinkTask) as Promise<NeighbourLists>,
+    );
     const lists = await Promise.all(links);
     const groups = (await this.pool.run({ kind: 'merge', faces, threshold, minPhotos, lists } satisfies MergeTask)) as number[][];
     return clustersOf(inputs, groups);

@@ -20,7 +20,10 @@ export interface MatrixFace {
  * A photo's faces as the matrix of `embedder` takes them: each by its position in the photo, with
  * its embedding only when `embedder` made it (a matrix never mixes embedders).
  */
-export function matrixFaces(faces: readonly { readonly embedding?: Embedding; readonly embedder?: string; readonly personId?: string }[], embedder: string): MatrixFace[] {
+export function matrixFaces(
+  faces: readonly { readonly embedding?: Embedding; readonly embedder?: string; readonly personId?: string }[],
+  embedder: string,
+): MatrixFace[] {
   return faces.map((f, faceIndex) => ({
     faceIndex,
     ...(f.embedding && f.embedder === embedder ? { embedding: f.embedding } : {}),
@@ -117,21 +120,30 @@ export class FaceMatrix {
     usable.forEach(({ p }, j) => packed.set(p, j * d));
     const ids = usable.map(({ i }) => i);
     const found: NearFace[] = [];
-    const data = this.data, n = ids.length;
+    const data = this.data,
+      n = ids.length;
     for (let start = 0; start < this.rows.length; start += ROWS_PER_SLICE) {
       if (start > 0) await new Promise<void>((resolve) => setTimeout(resolve, 0));
       const end = Math.min(this.rows.length, start + ROWS_PER_SLICE);
       for (let r = start; r < end; r += 2) {
         const two = r + 1 < end;
-        const a = r * d, b = a + d;
+        const a = r * d,
+          b = a + d;
         let hitsA: { probe: number; similarity: number }[] | undefined, hitsB: typeof hitsA;
         for (let j = 0; j < n; j += 2) {
           const pair = j + 1 < n;
-          const x = j * d, y = x + d;
-          let s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+          const x = j * d,
+            y = x + d;
+          let s00 = 0,
+            s01 = 0,
+            s10 = 0,
+            s11 = 0;
           if (two && pair) {
             for (let k = 0; k < d; k++) {
-              const va = data[a + k]!, vb = data[b + k]!, p0 = packed[x + k]!, p1 = packed[y + k]!;
+              const va = data[a + k]!,
+                vb = data[b + k]!,
+                p0 = packed[x + k]!,
+                p1 = packed[y + k]!;
               s00 += va * p0;
               s01 += va * p1;
               s10 += vb * p0;
@@ -150,7 +162,8 @@ export class FaceMatrix {
           if (two && s10 >= min) (hitsB ??= []).push({ probe: ids[j]!, similarity: s10 });
           if (two && pair && s11 >= min) (hitsB ??= []).push({ probe: ids[j + 1]!, similarity: s11 });
         }
-        const rowA = this.rows[r], rowB = two ? this.rows[r + 1] : undefined;
+        const rowA = this.rows[r],
+          rowB = two ? this.rows[r + 1] : undefined;
         if (hitsA && rowA) found.push({ ...rowA, hits: hitsA });
         if (hitsB && rowB) found.push({ ...rowB, hits: hitsB });
       }

@@ -83,7 +83,11 @@ export function scoreFaces(faces: readonly Pick<DetectedFace, 'embedding'>[], ga
 }
 
 /** `matchFaces` on scores already computed (`scoreFaces`), for a caller that also shows them. */
-export function matchScored(faces: readonly Pick<DetectedFace, 'unusable'>[], scores: readonly (readonly PersonScore[] | undefined)[], policy: MatchPolicy): FaceMatch[] {
+export function matchScored(
+  faces: readonly Pick<DetectedFace, 'unusable'>[],
+  scores: readonly (readonly PersonScore[] | undefined)[],
+  policy: MatchPolicy,
+): FaceMatch[] {
   const matches: FaceMatch[] = faces.map((face, i) => {
     const scored = scores[i];
     return scored ? decide(scored, policy) : { kind: 'unusable', reason: face.unusable ?? 'too-small' };
@@ -132,7 +136,8 @@ export interface NamedFace {
  * is left out. Shared by the bots' `/threshold report` and `facefile ui`'s slider.
  */
 export function similarityDistributions(gallery: readonly GalleryPerson[], named: Iterable<NamedFace>): { same: number[]; different: number[] } {
-  const same: number[] = [], different: number[] = [];
+  const same: number[] = [],
+    different: number[] = [];
   const people = gallery.filter((p) => p.samples.length > 0);
   const closest = (e: Embedding, p: GalleryPerson): number => p.samples.reduce((best, s) => Math.max(best, similarity(e, s)), -1);
   for (const person of people) {

@@ -5,12 +5,7 @@ import type { GroupId, GroupSettings, Person, PhotoRecord, UnknownCluster } from
 export type { NearFace };
 
 /** Why a file could not be turned into pixels. Each has a short user-facing message. */
-export type DecodeFailureReason =
-  | 'empty'
-  | 'too-large'
-  | 'too-many-pixels'
-  | 'unsupported-format'
-  | 'corrupt';
+export type DecodeFailureReason = 'empty' | 'too-large' | 'too-many-pixels' | 'unsupported-format' | 'corrupt';
 
 export interface DecodeFailure {
   readonly reason: DecodeFailureReason;
@@ -18,9 +13,7 @@ export interface DecodeFailure {
   readonly detail: string;
 }
 
-export type DecodeResult =
-  | { readonly ok: true; readonly image: DecodedImage }
-  | { readonly ok: false; readonly failure: DecodeFailure };
+export type DecodeResult = { readonly ok: true; readonly image: DecodedImage } | { readonly ok: false; readonly failure: DecodeFailure };
 
 /** Turns image bytes into oriented RGB pixels, within limits against decompression bombs. */
 export interface ImageDecoder {

@@ -55,13 +55,7 @@ function trimDotsAndSpaces(text: string): string {
 export function safeFolderName(name: string, fallback = 'person'): string {
   // Order matters for idempotence: removing a control can join a letter to a combining mark (so
   // NFC comes after) or two spaces (so spaces are collapsed last).
-  let safe = name
-    .replace(LONE_SURROGATES, '')
-    .replace(/\s/gu, ' ')
-    .replace(INVISIBLE, '')
-    .normalize('NFC')
-    .replace(FORBIDDEN, '_')
-    .replace(/ {2,}/g, ' ');
+  let safe = name.replace(LONE_SURROGATES, '').replace(/\s/gu, ' ').replace(INVISIBLE, '').normalize('NFC').replace(FORBIDDEN, '_').replace(/ {2,}/g, ' ');
   safe = trimDotsAndSpaces(safe);
   safe = safe.replace(RESERVED, '$&_');
   // Truncation can expose a trailing dot or space, or (when one grapheme is huge) leave a bare

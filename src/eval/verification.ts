@@ -78,7 +78,10 @@ export function crossValidate(pairs: readonly ScoredPair[], folds = 10): { mean:
 export function tarAtFar(pairs: readonly ScoredPair[], far: number): { tar: number; threshold: number } {
   const impostorCount = pairs.filter((p) => !p.same).length;
   // Unscored pairs are never accepted, so only scored impostors can use up the allowance.
-  const impostors = pairs.filter((p) => !p.same && p.score !== undefined).map(scoreOf).sort((x, y) => y - x);
+  const impostors = pairs
+    .filter((p) => !p.same && p.score !== undefined)
+    .map(scoreOf)
+    .sort((x, y) => y - x);
   const genuine = pairs.filter((p) => p.same);
   const allowed = Math.floor(far * impostorCount);
   const cut = impostors[allowed];

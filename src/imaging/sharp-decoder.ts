@@ -66,7 +66,12 @@ export class SharpImageDecoder implements ImageDecoder {
     const decoded = await this.heif.decode(input);
     if (!decoded.ok) return failure(decoded.reason, decoded.detail);
     try {
-      const exif = await sharp(input).metadata().then((meta) => meta.exif, () => undefined);
+      const exif = await sharp(input)
+        .metadata()
+        .then(
+          (meta) => meta.exif,
+          () => undefined,
+        );
       const rgba = Buffer.from(decoded.rgba.buffer, decoded.rgba.byteOffset, decoded.rgba.byteLength);
       return await this.finish(sharp(rgba, { raw: { width: decoded.width, height: decoded.height, channels: 4 } }), 'heif', exif);
     } catch (error) {

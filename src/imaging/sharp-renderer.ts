@@ -116,8 +116,7 @@ export class SharpRenderer implements Renderer {
     const yOf = (share: number): number => plotBottom - (share / yMax) * (plotBottom - top);
 
     const svg: string[] = [`<rect width="${width}" height="${height}" fill="#ffffff"/>`];
-    const text = (x: number, y: number, content: string, attributes = ''): string =>
-      `<text x="${x}" y="${y}" ${attributes}>${escapeXml(content)}</text>`;
+    const text = (x: number, y: number, content: string, attributes = ''): string => `<text x="${x}" y="${y}" ${attributes}>${escapeXml(content)}</text>`;
 
     for (let i = 0; i * yStep <= yMax + 1e-9; i++) {
       const tick = i * yStep;
@@ -133,12 +132,17 @@ export class SharpRenderer implements Renderer {
       svg.push(text(x, plotBottom + 20, value.toFixed(2), 'text-anchor="middle"'));
     }
 
-    for (const [shares, colour] of [[differentShares, DIFFERENT_COLOUR], [sameShares, SAME_COLOUR]] as const) {
+    for (const [shares, colour] of [
+      [differentShares, DIFFERENT_COLOUR],
+      [sameShares, SAME_COLOUR],
+    ] as const) {
       shares.forEach((share, i) => {
         if (share === 0) return;
         const x = xOf(xMin + i * binWidth);
         const y = yOf(share);
-        svg.push(`<rect x="${x.toFixed(2)}" y="${y.toFixed(2)}" width="${(xOf(xMin + (i + 1) * binWidth) - x).toFixed(2)}" height="${(plotBottom - y).toFixed(2)}" fill="${colour}" fill-opacity="0.55"/>`);
+        svg.push(
+          `<rect x="${x.toFixed(2)}" y="${y.toFixed(2)}" width="${(xOf(xMin + (i + 1) * binWidth) - x).toFixed(2)}" height="${(plotBottom - y).toFixed(2)}" fill="${colour}" fill-opacity="0.55"/>`,
+        );
       });
     }
     svg.push(`<path d="M${left} ${top} V${plotBottom} H${plotRight}" fill="none" stroke="#222"/>`);
@@ -150,7 +154,14 @@ export class SharpRenderer implements Renderer {
       const room = textWidth(label, 13, true) + 8;
       const toTheLeft = preferLeft ? x - room >= left : x + room > plotRight;
       const labelX = toTheLeft ? x - 6 : x + 6;
-      svg.push(text(labelX, top + 16 + row * 18, label, `font-weight="bold" fill="${colour}" text-anchor="${toTheLeft ? 'end' : 'start'}" stroke="#ffffff" stroke-width="3" paint-order="stroke"`));
+      svg.push(
+        text(
+          labelX,
+          top + 16 + row * 18,
+          label,
+          `font-weight="bold" fill="${colour}" text-anchor="${toTheLeft ? 'end' : 'start'}" stroke="#ffffff" stroke-width="3" paint-order="stroke"`,
+        ),
+      );
     };
     // The two labels go on either side of their pair of lines, so that neither crosses the other's line.
     const proposed = data.proposed !== undefined && Number.isFinite(data.proposed) ? data.proposed : undefined;
@@ -163,7 +174,10 @@ export class SharpRenderer implements Renderer {
       svg.push(text(width / 2, 26, title, 'font-size="18" font-weight="bold" text-anchor="middle"'));
     }
     let legendX = left;
-    for (const [colour, name, count] of [[SAME_COLOUR, 'same person', same.length], [DIFFERENT_COLOUR, 'different people', different.length]] as const) {
+    for (const [colour, name, count] of [
+      [SAME_COLOUR, 'same person', same.length],
+      [DIFFERENT_COLOUR, 'different people', different.length],
+    ] as const) {
       const label = `${name}: ${count === 0 ? 'no pairs yet' : `n=${count.toLocaleString('en-US')}`}`;
       svg.push(`<rect x="${legendX}" y="44" width="14" height="14" fill="${colour}" fill-opacity="0.55"/>`);
       svg.push(text(legendX + 20, 56, label));
@@ -175,7 +189,10 @@ export class SharpRenderer implements Renderer {
     svg.push(text(16, (top + plotBottom) / 2, `% of pairs per ${formatNumber(binWidth)} bin`, `text-anchor="middle" transform="rotate(-90 ${yLabelAt})"`));
 
     const body = `<g font-family="${FONT}" font-size="13" fill="#222">${svg.join('')}</g>`;
-    return sharp(svgBuffer(width, height, body)).flatten({ background: '#ffffff' }).png().toBuffer();
+    return sharp(svgBuffer(width, height, body))
+      .flatten({ background: '#ffffff' })
+      .png()
+      .toBuffer();
   }
 }
 
@@ -252,14 +269,16 @@ function svgBuffer(width: number, height: number, body: string): Buffer {
  * librsvg refuse the whole overlay, and control characters are not allowed in XML at all.
  */
 export function escapeXml(text: string): string {
-  return text
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
 }
 
 /**

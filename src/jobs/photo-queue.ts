@@ -78,7 +78,10 @@ export class PhotoQueue implements PhotoJobs {
     await mkdir(this.dir, { recursive: true });
     const names = await readdir(this.dir);
     for (const name of names) if (name.endsWith('.partial')) await rm(path.join(this.dir, name), { force: true });
-    const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort();
+    const ids = names
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => n.slice(0, -5))
+      .sort();
     // A photo whose .json never landed was never acknowledged: nobody was told it is queued.
     const accepted = new Set(ids);
     for (const name of names) {
@@ -190,8 +193,12 @@ export class PhotoQueue implements PhotoJobs {
     let bytes: Buffer;
     const started = Date.now();
     // The description's time is when the photo was accepted (its last try, after a retry).
-    const accepted = await stat(files.json).then((info) => info.mtimeMs, () => started);
-    const told = (outcome: PhotoJobEvent['outcome']) => this.options.onJob?.({ outcome, waitSeconds: Math.max(0, started - accepted) / 1000, runSeconds: (Date.now() - started) / 1000 });
+    const accepted = await stat(files.json).then(
+      (info) => info.mtimeMs,
+      () => started,
+    );
+    const told = (outcome: PhotoJobEvent['outcome']) =>
+      this.options.onJob?.({ outcome, waitSeconds: Math.max(0, started - accepted) / 1000, runSeconds: (Date.now() - started) / 1000 });
     try {
       meta = parseMeta(await readFile(files.json, 'utf8'));
       bytes = await readFile(files.bin);

@@ -50,20 +50,30 @@ export const EYE_CORNERS = { right: [33, 133], left: [362, 263] } as const;
 export function fitSimilarity(from: readonly Point[], to: readonly Point[]): Similarity {
   if (from.length !== to.length || from.length < 2) throw new RangeError('need two or more point pairs');
   const n = from.length;
-  let fx = 0, fy = 0, gx = 0, gy = 0;
+  let fx = 0,
+    fy = 0,
+    gx = 0,
+    gy = 0;
   for (let i = 0; i < n; i++) {
-    fx += from[i]![0] / n; fy += from[i]![1] / n;
-    gx += to[i]![0] / n; gy += to[i]![1] / n;
+    fx += from[i]![0] / n;
+    fy += from[i]![1] / n;
+    gx += to[i]![0] / n;
+    gy += to[i]![1] / n;
   }
-  let sa = 0, sb = 0, ss = 0;
+  let sa = 0,
+    sb = 0,
+    ss = 0;
   for (let i = 0; i < n; i++) {
-    const ux = from[i]![0] - fx, uy = from[i]![1] - fy;
-    const vx = to[i]![0] - gx, vy = to[i]![1] - gy;
+    const ux = from[i]![0] - fx,
+      uy = from[i]![1] - fy;
+    const vx = to[i]![0] - gx,
+      vy = to[i]![1] - gy;
     sa += ux * vx + uy * vy;
     sb += ux * vy - uy * vx;
     ss += ux * ux + uy * uy;
   }
-  const a = sa / ss, b = sb / ss;
+  const a = sa / ss,
+    b = sb / ss;
   return { a, b, tx: gx - (a * fx - b * fy), ty: gy - (b * fx + a * fy) };
 }
 
@@ -85,13 +95,7 @@ export function dlibChipTransform(mesh: readonly (readonly number[])[], size: nu
  * n×n grid of bilinear samples, n being the scale, so that a large face shrunk to the chip does
  * not alias. Pixels outside the photo repeat its edge.
  */
-export function warpChip(
-  pixels: Uint8Array,
-  width: number,
-  height: number,
-  transform: Similarity,
-  size: number,
-): Float32Array {
+export function warpChip(pixels: Uint8Array, width: number, height: number, transform: Similarity, size: number): Float32Array {
   return resample(pixels, width, height, transform, size, size, new Float32Array(size * size * 3));
 }
 
@@ -107,22 +111,33 @@ function resample<T extends Float32Array | Uint8Array>(
   const { a, b, tx, ty } = transform;
   const n = Math.max(1, Math.min(8, Math.ceil(Math.hypot(a, b))));
   const weight = 1 / (n * n);
-  const maxX = width - 1, maxY = height - 1;
+  const maxX = width - 1,
+    maxY = height - 1;
   for (let v = 0; v < outHeight; v++) {
     for (let u = 0; u < outWidth; u++) {
-      let r = 0, g = 0, bl = 0;
+      let r = 0,
+        g = 0,
+        bl = 0;
       for (let sy = 0; sy < n; sy++) {
         const cv = v + (sy + 0.5) / n;
         for (let sx = 0; sx < n; sx++) {
           const cu = u + (sx + 0.5) / n;
           const x = Math.min(Math.max(a * cu - b * cv + tx - 0.5, 0), maxX);
           const y = Math.min(Math.max(b * cu + a * cv + ty - 0.5, 0), maxY);
-          const x0 = Math.floor(x), y0 = Math.floor(y);
-          const x1 = Math.min(x0 + 1, maxX), y1 = Math.min(y0 + 1, maxY);
-          const wx = x - x0, wy = y - y0;
-          const w00 = (1 - wx) * (1 - wy), w01 = wx * (1 - wy), w10 = (1 - wx) * wy, w11 = wx * wy;
-          const i00 = (y0 * width + x0) * 3, i01 = (y0 * width + x1) * 3;
-          const i10 = (y1 * width + x0) * 3, i11 = (y1 * width + x1) * 3;
+          const x0 = Math.floor(x),
+            y0 = Math.floor(y);
+          const x1 = Math.min(x0 + 1, maxX),
+            y1 = Math.min(y0 + 1, maxY);
+          const wx = x - x0,
+            wy = y - y0;
+          const w00 = (1 - wx) * (1 - wy),
+            w01 = wx * (1 - wy),
+            w10 = (1 - wx) * wy,
+            w11 = wx * wy;
+          const i00 = (y0 * width + x0) * 3,
+            i01 = (y0 * width + x1) * 3;
+          const i10 = (y1 * width + x0) * 3,
+            i11 = (y1 * width + x1) * 3;
           r += pixels[i00]! * w00 + pixels[i01]! * w01 + pixels[i10]! * w10 + pixels[i11]! * w11;
           g += pixels[i00 + 1]! * w00 + pixels[i01 + 1]! * w01 + pixels[i10 + 1]! * w10 + pixels[i11 + 1]! * w11;
           bl += pixels[i00 + 2]! * w00 + pixels[i01 + 2]! * w01 + pixels[i10 + 2]! * w10 + pixels[i11 + 2]! * w11;
@@ -141,7 +156,8 @@ function resample<T extends Float32Array | Uint8Array>(
 
 /** The centre of an eye: the mean of its two corners. */
 export function eyeCentre(mesh: readonly (readonly number[])[], corners: readonly number[]): Point {
-  let x = 0, y = 0;
+  let x = 0,
+    y = 0;
   for (const index of corners) {
     x += mesh[index]![0]! / corners.length;
     y += mesh[index]![1]! / corners.length;

@@ -36,7 +36,10 @@ interface Part {
 }
 
 const dlibTemplate = (points: readonly (typeof DLIB_TEMPLATE)[number][]): Part['template'] =>
-  points.map(({ chip, mesh }) => ({ chip: [((CHIP_PADDING + chip[0]) / (1 + 2 * CHIP_PADDING)) * DLIB_CHIP, ((CHIP_PADDING + chip[1]) / (1 + 2 * CHIP_PADDING)) * DLIB_CHIP], mesh: [mesh] }));
+  points.map(({ chip, mesh }) => ({
+    chip: [((CHIP_PADDING + chip[0]) / (1 + 2 * CHIP_PADDING)) * DLIB_CHIP, ((CHIP_PADDING + chip[1]) / (1 + 2 * CHIP_PADDING)) * DLIB_CHIP],
+    mesh: [mesh],
+  }));
 const DLIB_CHIP = 150;
 const CHIP_PADDING = 0.25;
 /** Eye corners, base of the nose and mouth corners: the 7-point fit. */
@@ -56,8 +59,14 @@ const PARTS: Readonly<Record<EmbedderName, readonly Part[]>> = {
   'dlib-19-flip': [{ ...DLIB_7, template: dlibTemplate(DLIB_TEMPLATE) }],
   'dlib-7': [{ ...DLIB_7, flip: false }],
   'mobilefacenet-flip': [MOBILEFACENET],
-  'fused-flip': [{ ...DLIB_7, weight: 0.5 }, { ...MOBILEFACENET, weight: 0.5 }],
-  fused: [{ ...DLIB_7, flip: false, weight: 0.5 }, { ...MOBILEFACENET, flip: false, weight: 0.5 }],
+  'fused-flip': [
+    { ...DLIB_7, weight: 0.5 },
+    { ...MOBILEFACENET, weight: 0.5 },
+  ],
+  fused: [
+    { ...DLIB_7, flip: false, weight: 0.5 },
+    { ...MOBILEFACENET, flip: false, weight: 0.5 },
+  ],
 };
 
 /** The embedder shipped: the best open-set filing measured (README, "Recognition quality"). */
@@ -166,7 +175,8 @@ export class MeshFaceEngine implements FaceEngine {
     // pixels where the copy would lose detail (`cutChip`). A 12 MP photo then takes about 13
     // detector passes instead of about 50.
     const factor = Math.max(1, Math.max(image.width, image.height) / DETECT_MAX_SIDE);
-    const width = Math.round(image.width / factor), height = Math.round(image.height / factor);
+    const width = Math.round(image.width / factor),
+      height = Math.round(image.height / factor);
     const copy: RgbImage = factor === 1 ? image : { pixels: await shrink(image, width, height), width, height };
     let raw = await this.findFaces(copy);
     if (raw.length === 0) raw = await this.findFacesPadded(copy);
@@ -184,7 +194,8 @@ export class MeshFaceEngine implements FaceEngine {
       const view = region.whole ? image : cropRegion(image, region);
       for (const candidate of (await this.detector.candidates(view)).map((c) => shiftCandidate(c, region.x, region.y))) {
         const box = faceBoxOf(candidate);
-        if (Math.max(box.width, box.height) >= region.minFace && !cutByRegion(box, region, image.width, image.height)) found.push({ box, score: candidate.confidence, candidate });
+        if (Math.max(box.width, box.height) >= region.minFace && !cutByRegion(box, region, image.width, image.height))
+          found.push({ box, score: candidate.confidence, candidate });
       }
     }
     const faces: RawFace[] = [];
@@ -209,13 +220,17 @@ export class MeshFaceEngine implements FaceEngine {
     const faces = raw.map((face) => {
       const eyeDistance = distance(eyeCentre(face.mesh, EYE_CORNERS.right), eyeCentre(face.mesh, EYE_CORNERS.left));
       const unusable =
-        eyeDistance < this.options.minEyeDistance ? ('too-small' as const)
-        : face.score < this.options.minFaceScore ? ('low-confidence' as const)
-        : undefined;
+        eyeDistance < this.options.minEyeDistance ? ('too-small' as const) : face.score < this.options.minFaceScore ? ('low-confidence' as const) : undefined;
       return { face, eyeDistance, unusable };
     });
     const usable = faces.filter((f) => !f.unusable);
-    const embeddings = usable.length === 0 ? [] : await this.embed(image, usable.map((f) => f.face.mesh));
+    const embeddings =
+      usable.length === 0
+        ? []
+        : await this.embed(
+            image,
+            usable.map((f) => f.face.mesh),
+          );
     let next = 0;
     return faces.map(({ face, eyeDistance, unusable }) => ({
       box: roundBox(face.box),
@@ -238,7 +253,12 @@ export class MeshFaceEngine implements FaceEngine {
     for (const part of this.parts) {
       const described = await describePart(part, image, meshes);
       const gain = Math.sqrt((this.parts.length === 1 ? 1 : part.weight) * b);
-      described.forEach((v, i) => vectors[i]!.set(v.map((x) => x * gain), offset));
+      described.forEach((v, i) =>
+        vectors[i]!.set(
+          v.map((x) => x * gain),
+          offset,
+        ),
+      );
       offset += part.run.dimensions;
     }
     if (b !== 1) for (const v of vectors) v[offset] = Math.sqrt(1 - b);
@@ -247,7 +267,9 @@ export class MeshFaceEngine implements FaceEngine {
 }
 
 async function describePart(part: Part & { readonly run: ChipDescriber }, image: Sources, meshes: readonly RawFace['mesh'][]): Promise<Float32Array[]> {
-  const count = meshes.length, size = part.size, chipValues = size * size * 3;
+  const count = meshes.length,
+    size = part.size,
+    chipValues = size * size * 3;
   const chips = new Float32Array((part.flip ? 2 : 1) * count * chipValues);
   meshes.forEach((mesh, i) => {
     const chip = cutChip(image, alignTransform(mesh, part.template), size);
@@ -288,7 +310,8 @@ function cutChip(image: Sources, transform: Similarity, size: number): Float32Ar
 function mirrorInto(chip: Float32Array, size: number, out: Float32Array, offset: number): void {
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      const from = (y * size + x) * 3, to = offset + (y * size + (size - 1 - x)) * 3;
+      const from = (y * size + x) * 3,
+        to = offset + (y * size + (size - 1 - x)) * 3;
       out[to] = chip[from]!;
       out[to + 1] = chip[from + 1]!;
       out[to + 2] = chip[from + 2]!;
@@ -322,7 +345,8 @@ function shiftCandidate(candidate: FaceCandidate, dx: number, dy: number): FaceC
 function faceBoxOf(candidate: FaceCandidate): Box {
   const [cx, cy] = boxCenter(candidate.start, candidate.end);
   const [enlargedWidth, enlargedHeight] = boxSize(candidate.start, candidate.end);
-  const width = enlargedWidth / DEFAULT_DETECTOR_SETTINGS.scale, height = enlargedHeight / DEFAULT_DETECTOR_SETTINGS.scale;
+  const width = enlargedWidth / DEFAULT_DETECTOR_SETTINGS.scale,
+    height = enlargedHeight / DEFAULT_DETECTOR_SETTINGS.scale;
   return { x: cx - width / 2, y: cy - height / 2, width, height };
 }
 
@@ -337,7 +361,8 @@ function cropRegion(image: RgbImage, region: Region): RgbImage {
 }
 
 function padImage(image: RgbImage, pad: number): RgbImage {
-  const width = image.width + 2 * pad, height = image.height + 2 * pad;
+  const width = image.width + 2 * pad,
+    height = image.height + 2 * pad;
   const pixels = new Uint8Array(width * height * 3).fill(PAD_GREY);
   const rowBytes = image.width * 3;
   for (let y = 0; y < image.height; y++) {
@@ -351,7 +376,8 @@ function alignTransform(mesh: RawFace['mesh'], template: Part['template']) {
   const to: Point[] = [];
   for (const { chip, mesh: indices } of template) {
     from.push(chip);
-    let x = 0, y = 0;
+    let x = 0,
+      y = 0;
     for (const index of indices) {
       x += mesh[index]![0] / indices.length;
       y += mesh[index]![1] / indices.length;

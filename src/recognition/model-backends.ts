@@ -68,7 +68,13 @@ async function loadOnnx(ort: OrtModule, files: ModelFiles, describers: readonly 
     if (describers.includes('mobilefacenet')) {
       try {
         // The repaired graph wants RGB (x - 127.5) / 128 (src/recognition/onnx, repairPrelu).
-        loaded.mobilefacenet = new OrtDescriber(ort, await models.session('mobilefacenet'), 'mobilefacenet', MOBILEFACENET_DIMENSIONS, (v) => (v - 127.5) / 128);
+        loaded.mobilefacenet = new OrtDescriber(
+          ort,
+          await models.session('mobilefacenet'),
+          'mobilefacenet',
+          MOBILEFACENET_DIMENSIONS,
+          (v) => (v - 127.5) / 128,
+        );
       } catch (error) {
         if (!(error instanceof EngineError)) throw error;
         unavailable.mobilefacenet = error.message;
@@ -139,20 +145,22 @@ async function loadTfjs(runtime: Runtime, files: ModelFiles): Promise<LoadedMode
     return {
       backend: runtime.backend,
       face,
-      describers: { dlib: {
-        dimensions: DESCRIPTOR_DIMENSIONS,
-        async describe(chips, count, size) {
-          const output = tf.tidy(() => {
-            const batch = tf.tensor4d(chips, [count, size, size, 3]);
-            return descriptor.forwardInput({ toBatchTensor: () => batch });
-          }) as tfjs.Tensor;
-          try {
-            return Float32Array.from(await output.data());
-          } finally {
-            output.dispose();
-          }
+      describers: {
+        dlib: {
+          dimensions: DESCRIPTOR_DIMENSIONS,
+          async describe(chips, count, size) {
+            const output = tf.tidy(() => {
+              const batch = tf.tensor4d(chips, [count, size, size, 3]);
+              return descriptor.forwardInput({ toBatchTensor: () => batch });
+            }) as tfjs.Tensor;
+            try {
+              return Float32Array.from(await output.data());
+            } finally {
+              output.dispose();
+            }
+          },
         },
-      } },
+      },
       unavailable: {},
       close: () => Promise.resolve(),
     };

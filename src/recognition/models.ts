@@ -92,7 +92,7 @@ export class ModelFiles {
       if (!(name in manifest.models)) throw new EngineError(`unknown model ${name}`);
       return { load: () => this.loadGraphArtifacts(name) };
     };
-    tf.io.registerLoadRouter(router as Parameters<Tf["io"]["registerLoadRouter"]>[0]);
+    tf.io.registerLoadRouter(router as Parameters<Tf['io']['registerLoadRouter']>[0]);
   }
 
   private async loadGraphArtifacts(name: ModelName): Promise<tfjs.io.ModelArtifacts> {
@@ -134,7 +134,11 @@ export function fetchedFiles(): { name: string; version: string; files: WantedFi
   return Object.entries(manifest.fetched as Record<string, string>).map(([name, version]) => ({
     name,
     version,
-    files: Object.values(manifest.models).flatMap((model) => Object.values(model.files as Record<string, ManifestFile>).filter((f) => f.package === name).map((f) => ({ path: f.path, sha256: f.sha256 }))),
+    files: Object.values(manifest.models).flatMap((model) =>
+      Object.values(model.files as Record<string, ManifestFile>)
+        .filter((f) => f.package === name)
+        .map((f) => ({ path: f.path, sha256: f.sha256 })),
+    ),
   }));
 }
 

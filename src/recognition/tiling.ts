@@ -74,10 +74,13 @@ export function mergeDetections<T extends { readonly box: Box; readonly score: n
 
 /** Whether the centre of `inner` lies in `outer` and `inner` is mostly inside it. */
 function contains(outer: Box, inner: Box): boolean {
-  const cx = inner.x + inner.width / 2, cy = inner.y + inner.height / 2;
+  const cx = inner.x + inner.width / 2,
+    cy = inner.y + inner.height / 2;
   const centreInside = cx >= outer.x && cx <= outer.x + outer.width && cy >= outer.y && cy <= outer.y + outer.height;
-  const x1 = Math.max(outer.x, inner.x), y1 = Math.max(outer.y, inner.y);
-  const x2 = Math.min(outer.x + outer.width, inner.x + inner.width), y2 = Math.min(outer.y + outer.height, inner.y + inner.height);
+  const x1 = Math.max(outer.x, inner.x),
+    y1 = Math.max(outer.y, inner.y);
+  const x2 = Math.min(outer.x + outer.width, inner.x + inner.width),
+    y2 = Math.min(outer.y + outer.height, inner.y + inner.height);
   const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
   return centreInside && inter >= 0.6 * inner.width * inner.height;
 }

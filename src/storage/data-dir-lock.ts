@@ -35,12 +35,16 @@ export async function lockDataDir(dataDir: string, onLost: (error: Error) => voi
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
     const holder = await readHolder(holderFile);
     if (holder && isAlive(holder)) {
-      throw new StartupError(`${dataDir} is in use by another facefile (process ${holder.pid} on ${holder.host}, since ${holder.since}); stop it first, or give this one its own DATA_DIR`);
+      throw new StartupError(
+        `${dataDir} is in use by another facefile (process ${holder.pid} on ${holder.host}, since ${holder.since}); stop it first, or give this one its own DATA_DIR`,
+      );
     }
     // The last holder died without releasing: its lock goes stale within `staleMs`.
-    release = await lockfile.lock(dataDir, { ...options, retries: { retries: Math.ceil(staleMs / 1000) + 2, factor: 1, minTimeout: 1000, maxTimeout: 1000 } }).catch((retryError: unknown) => {
-      throw new StartupError(`${dataDir} is locked by another facefile; stop it first, or give this one its own DATA_DIR`, { cause: retryError });
-    });
+    release = await lockfile
+      .lock(dataDir, { ...options, retries: { retries: Math.ceil(staleMs / 1000) + 2, factor: 1, minTimeout: 1000, maxTimeout: 1000 } })
+      .catch((retryError: unknown) => {
+        throw new StartupError(`${dataDir} is locked by another facefile; stop it first, or give this one its own DATA_DIR`, { cause: retryError });
+      });
   }
   const holder: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
   await writeFile(holderFile, JSON.stringify(holder));

@@ -33,7 +33,6 @@ export function requireThrowingKeyv<T>(keyv: Keyv<T>): Keyv<T> {
   return keyv;
 }
 
-
 /** How a kind of record is turned into stored JSON and back; `decode` throws on a bad record. */
 export interface RecordCodec<T> {
   encode(value: T): unknown;
@@ -114,7 +113,11 @@ export class KeyvIndexedRecords<T> {
       this.call('delete', 'deleted', async () => {
         await this.keyv.delete(this.recordKey(group, id));
         const ids = await this.readIndex(group);
-        if (ids.includes(id)) await this.writeIndex(group, ids.filter((other) => other !== id));
+        if (ids.includes(id))
+          await this.writeIndex(
+            group,
+            ids.filter((other) => other !== id),
+          );
       }),
     );
   }

@@ -46,7 +46,9 @@ export class KeyvAuditLog implements AuditLog {
   }
 
   forgetGroup(group: GroupId): Promise<void> {
-    return this.writes.run(group, () => storageCall('audit.forgetGroup', 'could not delete the audit log', () => this.keyv.delete(groupKey(group, 'audit'))).then(() => undefined));
+    return this.writes.run(group, () =>
+      storageCall('audit.forgetGroup', 'could not delete the audit log', () => this.keyv.delete(groupKey(group, 'audit'))).then(() => undefined),
+    );
   }
 
   async list(group: GroupId, limit: number): Promise<AuditEntry[]> {
@@ -58,6 +60,12 @@ export class KeyvAuditLog implements AuditLog {
     if (value === undefined) return [];
     const parsed = z.array(entrySchema).safeParse(value);
     if (!parsed.success) throw new StorageError(`the audit log of ${group} does not parse`, 'audit.list');
-    return parsed.data.map((e) => ({ at: e.at, action: e.action, detail: e.detail, ...(e.by !== undefined ? { by: e.by } : {}), ...(e.byName !== undefined ? { byName: e.byName } : {}) }));
+    return parsed.data.map((e) => ({
+      at: e.at,
+      action: e.action,
+      detail: e.detail,
+      ...(e.by !== undefined ? { by: e.by } : {}),
+      ...(e.byName !== undefined ? { byName: e.byName } : {}),
+    }));
   }
 }

@@ -162,17 +162,15 @@ const unusableReason = z.custom<UnusableReason>((v) => typeof v === 'string' && 
 const replyMode = z.custom<ReplyMode>((v) => typeof v === 'string' && Object.hasOwn(REPLY_MODES, v));
 
 /** Base64 of a Float32Array's bytes (see encodeEmbedding): exact, and about a third over raw. */
-const embedding = z
-  .string()
-  .transform((text, ctx) => {
-    // Buffer.from skips characters that are not base64: re-encoding catches a damaged value.
-    const bytes = Buffer.from(text, 'base64');
-    if (bytes.length % 4 !== 0 || bytes.toString('base64') !== text) {
-      ctx.addIssue({ code: 'custom', message: 'not the base64 of a Float32Array' });
-      return z.NEVER;
-    }
-    return decodeEmbedding(text);
-  });
+const embedding = z.string().transform((text, ctx) => {
+  // Buffer.from skips characters that are not base64: re-encoding catches a damaged value.
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length % 4 !== 0 || bytes.toString('base64') !== text) {
+    ctx.addIssue({ code: 'custom', message: 'not the base64 of a Float32Array' });
+    return z.NEVER;
+  }
+  return decodeEmbedding(text);
+});
 
 const box = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
 
@@ -259,15 +257,13 @@ const personCodec: RecordCodec<Person> = {
       name: p.name,
       folder: p.folder,
       ...present('userId', p.userId),
-      samples: p.samples.map(
-        (s): Sample => ({
-          embedding: s.embedding,
-          ...present('embedder', s.embedder),
-          ...present('photoHash', s.photoHash),
-          ...present('addedBy', s.addedBy),
-          addedAt: s.addedAt,
-        }),
-      ),
+      samples: p.samples.map((s): Sample => ({
+        embedding: s.embedding,
+        ...present('embedder', s.embedder),
+        ...present('photoHash', s.photoHash),
+        ...present('addedBy', s.addedBy),
+        addedAt: s.addedAt,
+      })),
       rejected: p.rejected,
       createdAt: p.createdAt,
     };
@@ -306,18 +302,16 @@ const photoCodec: RecordCodec<PhotoRecord> = {
       postedAt: r.postedAt,
       ...present('takenAt', r.takenAt),
       ...present('source', r.source),
-      faces: r.faces.map(
-        (f): StoredFace => ({
-          box: f.box,
-          score: f.score,
-          eyeDistance: f.eyeDistance,
-          ...present('embedding', f.embedding),
-          ...present('embedder', f.embedding && f.embedder),
-          ...present('unusable', f.unusable),
-          ...present('personId', f.personId),
-          seenAt: f.seenAt,
-        }),
-      ),
+      faces: r.faces.map((f): StoredFace => ({
+        box: f.box,
+        score: f.score,
+        eyeDistance: f.eyeDistance,
+        ...present('embedding', f.embedding),
+        ...present('embedder', f.embedding && f.embedder),
+        ...present('unusable', f.unusable),
+        ...present('personId', f.personId),
+        seenAt: f.seenAt,
+      })),
     };
   },
 };
@@ -336,7 +330,14 @@ const settingsCodec: RecordCodec<GroupSettings> = {
       ...rest,
       ...(removedAt !== undefined ? { removedAt } : {}),
       ...(movingFrom !== undefined ? { movingFrom } : {}),
-      ...(pending !== undefined ? { pending: { ...(pending.refile !== undefined ? { refile: pending.refile } : {}), ...(pending.forget !== undefined ? { forget: pending.forget } : {}) } } : {}),
+      ...(pending !== undefined
+        ? {
+            pending: {
+              ...(pending.refile !== undefined ? { refile: pending.refile } : {}),
+              ...(pending.forget !== undefined ? { forget: pending.forget } : {}),
+            },
+          }
+        : {}),
     };
   },
 };

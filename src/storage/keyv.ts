@@ -135,9 +135,5 @@ async function loadAdapter(scheme: string, adapter: AdapterPackage): Promise<Ada
 }
 
 function isMissing(error: unknown, packageName: string): boolean {
-  return (
-    error instanceof Error &&
-    (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
-    error.message.includes(packageName)
-  );
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && error.message.includes(packageName);
 }

@@ -30,7 +30,9 @@ export interface ThresholdPreview {
  * decided here with the same rule, so the run's own threshold previews as no change.
  */
 export function previewThreshold(result: RunResult, threshold: number, baseline: readonly (readonly string[])[] = baselineFolders(result)): ThresholdPreview {
-  let photosMoved = 0, added = 0, removed = 0;
+  let photosMoved = 0,
+    added = 0,
+    removed = 0;
   const perFolder: Record<string, number> = {};
   for (const [i, photo] of result.photos.entries()) {
     const before = baseline[i] ?? [];

@@ -21,7 +21,10 @@ export class JobArchiveRunner implements ArchiveRunner {
   /** Draws the contact sheets of known photos the job could not use, for the page to show. */
   private readonly renderer = new SharpRenderer();
 
-  constructor(private readonly config: Config, private readonly log: Logger) {
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
     this.defaultThreshold = config.match.threshold ?? DEFAULT_THRESHOLD;
   }
 
@@ -37,7 +40,14 @@ export class JobArchiveRunner implements ArchiveRunner {
     });
     onProgress({ phase: 'starting', done: 0, total: plan.photos.length });
     const { engine, cache } = await this.start();
-    const job = new ArchiveJob({ engine, decoder: createDecoder(this.config), cache, log: this.log, renderer: this.renderer, progress: progressTo(onProgress) });
+    const job = new ArchiveJob({
+      engine,
+      decoder: createDecoder(this.config),
+      cache,
+      log: this.log,
+      renderer: this.renderer,
+      progress: progressTo(onProgress),
+    });
     const report = await job.run(plan, { startedAt });
     onProgress({ phase: 'finishing', done: 0, total: report.outcomes.length });
 
@@ -56,7 +66,8 @@ export class JobArchiveRunner implements ArchiveRunner {
       if (samples.length > 0) gallery.push({ id: person.name, name: person.name, samples });
     }
     const photos = [];
-    for (const outcome of report.outcomes) photos.push({ file: outcome.file, people: outcome.people, folders: outcome.folders, faces: await facesOf(outcome.file, outcome.hash) });
+    for (const outcome of report.outcomes)
+      photos.push({ file: outcome.file, people: outcome.people, folders: outcome.folders, faces: await facesOf(outcome.file, outcome.hash) });
     return {
       threshold,
       margin: policy.margin,

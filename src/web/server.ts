@@ -30,7 +30,8 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 /** The page loads only its own files; nothing inline, nothing from elsewhere. */
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   // The token is in the page's URL: no other site may see it as a referrer.
   'referrer-policy': 'no-referrer',
@@ -110,7 +111,8 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       if (!body) return json(res, 400, { error: 'expected { photos, known, output, zips }' });
       const chosen = await session.choose(body, body.zips);
       if (chosen === 'busy') return json(res, 409, { error: 'a run is in progress: change the folders when it ends' });
-      if (!chosen.ok) return json(res, 403, { error: `${chosen.role}: ${chosen.refusal === 'not-a-folder' ? 'not a folder' : REFUSALS[chosen.refusal]}`, role: chosen.role });
+      if (!chosen.ok)
+        return json(res, 403, { error: `${chosen.role}: ${chosen.refusal === 'not-a-folder' ? 'not a folder' : REFUSALS[chosen.refusal]}`, role: chosen.role });
       json(res, 200, session.state());
     },
     'POST /api/run': async ({ req, res }) => {
@@ -132,7 +134,10 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     'GET /api/preview': ({ res, url }) => {
       const threshold = numberParam(url, 'threshold');
       const preview = threshold === undefined ? undefined : session.preview(threshold);
-      if (!preview) return json(res, threshold === undefined ? 400 : 409, { error: threshold === undefined ? `a threshold from ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max} is needed` : 'no run yet' });
+      if (!preview)
+        return json(res, threshold === undefined ? 400 : 409, {
+          error: threshold === undefined ? `a threshold from ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max} is needed` : 'no run yet',
+        });
       json(res, 200, preview);
     },
     'GET /api/plot.png': async ({ res, url }) => {
@@ -174,7 +179,8 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     const checked = await resolveUnder(root, url.searchParams.get('path') ?? '');
     if (!checked.ok) return refuse(res, checked.refusal);
     if (!isPhotoName(checked.path)) return refuse(res, 'outside');
-    if (as === 'original') return send(res, 200, CONTENT_TYPES[path.extname(checked.path).toLowerCase()] ?? 'application/octet-stream', await readFile(checked.path));
+    if (as === 'original')
+      return send(res, 200, CONTENT_TYPES[path.extname(checked.path).toLowerCase()] ?? 'application/octet-stream', await readFile(checked.path));
     const jpeg = await thumbnails.photo(checked.path);
     if (!jpeg) return json(res, 404, { error: 'this photo cannot be shown' });
     send(res, 200, 'image/jpeg', jpeg);
@@ -192,7 +198,8 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       const header = req.headers[TOKEN_HEADER];
       const origin = req.headers.origin;
       if (!tokenMatches(typeof header === 'string' ? header : undefined, token)) return json(res, 403, { error: 'missing token header' });
-      if (origin !== undefined && origin !== `http://127.0.0.1:${port}` && origin !== `http://localhost:${port}`) return json(res, 403, { error: 'wrong Origin' });
+      if (origin !== undefined && origin !== `http://127.0.0.1:${port}` && origin !== `http://localhost:${port}`)
+        return json(res, 403, { error: 'wrong Origin' });
     } else if (req.method !== 'GET' && req.method !== 'HEAD') {
       return json(res, 405, { error: 'method not allowed' });
     }

@@ -5,7 +5,16 @@ import type { Logger } from 'pino';
 import type { Renderer } from '../core/index.ts';
 import { describeError, PathError, safeFolderName } from '../core/index.ts';
 import { cleanPersonName } from '../core/library/index.ts';
-import { NO_FACES, UNKNOWN, baselineFolders, previewThreshold, runDistributions, unknownClusters, type ThresholdPreview, type UnknownCluster } from './analysis.ts';
+import {
+  NO_FACES,
+  UNKNOWN,
+  baselineFolders,
+  previewThreshold,
+  runDistributions,
+  unknownClusters,
+  type ThresholdPreview,
+  type UnknownCluster,
+} from './analysis.ts';
 import type { ArchiveFolders, ArchiveRunner, KnownPhotoProblem, RunProgress, RunResult } from './archive-runner.ts';
 import { resolveInside, type PathRefusal } from './security.ts';
 import type { Thumbnails } from './thumbnails.ts';
@@ -71,7 +80,15 @@ export class UiSession {
   }
 
   state(): SessionState {
-    return { folders: this.folders, zips: this.zips, threshold: this.threshold, status: this.status, progress: this.progress, error: this.error, runs: this.runs };
+    return {
+      folders: this.folders,
+      zips: this.zips,
+      threshold: this.threshold,
+      status: this.status,
+      progress: this.progress,
+      error: this.error,
+      runs: this.runs,
+    };
   }
 
   /** Calls `listener` with every change of state until the returned function is called. */
@@ -168,10 +185,19 @@ export class UiSession {
       known: result.known.map((k) => ({
         name: k.name,
         samples: k.samples,
-        problems: k.problems.map((p) => ({ file: path.relative(folders.known, p.file), reason: p.reason, ...(p.sheet ? { sheet: path.relative(folders.output, p.sheet) } : {}) })),
+        problems: k.problems.map((p) => ({
+          file: path.relative(folders.known, p.file),
+          reason: p.reason,
+          ...(p.sheet ? { sheet: path.relative(folders.output, p.sheet) } : {}),
+        })),
       })),
       errors: result.errors.map((e) => ({ file: path.relative(folders.photos, e.file), reason: e.reason })),
-      zips: result.zips.map((z) => ({ person: z.person, photos: z.photos, bytes: z.bytes, path: path.relative(path.join(folders.output, ZIP_FOLDER), z.path) })),
+      zips: result.zips.map((z) => ({
+        person: z.person,
+        photos: z.photos,
+        bytes: z.bytes,
+        path: path.relative(path.join(folders.output, ZIP_FOLDER), z.path),
+      })),
       clusters: this.clusters.map((c) => ({ id: c.id, photos: c.photos, faces: Math.min(c.faces.length, 12) })),
     };
   }
@@ -242,7 +268,11 @@ export class UiSession {
       try {
         if (kind === 'whole') await copyFile(photo.file, path.join(folder, path.basename(photo.file)), constants.COPYFILE_EXCL);
         else {
-          const crop = await this.options.thumbnails.faceSample(photo.file, photo.faces[ref.face]!.box, photo.faces.map((f) => f.box));
+          const crop = await this.options.thumbnails.faceSample(
+            photo.file,
+            photo.faces[ref.face]!.box,
+            photo.faces.map((f) => f.box),
+          );
           if (!crop) continue;
           await writeFile(path.join(folder, `${path.parse(photo.file).name} (face ${ref.face + 1}).jpg`), crop, { flag: 'wx' });
         }

@@ -17,7 +17,10 @@ const CACHE_ENTRIES = 2000;
 export class Thumbnails {
   private readonly cache = new Map<string, Buffer>();
 
-  constructor(private readonly decoder: ImageDecoder, private readonly maxPixels: number) {}
+  constructor(
+    private readonly decoder: ImageDecoder,
+    private readonly maxPixels: number,
+  ) {}
 
   /** A square thumbnail of the photo at `file` (a checked, real path), or undefined when it cannot be read. */
   async photo(file: string): Promise<Buffer | undefined> {
@@ -26,7 +29,11 @@ export class Thumbnails {
     const key = `${file}\0${info.size}\0${info.mtimeMs}`;
     return this.remember(key, async () => {
       try {
-        return await sharp(file, { limitInputPixels: this.maxPixels, pages: 1 }).rotate().resize(THUMB_SIZE, THUMB_SIZE, { fit: 'cover' }).jpeg({ quality: 72 }).toBuffer();
+        return await sharp(file, { limitInputPixels: this.maxPixels, pages: 1 })
+          .rotate()
+          .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'cover' })
+          .jpeg({ quality: 72 })
+          .toBuffer();
       } catch {
         const image = await this.decode(file);
         return image && (await rawSharp(image).resize(THUMB_SIZE, THUMB_SIZE, { fit: 'cover' }).jpeg({ quality: 72 }).toBuffer());

@@ -2,7 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuditEntry, AuditLog } from '../../src/core/index.ts';
 
-const entry = (i: number, extra: Partial<AuditEntry> = {}): AuditEntry => ({ at: `2026-01-01T00:00:${String(i).padStart(2, '0')}.000Z`, action: 'enroll', detail: `change ${i}`, ...extra });
+const entry = (i: number, extra: Partial<AuditEntry> = {}): AuditEntry => ({
+  at: `2026-01-01T00:00:${String(i).padStart(2, '0')}.000Z`,
+  action: 'enroll',
+  detail: `change ${i}`,
+  ...extra,
+});
 
 /** What every `AuditLog` must do; `make(kept)` gives a fresh, empty log that keeps `kept` entries. */
 export function auditLogContract(name: string, make: (kept: number) => Promise<AuditLog>): void {
@@ -26,7 +31,10 @@ export function auditLogContract(name: string, make: (kept: number) => Promise<A
     it('GIVEN more entries than it keeps THEN the oldest go', async () => {
       const log = await make(3);
       for (let i = 1; i <= 5; i++) await log.record('g1', entry(i));
-      assert.deepEqual((await log.list('g1', 10)).map((e) => e.detail), ['change 5', 'change 4', 'change 3']);
+      assert.deepEqual(
+        (await log.list('g1', 10)).map((e) => e.detail),
+        ['change 5', 'change 4', 'change 3'],
+      );
     });
 
     it('GIVEN a person forgotten THEN their name leaves every entry and their own entries lose who made them', async () => {

@@ -74,7 +74,10 @@ export function faceEngineContract(
       const image = await decode(await fixtures.twoPeople());
       const [first, second] = [await engine.detect(image), await engine.detect(image)];
       assert.equal(first.length, 2);
-      assert.deepEqual(first.map((f) => Array.from(f.embedding!)), second.map((f) => Array.from(f.embedding!)));
+      assert.deepEqual(
+        first.map((f) => Array.from(f.embedding!)),
+        second.map((f) => Array.from(f.embedding!)),
+      );
     });
 
     it('GIVEN a tight face crop THEN its face is found (the detector needs a margin)', async () => {
@@ -86,7 +89,12 @@ export function faceEngineContract(
     it('GIVEN a photo with no face THEN no faces', async () => {
       const noise = Buffer.alloc(640 * 480 * 3);
       for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) % 251;
-      const image = await decode(await sharp(noise, { raw: { width: 640, height: 480, channels: 3 } }).blur(3).png().toBuffer());
+      const image = await decode(
+        await sharp(noise, { raw: { width: 640, height: 480, channels: 3 } })
+          .blur(3)
+          .png()
+          .toBuffer(),
+      );
       assert.deepEqual(await engine.detect(image), []);
     });
 
@@ -97,12 +105,17 @@ export function faceEngineContract(
         .toBuffer();
       const faces = await engine.detect(await decode(large));
       assert.equal(faces.length, 6);
-      assert.ok(faces.every((f) => f.box.x >= 1690 && f.box.y >= 1290), 'boxes are in whole-photo coordinates');
+      assert.ok(
+        faces.every((f) => f.box.x >= 1690 && f.box.y >= 1290),
+        'boxes are in whole-photo coordinates',
+      );
       assert.ok(faces.every((f) => f.embedding));
     });
 
     it('GIVEN faces too small to name THEN they are counted without an embedding', async () => {
-      const tiny = await sharp(await fixtures.sixPeople()).resize({ width: 180 }).toBuffer();
+      const tiny = await sharp(await fixtures.sixPeople())
+        .resize({ width: 180 })
+        .toBuffer();
       const padded = await sharp(tiny).extend({ top: 100, bottom: 100, left: 100, right: 100, background: '#9a9a9a' }).png().toBuffer();
       const faces = await engine.detect(await decode(padded));
       const small = faces.filter((face) => face.eyeDistance < 12);

@@ -97,7 +97,10 @@ export function galleryStoreContract(name: string, create: () => Promise<Gallery
       await store.save('g', fullPerson('p1', 'Anna'));
       await store.save('g', barePerson('p2', 'Bob'));
       await store.delete('g', 'p1');
-      assert.deepEqual((await store.list('g')).map((p) => p.id), ['p2']);
+      assert.deepEqual(
+        (await store.list('g')).map((p) => p.id),
+        ['p2'],
+      );
       await store.delete('g', 'p2');
       assert.deepEqual(await store.list('g'), []);
     });
@@ -113,10 +116,18 @@ export function galleryStoreContract(name: string, create: () => Promise<Gallery
     it('GIVEN the same person id in groups whose ids look alike THEN each group sees only its own, and deleting in one leaves the others', async () => {
       const store = await create();
       for (const group of LOOK_ALIKE_GROUPS) await store.save(group, barePerson('p1', group));
-      for (const group of LOOK_ALIKE_GROUPS) assert.deepEqual((await store.list(group)).map((p) => p.name), [group], group);
+      for (const group of LOOK_ALIKE_GROUPS)
+        assert.deepEqual(
+          (await store.list(group)).map((p) => p.name),
+          [group],
+          group,
+        );
       await store.delete('a', 'p1');
       assert.deepEqual(await store.list('a'), []);
-      assert.deepEqual((await store.list('a:b')).map((p) => p.name), ['a:b']);
+      assert.deepEqual(
+        (await store.list('a:b')).map((p) => p.name),
+        ['a:b'],
+      );
       assert.deepEqual(await store.list('a:'), []);
     });
 
@@ -126,7 +137,10 @@ export function galleryStoreContract(name: string, create: () => Promise<Gallery
       await store.save('a/b', barePerson('c', 'second'));
       await store.save('a', barePerson('b:c', 'third'));
       assert.deepEqual((await store.list('a')).map((p) => p.name).sort(), ['first', 'third']);
-      assert.deepEqual((await store.list('a/b')).map((p) => p.name), ['second']);
+      assert.deepEqual(
+        (await store.list('a/b')).map((p) => p.name),
+        ['second'],
+      );
     });
 
     it('GIVEN the saved person or a listed one is changed by the caller THEN the store is unchanged', async () => {

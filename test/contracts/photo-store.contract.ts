@@ -17,7 +17,15 @@ const fullRecord = (n: number): PhotoRecord => ({
   takenAt: '2024-04-30T18:30:00.000Z',
   source: { chatId: '-1001', messageId: '55', fileId: 'AgAC:x/y' },
   faces: [
-    { box: { x: 10.5, y: 20, width: 100, height: 120 }, score: 0.987654321, eyeDistance: 41.25, embedding: awkwardEmbedding(n), embedder: E, personId: 'p1', seenAt: '2024-05-01T10:00:01.000Z' },
+    {
+      box: { x: 10.5, y: 20, width: 100, height: 120 },
+      score: 0.987654321,
+      eyeDistance: 41.25,
+      embedding: awkwardEmbedding(n),
+      embedder: E,
+      personId: 'p1',
+      seenAt: '2024-05-01T10:00:01.000Z',
+    },
     { box: { x: 300, y: 40, width: 90, height: 100 }, score: 0.91, eyeDistance: 38, embedding: awkwardEmbedding(n + 1), seenAt: '2024-05-01T10:00:01.000Z' },
     { box: { x: 5, y: 5, width: 12, height: 12 }, score: 0.6, eyeDistance: 4, unusable: 'too-small', seenAt: '2024-05-01T10:00:01.000Z' },
   ],
@@ -45,7 +53,10 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
 
     it('GIVEN a record without the optional fields THEN those fields come back absent, not undefined', async () => {
       const store = await create();
-      const record: PhotoRecord = { ...bareRecord(2), faces: [{ box: { x: 1, y: 2, width: 3, height: 4 }, score: 0.5, eyeDistance: 2, seenAt: '2024-06-01T00:00:00.000Z' }] };
+      const record: PhotoRecord = {
+        ...bareRecord(2),
+        faces: [{ box: { x: 1, y: 2, width: 3, height: 4 }, score: 0.5, eyeDistance: 2, seenAt: '2024-06-01T00:00:00.000Z' }],
+      };
       await store.save('g', record);
       const back = await store.get('g', hash(2));
       assert.ok(back);
@@ -69,7 +80,10 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       await store.save('g', bareRecord(5));
       await store.delete('g', hash(4));
       assert.equal(await store.get('g', hash(4)), undefined);
-      assert.deepEqual((await store.list('g')).map((r) => r.hash), [hash(5)]);
+      assert.deepEqual(
+        (await store.list('g')).map((r) => r.hash),
+        [hash(5)],
+      );
       await store.delete('g', hash(5));
       assert.deepEqual(await store.list('g'), []);
     });
@@ -96,7 +110,11 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       for (const group of LOOK_ALIKE_GROUPS) await store.save(group, { ...bareRecord(7), originalName: group });
       for (const group of LOOK_ALIKE_GROUPS) {
         assert.equal((await store.get(group, hash(7)))?.originalName, group, group);
-        assert.deepEqual((await store.list(group)).map((r) => r.originalName), [group], group);
+        assert.deepEqual(
+          (await store.list(group)).map((r) => r.originalName),
+          [group],
+          group,
+        );
       }
       await store.delete('a:b', hash(7));
       assert.equal(await store.get('a:b', hash(7)), undefined);
@@ -128,15 +146,19 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
 
     it('GIVEN faces at known similarities THEN near finds those at or above the minimum, with each probe they reach', async () => {
       const store = await create();
-      const unrelated = axis(0), probe = axis(1);
+      const unrelated = axis(0),
+        probe = axis(1);
       await store.save('g', withFaces(30, [blend(0.95), blend(0.5), undefined], ['p1', undefined, undefined]));
       await store.save('g', withFaces(31, [blend(0.9)], [undefined]));
       await store.save('tg:other', withFaces(32, [blend(0.99)], [undefined]));
       const found = (await store.near('g', [unrelated, probe], 0.85, E)).sort((a, b) => a.photoHash.localeCompare(b.photoHash));
-      assert.deepEqual(found.map((f) => [f.photoHash, f.faceIndex, f.personId, f.hits.map((h) => h.probe)]), [
-        [hash(30), 0, 'p1', [1]],
-        [hash(31), 0, undefined, [1]],
-      ]);
+      assert.deepEqual(
+        found.map((f) => [f.photoHash, f.faceIndex, f.personId, f.hits.map((h) => h.probe)]),
+        [
+          [hash(30), 0, 'p1', [1]],
+          [hash(31), 0, undefined, [1]],
+        ],
+      );
       assert.ok(Math.abs(found[0]!.hits[0]!.similarity - 0.95) < 1e-5);
       assert.deepEqual(await store.near('g', [probe], 0.999, E), []);
       assert.deepEqual(await store.near('tg:never', [probe], 0, E), []);
@@ -149,9 +171,15 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       await store.save('g', withFaces(41, [blend(0.97)], [undefined]));
       await store.save('g', withFaces(40, [blend(0.95)], ['p2']));
       const after = await store.near('g', [axis(1)], 0.9, E);
-      assert.deepEqual(after.map((f) => [f.photoHash, f.personId]).sort(), [[hash(40), 'p2'], [hash(41), undefined]]);
+      assert.deepEqual(after.map((f) => [f.photoHash, f.personId]).sort(), [
+        [hash(40), 'p2'],
+        [hash(41), undefined],
+      ]);
       await store.delete('g', hash(40));
-      assert.deepEqual((await store.near('g', [axis(1)], 0.9, E)).map((f) => f.photoHash), [hash(41)]);
+      assert.deepEqual(
+        (await store.near('g', [axis(1)], 0.9, E)).map((f) => f.photoHash),
+        [hash(41)],
+      );
     });
 
     it('GIVEN named and unknown faces THEN filedUnder, unknownFaces and counts agree with the records', async () => {
@@ -162,7 +190,10 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.deepEqual((await store.filedUnder('g', 'p1')).sort(), [hash(50), hash(51)]);
       assert.deepEqual(await store.filedUnder('g', 'p3'), []);
       const unknown = await store.unknownFaces('g', E);
-      assert.deepEqual(unknown.map((f) => [f.photoHash, f.faceIndex]), [[hash(50), 1]]);
+      assert.deepEqual(
+        unknown.map((f) => [f.photoHash, f.faceIndex]),
+        [[hash(50), 1]],
+      );
       assert.ok(Math.abs(unknown[0]!.embedding[1]! - 0.8) < 1e-6);
       const counts = await store.counts('g');
       assert.deepEqual({ ...counts, byPerson: Object.fromEntries(counts.byPerson) }, { photos: 3, faces: 5, unknownFaces: 1, byPerson: { p1: 2, p2: 1 } });
@@ -183,7 +214,11 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.deepStrictEqual(comparable(await store.get('g', hash(70))), comparable(expected));
       assert.deepStrictEqual(comparable(await store.get('g', hash(71))), comparable(withFaces(71, [blend(0.93)], ['p1'])));
       const near = (await store.near('g', [axis(1)], 0.9, E)).map((f) => [f.photoHash, f.faceIndex, f.personId]).sort();
-      assert.deepEqual(near, [[hash(70), 0, 'p2'], [hash(70), 1, undefined], [hash(71), 0, 'p1']]);
+      assert.deepEqual(near, [
+        [hash(70), 0, 'p2'],
+        [hash(70), 1, undefined],
+        [hash(71), 0, 'p1'],
+      ]);
       assert.equal(await store.get('g', hash(999)), undefined);
     });
 
@@ -193,9 +228,19 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       await store.save('g', withFaces(81, [blend(0.97)], [undefined], undefined, 'old-embedder@1'));
       await store.save('g', withFaces(82, [undefined], [undefined], undefined, 'old-embedder@1'));
       assert.deepEqual((await store.near('g', [axis(1)], 0.9, E)).map((f) => f.photoHash).sort(), [hash(80), hash(80)]);
-      assert.deepEqual((await store.near('g', [axis(1)], 0.9, 'old-embedder@1')).map((f) => f.photoHash), [hash(81)], 'the matrix follows the embedder asked for');
-      assert.deepEqual((await store.unknownFaces('g', E)).map((f) => f.photoHash), [hash(80)]);
-      assert.deepEqual((await store.unknownFaces('g', 'old-embedder@1')).map((f) => f.photoHash), [hash(81)]);
+      assert.deepEqual(
+        (await store.near('g', [axis(1)], 0.9, 'old-embedder@1')).map((f) => f.photoHash),
+        [hash(81)],
+        'the matrix follows the embedder asked for',
+      );
+      assert.deepEqual(
+        (await store.unknownFaces('g', E)).map((f) => f.photoHash),
+        [hash(80)],
+      );
+      assert.deepEqual(
+        (await store.unknownFaces('g', 'old-embedder@1')).map((f) => f.photoHash),
+        [hash(81)],
+      );
       assert.deepEqual(await store.describedOtherwise('g', E), [hash(81)], 'a photo without embeddings has nothing to re-describe');
       assert.deepEqual(await store.describedOtherwise('g', 'old-embedder@1'), [hash(80)]);
       await store.save('g', withFaces(81, [blend(0.97)], [undefined]));
@@ -241,7 +286,13 @@ function blend(s: number): Float32Array {
   return v;
 }
 
-function withFaces(n: number, embeddings: readonly (Float32Array | undefined)[], people: readonly (string | undefined)[], seenAt = '2024-05-01T00:00:00.000Z', embedder = E): PhotoRecord {
+function withFaces(
+  n: number,
+  embeddings: readonly (Float32Array | undefined)[],
+  people: readonly (string | undefined)[],
+  seenAt = '2024-05-01T00:00:00.000Z',
+  embedder = E,
+): PhotoRecord {
   return {
     ...bareRecord(n),
     faces: embeddings.map((embedding, i) => ({

@@ -4,7 +4,13 @@ import type { GroupSettings, SettingsStore, UnknownCluster } from '../../src/cor
 import { LOOK_ALIKE_GROUPS } from './gallery-store.contract.ts';
 
 const clusters: UnknownCluster[] = [
-  { id: 1, faces: [{ photoHash: 'a'.repeat(64), faceIndex: 0 }, { photoHash: 'b'.repeat(64), faceIndex: 2 }] },
+  {
+    id: 1,
+    faces: [
+      { photoHash: 'a'.repeat(64), faceIndex: 0 },
+      { photoHash: 'b'.repeat(64), faceIndex: 2 },
+    ],
+  },
   { id: 2, faces: [{ photoHash: 'c'.repeat(64), faceIndex: 1 }] },
 ];
 

@@ -64,19 +64,23 @@ const LOOK_OF_BLUE = Int8Array.from({ length: 256 }, (_, v) => LOOK_NAMES.findIn
 
 /** The identity and look a pixel's colour encodes, as `identity * 3 + look`, or -1 for background. */
 function classify(r: number, g: number, b: number): number {
-  const i = GRID_STEP[r]!, j = GRID_STEP[g]!, look = LOOK_OF_BLUE[b]!;
+  const i = GRID_STEP[r]!,
+    j = GRID_STEP[g]!,
+    look = LOOK_OF_BLUE[b]!;
   return i < 0 || j < 0 || look < 0 ? -1 : (i * 8 + j) * LOOK_NAMES.length + look;
 }
 
 /** The photo's pixels, drawn directly: what a decoder would give for `fakePhoto(spec)`. */
 export function drawFakeImage(spec: FakePhotoSpec): DecodedImage {
-  const width = spec.width ?? 320, height = spec.height ?? 240;
+  const width = spec.width ?? 320,
+    height = spec.height ?? 240;
   const background = spec.background ?? 154;
   if (classify(background, background, background) >= 0) throw new RangeError(`grey ${background} is a face colour: pick another background`);
   const pixels = new Uint8Array(width * height * 3).fill(background);
   for (const face of spec.faces) {
     const colour = colourOf(face.identity, face.look ?? 'clear');
-    const bottom = Math.min(height, face.y + Math.round(face.size * 1.25)), right = Math.min(width, face.x + face.size);
+    const bottom = Math.min(height, face.y + Math.round(face.size * 1.25)),
+      right = Math.min(width, face.x + face.size);
     for (let y = Math.max(0, face.y); y < bottom; y++) {
       for (let x = Math.max(0, face.x); x < right; x++) pixels.set(colour, (y * width + x) * 3);
     }
@@ -89,7 +93,9 @@ export async function fakePhoto(spec: FakePhotoSpec): Promise<Buffer> {
   // Loaded on first use: rule tests that never need a PNG start faster without sharp.
   const { default: sharp } = await import('sharp');
   const image = drawFakeImage(spec);
-  return sharp(image.pixels, { raw: { width: image.width, height: image.height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  return sharp(image.pixels, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
 }
 
 /** A small, fast, seeded generator (mulberry32): the same seed gives the same numbers everywhere. */
@@ -152,15 +158,28 @@ export class FakeFaceEngine implements FaceEngine {
       const key = keys[start]!;
       if (key < 0) continue;
       // Flood fill of the block, marking it done as it goes.
-      let count = 0, left = width, top = height, right = -1, bottom = -1;
+      let count = 0,
+        left = width,
+        top = height,
+        right = -1,
+        bottom = -1;
       keys[start] = -1;
       stack.push(start);
       while (stack.length > 0) {
         const p = stack.pop()!;
-        const x = p % width, y = (p - x) / width;
+        const x = p % width,
+          y = (p - x) / width;
         count++;
-        left = Math.min(left, x); right = Math.max(right, x); top = Math.min(top, y); bottom = Math.max(bottom, y);
-        for (const [nx, ny] of [[x - 1, y], [x + 1, y], [x, y - 1], [x, y + 1]] as const) {
+        left = Math.min(left, x);
+        right = Math.max(right, x);
+        top = Math.min(top, y);
+        bottom = Math.max(bottom, y);
+        for (const [nx, ny] of [
+          [x - 1, y],
+          [x + 1, y],
+          [x, y - 1],
+          [x, y + 1],
+        ] as const) {
           if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
           const q = ny * width + nx;
           if (keys[q] !== key) continue;

@@ -114,11 +114,7 @@ export interface Post {
  * said, left to right in the order given, on a background of the given grey (so that photos of the
  * same faces still differ). Async like reading a real photo, so tests read the same either way.
  */
-export function post(
-  faces: readonly (number | (Omit<FakeFace, 'x' | 'y' | 'size'> & Partial<FakeFace>))[],
-  background = 154,
-  takenAt?: string,
-): Promise<Post> {
+export function post(faces: readonly (number | (Omit<FakeFace, 'x' | 'y' | 'size'> & Partial<FakeFace>))[], background = 154, takenAt?: string): Promise<Post> {
   const spec: EncodedFakePhotoSpec = {
     ...(takenAt === undefined ? {} : { takenAt }),
     width: 40 + 80 * Math.max(1, faces.length),

@@ -120,7 +120,8 @@ export class MemoryAlbumStore implements AlbumStore {
     groupFolderName(group);
     if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= 0) throw new RangeError(`maxPartBytes must be a positive integer, not ${maxPartBytes}`);
     const prefix = `memory:/groups/${groupFolderName(group)}/albums/${folder}/`;
-    for (const entry of snapshot ?? []) if (entry.path !== prefix + entry.name) throw new RangeError(`not an entry of album ${folder}: ${JSON.stringify(entry.path)}`);
+    for (const entry of snapshot ?? [])
+      if (entry.path !== prefix + entry.name) throw new RangeError(`not an entry of album ${folder}: ${JSON.stringify(entry.path)}`);
     const name = safeFolderName(title, 'album');
     const dir = `memory:/tmp/export-${++this.exportCount}`;
     const tooLarge: AlbumEntry[] = [];
@@ -223,13 +224,15 @@ export class MemoryAlbumStore implements AlbumStore {
       if (files?.originals.has(originalName(record))) present.add(record.hash);
       else recordsWithoutOriginal.push(record.hash);
     }
-    let albumLinksRestored = 0, strayAlbumFilesRemoved = 0;
+    let albumLinksRestored = 0,
+      strayAlbumFilesRemoved = 0;
     for (const folder of new Set([...(files?.albums.keys() ?? []), ...albums.keys()])) {
       const wanted = new Map<string, Buffer>();
       const keep = new Set<string>();
       for (const hash of albums.get(folder) ?? []) {
         const record = byHash.get(hash);
-        if (record && present.has(hash)) wanted.set(albumEntryName({ hash, ext: record.ext, date: record.takenAt ?? record.postedAt }), files!.originals.get(originalName(record))!);
+        if (record && present.has(hash))
+          wanted.set(albumEntryName({ hash, ext: record.ext, date: record.takenAt ?? record.postedAt }), files!.originals.get(originalName(record))!);
         else keep.add(hash.slice(0, 8));
       }
       const album = files?.albums.get(folder);
@@ -310,7 +313,8 @@ export class MemoryAlbumStore implements AlbumStore {
     const originals = [...this.files.get(group)!.originals];
     return [...album.keys()].sort().map((name) => {
       const bytes = album.get(name)!;
-      const prefix = name.slice(18, 26), ext = name.slice(27);
+      const prefix = name.slice(18, 26),
+        ext = name.slice(27);
       const candidates = originals.filter(([key]) => key.startsWith(prefix) && key.endsWith(`.${ext}`));
       // Like a hard link's inode: the original whose bytes these are; else the only candidate; else the name's prefix.
       const hash = (candidates.find(([, b]) => b === bytes) ?? (candidates.length === 1 ? candidates[0] : undefined))?.[0].slice(0, 64) ?? prefix;
@@ -366,13 +370,15 @@ function zipEntrySize(name: string, dataBytes: number): number {
 
 /** A zip of `entries` with the store method, dated by the date each entry's name carries. */
 function storedZip(entries: readonly { name: string; bytes: Buffer }[]): Buffer {
-  const locals: Buffer[] = [], centrals: Buffer[] = [];
+  const locals: Buffer[] = [],
+    centrals: Buffer[] = [];
   let offset = 0;
   for (const { name, bytes } of entries) {
     const nameBytes = Buffer.from(name);
     const m = ENTRY_NAME.exec(name)?.slice(1, 7).map(Number) ?? [1980, 1, 1, 0, 0, 0];
     const [y, mo, d, h, mi, s] = m as [number, number, number, number, number, number];
-    const time = (h << 11) | (mi << 5) | (s >> 1), date = ((Math.max(1980, y) - 1980) << 9) | (mo << 5) | d;
+    const time = (h << 11) | (mi << 5) | (s >> 1),
+      date = ((Math.max(1980, y) - 1980) << 9) | (mo << 5) | d;
     const crc = crc32(bytes);
     // Both headers carry the same run of fields: time, date, CRC, both sizes, name length.
     const fields = (header: Buffer, at: number): Buffer => {

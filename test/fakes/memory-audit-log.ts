@@ -13,7 +13,10 @@ export class MemoryAuditLog implements AuditLog {
   }
 
   scrub(group: GroupId, person: { readonly name: string; readonly userId?: string }): Promise<void> {
-    this.groups.set(group, (this.groups.get(group) ?? []).map((e) => scrubEntry(e, person)));
+    this.groups.set(
+      group,
+      (this.groups.get(group) ?? []).map((e) => scrubEntry(e, person)),
+    );
     return Promise.resolve();
   }
 

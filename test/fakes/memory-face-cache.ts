@@ -9,7 +9,10 @@ export class MemoryFaceCache implements FaceCache {
   }
 
   set(contentHash: string, faces: readonly DetectedFace[]): Promise<void> {
-    this.entries.set(contentHash, faces.map((f) => ({ ...f, ...(f.embedding ? { embedding: f.embedding.slice() } : {}) })));
+    this.entries.set(
+      contentHash,
+      faces.map((f) => ({ ...f, ...(f.embedding ? { embedding: f.embedding.slice() } : {}) })),
+    );
     return Promise.resolve();
   }
 

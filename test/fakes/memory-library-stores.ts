@@ -118,7 +118,9 @@ export class MemoryPhotoStore implements PhotoStore {
     return Promise.resolve(
       [...(this.photos.peek(group)?.values() ?? [])].flatMap((r) =>
         r.faces.flatMap((f, faceIndex) =>
-          f.embedding && f.embedder === embedder && f.personId === undefined ? [{ photoHash: r.hash, faceIndex, embedding: f.embedding.slice(), seenAt: f.seenAt }] : [],
+          f.embedding && f.embedder === embedder && f.personId === undefined
+            ? [{ photoHash: r.hash, faceIndex, embedding: f.embedding.slice(), seenAt: f.seenAt }]
+            : [],
         ),
       ),
     );
@@ -147,9 +149,15 @@ export class MemoryPhotoStore implements PhotoStore {
   counts(group: GroupId): Promise<PhotoCounts> {
     const records = [...(this.photos.peek(group)?.values() ?? [])];
     const byPerson = new Map<string, number>();
-    for (const r of records) for (const id of new Set(r.faces.flatMap((f) => (f.personId !== undefined ? [f.personId] : [])))) byPerson.set(id, (byPerson.get(id) ?? 0) + 1);
+    for (const r of records)
+      for (const id of new Set(r.faces.flatMap((f) => (f.personId !== undefined ? [f.personId] : [])))) byPerson.set(id, (byPerson.get(id) ?? 0) + 1);
     const faces = records.flatMap((r) => r.faces);
-    return Promise.resolve({ photos: records.length, faces: faces.length, unknownFaces: faces.filter((f) => f.embedding && f.personId === undefined).length, byPerson });
+    return Promise.resolve({
+      photos: records.length,
+      faces: faces.length,
+      unknownFaces: faces.filter((f) => f.embedding && f.personId === undefined).length,
+      byPerson,
+    });
   }
 }
 

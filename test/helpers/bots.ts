@@ -19,7 +19,11 @@ export interface BotHarness<E extends { close(): Promise<void> }> {
  * `facefile bot`'s real wiring (`startBots`) pointed at a platform emulator, on a fresh data folder
  * with two workers and its log in a file; `env` carries the platform's token and API root.
  */
-export async function startBotHarness<E extends { close(): Promise<void> }>(emulator: E, env: Record<string, string>, options: StartOptions = {}): Promise<BotHarness<E>> {
+export async function startBotHarness<E extends { close(): Promise<void> }>(
+  emulator: E,
+  env: Record<string, string>,
+  options: StartOptions = {},
+): Promise<BotHarness<E>> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-bot-'));
   const logFile = path.join(dir, 'bot.log');
   const config = loadConfig({ DATA_DIR: dir, WORKERS: '2', LOG_LEVEL: 'info', ...env }, { cwd: dir });

@@ -16,7 +16,9 @@ export function runCli(args: readonly string[], cwd: string, env: Record<string,
       process.execPath,
       [path.join(ROOT, 'bin', 'facefile.js'), ...args],
       { cwd, env: { PATH: process.env.PATH ?? '', HOME: cwd, WORKERS: '2', ...env }, maxBuffer: 16 * 1024 * 1024, timeout: 600_000 },
-      (error, stdout, stderr) => { resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }); },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
     );
   });
 }

@@ -11,7 +11,9 @@ export function denseClusterFaces<K>(inputs: readonly ClusterInput<K>[], thresho
   const apart: Uint8Array[] = inputs.map((a) => Uint8Array.from(inputs, (b) => (a.photo === b.photo ? 1 : 0)));
   const members: (number[] | undefined)[] = inputs.map((_, i) => [i]);
   for (;;) {
-    let best = -Infinity, a = -1, b = -1;
+    let best = -Infinity,
+      a = -1,
+      b = -1;
     for (let i = 0; i < n; i++) {
       if (!members[i]) continue;
       for (let j = i + 1; j < n; j++) {
@@ -24,7 +26,8 @@ export function denseClusterFaces<K>(inputs: readonly ClusterInput<K>[], thresho
       }
     }
     if (a < 0 || best < threshold) break;
-    const ma = members[a]!, mb = members[b]!;
+    const ma = members[a]!,
+      mb = members[b]!;
     for (let k = 0; k < n; k++) {
       if (!members[k] || k === a || k === b) continue;
       const value = (ma.length * link[a]![k]! + mb.length * link[b]![k]!) / (ma.length + mb.length);

@@ -115,7 +115,13 @@ export class DiscordDriver implements BotDriver {
     if (command.name === 'notthis' || (command.name === 'enroll' && onMessage && command.face === undefined)) {
       // A context-menu command on the photo's message; the bot asks for the name in a modal.
       if (!about || !onMessage) throw new Error(`/${command.name} needs the posted message it is about`);
-      const menu = e.invokeMessageCommand(where.guild, where.channel, user, command.name === 'notthis' ? NOT_THIS_PERSON : ENROLL_FROM_MESSAGE, about.messageId);
+      const menu = e.invokeMessageCommand(
+        where.guild,
+        where.channel,
+        user,
+        command.name === 'notthis' ? NOT_THIS_PERSON : ENROLL_FROM_MESSAGE,
+        about.messageId,
+      );
       const modal = await e.waitFor(() => e.callbacks.find((c) => c.interactionId === menu.id && c.type === 9), 10_000, 'the modal');
       const submitted = e.submitModal(where.guild, where.channel, user, String(modal.data.custom_id), { name: command.person });
       return this.answer(group, submitted, about, `/${command.name} from the context menu`);
@@ -188,7 +194,10 @@ function slashOptions(command: Command): CommandOptionInput[] {
     case 'name':
       return [{ name: 'cluster', type: INTEGER, value: command.cluster }, string('name', command.person)];
     case 'threshold':
-      return [...(command.value === undefined ? [] : [{ name: 'value', type: NUMBER, value: command.value }]), ...(command.report ? [{ name: 'report', type: BOOLEAN, value: true }] : [])];
+      return [
+        ...(command.value === undefined ? [] : [{ name: 'value', type: NUMBER, value: command.value }]),
+        ...(command.report ? [{ name: 'report', type: BOOLEAN, value: true }] : []),
+      ];
     case 'settings':
       return command.mode === undefined ? [] : [string('mode', command.mode)];
     case 'people':

@@ -1,6 +1,15 @@
 import type { StartOptions } from '../../src/start-bots.ts';
 import { startBotHarness, type BotHarness } from './bots.ts';
-import { DiscordEmulator, type AttachmentInput, type CommandOptionInput, type DiscordEmulatorOptions, type DiscordUser, type InvokedInteraction, type SentFile, type WebhookMessage } from '../emulators/discord/index.ts';
+import {
+  DiscordEmulator,
+  type AttachmentInput,
+  type CommandOptionInput,
+  type DiscordEmulatorOptions,
+  type DiscordUser,
+  type InvokedInteraction,
+  type SentFile,
+  type WebhookMessage,
+} from '../emulators/discord/index.ts';
 
 export type DiscordHarness = BotHarness<DiscordEmulator>;
 
@@ -49,7 +58,11 @@ export async function runCommand(
  * The answer to an interaction (its reply, or the edit of a deferred one, and the follow-ups), once
  * the bot is idle; `h` is a harness, or any emulator with the bots that answer it.
  */
-export async function answerTo(h: { readonly emulator: DiscordEmulator; readonly bots: { idle(): Promise<void> } }, invoked: InvokedInteraction, what: string): Promise<CommandAnswer> {
+export async function answerTo(
+  h: { readonly emulator: DiscordEmulator; readonly bots: { idle(): Promise<void> } },
+  invoked: InvokedInteraction,
+  what: string,
+): Promise<CommandAnswer> {
   const e = h.emulator;
   const answer = await e.waitFor(
     () => {

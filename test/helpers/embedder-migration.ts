@@ -1,6 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AlbumStore, DecodedImage, DetectedFace, EngineInfo, FaceEngine, GalleryStore, GroupId, GroupLocks, Log, PhotoStore, SettingsStore } from '../../src/core/index.ts';
+import type {
+  AlbumStore,
+  DecodedImage,
+  DetectedFace,
+  EngineInfo,
+  FaceEngine,
+  GalleryStore,
+  GroupId,
+  GroupLocks,
+  Log,
+  PhotoStore,
+  SettingsStore,
+} from '../../src/core/index.ts';
 import { normalize, sha256Hex, similarity } from '../../src/core/index.ts';
 import { PhotoLibrary, type RedescribeProgress } from '../../src/core/library/index.ts';
 import { FakeFaceEngine, identityEmbedding } from '../fakes/fake-face-engine.ts';
@@ -73,7 +85,15 @@ export function recordingLog(): Log & { readonly lines: { level: string; message
 /** A library on `parts`, with `engine` (a new process opening the same stores and files). */
 export function libraryOn(parts: LibraryParts, engine: FaceEngine, log?: Log): PhotoLibrary {
   const { locks, ...stores } = parts;
-  return new PhotoLibrary({ engine, decoder: new FakeImageDecoder(), renderer: new FakeRenderer(), defaults: FAKE_DEFAULTS, ...stores, ...(locks ? { locks } : {}), ...(log ? { log } : {}) });
+  return new PhotoLibrary({
+    engine,
+    decoder: new FakeImageDecoder(),
+    renderer: new FakeRenderer(),
+    defaults: FAKE_DEFAULTS,
+    ...stores,
+    ...(locks ? { locks } : {}),
+    ...(log ? { log } : {}),
+  });
 }
 
 export const G = 'tg:-100';
@@ -160,14 +180,17 @@ export function embedderMigrationRules(name: string, create: () => Promise<Libra
 
       const progress = progressLog();
       const report = await library.redescribe({ onProgress: progress.onProgress });
-      assert.deepEqual({ ...report, samplesDropped: report.samplesDropped.length, photosFailed: report.photosFailed.length }, {
-        samples: 3,
-        photos: 13,
-        samplesDropped: 0,
-        photosFailed: 0,
-        facesUnpaired: 0,
-        stopped: false,
-      });
+      assert.deepEqual(
+        { ...report, samplesDropped: report.samplesDropped.length, photosFailed: report.photosFailed.length },
+        {
+          samples: 3,
+          photos: 13,
+          samplesDropped: 0,
+          photosFailed: 0,
+          facesUnpaired: 0,
+          stopped: false,
+        },
+      );
       assert.equal(engine.twice(), 0, 'each photo is looked at once');
       for (const group of [G, OTHER_GROUP]) {
         const { samples, faces } = await embeddersOf(parts, group);
@@ -180,10 +203,26 @@ export function embedderMigrationRules(name: string, create: () => Promise<Libra
       assert.equal((await parts.photos.counts(G)).unknownFaces, unknownBefore + 1, 'strangers stay unknown (and the early photo of Anna with them)');
       // Progress: the samples, then the photos of each group, counting up to what there was to do.
       const photosOfG = progress.seen.filter((p) => p.group === G && p.phase === 'photos');
-      assert.deepEqual(photosOfG.map((p) => p.done), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.deepEqual(
+        photosOfG.map((p) => p.done),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      );
       assert.ok(photosOfG.every((p) => p.total === 10));
-      assert.deepEqual(progress.seen.filter((p) => p.phase === 'samples').map((p) => [p.group, p.done, p.total]).sort(), [[G, 1, 2], [G, 2, 2], [OTHER_GROUP, 1, 1]].sort());
-      assert.ok(log.lines.some((l) => l.message.includes('re-describing faces for a new recognition model')), 'the log says what is going on');
+      assert.deepEqual(
+        progress.seen
+          .filter((p) => p.phase === 'samples')
+          .map((p) => [p.group, p.done, p.total])
+          .sort(),
+        [
+          [G, 1, 2],
+          [G, 2, 2],
+          [OTHER_GROUP, 1, 1],
+        ].sort(),
+      );
+      assert.ok(
+        log.lines.some((l) => l.message.includes('re-describing faces for a new recognition model')),
+        'the log says what is going on',
+      );
 
       // Afterwards B's samples find Anna and Ben again, and /stats has nothing to report.
       const later = await library.ingest(G, { bytes: (await post([BEN, ANNA], 152)).bytes });
@@ -215,7 +254,10 @@ export function embedderMigrationRules(name: string, create: () => Promise<Libra
       assert.deepEqual(await albumOf(halfway, 'Anna'), filed.albums.anna);
       const filedHalfway = await halfway.ingest(G, { bytes: (await post([ANNA], 150)).bytes });
       assert.ok(filedHalfway.kind === 'filed');
-      assert.deepEqual(filedHalfway.people.map((p) => p.name), ['Anna']);
+      assert.deepEqual(
+        filedHalfway.people.map((p) => p.name),
+        ['Anna'],
+      );
       assert.deepEqual((await halfway.stats(G)).redescribing, { done: 13 - 7, of: 13 });
 
       const second = new OtherFakeEngine();
@@ -241,7 +283,13 @@ export function embedderMigrationRules(name: string, create: () => Promise<Libra
       const library = libraryOn(parts, engine);
       const report = await library.redescribe();
       assert.deepEqual(report.samplesDropped, [{ group: G, person: 'Ben', photoHash: filed.benEnrolment.hash, reason: 'no-original' }]);
-      assert.deepEqual(report.photosFailed.map((f) => [f.hash, f.reason]).sort(), [[filed.benEnrolment.hash, 'no-original'], [strangerOnly.hash, 'no-original']].sort());
+      assert.deepEqual(
+        report.photosFailed.map((f) => [f.hash, f.reason]).sort(),
+        [
+          [filed.benEnrolment.hash, 'no-original'],
+          [strangerOnly.hash, 'no-original'],
+        ].sort(),
+      );
       assert.equal(report.stopped, false);
       assert.deepEqual((await library.stats(G)).withoutSamples, ['Ben']);
       // (An album entry names its photo by the first 8 characters of its hash.)
@@ -259,7 +307,8 @@ export function embedderMigrationRules(name: string, create: () => Promise<Libra
     it('GIVEN two processes opening the library with embedder B at once THEN they share the work under the group locks: every photo is re-described once', async () => {
       const parts = await create();
       await fileWithFirstEmbedder(parts);
-      const a = new OtherFakeEngine(), b = new OtherFakeEngine();
+      const a = new OtherFakeEngine(),
+        b = new OtherFakeEngine();
       const [ra, rb] = await Promise.all([libraryOn(parts, a).redescribe(), libraryOn(parts, b).redescribe()]);
       assert.equal(ra.photos + rb.photos, 13);
       assert.equal(ra.samples + rb.samples, 3);

@@ -30,7 +30,10 @@ export function redisUrl(): Promise<string | undefined> {
     if (await reachable(BASE_URL)) return BASE_URL;
     if (!process.env['TEST_REDIS_URL']) {
       try {
-        execFileSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'], { stdio: 'ignore', timeout: 10_000 });
+        execFileSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'], {
+          stdio: 'ignore',
+          timeout: 10_000,
+        });
         for (let i = 0; i < 50 && !(await reachable(BASE_URL)); i++) await new Promise((resolve) => setTimeout(resolve, 100));
       } catch {
         // Not installed: reported below.

@@ -58,7 +58,9 @@ export function syntheticFaces(options: SyntheticOptions): ClusterInput<Syntheti
     [pool[i], pool[j]] = [pool[j]!, pool[i]!];
   }
   const out: ClusterInput<SyntheticFace>[] = [];
-  let photo = 0, inPhoto = new Set<number>(), room = 0;
+  let photo = 0,
+    inPhoto = new Set<number>(),
+    room = 0;
   pool.forEach(({ identity, centre, noise }, face) => {
     if (room === 0 || inPhoto.has(identity)) {
       photo++;
@@ -73,12 +75,16 @@ export function syntheticFaces(options: SyntheticOptions): ClusterInput<Syntheti
 }
 
 /** Pairwise precision and recall of clusters against the true identities. */
-export function pairwiseScore(faces: readonly ClusterInput<SyntheticFace>[], clusters: readonly Cluster<SyntheticFace>[]): { precision: number; recall: number } {
+export function pairwiseScore(
+  faces: readonly ClusterInput<SyntheticFace>[],
+  clusters: readonly Cluster<SyntheticFace>[],
+): { precision: number; recall: number } {
   const pairs = (k: number): number => (k * (k - 1)) / 2;
   const byIdentity = new Map<number, number>();
   for (const f of faces) byIdentity.set(f.key.identity, (byIdentity.get(f.key.identity) ?? 0) + 1);
   const truePairs = [...byIdentity.values()].reduce((s, k) => s + pairs(k), 0);
-  let clustered = 0, correct = 0;
+  let clustered = 0,
+    correct = 0;
   for (const c of clusters) {
     clustered += pairs(c.members.length);
     const counts = new Map<number, number>();

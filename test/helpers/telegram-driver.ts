@@ -78,12 +78,12 @@ export class TelegramDriver implements BotDriver {
     const replyTo = options.about === undefined ? {} : { replyTo: Number(options.about.messageId) };
     const from = this.users[who];
     const before = e.sent.length;
-    const message = options.photo
-      ? await e.postPhoto(chat, from, options.photo.bytes, { caption: text, ...replyTo })
-      : e.postText(chat, from, text, replyTo);
+    const message = options.photo ? await e.postPhoto(chat, from, options.photo.bytes, { caption: text, ...replyTo }) : e.postText(chat, from, text, replyTo);
     await this.idle();
     // Zips are sent as documents without a reply; everything else answers the command message.
-    const answer = e.sent.slice(before).filter((s) => s.chat_id === chat && s.method !== 'setMessageReaction' && (s.reply_to_message_id === message.message_id || s.method === 'sendDocument'));
+    const answer = e.sent
+      .slice(before)
+      .filter((s) => s.chat_id === chat && s.method !== 'setMessageReaction' && (s.reply_to_message_id === message.message_id || s.method === 'sendDocument'));
     return {
       text: answer.map(textOf).join('\n'),
       files: answer.flatMap(filesOf),
@@ -100,12 +100,20 @@ export class TelegramDriver implements BotDriver {
 
   reacted(post: Post): boolean {
     return this.harness.emulator.sent.some(
-      (s) => s.method === 'setMessageReaction' && s.chat_id === Number(post.group.id) && s.message_id === Number(post.messageId) && (s.reaction ?? []).some((r) => r.type === 'emoji' && r.emoji === '👍'),
+      (s) =>
+        s.method === 'setMessageReaction' &&
+        s.chat_id === Number(post.group.id) &&
+        s.message_id === Number(post.messageId) &&
+        (s.reaction ?? []).some((r) => r.type === 'emoji' && r.emoji === '👍'),
     );
   }
 
   throttleReactions(times: number, seconds: number): void {
-    this.harness.emulator.failNext('setMessageReaction', { error_code: 429, description: `Too Many Requests: retry after ${seconds}`, retry_after: seconds }, times);
+    this.harness.emulator.failNext(
+      'setMessageReaction',
+      { error_code: 429, description: `Too Many Requests: retry after ${seconds}`, retry_after: seconds },
+      times,
+    );
   }
 
   throttling(): Throttling {

@@ -22,7 +22,8 @@ const { library, close } = await createLibrary(config, new FakeFaceEngine(), sil
 
 switch (process.env['MODE'] ?? 'verify') {
   case 'setup': {
-    for (const identity of [ANNA, BEN, CLEO]) await library.enroll(G, { name: `P${identity}`, photo: { bytes: (await post([identity], 10 + identity)).bytes } });
+    for (const identity of [ANNA, BEN, CLEO])
+      await library.enroll(G, { name: `P${identity}`, photo: { bytes: (await post([identity], 10 + identity)).bytes } });
     const shapes = [[ANNA], [BEN], [ANNA, BEN], [CLEO, ANNA]] as const;
     for (let i = 0; i < 120; i++) {
       const look = i % 2 === 0 ? 'clear' : 'changed';

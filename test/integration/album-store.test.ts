@@ -50,7 +50,10 @@ async function exportFiles(dataDir: string): Promise<string[]> {
   const tmp = path.join(dataDir, 'tmp');
   try {
     const found = await readdir(tmp, { recursive: true, withFileTypes: true });
-    return found.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+    return found
+      .filter((e) => e.isFile())
+      .map((e) => path.join(e.parentPath, e.name))
+      .sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -87,7 +90,10 @@ describe('FsAlbumStore on disk', () => {
       await store.storeOriginal(G, p.ref, p.bytes);
       await store.link(G, 'Anna', p.ref);
     }
-    assert.deepEqual((await tree(dataDir)).filter((f) => f.includes('.partial')), []);
+    assert.deepEqual(
+      (await tree(dataDir)).filter((f) => f.includes('.partial')),
+      [],
+    );
   });
 
   it('GIVEN the same original stored by several calls at once THEN one whole file results', async () => {
@@ -122,9 +128,18 @@ describe('FsAlbumStore on disk', () => {
     const report = await store.repair(G, records, albums);
     assert.equal(report.temporaryFilesRemoved, 3);
     assert.equal(report.orphanOriginalsRemoved, 0);
-    assert.deepEqual((await tree(dataDir)).filter((f) => f.includes('.partial')), []);
+    assert.deepEqual(
+      (await tree(dataDir)).filter((f) => f.includes('.partial')),
+      [],
+    );
     const again = await store.repair(G, records, albums);
-    assert.deepEqual(again, { temporaryFilesRemoved: 0, orphanOriginalsRemoved: 0, recordsWithoutOriginal: [], albumLinksRestored: 0, strayAlbumFilesRemoved: 0 });
+    assert.deepEqual(again, {
+      temporaryFilesRemoved: 0,
+      orphanOriginalsRemoved: 0,
+      recordsWithoutOriginal: [],
+      albumLinksRestored: 0,
+      strayAlbumFilesRemoved: 0,
+    });
   });
 
   it('GIVEN an album entry that is a copy, not a link THEN disk usage counts it besides the original', async () => {
@@ -165,7 +180,10 @@ describe('FsAlbumStore on disk', () => {
     assert.deepEqual((await readdir(dataDir)).sort(), ['groups', 'tmp']);
     assert.deepEqual(await readdir(path.join(dataDir, 'tmp')), []);
     const after = await readdir(os.tmpdir());
-    assert.deepEqual(after.filter((f) => !before.includes(f) && !f.startsWith('facefile-')), []);
+    assert.deepEqual(
+      after.filter((f) => !before.includes(f) && !f.startsWith('facefile-')),
+      [],
+    );
     // Every hostile group is a group folder of its own, and each comes back under its own id.
     assert.deepEqual((await store.groups()).sort(), [...groups].sort());
     assert.equal((await readdir(path.join(dataDir, 'groups'))).length, groups.length);
@@ -194,7 +212,10 @@ describe('FsAlbumStore on disk', () => {
     const report = await store.repair(G, [taken], new Map([['Anna', [p.ref.hash]]]));
     assert.equal(report.strayAlbumFilesRemoved, 1);
     assert.equal(report.albumLinksRestored, 1);
-    assert.deepEqual((await store.list(G, 'Anna')).map((e) => e.name), [`2019-07-07_070707_${p.ref.hash.slice(0, 8)}.jpg`]);
+    assert.deepEqual(
+      (await store.list(G, 'Anna')).map((e) => e.name),
+      [`2019-07-07_070707_${p.ref.hash.slice(0, 8)}.jpg`],
+    );
   });
 
   it('GIVEN a folder or file in the album made by hand THEN repair removes the file and leaves the folder', async () => {
@@ -250,8 +271,14 @@ describe('zipParts', () => {
     assert.deepEqual(zips.tooLarge, []);
     assert.ok(sent.length >= 3);
     for (const { part } of sent) assert.ok(part.bytes <= limit, `${part.fileName}: ${part.bytes}`);
-    assert.deepEqual(sent.flatMap((s) => s.names), sources.map((s) => s.name));
-    assert.deepEqual(sent.map((s) => s.part.fileName), ['A (part 1 of 3).zip', 'A (part 2 of 3).zip', 'A (part 3 of 3).zip']);
+    assert.deepEqual(
+      sent.flatMap((s) => s.names),
+      sources.map((s) => s.name),
+    );
+    assert.deepEqual(
+      sent.map((s) => s.part.fileName),
+      ['A (part 1 of 3).zip', 'A (part 2 of 3).zip', 'A (part 3 of 3).zip'],
+    );
   });
 
   it('GIVEN an entry that fits only by a few bytes THEN it gets a part of its own rather than being called too large', async () => {
@@ -305,7 +332,10 @@ describe('zipParts', () => {
     const zips = zipParts(sources, { dir: out, maxPartBytes: 1_000_000, fileName: () => 'A.zip' });
     await rm(sources[1]!.source);
     const sent = await drain(zips.parts, out);
-    assert.deepEqual(sent.flatMap((s) => s.names), [sources[0]!.name, sources[2]!.name]);
+    assert.deepEqual(
+      sent.flatMap((s) => s.names),
+      [sources[0]!.name, sources[2]!.name],
+    );
     assert.deepEqual(zips.missing, [sources[1]]);
   });
 });
@@ -319,7 +349,9 @@ describe('FsAlbumStore exports left by a killed process', () => {
       await store.link(G, 'Anna', p.ref);
     }
     // A child process exports, takes the first part, and is killed (SIGKILL) while "sending" it.
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', KILLED_EXPORT, dataDir, G], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', KILLED_EXPORT, dataDir, G], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     t.after(() => child.kill('SIGKILL'));
     const partPath = await new Promise<string>((resolve, reject) => {
       child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));

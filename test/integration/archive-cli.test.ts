@@ -57,7 +57,13 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
       assert.match(first.stdout, /Archived 26 photos in [\d.]+ s \([\d.]+ photos\/s\): \d+ faces/);
       assert.match(first.stdout, /obama\s+11 photos/);
       const report = JSON.parse(await readFile(path.join(work, 'posts', 'report.json'), 'utf8')) as {
-        photos: number; faces: number; perPerson: Record<string, number>; unknown: number; noFaces: number; errors: unknown[]; threshold: number;
+        photos: number;
+        faces: number;
+        perPerson: Record<string, number>;
+        unknown: number;
+        noFaces: number;
+        errors: unknown[];
+        threshold: number;
       };
       assert.equal(report.photos, 26);
       assert.equal(report.errors.length, 0);
@@ -104,9 +110,13 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
         assert.match(html, new RegExp(`<h2 id="${person}">${person}: (${count}|${sure}) photos?</h2>`), person);
       }
       assert.match(html, /<img src="obama\/obama1\.jpg"/);
-      for (const [file, label] of Object.entries(labels)) if (label.people.length === 0) assert.match(html, new RegExp(`<img src="_unknown/${file.replace('.', '\\.')}"`), file);
+      for (const [file, label] of Object.entries(labels))
+        if (label.people.length === 0) assert.match(html, new RegExp(`<img src="_unknown/${file.replace('.', '\\.')}"`), file);
       // obama1.jpg: one face, filed under obama, best obama and a runner-up below it.
-      const row = /<tr><td>[^<]*obama1\.jpg<\/td><td>1<\/td><td><span class="named">obama<\/span><\/td><td>obama (0\.\d{3})<\/td><td>(\w+) (-?\d\.\d{3})<\/td><\/tr>/.exec(html);
+      const row =
+        /<tr><td>[^<]*obama1\.jpg<\/td><td>1<\/td><td><span class="named">obama<\/span><\/td><td>obama (0\.\d{3})<\/td><td>(\w+) (-?\d\.\d{3})<\/td><\/tr>/.exec(
+          html,
+        );
       assert.ok(row, 'the decision row of obama1.jpg');
       assert.ok(Number(row[1]) >= 0.93 && Number(row[3]) < Number(row[1]), row[0]);
     });
@@ -178,9 +188,16 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
       let stdout = '';
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+      const exited = new Promise<number | null>((resolve) =>
+        child.on('exit', (code) => {
+          resolve(code);
+        }),
+      );
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      await Promise.race([until(() => stdout.includes('Face models ready'), 'the models to load', 120_000), exited.then((code) => assert.fail(`exited ${code} before the run began: ${stderr}`))]);
+      await Promise.race([
+        until(() => stdout.includes('Face models ready'), 'the models to load', 120_000),
+        exited.then((code) => assert.fail(`exited ${code} before the run began: ${stderr}`)),
+      ]);
       assert.match(stdout, /^Sorting [\d,]+ photos by the faces of 13 known people\. Loading the face models…$/m, 'the first line is in plain words');
       child.kill('SIGINT');
       assert.equal(await exited, 130, stderr);
@@ -198,7 +215,9 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
     await linkKnownFaces(path.join(dir, 'known'));
     await copyFile(path.join(BAD_IMAGES, 'sharp', 'truncated.png'), path.join(input, 'truncated.png'));
     await copyFile(path.join(BAD_IMAGES, 'synthetic', 'random-bytes.jpg'), path.join(input, 'random.jpg'));
-    await sharp({ create: { width: 400, height: 300, channels: 3, background: '#4477aa' } }).jpeg().toFile(path.join(input, 'sky.jpg'));
+    await sharp({ create: { width: 400, height: 300, channels: 3, background: '#4477aa' } })
+      .jpeg()
+      .toFile(path.join(input, 'sky.jpg'));
     await copyFile(path.join(POSTS, 'obama1.jpg'), path.join(input, 'trip-a', 'IMG_0001.jpg'));
     await copyFile(path.join(POSTS, 'obama3.jpg'), path.join(input, 'trip-b', 'IMG_0001.jpg'));
 

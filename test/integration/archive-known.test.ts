@@ -23,7 +23,9 @@ describe('facefile archive checks the known folders', { skip: NO_DATASETS }, () 
     await symlink(path.join(GROUP, 'obama'), path.join(known, 'obama'));
     await copyFile(path.join(POSTS, 'obama_and_biden.jpg'), path.join(known, 'Group Shot', 'obama_and_biden.jpg'));
     await copyFile(path.join(POSTS, 'obama1.jpg'), path.join(known, 'Mislabelled', 'not-really.jpg'));
-    await sharp({ create: { width: 400, height: 300, channels: 3, background: '#4477aa' } }).jpeg().toFile(path.join(known, 'Nobody', 'sky.jpg'));
+    await sharp({ create: { width: 400, height: 300, channels: 3, background: '#4477aa' } })
+      .jpeg()
+      .toFile(path.join(known, 'Nobody', 'sky.jpg'));
     for (const post of ['obama3.jpg', 'obama-720p.jpg', 'obama_partial_face.jpg']) await copyFile(path.join(POSTS, post), path.join(dir, 'photos', post));
     result = await runCli(['archive'], dir);
   });
@@ -51,7 +53,7 @@ describe('facefile archive checks the known folders', { skip: NO_DATASETS }, () 
     assert.match(result.stdout, /nobody to look for under Group Shot, Mislabelled, Nobody/);
   });
 
-  it('THEN the real person is still found: obama\'s photos are filed under obama, nothing under the others', async () => {
+  it("THEN the real person is still found: obama's photos are filed under obama, nothing under the others", async () => {
     assert.deepEqual((await readdir(path.join(dir, 'archive', 'obama'))).sort(), ['obama-720p.jpg', 'obama3.jpg', 'obama_partial_face.jpg']);
     for (const folder of ['Group Shot', 'Mislabelled', 'Nobody']) assert.equal(await exists(path.join(dir, 'archive', folder)), false, folder);
     assert.match(result.stdout, /^ {2}obama +3 photos$/m);

@@ -29,7 +29,7 @@ describe('facefile archive keeps its output in sync', { skip: NO_DATASETS }, () 
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('GIVEN known/ with only obama and biden THEN the other people\'s posts go to _unknown', async () => {
+  it("GIVEN known/ with only obama and biden THEN the other people's posts go to _unknown", async () => {
     await mkdir(path.join(dir, 'known'), { recursive: true });
     for (const person of ['obama', 'biden']) await symlink(path.join(GROUP, person), path.join(dir, 'known', person));
     const first = await archive();
@@ -45,7 +45,10 @@ describe('facefile archive keeps its output in sync', { skip: NO_DATASETS }, () 
     assert.ok(groups.length > 0, 'report.html shows the groups');
     for (const [, , items] of groups) {
       for (const [, name] of items!.matchAll(/<div class="cap">([^<]+)<br>/g)) {
-        assert.ok(labels[name!]?.people.some((p) => !['obama', 'biden'].includes(p)), `${name} in a group shows someone not yet known`);
+        assert.ok(
+          labels[name!]?.people.some((p) => !['obama', 'biden'].includes(p)),
+          `${name} in a group shows someone not yet known`,
+        );
       }
     }
   });
@@ -92,23 +95,48 @@ describe('facefile archive keeps its output in sync', { skip: NO_DATASETS }, () 
     const third = await archive();
     assert.equal(third.code, 0, third.stderr);
     const after = await copies();
-    assert.deepEqual(before.filter((f) => !after.includes(f)), dryRemovals, 'removed what the dry run said');
-    assert.deepEqual(after.filter((f) => !before.includes(f)), dryAdditions, 'added what the dry run said');
+    assert.deepEqual(
+      before.filter((f) => !after.includes(f)),
+      dryRemovals,
+      'removed what the dry run said',
+    );
+    assert.deepEqual(
+      after.filter((f) => !before.includes(f)),
+      dryAdditions,
+      'added what the dry run said',
+    );
     const expected = new Map<string, string[]>();
     for (const [file, label] of Object.entries(labels)) {
       for (const folder of label.people.length > 0 ? label.people : ['_unknown']) expected.set(folder, [...(expected.get(folder) ?? []), file]);
     }
     expected.get('_unknown')?.push('bbt1.jpg', 'my notes.txt');
-    const folders = (await readdir(out(), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const folders = (await readdir(out(), { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
     assert.deepEqual(folders, [...expected.keys()].sort(), 'one folder per person with photos, and _unknown');
     const sure = (folder: string, files: readonly string[]) => files.filter((file) => shouldBeFiled(labels, file, folder) !== undefined).sort();
     for (const [folder, files] of expected) assert.deepEqual(sure(folder, await readdir(out(folder))), sure(folder, files), folder);
 
     const zips = (await readdir(path.join(dir, 'zips'))).sort();
-    assert.deepEqual(zips, people.filter((p) => expected.has(p)).map((p) => `${p}.zip`).sort(), 'a zip for each person with photos, none for the rest');
+    assert.deepEqual(
+      zips,
+      people
+        .filter((p) => expected.has(p))
+        .map((p) => `${p}.zip`)
+        .sort(),
+      'a zip for each person with photos, none for the rest',
+    );
     for (const person of people.filter((p) => expected.has(p))) {
       const entries = await readZip(path.join(dir, 'zips', `${person}.zip`));
-      assert.deepEqual(sure(person, entries.map((e) => e.name)), sure(person, expected.get(person)!), `${person}.zip`);
+      assert.deepEqual(
+        sure(
+          person,
+          entries.map((e) => e.name),
+        ),
+        sure(person, expected.get(person)!),
+        `${person}.zip`,
+      );
       for (const entry of entries) assert.ok(entry.bytes.equals(await readFile(path.join(POSTS, entry.name))), `${person}.zip ${entry.name}`);
     }
     for (const person of people) {

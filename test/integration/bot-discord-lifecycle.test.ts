@@ -30,7 +30,8 @@ describe('Discord: the servers that remove the bot are erased after the grace pe
     });
     const file = (await readdir(path.join(GROUP, 'obama'))).sort()[0]!;
     const bytes = await readFile(path.join(GROUP, 'obama', file));
-    for (const guild of Object.values(guilds)) await h.emulator.postMessage(guild.channels[0]!.id, ada, { attachments: [{ name: file, bytes, contentType: 'image/jpeg' }] });
+    for (const guild of Object.values(guilds))
+      await h.emulator.postMessage(guild.channels[0]!.id, ada, { attachments: [{ name: file, bytes, contentType: 'image/jpeg' }] });
   });
   after(() => h.close());
 
@@ -41,29 +42,36 @@ describe('Discord: the servers that remove the bot are erased after the grace pe
   /** `facefile bot` started again on the same data folder, with no grace period, and stopped. */
   async function restart(): Promise<void> {
     const e = h.emulator;
-    const config = loadConfig({ DATA_DIR: h.dir, WORKERS: '1', DISCORD_TOKEN: e.token, DISCORD_API_ROOT: e.apiRoot, GROUP_ERASE_AFTER_DAYS: '0' }, { cwd: h.dir });
+    const config = loadConfig(
+      { DATA_DIR: h.dir, WORKERS: '1', DISCORD_TOKEN: e.token, DISCORD_API_ROOT: e.apiRoot, GROUP_ERASE_AFTER_DAYS: '0' },
+      { cwd: h.dir },
+    );
     const bots = await startBots(config, createLogger('info', pino.destination({ dest: h.logFile, sync: true })));
     await bots.idle();
     await bots.stop();
   }
 
-  it('GIVEN three servers with photos WHEN one removes the bot live and one while it is offline THEN after restarts only the kept one has a library', { timeout: 300_000 }, async () => {
-    const e = h.emulator;
-    for (let waited = 0; (await libraries()).length < 3 && waited < 60_000; waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
-    await h.bots.idle();
-    assert.deepEqual(await libraries(), ['dc:701', 'dc:702', 'dc:703']);
-    e.removeGuild(guilds.leftLive.id);
-    // The gateway delivers in order: once a command sent after the removal is answered, the bot has
-    // seen the removal too, and idle() waits for what it started.
-    await runCommand(h, { guild: guilds.kept.id, channel: guilds.kept.channels[0]!.id }, ada, 'help');
-    await h.bots.idle();
-    await h.bots.stop();
-    e.removeGuild(guilds.leftOffline.id);
-    // The first restart's sweep erases the server marked live; its READY lacks the other one, which
-    // it marks; the second restart's sweep erases that one.
-    await restart();
-    assert.deepEqual(await libraries(), ['dc:701', 'dc:703']);
-    await restart();
-    assert.deepEqual(await libraries(), ['dc:701']);
-  });
+  it(
+    'GIVEN three servers with photos WHEN one removes the bot live and one while it is offline THEN after restarts only the kept one has a library',
+    { timeout: 300_000 },
+    async () => {
+      const e = h.emulator;
+      for (let waited = 0; (await libraries()).length < 3 && waited < 60_000; waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
+      await h.bots.idle();
+      assert.deepEqual(await libraries(), ['dc:701', 'dc:702', 'dc:703']);
+      e.removeGuild(guilds.leftLive.id);
+      // The gateway delivers in order: once a command sent after the removal is answered, the bot has
+      // seen the removal too, and idle() waits for what it started.
+      await runCommand(h, { guild: guilds.kept.id, channel: guilds.kept.channels[0]!.id }, ada, 'help');
+      await h.bots.idle();
+      await h.bots.stop();
+      e.removeGuild(guilds.leftOffline.id);
+      // The first restart's sweep erases the server marked live; its READY lacks the other one, which
+      // it marks; the second restart's sweep erases that one.
+      await restart();
+      assert.deepEqual(await libraries(), ['dc:701', 'dc:703']);
+      await restart();
+      assert.deepEqual(await libraries(), ['dc:701']);
+    },
+  );
 });

@@ -55,7 +55,17 @@ async function startProcess(world: World, shards: DiscordShards): Promise<BotPro
   const log = recordingLog(lines);
   const queue = new PhotoQueue({ dir, library, log, concurrency: 2 });
   const bot = new RecordingBot({ library, queue, log, eraseAfterDays: 30 });
-  const discord = new DiscordBot({ token: emulator.token, apiRoot: emulator.apiRoot, scope: 'guild', messageContent: true, maxDownloadBytes: 5_000_000, bot, queue, log, shards });
+  const discord = new DiscordBot({
+    token: emulator.token,
+    apiRoot: emulator.apiRoot,
+    scope: 'guild',
+    messageContent: true,
+    maxDownloadBytes: 5_000_000,
+    bot,
+    queue,
+    log,
+    shards,
+  });
   world.stops.push(async () => {
     await discord.stop();
     await queue.stop();
@@ -124,7 +134,9 @@ async function enrollAndPost(world: World, guild: EmulatedGuild, by: BotProcess)
   const invoked = await e.invokeCommand(guild.id, channel, world.anna, 'enroll', [{ name: 'name', type: STRING, value: 'obama' }], { photo });
   const answer = await answerTo({ emulator: e, bots: by }, invoked, `the answer to /enroll in ${guild.name}`);
   assert.match(answer.text, /obama is enrolled/, guild.name);
-  const posted = await e.postMessage(channel, world.anna, { attachments: [{ name: 'obama1.jpg', bytes: await readFile(path.join(POSTS, 'obama1.jpg')), contentType: 'image/jpeg' }] });
+  const posted = await e.postMessage(channel, world.anna, {
+    attachments: [{ name: 'obama1.jpg', bytes: await readFile(path.join(POSTS, 'obama1.jpg')), contentType: 'image/jpeg' }],
+  });
   await e.waitFor(() => e.reactions.some((r) => r.messageId === posted.id && r.emoji === '👍'), 120_000, `the 👍 on the photo posted in ${guild.name}`);
 }
 
@@ -143,7 +155,10 @@ describe('Discord bot over two gateway shards', { skip: NO_DATASETS }, () => {
         [1, 2],
       ],
     );
-    assert.ok(proc.lines.some((line) => line.startsWith('Discord: this process runs all 2 shards')), proc.lines.join('\n'));
+    assert.ok(
+      proc.lines.some((line) => line.startsWith('Discord: this process runs all 2 shards')),
+      proc.lines.join('\n'),
+    );
     for (const guild of world.guilds) await enrollAndPost(world, guild, proc);
     assert.deepEqual(new Set(proc.bot.seen), new Set(world.guilds.map((guild) => `dc:${guild.id}`)));
   });
@@ -158,8 +173,14 @@ describe('Discord bot over two gateway shards', { skip: NO_DATASETS }, () => {
     const first = await startProcess(world, { count: 2, ids: [0] });
     await enrollAndPost(world, onShard0, first);
     await first.idle();
-    assert.ok(first.lines.some((line) => line.startsWith('Discord: this process runs shard 0 of 2')), first.lines.join('\n'));
-    assert.ok(second.lines.some((line) => line.startsWith('Discord: this process runs shard 1 of 2')), second.lines.join('\n'));
+    assert.ok(
+      first.lines.some((line) => line.startsWith('Discord: this process runs shard 0 of 2')),
+      first.lines.join('\n'),
+    );
+    assert.ok(
+      second.lines.some((line) => line.startsWith('Discord: this process runs shard 1 of 2')),
+      second.lines.join('\n'),
+    );
     assert.deepEqual(new Set(first.bot.seen), new Set([`dc:${onShard0.id}`]));
     assert.deepEqual(new Set(second.bot.seen), new Set([`dc:${onShard1.id}`]));
     // The gateway sent each server's events to its own shard only.

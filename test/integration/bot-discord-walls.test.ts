@@ -34,10 +34,14 @@ describe('Discord: the channels a member cannot see stay closed to them', { skip
     h.emulator.hideChannel(staff!.id, bob.id);
     for (const file of (await readdir(path.join(GROUP, 'obama'))).sort()) {
       const bytes = await readFile(path.join(GROUP, 'obama', file));
-      await runCommand(h, { guild: guild.id, channel: general!.id }, ada, 'enroll', [{ name: 'name', type: STRING, value: 'Obama' }], { photo: { name: file, bytes, contentType: 'image/jpeg' } });
+      await runCommand(h, { guild: guild.id, channel: general!.id }, ada, 'enroll', [{ name: 'name', type: STRING, value: 'Obama' }], {
+        photo: { name: file, bytes, contentType: 'image/jpeg' },
+      });
     }
     const labels = await readLabels();
-    const obamaPosts = Object.keys(labels).filter((f) => labels[f]!.people.includes('obama')).sort();
+    const obamaPosts = Object.keys(labels)
+      .filter((f) => labels[f]!.people.includes('obama'))
+      .sort();
     assert.ok(obamaPosts.length >= 2, 'the data set has posts of Obama');
     for (const [i, file] of obamaPosts.entries()) {
       const bytes = await readFile(path.join(POSTS, file));
@@ -54,15 +58,23 @@ describe('Discord: the channels a member cannot see stay closed to them', { skip
     const answer = await answerTo(h, invoked, 'the album');
     const deferral = h.emulator.callbacks.find((c) => c.interactionId === invoked.id && c.type === 5);
     const hashes = new Set<string>();
-    for (const message of answer.followUps) for (const file of message.files) for (const entry of await readZipBytes(file.bytes)) hashes.add(sha256Hex(entry.bytes));
-    return { hashes, texts: [answer.text, ...answer.followUps.map((f) => f.content ?? '')], flags: [deferral?.flags ?? 0, ...answer.followUps.map((f) => f.flags)] };
+    for (const message of answer.followUps)
+      for (const file of message.files) for (const entry of await readZipBytes(file.bytes)) hashes.add(sha256Hex(entry.bytes));
+    return {
+      hashes,
+      texts: [answer.text, ...answer.followUps.map((f) => f.content ?? '')],
+      flags: [deferral?.flags ?? 0, ...answer.followUps.map((f) => f.flags)],
+    };
   }
 
   it('GIVEN Obama photographed in #general and in #staff WHEN Bob, who cannot see #staff, asks for the album THEN he gets #general only, privately, and is told some were left out', async () => {
     const { hashes, texts, flags } = await albumHashes(bob);
     for (const hash of posted.general) assert.ok(hashes.has(hash), 'a #general photo is in his album');
     for (const hash of posted.staff) assert.ok(!hashes.has(hash), 'a #staff photo reached Bob');
-    assert.ok(texts.some((t) => /posted where you cannot look/.test(t)), texts.join('\n'));
+    assert.ok(
+      texts.some((t) => /posted where you cannot look/.test(t)),
+      texts.join('\n'),
+    );
     for (const flag of flags) assert.equal(flag & EPHEMERAL, EPHEMERAL, 'an album behind walls goes to the caller alone');
   });
 
@@ -74,7 +86,11 @@ describe('Discord: the channels a member cannot see stay closed to them', { skip
   it('GIVEN a form that claims a channel Bob cannot see THEN its photo is not read', async () => {
     const e = h.emulator;
     const [general, staff] = guild.channels;
-    const secret = await e.postMessage(staff!.id, ada, { attachments: [{ name: 'secret.jpg', bytes: await readFile(path.join(GROUP, 'obama', (await readdir(path.join(GROUP, 'obama')))[0]!)), contentType: 'image/jpeg' }] });
+    const secret = await e.postMessage(staff!.id, ada, {
+      attachments: [
+        { name: 'secret.jpg', bytes: await readFile(path.join(GROUP, 'obama', (await readdir(path.join(GROUP, 'obama')))[0]!)), contentType: 'image/jpeg' },
+      ],
+    });
     await h.bots.idle();
     const invoked = e.submitModal(guild.id, general!.id, bob, `enroll:${staff!.id}:${secret.id}`, { name: 'Mallory' });
     const answer = await e.waitFor(() => e.followUps.find((f) => f.interactionId === invoked.id && f.kind === 'editOriginal'), 60_000, 'an answer to the form');

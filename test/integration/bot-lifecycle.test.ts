@@ -56,7 +56,10 @@ describe('Telegram: a group upgraded to a supergroup keeps its library; a group 
     assert.ok((await readdir(path.join(h.dir, 'groups'))).length > 0, 'nothing is erased during the grace period');
     await h.bots.stop();
     // The grace period, shortened to nothing for the test: the start-up sweep erases the group.
-    const config = loadConfig({ DATA_DIR: h.dir, WORKERS: '1', TELEGRAM_BOT_TOKEN: e.token, TELEGRAM_API_ROOT: e.apiRoot, GROUP_ERASE_AFTER_DAYS: '0' }, { cwd: h.dir });
+    const config = loadConfig(
+      { DATA_DIR: h.dir, WORKERS: '1', TELEGRAM_BOT_TOKEN: e.token, TELEGRAM_API_ROOT: e.apiRoot, GROUP_ERASE_AFTER_DAYS: '0' },
+      { cwd: h.dir },
+    );
     const restarted = await startBots(config, createLogger('info', pino.destination({ dest: h.logFile, sync: true })));
     try {
       assert.deepEqual(await readdir(path.join(h.dir, 'groups')), []);

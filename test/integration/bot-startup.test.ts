@@ -87,7 +87,10 @@ describe('facefile bot at start-up: the token is checked before the models load'
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       assert.equal(code, 2, stderr);
-      const lines = stderr.trim().split('\n').filter((line) => line.startsWith('facefile:'));
+      const lines = stderr
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('facefile:'));
       assert.equal(lines.length, 1, stderr);
       assert.match(lines[0]!, /^facefile: Telegram refused the bot token/);
       assert.ok(!stderr.includes('AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawX'), stderr);
@@ -130,23 +133,27 @@ describe('facefile bot: one writer per data folder, and a polling conflict ends 
 });
 
 describe('facefile bot: a photo the disk will not take is never confirmed', { skip: NO_DATASETS }, () => {
-  it('GIVEN the queue folder cannot be written WHEN a photo is posted THEN the bot asks to be restarted and Telegram keeps the update', { timeout: 120_000 }, async () => {
-    const fatal: unknown[] = [];
-    const h = await startTelegram({ TELEGRAM_GROUP_INTERVAL_MS: '100' }, {}, { onFatal: (error) => fatal.push(error) });
-    try {
-      const e = h.emulator;
-      e.addChat({ id: -3002, type: 'supergroup', title: 'Full disk' }, { creator: e.user(1, 'Ada') });
-      await rm(path.join(h.dir, 'queue'), { recursive: true, force: true });
-      await writeFile(path.join(h.dir, 'queue'), 'not a folder: every write into it fails');
-      const photo = await readFile(path.join(GROUP, 'obama', (await readdir(path.join(GROUP, 'obama')))[0]!));
-      const posted = await e.postPhoto(-3002, e.user(1, 'Ada'), photo);
-      for (let waited = 0; fatal.length === 0 && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.equal(fatal.length, 1, 'the bot asked to be restarted');
-      assert.match(String(fatal[0]), /could not be written to the queue/);
-      assert.equal(e.pendingUpdates(), 1, 'the update is still unconfirmed, so Telegram delivers it again after the restart');
-      assert.match(textOf(await e.waitFor(answerTo(posted))), /went wrong on my side/);
-    } finally {
-      await h.close();
-    }
-  });
+  it(
+    'GIVEN the queue folder cannot be written WHEN a photo is posted THEN the bot asks to be restarted and Telegram keeps the update',
+    { timeout: 120_000 },
+    async () => {
+      const fatal: unknown[] = [];
+      const h = await startTelegram({ TELEGRAM_GROUP_INTERVAL_MS: '100' }, {}, { onFatal: (error) => fatal.push(error) });
+      try {
+        const e = h.emulator;
+        e.addChat({ id: -3002, type: 'supergroup', title: 'Full disk' }, { creator: e.user(1, 'Ada') });
+        await rm(path.join(h.dir, 'queue'), { recursive: true, force: true });
+        await writeFile(path.join(h.dir, 'queue'), 'not a folder: every write into it fails');
+        const photo = await readFile(path.join(GROUP, 'obama', (await readdir(path.join(GROUP, 'obama')))[0]!));
+        const posted = await e.postPhoto(-3002, e.user(1, 'Ada'), photo);
+        for (let waited = 0; fatal.length === 0 && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(fatal.length, 1, 'the bot asked to be restarted');
+        assert.match(String(fatal[0]), /could not be written to the queue/);
+        assert.equal(e.pendingUpdates(), 1, 'the update is still unconfirmed, so Telegram delivers it again after the restart');
+        assert.match(textOf(await e.waitFor(answerTo(posted))), /went wrong on my side/);
+      } finally {
+        await h.close();
+      }
+    },
+  );
 });

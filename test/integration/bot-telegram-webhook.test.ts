@@ -67,7 +67,14 @@ describe('GIVEN facefile bot in webhook mode with a secret, behind an https URL'
     e.addChat({ id: quiet, type: 'supergroup', title: 'Forged' }, { creator: ada });
     const forged = {
       update_id: 1,
-      message: { message_id: 77, date: Math.floor(Date.now() / 1000), chat: { id: quiet, type: 'supergroup', title: 'Forged' }, from: ada, text: '/help', entities: [{ type: 'bot_command', offset: 0, length: 5 }] },
+      message: {
+        message_id: 77,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: quiet, type: 'supergroup', title: 'Forged' },
+        from: ada,
+        text: '/help',
+        entities: [{ type: 'bot_command', offset: 0, length: 5 }],
+      },
     };
     const url = `http://127.0.0.1:${port}${new URL(HOOK_URL).pathname}`;
 
@@ -239,7 +246,11 @@ describe('GIVEN two bot processes behind one webhook URL, sharing a dedup store'
 
     assert.equal(stoppedWhileQueueing, false, 'the stop waited for the photo');
     const deliveries = e.webhookDeliveries.filter((d) => d.update_id === e.webhookDeliveries.at(-1)!.update_id);
-    assert.deepEqual(deliveries.map((d) => d.status), [200], 'answered once, by the stopping process');
+    assert.deepEqual(
+      deliveries.map((d) => d.status),
+      [200],
+      'answered once, by the stopping process',
+    );
     assert.equal(e.sent.filter(isReaction(photo)).length, 1);
     assert.deepEqual(errors, []);
   });

@@ -105,7 +105,10 @@ describe('BullPhotoJobs and PhotoWorker on a real Redis', { skip: url ? false : 
     await s.jobs.add(photo('a'), meta('telegram:1', 1));
     assert.equal(await s.jobs.settled(10_000), true);
     await until(() => s.answers.length === 1, 'the answer');
-    assert.deepEqual(s.library.filed.map((f) => f.group), ['telegram:1']);
+    assert.deepEqual(
+      s.library.filed.map((f) => f.group),
+      ['telegram:1'],
+    );
     assert.equal(s.answers[0]!.result.kind, 'filed');
     await until(async () => (await readdir(path.join(s.dataDir, 'incoming'))).length === 0, 'the incoming files to go');
   });

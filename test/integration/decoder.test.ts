@@ -10,36 +10,46 @@ import { BAD_IMAGES, GROUP, NO_DATASETS } from '../helpers/datasets.ts';
 const decoder = new SharpImageDecoder();
 
 describe('SharpImageDecoder', { skip: NO_DATASETS }, () => {
-  it('GIVEN each of the 133 broken or hostile files THEN it decodes or fails with a reason, never throws, hangs or floods memory', { timeout: 120_000 }, async () => {
-    const manifest = (await readFile(path.join(BAD_IMAGES, 'MANIFEST.tsv'), 'utf8')).trim().split('\n').slice(1).map((line) => line.split('\t'));
-    assert.equal(manifest.length, 133);
-    const outcomes = new Map<string, number>();
-    let peakRss = process.memoryUsage().rss;
-    for (const [file, , , expected] of manifest) {
-      const started = performance.now();
-      const result = await decoder.decode(await readFile(path.join(BAD_IMAGES, file!)));
-      const ms = performance.now() - started;
-      assert.ok(ms < 10_000, `${file} took ${ms} ms`);
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      if (result.ok) {
-        assert.ok(result.image.width > 0 && result.image.height > 0);
-        assert.equal(result.image.pixels.length, result.image.width * result.image.height * 3);
-      } else {
-        assert.ok(DECODE_FAILURE_MESSAGES[result.failure.reason], `${file}: unknown reason ${result.failure.reason}`);
-        assert.ok(result.failure.detail.length > 0);
+  it(
+    'GIVEN each of the 133 broken or hostile files THEN it decodes or fails with a reason, never throws, hangs or floods memory',
+    { timeout: 120_000 },
+    async () => {
+      const manifest = (await readFile(path.join(BAD_IMAGES, 'MANIFEST.tsv'), 'utf8'))
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split('\t'));
+      assert.equal(manifest.length, 133);
+      const outcomes = new Map<string, number>();
+      let peakRss = process.memoryUsage().rss;
+      for (const [file, , , expected] of manifest) {
+        const started = performance.now();
+        const result = await decoder.decode(await readFile(path.join(BAD_IMAGES, file!)));
+        const ms = performance.now() - started;
+        assert.ok(ms < 10_000, `${file} took ${ms} ms`);
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        if (result.ok) {
+          assert.ok(result.image.width > 0 && result.image.height > 0);
+          assert.equal(result.image.pixels.length, result.image.width * result.image.height * 3);
+        } else {
+          assert.ok(DECODE_FAILURE_MESSAGES[result.failure.reason], `${file}: unknown reason ${result.failure.reason}`);
+          assert.ok(result.failure.detail.length > 0);
+        }
+        // The pixel floods must be refused from their header, whatever else libvips tolerates.
+        if (expected === 'reject:too-many-pixels' && !file!.includes('65520')) assert.equal(result.ok ? 'ok' : result.failure.reason, 'too-many-pixels', file);
+        if (expected?.startsWith('tolerated')) assert.ok(result.ok, `${file} decodes with sharp's defaults and should here too`);
+        const key = result.ok ? 'ok' : result.failure.reason;
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
       }
-      // The pixel floods must be refused from their header, whatever else libvips tolerates.
-      if (expected === 'reject:too-many-pixels' && !file!.includes('65520')) assert.equal(result.ok ? 'ok' : result.failure.reason, 'too-many-pixels', file);
-      if (expected?.startsWith('tolerated')) assert.ok(result.ok, `${file} decodes with sharp's defaults and should here too`);
-      const key = result.ok ? 'ok' : result.failure.reason;
-      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-    }
-    assert.ok(peakRss < 1024 ** 3, `peak RSS ${Math.round(peakRss / 2 ** 20)} MiB`);
-    assert.ok((outcomes.get('corrupt') ?? 0) >= 60 && (outcomes.get('unsupported-format') ?? 0) >= 40, JSON.stringify([...outcomes]));
-  });
+      assert.ok(peakRss < 1024 ** 3, `peak RSS ${Math.round(peakRss / 2 ** 20)} MiB`);
+      assert.ok((outcomes.get('corrupt') ?? 0) >= 60 && (outcomes.get('unsupported-format') ?? 0) >= 40, JSON.stringify([...outcomes]));
+    },
+  );
 
   it('GIVEN the same photo as JPEG, PNG, WebP, GIF, TIFF and AVIF THEN every one decodes to the same size and about the same pixels', async () => {
-    const source = await sharp(path.join(GROUP, 'obama', 'obama.jpg')).resize({ width: 320 }).toBuffer();
+    const source = await sharp(path.join(GROUP, 'obama', 'obama.jpg'))
+      .resize({ width: 320 })
+      .toBuffer();
     const reference = await decoder.decode(source);
     assert.ok(reference.ok);
     for (const format of ['png', 'webp', 'gif', 'tiff', 'avif'] as const) {
@@ -53,7 +63,9 @@ describe('SharpImageDecoder', { skip: NO_DATASETS }, () => {
   });
 
   it('GIVEN a JPEG whose EXIF says "rotate 90°" THEN the pixels come out upright and the EXIF date is read', async () => {
-    const upright = await sharp(path.join(GROUP, 'obama', 'obama.jpg')).resize({ width: 200 }).toBuffer();
+    const upright = await sharp(path.join(GROUP, 'obama', 'obama.jpg'))
+      .resize({ width: 200 })
+      .toBuffer();
     const meta = await sharp(upright).metadata();
     // Stored sideways with orientation 6, as a phone held upright writes it.
     const sideways = await sharp(upright)
@@ -70,7 +82,9 @@ describe('SharpImageDecoder', { skip: NO_DATASETS }, () => {
   });
 
   it('GIVEN a PNG with transparency THEN it is flattened to three channels', async () => {
-    const rgba = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+    const rgba = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .png()
+      .toBuffer();
     const result = await decoder.decode(rgba);
     assert.ok(result.ok);
     assert.equal(result.image.pixels.length, 8 * 8 * 3);
@@ -79,7 +93,9 @@ describe('SharpImageDecoder', { skip: NO_DATASETS }, () => {
 
   it('GIVEN a file over the byte limit or an image over the pixel limit THEN each is refused with its own reason', async () => {
     const small = new SharpImageDecoder({ maxBytes: 1000, maxPixels: 100 * 100, maxSide: 4096, timeoutSeconds: 30 });
-    const big = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } }).png().toBuffer();
+    const big = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     assert.deepEqual(failureOf(await small.decode(new Uint8Array(2000))), 'too-large');
     const pixels = new SharpImageDecoder({ maxBytes: 10_000_000, maxPixels: 100 * 100, maxSide: 4096, timeoutSeconds: 30 });
     assert.deepEqual(failureOf(await pixels.decode(big)), 'too-many-pixels');
@@ -88,7 +104,9 @@ describe('SharpImageDecoder', { skip: NO_DATASETS }, () => {
   });
 
   it('GIVEN a photo larger than the working size THEN it is scaled down to fit, keeping its aspect', async () => {
-    const wide = await sharp({ create: { width: 6000, height: 3000, channels: 3, background: '#336699' } }).jpeg().toBuffer();
+    const wide = await sharp({ create: { width: 6000, height: 3000, channels: 3, background: '#336699' } })
+      .jpeg()
+      .toBuffer();
     const result = await decoder.decode(wide);
     assert.ok(result.ok);
     assert.equal(result.image.width, 4096);

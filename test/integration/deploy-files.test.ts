@@ -151,8 +151,14 @@ describe('deploy files: the container image (deploy/Dockerfile, .dockerignore)',
     const build = stages[0]!;
     const buildName = /\bAS\s+(\S+)/i.exec(build[0]!.args)?.[1];
     assert.ok(buildName, 'the build stage is named (FROM ... AS build)');
-    assert.ok(build.some((i) => i.keyword === 'RUN' && /\bnpm ci\b.*--omit=dev/.test(i.args)), 'npm ci --omit=dev in the build stage');
-    assert.ok(build.some((i) => i.keyword === 'ENV' && /ONNXRUNTIME_NODE_INSTALL=skip/.test(i.args)), 'ONNXRUNTIME_NODE_INSTALL=skip for the install');
+    assert.ok(
+      build.some((i) => i.keyword === 'RUN' && /\bnpm ci\b.*--omit=dev/.test(i.args)),
+      'npm ci --omit=dev in the build stage',
+    );
+    assert.ok(
+      build.some((i) => i.keyword === 'ENV' && /ONNXRUNTIME_NODE_INSTALL=skip/.test(i.args)),
+      'ONNXRUNTIME_NODE_INSTALL=skip for the install',
+    );
     const final = stages.at(-1)!;
     assert.ok(
       final.some((i) => i.keyword === 'COPY' && i.args.includes(`--from=${buildName}`) && /node_modules/.test(i.args)),
@@ -172,15 +178,37 @@ describe('deploy files: the container image (deploy/Dockerfile, .dockerignore)',
     assert.ok(!['root', '0', '0:0', 'root:root'].includes(user), `USER ${user} is root`);
     const entrypoint = final.find((i) => i.keyword === 'ENTRYPOINT')?.args ?? '';
     assert.match(entrypoint, /tini.*"--".*"node".*bin\/facefile\.js/, 'tini -- node bin/facefile.js');
-    assert.ok(final.some((i) => i.keyword === 'RUN' && /\btini\b/.test(i.args)), 'tini is installed in the runtime stage');
-    assert.ok(final.some((i) => i.keyword === 'ENV' && /\bDATA_DIR=\/data\b/.test(i.args)), 'ENV DATA_DIR=/data');
-    assert.ok(final.some((i) => i.keyword === 'RUN' && /chown\s+node:node\s+\/data\b/.test(i.args)), '/data belongs to the node user');
+    assert.ok(
+      final.some((i) => i.keyword === 'RUN' && /\btini\b/.test(i.args)),
+      'tini is installed in the runtime stage',
+    );
+    assert.ok(
+      final.some((i) => i.keyword === 'ENV' && /\bDATA_DIR=\/data\b/.test(i.args)),
+      'ENV DATA_DIR=/data',
+    );
+    assert.ok(
+      final.some((i) => i.keyword === 'RUN' && /chown\s+node:node\s+\/data\b/.test(i.args)),
+      '/data belongs to the node user',
+    );
   });
 
   it('GIVEN .dockerignore THEN secrets, user data and node_modules stay out of the context, and everything the image copies is in it', () => {
-    for (const file of ['.env', '.env.production', 'node_modules/sharp/package.json', 'src/node_modules/x.js', 'data/library.sqlite', 'photos/a.jpg',
-      'known/Ann/1.jpg', 'archive/Ann/1.jpg', 'zips/Ann.zip', '.git/HEAD', 'test/unit/config.test.ts', 'models/face_recognition_model.bin',
-      'facefile.log', 'deploy/compose.yaml']) {
+    for (const file of [
+      '.env',
+      '.env.production',
+      'node_modules/sharp/package.json',
+      'src/node_modules/x.js',
+      'data/library.sqlite',
+      'photos/a.jpg',
+      'known/Ann/1.jpg',
+      'archive/Ann/1.jpg',
+      'zips/Ann.zip',
+      '.git/HEAD',
+      'test/unit/config.test.ts',
+      'models/face_recognition_model.bin',
+      'facefile.log',
+      'deploy/compose.yaml',
+    ]) {
       assert.ok(dockerIgnored(ignore, file), `${file} is in the build context`);
     }
     // Every tracked file under what the stages COPY from the context must reach it; models/ is
@@ -281,7 +309,8 @@ describe('deploy files: the scale-out set (deploy/compose.yaml)', () => {
       await mkdir(path.join(dir, 'deploy'));
       await copyFile(path.join(DEPLOY, 'compose.yaml'), path.join(dir, 'deploy', 'compose.yaml'));
       const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'POSTGRES_PASSWORD' && !key.startsWith('COMPOSE_')));
-      const config = (envFile: string) => run(compose.command, [...compose.prefix, '--env-file', envFile, '-f', 'deploy/compose.yaml', 'config'], { cwd: dir, env });
+      const config = (envFile: string) =>
+        run(compose.command, [...compose.prefix, '--env-file', envFile, '-f', 'deploy/compose.yaml', 'config'], { cwd: dir, env });
 
       await writeFile(path.join(dir, '.env'), `POSTGRES_PASSWORD=${PLACEHOLDERS.POSTGRES_PASSWORD}\n`);
       const accepted = await config('.env');
@@ -393,7 +422,7 @@ describe('deploy files: the systemd units and user', () => {
     }
   });
 
-  it('GIVEN systemd-sysusers THEN the sysusers file creates the user the units run as, with the units\' state folder as home', async (t) => {
+  it("GIVEN systemd-sysusers THEN the sysusers file creates the user the units run as, with the units' state folder as home", async (t) => {
     if (!works('systemd-sysusers', ['--version'])) {
       t.skip('systemd-sysusers is not installed (Debian package systemd): the sysusers file is not checked');
       return;
@@ -431,7 +460,10 @@ describe('deploy files: the systemd units and user', () => {
     assert.ok(script, 'ExecStartPre=/usr/bin/node -e "..." with no quote, backslash, % or $ for systemd to expand');
     const withVersion = async (version: string) => {
       const fake = path.join(scratch, `node-${version}.cjs`);
-      await writeFile(fake, `Object.defineProperty(process.versions, 'node', { value: '${version}' });\nObject.defineProperty(process, 'version', { value: 'v${version}' });\n`);
+      await writeFile(
+        fake,
+        `Object.defineProperty(process.versions, 'node', { value: '${version}' });\nObject.defineProperty(process, 'version', { value: 'v${version}' });\n`,
+      );
       return run(process.execPath, ['--require', fake, '-e', script]);
     };
     assert.equal((await run(process.execPath, ['-e', script])).code, 0, `this Node, ${process.version}`);

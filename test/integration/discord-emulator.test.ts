@@ -153,10 +153,16 @@ describe('Discord emulator with a real discord.js client', () => {
     const guild = client.guilds.cache.get(GUILD_ID)!;
     await registerCommands(guild);
     const stored = emulator.commands.get(GUILD_ID) ?? [];
-    assert.deepEqual(stored.map((command) => command.name), ['enroll', 'album', 'File this photo']);
+    assert.deepEqual(
+      stored.map((command) => command.name),
+      ['enroll', 'album', 'File this photo'],
+    );
     const firstIds = stored.map((command) => command.id);
     await registerCommands(guild);
-    assert.deepEqual((emulator.commands.get(GUILD_ID) ?? []).map((command) => command.id), firstIds);
+    assert.deepEqual(
+      (emulator.commands.get(GUILD_ID) ?? []).map((command) => command.id),
+      firstIds,
+    );
     const fetched = await guild.commands.fetch();
     assert.equal(fetched.size, 3);
   });
@@ -189,37 +195,44 @@ describe('Discord emulator with a real discord.js client', () => {
     assert.equal((await second).content, `<@${emulator.botUser.id}> hello`);
   });
 
-  it('GIVEN a slash command with an attachment option THEN the interaction resolves it, and a deferred follow-up stores the zip', { skip: NO_DATASETS }, async (t) => {
-    const { emulator, client, channelId, ben } = await harness(t);
-    await registerCommands(client.guilds.cache.get(GUILD_ID)!);
-    const bytes = await photo();
-    const arrived = nextCommand(client);
-    const invoked = await emulator.invokeCommand(GUILD_ID, channelId, ben, 'enroll', [{ name: 'name', type: 3, value: 'Ben' }], {
-      photo: { name: 'ben.jpg', bytes, contentType: 'image/jpeg' },
-    });
-    const interaction = await arrived;
-    assert.equal(interaction.id, invoked.id);
-    assert.equal(interaction.commandName, 'enroll');
-    assert.equal(interaction.options.getString('name'), 'Ben');
-    const attachment = interaction.options.getAttachment('photo', true);
-    assert.equal(attachment.name, 'ben.jpg');
-    assert.ok(Buffer.from(await (await fetch(attachment.url)).arrayBuffer()).equals(bytes));
-    assert.ok(interaction.memberPermissions?.has('ManageGuild'));
-    assert.equal(interaction.memberPermissions?.has('Administrator'), false);
-    assert.equal(interaction.attachmentSizeLimit, 10 * 1024 * 1024);
+  it(
+    'GIVEN a slash command with an attachment option THEN the interaction resolves it, and a deferred follow-up stores the zip',
+    { skip: NO_DATASETS },
+    async (t) => {
+      const { emulator, client, channelId, ben } = await harness(t);
+      await registerCommands(client.guilds.cache.get(GUILD_ID)!);
+      const bytes = await photo();
+      const arrived = nextCommand(client);
+      const invoked = await emulator.invokeCommand(GUILD_ID, channelId, ben, 'enroll', [{ name: 'name', type: 3, value: 'Ben' }], {
+        photo: { name: 'ben.jpg', bytes, contentType: 'image/jpeg' },
+      });
+      const interaction = await arrived;
+      assert.equal(interaction.id, invoked.id);
+      assert.equal(interaction.commandName, 'enroll');
+      assert.equal(interaction.options.getString('name'), 'Ben');
+      const attachment = interaction.options.getAttachment('photo', true);
+      assert.equal(attachment.name, 'ben.jpg');
+      assert.ok(Buffer.from(await (await fetch(attachment.url)).arrayBuffer()).equals(bytes));
+      assert.ok(interaction.memberPermissions?.has('ManageGuild'));
+      assert.equal(interaction.memberPermissions?.has('Administrator'), false);
+      assert.equal(interaction.attachmentSizeLimit, 10 * 1024 * 1024);
 
-    const zip = Buffer.from('PK\x03\x04 not really a zip');
-    await interaction.deferReply();
-    await interaction.followUp({ content: 'your album', files: [{ attachment: zip, name: 'a.zip' }] });
-    assert.deepEqual(emulator.callbacks.map((callback) => callback.type), [5]);
-    const followUp = emulator.followUps[0];
-    assert.equal(followUp?.kind, 'followUp');
-    assert.equal(followUp.content, 'your album');
-    assert.equal(followUp.files[0]?.name, 'a.zip');
-    assert.ok(followUp.files[0].bytes.equals(zip));
-    const served = ((followUp.message.attachments as unknown[])[0] as { url: string }).url;
-    assert.ok(Buffer.from(await (await fetch(served)).arrayBuffer()).equals(zip));
-  });
+      const zip = Buffer.from('PK\x03\x04 not really a zip');
+      await interaction.deferReply();
+      await interaction.followUp({ content: 'your album', files: [{ attachment: zip, name: 'a.zip' }] });
+      assert.deepEqual(
+        emulator.callbacks.map((callback) => callback.type),
+        [5],
+      );
+      const followUp = emulator.followUps[0];
+      assert.equal(followUp?.kind, 'followUp');
+      assert.equal(followUp.content, 'your album');
+      assert.equal(followUp.files[0]?.name, 'a.zip');
+      assert.ok(followUp.files[0].bytes.equals(zip));
+      const served = ((followUp.message.attachments as unknown[])[0] as { url: string }).url;
+      assert.ok(Buffer.from(await (await fetch(served)).arrayBuffer()).equals(zip));
+    },
+  );
 
   it('GIVEN an upload above the attachment size limit THEN the follow-up fails with 413 and nothing is stored', async (t) => {
     const { emulator, client, channelId, ben } = await harness(t, ALL_INTENTS, { attachmentSizeLimit: 1000 });
@@ -254,7 +267,9 @@ describe('Discord emulator with a real discord.js client', () => {
     const { emulator, client, channelId, ben } = await harness(t);
     await registerCommands(client.guilds.cache.get(GUILD_ID)!);
     const posted = await emulator.postMessage(channelId, ben, { content: 'file me' });
-    const arrived = nextEvent(client, Events.InteractionCreate, (interaction: Interaction) => (interaction.isMessageContextMenuCommand() ? interaction : undefined));
+    const arrived = nextEvent(client, Events.InteractionCreate, (interaction: Interaction) =>
+      interaction.isMessageContextMenuCommand() ? interaction : undefined,
+    );
     emulator.invokeMessageCommand(GUILD_ID, channelId, ben, 'File this photo', posted.id);
     const interaction: MessageContextMenuCommandInteraction = await arrived;
     assert.equal(interaction.targetMessage.id, posted.id);
@@ -283,9 +298,15 @@ describe('Discord emulator with a real discord.js client', () => {
     emulator.failNext(/^PUT \/channels\/\d+\/messages\/\d+\/reactions\//, { retryAfter: 0.3 });
     await message.react('✅');
     const attempts = emulator.calls.filter((call) => call.path.includes('/reactions/'));
-    assert.deepEqual(attempts.map((call) => call.status), [429, 204]);
+    assert.deepEqual(
+      attempts.map((call) => call.status),
+      [429, 204],
+    );
     assert.ok(attempts[1]!.at - attempts[0]!.at >= 280, `retried after ${attempts[1]!.at - attempts[0]!.at} ms`);
-    assert.deepEqual(emulator.reactions.map((reaction) => reaction.emoji), ['✅']);
+    assert.deepEqual(
+      emulator.reactions.map((reaction) => reaction.emoji),
+      ['✅'],
+    );
   });
 
   it('GIVEN a guild added after login THEN the client gets GUILD_CREATE', async (t) => {
@@ -350,19 +371,25 @@ async function twoShards(t: TestContext): Promise<{ emulator: DiscordEmulator; a
   return { emulator, anna, channels: [channels[0]!, channels[1]!] };
 }
 
-const guildIdsOf = (events: RawSession['events'], t: string): unknown[] => events.filter((event) => event.t === t).map((event) => event.d.guild_id ?? event.d.id);
+const guildIdsOf = (events: RawSession['events'], t: string): unknown[] =>
+  events.filter((event) => event.t === t).map((event) => event.d.guild_id ?? event.d.id);
 
 describe('Discord emulator with two shards', () => {
-  it('GIVEN a session per shard THEN GET /gateway/bot recommends two, READY lists only the shard\'s guilds, and each guild\'s events reach only its shard', async (t) => {
+  it("GIVEN a session per shard THEN GET /gateway/bot recommends two, READY lists only the shard's guilds, and each guild's events reach only its shard", async (t) => {
     const { emulator, anna, channels } = await twoShards(t);
-    const gateway = (await (await fetch(`${emulator.apiRoot}/v10/gateway/bot`, { headers: { authorization: `Bot ${emulator.token}` } })).json()) as { shards: number };
+    const gateway = (await (await fetch(`${emulator.apiRoot}/v10/gateway/bot`, { headers: { authorization: `Bot ${emulator.token}` } })).json()) as {
+      shards: number;
+    };
     assert.equal(gateway.shards, 2);
     const sessions = [await identify(t, emulator, [0, 2]), await identify(t, emulator, [1, 2])];
     await emulator.waitFor(() => sessions.every((s) => s.events.some((event) => event.t === 'GUILD_CREATE')), 5000, 'READY and GUILD_CREATE on both shards');
     for (const [shard, session] of sessions.entries()) {
       const ready = session.events.find((event) => event.t === 'READY')!;
       assert.deepEqual(ready.d.shard, [shard, 2]);
-      assert.deepEqual((ready.d.guilds as { id: string }[]).map((guild) => guild.id), [[ON_SHARD_0, ON_SHARD_1][shard]]);
+      assert.deepEqual(
+        (ready.d.guilds as { id: string }[]).map((guild) => guild.id),
+        [[ON_SHARD_0, ON_SHARD_1][shard]],
+      );
     }
     await emulator.postMessage(channels[0], anna, { content: 'to shard 0' });
     await emulator.postMessage(channels[1], anna, { content: 'to shard 1' });
@@ -372,10 +399,13 @@ describe('Discord emulator with two shards', () => {
     // Each socket's dispatches arrive in order, so a message of the other guild would have come first.
     assert.deepEqual(guildIdsOf(sessions[0]!.events, 'MESSAGE_CREATE'), [ON_SHARD_0]);
     assert.deepEqual(guildIdsOf(sessions[1]!.events, 'MESSAGE_CREATE'), [ON_SHARD_1]);
-    assert.deepEqual(emulator.identified, [[0, 2], [1, 2]]);
+    assert.deepEqual(emulator.identified, [
+      [0, 2],
+      [1, 2],
+    ]);
   });
 
-  it('GIVEN no session for shard 1 and two for shard 0 THEN shard 1\'s guild events go to nobody and shard 0\'s to both', async (t) => {
+  it("GIVEN no session for shard 1 and two for shard 0 THEN shard 1's guild events go to nobody and shard 0's to both", async (t) => {
     const { emulator, anna, channels } = await twoShards(t);
     const first = await identify(t, emulator, [0, 2]);
     const second = await identify(t, emulator, [0, 2]);
@@ -385,7 +415,13 @@ describe('Discord emulator with two shards', () => {
     await emulator.waitFor(() => [first, second].every((s) => s.events.some((event) => event.t === 'MESSAGE_CREATE')), 5000, 'the message on both sessions');
     // Dispatches are recorded as they are sent, in postMessage itself.
     const messages = emulator.dispatches.filter((dispatch) => dispatch.t === 'MESSAGE_CREATE');
-    assert.deepEqual(messages.map((dispatch) => [(dispatch.d as { guild_id: string }).guild_id, dispatch.shard]), [[ON_SHARD_0, [0, 2]], [ON_SHARD_0, [0, 2]]]);
+    assert.deepEqual(
+      messages.map((dispatch) => [(dispatch.d as { guild_id: string }).guild_id, dispatch.shard]),
+      [
+        [ON_SHARD_0, [0, 2]],
+        [ON_SHARD_0, [0, 2]],
+      ],
+    );
   });
 
   it('GIVEN IDENTIFY with a shard id not below its count, or a malformed shard THEN the socket is closed with 4010', async (t) => {
@@ -398,7 +434,7 @@ describe('Discord emulator with two shards', () => {
     assert.deepEqual(emulator.identified, []);
   });
 
-  it('GIVEN a discord.js client running shard 1 of 2 THEN it is ready with only that shard\'s guild and gets only its messages', async (t) => {
+  it("GIVEN a discord.js client running shard 1 of 2 THEN it is ready with only that shard's guild and gets only its messages", async (t) => {
     const { emulator, anna, channels } = await twoShards(t);
     const client = new Client({ intents: ALL_INTENTS, shards: [1], shardCount: 2, rest: { api: emulator.apiRoot } });
     t.after(() => client.destroy());

@@ -6,7 +6,15 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { KeyedSerialQueue } from '../../src/core/index.ts';
 import { FsAlbumStore } from '../../src/albums/index.ts';
-import { PgGroupLocks, SqlGalleryStore, SqlPhotoStore, SqlSettingsStore, migrate, openLibraryDatabase, type LibraryDatabase } from '../../src/storage/sql/index.ts';
+import {
+  PgGroupLocks,
+  SqlGalleryStore,
+  SqlPhotoStore,
+  SqlSettingsStore,
+  migrate,
+  openLibraryDatabase,
+  type LibraryDatabase,
+} from '../../src/storage/sql/index.ts';
 import { LEGACY_EMBEDDER } from '../../src/storage/sql/migrations.ts';
 import { dropSchemas, freshSchemaUrl, postgresUrl } from '../helpers/postgres.ts';
 import { embedderMigrationRules, type LibraryParts } from '../helpers/embedder-migration.ts';
@@ -59,7 +67,9 @@ if (pgBase) {
 }
 
 describe('Migration 0004 (the embedder of each embedding)', () => {
-  const engines: { name: string; open: () => Promise<LibraryDatabase> }[] = [{ name: 'SQLite', open: async () => openLibraryDatabase({ dataDir: await folder() }) }];
+  const engines: { name: string; open: () => Promise<LibraryDatabase> }[] = [
+    { name: 'SQLite', open: async () => openLibraryDatabase({ dataDir: await folder() }) },
+  ];
   if (pgBase) engines.push({ name: 'PostgreSQL', open: async () => openLibraryDatabase({ dataDir: '/nonexistent', url: await freshSchemaUrl(pgBase) }) });
   for (const engine of engines) {
     it(`GIVEN a ${engine.name} library of the release before THEN every stored embedding is taken to be the one embedder there was, and faces without one stay without`, async () => {
@@ -76,13 +86,18 @@ describe('Migration 0004 (the embedder of each embedding)', () => {
       await sql`insert into samples (group_id, person_id, position, embedding, added_at) values ('g', 'p1', 0, ${bytes}, '2024-01-01')`.execute(db);
       await sql`insert into photos (group_id, hash, ext, bytes, posted_at) values ('g', 'h1', 'jpg', 1, '2024-01-01')`.execute(db);
       await sql`insert into faces (group_id, photo_hash, position, box_x, box_y, box_width, box_height, score, eye_distance, embedding, person_id, seen_at)
-                values ('g', 'h1', 0, 1, 2, 3, 4, 0.9, 20, ${bytes}, 'p1', '2024-01-01'), ('g', 'h1', 1, 1, 2, 3, 4, 0.9, 2, null, null, '2024-01-01')`.execute(db);
+                values ('g', 'h1', 0, 1, 2, 3, 4, 0.9, 20, ${bytes}, 'p1', '2024-01-01'), ('g', 'h1', 1, 1, 2, 3, 4, 0.9, 2, null, null, '2024-01-01')`.execute(
+        db,
+      );
       assert.deepEqual(await migrate(db, dialect), ['0004_embedder']);
       const [anna] = await new SqlGalleryStore(db).list('g');
       assert.equal(anna!.samples[0]!.embedder, LEGACY_EMBEDDER);
       const photos = new SqlPhotoStore(db);
       const record = await photos.get('g', 'h1');
-      assert.deepEqual(record!.faces.map((f) => f.embedder), [LEGACY_EMBEDDER, undefined]);
+      assert.deepEqual(
+        record!.faces.map((f) => f.embedder),
+        [LEGACY_EMBEDDER, undefined],
+      );
       assert.deepEqual(await photos.describedOtherwise('g', LEGACY_EMBEDDER), []);
       assert.deepEqual(await photos.describedOtherwise('g', 'mobilefacenet@1'), ['h1']);
     });

@@ -64,8 +64,12 @@ describe('A library described by dlib-7-flip, opened with the shipped embedder',
   });
 
   it('WHEN re-described THEN every sample and face carries the new embedder, every album is as it was, and new posts are filed', async (t) => {
-    if (shipped.info.embedder === 'dlib-7-flip@1') return t.skip('onnxruntime-node does not load here: the shipped embedder is the dlib one, nothing to migrate');
-    assert.ok([...before1.values()].every((hashes) => hashes.length > 0), 'each person has photos before the upgrade');
+    if (shipped.info.embedder === 'dlib-7-flip@1')
+      return t.skip('onnxruntime-node does not load here: the shipped embedder is the dlib one, nothing to migrate');
+    assert.ok(
+      [...before1.values()].every((hashes) => hashes.length > 0),
+      'each person has photos before the upgrade',
+    );
     const { library, close } = await open(shipped);
     try {
       const report = await library.redescribe();
@@ -89,7 +93,10 @@ describe('A library described by dlib-7-flip, opened with the shipped embedder',
 
       const result = await library.ingest(GROUP_ID, { bytes: await readFile(path.join(POSTS, 'obama-720p.jpg')), originalName: 'obama-720p.jpg' });
       assert.ok(result.kind === 'filed', result.kind);
-      assert.deepEqual(result.people.map((p) => p.name), ['obama']);
+      assert.deepEqual(
+        result.people.map((p) => p.name),
+        ['obama'],
+      );
     } finally {
       await close();
     }

@@ -15,7 +15,10 @@ import { decodeFile } from '../helpers/engine.ts';
 
 /** Every posted group photo, two web photos of each five-celebs person, a few LFW faces, two tight references. */
 async function photos(): Promise<string[]> {
-  const posts = (await readdir(POSTS)).filter((f) => !f.endsWith('.json')).sort().map((f) => path.join(POSTS, f));
+  const posts = (await readdir(POSTS))
+    .filter((f) => !f.endsWith('.json'))
+    .sort()
+    .map((f) => path.join(POSTS, f));
   const split = (await readFile(path.join(DATASETS, 'five-celebs', 'split.csv'), 'utf8')).trim().split('\n').slice(1);
   const celebs = new Map<string, string[]>();
   for (const line of split) {
@@ -23,8 +26,20 @@ async function photos(): Promise<string[]> {
     const files = celebs.get(person!) ?? [];
     if (files.length < 2) celebs.set(person!, [...files, path.join(DATASETS, 'five-celebs', person!, file!)]);
   }
-  const lfw = ['Abdullah_Gul/Abdullah_Gul_0013.jpg', 'Abdullah_Gul/Abdullah_Gul_0014.jpg', 'AJ_Cook/AJ_Cook_0001.jpg', 'AJ_Lamas/AJ_Lamas_0001.jpg', 'Aaron_Guiel/Aaron_Guiel_0001.jpg'];
-  return [...posts, ...[...celebs.values()].flat(), ...lfw.map((f) => path.join(LFW, f)), path.join(GROUP, 'amy', 'amy1.png'), path.join(GROUP, 'obama', 'obama.jpg')];
+  const lfw = [
+    'Abdullah_Gul/Abdullah_Gul_0013.jpg',
+    'Abdullah_Gul/Abdullah_Gul_0014.jpg',
+    'AJ_Cook/AJ_Cook_0001.jpg',
+    'AJ_Lamas/AJ_Lamas_0001.jpg',
+    'Aaron_Guiel/Aaron_Guiel_0001.jpg',
+  ];
+  return [
+    ...posts,
+    ...[...celebs.values()].flat(),
+    ...lfw.map((f) => path.join(LFW, f)),
+    path.join(GROUP, 'amy', 'amy1.png'),
+    path.join(GROUP, 'obama', 'obama.jpg'),
+  ];
 }
 
 interface Comparison {
@@ -37,7 +52,7 @@ interface Comparison {
   readonly detectorMs: number;
 }
 
-describe('FaceDetector: Human\'s BlazeFace + FaceMesh pipeline in project code', { skip: NO_DATASETS }, () => {
+describe("FaceDetector: Human's BlazeFace + FaceMesh pipeline in project code", { skip: NO_DATASETS }, () => {
   let runtime: Runtime;
   let human: Human;
   let detector: FaceDetector;
@@ -82,7 +97,8 @@ describe('FaceDetector: Human\'s BlazeFace + FaceMesh pipeline in project code',
       const ours = await detector.detect(image);
       const detectorMs = performance.now() - start;
       assert.equal(ours.length, theirs.length, `${photo}: Human finds ${theirs.length} faces, the detector ${ours.length}`);
-      let minIou = 1, maxMeshError = 0;
+      let minIou = 1,
+        maxMeshError = 0;
       for (const face of theirs) {
         const match = ours.reduce((best, candidate) => (iou(candidate.box, face.box) > iou(best.box, face.box) ? candidate : best));
         minIou = Math.min(minIou, iou(match.box, face.box));

@@ -14,14 +14,22 @@ const photos: FaceEngineFixtures = {
   threshold: DEFAULT_THRESHOLD,
   sixPeople: () => readFile(path.join(POSTS, 'bbt4.jpg')),
   twoPeople: () => readFile(path.join(POSTS, 'kit_with_rose.jpg')),
-  onePersonTwice: async () => [await readFile(path.join(LFW, 'Abdullah_Gul/Abdullah_Gul_0013.jpg')), await readFile(path.join(LFW, 'Abdullah_Gul/Abdullah_Gul_0014.jpg'))],
+  onePersonTwice: async () => [
+    await readFile(path.join(LFW, 'Abdullah_Gul/Abdullah_Gul_0013.jpg')),
+    await readFile(path.join(LFW, 'Abdullah_Gul/Abdullah_Gul_0014.jpg')),
+  ],
   anotherPerson: () => readFile(path.join(LFW, 'AJ_Cook/AJ_Cook_0001.jpg')),
   tightCrop: () => readFile(path.join(GROUP, 'amy', 'amy1.png')),
 };
 
 faceEngineContract('MeshFaceEngine (in process)', () => MeshFaceEngine.create(ENGINE_OPTIONS), photos, { skip: NO_DATASETS });
 faceEngineContract('PooledFaceEngine (2 worker threads)', () => PooledFaceEngine.create({ ...ENGINE_OPTIONS, workers: 2 }), photos, { skip: NO_DATASETS });
-faceEngineContract('MeshFaceEngine on tfjs WASM (where onnxruntime does not load)', () => MeshFaceEngine.create({ ...ENGINE_OPTIONS, backend: 'wasm' }), photos, { skip: NO_DATASETS });
+faceEngineContract(
+  'MeshFaceEngine on tfjs WASM (where onnxruntime does not load)',
+  () => MeshFaceEngine.create({ ...ENGINE_OPTIONS, backend: 'wasm' }),
+  photos,
+  { skip: NO_DATASETS },
+);
 
 describe('MeshFaceEngine: onnxruntime and tfjs give the same faces', { skip: NO_DATASETS }, () => {
   it('GIVEN real group photos WHEN described on both backends THEN the boxes match and the embeddings agree to a cosine of 0.9999', async () => {
@@ -31,7 +39,8 @@ describe('MeshFaceEngine: onnxruntime and tfjs give the same faces', { skip: NO_
     try {
       assert.equal(wasm.info.embedder, 'dlib-7-flip@1', 'without onnxruntime, the dlib embedder');
       assert.equal(onnx.info.embedder, wasm.info.embedder, 'one embedder id: a library moved between backends needs no migration');
-      let faces = 0, lowest = 1;
+      let faces = 0,
+        lowest = 1;
       for (const name of ['bbt4.jpg', 'kit_with_rose.jpg', 'obama_and_biden.jpg']) {
         const image = await decodeFile(path.join(POSTS, name));
         const [a, b] = [await onnx.detect(image), await wasm.detect(image)];
@@ -54,8 +63,12 @@ describe('MeshFaceEngine: onnxruntime and tfjs give the same faces', { skip: NO_
 });
 
 describe('MeshFaceEngine: the shipped embedder fuses MobileFaceNet and dlib on one similarity scale', { skip: NO_DATASETS }, () => {
-  it('GIVEN two faces WHEN described by fused-flip and by each part THEN its similarity is 1 - b (1 - the mean of the parts\' cosines)', async (t) => {
-    const engines = await Promise.all((['fused-flip', 'dlib-7-flip', 'mobilefacenet-flip'] as const).map((embedder) => MeshFaceEngine.create({ ...ENGINE_OPTIONS, embedder }).catch(() => undefined)));
+  it("GIVEN two faces WHEN described by fused-flip and by each part THEN its similarity is 1 - b (1 - the mean of the parts' cosines)", async (t) => {
+    const engines = await Promise.all(
+      (['fused-flip', 'dlib-7-flip', 'mobilefacenet-flip'] as const).map((embedder) =>
+        MeshFaceEngine.create({ ...ENGINE_OPTIONS, embedder }).catch(() => undefined),
+      ),
+    );
     const [fused, dlib, mfn] = engines;
     try {
       if (!fused || !dlib || !mfn) return t.skip('onnxruntime-node does not load here');
@@ -72,7 +85,11 @@ describe('MeshFaceEngine: the shipped embedder fuses MobileFaceNet and dlib on o
       // mobilefacenet-flip carries its own calibration: undo it to get the raw cosine.
       const bm = 1 - m[0][m[0].length - 1]! ** 2;
       const raw = (x: Float32Array, y: Float32Array, scale: number) => 1 - (1 - similarity(x, y)) / scale;
-      for (const [i, j] of [[0, 1], [0, 2], [1, 2]] as const) {
+      for (const [i, j] of [
+        [0, 1],
+        [0, 2],
+        [1, 2],
+      ] as const) {
         const expected = 1 - b * (1 - (raw(d[i], d[j], 1) + raw(m[i], m[j], bm)) / 2);
         assert.ok(Math.abs(similarity(f[i], f[j]) - expected) < 1e-4, `pair ${i},${j}: ${similarity(f[i], f[j])} vs ${expected}`);
       }
@@ -103,8 +120,14 @@ describe('MeshFaceEngine without MobileFaceNet (an install that could not reach 
         await engine.close();
       }
       await new Promise((resolve) => setImmediate(resolve));
-      assert.ok(warnings.some((w) => w.includes('falls back to dlib-7-flip') && w.includes('mobilefacenet')), warnings.join('\n'));
-      await assert.rejects(MeshFaceEngine.create({ ...ENGINE_OPTIONS, modelsDir: dir, embedder: 'fused' }), /EMBEDDER=fused cannot run here \(.*mobilefacenet.*\); use EMBEDDER=dlib-7-flip/);
+      assert.ok(
+        warnings.some((w) => w.includes('falls back to dlib-7-flip') && w.includes('mobilefacenet')),
+        warnings.join('\n'),
+      );
+      await assert.rejects(
+        MeshFaceEngine.create({ ...ENGINE_OPTIONS, modelsDir: dir, embedder: 'fused' }),
+        /EMBEDDER=fused cannot run here \(.*mobilefacenet.*\); use EMBEDDER=dlib-7-flip/,
+      );
     } finally {
       process.off('warning', onWarning);
       await rm(dir, { recursive: true, force: true });

@@ -9,8 +9,25 @@ import type { GroupId, PhotoStore } from '../../src/core/index.ts';
 import { StorageError, silentLog } from '../../src/core/index.ts';
 import { photoRef, type PhotoLibrary } from '../../src/core/library/index.ts';
 import { FsAlbumStore } from '../../src/albums/index.ts';
-import { KeyvAuditLog, KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore, SQLITE_FILE, closeKeyv, encodeEmbedding, openKeyv } from '../../src/storage/index.ts';
-import { IMPORT_MARKER, SqlAuditLog, SqlGalleryStore, SqlPhotoStore, SqlSettingsStore, importKeyvLibrary, openLibraryDatabase } from '../../src/storage/sql/index.ts';
+import {
+  KeyvAuditLog,
+  KeyvGalleryStore,
+  KeyvPhotoStore,
+  KeyvSettingsStore,
+  SQLITE_FILE,
+  closeKeyv,
+  encodeEmbedding,
+  openKeyv,
+} from '../../src/storage/index.ts';
+import {
+  IMPORT_MARKER,
+  SqlAuditLog,
+  SqlGalleryStore,
+  SqlPhotoStore,
+  SqlSettingsStore,
+  importKeyvLibrary,
+  openLibraryDatabase,
+} from '../../src/storage/sql/index.ts';
 import { FakeFaceEngine } from '../fakes/fake-face-engine.ts';
 import { FakeImageDecoder } from '../fakes/fake-image-decoder.ts';
 import { FakeRenderer, fakeLibrary, post, type FakeLibrary } from '../fakes/fake-library.ts';
@@ -31,7 +48,13 @@ async function releaseFolder(): Promise<{ dir: string; source: FakeLibrary; embe
   for (const [g, group] of GROUPS.entries()) {
     await source.library.enroll(group, { name: 'Anna', photo: { bytes: (await post([1], 100 + g)).bytes }, by: 'u1', byName: 'Anna K' });
     await source.library.enroll(group, { name: 'Ben', photo: { bytes: (await post([2], 102 + g)).bytes }, by: 'u2' });
-    for (let i = 0; i < 12; i++) await source.library.ingest(group, { bytes: (await post(i % 3 === 0 ? [1, 2] : i % 3 === 1 ? [1, 30 + i] : [{ identity: 2, look: 'changed' }], 110 + i)).bytes, postedBy: `u${i}`, originalName: `IMG_${i}.jpg`, source: { chatId: group, messageId: String(i) } });
+    for (let i = 0; i < 12; i++)
+      await source.library.ingest(group, {
+        bytes: (await post(i % 3 === 0 ? [1, 2] : i % 3 === 1 ? [1, 30 + i] : [{ identity: 2, look: 'changed' }], 110 + i)).bytes,
+        postedBy: `u${i}`,
+        originalName: `IMG_${i}.jpg`,
+        source: { chatId: group, messageId: String(i) },
+      });
     await source.library.setThreshold(group, 0.9, { userId: 'admin', name: 'The Admin', admin: true });
     await source.library.setReplyMode(group, 'summary');
   }
@@ -41,7 +64,10 @@ async function releaseFolder(): Promise<{ dir: string; source: FakeLibrary; embe
   const files = new FsAlbumStore(dir);
   const embeddings: Float32Array[] = [];
   try {
-    const gallery = new KeyvGalleryStore(keyv), photos = new KeyvPhotoStore(keyv), settings = new KeyvSettingsStore(keyv), audit = new KeyvAuditLog(keyv);
+    const gallery = new KeyvGalleryStore(keyv),
+      photos = new KeyvPhotoStore(keyv),
+      settings = new KeyvSettingsStore(keyv),
+      audit = new KeyvAuditLog(keyv);
     for (const group of GROUPS) {
       const people = await source.gallery.list(group);
       for (const person of people) {
@@ -79,7 +105,10 @@ async function answers(library: PhotoLibrary, group: GroupId): Promise<unknown> 
 }
 
 function open(dir: string) {
-  return createLibrary(loadConfig({ DATA_DIR: dir }, { cwd: dir }), new FakeFaceEngine(), silentLog, { decoder: new FakeImageDecoder(), renderer: new FakeRenderer() });
+  return createLibrary(loadConfig({ DATA_DIR: dir }, { cwd: dir }), new FakeFaceEngine(), silentLog, {
+    decoder: new FakeImageDecoder(),
+    renderer: new FakeRenderer(),
+  });
 }
 
 describe('importing the library from the keyv layout of the earlier release', () => {
@@ -87,7 +116,11 @@ describe('importing the library from the keyv layout of the earlier release', ()
     const { dir, source, embeddings } = await releaseFolder();
     const progress: number[] = [];
     const config = loadConfig({ DATA_DIR: dir }, { cwd: dir });
-    const opened = await createLibrary(config, new FakeFaceEngine(), silentLog, { decoder: new FakeImageDecoder(), renderer: new FakeRenderer(), onImport: (done, total) => progress.push(done / total) });
+    const opened = await createLibrary(config, new FakeFaceEngine(), silentLog, {
+      decoder: new FakeImageDecoder(),
+      renderer: new FakeRenderer(),
+      onImport: (done, total) => progress.push(done / total),
+    });
     try {
       for (const group of GROUPS) assert.deepEqual(await answers(opened.library, group), await answers(source.library, group), group);
       assert.equal(progress.at(-1), 1, 'progress reached the end');
@@ -114,7 +147,10 @@ describe('importing the library from the keyv layout of the earlier release', ()
     // A second start imports nothing and still answers the same.
     const again = await open(dir);
     try {
-      assert.deepEqual((await again.library.people(GROUPS[1]!)).map((p) => [p.name, p.photos]), (await source.library.people(GROUPS[1]!)).map((p) => [p.name, p.photos]));
+      assert.deepEqual(
+        (await again.library.people(GROUPS[1]!)).map((p) => [p.name, p.photos]),
+        (await source.library.people(GROUPS[1]!)).map((p) => [p.name, p.photos]),
+      );
     } finally {
       await again.close();
     }
@@ -131,7 +167,12 @@ describe('importing the library from the keyv layout of the earlier release', ()
         return photos.save(...args);
       },
     });
-    const target = { gallery: new SqlGalleryStore(database.db), photos: failing, settings: new SqlSettingsStore(database.db), audit: new SqlAuditLog(database.db) };
+    const target = {
+      gallery: new SqlGalleryStore(database.db),
+      photos: failing,
+      settings: new SqlSettingsStore(database.db),
+      audit: new SqlAuditLog(database.db),
+    };
     const groups = await new FsAlbumStore(dir).groups();
     await assert.rejects(importKeyvLibrary({ dataDir: dir, groups, target, log: silentLog }), /disk full/);
     await database.close();
@@ -153,7 +194,10 @@ describe('importing the library from the keyv layout of the earlier release', ()
       save: (group: GroupId, person: Parameters<SqlGalleryStore['save']>[1]) => gallery.save(group, { ...person, samples: person.samples.slice(1) }),
     });
     const target = { gallery: lossy, photos: new SqlPhotoStore(database.db), settings: new SqlSettingsStore(database.db), audit: new SqlAuditLog(database.db) };
-    await assert.rejects(importKeyvLibrary({ dataDir: dir, groups: GROUPS, target, log: silentLog }), (e: unknown) => e instanceof StorageError && /differs/.test(e.message));
+    await assert.rejects(
+      importKeyvLibrary({ dataDir: dir, groups: GROUPS, target, log: silentLog }),
+      (e: unknown) => e instanceof StorageError && /differs/.test(e.message),
+    );
     await database.close();
     await assert.rejects(access(path.join(dir, IMPORT_MARKER)));
     const keyv = openKeyv<unknown>(dir, 'library');

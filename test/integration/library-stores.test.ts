@@ -148,8 +148,14 @@ describe('Library stores on SQLite', () => {
     await first.settings.save('g', { threshold: 0.45, replyMode: 'summary' });
     await closeKeyv(first.keyv);
     const again = await sqliteStores(first.dir);
-    assert.deepEqual((await again.gallery.list('g')).map((p) => p.id), ['p1']);
-    assert.deepEqual((await again.photos.list('g')).map((r) => r.hash), [hash(2)]);
+    assert.deepEqual(
+      (await again.gallery.list('g')).map((p) => p.id),
+      ['p1'],
+    );
+    assert.deepEqual(
+      (await again.photos.list('g')).map((r) => r.hash),
+      [hash(2)],
+    );
     assert.deepEqual(await again.settings.get('g'), { threshold: 0.45, replyMode: 'summary' });
   });
 
@@ -161,7 +167,10 @@ describe('Library stores on SQLite', () => {
     await photos.save('tg:1', photo(1));
     await photos.save('tg:1', photo(2));
     await keyv.delete(`tg%3A1/photo/${hash(1)}`);
-    assert.deepEqual((await photos.list('tg:1')).map((r) => r.hash), [hash(2)]);
+    assert.deepEqual(
+      (await photos.list('tg:1')).map((r) => r.hash),
+      [hash(2)],
+    );
     assert.deepEqual(await photos.rebuildIndex('tg:1', []), { added: 0, dropped: 1 });
     assert.deepEqual(await keyv.get('tg%3A1/photos'), [hash(2)]);
   });
@@ -171,7 +180,10 @@ describe('Library stores on SQLite', () => {
     await photos.save('tg:1', photo(1));
     await photos.save('tg:1', photo(2));
     await keyv.set('tg%3A1/photos', [hash(2)]);
-    assert.deepEqual((await photos.list('tg:1')).map((r) => r.hash), [hash(2)]);
+    assert.deepEqual(
+      (await photos.list('tg:1')).map((r) => r.hash),
+      [hash(2)],
+    );
     assert.equal((await photos.get('tg:1', hash(1)))?.hash, hash(1));
     assert.deepEqual(await photos.rebuildIndex('tg:1', [hash(1), hash(2), hash(3)]), { added: 1, dropped: 0 });
     assert.deepEqual((await photos.list('tg:1')).map((r) => r.hash).sort(), [hash(1), hash(2)]);
@@ -207,7 +219,10 @@ describe('Library stores on SQLite', () => {
     assert.deepEqual(await photos.list('g'), [], 'index entries without a record are skipped');
     failing.clear();
     await photos.save('g', photo(3));
-    assert.deepEqual((await photos.list('g')).map((r) => r.hash), [hash(3)]);
+    assert.deepEqual(
+      (await photos.list('g')).map((r) => r.hash),
+      [hash(3)],
+    );
   });
 
   it('GIVEN every record of a group deleted THEN no key of the group is left', async () => {

@@ -108,7 +108,10 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
         }
         const listed = await t.library.album(A, 'obama');
         assert.equal(listed.kind, 'album-photos');
-        const expected = listed.entries.filter((e) => !result.export.tooLarge.some((big) => big.name === e.name)).map((e) => e.name).sort();
+        const expected = listed.entries
+          .filter((e) => !result.export.tooLarge.some((big) => big.name === e.name))
+          .map((e) => e.name)
+          .sort();
         assert.deepEqual(names.sort(), expected);
         assert.ok(parts >= 2, `${parts} parts`);
       } finally {
@@ -157,7 +160,10 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
       assert.equal(done.kind, 'enrolled');
       const other = await t.library.ingest(A, { bytes: (await references()).find((r) => r.person === 'amy' && r.file === 'amy3.png')!.bytes });
       assert.equal(other.kind, 'filed');
-      assert.deepEqual(other.people.map((p) => p.name), ['Amy']);
+      assert.deepEqual(
+        other.people.map((p) => p.name),
+        ['Amy'],
+      );
     } finally {
       await t.close();
     }
@@ -173,7 +179,10 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
       const obamaHashes = new Set(posts.filter((p) => labels[p.file]!.people.includes('obama')).map((p) => p.hash));
       const biggest = clusters[0]!;
       const inCluster = new Set(biggest.faces.map((f) => f.photoHash));
-      assert.ok([...inCluster].every((h) => obamaHashes.has(h)), 'the largest cluster is all obama');
+      assert.ok(
+        [...inCluster].every((h) => obamaHashes.has(h)),
+        'the largest cluster is all obama',
+      );
       const named = await t.library.nameCluster(A, biggest.id, 'Barack Obama');
       assert.equal(named.kind, 'named');
       const album = await albumHashes(t, A, 'Barack Obama');
@@ -220,7 +229,12 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
         assert.equal(raw.includes(encodeEmbedding(sample)), false, 'an embedding is still in the face cache');
       }
       const originals = await readdir(path.join(t.dir, 'groups'), { recursive: true });
-      for (const post of obamaOnly) assert.equal(originals.some((f) => f.includes(post.hash.slice(0, 8))), false, `${post.file} still on disk`);
+      for (const post of obamaOnly)
+        assert.equal(
+          originals.some((f) => f.includes(post.hash.slice(0, 8))),
+          false,
+          `${post.file} still on disk`,
+        );
       assert.equal((await t.library.forget(A, { userId: '42' })).kind, 'not-enrolled');
     } finally {
       await t.close();
@@ -231,8 +245,8 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
     const t = await openTestLibrary(engine);
     try {
       // A different person's face under each name, so that every one of them gets an album.
-      const faces = ['obama', 'biden', 'kit_harington', 'rose_leslie', 'alex_lacamoire', 'sheldon'].map(
-        (person) => references().then((all) => all.find((r) => r.person === person)!.bytes),
+      const faces = ['obama', 'biden', 'kit_harington', 'rose_leslie', 'alex_lacamoire', 'sheldon'].map((person) =>
+        references().then((all) => all.find((r) => r.person === person)!.bytes),
       );
       const names = ['../../escape', '/etc/passwd', 'a\u0000b', 'CON', '..', 'C:\\Windows'];
       for (const [i, name] of names.entries()) {
@@ -240,7 +254,10 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
         assert.equal(result.kind, 'enrolled', JSON.stringify(name));
       }
       const everything = (await readdir(t.dir, { recursive: true })).map(String);
-      assert.ok(everything.every((f) => f.startsWith('facefile.sqlite') || f.startsWith('library.sqlite') || f.startsWith('groups')), everything.join('\n'));
+      assert.ok(
+        everything.every((f) => f.startsWith('facefile.sqlite') || f.startsWith('library.sqlite') || f.startsWith('groups')),
+        everything.join('\n'),
+      );
       const albums = await readdir(path.join(t.dir, 'groups', 'dc%3A2002', 'albums'));
       assert.equal(albums.length, names.length, albums.join(', '));
       for (const album of albums) {

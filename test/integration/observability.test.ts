@@ -7,7 +7,14 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { StartupError, type Log } from '../../src/core/index.ts';
-import { Metrics, depthFromJobCounts, serveObservability, type ObservabilityServer, type QueueDepth, type ReadinessCheck } from '../../src/observability/index.ts';
+import {
+  Metrics,
+  depthFromJobCounts,
+  serveObservability,
+  type ObservabilityServer,
+  type QueueDepth,
+  type ReadinessCheck,
+} from '../../src/observability/index.ts';
 import { dropSchemas, postgresUrl } from '../helpers/postgres.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -38,7 +45,10 @@ function parseExposition(text: string): Map<string, number> {
 
 /** The key `parseExposition` gives a series. */
 function series(name: string, labels: Record<string, string | number> = {}): string {
-  return `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')}}`;
+  return `${name}{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',')}}`;
 }
 
 async function scrape(server: ObservabilityServer): Promise<{ type: string | null; samples: Map<string, number> }> {
@@ -114,7 +124,13 @@ describe('serveObservability: /metrics', () => {
 describe('serveObservability: /healthz, other paths and methods', () => {
   let server: ObservabilityServer;
   before(async () => {
-    server = await serveObservability({ port: 0, host: '127.0.0.1', metrics: new Metrics(), checks: { never: () => new Promise(() => undefined) }, log: recordingLog() });
+    server = await serveObservability({
+      port: 0,
+      host: '127.0.0.1',
+      metrics: new Metrics(),
+      checks: { never: () => new Promise(() => undefined) },
+      log: recordingLog(),
+    });
   });
   after(() => server.close());
 
@@ -223,13 +239,23 @@ describe('serveObservability: /readyz', () => {
       const database = async () => {
         await pool.query('select 1');
       };
-      const server = await serve({ database, redis: async () => {
-        await redis.ping();
-      } });
-      assert.deepEqual(await readyz(server), { status: 200, body: { ready: true, checks: { database: 'ok', redis: 'ok' } }, text: '{"ready":true,"checks":{"database":"ok","redis":"ok"}}\n' });
-      const broken = await serve({ database, redis: async () => {
-        await nowhere.ping();
-      } });
+      const server = await serve({
+        database,
+        redis: async () => {
+          await redis.ping();
+        },
+      });
+      assert.deepEqual(await readyz(server), {
+        status: 200,
+        body: { ready: true, checks: { database: 'ok', redis: 'ok' } },
+        text: '{"ready":true,"checks":{"database":"ok","redis":"ok"}}\n',
+      });
+      const broken = await serve({
+        database,
+        redis: async () => {
+          await nowhere.ping();
+        },
+      });
       const { status, body } = await readyz(broken);
       assert.equal(status, 503);
       assert.equal(body.checks['database'], 'ok');

@@ -28,24 +28,28 @@ describe('pending work: a /threshold or /forget killed midway is finished at the
   }
 
   for (const mode of ['threshold', 'forget']) {
-    it(`GIVEN ${mode} killed with SIGKILL at random points THEN after a restart the library is exactly as if it had finished`, { timeout: 300_000 }, async () => {
-      const setUp = await folder();
-      await run(setUp, 'setup');
-      const reference = await folder();
-      await cp(setUp, reference, { recursive: true });
-      const full = await run(reference, mode);
-      const expected = stateOf((await run(reference, 'verify')).lines);
-      const before = stateOf((await run(setUp, 'verify')).lines);
-      assert.notDeepEqual(expected, before, `${mode} changes the library`);
-      let interrupted = 0;
-      for (const fraction of [0.1, 0.3, 0.5, 0.7, 0.9]) {
-        const dir = await folder();
-        await cp(setUp, dir, { recursive: true });
-        const round = await run(dir, mode, Math.round(full.ms * fraction));
-        if (round.killed) interrupted++;
-        assert.deepEqual(stateOf((await run(dir, 'verify')).lines), expected, `killed at ${Math.round(fraction * 100)}% of a ${full.ms} ms ${mode}`);
-      }
-      assert.ok(interrupted >= 2, `only ${interrupted} of 5 runs were killed before they finished`);
-    });
+    it(
+      `GIVEN ${mode} killed with SIGKILL at random points THEN after a restart the library is exactly as if it had finished`,
+      { timeout: 300_000 },
+      async () => {
+        const setUp = await folder();
+        await run(setUp, 'setup');
+        const reference = await folder();
+        await cp(setUp, reference, { recursive: true });
+        const full = await run(reference, mode);
+        const expected = stateOf((await run(reference, 'verify')).lines);
+        const before = stateOf((await run(setUp, 'verify')).lines);
+        assert.notDeepEqual(expected, before, `${mode} changes the library`);
+        let interrupted = 0;
+        for (const fraction of [0.1, 0.3, 0.5, 0.7, 0.9]) {
+          const dir = await folder();
+          await cp(setUp, dir, { recursive: true });
+          const round = await run(dir, mode, Math.round(full.ms * fraction));
+          if (round.killed) interrupted++;
+          assert.deepEqual(stateOf((await run(dir, 'verify')).lines), expected, `killed at ${Math.round(fraction * 100)}% of a ${full.ms} ms ${mode}`);
+        }
+        assert.ok(interrupted >= 2, `only ${interrupted} of 5 runs were killed before they finished`);
+      },
+    );
   }
 });

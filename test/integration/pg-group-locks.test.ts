@@ -51,7 +51,10 @@ describe('PgGroupLocks (PostgreSQL advisory locks)', { skip: base ? false : 'no 
   it('GIVEN a task that throws THEN the lock is released and the error reaches the caller', async () => {
     const url = await freshSchemaUrl(base!);
     const [a, b] = [locks(url), locks(url)];
-    await assert.rejects(a.run('g', () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      a.run('g', () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(await b.run('g', () => Promise.resolve(7)), 7);
   });
 
@@ -62,7 +65,10 @@ describe('PgGroupLocks (PostgreSQL advisory locks)', { skip: base ? false : 'no 
       const locks = new PgGroupLocks(process.env.URL);
       await locks.run('telegram:9', async () => { console.log('holding'); await new Promise(() => setInterval(() => {}, 1000)); });
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, URL: url }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, URL: url },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     // The child holds the lock forever: a failed assertion must not leave it (and this file) running.
     t.after(() => child.kill('SIGKILL'));
     await new Promise<void>((resolve, reject) => {

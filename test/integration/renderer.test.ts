@@ -15,7 +15,14 @@ const { tile, gap, captionLineHeight } = SHEET_LAYOUT;
 const PAD_GREY = 128;
 
 /** Hand-measured faces of bbt4.jpg (710×473): x, y and side of a square box. */
-const BBT4_FACES = [[9, 233, 181], [421, 152, 182], [213, 206, 168], [185, 12, 183], [543, 48, 152], [35, 0, 181]] as const;
+const BBT4_FACES = [
+  [9, 233, 181],
+  [421, 152, 182],
+  [213, 206, 168],
+  [185, 12, 183],
+  [543, 48, 152],
+  [35, 0, 181],
+] as const;
 
 interface Raster {
   readonly data: Buffer;
@@ -230,7 +237,11 @@ describe('SharpRenderer.similarityPlot', () => {
   });
 
   it('GIVEN no pairs on one side or both THEN it still renders with the threshold marked', async () => {
-    for (const [same, different] of [[[], []], [[0.95, 0.96], []], [[], [0.5, 0.7]]] as const) {
+    for (const [same, different] of [
+      [[], []],
+      [[0.95, 0.96], []],
+      [[], [0.5, 0.7]],
+    ] as const) {
       const png = await renderer.similarityPlot({ same, different, threshold: 0.93 });
       const meta = await sharp(png).metadata();
       assert.deepEqual({ width: meta.width, height: meta.height }, { width: PLOT_LAYOUT.width, height: PLOT_LAYOUT.height });

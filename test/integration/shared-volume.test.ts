@@ -41,7 +41,10 @@ describe('checkSharedVolume: every process of a deployment mounts the same data 
   it('GIVEN a process whose folder has no marker (a local folder, not the volume) THEN it is refused, naming the volume', async () => {
     const db = await database();
     const { id } = await checkSharedVolume(await folder(), db.db);
-    await assert.rejects(checkSharedVolume(await folder(), db.db), refused(new RegExp(`is not the photo volume of this deployment .*names volume ${id}.*mount the same DATA_DIR`)));
+    await assert.rejects(
+      checkSharedVolume(await folder(), db.db),
+      refused(new RegExp(`is not the photo volume of this deployment .*names volume ${id}.*mount the same DATA_DIR`)),
+    );
   });
 
   it('GIVEN a folder marked by another deployment THEN it is refused; GIVEN a damaged marker THEN it says so', async () => {

@@ -8,7 +8,16 @@ import { galleryStoreContract } from '../contracts/gallery-store.contract.ts';
 import { auditLogContract } from '../contracts/audit-log.contract.ts';
 import { photoStoreContract } from '../contracts/photo-store.contract.ts';
 import { settingsStoreContract } from '../contracts/settings-store.contract.ts';
-import { LIBRARY_DB_FILE, SqlAuditLog, migrate, SqlGalleryStore, SqlPhotoStore, SqlSettingsStore, openLibraryDatabase, type LibraryDatabase } from '../../src/storage/sql/index.ts';
+import {
+  LIBRARY_DB_FILE,
+  SqlAuditLog,
+  migrate,
+  SqlGalleryStore,
+  SqlPhotoStore,
+  SqlSettingsStore,
+  openLibraryDatabase,
+  type LibraryDatabase,
+} from '../../src/storage/sql/index.ts';
 import type { PhotoRecord } from '../../src/core/index.ts';
 import { StorageError } from '../../src/core/index.ts';
 import { dropSchemas, freshSchemaUrl, postgresUrl } from '../helpers/postgres.ts';
@@ -75,19 +84,26 @@ for (const engine of engines) {
         .filter((n) => !n.startsWith('kysely_'));
       assert.deepEqual(tables.sort(), ['audit', 'clusters', 'deployment', 'face_versions', 'faces', 'people', 'photos', 'rejections', 'samples', 'settings']);
       const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db.db);
-      assert.deepEqual(applied.rows.map((r) => r.name), ['0001_library', '0002_faces_embedded', '0003_deployment', '0004_embedder']);
+      assert.deepEqual(
+        applied.rows.map((r) => r.name),
+        ['0001_library', '0002_faces_embedded', '0003_deployment', '0004_embedder'],
+      );
       assert.deepEqual(await migrate(db.db, db.dialect), []);
     });
 
     it('GIVEN two stores on one database (two processes) THEN near in one sees what the other wrote after it loaded', async () => {
       const first = await engine.open();
       const second = engine.name === 'SQLite' ? await sqlite(path.dirname(first.location)) : await postgres(schemaUrlOf(first));
-      const a = new SqlPhotoStore(first.db), b = new SqlPhotoStore(second.db);
+      const a = new SqlPhotoStore(first.db),
+        b = new SqlPhotoStore(second.db);
       await a.save('g', photo(1, unit(5)));
       assert.equal((await a.near('g', [unit(5)], 0.9, E)).length, 1);
       await b.save('g', photo(2, unit(5)));
       await b.delete('g', hash(1));
-      assert.deepEqual((await a.near('g', [unit(5)], 0.9, E)).map((f) => f.photoHash), [hash(2)]);
+      assert.deepEqual(
+        (await a.near('g', [unit(5)], 0.9, E)).map((f) => f.photoHash),
+        [hash(2)],
+      );
     });
 
     it('GIVEN a write that fails half way THEN nothing of it is stored and the matrix still agrees', async () => {
@@ -114,7 +130,10 @@ describe('The library database on SQLite, on disk', () => {
     await store.save('g', photo(1, marker));
     await store.save('g', photo(2, unit(1)));
     const needle = Buffer.from(marker.buffer).subarray(0, 64);
-    const files = async () => Buffer.concat(await Promise.all(['', '-wal'].map((s) => readFile(path.join(path.dirname(db.location), LIBRARY_DB_FILE + s)).catch(() => Buffer.alloc(0)))));
+    const files = async () =>
+      Buffer.concat(
+        await Promise.all(['', '-wal'].map((s) => readFile(path.join(path.dirname(db.location), LIBRARY_DB_FILE + s)).catch(() => Buffer.alloc(0)))),
+      );
     assert.ok((await files()).includes(needle), 'the embedding is on disk before');
     await store.delete('g', hash(1));
     await db.compact();

@@ -266,7 +266,10 @@ describe('BotApiEmulator driven by the real telegraf', { skip: NO_DATASETS }, ()
       ['13579', '13579', '13579'],
     );
     const ids = updates.map((update) => update.update_id);
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
     assert.equal(new Set(updates.map((update) => update.message.message_id)).size, 3);
     assert.deepEqual(
       updates.map((update) => update.message.caption),
@@ -359,7 +362,9 @@ describe('BotApiEmulator protocol', () => {
     await h.telegram.setMyCommands([{ command: 'forget', description: 'Forget a person' }], { scope: { type: 'chat_administrators', chat_id: GROUP_ID } });
 
     assert.deepEqual(await h.telegram.getMyCommands(), commands);
-    assert.deepEqual(await h.telegram.getMyCommands({ scope: { type: 'chat_administrators', chat_id: GROUP_ID } }), [{ command: 'forget', description: 'Forget a person' }]);
+    assert.deepEqual(await h.telegram.getMyCommands({ scope: { type: 'chat_administrators', chat_id: GROUP_ID } }), [
+      { command: 'forget', description: 'Forget a person' },
+    ]);
     assert.deepEqual(await h.telegram.getMyCommands({ scope: { type: 'all_private_chats' } }), []);
     assert.deepEqual(h.emulator.commands, [{ command: 'forget', description: 'Forget a person' }]);
     assert.deepEqual(h.emulator.commandsFor(), commands);
@@ -571,7 +576,7 @@ describe('BotApiEmulator protocol', () => {
     assert.equal(h.emulator.sent.at(-1)?.text, '*Anna* filed 3 photos\\.', 'sent keeps the text as the bot wrote it');
   });
 
-  it('GIVEN a reaction outside Telegram\'s list or on a missing message THEN it is refused', async (t) => {
+  it("GIVEN a reaction outside Telegram's list or on a missing message THEN it is refused", async (t) => {
     const h = await harness(t);
     const posted = h.emulator.postText(GROUP_ID, h.anna, 'hi');
 
@@ -633,7 +638,10 @@ describe('BotApiEmulator protocol', () => {
     await h.telegram.sendMessage(GROUP_ID, 'later');
 
     assert.equal((await later).text, 'later');
-    await assert.rejects(h.emulator.waitFor((sent) => sent.text === 'never', 50), /nothing matching within 50 ms; sent so far: sendMessage/);
+    await assert.rejects(
+      h.emulator.waitFor((sent) => sent.text === 'never', 50),
+      /nothing matching within 50 ms; sent so far: sendMessage/,
+    );
   });
 
   it('GIVEN an upload over the upload limit THEN 413 Request Entity Too Large', async (t) => {
@@ -657,7 +665,10 @@ interface Received {
  * A local webhook receiver for the emulator to deliver to; `answer` decides each request's status
  * (a promise that never settles stalls the request).
  */
-async function receiver(t: TestContext, answer: (update: Update, index: number) => number | Promise<number> = () => 200): Promise<{ origin: string; received: Received[] }> {
+async function receiver(
+  t: TestContext,
+  answer: (update: Update, index: number) => number | Promise<number> = () => 200,
+): Promise<{ origin: string; received: Received[] }> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     void (async () => {
@@ -728,7 +739,11 @@ describe('BotApiEmulator webhook delivery', () => {
     const ids = hook.received.map((r) => r.update.update_id);
     const [first, second] = [ids[0]!, ids.at(-1)!];
     assert.ok(second > first);
-    assert.deepEqual(ids.slice(0, -1), ids.slice(0, -1).map(() => first), 'the second update only after the first was taken');
+    assert.deepEqual(
+      ids.slice(0, -1),
+      ids.slice(0, -1).map(() => first),
+      'the second update only after the first was taken',
+    );
     const gaps = emulator.webhookDeliveries.filter((d) => d.update_id === first).map((d, i, all) => (i === 0 ? 0 : d.at - all[i - 1]!.at));
     // 100 ms after the first failure, then 200 ms: lower bounds, which a busy machine only lengthens.
     assert.ok(gaps.length >= 3 && gaps[1]! >= 95 && gaps[2]! >= 195, `pauses grow: ${gaps.join(', ')}`);

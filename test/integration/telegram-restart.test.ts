@@ -26,7 +26,11 @@ interface BotProcess {
  */
 function startBot(env: Record<string, string>, cwd: string, gated = false): Promise<BotProcess> {
   const args = gated ? ['--import', 'tsx', path.join(ROOT, 'test', 'helpers', 'gated-bot-child.ts')] : [path.join(ROOT, 'bin', 'facefile.js'), 'bot'];
-  const child = spawn(process.execPath, args, { cwd: gated ? ROOT : cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: [gated ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: gated ? ROOT : cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: [gated ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -53,7 +57,14 @@ describe('Telegram bot, stopped in the middle of a burst', { skip: NO_DATASETS }
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     const admin = emulator.user(100, 'Ada');
     emulator.addChat({ id: CHAT, type: 'supergroup', title: 'Burst' }, { creator: admin });
-    const env = { DATA_DIR: dir, TELEGRAM_BOT_TOKEN: emulator.token, TELEGRAM_API_ROOT: emulator.apiRoot, WORKERS: '2', TELEGRAM_GROUP_INTERVAL_MS: '200', LOG_LEVEL: 'info' };
+    const env = {
+      DATA_DIR: dir,
+      TELEGRAM_BOT_TOKEN: emulator.token,
+      TELEGRAM_API_ROOT: emulator.apiRoot,
+      WORKERS: '2',
+      TELEGRAM_GROUP_INTERVAL_MS: '200',
+      LOG_LEVEL: 'info',
+    };
 
     const first = await startBot(env, dir, true);
     cleanup.push(async () => {
@@ -104,7 +115,11 @@ describe('Telegram bot, stopped in the middle of a burst', { skip: NO_DATASETS }
       stats = textOf(await emulator.waitFor(answerTo(ask), 30_000));
     }
     assert.match(stats, new RegExp(`Photos: ${expected}\\n`), 'every photo is filed after the restart');
-    assert.deepEqual((await readdir(path.join(dir, 'queue'))).filter((f) => !f.startsWith('.')), [], 'the queue is empty');
+    assert.deepEqual(
+      (await readdir(path.join(dir, 'queue'))).filter((f) => !f.startsWith('.')),
+      [],
+      'the queue is empty',
+    );
     const album = emulator.postText(CHAT, admin, '/people');
     assert.match(textOf(await emulator.waitFor(answerTo(album))), new RegExp(`${most}: ${new Set(him).size} photos`), 'each of his photos once in his album');
     assert.equal(second.stderr().includes(emulator.token), false, 'no token in the log');

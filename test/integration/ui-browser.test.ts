@@ -35,7 +35,9 @@ function startUi(cwd: string): Promise<{ child: ChildProcess; url: string }> {
       if (url) resolve({ child, url });
     });
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('exit', (code) => { reject(new Error(`facefile ui exited with ${code}: ${err}`)); });
+    child.on('exit', (code) => {
+      reject(new Error(`facefile ui exited with ${code}: ${err}`));
+    });
   });
 }
 
@@ -53,9 +55,15 @@ async function chooseFolder(page: Page, button: string, root: string, folder: st
   await dialog.waitFor({ state: 'visible' });
   // It opens at the folder chosen now (facefile ui starts with ./photos, ./known, ./archive): go to the top.
   await dialog.getByRole('button', { name: root, exact: true }).click();
-  await dialog.locator('#browser-path').filter({ hasText: new RegExp(`^${root}$`) }).waitFor();
+  await dialog
+    .locator('#browser-path')
+    .filter({ hasText: new RegExp(`^${root}$`) })
+    .waitFor();
   await dialog.getByRole('button', { name: `📁 ${folder}`, exact: true }).click();
-  await page.locator('#browser-path').filter({ hasText: new RegExp(`/${folder}$`) }).waitFor();
+  await page
+    .locator('#browser-path')
+    .filter({ hasText: new RegExp(`/${folder}$`) })
+    .waitFor();
   if (screenshot) await page.screenshot({ path: screenshot });
   await dialog.getByRole('button', { name: 'Use this folder' }).click();
   await dialog.waitFor({ state: 'hidden' });
@@ -70,10 +78,12 @@ describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, 
   const shot = async (name: string): Promise<void> => {
     // Lazy thumbnails below the fold would show as grey boxes: load them all first.
     await page.locator('img').evaluateAll((images: { loading: string; decode(): Promise<void> }[]) =>
-      Promise.all(images.map((image) => {
-        image.loading = 'eager';
-        return image.decode().catch(() => undefined);
-      })),
+      Promise.all(
+        images.map((image) => {
+          image.loading = 'eager';
+          return image.decode().catch(() => undefined);
+        }),
+      ),
     );
     await page.screenshot({ path: path.join(ARTEFACTS, `ui-${name}.png`), fullPage: true });
   };
@@ -167,7 +177,10 @@ describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, 
     // The keyboard moves the slider too.
     await slider.focus();
     for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowLeft');
-    await page.locator('#preview').filter({ hasNotText: strict ?? '' }).waitFor();
+    await page
+      .locator('#preview')
+      .filter({ hasNotText: strict ?? '' })
+      .waitFor();
     assert.match((await preview.textContent()) ?? '', /^At 0\.940/);
     assert.equal(await page.locator('#status-text').textContent(), 'Done.');
   });
@@ -179,7 +192,8 @@ describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, 
     await page.reload();
     await page.locator('section[data-folder="Barack Obama"] .grid img').first().waitFor();
     const overflow = await page.evaluate(() => {
-      const { scrollWidth, clientWidth } = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      const { scrollWidth, clientWidth } = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document
+        .documentElement;
       return scrollWidth - clientWidth;
     });
     assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px`);

@@ -105,7 +105,9 @@ describe('facefile ui server', () => {
     const secret = path.join(work, 'secret');
     await mkdir(secret, { recursive: true });
     for (const dir of [...Object.values(folders()), path.join(root, 'known', 'Anna')]) await mkdir(dir, { recursive: true });
-    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c08040' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c08040' } })
+      .jpeg()
+      .toBuffer();
     for (const name of ['anna.jpg', 'maybe-anna.jpg', 'stranger-1.jpg', 'stranger-2.jpg']) await writeFile(path.join(root, 'photos', name), jpeg);
     await writeFile(path.join(secret, 'secret.jpg'), jpeg);
     await symlink(path.join(secret, 'secret.jpg'), path.join(root, 'photos', 'link-out.jpg'));
@@ -185,7 +187,10 @@ describe('facefile ui server', () => {
       const answer = await call(withToken(`/api/browse?path=${encodeURIComponent(root)}`));
       assert.equal(answer.status, 200);
       const listing = JSON.parse(answer.body.toString()) as { folders: { name: string }[]; parent?: string };
-      assert.deepEqual(listing.folders.map((f) => f.name), ['known', 'output', 'photos']);
+      assert.deepEqual(
+        listing.folders.map((f) => f.name),
+        ['known', 'output', 'photos'],
+      );
       assert.equal(listing.parent, undefined);
     });
   });
@@ -231,7 +236,10 @@ describe('facefile ui server', () => {
 
     it('THEN the threshold preview counts the photos that would move, from the cached faces', async () => {
       const same = JSON.parse((await call(withToken('/api/preview?threshold=0.9'))).body.toString()) as { photosMoved: number };
-      const higher = JSON.parse((await call(withToken('/api/preview?threshold=0.95'))).body.toString()) as { photosMoved: number; perFolder: Record<string, number> };
+      const higher = JSON.parse((await call(withToken('/api/preview?threshold=0.95'))).body.toString()) as {
+        photosMoved: number;
+        perFolder: Record<string, number>;
+      };
       assert.equal(same.photosMoved, 0);
       assert.equal(higher.photosMoved, 1);
       assert.deepEqual(higher.perFolder, { Anna: 1, _unknown: 3 });
@@ -242,7 +250,10 @@ describe('facefile ui server', () => {
 
     it('THEN naming the unknown cluster adds its photo to known/<Name>/ and sorts again', async () => {
       const results = JSON.parse((await call(withToken('/api/results'))).body.toString()) as { clusters: { id: number; photos: number }[] };
-      assert.deepEqual(results.clusters.map((c) => c.photos), [2]);
+      assert.deepEqual(
+        results.clusters.map((c) => c.photos),
+        [2],
+      );
       const named = await post('/api/name', { cluster: results.clusters[0]!.id, name: '  Ben  Smith ' });
       assert.equal(named.status, 202, named.body.toString());
       assert.deepEqual(await readdir(path.join(root, 'known', 'Ben Smith')), ['stranger-1.jpg', 'stranger-2.jpg']);
@@ -266,7 +277,9 @@ describe('a face sample cut from a group photo', () => {
   let file: string;
   before(async () => {
     file = path.join(await mkdtemp(path.join(os.tmpdir(), 'facefile-ui-crop-')), 'group.jpg');
-    await sharp({ create: { width: 400, height: 200, channels: 3, background: '#808080' } }).jpeg().toFile(file);
+    await sharp({ create: { width: 400, height: 200, channels: 3, background: '#808080' } })
+      .jpeg()
+      .toFile(file);
   });
   after(async () => {
     await rm(path.dirname(file), { recursive: true, force: true });

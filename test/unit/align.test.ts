@@ -23,31 +23,57 @@ function image(width: number, height: number, colour: (x: number, y: number) => 
 
 /** 30° rotation, scale 2.5, translation (40, -7). */
 const KNOWN: Similarity = { a: 2.5 * Math.cos(Math.PI / 6), b: 2.5 * Math.sin(Math.PI / 6), tx: 40, ty: -7 };
-const FIVE: Point[] = [[10, 20], [50, 22], [30, 45], [15, 70], [48, 68]];
+const FIVE: Point[] = [
+  [10, 20],
+  [50, 22],
+  [30, 45],
+  [15, 70],
+  [48, 68],
+];
 
 describe('fitSimilarity', () => {
   it('GIVEN five points moved by a known rotation, scale and translation THEN it recovers that transform exactly', () => {
-    const fitted = fitSimilarity(FIVE, FIVE.map((p) => apply(KNOWN, p)));
+    const fitted = fitSimilarity(
+      FIVE,
+      FIVE.map((p) => apply(KNOWN, p)),
+    );
     assertTransform(fitted, KNOWN, 1e-9);
   });
 
   it('GIVEN a rotation past 90 degrees THEN the signs of a and b are kept', () => {
     const turned: Similarity = { a: 0.5 * Math.cos(2.5), b: 0.5 * Math.sin(2.5), tx: -3, ty: 12 };
-    assertTransform(fitSimilarity(FIVE, FIVE.map((p) => apply(turned, p))), turned, 1e-9);
+    assertTransform(
+      fitSimilarity(
+        FIVE,
+        FIVE.map((p) => apply(turned, p)),
+      ),
+      turned,
+      1e-9,
+    );
   });
 
   it('GIVEN noisy targets THEN it returns the least-squares transform (residuals orthogonal to every parameter)', () => {
-    const noise: Point[] = [[0.3, -0.2], [-0.4, 0.1], [0.2, 0.5], [-0.1, -0.3], [0.05, 0.25]];
+    const noise: Point[] = [
+      [0.3, -0.2],
+      [-0.4, 0.1],
+      [0.2, 0.5],
+      [-0.1, -0.3],
+      [0.05, 0.25],
+    ];
     const to = FIVE.map((p, i) => {
       const [x, y] = apply(KNOWN, p);
       return [x + noise[i]![0], y + noise[i]![1]] as const;
     });
     const fitted = fitSimilarity(FIVE, to);
     // At the least-squares optimum the gradient of the squared error is zero in a, b, tx and ty.
-    let ga = 0, gb = 0, gx = 0, gy = 0;
+    let ga = 0,
+      gb = 0,
+      gx = 0,
+      gy = 0;
     FIVE.forEach(([u, v], i) => {
       const [px, py] = apply(fitted, [u, v]);
-      const rx = px - to[i]![0], ry = py - to[i]![1];
+      const rx = px - to[i]![0],
+        ry = py - to[i]![1];
       ga += rx * u + ry * v;
       gb += -rx * v + ry * u;
       gx += rx;

@@ -1,6 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { POST_HEIGHT, POST_WIDTH, TILE_MAX, TILE_MIN, placeTiles, planAlbums, scorePost, tally, type AlbumPlan, type PlacedFace } from '../../scripts/bench-albums.ts';
+import {
+  POST_HEIGHT,
+  POST_WIDTH,
+  TILE_MAX,
+  TILE_MIN,
+  placeTiles,
+  planAlbums,
+  scorePost,
+  tally,
+  type AlbumPlan,
+  type PlacedFace,
+} from '../../scripts/bench-albums.ts';
 import { normalize } from '../../src/core/vector.ts';
 import type { MatchPolicy } from '../../src/core/matcher.ts';
 import type { Box, GalleryPerson } from '../../src/core/types.ts';
@@ -34,10 +45,21 @@ function detection(x: number, embedding?: Float32Array): { box: Box; embedding?:
 
 describe('the albums bench scorer', () => {
   it('GIVEN members recognised and a stranger left unknown THEN every filing is right and nothing is missed', () => {
-    const post = scorePost([tile('anna', 0), tile('ben', 300), tile('stranger', 600)], [detection(0, faceOf('anna', 0.97)), detection(300, faceOf('ben', 0.95)), detection(600, faceOf('stranger', 0.99))], GALLERY);
+    const post = scorePost(
+      [tile('anna', 0), tile('ben', 300), tile('stranger', 600)],
+      [detection(0, faceOf('anna', 0.97)), detection(300, faceOf('ben', 0.95)), detection(600, faceOf('stranger', 0.99))],
+      GALLERY,
+    );
     const result = tally([post], POLICY);
     assert.deepEqual(
-      { filings: result.filings, right: result.right, appearances: result.appearances, missed: result.missed, precision: result.precision, recall: result.recall },
+      {
+        filings: result.filings,
+        right: result.right,
+        appearances: result.appearances,
+        missed: result.missed,
+        precision: result.precision,
+        recall: result.recall,
+      },
       { filings: 2, right: 2, appearances: 2, missed: 0, precision: 1, recall: 1 },
     );
   });
@@ -58,7 +80,11 @@ describe('the albums bench scorer', () => {
   });
 
   it('GIVEN a detection outside every tile named as a member THEN it is counted apart from strangers and members', () => {
-    const post = scorePost([tile('ben', 0)], [detection(0, faceOf('ben', 0.97)), { box: { x: 1300, y: 700, width: 100, height: 100 }, embedding: faceOf('carl', 0.95) }], GALLERY);
+    const post = scorePost(
+      [tile('ben', 0)],
+      [detection(0, faceOf('ben', 0.97)), { box: { x: 1300, y: 700, width: 100, height: 100 }, embedding: faceOf('carl', 0.95) }],
+      GALLERY,
+    );
     const result = tally([post], POLICY);
     assert.deepEqual([result.elsewhereNamed, result.strangerNamed, result.memberConfused, result.right], [1, 0, 0, 1]);
   });
@@ -102,7 +128,7 @@ describe('the albums bench set', () => {
     assert.notDeepEqual(planAlbums(people, { ...options, seed: 2 }), plan());
   });
 
-  it("GIVEN members with samples THEN no post shows a member from one of their samples, and strangers are never enrolled", () => {
+  it('GIVEN members with samples THEN no post shows a member from one of their samples, and strangers are never enrolled', () => {
     const set = plan();
     assert.equal(set.members.length, 10);
     const samples = new Map(set.members.map((m) => [m.name, new Set(m.samples)]));

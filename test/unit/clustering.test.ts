@@ -45,7 +45,10 @@ describe('clusterFaces', () => {
     const faces = ['a', 'a', 'b', 'c'].map((photo, face) => ({ key: { identity: 0, face }, photo, embedding: around(centre, 0.01, next) }));
     const clusters = clusterFaces(faces, T, 1);
     for (const c of clusters) assert.equal(new Set(c.members.map((m) => m.photo)).size, c.members.length);
-    assert.deepEqual(clusters.map((c) => c.members.length), [3, 1]);
+    assert.deepEqual(
+      clusters.map((c) => c.members.length),
+      [3, 1],
+    );
   });
 
   it('GIVEN a face seen in two photos THEN it is dropped below minPhotos 3 and kept at 2', () => {
@@ -83,14 +86,20 @@ describe('clusterFaces', () => {
   it('GIVEN one person in 300 photos, more than a face keeps links to THEN still one cluster', () => {
     const faces = separated(1, 300, 5);
     const clusters = clusterFaces(faces, T, 3);
-    assert.deepEqual(clusters.map((c) => c.members.length), [300]);
+    assert.deepEqual(
+      clusters.map((c) => c.members.length),
+      [300],
+    );
   });
 
   it('GIVEN a cluster THEN its first face is the one nearest its centre', () => {
     const [first] = clusterFaces(separated(1, 9, 6), T, 3);
     const centre = normalize(first!.members.reduce((sum, m) => sum.map((x, i) => x + m.embedding[i]!), new Float32Array(128)));
     const sims = first!.central.map((m) => similarity(m.embedding, centre));
-    assert.deepEqual(sims, [...sims].sort((x, y) => y - x));
+    assert.deepEqual(
+      sims,
+      [...sims].sort((x, y) => y - x),
+    );
   });
 
   it('GIVEN no faces THEN no clusters', async () => {
@@ -108,7 +117,10 @@ describe('WorkerFaceClusterer', () => {
     const inProcess = clusterFaces(faces, T, 3);
     const inWorker = await clusterer.cluster(faces, T, 3);
     assert.deepEqual(shape(inWorker), shape(inProcess));
-    assert.ok(inWorker.every((c, i) => c.members.every((m, j) => m === inProcess[i]!.members[j])), 'the callers\' own inputs come back');
+    assert.ok(
+      inWorker.every((c, i) => c.members.every((m, j) => m === inProcess[i]!.members[j])),
+      "the callers' own inputs come back",
+    );
   });
 
   it('GIVEN 5,000 faces clustering in the worker THEN the event loop keeps ticking', async () => {

@@ -6,7 +6,12 @@ import { Semaphore, SerialQueue, forEachConcurrent } from '../../src/core/concur
 /** Watches how many tasks run at once. */
 function gauge() {
   let running = 0;
-  const state = { max: 0, get running() { return running; } };
+  const state = {
+    max: 0,
+    get running() {
+      return running;
+    },
+  };
   return {
     state,
     run: async <T>(work: () => Promise<T>): Promise<T> => {
@@ -29,11 +34,16 @@ describe('forEachConcurrent', () => {
     const items = Array.from({ length: 20 }, (_, i) => i);
     const { state, run } = gauge();
     const done: number[] = [];
-    await forEachConcurrent(items, 3, (i) => run(async () => {
-      await delay(i);
-      done.push(i);
-    }));
-    assert.deepEqual([...done].sort((a, b) => a - b), items);
+    await forEachConcurrent(items, 3, (i) =>
+      run(async () => {
+        await delay(i);
+        done.push(i);
+      }),
+    );
+    assert.deepEqual(
+      [...done].sort((a, b) => a - b),
+      items,
+    );
     assert.equal(state.max, 3);
   });
 
@@ -58,10 +68,12 @@ describe('forEachConcurrent', () => {
   it('GIVEN a limit of 0 THEN it still runs, one at a time', async () => {
     const { state, run } = gauge();
     let count = 0;
-    await forEachConcurrent([1, 2, 3], 0, () => run(async () => {
-      await sleep(1);
-      count++;
-    }));
+    await forEachConcurrent([1, 2, 3], 0, () =>
+      run(async () => {
+        await sleep(1);
+        count++;
+      }),
+    );
     assert.equal(count, 3);
     assert.equal(state.max, 1);
   });
@@ -98,11 +110,13 @@ describe('forEachConcurrent', () => {
     const started: number[] = [];
     const items = Array.from({ length: 20 }, (_, i) => i);
     await assert.rejects(
-      forEachConcurrent(items, 3, (i) => run(async () => {
-        started.push(i);
-        if (i === 2) throw boom;
-        await sleep(20);
-      })),
+      forEachConcurrent(items, 3, (i) =>
+        run(async () => {
+          started.push(i);
+          if (i === 2) throw boom;
+          await sleep(20);
+        }),
+      ),
       (error) => error === boom,
     );
     assert.equal(state.running, 0, 'the run settled while tasks were still running');
@@ -117,11 +131,15 @@ describe('SerialQueue', () => {
     const { state, run } = gauge();
     const order: number[] = [];
     const results = await Promise.all(
-      [0, 1, 2, 3, 4].map((i) => queue.run(() => run(async () => {
-        order.push(i);
-        await delay(i);
-        return i * 10;
-      }))),
+      [0, 1, 2, 3, 4].map((i) =>
+        queue.run(() =>
+          run(async () => {
+            order.push(i);
+            await delay(i);
+            return i * 10;
+          }),
+        ),
+      ),
     );
     assert.deepEqual(order, [0, 1, 2, 3, 4]);
     assert.deepEqual(results, [0, 10, 20, 30, 40]);
@@ -153,10 +171,12 @@ describe('SerialQueue', () => {
       await sleep(5);
       settled.push(1);
     });
-    queue.run(() => {
-      settled.push(2);
-      return Promise.reject(new Error('ignored'));
-    }).catch(() => undefined);
+    queue
+      .run(() => {
+        settled.push(2);
+        return Promise.reject(new Error('ignored'));
+      })
+      .catch(() => undefined);
     void queue.run(async () => {
       await sleep(5);
       settled.push(3);

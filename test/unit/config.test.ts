@@ -113,7 +113,13 @@ describe('loadConfig', () => {
       () => loadConfig(env, { cwd }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        assert.deepEqual(error.issues.map((issue) => issue.split(':')[0]).sort(), ['MATCH_MARGIN', 'MATCH_THRESHOLD', 'MAX_IMAGE_PIXELS', 'RECOGNITION_BACKEND', 'WORKERS']);
+        assert.deepEqual(error.issues.map((issue) => issue.split(':')[0]).sort(), [
+          'MATCH_MARGIN',
+          'MATCH_THRESHOLD',
+          'MAX_IMAGE_PIXELS',
+          'RECOGNITION_BACKEND',
+          'WORKERS',
+        ]);
         return true;
       },
     );
@@ -147,7 +153,8 @@ describe('loadConfig: DATABASE_URL', () => {
 describe('loadConfig: MATCH_THRESHOLD', () => {
   it('GIVEN a threshold THEN it is on the scale of --threshold and /threshold, 0.8 to 0.99; GIVEN one off it THEN the error says the range', () => {
     assert.equal(loadConfig({ MATCH_THRESHOLD: '0.95' }, { cwd: '/tmp' }).match.threshold, 0.95);
-    for (const value of ['-0.5', '0.5', '1']) assert.throws(() => loadConfig({ MATCH_THRESHOLD: value }, { cwd: '/tmp' }), /MATCH_THRESHOLD: from 0\.8 to 0\.99/, value);
+    for (const value of ['-0.5', '0.5', '1'])
+      assert.throws(() => loadConfig({ MATCH_THRESHOLD: value }, { cwd: '/tmp' }), /MATCH_THRESHOLD: from 0\.8 to 0\.99/, value);
   });
 });
 
@@ -163,18 +170,31 @@ describe('loadConfig: scale-out', () => {
     );
   });
 
-  it('GIVEN Discord shard settings THEN the count and this process\'s ids; GIVEN a bad list THEN it is refused', () => {
+  it("GIVEN Discord shard settings THEN the count and this process's ids; GIVEN a bad list THEN it is refused", () => {
     assert.deepEqual(loadConfig({ DISCORD_TOKEN: 't' }, { cwd: '/tmp' }).discord?.shards, { count: 'auto', ids: undefined });
-    assert.deepEqual(loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_COUNT: '4', DISCORD_SHARD_IDS: '0, 2' }, { cwd: '/tmp' }).discord?.shards, { count: 4, ids: [0, 2] });
+    assert.deepEqual(loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_COUNT: '4', DISCORD_SHARD_IDS: '0, 2' }, { cwd: '/tmp' }).discord?.shards, {
+      count: 4,
+      ids: [0, 2],
+    });
     assert.throws(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_IDS: 'first' }, { cwd: '/tmp' }), /DISCORD_SHARD_IDS/);
-    assert.throws(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_COUNT: '2', DISCORD_SHARD_IDS: '1,2' }, { cwd: '/tmp' }), /DISCORD_SHARD_IDS: shard numbers run from 0 to 1/);
+    assert.throws(
+      () => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_COUNT: '2', DISCORD_SHARD_IDS: '1,2' }, { cwd: '/tmp' }),
+      /DISCORD_SHARD_IDS: shard numbers run from 0 to 1/,
+    );
   });
 });
 
 describe('loadConfig for the bots', () => {
   it('GIVEN a Telegram token THEN the Telegram settings with their defaults, and no secret in any error', () => {
     const config = loadConfig({ TELEGRAM_BOT_TOKEN: '123:abc' }, { cwd: '/srv' });
-    assert.deepEqual(config.telegram, { token: '123:abc', apiRoot: undefined, webhook: undefined, maxDownloadBytes: 20_000_000, maxUploadBytes: 50_000_000, groupIntervalMs: 3100 });
+    assert.deepEqual(config.telegram, {
+      token: '123:abc',
+      apiRoot: undefined,
+      webhook: undefined,
+      maxDownloadBytes: 20_000_000,
+      maxUploadBytes: 50_000_000,
+      groupIntervalMs: 3100,
+    });
     assert.equal(config.discord, undefined);
     try {
       loadConfig({ TELEGRAM_BOT_TOKEN: '123:secret-token', TELEGRAM_API_ROOT: 'not a url with secret-token' }, { cwd: '/srv' });

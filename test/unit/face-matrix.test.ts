@@ -16,7 +16,10 @@ describe('FaceMatrix', () => {
     const live = new Map<string, Float32Array[]>();
     for (let p = 0; p < 14; p++) {
       const own = faces.slice(p * 3, p * 3 + 3);
-      matrix.setPhoto(`h${p}`, own.map((embedding, faceIndex) => ({ faceIndex, embedding, ...(p % 2 ? { personId: `p${p}` } : {}) })));
+      matrix.setPhoto(
+        `h${p}`,
+        own.map((embedding, faceIndex) => ({ faceIndex, embedding, ...(p % 2 ? { personId: `p${p}` } : {}) })),
+      );
       live.set(`h${p}`, own);
     }
     for (const gone of ['h3', 'h8']) {
@@ -33,7 +36,9 @@ describe('FaceMatrix', () => {
           return hits.length > 0 ? [`${hash}/${faceIndex}: ${hits.map((h) => `${h.probe}=${h.similarity.toFixed(6)}`).join(' ')}`] : [];
         }),
       );
-      const found = (await matrix.near(probes, min)).map((f) => `${f.photoHash}/${f.faceIndex}: ${f.hits.map((h) => `${h.probe}=${h.similarity.toFixed(6)}`).join(' ')}`);
+      const found = (await matrix.near(probes, min)).map(
+        (f) => `${f.photoHash}/${f.faceIndex}: ${f.hits.map((h) => `${h.probe}=${h.similarity.toFixed(6)}`).join(' ')}`,
+      );
       assert.deepEqual(found.sort(), expected.sort(), `min ${min}`);
     }
     assert.equal(matrix.size, 36);

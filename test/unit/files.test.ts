@@ -209,9 +209,13 @@ describe('ensureFolder', () => {
     assert.equal(await readFile(target, 'utf8'), 'keep me');
   });
 
-  it('GIVEN a folder the file system cannot hold (/proc/nope) THEN it raises PathError unwritable at once', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
-    await assert.rejects(ensureFolder('/proc/facefile-nope/deeper'), isPathError('unwritable', '/proc/facefile-nope/deeper'));
-  });
+  it(
+    'GIVEN a folder the file system cannot hold (/proc/nope) THEN it raises PathError unwritable at once',
+    { skip: process.platform !== 'linux' && 'needs /proc' },
+    async () => {
+      await assert.rejects(ensureFolder('/proc/facefile-nope/deeper'), isPathError('unwritable', '/proc/facefile-nope/deeper'));
+    },
+  );
 
   it('GIVEN a path below a file THEN it raises PathError not-a-folder', async () => {
     const target = path.join(await put('photo.jpg'), 'album');

@@ -23,7 +23,10 @@ describe('PhotoLibrary.notThis (fakes)', () => {
     const result = await t.library.notThis(G, 'anna', { hash: t.both.hash });
     assert.ok(result.kind === 'removed');
     assert.equal(result.person.name, 'Anna');
-    assert.deepEqual(result.nowFiledUnder.map((p) => p.name), ['Ben']);
+    assert.deepEqual(
+      result.nowFiledUnder.map((p) => p.name),
+      ['Ben'],
+    );
     assert.ok(!(await t.albumOf(G, 'Anna')).includes(t.both.hash));
     assert.ok((await t.albumOf(G, 'Ben')).includes(t.both.hash));
   });
@@ -45,7 +48,10 @@ describe('PhotoLibrary.notThis (fakes)', () => {
     const result = await t.library.notThis(G, 'Anna', { hash: wrong.hash });
     assert.ok(result.kind === 'removed');
     assert.deepEqual(result.nowFiledUnder, []);
-    assert.deepEqual((await t.library.people(G)).map((p) => p.samples), [1]);
+    assert.deepEqual(
+      (await t.library.people(G)).map((p) => p.samples),
+      [1],
+    );
     const ben = await t.library.ingest(G, { bytes: (await post([BEN], 120)).bytes });
     assert.ok(ben.kind === 'filed');
     assert.deepEqual(ben.people, [], 'Ben is no longer taken for Anna');
@@ -92,7 +98,10 @@ describe('PhotoLibrary.album (fakes)', () => {
         assert.ok(part.bytes <= limit);
         names.push(...(await readZipBytes(await t.albums.read(part.path))).map((e) => e.name));
       }
-      assert.deepEqual(names, listed.entries.map((e) => e.name));
+      assert.deepEqual(
+        names,
+        listed.entries.map((e) => e.name),
+      );
       assert.equal(parts, result.export.plannedParts);
     } finally {
       await result.export.dispose();
@@ -117,12 +126,16 @@ describe('PhotoLibrary.album (fakes)', () => {
       const names = (await readZipBytes(await t.albums.read(first.value.path))).map((e) => e.name);
       const last = listed.entries.find((e) => !names.includes(e.name))!;
       assert.equal((await within(t.library.notThis(G, 'Anna', { hash: last.hash }))).kind, 'removed');
-      for (let next = await parts.next(); !next.done; next = await parts.next()) names.push(...(await readZipBytes(await t.albums.read(next.value.path))).map((e) => e.name));
+      for (let next = await parts.next(); !next.done; next = await parts.next())
+        names.push(...(await readZipBytes(await t.albums.read(next.value.path))).map((e) => e.name));
       const hashes = names.map((n) => n.slice(18, 26));
       assert.ok(!hashes.includes(last.hash.slice(0, 8)), 'the photo taken out after the snapshot is not sent');
       assert.ok(!hashes.includes(late.hash.slice(0, 8)), 'the export is of the album as it was asked for');
       assert.equal(names.length, listed.entries.length - 1);
-      assert.deepEqual(result.export.skipped.map((e) => e.hash), [last.hash]);
+      assert.deepEqual(
+        result.export.skipped.map((e) => e.hash),
+        [last.hash],
+      );
     } finally {
       await result.export.dispose();
     }
@@ -187,10 +200,13 @@ describe('PhotoLibrary.people and stats (fakes)', () => {
     const t = await withPhotoOfBoth();
     await t.library.ingest(G, { bytes: (await post([3, { identity: ANNA, size: 20 }], 120)).bytes });
     const people = await t.library.people(G);
-    assert.deepEqual(people.map(({ name, samples, photos }) => ({ name, samples, photos })), [
-      { name: 'Anna', samples: 1, photos: 2 },
-      { name: 'Ben', samples: 1, photos: 2 },
-    ]);
+    assert.deepEqual(
+      people.map(({ name, samples, photos }) => ({ name, samples, photos })),
+      [
+        { name: 'Anna', samples: 1, photos: 2 },
+        { name: 'Ben', samples: 1, photos: 2 },
+      ],
+    );
     const stats = await t.library.stats(G);
     assert.deepEqual({ ...stats, diskBytes: stats.diskBytes > 0 }, { photos: 4, faces: 6, people: 2, unknownFaces: 1, unknownClusters: 0, diskBytes: true });
   });

@@ -39,7 +39,14 @@ describe('PhotoLibrary.unknownClusters (fakes)', () => {
   it('GIVEN 2,000 newer strangers THEN the stranger of the three oldest photos is still found: no cap on faces', async () => {
     const t = fakeLibrary();
     const next = random(9);
-    const face = (embedding: Float32Array, seenAt: string) => ({ box: { x: 0, y: 0, width: 10, height: 10 }, score: 1, eyeDistance: 20, embedding, embedder: t.engine.info.embedder, seenAt });
+    const face = (embedding: Float32Array, seenAt: string) => ({
+      box: { x: 0, y: 0, width: 10, height: 10 },
+      score: 1,
+      eyeDistance: 20,
+      embedding,
+      embedder: t.engine.info.embedder,
+      seenAt,
+    });
     const stranger = around(new Float32Array(128), 1, next);
     const save = (hash: string, embedding: Float32Array, seenAt: string) =>
       t.photos.save(G, { hash, ext: 'jpg', bytes: 1, postedAt: seenAt, faces: [face(embedding, seenAt)] });
@@ -50,7 +57,10 @@ describe('PhotoLibrary.unknownClusters (fakes)', () => {
     }
     for (let i = 0; i < 2000; i++) await save(sha256Hex(`new${i}`), around(new Float32Array(128), 1, next), '2025-06-01T00:00:00Z');
     const { clusters } = await t.library.unknownClusters(G);
-    assert.deepEqual(clusters.map((c) => c.faces.map((f) => f.photoHash).sort()), [old.sort()]);
+    assert.deepEqual(
+      clusters.map((c) => c.faces.map((f) => f.photoHash).sort()),
+      [old.sort()],
+    );
   });
 
   it('GIVEN a clusterer in the dependencies THEN /unknown clusters with it, and a worker finds what in-process does', async () => {
@@ -66,7 +76,17 @@ describe('PhotoLibrary.unknownClusters (fakes)', () => {
     };
     try {
       const { engine, gallery, photos, settings, albums, renderer } = t;
-      const library = new PhotoLibrary({ engine, decoder: new FakeImageDecoder(), gallery, photos, settings, albums, renderer, defaults: FAKE_DEFAULTS, clusterer: spy });
+      const library = new PhotoLibrary({
+        engine,
+        decoder: new FakeImageDecoder(),
+        gallery,
+        photos,
+        settings,
+        albums,
+        renderer,
+        defaults: FAKE_DEFAULTS,
+        clusterer: spy,
+      });
       const inWorker = await library.unknownClusters(G);
       assert.deepEqual(calls, [5]);
       assert.deepEqual(inWorker.clusters, (await t.library.unknownClusters(G)).clusters);
@@ -111,11 +131,14 @@ describe('PhotoLibrary.nameCluster (fakes)', () => {
     await t.library.nameCluster(G, 1, 'Dana');
     const later = await t.library.ingest(G, { bytes: (await post([PASSER_BY, STRANGER], 150)).bytes });
     assert.ok(later.kind === 'filed');
-    assert.deepEqual(later.people.map((p) => p.name), ['Dana']);
+    assert.deepEqual(
+      later.people.map((p) => p.name),
+      ['Dana'],
+    );
     assert.deepEqual(await t.library.nameCluster(G, 1, 'Dana'), { kind: 'unknown-cluster', clusters: [] });
   });
 
-  it('GIVEN an existing person\'s name THEN the cluster adds to them', async () => {
+  it("GIVEN an existing person's name THEN the cluster adds to them", async () => {
     const t = await clustered();
     await t.library.enroll(G, { name: 'Dana', photo: { bytes: (await post([{ identity: STRANGER, look: 'far' }], 90)).bytes } });
     // Enrolling re-files, but the far-off sample files none of the cluster's photos: it is still there.

@@ -15,7 +15,13 @@ describe('PhotoLibrary.checkConsistency (fakes)', () => {
     const reports = await t.library.checkConsistency();
     assert.deepEqual([...reports.keys()].sort(), [OTHER, G].sort());
     for (const report of reports.values()) {
-      assert.deepEqual(report, { temporaryFilesRemoved: 0, orphanOriginalsRemoved: 0, recordsWithoutOriginal: [], albumLinksRestored: 0, strayAlbumFilesRemoved: 0 });
+      assert.deepEqual(report, {
+        temporaryFilesRemoved: 0,
+        orphanOriginalsRemoved: 0,
+        recordsWithoutOriginal: [],
+        albumLinksRestored: 0,
+        strayAlbumFilesRemoved: 0,
+      });
     }
   });
 
@@ -38,7 +44,13 @@ describe('PhotoLibrary.checkConsistency (fakes)', () => {
     await t.albums.deleteOriginal(G, lostRef);
 
     const report = (await t.library.checkConsistency()).get(G);
-    assert.deepEqual(report, { temporaryFilesRemoved: 0, orphanOriginalsRemoved: 1, recordsWithoutOriginal: [lost.hash], albumLinksRestored: 1, strayAlbumFilesRemoved: 1 });
+    assert.deepEqual(report, {
+      temporaryFilesRemoved: 0,
+      orphanOriginalsRemoved: 1,
+      recordsWithoutOriginal: [lost.hash],
+      albumLinksRestored: 1,
+      strayAlbumFilesRemoved: 1,
+    });
     assert.equal(await t.photos.get(G, lost.hash), undefined, 'the record without its original is dropped');
     assert.ok((await t.albumOf(G, 'Ben')).includes(both.hash));
     assert.equal(await t.albums.hasOriginal(G, orphan), false);

@@ -40,7 +40,10 @@ describe('PhotoLibrary.enroll (fakes)', () => {
     assert.equal(ask.hash, photo.hash);
     const [sheet] = t.renderer.sheets;
     assert.deepEqual(sheet?.labels, ['1', '2', '3']);
-    assert.deepEqual(sheet.boxes.map((b) => b.x), [20, 100, 180]);
+    assert.deepEqual(
+      sheet.boxes.map((b) => b.x),
+      [20, 100, 180],
+    );
     assert.deepEqual(await t.library.people(G), []);
   });
 
@@ -53,7 +56,10 @@ describe('PhotoLibrary.enroll (fakes)', () => {
     assert.equal(done.kind, 'enrolled');
     const alone = await t.library.ingest(G, { bytes: (await post([ANNA], 120)).bytes });
     assert.ok(alone.kind === 'filed');
-    assert.deepEqual(alone.people.map((p) => p.name), ['Anna']);
+    assert.deepEqual(
+      alone.people.map((p) => p.name),
+      ['Anna'],
+    );
     const other = await t.library.ingest(G, { bytes: (await post([BEN], 120)).bytes });
     assert.ok(other.kind === 'filed');
     assert.deepEqual(other.people, []);
@@ -77,7 +83,10 @@ describe('PhotoLibrary.enroll (fakes)', () => {
   it('GIVEN a photo with no face, or only a face too small THEN no usable face, and nobody is created', async () => {
     const t = fakeLibrary();
     assert.deepEqual(await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([])).bytes } }), { kind: 'no-usable-face', reason: 'no-face' });
-    assert.deepEqual(await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([{ identity: ANNA, size: 20 }])).bytes } }), { kind: 'no-usable-face', reason: 'too-small' });
+    assert.deepEqual(await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([{ identity: ANNA, size: 20 }])).bytes } }), {
+      kind: 'no-usable-face',
+      reason: 'too-small',
+    });
     assert.deepEqual(await t.library.people(G), []);
   });
 

@@ -39,7 +39,10 @@ describe('PhotoLibrary.forget (fakes)', () => {
     const result = await t.library.forget(G, { name: 'ANNA' });
     assert.ok(result.kind === 'forgotten');
     assert.equal(result.person.name, 'Anna');
-    assert.deepEqual((await t.gallery.list(G)).map((p) => p.name), ['Ben']);
+    assert.deepEqual(
+      (await t.gallery.list(G)).map((p) => p.name),
+      ['Ben'],
+    );
     assert.equal((await t.library.album(G, 'Anna')).kind, 'unknown-person');
     assert.deepEqual(await t.albums.list(G, 'Anna'), []);
     assert.equal(t.compactions(), 1);
@@ -68,7 +71,8 @@ describe('PhotoLibrary.forget (fakes)', () => {
     assert.equal(result.facesErased, 4);
     const her = identityEmbedding(ANNA);
     for (const record of await t.photos.list(G)) {
-      for (const face of record.faces) assert.ok(!face.embedding || similarity(face.embedding, her) < 0.5, `a face of ${record.hash.slice(0, 8)} is still hers`);
+      for (const face of record.faces)
+        assert.ok(!face.embedding || similarity(face.embedding, her) < 0.5, `a face of ${record.hash.slice(0, 8)} is still hers`);
     }
     const kept = await t.photos.get(G, t.annaUnrecognised.hash);
     assert.equal(kept?.faces.length, 1, "the stranger's face beside her stays");

@@ -120,7 +120,10 @@ describe('PhotoLibrary audit log (fakes)', () => {
         ['enroll', 'u1', 'added a face sample to Anna (new person)'],
       ],
     );
-    assert.ok(log.every((e) => !JSON.stringify(e).includes('Ben')), 'Ben is gone from the log, as doer and as subject');
+    assert.ok(
+      log.every((e) => !JSON.stringify(e).includes('Ben')),
+      'Ben is gone from the log, as doer and as subject',
+    );
     assert.deepEqual(await t.library.auditLog('tg:-999'), [], 'another group sees nothing');
   });
 });

@@ -10,7 +10,10 @@ const [ANNA, BEN, CLEO] = [1, 2, 3];
 /** A library where Anna and Ben are enrolled from photos of their own. */
 async function annaAndBen(): Promise<FakeLibrary> {
   const t = fakeLibrary();
-  for (const [name, identity] of [['Anna', ANNA], ['Ben', BEN]] as const) {
+  for (const [name, identity] of [
+    ['Anna', ANNA],
+    ['Ben', BEN],
+  ] as const) {
     const result = await t.library.enroll(G, { name, photo: { bytes: (await post([identity], 100)).bytes } });
     assert.equal(result.kind, 'enrolled');
   }
@@ -50,10 +53,17 @@ describe('PhotoLibrary.ingest (fakes)', () => {
     const photo = await post([{ identity: ANNA, look: 'changed' }, ANNA]);
     const result = await t.library.ingest(G, { bytes: photo.bytes });
     assert.equal(result.kind, 'filed');
-    assert.deepEqual(result.people.map((p) => p.name), ['Anna']);
+    assert.deepEqual(
+      result.people.map((p) => p.name),
+      ['Anna'],
+    );
     assert.equal(result.unknownFaces, 1);
     const record = await t.photos.get(G, photo.hash);
-    assert.deepEqual(record?.faces.map((f) => f.personId !== undefined), [false, true], 'the clearer face (second) keeps the name');
+    assert.deepEqual(
+      record?.faces.map((f) => f.personId !== undefined),
+      [false, true],
+      'the clearer face (second) keeps the name',
+    );
     assert.equal((await t.albumOf(G, 'Anna')).filter((h) => h === photo.hash).length, 1);
   });
 
@@ -65,7 +75,10 @@ describe('PhotoLibrary.ingest (fakes)', () => {
     const again = await t.library.ingest(G, { bytes: photo.bytes, originalName: 'copy.png' });
     assert.ok(again.kind === 'duplicate');
     assert.equal(again.hash, photo.hash);
-    assert.deepEqual(again.people.map((p) => p.name), ['Anna']);
+    assert.deepEqual(
+      again.people.map((p) => p.name),
+      ['Anna'],
+    );
     assert.equal(t.engine.detections, detections);
     assert.equal((await t.library.stats(G)).photos, 3);
   });
@@ -74,7 +87,10 @@ describe('PhotoLibrary.ingest (fakes)', () => {
     const t = await annaAndBen();
     const photo = await post([ANNA]);
     const results = await Promise.all([t.library.ingest(G, { bytes: photo.bytes }), t.library.ingest(G, { bytes: photo.bytes })]);
-    assert.deepEqual(results.map((r) => r.kind), ['filed', 'duplicate']);
+    assert.deepEqual(
+      results.map((r) => r.kind),
+      ['filed', 'duplicate'],
+    );
   });
 
   it('GIVEN a record whose original is gone THEN posting the photo again stores and files it anew', async () => {
@@ -107,7 +123,13 @@ describe('PhotoLibrary.ingest (fakes)', () => {
   it('GIVEN a photo with its poster, name and time THEN the record keeps them and the album entry is dated by the post', async () => {
     const t = await annaAndBen();
     const photo = await post([ANNA]);
-    await t.library.ingest(G, { bytes: photo.bytes, postedBy: 'u1', originalName: 'beach.png', postedAt: new Date('2025-07-04T10:00:00Z'), source: { message: '9' } });
+    await t.library.ingest(G, {
+      bytes: photo.bytes,
+      postedBy: 'u1',
+      originalName: 'beach.png',
+      postedAt: new Date('2025-07-04T10:00:00Z'),
+      source: { message: '9' },
+    });
     const record = await t.photos.get(G, photo.hash);
     assert.equal(record?.postedBy, 'u1');
     assert.equal(record.originalName, 'beach.png');

@@ -11,7 +11,9 @@ function watchReads(t: FakeLibrary): { lists: () => number; loaded: () => string
   let lists = 0;
   let loaded: string[] = [];
   const store = t.photos;
-  const list = store.list.bind(store), getMany = store.getMany.bind(store), get = store.get.bind(store);
+  const list = store.list.bind(store),
+    getMany = store.getMany.bind(store),
+    get = store.get.bind(store);
   store.list = (group) => {
     lists++;
     return list(group);
@@ -31,7 +33,11 @@ function watchReads(t: FakeLibrary): { lists: () => number; loaded: () => string
 async function assertSettled(t: FakeLibrary): Promise<void> {
   const { threshold } = await t.library.settings(G);
   const changes = planRefile(await t.photos.list(G), await t.gallery.list(G), { threshold, margin: 0.02, embedder: t.engine.info.embedder });
-  assert.deepEqual(changes.map((c) => c.after.hash), [], 'a full re-file would still change these photos');
+  assert.deepEqual(
+    changes.map((c) => c.after.hash),
+    [],
+    'a full re-file would still change these photos',
+  );
 }
 
 /** Anna enrolled; 40 photos of strangers; Ben in two photos before he enrols; Anna in changed looks. */
@@ -92,7 +98,13 @@ describe('PhotoLibrary does work in proportion to the change (fakes)', () => {
     await t.library.enroll(G, { name: 'Ben', photo: { hash: t.bens[0]! } });
     const reads = watchReads(t);
     const people = await t.library.people(G);
-    assert.deepEqual(people.map((p) => [p.name, p.photos]), [['Anna', 42], ['Ben', 2]]);
+    assert.deepEqual(
+      people.map((p) => [p.name, p.photos]),
+      [
+        ['Anna', 42],
+        ['Ben', 2],
+      ],
+    );
     const stats = await t.library.stats(G);
     assert.equal(stats.photos, 44);
     assert.equal(reads.lists(), 0);

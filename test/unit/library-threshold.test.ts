@@ -61,7 +61,10 @@ describe('PhotoLibrary.setThreshold (fakes)', () => {
     await t.library.setThreshold(G, 0.88);
     const result = await t.library.ingest(G, { bytes: (await post([{ identity: ANNA, look: 'changed' }], 140)).bytes });
     assert.ok(result.kind === 'filed');
-    assert.deepEqual(result.people.map((p) => p.name), ['Anna']);
+    assert.deepEqual(
+      result.people.map((p) => p.name),
+      ['Anna'],
+    );
   });
 });
 
@@ -87,7 +90,10 @@ describe('PhotoLibrary.thresholdReport (fakes)', () => {
     // Recognised faces that are a sample themselves (the enrolment photos, and Anna and Ben where
     // they stand just as in those) are left out: only Anna beside Ben counts.
     assert.equal(plot.same.length, 1);
-    assert.ok(plot.same.every((s) => s > 0.95), plot.same.join());
+    assert.ok(
+      plot.same.every((s) => s > 0.95),
+      plot.same.join(),
+    );
     assert.ok(plot.different.length > 0 && plot.different.every((s) => s < 0.5), plot.different.join());
     assert.equal(plot.threshold, 0.93);
   });

@@ -99,14 +99,11 @@ describe('createLogger', () => {
     assertNoSecret(await output());
   });
 
-  it(
-    'GIVEN an Error whose message holds the URL, logged directly THEN the line has no token',
-    async () => {
-      const { log, output } = capture();
-      log.error(new Error(`fetch failed: ${URL}`));
-      assertNoSecret(await output());
-    },
-  );
+  it('GIVEN an Error whose message holds the URL, logged directly THEN the line has no token', async () => {
+    const { log, output } = capture();
+    log.error(new Error(`fetch failed: ${URL}`));
+    assertNoSecret(await output());
+  });
 
   it('GIVEN an object with a token field, at the top or one level down THEN the token is redacted', async () => {
     const { log, output } = capture();
@@ -114,26 +111,32 @@ describe('createLogger', () => {
     log.info({ telegram: { token: TOKEN } }, 'starting');
     const text = await output();
     assertNoSecret(text);
-    const lines = text.trim().split('\n').map((line) => JSON.parse(line) as { token?: string; telegram?: { token: string } });
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { token?: string; telegram?: { token: string } });
     assert.equal(lines[0]?.token, '[redacted]');
     assert.equal(lines[1]?.telegram?.token, '[redacted]');
   });
 
-  it(
-    'GIVEN the URL in a string field of a logged object THEN the line has no token',
-    async () => {
-      const { log, output } = capture();
-      log.info({ url: URL }, 'request');
-      assertNoSecret(await output());
-    },
-  );
+  it('GIVEN the URL in a string field of a logged object THEN the line has no token', async () => {
+    const { log, output } = capture();
+    log.info({ url: URL }, 'request');
+    assertNoSecret(await output());
+  });
 
   it('GIVEN level warn THEN info lines are not written and warn lines are, with a text level', async () => {
     const { log, output } = capture('warn');
     log.info('hidden');
     log.warn('shown');
-    const lines = (await output()).trim().split('\n').map((line) => JSON.parse(line) as { level: string; msg: string });
-    assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['warn', 'shown']]);
+    const lines = (await output())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: string; msg: string });
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.msg]),
+      [['warn', 'shown']],
+    );
   });
 });
 

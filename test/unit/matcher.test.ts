@@ -58,12 +58,18 @@ describe('scorePeople', () => {
 
   it('GIVEN three people THEN they are listed best first', () => {
     const scores = scorePeople(PROBE, [person('anna', 0.3), person('bob', 0.9), person('carl', 0.6)]);
-    assert.deepEqual(scores.map((s) => s.personId), ['bob', 'carl', 'anna']);
+    assert.deepEqual(
+      scores.map((s) => s.personId),
+      ['bob', 'carl', 'anna'],
+    );
   });
 
   it('GIVEN a person without samples THEN they get no score at all', () => {
     const scores = scorePeople(PROBE, [person('anna'), person('bob', 0.7)]);
-    assert.deepEqual(scores.map((s) => s.personId), ['bob']);
+    assert.deepEqual(
+      scores.map((s) => s.personId),
+      ['bob'],
+    );
   });
 });
 
@@ -127,11 +133,7 @@ describe('matchFaces', () => {
   });
 
   it('GIVEN faces without an embedding THEN they are unusable with their own reason, in place', () => {
-    const matches = matchFaces(
-      [{ unusable: 'low-confidence' }, { embedding: at(0.9) }, { unusable: 'too-small' }],
-      [person('anna', 1)],
-      POLICY,
-    );
+    const matches = matchFaces([{ unusable: 'low-confidence' }, { embedding: at(0.9) }, { unusable: 'too-small' }], [person('anna', 1)], POLICY);
     assert.deepEqual(matches[0], { kind: 'unusable', reason: 'low-confidence' });
     assertPerson(matches[1], 'anna', 0.9);
     assert.deepEqual(matches[2], { kind: 'unusable', reason: 'too-small' });

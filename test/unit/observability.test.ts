@@ -86,7 +86,12 @@ describe('Metrics: jobs', () => {
 
   it('GIVEN a new Metrics THEN the default process metrics are there, with the facefile_ prefix', async () => {
     const names = (await new Metrics().registry.getMetricsAsJSON()).map((m) => m.name);
-    for (const name of ['facefile_process_cpu_seconds_total', 'facefile_process_resident_memory_bytes', 'facefile_nodejs_eventloop_lag_seconds', 'facefile_nodejs_heap_size_used_bytes']) {
+    for (const name of [
+      'facefile_process_cpu_seconds_total',
+      'facefile_process_resident_memory_bytes',
+      'facefile_nodejs_eventloop_lag_seconds',
+      'facefile_nodejs_heap_size_used_bytes',
+    ]) {
       assert.ok(names.includes(name), `${name} missing from ${names.join(', ')}`);
     }
   });
@@ -105,7 +110,10 @@ describe('Metrics: recognition stages', () => {
   it('GIVEN a stage that resolves and one that throws THEN both are timed, the value passes and the error is rethrown', async () => {
     const metrics = new Metrics();
     assert.equal(await metrics.timeStage('decode', () => new Promise((resolve) => setTimeout(() => resolve(42), 20))), 42);
-    await assert.rejects(metrics.timeStage('decode', () => Promise.reject(new Error('corrupt'))), /corrupt/);
+    await assert.rejects(
+      metrics.timeStage('decode', () => Promise.reject(new Error('corrupt'))),
+      /corrupt/,
+    );
     assert.equal(await value(metrics, 'facefile_recognition_seconds', 'facefile_recognition_seconds_count', { stage: 'decode' }), 2);
     const sum = await value(metrics, 'facefile_recognition_seconds', 'facefile_recognition_seconds_sum', { stage: 'decode' });
     assert.ok(sum !== undefined && sum >= 0.015, `sum ${sum}`);
@@ -162,7 +170,10 @@ describe('Metrics: queue depth', () => {
     metrics.onQueueDepth(() => Promise.reject(new Error('connect ECONNREFUSED redis://:hunter2@10.0.0.1:6379')));
     metrics.onQueueDepth(() => new Promise(() => undefined));
     metrics.onQueueDepth(() => Promise.resolve([{ queue: 'refile', state: 'delayed', jobs: 3 }]));
-    assert.deepEqual((await series(metrics, 'facefile_queue_depth')).map((s) => [s.labels, s.value]), [[{ queue: 'refile', state: 'delayed' }, 3]]);
+    assert.deepEqual(
+      (await series(metrics, 'facefile_queue_depth')).map((s) => [s.labels, s.value]),
+      [[{ queue: 'refile', state: 'delayed' }, 3]],
+    );
     assert.equal(await value(metrics, 'facefile_errors_total', 'facefile_errors_total', { kind: 'scrape' }), 2);
     assert.equal(log.warnings.length, 2);
     assert.ok(!log.warnings.join('\n').includes('hunter2'), log.warnings.join('\n'));
@@ -189,7 +200,10 @@ describe('Metrics: queue depth', () => {
 describe('withTimeout', () => {
   it('GIVEN work that answers in time THEN its value; GIVEN work that hangs THEN a TimeoutError; GIVEN work that throws at once THEN a rejection', async () => {
     assert.equal(await withTimeout(() => Promise.resolve('ok'), 1_000), 'ok');
-    await assert.rejects(withTimeout(() => new Promise(() => undefined), 20), (error: unknown) => error instanceof TimeoutError && error.ms === 20);
+    await assert.rejects(
+      withTimeout(() => new Promise(() => undefined), 20),
+      (error: unknown) => error instanceof TimeoutError && error.ms === 20,
+    );
     await assert.rejects(
       withTimeout(() => {
         throw new Error('sync');

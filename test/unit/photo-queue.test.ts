@@ -48,7 +48,10 @@ describe('PhotoQueue', () => {
       await queue.add(Buffer.from('photo'), META);
       await queue.idle();
       assert.equal(lib.filed.length, 1);
-      assert.deepEqual(answers.map((a) => a.kind), ['filed']);
+      assert.deepEqual(
+        answers.map((a) => a.kind),
+        ['filed'],
+      );
       assert.deepEqual(await readdir(dir), []);
     }));
 
@@ -61,7 +64,10 @@ describe('PhotoQueue', () => {
       await queue.start();
       await queue.add(Buffer.from('precious'), META);
       await queue.idle();
-      assert.deepEqual(answers.map((a) => a.kind), ['failed']);
+      assert.deepEqual(
+        answers.map((a) => a.kind),
+        ['failed'],
+      );
       const kept = await readdir(path.join(dir, 'dead-letter'));
       const bin = kept.find((n) => n.endsWith('.bin'))!;
       assert.equal(await readFile(path.join(dir, 'dead-letter', bin), 'utf8'), 'precious');
@@ -82,7 +88,10 @@ describe('PhotoQueue', () => {
       const queue = new PhotoQueue({ dir, library: lib, log: silentLog, concurrency: 1, retry: FAST });
       await queue.start();
       await queue.idle();
-      assert.deepEqual(lib.filed.map((b) => Buffer.from(b).toString()), ['good photo']);
+      assert.deepEqual(
+        lib.filed.map((b) => Buffer.from(b).toString()),
+        ['good photo'],
+      );
       const quarantined = (await readdir(path.join(dir, 'quarantine'))).sort();
       assert.ok(quarantined.includes('0000000000000001-aaaaaa.bin') && quarantined.includes('0000000000000003-cccccc.bin'), quarantined.join());
       assert.equal(await readFile(path.join(dir, 'quarantine', '0000000000000001-aaaaaa.bin'), 'utf8'), 'intact photo');
@@ -90,7 +99,13 @@ describe('PhotoQueue', () => {
 
   it('GIVEN a stop while a retry waits THEN the job stays on disk with its tries, and a new queue files it', () =>
     withQueue(async (dir) => {
-      const first = new PhotoQueue({ dir, library: library([enospc()]), log: silentLog, concurrency: 1, retry: { ...FAST, firstDelayMs: 60_000, maxDelayMs: 60_000 } });
+      const first = new PhotoQueue({
+        dir,
+        library: library([enospc()]),
+        log: silentLog,
+        concurrency: 1,
+        retry: { ...FAST, firstDelayMs: 60_000, maxDelayMs: 60_000 },
+      });
       await first.start();
       await first.add(Buffer.from('photo'), META);
       while ((await readdir(dir)).every((n) => !n.endsWith('.tries'))) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -104,7 +104,33 @@ describe('safeFolderName', () => {
   });
 
   it('GIVEN many awkward names THEN every result is safe and maps to itself', () => {
-    const pieces = ['a', 'Z', ' ', '.', '..', '/', '\\', '\0', '\t', 'é', 'e\u0301', '\u0301', '大', '😀', '👨‍👩‍👧', 'CON', 'nul', ':', '*', '\u202E', '\uD800', '\u00A0', '_', '-', '(2)'];
+    const pieces = [
+      'a',
+      'Z',
+      ' ',
+      '.',
+      '..',
+      '/',
+      '\\',
+      '\0',
+      '\t',
+      'é',
+      'e\u0301',
+      '\u0301',
+      '大',
+      '😀',
+      '👨‍👩‍👧',
+      'CON',
+      'nul',
+      ':',
+      '*',
+      '\u202E',
+      '\uD800',
+      '\u00A0',
+      '_',
+      '-',
+      '(2)',
+    ];
     let seed = 7;
     const next = (): number => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;

@@ -8,7 +8,8 @@ describe('parseEnroll', () => {
   it('GIVEN "me" THEN me', () => assert.deepEqual(parseEnroll('me'), { me: true, name: '' }));
   it('GIVEN "me 3" THEN me and face 3', () => assert.deepEqual(parseEnroll('ME 3'), { me: true, name: '', face: 3 }));
   it('GIVEN only a number THEN no name', () => assert.deepEqual(parseEnroll('2'), { me: false, name: '', face: 2 }));
-  it('GIVEN a name that ends in a year THEN the year is part of the name', () => assert.deepEqual(parseEnroll('Class of 2024'), { me: false, name: 'Class of 2024' }));
+  it('GIVEN a name that ends in a year THEN the year is part of the name', () =>
+    assert.deepEqual(parseEnroll('Class of 2024'), { me: false, name: 'Class of 2024' }));
 });
 
 describe('parseName', () => {

@@ -31,7 +31,11 @@ function coverage(width: number, height: number, tiles: readonly Box[]): Uint8Ar
 
 describe('detectionRegions', () => {
   it('GIVEN a photo no larger than a tile and a quarter THEN only the whole view is scanned, keeping faces of any size', () => {
-    for (const [w, h] of [[640, 480], [800, 800], [100, 800]] as const) {
+    for (const [w, h] of [
+      [640, 480],
+      [800, 800],
+      [100, 800],
+    ] as const) {
       assert.deepEqual(detectionRegions(w, h, TILE), [{ x: 0, y: 0, width: w, height: h, whole: true, minFace: 0 }], `${w}×${h}`);
     }
   });
@@ -59,13 +63,22 @@ describe('detectionRegions', () => {
     }
   });
 
-  for (const [w, h] of [[4000, 3000], [1000, 900], [2001, 1333], [3000, 4000]] as const) {
+  for (const [w, h] of [
+    [4000, 3000],
+    [1000, 900],
+    [2001, 1333],
+    [3000, 4000],
+  ] as const) {
     it(`GIVEN a ${w}×${h} photo THEN the tiles of each size cover every pixel`, () => {
       const tiles = tilesOf(detectionRegions(w, h, TILE));
       const sizes = [...new Set(tiles.map((t) => t.width))];
       assert.ok(sizes.includes(TILE));
       for (const size of sizes) {
-        const holes = coverage(w, h, tiles.filter((t) => t.width === size)).indexOf(0);
+        const holes = coverage(
+          w,
+          h,
+          tiles.filter((t) => t.width === size),
+        ).indexOf(0);
         assert.equal(holes, -1, `pixel (${holes % w}, ${Math.floor(holes / w)}) is in no tile of ${size}`);
       }
     });
@@ -122,35 +135,51 @@ describe('mergeDetections', () => {
 
   it('GIVEN two overlapping detections of one face THEN only the better-scoring one is kept', () => {
     const kept = mergeDetections([face('weak', 0.6, 100, 100, 50), face('strong', 0.9, 105, 102, 50)]);
-    assert.deepEqual(kept.map((f) => f.id), ['strong']);
+    assert.deepEqual(
+      kept.map((f) => f.id),
+      ['strong'],
+    );
   });
 
   it('GIVEN two disjoint detections THEN both are kept, best first', () => {
     const kept = mergeDetections([face('left', 0.7, 0, 0, 50), face('right', 0.8, 300, 0, 50)]);
-    assert.deepEqual(kept.map((f) => f.id), ['right', 'left']);
+    assert.deepEqual(
+      kept.map((f) => f.id),
+      ['right', 'left'],
+    );
   });
 
   it('GIVEN a small box inside a large one (iou below the threshold) THEN the weaker is dropped', () => {
     const big = face('big', 0.9, 0, 0, 100);
     const inner = face('inner', 0.8, 30, 30, 30);
     assert.ok(iou(big.box, inner.box) < 0.3, 'the test needs an iou below the merge threshold');
-    assert.deepEqual(mergeDetections([inner, big]).map((f) => f.id), ['big']);
+    assert.deepEqual(
+      mergeDetections([inner, big]).map((f) => f.id),
+      ['big'],
+    );
   });
 
   it('GIVEN a stronger small box inside a weaker large one THEN the large one is dropped', () => {
     const big = face('big', 0.5, 0, 0, 100);
     const inner = face('inner', 0.8, 30, 30, 30);
-    assert.deepEqual(mergeDetections([big, inner]).map((f) => f.id), ['inner']);
+    assert.deepEqual(
+      mergeDetections([big, inner]).map((f) => f.id),
+      ['inner'],
+    );
   });
 
   it('GIVEN boxes that only graze each other THEN both are kept', () => {
     const kept = mergeDetections([face('a', 0.9, 0, 0, 100), face('b', 0.8, 90, 0, 100)]);
-    assert.deepEqual(kept.map((f) => f.id), ['a', 'b']);
+    assert.deepEqual(
+      kept.map((f) => f.id),
+      ['a', 'b'],
+    );
   });
 });
 
 describe('cutByRegion', () => {
-  const W = 2000, H = 1500;
+  const W = 2000,
+    H = 1500;
   const inner = region(500, 400, 640, 640);
 
   it('GIVEN the whole view THEN no face is cut, even one at its edge', () => {

@@ -71,15 +71,12 @@ describe('bestThreshold', () => {
     assert.equal(accuracy, 20 / 21);
   });
 
-  it(
-    'GIVEN a different pair with no score THEN it is counted as correctly rejected, as accuracyAt counts it',
-    () => {
-      const pairs = [...separable(), pair(false, undefined, 99)];
-      const { threshold, accuracy } = bestThreshold(pairs);
-      assert.equal(accuracyAt(pairs, threshold), 1);
-      assert.equal(accuracy, 1);
-    },
-  );
+  it('GIVEN a different pair with no score THEN it is counted as correctly rejected, as accuracyAt counts it', () => {
+    const pairs = [...separable(), pair(false, undefined, 99)];
+    const { threshold, accuracy } = bestThreshold(pairs);
+    assert.equal(accuracyAt(pairs, threshold), 1);
+    assert.equal(accuracy, 1);
+  });
 });
 
 describe('crossValidate', () => {
@@ -124,11 +121,8 @@ describe('tarAtFar', () => {
     assert.deepEqual(tarAtFar([...impostors, ...genuine], 0.05), tarAtFar([...impostors, ...genuine], 0));
   });
 
-  it(
-    'GIVEN a genuine pair with no score THEN it is never a true accept',
-    () => {
-      const { tar } = tarAtFar([pair(false, undefined, 0), pair(true, 0.9, 1), pair(true, undefined, 2)], 0);
-      assert.equal(tar, 0.5);
-    },
-  );
+  it('GIVEN a genuine pair with no score THEN it is never a true accept', () => {
+    const { tar } = tarAtFar([pair(false, undefined, 0), pair(true, 0.9, 1), pair(true, undefined, 2)], 0);
+    assert.equal(tar, 0.5);
+  });
 });

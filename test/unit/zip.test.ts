@@ -54,7 +54,9 @@ async function readZip(file: string): Promise<ReadEntry[]> {
 }
 
 async function jpeg(file: string, colour: { r: number; g: number; b: number }): Promise<string> {
-  await sharp({ create: { width: 64, height: 48, channels: 3, background: colour } }).jpeg().toFile(file);
+  await sharp({ create: { width: 64, height: 48, channels: 3, background: colour } })
+    .jpeg()
+    .toFile(file);
   return file;
 }
 
@@ -125,28 +127,31 @@ describe('writeZip', () => {
     const blue = await jpeg(path.join(dir, 'blue.jpg'), { r: 0, g: 0, b: 255 });
     const destination = path.join(dir, 'Anna.zip');
     await writeZip([{ source: red, name: 'red.jpg' }], destination);
-    await writeZip([{ source: red, name: 'red.jpg' }, { source: blue, name: 'blue.jpg' }], destination);
+    await writeZip(
+      [
+        { source: red, name: 'red.jpg' },
+        { source: blue, name: 'blue.jpg' },
+      ],
+      destination,
+    );
     assert.deepEqual((await readZip(destination)).map((e) => e.name).sort(), ['blue.jpg', 'red.jpg']);
   });
 
-  it(
-    'GIVEN a source file that is missing THEN writeZip rejects and leaves neither the zip nor a partial file',
-    async () => {
-      const red = await jpeg(path.join(dir, 'red.jpg'), { r: 255, g: 0, b: 0 });
-      const destination = path.join(dir, 'Anna.zip');
-      await assert.rejects(
-        writeZip(
-          [
-            { source: red, name: 'red.jpg' },
-            { source: path.join(dir, 'gone.jpg'), name: 'gone.jpg' },
-          ],
-          destination,
-        ),
-        { code: 'ENOENT' },
-      );
-      assert.deepEqual(await readdir(dir), ['red.jpg']);
-    },
-  );
+  it('GIVEN a source file that is missing THEN writeZip rejects and leaves neither the zip nor a partial file', async () => {
+    const red = await jpeg(path.join(dir, 'red.jpg'), { r: 255, g: 0, b: 0 });
+    const destination = path.join(dir, 'Anna.zip');
+    await assert.rejects(
+      writeZip(
+        [
+          { source: red, name: 'red.jpg' },
+          { source: path.join(dir, 'gone.jpg'), name: 'gone.jpg' },
+        ],
+        destination,
+      ),
+      { code: 'ENOENT' },
+    );
+    assert.deepEqual(await readdir(dir), ['red.jpg']);
+  });
 
   it('GIVEN a destination that is a folder THEN writeZip rejects after writing and removes its partial file', async () => {
     const red = await jpeg(path.join(dir, 'red.jpg'), { r: 255, g: 0, b: 0 });

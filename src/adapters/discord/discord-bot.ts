@@ -16,7 +16,7 @@ import {
   type RepliableInteraction,
 } from 'discord.js';
 import type { Log } from '../../core/index.ts';
-import type { Bot} from '../../bot/index.ts';
+import type { Bot } from '../../bot/index.ts';
 import { megabytes, type ChatContext, type ChatUser, type CommandArgs, type FetchedPhoto, type Syntax } from '../../bot/index.ts';
 import { isPhotoName } from '../../files/index.ts';
 import type { PhotoJobs } from '../../jobs/index.ts';
@@ -53,7 +53,12 @@ export interface DiscordBotOptions {
  * Checks the token with GET /users/@me before anything slow starts, and, given `shards`, that the
  * shards to run exist: a one-line `StartupError` otherwise.
  */
-export function verifyDiscord(options: { readonly token: string; readonly apiRoot?: string; readonly timeoutMs?: number; readonly shards?: DiscordShards }): Promise<unknown> {
+export function verifyDiscord(options: {
+  readonly token: string;
+  readonly apiRoot?: string;
+  readonly timeoutMs?: number;
+  readonly shards?: DiscordShards;
+}): Promise<unknown> {
   const root = options.apiRoot ?? DEFAULT_API_ROOT;
   return verifyAtStart('Discord', new URL(root).host, options.timeoutMs ?? 15_000, async (signal) => {
     const me = await getJson(root, options.token, '/users/@me', signal);
@@ -154,7 +159,12 @@ export class DiscordBot {
 
   private createClient(messageContent: boolean, plan: ShardPlan): Client {
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, ...(messageContent ? [GatewayIntentBits.MessageContent] : [])];
-    const client = new Client({ intents, shards: [...plan.ids], shardCount: plan.count, ...(this.options.apiRoot ? { rest: { api: this.options.apiRoot } } : {}) });
+    const client = new Client({
+      intents,
+      shards: [...plan.ids],
+      shardCount: plan.count,
+      ...(this.options.apiRoot ? { rest: { api: this.options.apiRoot } } : {}),
+    });
     // Once every shard of this process is ready, with the servers of all of them.
     client.on(Events.ClientReady, (ready) => {
       for (const guild of ready.guilds.cache.values()) void this.tasks.track(this.register(guild));
@@ -219,7 +229,11 @@ export class DiscordBot {
       caller: callerOf(message.author.id, message.member?.displayName ?? message.author.displayName),
       postedAt: message.createdAt,
       source: { chat: message.channelId, message: message.id },
-      photos: images.map((image) => ({ fileId: image.id, fileName: image.name, download: async () => (image.size > limit ? undefined : downloadLimited(image.url, limit)) })),
+      photos: images.map((image) => ({
+        fileId: image.id,
+        fileName: image.name,
+        download: async () => (image.size > limit ? undefined : downloadLimited(image.url, limit)),
+      })),
       downloadLimitBytes: limit,
       reply: (text) => this.send(message.channelId, message.id, text),
       tooLarge: this.syntax.tooLarge,
@@ -344,7 +358,9 @@ export class DiscordBot {
 
   /** The libraries a server holds: itself, or one per channel. */
   private groupsOf(guild: Guild): string[] {
-    return this.options.scope === 'channel' ? [...guild.channels.cache.keys()].map((channel) => this.groupOf(guild.id, channel)) : [this.groupOf(guild.id, null)];
+    return this.options.scope === 'channel'
+      ? [...guild.channels.cache.keys()].map((channel) => this.groupOf(guild.id, channel))
+      : [this.groupOf(guild.id, null)];
   }
 
   private groupOf(guildId: string, channelId: string | null): string {

@@ -8,13 +8,20 @@ import { StartupError } from '../../core/index.ts';
 export async function verifyAtStart<T>(platform: string, where: string, timeoutMs: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const signal = AbortSignal.timeout(timeoutMs);
   const timedOut = new Promise<never>((_, reject) =>
-    signal.addEventListener('abort', () => reject(new StartupError(`the ${platform} API at ${where} did not answer within ${Math.round(timeoutMs / 1000)} s`)), { once: true }),
+    signal.addEventListener(
+      'abort',
+      () => reject(new StartupError(`the ${platform} API at ${where} did not answer within ${Math.round(timeoutMs / 1000)} s`)),
+      { once: true },
+    ),
   );
   try {
     return await Promise.race([call(signal), timedOut]);
   } catch (error) {
     if (error instanceof StartupError) throw error;
-    const status = (error as { code?: unknown; status?: unknown; response?: { error_code?: unknown } }).response?.error_code ?? (error as { status?: unknown }).status ?? (error as { code?: unknown }).code;
+    const status =
+      (error as { code?: unknown; status?: unknown; response?: { error_code?: unknown } }).response?.error_code ??
+      (error as { status?: unknown }).status ??
+      (error as { code?: unknown }).code;
     if (status === 401 || status === 403 || status === 404) {
       throw new StartupError(`${platform} refused the bot token (${String(status)}): check it in .env`, { cause: error });
     }

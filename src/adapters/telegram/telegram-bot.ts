@@ -138,7 +138,8 @@ export class TelegramBot {
       return this.options.bot.answerPhoto(
         {
           reply: (text) => this.send(chat, replyTo, text),
-          react: () => this.reactions.send(chat, () => this.telegraf.telegram.setMessageReaction(chat, replyTo, [{ type: 'emoji', emoji: '👍' }])).then(() => undefined),
+          react: () =>
+            this.reactions.send(chat, () => this.telegraf.telegram.setMessageReaction(chat, replyTo, [{ type: 'emoji', emoji: '👍' }])).then(() => undefined),
         },
         meta,
         result,
@@ -242,13 +243,13 @@ export class TelegramBot {
     // disk. When it cannot be, the process ends before that poll, and Telegram delivers it again.
     await this.options.bot
       .photosPosted({
-      platform: TELEGRAM,
-      group: groupOf(message),
-      caller: callerOf(message),
-      postedAt: new Date(message.date * 1000),
-      source: { chat: String(message.chat.id), message: String(message.message_id) },
-      photos: [this.posted(photo)],
-      downloadLimitBytes: this.options.maxDownloadBytes,
+        platform: TELEGRAM,
+        group: groupOf(message),
+        caller: callerOf(message),
+        postedAt: new Date(message.date * 1000),
+        source: { chat: String(message.chat.id), message: String(message.message_id) },
+        photos: [this.posted(photo)],
+        downloadLimitBytes: this.options.maxDownloadBytes,
         reply: (text) => this.send(String(message.chat.id), message.message_id, text),
         tooLarge: TELEGRAM_SYNTAX.tooLarge,
       })
@@ -288,12 +289,18 @@ export class TelegramBot {
       reply: (text) => this.send(chat, message.message_id, text),
       replyImage: async (png, fileName, caption) => {
         await this.messages.send(chat, () =>
-          this.telegraf.telegram.sendPhoto(chat, { source: Buffer.from(png), filename: fileName }, { caption: caption.slice(0, 1024), reply_parameters: multipartReplyTo(message.message_id) }),
+          this.telegraf.telegram.sendPhoto(
+            chat,
+            { source: Buffer.from(png), filename: fileName },
+            { caption: caption.slice(0, 1024), reply_parameters: multipartReplyTo(message.message_id) },
+          ),
         );
       },
       sendFiles: async (files) => {
         for await (const file of files) {
-          await this.messages.send(chat, () => this.telegraf.telegram.sendDocument(chat, { source: createReadStream(file.path), filename: file.name }, { caption: file.caption }));
+          await this.messages.send(chat, () =>
+            this.telegraf.telegram.sendDocument(chat, { source: createReadStream(file.path), filename: file.name }, { caption: file.caption }),
+          );
         }
       },
     };
@@ -347,7 +354,9 @@ export class TelegramBot {
 
   /** Sends a paced reply to a message; settles when it is sent. */
   private async send(chat: string, replyTo: number, text: string): Promise<void> {
-    await this.messages.send(chat, () => this.telegraf.telegram.sendMessage(chat, text, { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }));
+    await this.messages.send(chat, () =>
+      this.telegraf.telegram.sendMessage(chat, text, { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }),
+    );
   }
 
   /** The command a message starts with (text or caption), unless it is addressed to another bot. */

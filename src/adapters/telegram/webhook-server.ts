@@ -96,7 +96,8 @@ export class WebhookServer {
       first = await this.options.firstDelivery(update.update_id);
     } catch (error) {
       // Handling it unchecked could answer a command twice; refused, Telegram tries again later.
-      if (error instanceof DeliveryInProgress) this.options.log.info({ update: update.update_id }, 'a Telegram update another process is handling was refused for now');
+      if (error instanceof DeliveryInProgress)
+        this.options.log.info({ update: update.update_id }, 'a Telegram update another process is handling was refused for now');
       else this.options.log.error({ err: error, update: update.update_id }, 'could not check whether a Telegram update was already handled');
       return refuse(req, res, 503);
     }

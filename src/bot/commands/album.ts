@@ -30,7 +30,13 @@ export const album: BotCommand = {
           await ctx.reply(`${result.person.name}: ${zips.plannedParts} zip ${zips.plannedParts === 1 ? 'file' : 'files'}.`);
           // Each part is built when the platform is ready for it, and deleted once it has been sent.
           await ctx.sendFiles(outgoing(zips.parts));
-          if (zips.tooLarge.length > 0) await ctx.reply(replies.albumTooLargeReply(zips.tooLarge.map((e) => e.name), limit));
+          if (zips.tooLarge.length > 0)
+            await ctx.reply(
+              replies.albumTooLargeReply(
+                zips.tooLarge.map((e) => e.name),
+                limit,
+              ),
+            );
           if (result.hidden) await ctx.reply(replies.albumHiddenReply(result.person.name, result.hidden));
         } finally {
           await zips.dispose();

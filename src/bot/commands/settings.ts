@@ -8,7 +8,12 @@ export const settings: BotCommand = {
   description: 'Admins: quiet or summary replies to photos',
   adminOnly: true,
   options: [{ name: 'mode', description: 'How I answer photos', type: 'string', choices: ['quiet', 'summary'] }],
-  parseText: (text) => ({ mode: text.trim().toLowerCase().replace(/^replies\s+/, '') }),
+  parseText: (text) => ({
+    mode: text
+      .trim()
+      .toLowerCase()
+      .replace(/^replies\s+/, ''),
+  }),
   async run(ctx, args, { library }) {
     if (!(await ctx.isAdmin())) return ctx.reply(replies.NOT_ADMIN);
     await ctx.defer();

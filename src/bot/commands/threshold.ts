@@ -25,7 +25,8 @@ export const threshold: BotCommand = {
         return undefined;
     }
   },
-  usage: (syntax) => `${syntax.command('threshold')}, ${syntax.command('threshold', { value: '<value>' })} or ${syntax.command('threshold', { report: 'report', value: '[value]' })}`,
+  usage: (syntax) =>
+    `${syntax.command('threshold')}, ${syntax.command('threshold', { value: '<value>' })} or ${syntax.command('threshold', { report: 'report', value: '[value]' })}`,
   async run(ctx, args, { library }) {
     if (!(await ctx.isAdmin())) return ctx.reply(replies.NOT_ADMIN);
     await ctx.defer();

@@ -40,13 +40,16 @@ export async function album(ctx: LibraryContext, group: GroupId, name: string, m
         release();
       }
       // Taken out of the album (forget, "not this") after the snapshot: rightly left out.
-      if (zips.skipped.length > 0) ctx.log.info({ group, person: person.id, skipped: zips.skipped.length }, 'album export: photos gone since the snapshot were left out');
+      if (zips.skipped.length > 0)
+        ctx.log.info({ group, person: person.id, skipped: zips.skipped.length }, 'album export: photos gone since the snapshot were left out');
     },
   };
   return { kind: 'album', person, hidden, export: exported };
 }
 
-type AlbumSnapshot = Exclude<AlbumResult, { kind: 'album' | 'album-photos' }> | { readonly kind: 'snapshot'; readonly person: PersonRef; readonly folder: string; readonly entries: AlbumEntry[]; readonly hidden: number };
+type AlbumSnapshot =
+  | Exclude<AlbumResult, { kind: 'album' | 'album-photos' }>
+  | { readonly kind: 'snapshot'; readonly person: PersonRef; readonly folder: string; readonly entries: AlbumEntry[]; readonly hidden: number };
 
 /** Who the name means and the entries of their album the asker may see, as they are now. */
 async function albumSnapshot(ctx: LibraryContext, group: GroupId, name: string, canSee: SourceFilter | undefined): Promise<AlbumSnapshot> {
@@ -86,7 +89,13 @@ export async function people(ctx: LibraryContext, group: GroupId): Promise<Perso
 }
 
 /** "This is not Anna": takes the photo out of her album for good, and re-files it. */
-export async function notThis(ctx: LibraryContext, group: GroupId, name: string, photo: { hash: string } | IncomingPhoto, actor: Actor = { admin: false }): Promise<NotThisResult> {
+export async function notThis(
+  ctx: LibraryContext,
+  group: GroupId,
+  name: string,
+  photo: { hash: string } | IncomingPhoto,
+  actor: Actor = { admin: false },
+): Promise<NotThisResult> {
   const { gallery, photos } = ctx.deps;
   const everyone = await gallery.list(group);
   const person = findPerson(everyone, name);
@@ -121,7 +130,10 @@ export async function stats(ctx: LibraryContext, group: GroupId): Promise<Librar
     ctx.deps.photos.describedOtherwise(group, ctx.embedder),
   ]);
   // A person whose samples are all of another embedder is still waiting for them to be re-described.
-  const withoutSamples = everyone.filter((p) => p.samples.length === 0).map((p) => p.name).sort((a, b) => a.localeCompare(b));
+  const withoutSamples = everyone
+    .filter((p) => p.samples.length === 0)
+    .map((p) => p.name)
+    .sort((a, b) => a.localeCompare(b));
   return {
     photos: counts.photos,
     faces: counts.faces,

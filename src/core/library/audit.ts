@@ -23,11 +23,21 @@ export function scrubEntry(entry: AuditEntry, person: { readonly name: string; r
   const mentions = new RegExp(`(?<![\\p{L}\\p{N}])${person.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}])`, 'giu');
   const own = person.userId !== undefined && entry.by === person.userId;
   const { by, byName, ...rest } = entry;
-  return { ...rest, detail: entry.detail.replace(mentions, FORGOTTEN), ...(own ? {} : { ...(by !== undefined ? { by } : {}), ...(byName !== undefined ? { byName } : {}) }) };
+  return {
+    ...rest,
+    detail: entry.detail.replace(mentions, FORGOTTEN),
+    ...(own ? {} : { ...(by !== undefined ? { by } : {}), ...(byName !== undefined ? { byName } : {}) }),
+  };
 }
 
 /** Appends to the group's audit log when something changed; a failure to log never undoes the change. */
-export async function audit(ctx: LibraryContext, group: GroupId, actor: Actor | undefined, action: AuditEntry['action'], detail: string | undefined): Promise<void> {
+export async function audit(
+  ctx: LibraryContext,
+  group: GroupId,
+  actor: Actor | undefined,
+  action: AuditEntry['action'],
+  detail: string | undefined,
+): Promise<void> {
   if (!ctx.deps.audit || detail === undefined) return;
   const entry: AuditEntry = {
     at: ctx.now().toISOString(),

@@ -102,7 +102,8 @@ export function neighbourLists(
     offer(lists, j, i, link);
   };
   const single = (i: number, j: number): void => {
-    const oi = i * d, oj = j * d;
+    const oi = i * d,
+      oj = j * d;
     let s = 0;
     for (let k = 0; k < d; k++) s += v[oi + k]! * v[oj + k]!;
     pair(i, j, s);
@@ -113,14 +114,29 @@ export function neighbourLists(
       continue;
     }
     for (let a = i; a < i + 4; a++) for (let b = a + 1; b < i + 4; b++) single(a, b);
-    const o0 = i * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
+    const o0 = i * d,
+      o1 = o0 + d,
+      o2 = o1 + d,
+      o3 = o2 + d;
     let j = i + 4;
     for (; j + 2 <= n; j += 2) {
-      const p = j * d, q = p + d;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+      const p = j * d,
+        q = p + d;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0,
+        t0 = 0,
+        t1 = 0,
+        t2 = 0,
+        t3 = 0;
       for (let k = 0; k < d; k++) {
-        const x = v[p + k]!, y = v[q + k]!;
-        const r0 = v[o0 + k]!, r1 = v[o1 + k]!, r2 = v[o2 + k]!, r3 = v[o3 + k]!;
+        const x = v[p + k]!,
+          y = v[q + k]!;
+        const r0 = v[o0 + k]!,
+          r1 = v[o1 + k]!,
+          r2 = v[o2 + k]!,
+          r3 = v[o3 + k]!;
         s0 += r0 * x;
         s1 += r1 * x;
         s2 += r2 * x;
@@ -307,7 +323,13 @@ function unite(lists: readonly NeighbourLists[]): NeighbourLists {
   if (rest.length === 0) return first;
   const { degree } = first;
   const rows = first.counts.length;
-  const united: NeighbourLists = { degree, ids: new Int32Array(rows * degree), links: new Float32Array(rows * degree), counts: new Int32Array(rows), overflow: new Uint8Array(rows) };
+  const united: NeighbourLists = {
+    degree,
+    ids: new Int32Array(rows * degree),
+    links: new Float32Array(rows * degree),
+    counts: new Int32Array(rows),
+    overflow: new Uint8Array(rows),
+  };
   for (const part of lists) {
     for (let row = 0; row < rows; row++) {
       if (part.overflow[row]) united.overflow[row] = 1;

@@ -24,11 +24,21 @@ export async function unknownClusters(ctx: LibraryContext, group: GroupId): Prom
     faces: c.central.map((m) => m.key),
     photos: new Set(c.members.map((m) => m.photo)).size,
   }));
-  await ctx.deps.settings.saveClusters(group, clusters.map(({ id, faces }) => ({ id, faces })));
+  await ctx.deps.settings.saveClusters(
+    group,
+    clusters.map(({ id, faces }) => ({ id, faces })),
+  );
   if (clusters.length === 0) return { clusters, minPhotos };
   // Only the photos the sheet shows are read.
   const shown = clusters.slice(0, SHEET_CLUSTERS);
-  const byHash = new Map((await ctx.deps.photos.getMany(group, shown.map((c) => c.faces[0]!.photoHash))).map((r) => [r.hash, r]));
+  const byHash = new Map(
+    (
+      await ctx.deps.photos.getMany(
+        group,
+        shown.map((c) => c.faces[0]!.photoHash),
+      )
+    ).map((r) => [r.hash, r]),
+  );
   const tiles = [];
   for (const cluster of shown) {
     const example = cluster.faces[0]!;
@@ -42,7 +52,13 @@ export async function unknownClusters(ctx: LibraryContext, group: GroupId): Prom
 }
 
 /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
-export async function nameCluster(ctx: LibraryContext, group: GroupId, clusterId: number, rawName: string, actor: Actor = { admin: false }): Promise<NameClusterResult> {
+export async function nameCluster(
+  ctx: LibraryContext,
+  group: GroupId,
+  clusterId: number,
+  rawName: string,
+  actor: Actor = { admin: false },
+): Promise<NameClusterResult> {
   const clean = cleanPersonName(rawName);
   if (!clean.ok) return { kind: 'invalid-name', reason: clean.reason };
   const clusters = (await ctx.deps.settings.getClusters(group)) ?? [];

@@ -19,7 +19,8 @@ async function repairGroup(ctx: LibraryContext, group: GroupId): Promise<RepairR
   const [records, people] = await Promise.all([photos.list(group), gallery.list(group)]);
   const report = await albums.repair(group, records, albumsOf(records, people));
   for (const hash of report.recordsWithoutOriginal) await photos.delete(group, hash);
-  if (report.recordsWithoutOriginal.length > 0) ctx.log.error({ group, hashes: report.recordsWithoutOriginal }, 'photo records without their original were dropped');
+  if (report.recordsWithoutOriginal.length > 0)
+    ctx.log.error({ group, hashes: report.recordsWithoutOriginal }, 'photo records without their original were dropped');
   return report;
 }
 

@@ -1,4 +1,16 @@
-import type { AlbumStore, AuditLog, FaceCache, FaceEngine, GalleryStore, GroupLocks, ImageDecoder, PhotoRef, PhotoStore, Renderer, SettingsStore } from '../ports.ts';
+import type {
+  AlbumStore,
+  AuditLog,
+  FaceCache,
+  FaceEngine,
+  GalleryStore,
+  GroupLocks,
+  ImageDecoder,
+  PhotoRef,
+  PhotoStore,
+  Renderer,
+  SettingsStore,
+} from '../ports.ts';
 import type { DecodedImage, Embedding } from '../types.ts';
 import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../library-types.ts';
 import { KeyedSerialQueue, Semaphore } from '../concurrency.ts';
@@ -130,7 +142,10 @@ export function findPerson(people: readonly Person[], name: string): Person | un
 
 /** The people with these ids, as answers name them; ids of people since deleted are left out. */
 export function refsOf(people: readonly Person[], ids: readonly string[]): PersonRef[] {
-  return ids.map((id) => people.find((p) => p.id === id)).filter((p): p is Person => p !== undefined).map(refOf);
+  return ids
+    .map((id) => people.find((p) => p.id === id))
+    .filter((p): p is Person => p !== undefined)
+    .map(refOf);
 }
 
 /** The file names of a photo: album entries are dated by when it was taken, else posted. */

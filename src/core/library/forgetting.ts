@@ -48,7 +48,8 @@ export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: 
   }
   const looksLikeThem = new Set(lookalikes.map((f) => `${f.photoHash}/${f.faceIndex}`));
   const scope = new Set([...(await photos.filedUnder(group, person.id)), ...lookalikes.map((f) => f.photoHash)]);
-  const kept: PhotoRecord[] = [], deleted: PhotoRecord[] = [];
+  const kept: PhotoRecord[] = [],
+    deleted: PhotoRecord[] = [];
   for (const record of await photos.getMany(group, [...scope])) {
     const wasTheirs = peopleOf(record).includes(person.id);
     const faces = record.faces.filter((face, faceIndex) => {

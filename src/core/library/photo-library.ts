@@ -64,7 +64,11 @@ export class PhotoLibrary {
    * contact sheet, and the caller asks again with `face`.
    */
   enroll(group: GroupId, request: EnrollRequest): Promise<EnrollResult> {
-    const actor = { ...(request.by !== undefined ? { userId: request.by } : {}), ...(request.byName !== undefined ? { name: request.byName } : {}), admin: request.byAdmin ?? false };
+    const actor = {
+      ...(request.by !== undefined ? { userId: request.by } : {}),
+      ...(request.byName !== undefined ? { name: request.byName } : {}),
+      admin: request.byAdmin ?? false,
+    };
     return this.audited(group, actor, 'enroll', () => pending.refiling(this.ctx, group, () => enroll(this.ctx, group, request)), describe.enroll);
   }
 
@@ -87,7 +91,13 @@ export class PhotoLibrary {
   }
 
   setReplyMode(group: GroupId, replyMode: ReplyMode, actor?: Actor): Promise<GroupSettingsView> {
-    return this.audited(group, actor, 'settings', () => threshold.setReplyMode(this.ctx, group, replyMode), () => `set replies to photos to ${replyMode}`);
+    return this.audited(
+      group,
+      actor,
+      'settings',
+      () => threshold.setReplyMode(this.ctx, group, replyMode),
+      () => `set replies to photos to ${replyMode}`,
+    );
   }
 
   /** Sets the group's threshold and re-files every photo so the albums agree with it. */
@@ -111,12 +121,24 @@ export class PhotoLibrary {
 
   /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
   nameCluster(group: GroupId, clusterId: number, rawName: string, actor?: Actor): Promise<NameClusterResult> {
-    return this.audited(group, actor, 'name', () => pending.refiling(this.ctx, group, () => clusters.nameCluster(this.ctx, group, clusterId, rawName, actor)), describe.name);
+    return this.audited(
+      group,
+      actor,
+      'name',
+      () => pending.refiling(this.ctx, group, () => clusters.nameCluster(this.ctx, group, clusterId, rawName, actor)),
+      describe.name,
+    );
   }
 
   /** "This is not Anna": takes the photo out of her album for good, and re-files it. */
   notThis(group: GroupId, name: string, photo: { hash: string } | IncomingPhoto, actor?: Actor): Promise<NotThisResult> {
-    return this.audited(group, actor, 'not-this', () => pending.refiling(this.ctx, group, () => albums.notThis(this.ctx, group, name, photo, actor)), describe.notThis);
+    return this.audited(
+      group,
+      actor,
+      'not-this',
+      () => pending.refiling(this.ctx, group, () => albums.notThis(this.ctx, group, name, photo, actor)),
+      describe.notThis,
+    );
   }
 
   /**
@@ -128,10 +150,13 @@ export class PhotoLibrary {
     const self = 'userId' in who;
     const forgetting = async () => {
       const result = await forget(this.ctx, group, who);
-      if (result.kind === 'forgotten') await this.ctx.deps.audit?.scrub(group, { name: result.person.name, ...(result.userId !== undefined ? { userId: result.userId } : {}) });
+      if (result.kind === 'forgotten')
+        await this.ctx.deps.audit?.scrub(group, { name: result.person.name, ...(result.userId !== undefined ? { userId: result.userId } : {}) });
       return result;
     };
-    return this.audited(group, actor ?? (self ? { userId: who.userId, admin: false } : undefined), 'forget', forgetting, (result) => describe.forget(result, self));
+    return this.audited(group, actor ?? (self ? { userId: who.userId, admin: false } : undefined), 'forget', forgetting, (result) =>
+      describe.forget(result, self),
+    );
   }
 
   /**
@@ -202,7 +227,13 @@ export class PhotoLibrary {
   }
 
   /** Runs a change inside the group's lock, then records it in the audit log if it changed anything. */
-  private audited<R>(group: GroupId, actor: Actor | undefined, action: AuditEntry['action'], change: () => Promise<R>, detail: (result: R) => string | undefined): Promise<R> {
+  private audited<R>(
+    group: GroupId,
+    actor: Actor | undefined,
+    action: AuditEntry['action'],
+    change: () => Promise<R>,
+    detail: (result: R) => string | undefined,
+  ): Promise<R> {
     return this.ctx.serial(group, async () => {
       const result = await change();
       await audit(this.ctx, group, actor, action, detail(result));

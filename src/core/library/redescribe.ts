@@ -104,7 +104,10 @@ async function redescribeSamples(ctx: LibraryContext, group: GroupId, report: Re
     await ctx.serial(group, async () => {
       // Read again inside the lock: the person may have changed (or been forgotten) since.
       const person = (await ctx.deps.gallery.list(group)).find((p) => p.id === id);
-      if (person && stale(person) > 0) done += await redescribePerson(ctx, group, person, report, (n) => options.onProgress?.({ group, phase: 'samples', done: Math.min(done + n, total), total }));
+      if (person && stale(person) > 0)
+        done += await redescribePerson(ctx, group, person, report, (n) =>
+          options.onProgress?.({ group, phase: 'samples', done: Math.min(done + n, total), total }),
+        );
     });
   }
 }
@@ -121,7 +124,10 @@ async function redescribePerson(ctx: LibraryContext, group: GroupId, person: Per
     const found = await redescribeSample(ctx, group, person, sample, report);
     if (typeof found === 'string') {
       report.samplesDropped.push({ group, person: person.name, reason: found, ...(sample.photoHash !== undefined ? { photoHash: sample.photoHash } : {}) });
-      ctx.log.warn({ group, person: person.id, photo: sample.photoHash, reason: found }, 'a face sample could not be re-described for the new recognition model and is removed');
+      ctx.log.warn(
+        { group, person: person.id, photo: sample.photoHash, reason: found },
+        'a face sample could not be re-described for the new recognition model and is removed',
+      );
     } else {
       samples.push({ ...sample, embedding: found, embedder: ctx.embedder });
       report.samples++;
@@ -156,7 +162,13 @@ async function redescribeSample(ctx: LibraryContext, group: GroupId, person: Per
  * already, by a run that stopped before the sample was saved).
  */
 function faceOfSample(record: PhotoRecord, personId: string, sample: Sample): number | undefined {
-  const same = record.faces.findIndex((f) => f.embedding && f.embedder === sample.embedder && f.embedding.length === sample.embedding.length && similarity(f.embedding, sample.embedding) >= SAME_EMBEDDING);
+  const same = record.faces.findIndex(
+    (f) =>
+      f.embedding &&
+      f.embedder === sample.embedder &&
+      f.embedding.length === sample.embedding.length &&
+      similarity(f.embedding, sample.embedding) >= SAME_EMBEDDING,
+  );
   if (same >= 0) return same;
   const named = record.faces.flatMap((f, i) => (f.personId === personId ? [i] : []));
   return named.length === 1 ? named[0] : undefined;
@@ -169,7 +181,9 @@ async function redescribePhotos(ctx: LibraryContext, group: GroupId, report: Rep
   if (total === 0) return;
   ctx.log.info({ group, photos: total, embedder: ctx.embedder }, 're-describing faces for a new recognition model');
   const seen = new Set<string>();
-  let done = 0, loggedAt = Date.now(), loggedDone = 0;
+  let done = 0,
+    loggedAt = Date.now(),
+    loggedDone = 0;
   for (;;) {
     const turn = await ctx.serial(group, async () => {
       // Read inside the lock: another process may have done some since.
@@ -188,7 +202,10 @@ async function redescribePhotos(ctx: LibraryContext, group: GroupId, report: Rep
       return { did, listed: hashes.length };
     });
     if (done - loggedDone >= LOG_EVERY_PHOTOS || Date.now() - loggedAt >= LOG_EVERY_MS) {
-      ctx.log.info({ group, done, photos: total }, `re-describing faces for a new recognition model: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} photos`);
+      ctx.log.info(
+        { group, done, photos: total },
+        `re-describing faces for a new recognition model: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} photos`,
+      );
       loggedAt = Date.now();
       loggedDone = done;
     }
@@ -222,7 +239,11 @@ async function redescribeRecord(ctx: LibraryContext, group: GroupId, record: Pho
     if (found === undefined) unpaired++;
     return redescribed(face, found === undefined ? undefined : detected[found], ctx.embedder);
   });
-  if (unpaired > 0) ctx.log.warn({ group, hash: record.hash, faces: unpaired }, 'faces the new recognition model did not find again keep their names but lose their embeddings');
+  if (unpaired > 0)
+    ctx.log.warn(
+      { group, hash: record.hash, faces: unpaired },
+      'faces the new recognition model did not find again keep their names but lose their embeddings',
+    );
   const saved: PhotoRecord = { ...record, faces };
   await photos.save(group, saved);
   report.photos++;
@@ -235,7 +256,10 @@ async function giveUp(ctx: LibraryContext, group: GroupId, record: PhotoRecord, 
   const faces = record.faces.map((face) => (ctx.outdated(face) ? redescribed(face, undefined, ctx.embedder) : face));
   await ctx.deps.photos.save(group, { ...record, faces });
   report.photosFailed.push({ group, hash: record.hash, reason });
-  ctx.log.warn({ group, hash: record.hash, reason }, 'a photo could not be re-described for the new recognition model: its faces keep their names and lose their embeddings');
+  ctx.log.warn(
+    { group, hash: record.hash, reason },
+    'a photo could not be re-described for the new recognition model: its faces keep their names and lose their embeddings',
+  );
 }
 
 /** The stored face as the face found anew describes it (its name and first sighting kept); without one, no embedding. */
@@ -266,7 +290,8 @@ export function pairByBox(stored: readonly (Box | undefined)[], found: readonly 
     });
   });
   candidates.sort((x, y) => y.iou - x.iou);
-  const pairs = new Map<number, number>(), taken = new Set<number>();
+  const pairs = new Map<number, number>(),
+    taken = new Set<number>();
   for (const { s, f } of candidates) {
     if (pairs.has(s) || taken.has(f)) continue;
     pairs.set(s, f);

@@ -67,7 +67,8 @@ export function planRefile(records: readonly PhotoRecord[], people: readonly Per
       ...record,
       faces: record.faces.map((face, i) => withPerson(face, assigned[i])),
     };
-    const was = peopleOf(record), now = peopleOf(after);
+    const was = peopleOf(record),
+      now = peopleOf(after);
     changes.push({ before: record, after, added: now.filter((id) => !was.includes(id)), removed: was.filter((id) => !now.includes(id)) });
   }
   return changes;
@@ -100,7 +101,16 @@ export async function refileGroup(ctx: LibraryContext, group: GroupId, policy?: 
     const batch = changes.slice(i, i + REFILE_BATCH);
     for (const change of batch) for (const id of change.added) await albums.link(group, folderOf(id)!, photoRef(change.after));
     // Only the faces whose name changed are written.
-    await photos.assign(group, batch.flatMap((c) => c.after.faces.flatMap((face, faceIndex) => (face.personId === c.before.faces[faceIndex]!.personId ? [] : [{ photoHash: c.after.hash, faceIndex, ...(face.personId !== undefined ? { personId: face.personId } : {}) }]))));
+    await photos.assign(
+      group,
+      batch.flatMap((c) =>
+        c.after.faces.flatMap((face, faceIndex) =>
+          face.personId === c.before.faces[faceIndex]!.personId
+            ? []
+            : [{ photoHash: c.after.hash, faceIndex, ...(face.personId !== undefined ? { personId: face.personId } : {}) }],
+        ),
+      ),
+    );
     for (const change of batch) {
       for (const id of change.removed) {
         const folder = folderOf(id);
@@ -157,10 +167,16 @@ export async function refileNear(ctx: LibraryContext, group: GroupId, samples: r
  * that pass is the same, and so is every decision.
  */
 export async function photosBetween(ctx: LibraryContext, group: GroupId, people: readonly Person[], from: number, to: number): Promise<string[]> {
-  const lo = Math.min(from, to), hi = Math.max(from, to);
+  const lo = Math.min(from, to),
+    hi = Math.max(from, to);
   const probes = people.flatMap((p) => ctx.comparableSamples(p).samples.map((s) => ({ owner: p.id, embedding: s.embedding })));
   if (probes.length === 0 || lo === hi) return [];
-  const near = await ctx.deps.photos.near(group, probes.map((p) => p.embedding), lo, ctx.embedder);
+  const near = await ctx.deps.photos.near(
+    group,
+    probes.map((p) => p.embedding),
+    lo,
+    ctx.embedder,
+  );
   const hashes = new Set<string>();
   for (const face of near) {
     const best = new Map<string, number>();

@@ -115,7 +115,14 @@ export interface PersonSummary extends PersonRef {
 }
 
 export type SetThresholdResult =
-  | { readonly kind: 'set'; readonly previous: number; readonly threshold: number; readonly photosChanged: number; readonly filed: number; readonly unfiled: number }
+  | {
+      readonly kind: 'set';
+      readonly previous: number;
+      readonly threshold: number;
+      readonly photosChanged: number;
+      readonly filed: number;
+      readonly unfiled: number;
+    }
   | { readonly kind: 'out-of-range'; readonly min: number; readonly max: number };
 
 export interface ThresholdReport {

@@ -40,7 +40,10 @@ export async function setThreshold(ctx: LibraryContext, group: GroupId, threshol
  */
 export async function thresholdReport(ctx: LibraryContext, group: GroupId, proposed?: number): Promise<ThresholdReport> {
   const [current, people, records] = await Promise.all([ctx.settingsOf(group), ctx.deps.gallery.list(group), ctx.deps.photos.list(group)]);
-  const { same, different } = distributionsOf(people.map((p) => ctx.comparableSamples(p)), records.map((r) => ({ ...r, faces: r.faces.filter((f) => ctx.comparable(f)) })));
+  const { same, different } = distributionsOf(
+    people.map((p) => ctx.comparableSamples(p)),
+    records.map((r) => ({ ...r, faces: r.faces.filter((f) => ctx.comparable(f)) })),
+  );
   const plot = await ctx.deps.renderer.similarityPlot({
     same,
     different,

@@ -90,7 +90,10 @@ export class IncomingPhotos {
       const file = path.join(this.dir, name);
       const info = await stat(file).catch(() => undefined);
       if (!info || Date.now() - info.mtimeMs < minAgeMs) continue;
-      const meta = await readFile(file, 'utf8').then((text) => JSON.parse(text) as PhotoJobMeta, () => undefined);
+      const meta = await readFile(file, 'utf8').then(
+        (text) => JSON.parse(text) as PhotoJobMeta,
+        () => undefined,
+      );
       if (meta) found.push({ id: name.slice(0, -5), meta });
     }
     return found;

@@ -59,8 +59,15 @@ export class PhotoWorker {
       settings: { backoffStrategy: (attemptsMade) => retryDelay(this.retry, attemptsMade) },
     });
     this.worker.on('error', (error) => options.log.warn({ err: error }, 'the photo worker lost Redis'));
-    this.worker.on('completed', (job) => void this.completed(job).catch((error: unknown) => options.log.warn({ err: error, job: job.id }, 'could not tidy a filed photo')));
-    this.worker.on('failed', (job, error) => void (job && this.failed(job, error).catch((e: unknown) => options.log.error({ err: e, job: job.id }, 'could not set a failed photo aside'))));
+    this.worker.on(
+      'completed',
+      (job) => void this.completed(job).catch((error: unknown) => options.log.warn({ err: error, job: job.id }, 'could not tidy a filed photo')),
+    );
+    this.worker.on(
+      'failed',
+      (job, error) =>
+        void (job && this.failed(job, error).catch((e: unknown) => options.log.error({ err: e, job: job.id }, 'could not set a failed photo aside'))),
+    );
   }
 
   /** Starts taking jobs; resolves once the worker runs. */
@@ -98,7 +105,11 @@ export class PhotoWorker {
     }
     const result = await this.options.library.ingest(meta.group, incomingPhoto(bytes, meta));
     await this.answer(job, result);
-    this.options.onJob?.({ outcome: result.kind, waitSeconds: ((job.processedOn ?? started) - job.timestamp) / 1000, runSeconds: (Date.now() - started) / 1000 });
+    this.options.onJob?.({
+      outcome: result.kind,
+      waitSeconds: ((job.processedOn ?? started) - job.timestamp) / 1000,
+      runSeconds: (Date.now() - started) / 1000,
+    });
     return result.kind;
   }
 
@@ -114,11 +125,17 @@ export class PhotoWorker {
     const runSeconds = job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : 0;
     const waitSeconds = job.processedOn ? (job.processedOn - job.timestamp) / 1000 : 0;
     if (!final) {
-      this.options.log.warn({ err: error, job: job.id, group: meta.group, tries: job.attemptsMade }, 'filing a photo failed; it stays queued and is tried again');
+      this.options.log.warn(
+        { err: error, job: job.id, group: meta.group, tries: job.attemptsMade },
+        'filing a photo failed; it stays queued and is tried again',
+      );
       this.options.onJob?.({ outcome: 'retried', waitSeconds, runSeconds });
       return;
     }
-    this.options.log.error({ err: error, job: job.id, group: meta.group, tries: job.attemptsMade }, 'filing a photo kept failing; it is set aside in incoming/dead-letter/');
+    this.options.log.error(
+      { err: error, job: job.id, group: meta.group, tries: job.attemptsMade },
+      'filing a photo kept failing; it is set aside in incoming/dead-letter/',
+    );
     this.options.onJob?.({ outcome: unrecoverable ? 'failed' : 'dead_letter', waitSeconds, runSeconds });
     await this.incoming.setAside(job.id!, describeError(error));
     await this.redis.decr(backlogKey(this.options.place, meta.group));
@@ -127,6 +144,10 @@ export class PhotoWorker {
 
   /** Queues the answer for the bots; its id is the photo job's, so a job run again after a crash answers once. */
   private async answer(job: Job<PhotoJobData>, result: PhotoJobResult): Promise<void> {
-    await this.answers.add('answer', { meta: job.data.meta, result }, { jobId: `a-${job.id!}`, removeOnComplete: { age: 3_600 }, removeOnFail: { age: 86_400 } });
+    await this.answers.add(
+      'answer',
+      { meta: job.data.meta, result },
+      { jobId: `a-${job.id!}`, removeOnComplete: { age: 3_600 }, removeOnFail: { age: 86_400 } },
+    );
   }
 }

@@ -25,7 +25,13 @@ export function redisConnection(place: RedisPlace, name: string): Redis {
  * `StartupError` rather than a worker that waits forever on a wrong address.
  */
 export async function verifyRedis(place: RedisPlace, timeoutMs = 5_000): Promise<{ version: string; persistence: string }> {
-  const client = new Redis(place.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  const client = new Redis(place.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    enableOfflineQueue: false,
+  });
   // The connection's own error says why (ECONNREFUSED, ENOTFOUND, a refused password); the
   // command's is only "Connection is closed".
   let cause: unknown;
@@ -36,7 +42,10 @@ export async function verifyRedis(place: RedisPlace, timeoutMs = 5_000): Promise
     const info = await client.info();
     const field = (key: string) => new RegExp(`^${key}:(.*)$`, 'm').exec(info)?.[1]?.trim();
     // Managed servers may refuse CONFIG: then only the append-only flag is known.
-    const save = await client.config('GET', 'save').then((answer) => (answer as string[])[1] ?? '', () => '');
+    const save = await client.config('GET', 'save').then(
+      (answer) => (answer as string[])[1] ?? '',
+      () => '',
+    );
     const persistence = field('aof_enabled') === '1' ? 'append-only file' : save.trim() !== '' ? 'snapshots' : 'none';
     return { version: field('redis_version') ?? 'unknown', persistence };
   } catch (error) {

@@ -35,7 +35,10 @@ const ANCHORS: readonly Point[] = anchors(DETECTOR_SIZE);
 
 function anchors(size: number): Point[] {
   const result: Point[] = [];
-  for (const [stride, perCell] of [[size / 16, 2], [size / 8, 6]] as const) {
+  for (const [stride, perCell] of [
+    [size / 16, 2],
+    [size / 8, 6],
+  ] as const) {
     const cells = Math.floor((size + stride - 1) / stride);
     for (let y = 0; y < cells; y++) {
       for (let x = 0; x < cells; x++) {
@@ -62,12 +65,15 @@ export function decodeDetections(outputs: readonly Float32Array[], width: number
   for (let i = 0; i < count; i++) {
     const row = i * ROW;
     const [ax, ay] = ANCHORS[i]!;
-    const cx = rows[row + 1]! + ax, cy = rows[row + 2]! + ay;
-    const halfW = rows[row + 3]! / 2, halfH = rows[row + 4]! / 2;
+    const cx = rows[row + 1]! + ax,
+      cy = rows[row + 2]! + ay;
+    const halfW = rows[row + 3]! / 2,
+      halfH = rows[row + 4]! / 2;
     boxes.set([cx - halfW, cy - halfH, cx + halfW, cy + halfH], i * 4);
     scores[i] = 1 / (1 + Math.exp(-rows[row]!));
   }
-  const fx = width / DETECTOR_SIZE, fy = height / DETECTOR_SIZE;
+  const fx = width / DETECTOR_SIZE,
+    fy = height / DETECTOR_SIZE;
   const candidates: FaceCandidate[] = [];
   for (const i of nonMaxSuppression(boxes, scores, settings)) {
     const [ax, ay] = ANCHORS[i]!;
@@ -110,7 +116,11 @@ function anchorRows(outputs: readonly Float32Array[]): Float32Array {
  * tfjs's greedy non-max suppression without soft-NMS: best score first (the lower index on a tie),
  * dropping any box whose IoU with one already kept reaches the threshold.
  */
-export function nonMaxSuppression(boxes: Float64Array, scores: Float64Array, settings: Pick<DetectorSettings, 'minConfidence' | 'iouThreshold' | 'maxDetected'>): number[] {
+export function nonMaxSuppression(
+  boxes: Float64Array,
+  scores: Float64Array,
+  settings: Pick<DetectorSettings, 'minConfidence' | 'iouThreshold' | 'maxDetected'>,
+): number[] {
   const order: number[] = [];
   for (let i = 0; i < scores.length; i++) if (scores[i]! > settings.minConfidence) order.push(i);
   order.sort((a, b) => scores[b]! - scores[a]! || a - b);
@@ -125,14 +135,18 @@ export function nonMaxSuppression(boxes: Float64Array, scores: Float64Array, set
 function iou(boxes: Float64Array, i: number, j: number): number {
   const [ax0, ay0, ax1, ay1] = corners(boxes, i);
   const [bx0, by0, bx1, by1] = corners(boxes, j);
-  const areaA = (ax1 - ax0) * (ay1 - ay0), areaB = (bx1 - bx0) * (by1 - by0);
+  const areaA = (ax1 - ax0) * (ay1 - ay0),
+    areaB = (bx1 - bx0) * (by1 - by0);
   if (areaA <= 0 || areaB <= 0) return 0;
   const overlap = Math.max(Math.min(ax1, bx1) - Math.max(ax0, bx0), 0) * Math.max(Math.min(ay1, by1) - Math.max(ay0, by0), 0);
   return overlap / (areaA + areaB - overlap);
 }
 
 function corners(boxes: Float64Array, i: number): [number, number, number, number] {
-  const x0 = boxes[i * 4]!, y0 = boxes[i * 4 + 1]!, x1 = boxes[i * 4 + 2]!, y1 = boxes[i * 4 + 3]!;
+  const x0 = boxes[i * 4]!,
+    y0 = boxes[i * 4 + 1]!,
+    x1 = boxes[i * 4 + 2]!,
+    y1 = boxes[i * 4 + 3]!;
   return [Math.min(x0, x1), Math.min(y0, y1), Math.max(x0, x1), Math.max(y0, y1)];
 }
 

@@ -60,7 +60,8 @@ export class FaceDetector {
   async mesh(image: RgbImage, candidate: FaceCandidate): Promise<MeshFace | undefined> {
     const crop = meshCrop(candidate, this.settings.rotation);
     const outputs = await this.models.mesh.run(cropFace(image, crop, MESH_SIZE), [1, MESH_SIZE, MESH_SIZE, 3]);
-    const flag = outputs.find((o) => o.length === 1), points = outputs.find((o) => o.length === MESH_POINTS * 3);
+    const flag = outputs.find((o) => o.length === 1),
+      points = outputs.find((o) => o.length === MESH_POINTS * 3);
     if (!flag || !points) throw new EngineError(`the face mesh model's outputs have unexpected sizes: ${outputs.map((o) => o.length).join(', ')}`);
     // Human rounds the mesh confidence before comparing it, and keeps only scores above the bar.
     const score = Math.round(100 * flag[0]!) / 100;

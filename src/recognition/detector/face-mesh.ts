@@ -22,7 +22,8 @@ export function meshCrop(candidate: FaceCandidate, rotate: boolean): Crop {
 
 /** The angle of the mouth-to-nose line from vertical, in -pi..pi. */
 function lean(candidate: FaceCandidate): number {
-  const from = candidate.landmarks[SYMMETRY_LINE[0]]!, to = candidate.landmarks[SYMMETRY_LINE[1]]!;
+  const from = candidate.landmarks[SYMMETRY_LINE[0]]!,
+    to = candidate.landmarks[SYMMETRY_LINE[1]]!;
   const angle = Math.PI / 2 - Math.atan2(-(to[1] - from[1]), to[0] - from[0]);
   return angle - 2 * Math.PI * Math.floor((angle + Math.PI) / (2 * Math.PI));
 }
@@ -35,7 +36,8 @@ function lean(candidate: FaceCandidate): number {
 export function meshToImage(raw: Float32Array, crop: Crop): [number, number, number][] {
   const [w, h] = boxSize(crop.start, crop.end);
   const [cx, cy] = crop.center;
-  const cos = Math.cos(crop.angle), sin = Math.sin(crop.angle);
+  const cos = Math.cos(crop.angle),
+    sin = Math.sin(crop.angle);
   const mesh: [number, number, number][] = [];
   for (let i = 0; i < MESH_POINTS; i++) {
     const x = (w / MESH_SIZE) * (raw[i * 3]! - MESH_SIZE / 2);
@@ -50,15 +52,27 @@ export function meshToImage(raw: Float32Array, crop: Crop): [number, number, num
  * The face box Human reports: the detection's square moved onto the centre of the mesh's extent,
  * then clipped to the image and truncated.
  */
-export function meshFaceBox(mesh: readonly (readonly number[])[], candidate: FaceCandidate, width: number, height: number): { x: number; y: number; width: number; height: number } {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+export function meshFaceBox(
+  mesh: readonly (readonly number[])[],
+  candidate: FaceCandidate,
+  width: number,
+  height: number,
+): { x: number; y: number; width: number; height: number } {
+  let minX = Infinity,
+    minY = Infinity,
+    maxX = -Infinity,
+    maxY = -Infinity;
   for (const p of mesh) {
-    minX = Math.min(minX, p[0]!); maxX = Math.max(maxX, p[0]!);
-    minY = Math.min(minY, p[1]!); maxY = Math.max(maxY, p[1]!);
+    minX = Math.min(minX, p[0]!);
+    maxX = Math.max(maxX, p[0]!);
+    minY = Math.min(minY, p[1]!);
+    maxY = Math.max(maxY, p[1]!);
   }
   const [w, h] = boxSize(candidate.start, candidate.end);
-  const cx = minX + (maxX - minX) / 2, cy = minY + (maxY - minY) / 2;
-  const x0 = Math.max(0, cx - w / 2), y0 = Math.max(0, cy - h / 2);
+  const cx = minX + (maxX - minX) / 2,
+    cy = minY + (maxY - minY) / 2;
+  const x0 = Math.max(0, cx - w / 2),
+    y0 = Math.max(0, cy - h / 2);
   return {
     x: Math.trunc(x0),
     y: Math.trunc(y0),

@@ -29,17 +29,23 @@ export interface Crop {
 export function resizeBilinear(image: RgbImage, outWidth: number, outHeight: number): Float32Array {
   const { pixels, width, height } = image;
   const out = new Float32Array(outWidth * outHeight * 3);
-  const rowRatio = height / outHeight, colRatio = width / outWidth;
+  const rowRatio = height / outHeight,
+    colRatio = width / outWidth;
   let o = 0;
   for (let r = 0; r < outHeight; r++) {
     const sy = rowRatio * r;
-    const y0 = Math.max(0, Math.floor(sy)), y1 = Math.min(height - 1, Math.ceil(sy));
+    const y0 = Math.max(0, Math.floor(sy)),
+      y1 = Math.min(height - 1, Math.ceil(sy));
     const fy = sy - y0;
     for (let c = 0; c < outWidth; c++) {
       const sx = colRatio * c;
-      const x0 = Math.max(0, Math.floor(sx)), x1 = Math.min(width - 1, Math.ceil(sx));
+      const x0 = Math.max(0, Math.floor(sx)),
+        x1 = Math.min(width - 1, Math.ceil(sx));
       const fx = sx - x0;
-      const tl = (y0 * width + x0) * 3, tr = (y0 * width + x1) * 3, bl = (y1 * width + x0) * 3, br = (y1 * width + x1) * 3;
+      const tl = (y0 * width + x0) * 3,
+        tr = (y0 * width + x1) * 3,
+        bl = (y1 * width + x0) * 3,
+        br = (y1 * width + x1) * 3;
       for (let ch = 0; ch < 3; ch++) {
         const top = pixels[tl + ch]! + (pixels[tr + ch]! - pixels[tl + ch]!) * fx;
         const bottom = pixels[bl + ch]! + (pixels[br + ch]! - pixels[bl + ch]!) * fx;
@@ -63,17 +69,27 @@ export function cropFace(image: RgbImage, crop: Crop, size: number): Float32Arra
   const cols = samplePositions(crop.start[0] / width, crop.end[0] / width, width, size);
   const source = turnedSource(image, crop);
   for (let y = 0; y < size; y++) {
-    const top = rows.low[y]!, bottom = rows.high[y]!, fy = rows.fraction[y]!;
+    const top = rows.low[y]!,
+      bottom = rows.high[y]!,
+      fy = rows.fraction[y]!;
     if (top < 0) continue;
     for (let x = 0; x < size; x++) {
-      const left = cols.low[x]!, right = cols.high[x]!, fx = cols.fraction[x]!;
+      const left = cols.low[x]!,
+        right = cols.high[x]!,
+        fx = cols.fraction[x]!;
       if (left < 0) continue;
-      const tl = source(left, top), tr = source(right, top), bl = source(left, bottom), br = source(right, bottom);
+      const tl = source(left, top),
+        tr = source(right, top),
+        bl = source(left, bottom),
+        br = source(right, bottom);
       const o = (y * size + x) * 3;
       for (let ch = 0; ch < 3; ch++) {
-        const vtl = tl < 0 ? 0 : pixels[tl + ch]!, vtr = tr < 0 ? 0 : pixels[tr + ch]!;
-        const vbl = bl < 0 ? 0 : pixels[bl + ch]!, vbr = br < 0 ? 0 : pixels[br + ch]!;
-        const t = vtl + (vtr - vtl) * fx, b = vbl + (vbr - vbl) * fx;
+        const vtl = tl < 0 ? 0 : pixels[tl + ch]!,
+          vtr = tr < 0 ? 0 : pixels[tr + ch]!;
+        const vbl = bl < 0 ? 0 : pixels[bl + ch]!,
+          vbr = br < 0 ? 0 : pixels[br + ch]!;
+        const t = vtl + (vtr - vtl) * fx,
+          b = vbl + (vbr - vbl) * fx;
         out[o + ch] = (t + (b - t) * fy) / 255;
       }
     }
@@ -83,7 +99,9 @@ export function cropFace(image: RgbImage, crop: Crop, size: number): Float32Arra
 
 /** Where each of `size` samples from `from` to `to` (0..1) falls: the pixels either side, or -1 outside. */
 function samplePositions(from: number, to: number, side: number, size: number): { low: Int32Array; high: Int32Array; fraction: Float64Array } {
-  const low = new Int32Array(size), high = new Int32Array(size), fraction = new Float64Array(size);
+  const low = new Int32Array(size),
+    high = new Int32Array(size),
+    fraction = new Float64Array(size);
   const step = ((to - from) * (side - 1)) / (size - 1);
   for (let i = 0; i < size; i++) {
     const at = from * (side - 1) + i * step;
@@ -104,12 +122,17 @@ function samplePositions(from: number, to: number, side: number, size: number): 
  */
 function turnedSource({ width, height }: RgbImage, crop: Crop): (x: number, y: number) => number {
   // The kernel is handed the centre as a fraction of the image and multiplies it back.
-  const cx = width * (crop.center[0] / width), cy = height * (crop.center[1] / height);
-  const sin = Math.sin(crop.angle), cos = Math.cos(crop.angle), turned = crop.angle !== 0;
+  const cx = width * (crop.center[0] / width),
+    cy = height * (crop.center[1] / height);
+  const sin = Math.sin(crop.angle),
+    cos = Math.cos(crop.angle),
+    turned = crop.angle !== 0;
   return (x, y) => {
     if (!turned) return (y * width + x) * 3;
-    const dx = x - cx, dy = y - cy;
-    const sx = roundHalfAway(dx * cos - dy * sin + cx), sy = roundHalfAway(dx * sin + dy * cos + cy);
+    const dx = x - cx,
+      dy = y - cy;
+    const sx = roundHalfAway(dx * cos - dy * sin + cx),
+      sy = roundHalfAway(dx * sin + dy * cos + cy);
     return sx >= 0 && sx < width && sy >= 0 && sy < height ? (sy * width + sx) * 3 : -1;
   };
 }

@@ -27,10 +27,20 @@ export function buildDlibResnet(weights: WeightMap): Uint8Array {
   x = g.maxPool(x, [3, 3], [2, 2], { kind: 'valid' });
   size = Math.floor((size - 3) / 2) + 1;
   const stages: readonly (readonly [string, boolean])[] = [
-    ['conv32_1', false], ['conv32_2', false], ['conv32_3', false],
-    ['conv64_down', true], ['conv64_1', false], ['conv64_2', false], ['conv64_3', false],
-    ['conv128_down', true], ['conv128_1', false], ['conv128_2', false],
-    ['conv256_down', true], ['conv256_1', false], ['conv256_2', false], ['conv256_down_out', true],
+    ['conv32_1', false],
+    ['conv32_2', false],
+    ['conv32_3', false],
+    ['conv64_down', true],
+    ['conv64_1', false],
+    ['conv64_2', false],
+    ['conv64_3', false],
+    ['conv128_down', true],
+    ['conv128_1', false],
+    ['conv128_2', false],
+    ['conv256_down', true],
+    ['conv256_1', false],
+    ['conv256_2', false],
+    ['conv256_down_out', true],
   ];
   for (const [prefix, down] of stages) {
     if (down) {

@@ -1,7 +1,8 @@
 import { DataType, encodeModel, type OnnxAttribute, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto.ts';
 
 /** Conv padding: TF's SAME (extra padding at the end), none, or [top, left, bottom, right]. */
-export type ConvPadding = { readonly kind: 'same' } | { readonly kind: 'valid' } | { readonly kind: 'explicit'; readonly pads: readonly [number, number, number, number] };
+export type ConvPadding =
+  { readonly kind: 'same' } | { readonly kind: 'valid' } | { readonly kind: 'explicit'; readonly pads: readonly [number, number, number, number] };
 
 export interface ConvSpec {
   /** OIHW, with I = input channels / group. */
@@ -73,13 +74,18 @@ export class GraphBuilder {
     const base = output ?? x;
     const inputs = [x, this.floats(`${base}/weight`, spec.weightDims, spec.weight)];
     if (spec.bias) inputs.push(this.floats(`${base}/bias`, [spec.bias.length], spec.bias));
-    return this.op('Conv', inputs, {
-      kernel_shape: attr.ints([kh, kw]),
-      strides: attr.ints(spec.strides),
-      dilations: attr.ints(spec.dilations ?? [1, 1]),
-      group: attr.int(spec.group ?? 1),
-      ...paddingAttributes(spec.padding),
-    }, output);
+    return this.op(
+      'Conv',
+      inputs,
+      {
+        kernel_shape: attr.ints([kh, kw]),
+        strides: attr.ints(spec.strides),
+        dilations: attr.ints(spec.dilations ?? [1, 1]),
+        group: attr.int(spec.group ?? 1),
+        ...paddingAttributes(spec.padding),
+      },
+      output,
+    );
   }
 
   maxPool(x: string, kernel: readonly [number, number], strides: readonly [number, number], padding: ConvPadding, output?: string): string {
@@ -93,8 +99,10 @@ export class GraphBuilder {
 
 function paddingAttributes(padding: ConvPadding): Record<string, OnnxAttribute> {
   switch (padding.kind) {
-    case 'same': return { auto_pad: attr.string('SAME_UPPER') };
-    case 'valid': return {};
+    case 'same':
+      return { auto_pad: attr.string('SAME_UPPER') };
+    case 'valid':
+      return {};
     case 'explicit': {
       const [top, left, bottom, right] = padding.pads;
       return { pads: attr.ints([top, left, bottom, right]) };

@@ -203,6 +203,9 @@ async function readVerified(file: string): Promise<{ bytes?: Uint8Array; corrupt
   } catch {
     return { corrupt: false };
   }
-  const expected = await readFile(`${file}.sha256`, 'utf8').then((text) => text.split(/\s/)[0], () => undefined);
+  const expected = await readFile(`${file}.sha256`, 'utf8').then(
+    (text) => text.split(/\s/)[0],
+    () => undefined,
+  );
   return expected === sha256Hex(bytes) ? { bytes, corrupt: false } : { corrupt: true };
 }

@@ -50,7 +50,9 @@ export interface OnnxGraph {
 }
 
 const ATTRIBUTE_TYPE = { float: 1, int: 2, string: 3, floats: 6, ints: 7 } as const;
-const WIRE_VARINT = 0, WIRE_FIXED32 = 5, WIRE_BYTES = 2;
+const WIRE_VARINT = 0,
+  WIRE_FIXED32 = 5,
+  WIRE_BYTES = 2;
 
 /** Appends protobuf fields; nested messages are encoded first and added as bytes. */
 class Writer {
@@ -140,11 +142,16 @@ function tensorProto(tensor: OnnxTensor): Uint8Array {
 function attributeProto(name: string, attribute: OnnxAttribute): Uint8Array {
   const w = new Writer().string(1, name).varint(20, ATTRIBUTE_TYPE[attribute.type]);
   switch (attribute.type) {
-    case 'float': return w.float(2, attribute.value).finish();
-    case 'int': return w.varint(3, attribute.value).finish();
-    case 'string': return w.string(4, attribute.value).finish();
-    case 'floats': return w.packedFloats(7, attribute.value).finish();
-    case 'ints': return w.packedVarints(8, attribute.value).finish();
+    case 'float':
+      return w.float(2, attribute.value).finish();
+    case 'int':
+      return w.varint(3, attribute.value).finish();
+    case 'string':
+      return w.string(4, attribute.value).finish();
+    case 'floats':
+      return w.packedFloats(7, attribute.value).finish();
+    case 'ints':
+      return w.packedVarints(8, attribute.value).finish();
   }
 }
 

@@ -63,7 +63,11 @@ class Converter {
   /** Nodes whose value an Abs reads: with a fused Relu, the x of a broken PReLU. */
   private readonly absInputs = new Set<string>();
 
-  constructor(private readonly model: GraphModelJson, private readonly weights: WeightMap, readonly options: ConvertOptions) {
+  constructor(
+    private readonly model: GraphModelJson,
+    private readonly weights: WeightMap,
+    readonly options: ConvertOptions,
+  ) {
     for (const node of model.modelTopology.node) {
       this.nodes.set(node.name, node);
       if (node.op === 'Abs') this.absInputs.add(nodeName(node.input?.[0] ?? ''));
@@ -75,7 +79,10 @@ class Converter {
   convert(): Uint8Array {
     const outputs = this.outputNames();
     for (const name of outputs) this.emit(name);
-    return this.g.encode(this.graphInputs, outputs.map((name) => ({ name, dataType: DataType.FLOAT })));
+    return this.g.encode(
+      this.graphInputs,
+      outputs.map((name) => ({ name, dataType: DataType.FLOAT })),
+    );
   }
 
   /** The signature's outputs, or else every node that nothing reads. */
@@ -109,10 +116,11 @@ class Converter {
 
   private constTensor(name: string): string {
     const weight = this.constant(name);
-    const tensor = weight.values instanceof Float32Array
-      ? this.g.floats(name, weight.shape, weight.values)
-      // ONNX takes shapes, axes and paddings as int64.
-      : this.g.int64s(name, weight.shape, Array.from(weight.values));
+    const tensor =
+      weight.values instanceof Float32Array
+        ? this.g.floats(name, weight.shape, weight.values)
+        : // ONNX takes shapes, axes and paddings as int64.
+          this.g.int64s(name, weight.shape, Array.from(weight.values));
     this.values.set(name, tensor);
     return tensor;
   }
@@ -205,9 +213,14 @@ function convolution(depthwise: boolean): Handler {
     }
     const nhwc = c.g.toNhwc(y);
     switch (activation) {
-      case 'Relu': c.g.op('Relu', [nhwc], {}, node.name); break;
-      case 'Prelu': c.g.op('PRelu', [nhwc, c.tensor(args[1] ?? '')], {}, node.name); break;
-      default: throw new EngineError(`tfjs graph: ${node.name} fuses activation ${activation}`);
+      case 'Relu':
+        c.g.op('Relu', [nhwc], {}, node.name);
+        break;
+      case 'Prelu':
+        c.g.op('PRelu', [nhwc, c.tensor(args[1] ?? '')], {}, node.name);
+        break;
+      default:
+        throw new EngineError(`tfjs graph: ${node.name} fuses activation ${activation}`);
     }
   };
 }
@@ -217,7 +230,13 @@ function unary(opType: string): Handler {
 }
 
 function binary(opType: string): Handler {
-  return (c, node, inputs) => c.g.op(opType, inputs.slice(0, 2).map((input) => c.tensor(input)), {}, node.name);
+  return (c, node, inputs) =>
+    c.g.op(
+      opType,
+      inputs.slice(0, 2).map((input) => c.tensor(input)),
+      {},
+      node.name,
+    );
 }
 
 /**
@@ -239,7 +258,10 @@ const addOrPrelu: Handler = (c, node, inputs) => {
 };
 
 function preluOf(c: Converter, inputs: readonly string[]): { x: string; half: string; relu: 'relu' | 'p' } | undefined {
-  for (const [p, mul] of [[inputs[0], inputs[1]], [inputs[1], inputs[0]]].map(([a, b]) => [c.node(a ?? ''), c.node(b ?? '')])) {
+  for (const [p, mul] of [
+    [inputs[0], inputs[1]],
+    [inputs[1], inputs[0]],
+  ].map(([a, b]) => [c.node(a ?? ''), c.node(b ?? '')])) {
     if (!p || mul?.op !== 'Mul') continue;
     const [m0, m1] = (mul.input ?? []).map((name) => c.node(name));
     const [sub, half] = m0?.op === 'Sub' ? [m0, m1] : [m1, m0];

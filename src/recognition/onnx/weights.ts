@@ -50,9 +50,12 @@ export function decodeWeights(groups: readonly WeightGroup[], bytes: Uint8Array)
 
 function readValue(view: DataView, at: number, stored: string, spec: WeightSpec): number {
   switch (stored) {
-    case 'float32': return view.getFloat32(at, true);
-    case 'int32': return view.getInt32(at, true);
-    case 'float16': return float16(view.getUint16(at, true));
+    case 'float32':
+      return view.getFloat32(at, true);
+    case 'int32':
+      return view.getInt32(at, true);
+    case 'float16':
+      return float16(view.getUint16(at, true));
     default: {
       const q = stored === 'uint8' ? view.getUint8(at) : view.getUint16(at, true);
       return q * (spec.quantization?.scale ?? 1) + (spec.quantization?.min ?? 0);

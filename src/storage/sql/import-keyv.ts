@@ -65,12 +65,20 @@ export async function importKeyvLibrary(options: ImportOptions): Promise<ImportR
       await clearLegacy(keyv, legacy, options.groups);
       return undefined;
     }
-    const found = await Promise.all(options.groups.map(async (g) => ({ group: g, hashes: (await legacy.photos.list(g)).length, people: (await legacy.gallery.list(g)).length, settings: await legacy.settings.get(g) })));
+    const found = await Promise.all(
+      options.groups.map(async (g) => ({
+        group: g,
+        hashes: (await legacy.photos.list(g)).length,
+        people: (await legacy.gallery.list(g)).length,
+        settings: await legacy.settings.get(g),
+      })),
+    );
     const groups = found.filter((f) => f.hashes > 0 || f.people > 0 || f.settings !== undefined);
     if (groups.length === 0) return undefined;
     const total = groups.reduce((n, g) => n + g.hashes, 0);
     log.warn({ groups: groups.length, photos: total }, 'importing the library from the earlier keyv layout: the old store is kept until the copy is verified');
-    let done = 0, people = 0;
+    let done = 0,
+      people = 0;
     for (const { group } of groups) {
       people += await copyGroup(group, legacy, options.target, () => options.progress?.(++done, total, group));
       await verifyGroup(group, legacy, options.target);
@@ -110,8 +118,16 @@ async function verifyGroup(group: GroupId, legacy: Legacy, target: ImportTarget)
   const [oldPeople, newPeople] = await Promise.all([legacy.gallery.list(group), target.gallery.list(group)]);
   if (canonical(sortBy(oldPeople.map(stampedPerson), (p) => p.id)) !== canonical(sortBy(newPeople, (p) => p.id))) throw differs('people');
   const oldPhotos = await legacy.photos.list(group);
-  const newPhotos = new Map((await target.photos.getMany(group, oldPhotos.map((r) => r.hash))).map((r) => [r.hash, r]));
-  for (const record of oldPhotos) if (canonical(stampedRecord(record)) !== canonical(newPhotos.get(record.hash))) throw differs(`photo ${record.hash.slice(0, 8)}`);
+  const newPhotos = new Map(
+    (
+      await target.photos.getMany(
+        group,
+        oldPhotos.map((r) => r.hash),
+      )
+    ).map((r) => [r.hash, r]),
+  );
+  for (const record of oldPhotos)
+    if (canonical(stampedRecord(record)) !== canonical(newPhotos.get(record.hash))) throw differs(`photo ${record.hash.slice(0, 8)}`);
   if (canonical(await legacy.settings.get(group)) !== canonical(await target.settings.get(group))) throw differs('settings');
   if (canonical(await legacy.audit.list(group, 10_000)) !== canonical(await target.audit.list(group, 10_000))) throw differs('audit log');
 }

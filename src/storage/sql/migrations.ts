@@ -118,7 +118,11 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     '0003_deployment': {
       async up(db: Kysely<unknown>) {
         // Scale-out: every process checks that its data folder is the volume the others use.
-        await db.schema.createTable('deployment').addColumn('key', 'text', (c) => c.primaryKey()).addColumn('value', 'text', (c) => c.notNull()).execute();
+        await db.schema
+          .createTable('deployment')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
       },
     },
     '0004_embedder': {
@@ -131,7 +135,12 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await sql`update samples set embedder = ${LEGACY_EMBEDDER}`.execute(db);
         await sql`update faces set embedder = ${LEGACY_EMBEDDER} where embedding is not null`.execute(db);
         // What is left to re-describe, and each embedder's faces for the matrix.
-        await db.schema.createIndex('faces_embedder').on('faces').columns(['group_id', 'embedder', 'photo_hash']).where(sql.ref('embedding'), 'is not', null).execute();
+        await db.schema
+          .createIndex('faces_embedder')
+          .on('faces')
+          .columns(['group_id', 'embedder', 'photo_hash'])
+          .where(sql.ref('embedding'), 'is not', null)
+          .execute();
       },
     },
   };

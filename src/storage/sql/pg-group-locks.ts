@@ -29,7 +29,7 @@ export class PgGroupLocks implements GroupLocks {
     this.pool = new pg.Pool({ connectionString: url, max: connections });
     // An idle client's error (the server restarted) must not crash the process; the next use reconnects.
     this.pool.on('error', (error) => this.log.warn({ err: error }, 'a group-lock connection to PostgreSQL failed'));
-    this.namespace = this.pool.query<{ ns: string }>('select current_database() || \'/\' || current_schema() as ns').then((r) => r.rows[0]!.ns);
+    this.namespace = this.pool.query<{ ns: string }>("select current_database() || '/' || current_schema() as ns").then((r) => r.rows[0]!.ns);
     this.namespace.catch(() => undefined);
   }
 

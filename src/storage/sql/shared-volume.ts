@@ -32,7 +32,11 @@ export async function checkSharedVolume(dataDir: string, db: Kysely<LibrarySchem
   // No volume recorded yet: this process is the first. Two first processes at once agree: the
   // marker is never replaced once linked, and the database keeps the first id it is given.
   const id = inFolder ?? (await markFolder(file));
-  await db.insertInto('deployment').values({ key: 'volume', value: id }).onConflict((c) => c.column('key').doNothing()).execute();
+  await db
+    .insertInto('deployment')
+    .values({ key: 'volume', value: id })
+    .onConflict((c) => c.column('key').doNothing())
+    .execute();
   // `id` is what the folder holds now (markFolder returns the marker that won there).
   const winner = await recorded(db);
   if (winner !== id) throw otherVolume(dataDir, id, winner);
@@ -40,7 +44,9 @@ export async function checkSharedVolume(dataDir: string, db: Kysely<LibrarySchem
 }
 
 function otherVolume(dataDir: string, inFolder: string, inDatabase: string | undefined): StartupError {
-  return new StartupError(`the data folder ${dataDir} holds volume ${inFolder}, but this deployment's database belongs to volume ${inDatabase}: mount the same DATA_DIR volume on every bot and worker`);
+  return new StartupError(
+    `the data folder ${dataDir} holds volume ${inFolder}, but this deployment's database belongs to volume ${inDatabase}: mount the same DATA_DIR volume on every bot and worker`,
+  );
 }
 
 /**

@@ -109,7 +109,14 @@ export class SqlAuditLog implements AuditLog {
           .insertInto('audit')
           .values({ group_id: group, at: entry.at, by_user: entry.by ?? null, by_name: entry.byName ?? null, action: entry.action, detail: entry.detail })
           .execute();
-        const oldestKept = await tx.selectFrom('audit').select('id').where('group_id', '=', group).orderBy('id', 'desc').offset(this.kept - 1).limit(1).executeTakeFirst();
+        const oldestKept = await tx
+          .selectFrom('audit')
+          .select('id')
+          .where('group_id', '=', group)
+          .orderBy('id', 'desc')
+          .offset(this.kept - 1)
+          .limit(1)
+          .executeTakeFirst();
         if (oldestKept) await tx.deleteFrom('audit').where('group_id', '=', group).where('id', '<', oldestKept.id).execute();
       }),
     );
@@ -137,7 +144,13 @@ export class SqlAuditLog implements AuditLog {
       this.db.transaction().execute(async (tx) => {
         const rows = await tx.selectFrom('audit').selectAll().where('group_id', '=', group).execute();
         for (const row of rows) {
-          const entry: AuditEntry = { at: row.at, action: row.action as AuditEntry['action'], detail: row.detail, ...(row.by_user !== null ? { by: row.by_user } : {}), ...(row.by_name !== null ? { byName: row.by_name } : {}) };
+          const entry: AuditEntry = {
+            at: row.at,
+            action: row.action as AuditEntry['action'],
+            detail: row.detail,
+            ...(row.by_user !== null ? { by: row.by_user } : {}),
+            ...(row.by_name !== null ? { byName: row.by_name } : {}),
+          };
           const scrubbed = scrubEntry(entry, person);
           if (scrubbed.detail === entry.detail && scrubbed.by === entry.by && scrubbed.byName === entry.byName) continue;
           await tx

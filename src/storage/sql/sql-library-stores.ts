@@ -166,10 +166,16 @@ export class SqlPhotoStore implements PhotoStore {
   }
 
   writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void> {
-    const saves = change.save ?? [], deletes = change.delete ?? [];
+    const saves = change.save ?? [],
+      deletes = change.delete ?? [];
     return this.write('photos.save', 'the photo records could not be saved', group, async (tx) => {
       await saveRecords(tx, group, saves);
-      for (let i = 0; i < deletes.length; i += 500) await tx.deleteFrom('photos').where('group_id', '=', group).where('hash', 'in', deletes.slice(i, i + 500)).execute();
+      for (let i = 0; i < deletes.length; i += 500)
+        await tx
+          .deleteFrom('photos')
+          .where('group_id', '=', group)
+          .where('hash', 'in', deletes.slice(i, i + 500))
+          .execute();
       return {
         value: undefined,
         follow: (matrix, embedder) => {
@@ -217,7 +223,12 @@ export class SqlPhotoStore implements PhotoStore {
         .where('embedding', 'is not', null)
         .where('embedder', '=', embedder)
         .execute();
-      return rows.map((r) => ({ photoHash: r.photo_hash, faceIndex: r.position, embedding: embeddingOf(r.embedding!, 'photos.unknownFaces'), seenAt: r.seen_at }));
+      return rows.map((r) => ({
+        photoHash: r.photo_hash,
+        faceIndex: r.position,
+        embedding: embeddingOf(r.embedding!, 'photos.unknownFaces'),
+        seenAt: r.seen_at,
+      }));
     });
   }
 
@@ -256,7 +267,12 @@ export class SqlPhotoStore implements PhotoStore {
     return storageCall('photos.counts', 'the totals could not be counted', async () => {
       // Each total from an index: the primary keys, the partial index of unknown faces with an
       // embedding, and (person, photo) for the albums.
-      const total = (table: 'photos' | 'faces') => this.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('group_id', '=', group).executeTakeFirst();
+      const total = (table: 'photos' | 'faces') =>
+        this.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('group_id', '=', group)
+          .executeTakeFirst();
       const [photos, faces, unknown, byPerson] = await Promise.all([
         total('photos'),
         total('faces'),

@@ -3,7 +3,13 @@
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const ROLES = ['photos', 'known', 'output'];
-const PHASES = { starting: 'Starting the face recognition', known: 'Learning the known faces', photos: 'Looking at the photos', filing: 'Saving the sorted copies', finishing: 'Finishing' };
+const PHASES = {
+  starting: 'Starting the face recognition',
+  known: 'Learning the known faces',
+  photos: 'Looking at the photos',
+  filing: 'Saving the sorted copies',
+  finishing: 'Finishing',
+};
 
 let token = new URLSearchParams(location.search).get('token') ?? '';
 let lastRuns = -1;
@@ -23,7 +29,8 @@ function h(tag, attributes = {}, ...children) {
 }
 
 async function api(path, body) {
-  const init = body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json', 'x-facefile-token': token }, body: JSON.stringify(body) };
+  const init =
+    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json', 'x-facefile-token': token }, body: JSON.stringify(body) };
   const response = await fetch(path, init);
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(data.error ?? `the server answered ${response.status}`);
@@ -78,7 +85,9 @@ async function browse(path) {
     $('browser-up').dataset.path = listing.parent ?? '';
     const list = $('browser-list');
     list.replaceChildren(
-      ...listing.folders.map((folder) => h('li', {}, h('button', { type: 'button', class: 'folder', onclick: () => void browse(folder.path) }, `📁 ${folder.name}`))),
+      ...listing.folders.map((folder) =>
+        h('li', {}, h('button', { type: 'button', class: 'folder', onclick: () => void browse(folder.path) }, `📁 ${folder.name}`)),
+      ),
     );
     if (listing.folders.length === 0) list.append(h('li', { class: 'help' }, 'No sub-folders here.'));
   } catch (error) {
@@ -93,7 +102,10 @@ async function openBrowser(role) {
   $('browser-title').textContent = `Choose ${roles[role]}`;
   const current = /** @type {HTMLInputElement} */ ($(`${role}-path`)).value;
   const state = await api('/api/state');
-  $('browser-roots').replaceChildren(h('span', {}, 'Start from: '), ...state.roots.map((root) => h('button', { type: 'button', onclick: () => void browse(root) }, root)));
+  $('browser-roots').replaceChildren(
+    h('span', {}, 'Start from: '),
+    ...state.roots.map((root) => h('button', { type: 'button', onclick: () => void browse(root) }, root)),
+  );
   await browse(current || state.roots[0]);
   dialog.showModal();
   $('browser-choose').focus();
@@ -111,7 +123,8 @@ async function saveFolders(required) {
   const values = Object.fromEntries(ROLES.map((role) => [role, /** @type {HTMLInputElement} */ ($(`${role}-path`)).value]));
   const missing = ROLES.filter((role) => !values[role]);
   if (missing.length > 0) {
-    if (required) showStatus(`Choose the ${missing.map((r) => ({ photos: 'photos', known: 'known faces', output: 'save' })[r]).join(', ')} folder first.`, true);
+    if (required)
+      showStatus(`Choose the ${missing.map((r) => ({ photos: 'photos', known: 'known faces', output: 'save' })[r]).join(', ')} folder first.`, true);
     return false;
   }
   try {
@@ -150,12 +163,28 @@ async function loadResults() {
       k.problems.map((p) => {
         if (!p.sheet) return `Known photo ${p.file}: ${p.reason}`;
         const sheet = `/api/photo?${query({ in: 'output', path: p.sheet })}`;
-        return h('span', {}, `Known photo ${p.file}: ${p.reason} `, h('a', { href: sheet, target: '_blank', rel: 'noopener', class: 'sheet' }, h('img', { src: sheet, alt: `the faces in ${p.file}, numbered` })));
+        return h(
+          'span',
+          {},
+          `Known photo ${p.file}: ${p.reason} `,
+          h('a', { href: sheet, target: '_blank', rel: 'noopener', class: 'sheet' }, h('img', { src: sheet, alt: `the faces in ${p.file}, numbered` })),
+        );
       }),
     ),
     ...results.errors.map((e) => `${e.file}: ${e.reason}`),
   ];
-  $('problems').replaceChildren(...(problems.length ? [h('h3', {}, 'Needs a look'), h('ul', { class: 'problems' }, problems.map((p) => h('li', {}, p)))] : []));
+  $('problems').replaceChildren(
+    ...(problems.length
+      ? [
+          h('h3', {}, 'Needs a look'),
+          h(
+            'ul',
+            { class: 'problems' },
+            problems.map((p) => h('li', {}, p)),
+          ),
+        ]
+      : []),
+  );
 
   const zips = new Map(results.zips.map((z) => [z.person, z]));
   $('grids').replaceChildren(
@@ -166,7 +195,13 @@ async function loadResults() {
         'section',
         { class: `grid-block ${folder.kind}`, 'aria-labelledby': headingId, 'data-folder': folder.name },
         h('h3', { id: headingId }, `${folderLabel(folder.name)} `, h('span', { class: 'count' }, `(${plural(folder.photos.length, 'photo')})`)),
-        zip ? h('a', { class: 'zip', href: `/api/zip?${query({ path: zip.path })}`, download: '' }, `Download ${folder.name}.zip (${(zip.bytes / 1e6).toFixed(1)} MB)`) : undefined,
+        zip
+          ? h(
+              'a',
+              { class: 'zip', href: `/api/zip?${query({ path: zip.path })}`, download: '' },
+              `Download ${folder.name}.zip (${(zip.bytes / 1e6).toFixed(1)} MB)`,
+            )
+          : undefined,
         folder.photos.length === 0
           ? h('p', { class: 'help' }, 'No photos.')
           : h(
@@ -199,7 +234,12 @@ async function loadResults() {
 function clusterItem(cluster) {
   const inputId = `name-${cluster.id}`;
   const faces = Array.from({ length: cluster.faces }, (_, n) =>
-    h('img', { src: `/api/face?${query({ cluster: cluster.id, n, v: lastRuns })}`, alt: `face ${n + 1} of unknown person ${cluster.id}`, width: 80, height: 80 }),
+    h('img', {
+      src: `/api/face?${query({ cluster: cluster.id, n, v: lastRuns })}`,
+      alt: `face ${n + 1} of unknown person ${cluster.id}`,
+      width: 80,
+      height: 80,
+    }),
   );
   const form = h(
     'form',
@@ -220,7 +260,13 @@ function clusterItem(cluster) {
     h('input', { id: inputId, name: 'name', required: true, autocomplete: 'off', placeholder: 'Their name' }),
     h('button', { type: 'submit' }, 'Name'),
   );
-  return h('li', { class: 'cluster', 'data-cluster': cluster.id }, h('p', {}, `Unknown person ${cluster.id}, in ${plural(cluster.photos, 'photo')}`), h('div', { class: 'faces' }, faces), form);
+  return h(
+    'li',
+    { class: 'cluster', 'data-cluster': cluster.id },
+    h('p', {}, `Unknown person ${cluster.id}, in ${plural(cluster.photos, 'photo')}`),
+    h('div', { class: 'faces' }, faces),
+    form,
+  );
 }
 
 // --- Threshold --------------------------------------------------------------------------------------

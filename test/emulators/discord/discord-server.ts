@@ -291,7 +291,8 @@ export class DiscordEmulator {
     private readonly port: number,
     options: DiscordEmulatorOptions,
   ) {
-    this.token = options.token ?? `${Buffer.from('emulated-bot').toString('base64url')}.${randomBytes(4).toString('hex')}.${randomBytes(16).toString('base64url')}`;
+    this.token =
+      options.token ?? `${Buffer.from('emulated-bot').toString('base64url')}.${randomBytes(4).toString('hex')}.${randomBytes(16).toString('base64url')}`;
     if (this.token === '') throw new Error('Empty token!');
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41_250;
     this.attachmentSizeLimit = options.attachmentSizeLimit ?? 10 * 1024 * 1024;
@@ -366,7 +367,13 @@ export class DiscordEmulator {
     if (this.guilds.has(spec.id)) throw new Error(`guild ${spec.id} exists`);
     const channels = (spec.channels ?? [{ name: 'general' }]).map((channel) => ({ id: channel.id ?? this.ids.next(), name: channel.name }));
     const guild: EmulatedGuild = { id: spec.id, name: spec.name, ownerId: spec.ownerId, channels };
-    const botRole: RoleState = { id: this.ids.next(), name: this.botUser.username, permissions: spec.botPermissions ?? Permission.EveryoneDefault, position: 1, managed: true };
+    const botRole: RoleState = {
+      id: this.ids.next(),
+      name: this.botUser.username,
+      permissions: spec.botPermissions ?? Permission.EveryoneDefault,
+      position: 1,
+      managed: true,
+    };
     const state: GuildState = {
       spec: guild,
       roles: [{ id: spec.id, name: '@everyone', permissions: Permission.EveryoneDefault, position: 0, managed: false }, botRole],
@@ -410,7 +417,13 @@ export class DiscordEmulator {
     const guild = this.guildState(guildId);
     const roles: string[] = [];
     if (options.permissions !== undefined) {
-      const role: RoleState = { id: this.ids.next(), name: `${user.username}'s role`, permissions: BigInt(options.permissions), position: guild.roles.length, managed: false };
+      const role: RoleState = {
+        id: this.ids.next(),
+        name: `${user.username}'s role`,
+        permissions: BigInt(options.permissions),
+        position: guild.roles.length,
+        managed: false,
+      };
       guild.roles.push(role);
       roles.push(role.id);
       this.dispatch(guildId, 'GUILD_ROLE_CREATE', { guild_id: guildId, role: roleJson(role) }, Intent.Guilds);
@@ -644,26 +657,31 @@ export class DiscordEmulator {
     };
     this.interactions.set(interaction.token, interaction);
     const bot = guild.members.get(this.botUser.id)!;
-    this.dispatch(guildId, 'INTERACTION_CREATE', {
-      id: interaction.id,
-      application_id: this.applicationId,
-      type,
-      data,
-      guild_id: guildId,
-      guild: { id: guildId, locale: 'en-US', features: [] },
-      channel_id: channelId,
-      channel: this.channelJson(channel, guildId),
-      member: this.memberJson(guild, member),
-      token: interaction.token,
-      version: 1,
-      app_permissions: String(permissionsOf(guild, bot)),
-      locale: 'en-US',
-      guild_locale: 'en-US',
-      entitlements: [],
-      authorizing_integration_owners: { '0': guildId },
-      context: 0,
-      attachment_size_limit: this.attachmentSizeLimit,
-    }, null);
+    this.dispatch(
+      guildId,
+      'INTERACTION_CREATE',
+      {
+        id: interaction.id,
+        application_id: this.applicationId,
+        type,
+        data,
+        guild_id: guildId,
+        guild: { id: guildId, locale: 'en-US', features: [] },
+        channel_id: channelId,
+        channel: this.channelJson(channel, guildId),
+        member: this.memberJson(guild, member),
+        token: interaction.token,
+        version: 1,
+        app_permissions: String(permissionsOf(guild, bot)),
+        locale: 'en-US',
+        guild_locale: 'en-US',
+        entitlements: [],
+        authorizing_integration_owners: { '0': guildId },
+        context: 0,
+        attachment_size_limit: this.attachmentSizeLimit,
+      },
+      null,
+    );
     return { id: interaction.id, token: interaction.token };
   }
 
@@ -706,7 +724,13 @@ export class DiscordEmulator {
       }
     } catch (error) {
       if (!(error instanceof DiscordApiError)) throw error;
-      result = { status: error.status, body: error.status === 400 && error.code === 50035 ? { message: 'Invalid Form Body', code: 50035, errors: { _errors: [{ code: 'BASE_TYPE_INVALID', message: error.message }] } } : { message: error.message, code: error.code } };
+      result = {
+        status: error.status,
+        body:
+          error.status === 400 && error.code === 50035
+            ? { message: 'Invalid Form Body', code: 50035, errors: { _errors: [{ code: 'BASE_TYPE_INVALID', message: error.message }] } }
+            : { message: error.message, code: error.code },
+      };
     }
     this.calls.push({
       method,
@@ -745,7 +769,11 @@ export class DiscordEmulator {
     const r = (method: string, pattern: string, handle: Route['handle'], auth = true): Route => ({ method, pattern: new RegExp(`^${pattern}$`), auth, handle });
     return [
       r('GET', '/gateway/bot', () =>
-        ok({ url: this.gatewayUrl, shards: this.recommendedShards, session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 } }),
+        ok({
+          url: this.gatewayUrl,
+          shards: this.recommendedShards,
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 },
+        }),
       ),
       r('GET', '/gateway', () => ok({ url: this.gatewayUrl }), false),
       r('GET', '/users/@me', () => ok({ ...userJson(this.botUser), verified: true, mfa_enabled: false, flags: 0 })),
@@ -755,21 +783,46 @@ export class DiscordEmulator {
       r('POST', `${app}/guilds/${id}/commands`, ([appId, guildId], body) => ok(this.upsertCommand(appId!, this.guildState(guildId!).spec.id, body.json))),
       r('GET', `${app}/commands`, ([appId]) => ok(this.commandsOf(appId!, 'global'))),
       r('PUT', `${app}/commands`, ([appId], body) => ok(this.overwriteCommands(appId!, 'global', body.json))),
-      r('POST', `/interactions/${id}/([^/]+)/callback`, ([interactionId, token], body, query) => this.interactionCallback(interactionId!, token!, body, query), false),
+      r(
+        'POST',
+        `/interactions/${id}/([^/]+)/callback`,
+        ([interactionId, token], body, query) => this.interactionCallback(interactionId!, token!, body, query),
+        false,
+      ),
       r('POST', `/webhooks/${id}/([^/]+)`, ([appId, token], body) => this.webhookPost(appId!, token!, body), false),
-      r('GET', `/webhooks/${id}/([^/]+)/messages/(@original|%40original|\\d+)`, ([appId, token, messageId]) => ok(this.webhookMessage(appId!, token!, messageId!)), false),
-      r('PATCH', `/webhooks/${id}/([^/]+)/messages/(@original|%40original|\\d+)`, ([appId, token, messageId], body) => this.webhookEdit(appId!, token!, messageId!, body), false),
-      r('DELETE', `/webhooks/${id}/([^/]+)/messages/(@original|%40original|\\d+)`, ([appId, token, messageId]) => {
-        this.allMessages.delete(String(this.webhookMessage(appId!, token!, messageId!).id));
-        return NO_CONTENT;
-      }, false),
+      r(
+        'GET',
+        `/webhooks/${id}/([^/]+)/messages/(@original|%40original|\\d+)`,
+        ([appId, token, messageId]) => ok(this.webhookMessage(appId!, token!, messageId!)),
+        false,
+      ),
+      r(
+        'PATCH',
+        `/webhooks/${id}/([^/]+)/messages/(@original|%40original|\\d+)`,
+        ([appId, token, messageId], body) => this.webhookEdit(appId!, token!, messageId!, body),
+        false,
+      ),
+      r(
+        'DELETE',
+        `/webhooks/${id}/([^/]+)/messages/(@original|%40original|\\d+)`,
+        ([appId, token, messageId]) => {
+          this.allMessages.delete(String(this.webhookMessage(appId!, token!, messageId!).id));
+          return NO_CONTENT;
+        },
+        false,
+      ),
       r('POST', `/channels/${id}/messages`, ([channelId], body) => this.channelPost(channelId!, body)),
       r('GET', `/channels/${id}/messages/${id}`, ([channelId, messageId]) => ok(this.messageIn(channelId!, messageId!))),
       r('PUT', `/channels/${id}/messages/${id}/reactions/([^/]+)/@me`, ([channelId, messageId, emoji]) => this.react(channelId!, messageId!, emoji!, false)),
       r('DELETE', `/channels/${id}/messages/${id}/reactions/([^/]+)/@me`, ([channelId, messageId, emoji]) => this.react(channelId!, messageId!, emoji!, true)),
       r('GET', `/channels/${id}`, ([channelId]) => {
         const guildId = this.guildIdOf(channelId!);
-        return ok(this.channelJson(this.guildState(guildId).spec.channels.find((channel) => channel.id === channelId)!, guildId));
+        return ok(
+          this.channelJson(
+            this.guildState(guildId).spec.channels.find((channel) => channel.id === channelId)!,
+            guildId,
+          ),
+        );
       }),
       r('GET', `/guilds/${id}`, ([guildId]) => ok(this.guildJson(this.guildState(guildId!)))),
       r('GET', `/guilds/${id}/channels`, ([guildId]) => ok(this.guildState(guildId!).spec.channels.map((channel) => this.channelJson(channel, guildId!)))),
@@ -850,7 +903,9 @@ export class DiscordEmulator {
   }
 
   private registeredCommand(guildId: string, name: string, type: number): Json {
-    const command = [...(this.commands.get(guildId) ?? []), ...(this.commands.get('global') ?? [])].find((candidate) => candidate.name === name && candidate.type === type);
+    const command = [...(this.commands.get(guildId) ?? []), ...(this.commands.get('global') ?? [])].find(
+      (candidate) => candidate.name === name && candidate.type === type,
+    );
     if (!command) throw new Error(`command ${name} (type ${type}) is not registered for guild ${guildId}`);
     return command;
   }
@@ -871,7 +926,15 @@ export class DiscordEmulator {
     if (type === 4) {
       message = await this.botMessage(interaction.channelId, data, body.files, { interaction });
     } else if (type === 5) {
-      message = this.messageJson({ id: this.ids.next(), channelId: interaction.channelId, author: this.botUser, content: '', attachments: [], flags: (flags & EPHEMERAL) | LOADING, webhookId: this.applicationId });
+      message = this.messageJson({
+        id: this.ids.next(),
+        channelId: interaction.channelId,
+        author: this.botUser,
+        content: '',
+        attachments: [],
+        flags: (flags & EPHEMERAL) | LOADING,
+        webhookId: this.applicationId,
+      });
       this.allMessages.set(String(message.id), message);
     } else if (![6, 7, 8, 9].includes(type)) {
       throw badRequest(`unknown interaction callback type ${type}`);
@@ -912,7 +975,15 @@ export class DiscordEmulator {
     const interaction = this.webhookInteraction(appId, token);
     const data = asObject(body.json);
     const message = await this.botMessage(interaction.channelId, data, body.files, { interaction });
-    this.followUps.push({ interactionId: interaction.id, kind: 'followUp', messageId: String(message.id), content: optionalString(data, 'content'), flags: Number(message.flags), files: body.files.map(sentFile), message });
+    this.followUps.push({
+      interactionId: interaction.id,
+      kind: 'followUp',
+      messageId: String(message.id),
+      content: optionalString(data, 'content'),
+      flags: Number(message.flags),
+      files: body.files.map(sentFile),
+      message,
+    });
     return ok(message);
   }
 
@@ -922,12 +993,20 @@ export class DiscordEmulator {
     const data = asObject(body.json);
     checkSize(body.files, this.attachmentSizeLimit);
     const kept = Array.isArray(data.attachments)
-      ? asArray(existing.attachments).filter((attachment) => asArray(data.attachments).some((entry) => String(asObject(entry).id) === String(asObject(attachment).id)))
+      ? asArray(existing.attachments).filter((attachment) =>
+          asArray(data.attachments).some((entry) => String(asObject(entry).id) === String(asObject(attachment).id)),
+        )
       : asArray(existing.attachments);
     const added = await this.storeUploads(interaction.channelId, data, body.files);
     const content = data.content === undefined ? existing.content : (data.content ?? '');
     if (typeof content === 'string' && content.length > MAX_CONTENT_LENGTH) throw badRequest('content is longer than 2000');
-    const message: Json = { ...existing, content, attachments: [...kept, ...added], flags: Number(existing.flags) & ~LOADING, edited_timestamp: new Date().toISOString() };
+    const message: Json = {
+      ...existing,
+      content,
+      attachments: [...kept, ...added],
+      flags: Number(existing.flags) & ~LOADING,
+      edited_timestamp: new Date().toISOString(),
+    };
     this.allMessages.set(String(message.id), message);
     this.followUps.push({
       interactionId: interaction.id,
@@ -952,7 +1031,14 @@ export class DiscordEmulator {
       if (!referenced && reference.fail_if_not_exists !== false) throw badRequest('Unknown message in message_reference', 50035);
     }
     const message = await this.botMessage(channelId, data, body.files, referenced ? { referenced } : {});
-    this.messages.push({ channelId, id: String(message.id), content: String(message.content), replyTo: referenced ? replyTo : undefined, files: body.files.map(sentFile), message });
+    this.messages.push({
+      channelId,
+      id: String(message.id),
+      content: String(message.content),
+      replyTo: referenced ? replyTo : undefined,
+      files: body.files.map(sentFile),
+      message,
+    });
     return ok(message);
   }
 
@@ -969,10 +1055,21 @@ export class DiscordEmulator {
   }
 
   /** A message from the bot: checked like Discord checks it, its files stored and served. */
-  private async botMessage(channelId: string, data: Json, files: readonly UploadedFile[], extra: { interaction?: InteractionState; referenced?: Json }): Promise<Json> {
+  private async botMessage(
+    channelId: string,
+    data: Json,
+    files: readonly UploadedFile[],
+    extra: { interaction?: InteractionState; referenced?: Json },
+  ): Promise<Json> {
     const content = optionalString(data, 'content') ?? '';
     if (content.length > MAX_CONTENT_LENGTH) throw badRequest('content is longer than 2000');
-    if (content === '' && files.length === 0 && asArray(data.embeds).length === 0 && asArray(data.components).length === 0 && asArray(data.sticker_ids).length === 0) {
+    if (
+      content === '' &&
+      files.length === 0 &&
+      asArray(data.embeds).length === 0 &&
+      asArray(data.components).length === 0 &&
+      asArray(data.sticker_ids).length === 0
+    ) {
       throw new DiscordApiError(400, 50006, 'Cannot send an empty message');
     }
     checkSize(files, this.attachmentSizeLimit);
@@ -1013,7 +1110,9 @@ export class DiscordEmulator {
     const attachment: Json = { id, filename: file.name, size: file.bytes.length, url, proxy_url: url, content_type: file.contentType };
     if (ephemeral) attachment.ephemeral = true;
     if (file.contentType.startsWith('image/')) {
-      const metadata = await sharp(file.bytes).metadata().catch(() => undefined);
+      const metadata = await sharp(file.bytes)
+        .metadata()
+        .catch(() => undefined);
       if (metadata) Object.assign(attachment, { width: metadata.width, height: metadata.height });
     }
     return attachment;
@@ -1051,7 +1150,10 @@ export class DiscordEmulator {
       flags: input.flags ?? 0,
       ...(input.webhookId ? { webhook_id: input.webhookId, application_id: this.applicationId } : {}),
       ...(input.referenced
-        ? { message_reference: { type: 0, message_id: input.referenced.id, channel_id: input.channelId, guild_id: guildId }, referenced_message: input.referenced }
+        ? {
+            message_reference: { type: 0, message_id: input.referenced.id, channel_id: input.channelId, guild_id: guildId },
+            referenced_message: input.referenced,
+          }
         : {}),
     };
   }
@@ -1194,7 +1296,10 @@ function checkSize(files: readonly UploadedFile[], limit: number): void {
 
 /** A stable per-route bucket id, as Discord's X-RateLimit-Bucket. */
 function bucketOf(method: string, path: string): string {
-  return createHash('sha1').update(`${method} ${path.replace(/\/\d{5,}/g, '/:id')}`).digest('hex').slice(0, 16);
+  return createHash('sha1')
+    .update(`${method} ${path.replace(/\/\d{5,}/g, '/:id')}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** IDENTIFY's `shard` as `[id, count]` (absent: `[0, 1]`), or undefined when Discord would refuse it (4010). */

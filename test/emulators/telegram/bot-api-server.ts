@@ -403,7 +403,14 @@ export class BotApiEmulator {
   }
 
   /** A member posts a file ("send as file"): message.document, with a thumbnail for images. */
-  async postDocument(chatId: number, from: Sender, bytes: Buffer, fileName: string, mimeType: string, options: DocumentOptions = {}): Promise<Message.DocumentMessage> {
+  async postDocument(
+    chatId: number,
+    from: Sender,
+    bytes: Buffer,
+    fileName: string,
+    mimeType: string,
+    options: DocumentOptions = {},
+  ): Promise<Message.DocumentMessage> {
     const state = this.chatState(chatId);
     const document = await this.files.addDocument({ bytes, fileName, mimeType });
     const message: Message.DocumentMessage = {
@@ -425,7 +432,10 @@ export class BotApiEmulator {
     const old = this.chatState(oldChatId);
     if (old.chat.type !== 'group') throw new Error('BotApiEmulator: only a basic group is upgraded to a supergroup');
     const title = old.chat.title;
-    const chat = this.addChat({ id: newChatId, type: 'supergroup', title }, { ...(old.creator ? { creator: old.creator } : {}), administrators: old.administrators });
+    const chat = this.addChat(
+      { id: newChatId, type: 'supergroup', title },
+      { ...(old.creator ? { creator: old.creator } : {}), administrators: old.administrators },
+    );
     const by = old.creator ?? GROUP_ANONYMOUS_BOT;
     this.deliverService(old, { ...this.envelope(old, by, undefined), migrate_to_chat_id: newChatId });
     this.deliverService(this.chatState(newChatId), { ...this.envelope(this.chatState(newChatId), by, undefined), migrate_from_chat_id: oldChatId });
@@ -438,10 +448,13 @@ export class BotApiEmulator {
     const previous = status === 'member' ? 'left' : 'member';
     const botUser = { id: this.bot.id, is_bot: true, first_name: this.bot.first_name, username: this.bot.username };
     const member = (s: string) => (s === 'kicked' ? { status: s, user: botUser, until_date: 0 } : { status: s, user: botUser });
-    this.updates.push((update_id) => ({
-      update_id,
-      my_chat_member: { chat: state.chat, from: by, date: unixNow(), old_chat_member: member(previous), new_chat_member: member(status) },
-    }) as unknown as Update);
+    this.updates.push(
+      (update_id) =>
+        ({
+          update_id,
+          my_chat_member: { chat: state.chat, from: by, date: unixNow(), old_chat_member: member(previous), new_chat_member: member(status) },
+        }) as unknown as Update,
+    );
   }
 
   /** A member posts text; commands and mentions get their entities. */
@@ -676,7 +689,10 @@ export class BotApiEmulator {
 
   private getUpdates(params: Params, signal: AbortSignal): Promise<Update[]> {
     if (this.webhookState) {
-      throw new BotApiError({ error_code: 409, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first" });
+      throw new BotApiError({
+        error_code: 409,
+        description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+      });
     }
     const request = {
       offset: optionalInteger(params, 'offset') ?? 0,
@@ -774,7 +790,8 @@ export class BotApiEmulator {
     if (new Set(prepared.map((item) => item.type)).size > 1) throw badRequest('MEDIA_GROUP_INVALID: photos and documents cannot be mixed');
     const mediaGroupId = String(this.nextMediaGroup++);
     return prepared.map(({ input, caption, content, entry }) => {
-      const message = { ...this.botEnvelope(state, replyTo), ...content, ...caption.fields, media_group_id: mediaGroupId } as Message.PhotoMessage | Message.DocumentMessage;
+      const message = { ...this.botEnvelope(state, replyTo), ...content, ...caption.fields, media_group_id: mediaGroupId } as
+        Message.PhotoMessage | Message.DocumentMessage;
       const detail = 'photo' in content ? { photo: input.bytes } : { document: input };
       this.recordSent(state, message, 'sendMediaGroup', { ...params, media: entry }, { ...caption.raw, ...detail });
       return message;
@@ -792,7 +809,9 @@ export class BotApiEmulator {
     if (text.trim() === '') throw badRequest('message text is empty');
     if (text.length > MAX_TEXT_LENGTH) throw badRequest('message is too long');
     if (text === target.text) {
-      throw badRequest('message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message');
+      throw badRequest(
+        'message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+      );
     }
     const edited: Message.TextMessage = { ...target, text, edit_date: unixNow() };
     state.messages.set(messageId, edited);
@@ -1045,5 +1064,7 @@ function withoutMethodField(params: Params, method: string): Params {
 
 function describeSent(sent: readonly SentMessage[]): string {
   if (sent.length === 0) return 'nothing';
-  return sent.map((item) => `${item.method}(${item.chat_id}) ${JSON.stringify(item.text ?? item.caption ?? item.document?.fileName ?? item.reaction ?? '')}`).join('; ');
+  return sent
+    .map((item) => `${item.method}(${item.chat_id}) ${JSON.stringify(item.text ?? item.caption ?? item.document?.fileName ?? item.reaction ?? '')}`)
+    .join('; ');
 }

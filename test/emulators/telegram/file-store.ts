@@ -62,7 +62,15 @@ export class FileStore {
       mime_type: input.mimeType,
       file_size: input.bytes.length,
       ...(thumbnail && thumbFile
-        ? { thumbnail: { file_id: thumbFile.fileId, file_unique_id: thumbFile.fileUniqueId, file_size: thumbnail.bytes.length, width: thumbnail.width, height: thumbnail.height } }
+        ? {
+            thumbnail: {
+              file_id: thumbFile.fileId,
+              file_unique_id: thumbFile.fileUniqueId,
+              file_size: thumbnail.bytes.length,
+              width: thumbnail.width,
+              height: thumbnail.height,
+            },
+          }
         : {}),
     };
   }

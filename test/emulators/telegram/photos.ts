@@ -56,7 +56,12 @@ export async function photoVariants(bytes: Buffer): Promise<PhotoVariant[]> {
 export async function documentThumbnail(bytes: Buffer, mimeType: string): Promise<PhotoVariant | undefined> {
   if (!mimeType.startsWith('image/')) return undefined;
   try {
-    const { data, info } = await sharp(bytes).rotate().resize(320, 320, { fit: 'inside', withoutEnlargement: true }).flatten({ background: '#ffffff' }).jpeg({ quality: 80 }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(bytes)
+      .rotate()
+      .resize(320, 320, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 80 })
+      .toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, bytes: data };
   } catch {
     return undefined;

@@ -85,7 +85,10 @@ export class UpdateQueue {
       this.poll = entry;
     });
     if (outcome === 'conflict') {
-      throw new BotApiError({ error_code: 409, description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running' });
+      throw new BotApiError({
+        error_code: 409,
+        description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+      });
     }
     return outcome === 'update' ? this.updates.slice(0, limit) : [];
   }
