@@ -1,7 +1,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Box, DetectedFace, FaceCache, FaceEngine, FaceMatch, GalleryPerson, ImageDecoder, MatchPolicy, PersonScore, Renderer } from '../core/index.ts';
+import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, MatchPolicy, Renderer } from '../core/index.ts';
 import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, matchScored, scoreFaces } from '../core/index.ts';
 import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode, writeAtomically } from '../files/index.ts';
 import { describeDoubt, findDoubts, type Candidate, type KnownProblem } from './known-check.ts';
@@ -10,7 +10,8 @@ import { clusterFaces } from '../core/library/index.ts';
 import type { ClusterInput } from '../core/library/clustering.ts';
 import { readManifest, serializeManifest, writeManifest } from './manifest.ts';
 import { REPORT_NAME, renderReport } from './report-html.ts';
-import { listOutput, projectOutput, syncCopies, syncZips, type SyncChanges, type ZipWritten } from './sync.ts';
+import type { ArchiveReport, FaceDecision, KnownPerson, PhotoError, PhotoOutcome, UnknownFace } from './report.ts';
+import { listOutput, projectOutput, syncCopies, syncZips, type SyncChanges } from './sync.ts';
 
 /** Output folders that are not people. */
 export const UNKNOWN_FOLDER = '_unknown';
@@ -58,75 +59,6 @@ export interface ArchiveDependencies {
   readonly progress?: ArchiveProgress;
   /** Photos in flight at once: enough to keep every engine worker busy while others decode. */
   readonly concurrency?: number;
-}
-
-export interface KnownPerson {
-  readonly name: string;
-  /** Photos used as samples of them; 0 means nobody is looked for under this name. */
-  readonly samples: number;
-  /** Their photos that are not used, each with the reason (and a contact sheet where it helps). */
-  readonly problems: readonly KnownProblem[];
-}
-
-export interface PhotoError {
-  readonly file: string;
-  readonly reason: string;
-}
-
-/**
- * The verdict on one face, with the two best-scoring known people: the matcher's decision is not
- * changed, only shown with the scores it was made from.
- */
-export interface FaceDecision {
-  readonly box: Box;
-  readonly verdict: FaceMatch['kind'];
-  /** Who it was filed under, when `verdict` is 'person'. */
-  readonly person?: string;
-  /** Why it was not named, otherwise. */
-  readonly reason?: string;
-  readonly best?: PersonScore;
-  readonly runnerUp?: PersonScore;
-}
-
-export interface PhotoOutcome {
-  readonly file: string;
-  readonly hash: string;
-  readonly faces: number;
-  /** One per face, in the detector's order. */
-  readonly decisions: readonly FaceDecision[];
-  readonly people: readonly string[];
-  readonly unknownFaces: number;
-  /** The output folders it belongs in now. */
-  readonly folders: readonly string[];
-}
-
-export interface ArchiveReport {
-  readonly known: readonly KnownPerson[];
-  /** Photos this run looked at. */
-  readonly photos: number;
-  readonly faces: number;
-  /** Photos in each known person's folder after the run (in a dry run: after it would have run). */
-  readonly perPerson: Readonly<Record<string, number>>;
-  /** Photos in `_unknown/` and `_no_faces/` after the run. */
-  readonly unknown: number;
-  readonly noFaces: number;
-  /** Every photo in each output folder after the run, by folder. */
-  readonly folders: Readonly<Record<string, readonly string[]>>;
-  /** What this run changed (in a dry run: would change). */
-  readonly changes: SyncChanges;
-  readonly dryRun: boolean;
-  readonly errors: readonly PhotoError[];
-  readonly outcomes: readonly PhotoOutcome[];
-  readonly zips: readonly ZipWritten[];
-  readonly elapsedMs: number;
-  readonly photosPerSecond: number;
-  /**
-   * Unknown faces that look like one person (in two photos or more), largest group first: who to
-   * add to `known/` next. Only the first 600 unknown faces (by file name) are grouped.
-   */
-  readonly unknownClusters: readonly (readonly UnknownFace[])[];
-  /** `report.html` in the output folder, for people to review the run (none in a dry run). */
-  readonly reportFile?: string;
 }
 
 /**
@@ -359,12 +291,6 @@ export class ArchiveJob {
     await this.deps.cache.set(hash, faces);
     return { faces, hash };
   }
-}
-
-/** An unknown face: the photo and the face's index in it (as in `PhotoOutcome.decisions`). */
-export interface UnknownFace {
-  readonly file: string;
-  readonly face: number;
 }
 
 /** Clustering is cubic at worst: beyond this many unknown faces the rest are left out of the groups. */

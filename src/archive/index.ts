@@ -11,13 +11,9 @@ export {
   type ArchivePhase,
   type ArchivePlan,
   type ArchiveProgress,
-  type ArchiveReport,
   type ArchiveRequest,
-  type FaceDecision,
-  type KnownPerson,
-  type PhotoError,
-  type PhotoOutcome,
 } from './archive-job.ts';
+export type { ArchiveReport, FaceDecision, KnownPerson, PhotoError, PhotoOutcome, UnknownFace } from './report.ts';
 export { MANIFEST_NAME } from './manifest.ts';
 export { REPORT_NAME } from './report-html.ts';
 export { CHECK_FOLDER } from './sheets.ts';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { MatchPolicy, PersonScore } from '../core/index.ts';
-import type { ArchiveReport, FaceDecision, PhotoOutcome } from './archive-job.ts';
+import type { ArchiveReport, FaceDecision, PhotoOutcome } from './report.ts';
 
 /** The report's file name inside the output folder. */
 export const REPORT_NAME = 'report.html';

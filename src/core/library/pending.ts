@@ -1,13 +1,10 @@
 import type { GroupId, PendingWork } from '../library-types.ts';
 import type { LibraryContext } from './context.ts';
-import { forgetPerson } from './forgetting.ts';
-import { moveGroup } from './lifecycle.ts';
-import { refileGroup } from './refile.ts';
 
 /**
  * Multi-step changes (a threshold's re-file, an enrolment's, a forgetting) write what they are
  * about to do into the group's settings before the first step and clear it after the last: a
- * process killed in between leaves the note, and `resumeInterrupted` finishes the work at the next
+ * process killed in between leaves the note, and `resumeInterrupted` (resume.ts) finishes the work at the next
  * start. Every step is safe to run twice.
  */
 export async function beginWork(ctx: LibraryContext, group: GroupId, work: PendingWork, extra: { readonly threshold?: number } = {}): Promise<void> {
@@ -29,31 +26,4 @@ export async function refiling<T>(ctx: LibraryContext, group: GroupId, change: (
   const result = await change();
   await endWork(ctx, group, 'refile');
   return result;
-}
-
-/**
- * Finishes, group by group, what a killed process left under way: a group move first (until it is
- * done, records and files disagree on purpose), then the pending work.
- */
-export async function resumeInterrupted(ctx: LibraryContext): Promise<void> {
-  for (const group of await ctx.deps.albums.groups()) {
-    const noted = await ctx.deps.settings.get(group);
-    const from = noted?.movingFrom;
-    if (from !== undefined) await ctx.serial(from, () => ctx.serial(group, () => moveGroup(ctx, from, group)));
-    // The move rewrote the settings; otherwise what was read above is still current.
-    const pending = (from === undefined ? noted : await ctx.deps.settings.get(group))?.pending;
-    if (!pending) continue;
-    await ctx.serial(group, async () => {
-      if (pending.forget !== undefined) {
-        const person = (await ctx.deps.gallery.list(group)).find((p) => p.id === pending.forget);
-        if (person) await forgetPerson(ctx, group, person);
-        await endWork(ctx, group, 'forget');
-      }
-      if (pending.refile) {
-        await refileGroup(ctx, group);
-        await endWork(ctx, group, 'refile');
-      }
-    });
-    ctx.log.warn({ group, pending }, 'finished work that an interrupted run left');
-  }
 }

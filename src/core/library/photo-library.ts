@@ -10,6 +10,7 @@ import { expireUnknownFaces, forget } from './forgetting.ts';
 import { analysePhoto, fileAnalysed } from './ingest.ts';
 import * as lifecycle from './lifecycle.ts';
 import * as pending from './pending.ts';
+import { resumeInterrupted } from './resume.ts';
 import { redescribe, type RedescribeOptions, type RedescribeReport } from './redescribe.ts';
 import * as threshold from './threshold.ts';
 import type {
@@ -219,7 +220,7 @@ export class PhotoLibrary {
    */
   async checkConsistency(): Promise<Map<GroupId, RepairReport>> {
     // What was cut short first: until it is finished, records and files disagree on purpose.
-    await pending.resumeInterrupted(this.ctx);
+    await resumeInterrupted(this.ctx);
     // Zips an album export left behind when the process died while sending them.
     await this.ctx.deps.albums.clearExports();
     // Spans every group: the use case takes each group's lock in turn.
