@@ -14,7 +14,7 @@ import type {
   UnknownFace,
 } from '../../src/core/index.ts';
 import { FaceMatrix, matrixFaces } from '../../src/core/index.ts';
-import { withPerson } from '../../src/core/library/refile.ts';
+import { withPerson } from '../../src/core/library/filing.ts';
 
 // Every value is deep-copied in and out (structuredClone copies Float32Arrays too), so a test that
 // mutates what it saved or got cannot change what the store holds: the same as a real database.

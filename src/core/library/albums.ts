@@ -2,7 +2,8 @@ import type { AlbumEntry, AlbumExport } from '../ports.ts';
 import type { GroupId, Person } from '../library-types.ts';
 import { sha256Hex } from '../hash.ts';
 import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
-import { peopleOf, refileNear } from './refile.ts';
+import { peopleOf } from './filing.ts';
+import { refileNear } from './refile.ts';
 import type { Actor, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonRef, PersonSummary, SourceFilter } from './results.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { RepairReport } from '../ports.ts';
 import type { GroupId, Person, PhotoRecord } from '../library-types.ts';
 import type { LibraryContext } from './context.ts';
-import { peopleOf } from './refile.ts';
+import { peopleOf } from './filing.ts';
 
 /**
  * Brings every group's files in line with its records after an interrupted run (see

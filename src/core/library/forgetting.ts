@@ -1,7 +1,7 @@
 import type { GroupId, Person, PhotoRecord } from '../library-types.ts';
 import { beginWork, endWork } from './pending.ts';
 import { findPerson, photoRef, refOf, type LibraryContext } from './context.ts';
-import { peopleOf } from './refile.ts';
+import { peopleOf } from './filing.ts';
 import type { ForgetResult } from './results.ts';
 
 const DAY_MS = 86_400_000;

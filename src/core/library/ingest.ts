@@ -4,7 +4,7 @@ import type { DetectedFace } from '../types.ts';
 import type { PersonScore } from '../matcher.ts';
 import { sha256Hex } from '../hash.ts';
 import { photoRef, refsOf, type LibraryContext } from './context.ts';
-import { assignScored, peopleOf, withPerson } from './refile.ts';
+import { assignScored, peopleOf, withPerson } from './filing.ts';
 import type { IncomingPhoto, IngestResult } from './results.ts';
 
 /** An ingest's answer, with the record it filed or found (enrolment goes on from it). */

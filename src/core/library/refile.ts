@@ -1,51 +1,11 @@
-import type { Embedding, GalleryPerson } from '../types.ts';
-import type { GroupId, Person, PhotoRecord, Sample, StoredFace } from '../library-types.ts';
-import { matchScored, scoreFaces, type MatchPolicy, type PersonScore } from '../matcher.ts';
+import type { Embedding } from '../types.ts';
+import type { GroupId, Person, PhotoRecord, Sample } from '../library-types.ts';
+import type { MatchPolicy } from '../matcher.ts';
 import { photoRef, type LibraryContext } from './context.ts';
+import { assignFaces, peopleOf, withPerson, type MatchRules } from './filing.ts';
 
-/** The matcher's view of an enrolled person: their samples by `embedder` only. */
-export function toGalleryPerson(person: Person, embedder: string): GalleryPerson {
-  return { id: person.id, name: person.name, samples: person.samples.flatMap((s) => (s.embedder === embedder ? [s.embedding] : [])) };
-}
-
-/** Who decides a photo's faces: the threshold and margin, and the embedder whose embeddings count. */
-export interface MatchRules extends MatchPolicy {
-  readonly embedder: string;
-}
-
-/**
- * Names a photo's faces against the gallery, leaving out anyone who was told this photo is not
- * them. Faces whose embedding was removed keep no name; faces described by another embedder keep
- * the name they have until they are re-described (they cannot be compared meanwhile).
- */
-export function assignFaces(faces: readonly StoredFace[], people: readonly Person[], photoHash: string, rules: MatchRules): (string | undefined)[] {
-  return assignScored(faces, people, photoHash, rules).assigned;
-}
-
-/**
- * `assignFaces`, with every face's scores from the same pass (best first; undefined for a face
- * without a comparable embedding): a new photo's answer shows them without scoring the gallery again.
- */
-export function assignScored(
-  faces: readonly StoredFace[],
-  people: readonly Person[],
-  photoHash: string,
-  rules: MatchRules,
-): { assigned: (string | undefined)[]; scores: (PersonScore[] | undefined)[] } {
-  const gallery = people.filter((p) => !p.rejected.includes(photoHash)).map((p) => toGalleryPerson(p, rules.embedder));
-  const stale = faces.map((f) => f.embedding !== undefined && f.embedder !== rules.embedder);
-  const comparable = faces.map((f, i) => (stale[i] ? withoutEmbedding(f) : f));
-  const scores = scoreFaces(comparable, gallery);
-  const matched = matchScored(comparable, scores, rules);
-  return { assigned: matched.map((m, i) => (stale[i] ? faces[i]!.personId : m.kind === 'person' ? m.personId : undefined)), scores };
-}
-
-/** The people whose album holds a photo: those named on one of its faces. */
-export function peopleOf(record: Pick<PhotoRecord, 'faces'>): string[] {
-  const ids: string[] = [];
-  for (const face of record.faces) if (face.personId && !ids.includes(face.personId)) ids.push(face.personId);
-  return ids;
-}
+// Re-filing: after a change to the gallery or the threshold, the stored faces that the change can
+// reach are decided again (filing.ts decides them) and the album links that change are moved.
 
 /** Records written per transaction by a re-file. */
 const REFILE_BATCH = 500;
@@ -72,16 +32,6 @@ export function planRefile(records: readonly PhotoRecord[], people: readonly Per
     changes.push({ before: record, after, added: now.filter((id) => !was.includes(id)), removed: was.filter((id) => !now.includes(id)) });
   }
   return changes;
-}
-
-function withoutEmbedding(face: StoredFace): StoredFace {
-  const { embedding: _embedding, ...rest } = face;
-  return rest;
-}
-
-export function withPerson(face: StoredFace, personId: string | undefined): StoredFace {
-  const { personId: _old, ...rest } = face;
-  return personId ? { ...rest, personId } : rest;
 }
 
 /**
