@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { clusterFaces } from '../src/core/library/index.ts';
+import { clusterFaces } from '../src/core/index.ts';
 import { WorkerFaceClusterer } from '../src/clustering/index.ts';
 import { denseClusterFaces } from '../test/helpers/dense-clustering.ts';
 import { pairwiseScore, syntheticFaces } from '../test/helpers/synthetic-faces.ts';

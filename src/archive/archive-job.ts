@@ -6,8 +6,8 @@ import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, match
 import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode, writeAtomically } from '../files/index.ts';
 import { describeDoubt, findDoubts, type Candidate, type KnownProblem } from './known-check.ts';
 import { sheetPath, writeSheets, type SheetRequest } from './sheets.ts';
-import { clusterFaces } from '../core/library/index.ts';
-import type { ClusterInput } from '../core/library/clustering.ts';
+import { clusterFaces } from '../core/index.ts';
+import type { ClusterInput } from '../core/linkage.ts';
 import { readManifest, serializeManifest, writeManifest } from './manifest.ts';
 import { REPORT_NAME, renderReport } from './report-html.ts';
 import type { ArchiveReport, FaceDecision, KnownPerson, PhotoError, PhotoOutcome, UnknownFace } from './report.ts';

@@ -4,7 +4,7 @@
  */
 // The one module, not the library's index: each thread then loads (and tsx compiles) a file, not
 // the whole library, which took seconds per thread.
-import { agglomerate, neighbourLists, type NeighbourLists, type PackedFaces } from '../core/library/clustering.ts';
+import { agglomerate, neighbourLists, type NeighbourLists, type PackedFaces } from '../core/linkage.ts';
 
 export interface LinkTask {
   readonly kind: 'links';

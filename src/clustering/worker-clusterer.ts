@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
-import { clustersOf, packFaces, type Cluster, type ClusterInput, type FaceClusterer, type NeighbourLists } from '../core/library/index.ts';
+import { clustersOf, packFaces, type Cluster, type ClusterInput, type FaceClusterer, type NeighbourLists } from '../core/index.ts';
 import type { LinkTask, MergeTask } from './cluster-worker.ts';
 
 export interface WorkerClustererOptions {

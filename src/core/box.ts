@@ -1,4 +1,4 @@
-import type { Box } from './types.ts';
+import type { Box } from './faces.ts';
 
 /** Intersection over union of two boxes: 1 for the same box, 0 for boxes that do not overlap. */
 export function iou(a: Box, b: Box): number {

@@ -1,4 +1,4 @@
-import type { Embedding } from './types.ts';
+import type { Embedding } from './faces.ts';
 
 /** A stored face that came close to one or more probes, with how close. */
 export interface NearFace {

@@ -1,11 +1,13 @@
-export type * from './types.ts';
+export type * from './faces.ts';
 export type * from './ports.ts';
-export type * from './library-types.ts';
+export type * from './records.ts';
 export * from './errors.ts';
 export * from './matcher.ts';
 export * from './vector.ts';
 export { iou } from './box.ts';
 export { FaceMatrix, matrixFaces, type MatrixFace } from './face-matrix.ts';
+export { clusterFaces, inProcessClusterer, packFaces, neighbourLists, agglomerate, clustersOf } from './linkage.ts';
+export type { Cluster, ClusterInput, FaceClusterer, NeighbourLists, PackedFaces } from './linkage.ts';
 export * from './messages.ts';
 export * from './concurrency.ts';
 export * from './log.ts';

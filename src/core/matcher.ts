@@ -1,4 +1,4 @@
-import type { DetectedFace, Embedding, GalleryPerson, UnusableReason } from './types.ts';
+import type { DetectedFace, Embedding, GalleryPerson, UnusableReason } from './faces.ts';
 import { similarity } from './vector.ts';
 
 /**

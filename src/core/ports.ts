@@ -1,6 +1,6 @@
-import type { Box, DecodedImage, DetectedFace, Embedding } from './types.ts';
+import type { Box, DecodedImage, DetectedFace, Embedding } from './faces.ts';
 import type { NearFace } from './face-matrix.ts';
-import type { GroupId, GroupSettings, Person, PhotoRecord, UnknownCluster } from './library-types.ts';
+import type { GroupId, GroupSettings, Person, PhotoRecord, UnknownCluster } from './records.ts';
 
 export type { NearFace };
 

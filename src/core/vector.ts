@@ -1,4 +1,4 @@
-import type { Embedding } from './types.ts';
+import type { Embedding } from './faces.ts';
 
 /** Cosine similarity of two unit vectors (their dot product). */
 export function similarity(a: Embedding, b: Embedding): number {

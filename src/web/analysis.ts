@@ -1,5 +1,5 @@
 import type { Embedding, GalleryPerson, MatchPolicy } from '../core/index.ts';
-import { clusterFaces } from '../core/library/index.ts';
+import { clusterFaces } from '../core/index.ts';
 import { matchFaces, similarityDistributions } from '../core/index.ts';
 import { NO_FACES_FOLDER as NO_FACES, UNKNOWN_FOLDER as UNKNOWN } from '../archive/index.ts';
 import type { RunPhoto, RunResult } from './archive-runner.ts';

@@ -1,4 +1,4 @@
-import type { Cluster, ClusterInput } from '../../src/core/library/clustering.ts';
+import type { Cluster, ClusterInput } from '../../src/core/linkage.ts';
 import { normalize } from '../../src/core/index.ts';
 import { random } from '../fakes/fake-face-engine.ts';
 

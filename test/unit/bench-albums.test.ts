@@ -14,7 +14,7 @@ import {
 } from '../../scripts/bench-albums.ts';
 import { normalize } from '../../src/core/vector.ts';
 import type { MatchPolicy } from '../../src/core/matcher.ts';
-import type { Box, GalleryPerson } from '../../src/core/types.ts';
+import type { Box, GalleryPerson } from '../../src/core/faces.ts';
 import { random } from '../helpers/synthetic-faces.ts';
 
 const POLICY: MatchPolicy = { threshold: 0.9, margin: 0.02 };

@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterFaces, inProcessClusterer, type Cluster, type ClusterInput } from '../../src/core/library/index.ts';
+import { clusterFaces, inProcessClusterer, type Cluster, type ClusterInput } from '../../src/core/index.ts';
 import { normalize, similarity } from '../../src/core/index.ts';
 import { WorkerFaceClusterer } from '../../src/clustering/index.ts';
 import { denseClusterFaces } from '../helpers/dense-clustering.ts';

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sha256Hex } from '../../src/core/index.ts';
-import { PhotoLibrary, type Cluster, type ClusterInput, type FaceClusterer } from '../../src/core/library/index.ts';
+import { PhotoLibrary } from '../../src/core/library/index.ts';
+import type { Cluster, ClusterInput, FaceClusterer } from '../../src/core/index.ts';
 import { WorkerFaceClusterer } from '../../src/clustering/index.ts';
 import { FAKE_DEFAULTS, fakeLibrary, post, type FakeLibrary, type Post } from '../fakes/fake-library.ts';
 import { FakeImageDecoder } from '../fakes/fake-image-decoder.ts';

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchFace, matchFaces, peopleIn, scorePeople, similarityDistributions, type FaceMatch, type MatchPolicy } from '../../src/core/matcher.ts';
 import { normalize } from '../../src/core/vector.ts';
-import type { GalleryPerson } from '../../src/core/types.ts';
+import type { GalleryPerson } from '../../src/core/faces.ts';
 
 /** The probe every test compares against: the first axis of the plane. */
 const PROBE = unit(1, 0);

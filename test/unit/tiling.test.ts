@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { iou } from '../../src/core/index.ts';
 import { cutByRegion, detectionRegions, mergeDetections, type Region } from '../../src/recognition/tiling.ts';
-import type { Box } from '../../src/core/types.ts';
+import type { Box } from '../../src/core/faces.ts';
 
 const TILE = 640;
 

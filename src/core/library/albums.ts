@@ -1,5 +1,5 @@
 import type { AlbumEntry, AlbumExport } from '../ports.ts';
-import type { GroupId, Person } from '../library-types.ts';
+import type { GroupId, Person } from '../records.ts';
 import { sha256Hex } from '../hash.ts';
 import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
 import { peopleOf } from './filing.ts';

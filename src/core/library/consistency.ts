@@ -1,5 +1,5 @@
 import type { RepairReport } from '../ports.ts';
-import type { GroupId, Person, PhotoRecord } from '../library-types.ts';
+import type { GroupId, Person, PhotoRecord } from '../records.ts';
 import type { LibraryContext } from './context.ts';
 import { peopleOf } from './filing.ts';
 

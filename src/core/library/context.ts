@@ -11,11 +11,11 @@ import type {
   Renderer,
   SettingsStore,
 } from '../ports.ts';
-import type { DecodedImage, Embedding } from '../types.ts';
-import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../library-types.ts';
+import type { DecodedImage, Embedding } from '../faces.ts';
+import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../records.ts';
 import { KeyedSerialQueue, Semaphore } from '../concurrency.ts';
 import { silentLog, type Log } from '../log.ts';
-import type { FaceClusterer } from './clustering.ts';
+import type { FaceClusterer } from '../linkage.ts';
 import { cleanPersonName, sameName } from './names.ts';
 import type { PersonRef } from './results.ts';
 

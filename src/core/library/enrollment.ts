@@ -1,4 +1,4 @@
-import type { GroupId, Person, PhotoRecord, Sample, StoredFace } from '../library-types.ts';
+import type { GroupId, Person, PhotoRecord, Sample, StoredFace } from '../records.ts';
 import { safeFolderName, uniqueFolderName } from '../safe-name.ts';
 import { findPerson, refOf, type LibraryContext } from './context.ts';
 import { ingestPhoto } from './ingest.ts';

@@ -1,5 +1,5 @@
-import type { GalleryPerson } from '../types.ts';
-import type { Person, PhotoRecord, StoredFace } from '../library-types.ts';
+import type { GalleryPerson } from '../faces.ts';
+import type { Person, PhotoRecord, StoredFace } from '../records.ts';
 import { matchScored, scoreFaces, type MatchPolicy, type PersonScore } from '../matcher.ts';
 
 // Filing: which enrolled person each face of a photo is, by the group's rules. A new photo is filed

@@ -1,4 +1,4 @@
-import type { GroupId, Person, PhotoRecord } from '../library-types.ts';
+import type { GroupId, Person, PhotoRecord } from '../records.ts';
 import { beginWork, endWork } from './pending.ts';
 import { findPerson, photoRef, refOf, type LibraryContext } from './context.ts';
 import { peopleOf } from './filing.ts';

@@ -9,6 +9,4 @@ export { numberedFaces } from './enrollment.ts';
 export { albumsOf } from './consistency.ts';
 export type * from './results.ts';
 export { cleanPersonName, confusableNames, nameSkeleton, sameName, MAX_NAME_LENGTH } from './names.ts';
-export { clusterFaces, inProcessClusterer, packFaces, neighbourLists, agglomerate, clustersOf } from './clustering.ts';
-export type { Cluster, ClusterInput, FaceClusterer, NeighbourLists, PackedFaces } from './clustering.ts';
 export { FORGOTTEN, scrubEntry } from './audit.ts';

@@ -1,6 +1,6 @@
-import type { GroupId, PhotoRecord, StoredFace } from '../library-types.ts';
+import type { GroupId, PhotoRecord, StoredFace } from '../records.ts';
 import type { DecodeFailureReason } from '../ports.ts';
-import type { DetectedFace } from '../types.ts';
+import type { DetectedFace } from '../faces.ts';
 import type { PersonScore } from '../matcher.ts';
 import { sha256Hex } from '../hash.ts';
 import { photoRef, refsOf, type LibraryContext } from './context.ts';

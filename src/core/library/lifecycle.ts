@@ -1,4 +1,4 @@
-import type { GroupId } from '../library-types.ts';
+import type { GroupId } from '../records.ts';
 import type { LibraryContext } from './context.ts';
 import { refileGroup } from './refile.ts';
 

@@ -1,4 +1,4 @@
-import type { GroupId, PendingWork } from '../library-types.ts';
+import type { GroupId, PendingWork } from '../records.ts';
 import type { LibraryContext } from './context.ts';
 
 /**

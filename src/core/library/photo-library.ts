@@ -1,8 +1,8 @@
 import type { AuditEntry, RepairReport } from '../ports.ts';
 import { audit, describe } from './audit.ts';
-import type { GroupId, ReplyMode } from '../library-types.ts';
+import type { GroupId, ReplyMode } from '../records.ts';
 import * as albums from './albums.ts';
-import * as clusters from './clusters.ts';
+import * as unknownFaces from './unknown-faces.ts';
 import { checkConsistency } from './consistency.ts';
 import { LibraryContext, type LibraryDependencies } from './context.ts';
 import { enroll } from './enrollment.ts';
@@ -117,7 +117,7 @@ export class PhotoLibrary {
 
   /** Clusters the faces nobody was recognised in, keeps the ones that keep appearing, and shows them. */
   unknownClusters(group: GroupId): Promise<UnknownClustersResult> {
-    return this.ctx.serial(group, () => clusters.unknownClusters(this.ctx, group));
+    return this.ctx.serial(group, () => unknownFaces.unknownClusters(this.ctx, group));
   }
 
   /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
@@ -126,7 +126,7 @@ export class PhotoLibrary {
       group,
       actor,
       'name',
-      () => pending.refiling(this.ctx, group, () => clusters.nameCluster(this.ctx, group, clusterId, rawName, actor)),
+      () => pending.refiling(this.ctx, group, () => unknownFaces.nameCluster(this.ctx, group, clusterId, rawName, actor)),
       describe.name,
     );
   }

@@ -1,5 +1,5 @@
-import type { Box, DetectedFace, Embedding } from '../types.ts';
-import type { GroupId, Person, PhotoRecord, Sample, StoredFace } from '../library-types.ts';
+import type { Box, DetectedFace, Embedding } from '../faces.ts';
+import type { GroupId, Person, PhotoRecord, Sample, StoredFace } from '../records.ts';
 import { iou } from '../box.ts';
 import { similarity } from '../vector.ts';
 import { photoRef, type LibraryContext } from './context.ts';

@@ -1,5 +1,5 @@
-import type { Embedding } from '../types.ts';
-import type { GroupId, Person, PhotoRecord, Sample } from '../library-types.ts';
+import type { Embedding } from '../faces.ts';
+import type { GroupId, Person, PhotoRecord, Sample } from '../records.ts';
 import type { MatchPolicy } from '../matcher.ts';
 import { photoRef, type LibraryContext } from './context.ts';
 import { assignFaces, peopleOf, withPerson, type MatchRules } from './filing.ts';

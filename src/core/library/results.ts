@@ -1,6 +1,6 @@
 import type { DecodeFailureReason, AlbumEntry, AlbumExport } from '../ports.ts';
-import type { ReplyMode, UnknownCluster } from '../library-types.ts';
-import type { UnusableReason } from '../types.ts';
+import type { ReplyMode, UnknownCluster } from '../records.ts';
+import type { UnusableReason } from '../faces.ts';
 
 /** A person as answers name them. */
 export interface PersonRef {

@@ -1,4 +1,4 @@
-import type { GroupId, Person, PhotoRecord, ReplyMode } from '../library-types.ts';
+import type { GroupId, Person, PhotoRecord, ReplyMode } from '../records.ts';
 import { beginWork, endWork } from './pending.ts';
 import { THRESHOLD_RANGE, similarityDistributions } from '../matcher.ts';
 import type { LibraryContext } from './context.ts';

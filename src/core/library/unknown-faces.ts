@@ -1,6 +1,6 @@
-import type { GroupId, Sample } from '../library-types.ts';
+import type { GroupId, Sample } from '../records.ts';
 import { refOf, type LibraryContext } from './context.ts';
-import { inProcessClusterer } from './clustering.ts';
+import { inProcessClusterer } from '../linkage.ts';
 import { addSamples } from './enrollment.ts';
 import { cleanPersonName } from './names.ts';
 import { filedUnder, refileNear } from './refile.ts';

@@ -1,4 +1,5 @@
-import type { Embedding } from '../types.ts';
+/** Average-linkage clustering of faces: which unknown faces look like one person (the library's /unknown, the archiver's report). */
+import type { Embedding } from './faces.ts';
 
 export interface ClusterInput<K> {
   readonly key: K;

@@ -1,4 +1,4 @@
-import type { Box, Embedding, UnusableReason } from './types.ts';
+import type { Box, Embedding, UnusableReason } from './faces.ts';
 
 /**
  * A group's library key: opaque to the core, chosen by the adapter ("tg:-1001234567", "dc:8765").
