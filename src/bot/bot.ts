@@ -1,4 +1,4 @@
-import { describeError, FacefileError } from '../core/index.ts';
+import { describeError, FacefileError, parseGroupId, type GroupRef, type Platform } from '../core/index.ts';
 import type { PhotoJobMeta, PhotoJobResult } from '../jobs/index.ts';
 import type { ChatContext, ChatUser, PostAnswer, PostedPhoto } from './chat-context.ts';
 import type { BotCommand, BotDeps, CommandArgs } from './command.ts';
@@ -56,7 +56,19 @@ export class Bot {
   async command(ctx: ChatContext, name: string, args: CommandArgs): Promise<void> {
     const command = this.find(name);
     if (!command) return this.guard(ctx, name, () => ctx.reply('I do not know that command.'));
-    return this.guard(ctx, name, () => command.run(ctx, args, this.options));
+    return this.guard(ctx, name, async () => {
+      if (!(await this.allowed(ctx, command, args))) {
+        const hint = command.adminHint?.(ctx.syntax);
+        return ctx.reply(hint ? `${replies.NOT_ADMIN} (${hint})` : replies.NOT_ADMIN);
+      }
+      return command.run(ctx, args, this.options);
+    });
+  }
+
+  /** The one admin check, in front of every command (grammY's middleware, in one method). */
+  private async allowed(ctx: ChatContext, command: BotCommand, args: CommandArgs): Promise<boolean> {
+    const adminOnly = typeof command.adminOnly === 'function' ? command.adminOnly(args) : command.adminOnly === true;
+    return !adminOnly || (await ctx.isAdmin());
   }
 
   /**
@@ -120,15 +132,16 @@ export class Bot {
   }
 
   /**
-   * At connection, the platform lists the groups the bot is in: of this platform's libraries
-   * (`prefix`), those it is no longer in were left while the bot was offline, and are marked for
-   * erasure; those it is in are kept.
+   * At connection, the platform lists the groups the bot is in: of this platform's libraries,
+   * those it is no longer in were left while the bot was offline, and are marked for erasure;
+   * those it is in are kept.
    */
-  async reconcile(prefix: string, isPresent: (group: string) => boolean): Promise<void> {
+  async reconcile(platform: Platform, isPresent: (group: GroupRef) => boolean): Promise<void> {
     await this.lifecycle('checking which groups the bot is still in', async () => {
       for (const group of await this.options.library.groups()) {
-        if (!group.startsWith(prefix)) continue;
-        if (isPresent(group)) await this.options.library.markPresent(group);
+        const ref = parseGroupId(group);
+        if (ref?.platform !== platform) continue;
+        if (isPresent(ref)) await this.options.library.markPresent(group);
         else await this.options.library.markRemoved(group);
       }
     });

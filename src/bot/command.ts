@@ -36,8 +36,14 @@ export interface BotCommand {
   /** One line for the platform's command menu (Discord allows 100 characters). */
   readonly description: string;
   readonly options?: readonly CommandOption[];
-  /** Hidden from members where the platform can hide commands; the command checks again on use. */
-  readonly adminOnly?: boolean;
+  /**
+   * For the group's admins: `true` for the whole command (hidden from members where the platform can
+   * hide commands), or a rule that decides from the arguments (`/forget me` is anyone's, `/forget
+   * Anna` an admin's). The bot layer checks it on every use, before `run`; commands never do.
+   */
+  readonly adminOnly?: boolean | ((args: CommandArgs) => boolean);
+  /** What a member who may not run it can do instead, added to the refusal. */
+  adminHint?(syntax: Syntax): string;
   /**
    * Also offered in the message context menu (Discord's Apps menu) of a posted photo: the menu asks
    * for `field` in a form, and the command runs with the chosen message's photo. `only`: where the

@@ -1,6 +1,7 @@
 export type * from './faces.ts';
 export type * from './ports.ts';
 export type * from './records.ts';
+export * from './group-id.ts';
 export * from './errors.ts';
 export * from './matcher.ts';
 export * from './vector.ts';

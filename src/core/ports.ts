@@ -1,6 +1,7 @@
 import type { Box, DecodedImage, DetectedFace, Embedding } from './faces.ts';
 import type { NearFace } from './face-matrix.ts';
-import type { GroupId, GroupSettings, Person, PhotoRecord, UnknownCluster } from './records.ts';
+import type { GroupSettings, Person, PhotoRecord, UnknownCluster } from './records.ts';
+import type { GroupId } from './group-id.ts';
 
 export type { NearFace };
 

@@ -1,10 +1,5 @@
+import type { GroupId } from './group-id.ts';
 import type { Box, Embedding, UnusableReason } from './faces.ts';
-
-/**
- * A group's library key: opaque to the core, chosen by the adapter ("tg:-1001234567", "dc:8765").
- * Every stored record and file of a group lives under it, and nothing crosses groups.
- */
-export type GroupId = string;
 
 /** One face embedding enrolled for a person. */
 export interface Sample {

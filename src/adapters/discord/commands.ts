@@ -28,7 +28,8 @@ export function discordCommands(commands: readonly BotCommand[]): RESTPostAPIApp
     .map((c) => ({
       name: c.name,
       description: c.description,
-      ...(c.adminOnly ? { default_member_permissions: MANAGE } : {}),
+      // A rule that depends on the arguments cannot hide the command: the bot layer checks it on use.
+      ...(c.adminOnly === true ? { default_member_permissions: MANAGE } : {}),
       ...(c.options ? { options: c.options.map(toOption) } : {}),
     }));
   const menus = commands.flatMap((c) => (c.messageMenu ? [{ name: c.messageMenu.label, type: ApplicationCommandType.Message as const }] : []));

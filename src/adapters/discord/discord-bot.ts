@@ -15,7 +15,7 @@ import {
   type Message,
   type RepliableInteraction,
 } from 'discord.js';
-import type { Log } from '../../core/index.ts';
+import { groupId, memberId, type Log, type Platform } from '../../core/index.ts';
 import type { Bot } from '../../bot/index.ts';
 import { megabytes, type ChatContext, type ChatUser, type CommandArgs, type FetchedPhoto, type Syntax } from '../../bot/index.ts';
 import { isPhotoName } from '../../files/index.ts';
@@ -24,7 +24,7 @@ import { downloadLimited, Tracker, verifyAtStart } from '../shared/index.ts';
 import { commandArgs, discordCommands, menuCommand } from './commands.ts';
 import { describeShards, planShards, type DiscordShards, type ShardPlan } from './shards.ts';
 
-export const DISCORD = 'discord';
+export const DISCORD = 'discord' satisfies Platform;
 
 const DEFAULT_API_ROOT = 'https://discord.com/api';
 
@@ -173,7 +173,7 @@ export class DiscordBot {
       // a server it left from one on another process's shard, so it leaves the groups alone.
       if (plan.ids.length < plan.count) return;
       const servers = new Set(ready.guilds.cache.keys());
-      void this.tasks.track(this.options.bot.reconcile('dc:', (group) => servers.has(group.split(':')[1] ?? '')));
+      void this.tasks.track(this.options.bot.reconcile(DISCORD, (group) => group.platform === DISCORD && servers.has(group.guildId)));
     });
     client.on(Events.GuildCreate, (guild) => {
       void this.tasks.track(this.register(guild));
@@ -364,7 +364,7 @@ export class DiscordBot {
   }
 
   private groupOf(guildId: string, channelId: string | null): string {
-    return this.options.scope === 'channel' && channelId ? `dc:${guildId}:${channelId}` : `dc:${guildId}`;
+    return groupId({ platform: DISCORD, guildId, ...(this.options.scope === 'channel' && channelId ? { channelId } : {}) });
   }
 }
 
@@ -406,7 +406,7 @@ function isImage(attachment: Attachment): boolean {
 }
 
 function callerOf(id: string, displayName: string): ChatUser {
-  return { id: `dc:${id}`, displayName };
+  return { id: memberId(DISCORD, id), displayName };
 }
 
 function isDisallowedIntents(error: unknown): boolean {

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Telegraf, Telegram, TelegramError, type Context } from 'telegraf';
 import type { Message, MessageEntity, PhotoSize, ReplyParameters, Update, User } from '@telegraf/types';
-import type { Log } from '../../core/index.ts';
+import { groupId, memberId, type Log, type Platform } from '../../core/index.ts';
 import type { Bot } from '../../bot/index.ts';
 import { megabytes, PhotoNotQueuedError, type ChatContext, type ChatUser, type FetchedPhoto, type PostedPhoto, type Syntax } from '../../bot/index.ts';
 import { isPhotoName } from '../../files/index.ts';
@@ -10,7 +10,7 @@ import { downloadLimited, Outbox, Tracker, verifyAtStart } from '../shared/index
 import { RecentUpdateIds, type DoneDelivery, type FirstDelivery, type ForgetDelivery } from '../shared/update-dedup.ts';
 import { WebhookServer } from './webhook-server.ts';
 
-export const TELEGRAM = 'telegram';
+export const TELEGRAM = 'telegram' satisfies Platform;
 
 /** Telegram's id for the account anonymous group admins post as. */
 const ANONYMOUS_ADMIN_ID = 1087968824;
@@ -119,7 +119,7 @@ export class TelegramBot {
     this.telegraf.on('message', (ctx) => this.onMessage(ctx));
     this.telegraf.on('my_chat_member', (ctx) => {
       // Removed or banned: the group's data is erased after the grace period; back: it is kept.
-      const group = `tg:${ctx.myChatMember.chat.id}`;
+      const group = groupId({ platform: TELEGRAM, chatId: ctx.myChatMember.chat.id });
       const gone = ['left', 'kicked'].includes(ctx.myChatMember.new_chat_member.status);
       void this.tasks.track(gone ? options.bot.removedFrom(group) : options.bot.addedTo(group));
     });
@@ -228,8 +228,10 @@ export class TelegramBot {
     const message = ctx.message;
     // A group upgraded to a supergroup gets a new id; its library follows. Both service messages
     // arrive (one in each chat), and moving twice is harmless.
-    if ('migrate_to_chat_id' in message) return this.options.bot.groupMoved(`tg:${message.chat.id}`, `tg:${message.migrate_to_chat_id}`);
-    if ('migrate_from_chat_id' in message) return this.options.bot.groupMoved(`tg:${message.migrate_from_chat_id}`, `tg:${message.chat.id}`);
+    if ('migrate_to_chat_id' in message)
+      return this.options.bot.groupMoved(groupOf(message), groupId({ platform: TELEGRAM, chatId: message.migrate_to_chat_id }));
+    if ('migrate_from_chat_id' in message)
+      return this.options.bot.groupMoved(groupId({ platform: TELEGRAM, chatId: message.migrate_from_chat_id }), groupOf(message));
     // The bot's own messages and other bots' are not photos to file; anonymous admins post as a bot.
     if (message.from.is_bot && message.from.id !== ANONYMOUS_ADMIN_ID) return;
     const command = this.commandOf(message);
@@ -407,11 +409,11 @@ function repliedPhoto(message: Message): PhotoRef | undefined {
 }
 
 function groupOf(message: Message): string {
-  return `tg:${message.chat.id}`;
+  return groupId({ platform: TELEGRAM, chatId: message.chat.id });
 }
 
 function callerOf(message: Message): ChatUser | undefined {
-  return message.from ? { id: `tg:${message.from.id}`, displayName: displayName(message.from) } : undefined;
+  return message.from ? { id: memberId(TELEGRAM, message.from.id), displayName: displayName(message.from) } : undefined;
 }
 
 function displayName(user: User): string {

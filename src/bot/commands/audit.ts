@@ -7,7 +7,6 @@ export const audit: BotCommand = {
   description: 'Admins: who changed what, and when',
   adminOnly: true,
   async run(ctx, _args, { library }) {
-    if (!(await ctx.isAdmin())) return ctx.reply(replies.NOT_ADMIN);
     await ctx.defer({ private: true });
     return ctx.reply(replies.auditReply(await library.auditLog(ctx.group, 30)));
   },

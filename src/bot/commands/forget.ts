@@ -6,14 +6,15 @@ import * as replies from '../replies.ts';
 export const forget: BotCommand = {
   name: 'forget',
   description: 'Admins: forget a person. Anyone: name "me" forgets you',
-  // Not hidden from members: `me` is theirs to use. Names are checked for admins on use.
+  // Not hidden from members: `me` is theirs to use. Any other name is for admins.
+  adminOnly: (args) => !isMe(stringArg(args, 'name')),
+  adminHint: (syntax) => `${syntax.command('forget', { name: 'me' })} works for anyone.`,
   options: [{ name: 'name', description: 'Who, or "me"', type: 'string', required: true }],
   parseText: (text) => ({ name: text.trim() }),
   async run(ctx, args, { library, queue }) {
     const name = (stringArg(args, 'name') ?? '').trim();
-    const self = name.toLowerCase() === 'me';
+    const self = isMe(name);
     if (self && !ctx.caller) return ctx.reply(replies.WHO_ARE_YOU);
-    if (!self && !(await ctx.isAdmin())) return ctx.reply(`${replies.NOT_ADMIN} (${ctx.syntax.command('forget', { name: 'me' })} works for anyone.)`);
     if (!name) return ctx.reply(`Whom? ${ctx.syntax.command('forget', { name: '<name>' })}, or ${ctx.syntax.command('forget', { name: 'me' })}.`);
     const caller = ctx.caller ? { userId: ctx.caller.id, name: ctx.caller.displayName } : {};
     await ctx.defer({ private: self });
@@ -23,3 +24,7 @@ export const forget: BotCommand = {
     return ctx.reply(replies.forgetReply(await library.forget(ctx.group, who, { ...caller, admin: !self })));
   },
 };
+
+function isMe(name: string | undefined): boolean {
+  return (name ?? '').trim().toLowerCase() === 'me';
+}

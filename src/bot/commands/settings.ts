@@ -1,6 +1,5 @@
 import type { BotCommand } from '../command.ts';
 import { actorOf, stringArg } from '../command.ts';
-import * as replies from '../replies.ts';
 
 /** How the bot answers posted photos: quietly (a 👍) or with a one-line summary. */
 export const settings: BotCommand = {
@@ -15,7 +14,6 @@ export const settings: BotCommand = {
       .replace(/^replies\s+/, ''),
   }),
   async run(ctx, args, { library }) {
-    if (!(await ctx.isAdmin())) return ctx.reply(replies.NOT_ADMIN);
     await ctx.defer();
     const mode = stringArg(args, 'mode');
     if (mode === 'quiet' || mode === 'summary') {

@@ -28,7 +28,6 @@ export const threshold: BotCommand = {
   usage: (syntax) =>
     `${syntax.command('threshold')}, ${syntax.command('threshold', { value: '<value>' })} or ${syntax.command('threshold', { report: 'report', value: '[value]' })}`,
   async run(ctx, args, { library }) {
-    if (!(await ctx.isAdmin())) return ctx.reply(replies.NOT_ADMIN);
     await ctx.defer();
     const value = numberArg(args, 'value');
     if (flagArg(args, 'report')) {

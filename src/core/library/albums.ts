@@ -1,5 +1,6 @@
 import type { AlbumEntry, AlbumExport } from '../ports.ts';
-import type { GroupId, Person } from '../records.ts';
+import type { Person } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import { sha256Hex } from '../hash.ts';
 import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
 import { peopleOf } from './filing.ts';

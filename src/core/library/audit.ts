@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../ports.ts';
-import type { GroupId } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import type { LibraryContext } from './context.ts';
 import type { Actor, EnrollResult, ForgetResult, NameClusterResult, NotThisResult, SetThresholdResult } from './results.ts';
 

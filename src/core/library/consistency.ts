@@ -1,5 +1,6 @@
 import type { RepairReport } from '../ports.ts';
-import type { GroupId, Person, PhotoRecord } from '../records.ts';
+import type { Person, PhotoRecord } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import type { LibraryContext } from './context.ts';
 import { peopleOf } from './filing.ts';
 

@@ -12,7 +12,8 @@ import type {
   SettingsStore,
 } from '../ports.ts';
 import type { DecodedImage, Embedding } from '../faces.ts';
-import type { GroupId, GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../records.ts';
+import type { GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import { KeyedSerialQueue, Semaphore } from '../concurrency.ts';
 import { silentLog, type Log } from '../log.ts';
 import type { FaceClusterer } from '../linkage.ts';

@@ -1,4 +1,5 @@
-import type { GroupId, Person, PhotoRecord, Sample, StoredFace } from '../records.ts';
+import type { Person, PhotoRecord, Sample, StoredFace } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import { safeFolderName, uniqueFolderName } from '../safe-name.ts';
 import { findPerson, refOf, type LibraryContext } from './context.ts';
 import { ingestPhoto } from './ingest.ts';

@@ -1,4 +1,5 @@
-import type { GroupId, Person, PhotoRecord } from '../records.ts';
+import type { Person, PhotoRecord } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import { beginWork, endWork } from './pending.ts';
 import { findPerson, photoRef, refOf, type LibraryContext } from './context.ts';
 import { peopleOf } from './filing.ts';

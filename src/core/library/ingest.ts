@@ -1,4 +1,5 @@
-import type { GroupId, PhotoRecord, StoredFace } from '../records.ts';
+import type { PhotoRecord, StoredFace } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import type { DecodeFailureReason } from '../ports.ts';
 import type { DetectedFace } from '../faces.ts';
 import type { PersonScore } from '../matcher.ts';

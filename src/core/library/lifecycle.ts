@@ -1,4 +1,4 @@
-import type { GroupId } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import type { LibraryContext } from './context.ts';
 import { refileGroup } from './refile.ts';
 

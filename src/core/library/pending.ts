@@ -1,4 +1,5 @@
-import type { GroupId, PendingWork } from '../records.ts';
+import type { PendingWork } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import type { LibraryContext } from './context.ts';
 
 /**

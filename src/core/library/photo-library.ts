@@ -1,6 +1,7 @@
 import type { AuditEntry, RepairReport } from '../ports.ts';
 import { audit, describe } from './audit.ts';
-import type { GroupId, ReplyMode } from '../records.ts';
+import type { ReplyMode } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import * as albums from './albums.ts';
 import * as unknownFaces from './unknown-faces.ts';
 import { checkConsistency } from './consistency.ts';

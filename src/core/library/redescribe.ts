@@ -1,5 +1,6 @@
 import type { Box, DetectedFace, Embedding } from '../faces.ts';
-import type { GroupId, Person, PhotoRecord, Sample, StoredFace } from '../records.ts';
+import type { Person, PhotoRecord, Sample, StoredFace } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import { iou } from '../box.ts';
 import { similarity } from '../vector.ts';
 import { photoRef, type LibraryContext } from './context.ts';

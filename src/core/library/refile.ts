@@ -1,5 +1,6 @@
 import type { Embedding } from '../faces.ts';
-import type { GroupId, Person, PhotoRecord, Sample } from '../records.ts';
+import type { Person, PhotoRecord, Sample } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import type { MatchPolicy } from '../matcher.ts';
 import { photoRef, type LibraryContext } from './context.ts';
 import { assignFaces, peopleOf, withPerson, type MatchRules } from './filing.ts';

@@ -1,4 +1,5 @@
-import type { GroupId, Person, PhotoRecord, ReplyMode } from '../records.ts';
+import type { Person, PhotoRecord, ReplyMode } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import { beginWork, endWork } from './pending.ts';
 import { THRESHOLD_RANGE, similarityDistributions } from '../matcher.ts';
 import type { LibraryContext } from './context.ts';

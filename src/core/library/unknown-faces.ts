@@ -1,4 +1,5 @@
-import type { GroupId, Sample } from '../records.ts';
+import type { Sample } from '../records.ts';
+import type { GroupId } from '../group-id.ts';
 import { refOf, type LibraryContext } from './context.ts';
 import { inProcessClusterer } from '../linkage.ts';
 import { addSamples } from './enrollment.ts';

@@ -1,0 +1,73 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLog } from '../../src/core/index.ts';
+import type { PhotoJobs } from '../../src/jobs/index.ts';
+import { Bot, type BotCommand, type ChatContext, type Syntax } from '../../src/bot/index.ts';
+import { fakeLibrary } from '../fakes/fake-library.ts';
+
+const syntax: Syntax = {
+  command: (name, args = {}) => [`/${name}`, ...Object.values(args)].join(' '),
+  withPhoto: '',
+  onPostedPhoto: '',
+  enrollMe: '',
+  notThis: '',
+  seeing: '',
+  tooLarge: () => '',
+};
+
+function chat(admin: boolean): ChatContext & { replies: string[] } {
+  const replies: string[] = [];
+  return {
+    replies,
+    group: 'tg:-1',
+    caller: { id: 'tg:7', displayName: 'Ben' },
+    syntax,
+    isAdmin: () => Promise.resolve(admin),
+    photo: () => Promise.reject(new Error('no photo')),
+    defer: () => Promise.resolve(),
+    reply: (text) => Promise.resolve(void replies.push(text)),
+    replyImage: () => Promise.resolve(),
+    sendFiles: () => Promise.resolve(),
+    uploadLimitBytes: 1,
+  };
+}
+
+function botWith(commands: BotCommand[]): Bot {
+  return new Bot({ library: fakeLibrary().library, queue: {} as PhotoJobs, log: silentLog, eraseAfterDays: 30, commands });
+}
+
+describe('the admin rule, checked once by the bot layer', () => {
+  const ran: string[] = [];
+  const admins: BotCommand = { name: 'admins', description: '', adminOnly: true, run: (ctx) => Promise.resolve(void ran.push(ctx.caller!.id)) };
+  const depends: BotCommand = {
+    name: 'depends',
+    description: '',
+    adminOnly: (args) => args['who'] !== 'me',
+    adminHint: () => '/depends me works for anyone.',
+    run: (ctx) => Promise.resolve(void ran.push(ctx.caller!.id)),
+  };
+  const bot = botWith([admins, depends]);
+
+  it('GIVEN a member WHEN they run an admin command THEN it is refused and never runs', async () => {
+    ran.length = 0;
+    const member = chat(false);
+    await bot.command(member, 'admins', {});
+    assert.deepEqual(ran, []);
+    assert.deepEqual(member.replies, ["Only the group's admins can do that."]);
+  });
+
+  it('GIVEN an admin THEN it runs', async () => {
+    ran.length = 0;
+    await bot.command(chat(true), 'admins', {});
+    assert.deepEqual(ran, ['tg:7']);
+  });
+
+  it('GIVEN a rule on the arguments THEN a member runs the open form and is refused the other, with the hint', async () => {
+    ran.length = 0;
+    const member = chat(false);
+    await bot.command(member, 'depends', { who: 'me' });
+    await bot.command(member, 'depends', { who: 'Anna' });
+    assert.deepEqual(ran, ['tg:7']);
+    assert.deepEqual(member.replies, ["Only the group's admins can do that. (/depends me works for anyone.)"]);
+  });
+});
