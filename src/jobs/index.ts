@@ -1,4 +1,6 @@
 /** Work that outlives an update: posted photos waiting to be filed. */
-export { DEFAULT_RETRY, PhotoQueue, type PhotoQueueOptions, type RetryPolicy } from './photo-queue.ts';
+export { PhotoQueue, type PhotoQueueOptions } from './photo-queue.ts';
+export { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './photo-jobs.ts';
+export { PhotoProcessor, type AttemptOutcome, type PhotoJobAttempt, type PhotoJobStore, type PhotoProcessorOptions } from './photo-processor.ts';
 export type { PhotoJobHandler, PhotoJobMeta, PhotoJobResult, PhotoJobs } from './photo-jobs.ts';
 export type { PhotoJobEvent } from './photo-jobs.ts';

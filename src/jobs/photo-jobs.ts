@@ -23,6 +23,28 @@ export function incomingPhoto(bytes: Uint8Array, meta: PhotoJobMeta): IncomingPh
   };
 }
 
+/**
+ * How often a job whose filing throws (a full disk, a broken store) is tried, and how far apart:
+ * one policy, declared here, that both queues honour (the folder queue with its own timers,
+ * BullMQ through `attempts` and a backoff strategy of this delay).
+ */
+export interface RetryPolicy {
+  /** Tries in all, the first included; then the job is set aside in its dead-letter folder. */
+  readonly attempts: number;
+  readonly firstDelayMs: number;
+  /** Each wait is this many times the one before, up to `maxDelayMs`. */
+  readonly factor: number;
+  readonly maxDelayMs: number;
+}
+
+/** About 45 minutes of tries: long enough for an operator to free a full disk. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, firstDelayMs: 2_000, factor: 3, maxDelayMs: 15 * 60_000 };
+
+/** The pause after the `tries`-th failed try: the first delay, growing by the factor, up to the cap. */
+export function retryDelay(policy: RetryPolicy, tries: number): number {
+  return Math.min(policy.maxDelayMs, policy.firstDelayMs * policy.factor ** Math.max(0, tries - 1));
+}
+
 /** How a queued photo ended: the library's answer, or `failed` when filing threw. */
 export type PhotoJobResult = IngestResult | { readonly kind: 'failed' };
 

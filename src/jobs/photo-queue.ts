@@ -1,29 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Log } from '../core/index.ts';
-import { describeError } from '../core/index.ts';
+import { describeError, type Log } from '../core/index.ts';
 import { writeAtomically } from '../files/index.ts';
-import type { IngestResult, PhotoLibrary } from '../core/library/index.ts';
-import { incomingPhoto, type PhotoJobEvent, type PhotoJobHandler, type PhotoJobMeta, type PhotoJobResult, type PhotoJobs } from './photo-jobs.ts';
-
-/** How often a job whose filing throws (a full disk, a broken store) is tried, and how far apart. */
-export interface RetryPolicy {
-  /** Tries in all, the first included; then the job goes to the dead-letter folder. */
-  readonly attempts: number;
-  readonly firstDelayMs: number;
-  /** Each wait is this many times the one before, up to `maxDelayMs`. */
-  readonly factor: number;
-  readonly maxDelayMs: number;
-}
-
-/** The pause after the `tries`-th failed try: the first delay, growing by the factor, up to the cap. */
-export function retryDelay(policy: RetryPolicy, tries: number): number {
-  return Math.min(policy.maxDelayMs, policy.firstDelayMs * policy.factor ** Math.max(0, tries - 1));
-}
-
-/** About 45 minutes of tries: long enough for an operator to free a full disk. */
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, firstDelayMs: 2_000, factor: 3, maxDelayMs: 15 * 60_000 };
+import type { PhotoLibrary } from '../core/library/index.ts';
+import type { PhotoJobEvent, PhotoJobHandler, PhotoJobMeta, PhotoJobs, RetryPolicy } from './photo-jobs.ts';
+import { PhotoProcessor, type PhotoJobStore } from './photo-processor.ts';
 
 export interface PhotoQueueOptions {
   readonly dir: string;
@@ -33,7 +15,7 @@ export interface PhotoQueueOptions {
   /** Jobs filed at once; the library still serialises each group. */
   readonly concurrency: number;
   readonly retry?: RetryPolicy;
-  /** Told about every job that ends or is tried again (metrics). */
+  /** Told about every try that ends or is tried again (metrics). */
   readonly onJob?: (event: PhotoJobEvent) => void;
 }
 
@@ -54,14 +36,29 @@ export class PhotoQueue implements PhotoJobs {
   private readonly retries = new Map<string, NodeJS.Timeout>();
   /** The jobs being filed now. */
   private readonly active = new Set<string>();
-  private readonly retry: RetryPolicy;
+  private readonly processor: PhotoProcessor;
+  private readonly store: PhotoJobStore;
   private sequence = 0;
   private stopping = false;
   private paused = false;
   private drained: (() => void) | undefined;
 
   constructor(private readonly options: PhotoQueueOptions) {
-    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.processor = new PhotoProcessor({
+      library: options.library,
+      log: options.log,
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.onJob ? { onJob: options.onJob } : {}),
+      answer: async (job, result) => {
+        await this.handlers.get(job.meta.platform)?.(job.meta, result);
+      },
+    });
+    this.store = {
+      done: async ({ id }) => {
+        for (const ext of ['.json', '.bin', '.tries']) await rm(path.join(this.dir, `${id}${ext}`), { force: true });
+      },
+      setAside: ({ id }, folder, why) => this.setAside(id, folder, why),
+    };
   }
 
   private get dir(): string {
@@ -189,64 +186,36 @@ export class PhotoQueue implements PhotoJobs {
 
   private async run(id: string): Promise<void> {
     const files = { bin: path.join(this.dir, `${id}.bin`), json: path.join(this.dir, `${id}.json`), tries: path.join(this.dir, `${id}.tries`) };
-    let meta: PhotoJobMeta | undefined;
-    let bytes: Buffer;
-    const started = Date.now();
-    // The description's time is when the photo was accepted (its last try, after a retry).
-    const accepted = await stat(files.json).then(
+    // The description's time is when the photo was accepted (or last tried).
+    const acceptedAt = await stat(files.json).then(
       (info) => info.mtimeMs,
-      () => started,
+      () => Date.now(),
     );
-    const told = (outcome: PhotoJobEvent['outcome']) =>
-      this.options.onJob?.({ outcome, waitSeconds: Math.max(0, started - accepted) / 1000, runSeconds: (Date.now() - started) / 1000 });
+    let meta: PhotoJobMeta;
     try {
       meta = parseMeta(await readFile(files.json, 'utf8'));
-      bytes = await readFile(files.bin);
     } catch (error) {
+      // Without its description nobody can be told: it is only set aside.
       this.options.log.error({ err: error, job: id }, 'a queued photo could not be read; it is set aside in quarantine/');
       await this.setAside(id, QUARANTINE, describeError(error));
-      told('failed');
+      this.options.onJob?.({ outcome: 'failed', waitSeconds: 0, runSeconds: 0 });
       return;
     }
-    let result: IngestResult;
-    try {
-      result = await this.options.library.ingest(meta.group, incomingPhoto(bytes, meta));
-    } catch (error) {
-      told((await this.failed(id, meta, files.tries, error)) ? 'dead_letter' : 'retried');
-      return;
-    }
-    told(result.kind);
-    await rm(files.json, { force: true });
-    await rm(files.bin, { force: true });
-    await rm(files.tries, { force: true });
-    await this.notify(meta, result);
-  }
-
-  /** Broken infrastructure (the store, a full disk): try again later, or give up into dead-letter/. */
-  /** Returns true when the job has used its tries and is set aside. */
-  private async failed(id: string, meta: PhotoJobMeta, triesFile: string, error: unknown): Promise<boolean> {
-    const tries = (Number(await readFile(triesFile, 'utf8').catch(() => '0')) || 0) + 1;
-    if (tries >= this.retry.attempts) {
-      this.options.log.error({ err: error, job: id, group: meta.group, tries }, 'filing a photo kept failing; it is set aside in dead-letter/');
-      await this.setAside(id, DEAD_LETTER, describeError(error));
-      await this.notify(meta, { kind: 'failed' });
-      return true;
-    }
-    const delay = retryDelay(this.retry, tries);
-    this.options.log.warn({ err: error, job: id, group: meta.group, tries, retryInMs: delay }, 'filing a photo failed; it stays queued and is tried again');
-    await writeAtomically(triesFile, String(tries), { durable: true }).catch(() => undefined);
-    if (this.paused) return false;
+    const tries = Number(await readFile(files.tries, 'utf8').catch(() => '0')) || 0;
+    const outcome = await this.processor.attempt({ id, meta, tries, acceptedAt, read: () => readFile(files.bin) }, this.store);
+    if (outcome.kind !== 'retry') return;
+    await writeAtomically(files.tries, String(tries + 1), { durable: true }).catch(() => undefined);
+    if (this.paused) return;
     const timer = setTimeout(() => {
       this.retries.delete(id);
       this.waiting.push(id);
       this.pump();
-    }, delay);
+    }, outcome.delayMs);
     this.retries.set(id, timer);
-    return false;
   }
 
   /** Moves a job's files into a folder of its own, with a note of why: never deletes them. */
-  private async setAside(id: string, folder: string, why: string): Promise<void> {
+  private async setAside(id: string, folder: typeof QUARANTINE | typeof DEAD_LETTER, why: string): Promise<void> {
     const target = path.join(this.dir, folder);
     await mkdir(target, { recursive: true });
     for (const ext of ['.bin', '.json', '.tries']) {
@@ -256,18 +225,10 @@ export class PhotoQueue implements PhotoJobs {
     }
     await writeFile(path.join(target, `${id}.why.txt`), `${why}\n`);
   }
-
-  private async notify(meta: PhotoJobMeta, result: PhotoJobResult): Promise<void> {
-    try {
-      await this.handlers.get(meta.platform)?.(meta, result);
-    } catch (error) {
-      this.options.log.warn({ err: error, group: meta.group, reason: describeError(error) }, 'could not answer about a filed photo');
-    }
-  }
 }
 
-const QUARANTINE = 'quarantine';
-const DEAD_LETTER = 'dead-letter';
+const QUARANTINE = 'quarantine' as const;
+const DEAD_LETTER = 'dead-letter' as const;
 
 function parseMeta(text: string): PhotoJobMeta {
   const meta = JSON.parse(text) as Partial<PhotoJobMeta> | null;

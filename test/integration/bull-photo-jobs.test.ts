@@ -5,12 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { silentLog } from '../../src/core/index.ts';
-import type { IncomingPhoto, IngestResult } from '../../src/core/library/index.ts';
 import { sha256Hex } from '../../src/core/hash.ts';
 import { BullPhotoJobs, IncomingPhotos, PHOTOS_QUEUE, PhotoWorker, bullConnection, photoJobId, type RedisPlace } from '../../src/jobs/bull/index.ts';
 import type { PhotoJobMeta, PhotoJobResult, RetryPolicy } from '../../src/jobs/index.ts';
 import { dropPrefix, freshPrefix, redisUrl } from '../helpers/redis.ts';
 import { until } from '../helpers/until.ts';
+import { RecordingLibrary } from '../fakes/recording-library.ts';
+import { CONTRACT_RETRY, photoJobsContract } from '../contracts/photo-jobs.contract.ts';
 
 const url = await redisUrl();
 const cleanups: (() => Promise<void>)[] = [];
@@ -19,34 +20,6 @@ after(async () => {
 });
 
 const QUICK: RetryPolicy = { attempts: 3, firstDelayMs: 50, factor: 2, maxDelayMs: 200 };
-
-/** A library that records what it was asked to file, in order, and can be told to fail. */
-class RecordingLibrary {
-  readonly filed: { group: string; hash: string; at: number }[] = [];
-  failuresLeft = new Map<string, number>();
-  delayMs = 0;
-  active = 0;
-  maxActive = 0;
-
-  async ingest(group: string, photo: IncomingPhoto): Promise<IngestResult> {
-    const hash = sha256Hex(photo.bytes);
-    this.active++;
-    this.maxActive = Math.max(this.maxActive, this.active);
-    try {
-      if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
-      const failures = this.failuresLeft.get(hash) ?? 0;
-      if (failures > 0) {
-        this.failuresLeft.set(hash, failures - 1);
-        throw new Error('ENOSPC: no space left on device');
-      }
-      if (this.filed.some((f) => f.group === group && f.hash === hash)) return { kind: 'duplicate', hash, people: [] };
-      this.filed.push({ group, hash, at: Date.now() });
-      return { kind: 'filed', hash, people: [], unknownFaces: 1, unusableFaces: 0 };
-    } finally {
-      this.active--;
-    }
-  }
-}
 
 interface Setup {
   place: RedisPlace;
@@ -96,6 +69,25 @@ function meta(group: string, message: number): PhotoJobMeta {
 
 function photo(label: string): Buffer {
   return Buffer.from(`photo ${label}`);
+}
+
+if (url) {
+  photoJobsContract('BullPhotoJobs, with a PhotoWorker, on a real Redis', async () => {
+    const s = await setup('contract', { retry: CONTRACT_RETRY });
+    s.worker(2);
+    return {
+      jobs: s.jobs,
+      library: s.library,
+      answers: s.answers,
+      setAside: async () => {
+        const names: string[] = [];
+        for (const folder of ['dead-letter', 'quarantine']) {
+          names.push(...(await readdir(path.join(s.dataDir, 'incoming', folder)).catch(() => [] as string[])).filter((n) => n.endsWith('.bin')));
+        }
+        return names;
+      },
+    };
+  });
 }
 
 describe('BullPhotoJobs and PhotoWorker on a real Redis', { skip: url ? false : 'no Redis server' }, () => {

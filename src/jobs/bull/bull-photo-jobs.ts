@@ -3,8 +3,7 @@ import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GroupId, Log } from '../../core/index.ts';
 import { sha256Hex } from '../../core/hash.ts';
-import { DEFAULT_RETRY, type RetryPolicy } from '../photo-queue.ts';
-import type { PhotoJobHandler, PhotoJobMeta, PhotoJobs } from '../photo-jobs.ts';
+import { DEFAULT_RETRY, type PhotoJobHandler, type PhotoJobMeta, type PhotoJobs, type RetryPolicy } from '../photo-jobs.ts';
 import { ANSWERS_QUEUE, IncomingPhotos, PHOTOS_QUEUE, photoJobId, type AnswerJobData, type PhotoJobData } from './photo-files.ts';
 import { redisConnection, type RedisPlace } from './redis.ts';
 

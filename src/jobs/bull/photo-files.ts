@@ -70,9 +70,9 @@ export class IncomingPhotos {
     await rm(files.bin, { force: true });
   }
 
-  /** Moves a job's files aside with a note of why; `dead-letter/` is for the owner to look into. */
-  async setAside(id: string, why: string): Promise<void> {
-    const target = path.join(this.dir, 'dead-letter');
+  /** Moves a job's files aside with a note of why, into `dead-letter/` (or `quarantine/`) for the owner to look into. */
+  async setAside(id: string, why: string, folder: 'dead-letter' | 'quarantine' = 'dead-letter'): Promise<void> {
+    const target = path.join(this.dir, folder);
     await mkdir(target, { recursive: true });
     for (const file of Object.values(this.paths(id))) {
       await rename(file, path.join(target, path.basename(file))).catch((error: unknown) => {

@@ -1,9 +1,9 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { describeError, type Log } from '../../core/index.ts';
+import type { Log } from '../../core/index.ts';
 import type { PhotoLibrary } from '../../core/library/index.ts';
-import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from '../photo-queue.ts';
-import { incomingPhoto, type PhotoJobEvent, type PhotoJobResult } from '../photo-jobs.ts';
+import { retryDelay, type PhotoJobEvent, type PhotoJobResult, type RetryPolicy } from '../photo-jobs.ts';
+import { PhotoProcessor, type PhotoJobRef, type PhotoJobStore } from '../photo-processor.ts';
 import { backlogKey, bullConnection } from './bull-photo-jobs.ts';
 import { ANSWERS_QUEUE, IncomingPhotos, PHOTOS_QUEUE, type AnswerJobData, type PhotoJobData } from './photo-files.ts';
 import { redisConnection, type RedisPlace } from './redis.ts';
@@ -37,12 +37,31 @@ export class PhotoWorker {
   private readonly photos: Queue<PhotoJobData>;
   private readonly redis: Redis;
   private readonly incoming: IncomingPhotos;
-  private readonly retry: RetryPolicy;
+  private readonly processor: PhotoProcessor;
+  private readonly store: PhotoJobStore;
 
   constructor(private readonly options: PhotoWorkerOptions) {
     const connection = bullConnection(options.place);
-    this.retry = options.retry ?? DEFAULT_RETRY;
     this.incoming = new IncomingPhotos(options.dataDir);
+    this.processor = new PhotoProcessor({
+      library: options.library,
+      log: options.log,
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.onJob ? { onJob: options.onJob } : {}),
+      answer: (job, result) => this.answer(job, result),
+    });
+    // A job that ends leaves its group's backlog, which sets the fair priority of the next.
+    const backlogDone = (job: PhotoJobRef) => this.redis.decr(backlogKey(options.place, job.meta.group));
+    this.store = {
+      done: async (job) => {
+        await this.incoming.remove(job.id);
+        await backlogDone(job);
+      },
+      setAside: async (job, folder, why) => {
+        await this.incoming.setAside(job.id, why, folder);
+        await backlogDone(job);
+      },
+    };
     this.answers = new Queue(ANSWERS_QUEUE, { connection, prefix: options.place.prefix });
     this.photos = new Queue(PHOTOS_QUEUE, { connection, prefix: options.place.prefix });
     for (const queue of [this.answers, this.photos]) queue.on('error', (error) => options.log.warn({ err: error }, 'a BullMQ queue lost Redis'));
@@ -56,18 +75,18 @@ export class PhotoWorker {
       lockDuration: options.lockDurationMs ?? 30_000,
       // A job whose worker died twice is not a worker's fault: it gets its ordinary attempts.
       maxStalledCount: 3,
-      settings: { backoffStrategy: (attemptsMade) => retryDelay(this.retry, attemptsMade) },
+      settings: { backoffStrategy: (attemptsMade) => retryDelay(this.processor.retry, attemptsMade) },
     });
     this.worker.on('error', (error) => options.log.warn({ err: error }, 'the photo worker lost Redis'));
-    this.worker.on(
-      'completed',
-      (job) => void this.completed(job).catch((error: unknown) => options.log.warn({ err: error, job: job.id }, 'could not tidy a filed photo')),
-    );
-    this.worker.on(
-      'failed',
-      (job, error) =>
-        void (job && this.failed(job, error).catch((e: unknown) => options.log.error({ err: e, job: job.id }, 'could not set a failed photo aside'))),
-    );
+    // A job that failed without the processor deciding so (its workers kept dying): set aside too.
+    this.worker.on('failed', (job, error) => {
+      if (!job || error instanceof SetAside) return;
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled more than/i.test(error.message);
+      if (!final) return;
+      void this.processor
+        .abandoned({ id: job.id!, meta: job.data.meta }, this.store, error)
+        .catch((e: unknown) => options.log.error({ err: e, job: job.id }, 'could not set a failed photo aside'));
+    });
   }
 
   /** Starts taking jobs; resolves once the worker runs. */
@@ -93,61 +112,31 @@ export class PhotoWorker {
     return this.worker.isRunning();
   }
 
+  /** One try, by the one photo processor; BullMQ retries (with the policy's pauses) what it says to. */
   private async process(job: Job<PhotoJobData, PhotoJobResult['kind']>): Promise<PhotoJobResult['kind']> {
-    const started = Date.now();
-    const { meta } = job.data;
-    let bytes: Buffer;
-    try {
-      bytes = await this.incoming.read(job.id!);
-    } catch (error) {
-      // Not a passing failure: no attempt can find it. The answer says so.
-      throw new UnrecoverableError(`the photo is not on the shared volume (${describeError(error)}): is DATA_DIR the same volume on every process?`);
-    }
-    const result = await this.options.library.ingest(meta.group, incomingPhoto(bytes, meta));
-    await this.answer(job, result);
-    this.options.onJob?.({
-      outcome: result.kind,
-      waitSeconds: ((job.processedOn ?? started) - job.timestamp) / 1000,
-      runSeconds: (Date.now() - started) / 1000,
-    });
-    return result.kind;
-  }
-
-  private async completed(job: Job<PhotoJobData>): Promise<void> {
-    await this.incoming.remove(job.id!);
-    await this.redis.decr(backlogKey(this.options.place, job.data.meta.group));
-  }
-
-  private async failed(job: Job<PhotoJobData>, error: Error): Promise<void> {
-    const { meta } = job.data;
-    const unrecoverable = error instanceof UnrecoverableError || error.name === 'UnrecoverableError';
-    const final = unrecoverable || job.attemptsMade >= (job.opts.attempts ?? 1);
-    const runSeconds = job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : 0;
-    const waitSeconds = job.processedOn ? (job.processedOn - job.timestamp) / 1000 : 0;
-    if (!final) {
-      this.options.log.warn(
-        { err: error, job: job.id, group: meta.group, tries: job.attemptsMade },
-        'filing a photo failed; it stays queued and is tried again',
-      );
-      this.options.onJob?.({ outcome: 'retried', waitSeconds, runSeconds });
-      return;
-    }
-    this.options.log.error(
-      { err: error, job: job.id, group: meta.group, tries: job.attemptsMade },
-      'filing a photo kept failing; it is set aside in incoming/dead-letter/',
+    const id = job.id!;
+    const outcome = await this.processor.attempt(
+      { id, meta: job.data.meta, tries: job.attemptsMade, acceptedAt: job.timestamp, read: () => this.incoming.read(id) },
+      this.store,
     );
-    this.options.onJob?.({ outcome: unrecoverable ? 'failed' : 'dead_letter', waitSeconds, runSeconds });
-    await this.incoming.setAside(job.id!, describeError(error));
-    await this.redis.decr(backlogKey(this.options.place, meta.group));
-    await this.answer(job, { kind: 'failed' });
+    switch (outcome.kind) {
+      case 'filed':
+        return outcome.result.kind;
+      case 'retry':
+        throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
+      case 'set-aside':
+        // Already set aside and answered: into the failed set (the dead-letter queue), with no retry.
+        throw new SetAside(outcome.why);
+    }
   }
 
   /** Queues the answer for the bots; its id is the photo job's, so a job run again after a crash answers once. */
-  private async answer(job: Job<PhotoJobData>, result: PhotoJobResult): Promise<void> {
-    await this.answers.add(
-      'answer',
-      { meta: job.data.meta, result },
-      { jobId: `a-${job.id!}`, removeOnComplete: { age: 3_600 }, removeOnFail: { age: 86_400 } },
-    );
+  private async answer(job: PhotoJobRef, result: PhotoJobResult): Promise<void> {
+    await this.answers.add('answer', { meta: job.meta, result }, { jobId: `a-${job.id}`, removeOnComplete: { age: 3_600 }, removeOnFail: { age: 86_400 } });
   }
+}
+
+/** A job the processor set aside and answered: BullMQ only records it as failed. */
+class SetAside extends UnrecoverableError {
+  override name = 'UnrecoverableError';
 }
