@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { AlbumStore, DecodeResult, FaceEngine, ImageDecoder, Person, PhotoRecord, StoredFace } from '../src/core/index.ts';
 import { matchFaces, silentLog } from '../src/core/index.ts';
 import { PhotoLibrary } from '../src/core/library/index.ts';
-import { KeyvPhotoStore, closeKeyv, openKeyv } from '../src/storage/index.ts';
+import { KeyvPhotoStore, closeKeyv, openKeyv } from '../src/storage/legacy/index.ts';
 import { SqlAuditLog, SqlGalleryStore, SqlPhotoStore, SqlSettingsStore, openLibraryDatabase, type LibraryDatabase } from '../src/storage/sql/index.ts';
 import { WorkerFaceClusterer } from '../src/clustering/index.ts';
 import { MemoryAlbumStore } from '../test/fakes/memory-album-store.ts';

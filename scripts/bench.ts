@@ -19,7 +19,7 @@ import pino from 'pino';
 import { ArchiveJob } from '../src/archive/archive-job.ts';
 import { SharpImageDecoder } from '../src/imaging/sharp-decoder.ts';
 import { DEFAULT_THRESHOLD, EMBEDDERS, PooledFaceEngine, type EmbedderName } from '../src/recognition/index.ts';
-import { KeyvFaceCache, openKeyv } from '../src/storage/index.ts';
+import { SqlFaceCache, openLibraryDatabase } from '../src/storage/sql/index.ts';
 import { parsePairs } from '../src/eval/verification.ts';
 import { DATASETS, GROUP, LFW, POSTS } from '../test/helpers/datasets.ts';
 import { albumBench } from './bench-album.ts';
@@ -118,8 +118,8 @@ async function faceBench(): Promise<void> {
     for (const set of sets.filter((s) => chosen.length === 0 || chosen.includes(s.name))) {
       const inputs = await set.inputs();
       const dataDir = await mkdtemp(path.join(scratch, 'data-'));
-      const keyv = openKeyv<never>(dataDir, 'faces');
-      const job = new ArchiveJob({ engine, decoder: new SharpImageDecoder(), cache: new KeyvFaceCache(keyv, engine.info.embedder), log });
+      const database = await openLibraryDatabase({ dataDir });
+      const job = new ArchiveJob({ engine, decoder: new SharpImageDecoder(), cache: new SqlFaceCache(database.db, engine.info.embedder), log });
       const plan = await ArchiveJob.plan({
         inputs,
         knownDir: set.known ? known : emptyKnown,
@@ -142,7 +142,7 @@ async function faceBench(): Promise<void> {
           `${(report.faces / (wall / 1000)).toFixed(2)} | ${(busy * 100).toFixed(0)}% | ${((1 - busy) * 100).toFixed(0)}% | ${Math.round(peak / 2 ** 20)} MiB |`,
       );
       process.stderr.write(`${set.name}: done\n`);
-      await keyv.disconnect();
+      await database.close();
     }
     await engine.close();
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

@@ -1,3 +1,12 @@
 /** The chat platforms, each turning its updates into the bot layer's ChatContexts. */
 export { DISCORD, DiscordBot, verifyDiscord, type DiscordBotOptions } from './discord/index.ts';
-export { TELEGRAM, TELEGRAM_SYNTAX, TelegramBot, verifyTelegram, type TelegramBotOptions } from './telegram/index.ts';
+export {
+  TELEGRAM,
+  TELEGRAM_SYNTAX,
+  TelegramBot,
+  verifyTelegram,
+  MemoryUpdateClaims,
+  RedisUpdateClaims,
+  type TelegramBotOptions,
+  type UpdateClaims,
+} from './telegram/index.ts';

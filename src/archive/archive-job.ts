@@ -1,7 +1,6 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
-import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, MatchPolicy, Renderer } from '../core/index.ts';
+import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, Log, MatchPolicy, Renderer } from '../core/index.ts';
 import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, matchScored, scoreFaces } from '../core/index.ts';
 import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode, writeAtomically } from '../files/index.ts';
 import { describeDoubt, findDoubts, type Candidate, type KnownProblem } from './known-check.ts';
@@ -53,7 +52,7 @@ export interface ArchiveDependencies {
   readonly engine: FaceEngine;
   readonly decoder: ImageDecoder;
   readonly cache: FaceCache;
-  readonly log: Logger;
+  readonly log: Log;
   /** Draws the contact sheets of doubtful known photos; without one, they are only listed. */
   readonly renderer?: Renderer;
   readonly progress?: ArchiveProgress;

@@ -1,7 +1,6 @@
 import { readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
-import type { Box, ImageDecoder, Renderer } from '../core/index.ts';
+import type { Box, ImageDecoder, Log, Renderer } from '../core/index.ts';
 import { ensureFolder, writeAtomically } from '../files/index.ts';
 import { compareWithRecord, recordOf, type Manifest } from './manifest.ts';
 
@@ -29,7 +28,7 @@ export function sheetPath(outputDir: string, request: Pick<SheetRequest, 'person
 export async function writeSheets(
   requests: readonly SheetRequest[],
   manifest: Manifest,
-  deps: { readonly outputDir: string; readonly decoder: ImageDecoder; readonly renderer?: Renderer; readonly log: Logger },
+  deps: { readonly outputDir: string; readonly decoder: ImageDecoder; readonly renderer?: Renderer; readonly log: Log },
 ): Promise<void> {
   const written = new Set<string>();
   const folder = path.join(deps.outputDir, CHECK_FOLDER);

@@ -1,11 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
-import type { FaceEngine } from '../core/index.ts';
 import { ArchiveJob, type ArchivePlan, type ArchiveProgress } from '../archive/index.ts';
-import { createDecoder, createEngine } from '../composition.ts';
+import { createArchiverParts, type ArchiverParts } from '../app/index.ts';
 import { SharpRenderer } from '../imaging/index.ts';
-import { KeyvFaceCache, openKeyv } from '../storage/index.ts';
 import type { Logger } from '../logger.ts';
 import { createProgress } from './progress.ts';
 import { formatSummary, plural, shown } from './summary.ts';
@@ -61,20 +59,20 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
   out.write(
     `${options.dryRun ? 'Checking (dry run, nothing will change)' : 'Sorting'} ${plural(plan.photos.length, 'photo')} by the faces of ${plural(people, 'known person', 'known people')}. Loading the face models…\n`,
   );
-  const starting = createEngine(config);
+  const starting = createArchiverParts(config, log);
   const stopOnCtrlC = interruptHandler(progress, starting);
   process.once('SIGINT', stopOnCtrlC);
-  const engine = await starting;
+  const parts = await starting;
+  const { engine } = parts;
   out.write(
     `Face models ready: ${BACKEND_WORDS[engine.info.backend] ?? engine.info.backend}, ${plural(engine.info.workers, 'worker thread')}, match threshold ${threshold}.\n`,
   );
   log.info({ engine: engine.info, threshold, inputs, knownDir, outputDir, zipDir }, 'archive started');
-  const keyv = openKeyv<never>(config.dataDir, 'faces');
   try {
     const job = new ArchiveJob({
       engine,
-      decoder: createDecoder(config),
-      cache: new KeyvFaceCache(keyv, engine.info.embedder),
+      decoder: parts.decoder,
+      cache: parts.cache,
       log,
       renderer: new SharpRenderer(),
       progress,
@@ -88,8 +86,7 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
     }
   } finally {
     process.off('SIGINT', stopOnCtrlC);
-    await engine.close();
-    await keyv.disconnect();
+    await parts.close();
   }
 }
 
@@ -104,13 +101,13 @@ const BACKEND_WORDS: Readonly<Record<string, string>> = {
  * Ctrl-C: the progress bar gives the cursor back, one line says what happened, and the process
  * ends. Copies already made stay, and the next run adopts them (see the README's "Re-runs").
  */
-function interruptHandler(progress: ArchiveProgress & { stop(): void }, engine: Promise<FaceEngine>): () => void {
+function interruptHandler(progress: ArchiveProgress & { stop(): void }, parts: Promise<ArchiverParts>): () => void {
   return () => {
     progress.stop();
     process.stderr.write('\nfacefile: stopped by Ctrl-C. Copies made so far are kept; run it again to finish.\n');
     // onnxruntime aborts the whole process when a worker thread is torn down in the middle of a
     // model run, so the photos already in the workers are let finish (under a second) first.
-    const closed = engine.then((e) => e.close());
+    const closed = parts.then((p) => p.close());
     void Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]).finally(() => process.exit(130));
   };
 }

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { forEachConcurrent, similarity } from '../core/index.ts';
-import { createDecoder, createEngine } from '../composition.ts';
+import { createDecoder, createEngine } from '../app/index.ts';
 import { accuracyAt, bestThreshold, centralFace, crossValidate, parsePairs, tarAtFar, type Pair, type ScoredPair } from '../eval/verification.ts';
 import { inspectPath } from '../files/index.ts';
 import { PathError } from '../core/index.ts';

@@ -1,10 +1,5 @@
 import { spawn } from 'node:child_process';
-import { realpath } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { createDecoder } from '../composition.ts';
-import { SharpRenderer } from '../imaging/index.ts';
-import { JobArchiveRunner, Thumbnails, UiSession, startUiServer } from '../web/index.ts';
+import { startLocalPage } from '../app/index.ts';
 import type { CommandContext } from './archive-command.ts';
 import { Command, InvalidArgumentError } from 'commander';
 
@@ -33,14 +28,7 @@ export function uiProgram(schedule: (task: (context: CommandContext) => Promise<
  * folder and may show it and the home folder, and nothing else.
  */
 export async function uiCommand(options: UiOptions, { config, log, out }: CommandContext): Promise<void> {
-  const roots = [...new Set(await Promise.all([process.cwd(), os.homedir()].map((p) => realpath(p).catch(() => path.resolve(p)))))];
-  const runner = new JobArchiveRunner(config, log);
-  const thumbnails = new Thumbnails(createDecoder(config), config.decoder.maxPixels);
-  const session = new UiSession({ runner, renderer: new SharpRenderer(), thumbnails, roots, minClusterPhotos: config.library.minClusterPhotos, log });
-  // ./photos, ./known and ./archive (or their settings) are chosen already when they exist.
-  const { inputDir, knownDir, outputDir } = config.archive;
-  await session.choose({ photos: inputDir, known: knownDir, output: outputDir }, false);
-  const server = await startUiServer({ session, thumbnails, log, ...(options.port === undefined ? {} : { port: options.port }) });
+  const server = await startLocalPage(config, log, options.port === undefined ? {} : { port: options.port });
   out.write(`facefile ui is running at\n\n  ${server.url}\n\nOpen that address in a browser on this computer (it carries the access key). Stop with Ctrl-C.\n`);
   if (options.open) openBrowser(server.url);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -49,7 +37,6 @@ export async function uiCommand(options: UiOptions, { config, log, out }: Comman
   });
   log.info({ signal }, 'ui: stopping');
   await server.close();
-  await runner.close();
   out.write('facefile ui stopped.\n');
 }
 

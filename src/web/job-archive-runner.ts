@@ -1,14 +1,26 @@
 import { readFile } from 'node:fs/promises';
-import type { Config } from '../config.ts';
-import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson } from '../core/index.ts';
+import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, Log, MatchPolicy, Renderer } from '../core/index.ts';
 import { sha256Hex } from '../core/index.ts';
 import { ArchiveJob, type ArchiveProgress } from '../archive/index.ts';
-import { createDecoder, createEngine } from '../composition.ts';
-import { DEFAULT_THRESHOLD } from '../recognition/index.ts';
-import { KeyvFaceCache, openKeyv } from '../storage/index.ts';
-import { SharpRenderer } from '../imaging/index.ts';
-import type { Logger } from '../logger.ts';
 import type { ArchiveFolders, ArchiveRunner, RunProgress, RunResult } from './archive-runner.ts';
+
+/** What the runner works with: the engine, decoder and face cache, made when first needed. */
+export interface ArchiveRunnerParts {
+  readonly engine: FaceEngine;
+  readonly decoder: ImageDecoder;
+  readonly cache: FaceCache;
+  close(): Promise<void>;
+}
+
+export interface JobArchiveRunnerOptions {
+  /** Builds the parts (loads the models): called at the first run, and again after a failed start. */
+  readonly parts: () => Promise<ArchiveRunnerParts>;
+  /** Draws the contact sheets of known photos the job could not use, for the page to show. */
+  readonly renderer: Renderer;
+  /** The threshold the page starts at, and the margin every run uses. */
+  readonly policy: MatchPolicy;
+  readonly log: Log;
+}
 
 /**
  * `ArchiveRunner` on the real archive job. The engine and the face cache are made at the first run
@@ -16,21 +28,16 @@ import type { ArchiveFolders, ArchiveRunner, RunProgress, RunResult } from './ar
  * face in the cache. The faces the page needs for previews are read back from that cache.
  */
 export class JobArchiveRunner implements ArchiveRunner {
-  private parts: Promise<{ engine: FaceEngine; cache: FaceCache; close: () => Promise<void> }> | undefined;
+  private parts: Promise<ArchiveRunnerParts> | undefined;
   readonly defaultThreshold: number;
-  /** Draws the contact sheets of known photos the job could not use, for the page to show. */
-  private readonly renderer = new SharpRenderer();
 
-  constructor(
-    private readonly config: Config,
-    private readonly log: Logger,
-  ) {
-    this.defaultThreshold = config.match.threshold ?? DEFAULT_THRESHOLD;
+  constructor(private readonly options: JobArchiveRunnerOptions) {
+    this.defaultThreshold = options.policy.threshold;
   }
 
   async run(folders: ArchiveFolders, threshold: number, onProgress: (progress: RunProgress) => void): Promise<RunResult> {
     const startedAt = performance.now();
-    const policy = { threshold, margin: this.config.match.margin };
+    const policy = { threshold, margin: this.options.policy.margin };
     const plan = await ArchiveJob.plan({
       inputs: [folders.photos],
       knownDir: folders.known,
@@ -39,13 +46,13 @@ export class JobArchiveRunner implements ArchiveRunner {
       policy,
     });
     onProgress({ phase: 'starting', done: 0, total: plan.photos.length });
-    const { engine, cache } = await this.start();
+    const { engine, decoder, cache } = await this.start();
     const job = new ArchiveJob({
       engine,
-      decoder: createDecoder(this.config),
+      decoder,
       cache,
-      log: this.log,
-      renderer: this.renderer,
+      log: this.options.log,
+      renderer: this.options.renderer,
       progress: progressTo(onProgress),
     });
     const report = await job.run(plan, { startedAt });
@@ -86,21 +93,11 @@ export class JobArchiveRunner implements ArchiveRunner {
     if (parts) await (await parts).close();
   }
 
-  private start(): Promise<{ engine: FaceEngine; cache: FaceCache; close: () => Promise<void> }> {
-    this.parts ??= (async () => {
-      const engine = await createEngine(this.config);
-      this.log.info({ engine: engine.info }, 'ui: recognition engine started');
-      const keyv = openKeyv<never>(this.config.dataDir, 'faces');
-      const cache = new KeyvFaceCache(keyv, engine.info.embedder);
-      return {
-        engine,
-        cache,
-        close: async () => {
-          await engine.close();
-          await keyv.disconnect();
-        },
-      };
-    })();
+  private start(): Promise<ArchiveRunnerParts> {
+    this.parts ??= this.options.parts().then((parts) => {
+      this.options.log.info({ engine: parts.engine.info }, 'ui: recognition engine started');
+      return parts;
+    });
     // A failed start (models missing, say) is retried at the next run rather than remembered.
     void this.parts.catch(() => {
       this.parts = undefined;

@@ -4,9 +4,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from 'pino';
 import { z } from 'zod';
-import { THRESHOLD_RANGE, describeError } from '../core/index.ts';
+import { THRESHOLD_RANGE, describeError, type Log } from '../core/index.ts';
 import { isPhotoName } from '../files/index.ts';
 import { listFolders, makeFolder } from './folders.ts';
 import { TOKEN_COOKIE, TOKEN_HEADER, hostAllowed, newToken, presentedToken, resolveUnder, tokenMatches, type PathRefusal } from './security.ts';
@@ -59,7 +58,7 @@ const NAME_PROBLEMS: Record<Exclude<NameResult, { ok: true }>['problem'], string
 export interface UiServerOptions {
   readonly session: UiSession;
   readonly thumbnails: Thumbnails;
-  readonly log: Logger;
+  readonly log: Log;
   /** 0 (the default) takes a free port. */
   readonly port?: number;
   /** For tests; a fresh random token otherwise. */

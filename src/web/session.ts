@@ -1,8 +1,7 @@
 import { constants } from 'node:fs';
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
-import type { Renderer } from '../core/index.ts';
+import type { Log, Renderer } from '../core/index.ts';
 import { describeError, PathError, safeFolderName } from '../core/index.ts';
 import { cleanPersonName } from '../core/library/index.ts';
 import {
@@ -45,7 +44,7 @@ export interface UiSessionOptions {
   /** Real paths the folder browser may show and the chosen folders must lie in. */
   readonly roots: readonly string[];
   readonly minClusterPhotos: number;
-  readonly log: Logger;
+  readonly log: Log;
 }
 
 export type ChooseResult = { readonly ok: true } | { readonly ok: false; readonly role: FolderRole; readonly refusal: PathRefusal | 'not-a-folder' };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startBots, type RunningBots, type StartOptions } from '../../src/start-bots.ts';
+import { startBots, type RunningBots, type StartOptions } from '../../src/app/index.ts';
 
 export interface BotHarness<E extends { close(): Promise<void> }> {
   readonly emulator: E;

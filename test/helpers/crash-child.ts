@@ -8,7 +8,7 @@ import { writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
-import { createLibrary } from '../../src/composition.ts';
+import { createLibrary } from '../../src/app/index.ts';
 import { silentLog, sha256Hex } from '../../src/core/index.ts';
 import { MeshFaceEngine } from '../../src/recognition/index.ts';
 import { parsePairs } from '../../src/eval/verification.ts';

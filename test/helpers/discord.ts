@@ -1,4 +1,4 @@
-import type { StartOptions } from '../../src/start-bots.ts';
+import type { StartOptions } from '../../src/app/index.ts';
 import { startBotHarness, type BotHarness } from './bots.ts';
 import {
   DiscordEmulator,

@@ -1,7 +1,7 @@
 import { startBotHarness, type BotHarness } from './bots.ts';
 import { BotApiEmulator } from '../emulators/telegram/index.ts';
 import type { SentMessage } from '../emulators/telegram/index.ts';
-import type { StartOptions } from '../../src/start-bots.ts';
+import type { StartOptions } from '../../src/app/index.ts';
 
 export type TelegramHarness = BotHarness<BotApiEmulator>;
 

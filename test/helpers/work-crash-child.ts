@@ -7,7 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 import { loadConfig } from '../../src/config.ts';
-import { createLibrary } from '../../src/composition.ts';
+import { createLibrary } from '../../src/app/index.ts';
 import { silentLog } from '../../src/core/index.ts';
 import { FakeFaceEngine } from '../fakes/fake-face-engine.ts';
 import { FakeImageDecoder } from '../fakes/fake-image-decoder.ts';

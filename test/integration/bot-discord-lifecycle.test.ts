@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { FsAlbumStore } from '../../src/albums/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startBots } from '../../src/start-bots.ts';
+import { startBots } from '../../src/app/index.ts';
 import { GROUP, NO_DATASETS } from '../helpers/datasets.ts';
 import { runCommand, startDiscord, type DiscordHarness } from '../helpers/discord.ts';
 import type { DiscordUser, EmulatedGuild } from '../emulators/discord/index.ts';

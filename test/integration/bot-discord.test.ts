@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parsePairs } from '../../src/eval/verification.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startBots, type RunningBots } from '../../src/start-bots.ts';
+import { startBots, type RunningBots } from '../../src/app/index.ts';
 import { BAD_IMAGES, GROUP, LFW, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
 import { attachment, DiscordDriver } from '../helpers/discord-driver.ts';
 import { describeBotBehaviour } from '../helpers/bot-behaviour.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startBots } from '../../src/start-bots.ts';
+import { startBots } from '../../src/app/index.ts';
 import { GROUP, NO_DATASETS } from '../helpers/datasets.ts';
 import { answerTo, startTelegram, textOf, type TelegramHarness } from '../helpers/telegram.ts';
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { StartupError, silentLog } from '../../src/core/index.ts';
-import { startBots } from '../../src/start-bots.ts';
+import { startBots } from '../../src/app/index.ts';
 import { BotApiEmulator } from '../emulators/telegram/index.ts';
 import { GROUP, NO_DATASETS } from '../helpers/datasets.ts';
 import { answerTo, startTelegram, textOf, type TelegramHarness } from '../helpers/telegram.ts';

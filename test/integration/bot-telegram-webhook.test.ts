@@ -1,16 +1,19 @@
-import { describe, it, type TestContext } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Telegram } from 'telegraf';
 import { loadConfig } from '../../src/config.ts';
-import { createLibrary } from '../../src/composition.ts';
+import { createLibrary } from '../../src/app/index.ts';
 import type { Log } from '../../src/core/index.ts';
 import { Bot } from '../../src/bot/index.ts';
 import { PhotoQueue, type PhotoJobMeta } from '../../src/jobs/index.ts';
 import { TelegramBot } from '../../src/adapters/telegram/index.ts';
-import { RecentUpdateIds } from '../../src/adapters/shared/update-dedup.ts';
+import { MemoryUpdateClaims, RedisUpdateClaims } from '../../src/adapters/telegram/index.ts';
+import { updateClaimsContract } from '../contracts/update-claims.contract.ts';
+import { dropPrefix, freshPrefix, redisUrl } from '../helpers/redis.ts';
+import { Redis } from 'ioredis';
 import { BotApiEmulator, type SentMessage } from '../emulators/telegram/index.ts';
 import { FakeFaceEngine, fakePhoto } from '../fakes/fake-face-engine.ts';
 import { GROUP, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
@@ -127,7 +130,7 @@ async function twoProcesses(t: TestContext) {
   const ports = [await freePort(), await freePort()];
   const balancer = await startLoadBalancer(ports);
   const emulator = await BotApiEmulator.start({ webhookTarget: balancer.origin, webhookRetryMs: 50 });
-  const shared = new RecentUpdateIds();
+  const shared = new MemoryUpdateClaims();
   const processes: Process[] = [];
   // Registered before anything starts: a start that fails half-way still closes what it opened.
   t.after(async () => {
@@ -145,8 +148,7 @@ async function twoProcesses(t: TestContext) {
       token: emulator.token,
       apiRoot: emulator.apiRoot,
       webhook: { url: HOOK_URL, port, host: '127.0.0.1', secretToken: SECRET },
-      firstDelivery: shared.firstDelivery,
-      forgetDelivery: shared.forget,
+      updateClaims: shared,
       maxDownloadBytes: 20_000_000,
       maxUploadBytes: 50_000_000,
       groupIntervalMs: 0,
@@ -256,25 +258,19 @@ describe('GIVEN two bot processes behind one webhook URL, sharing a dedup store'
   });
 });
 
-describe('RecentUpdateIds, the dedup store of a single webhook process', () => {
-  it('GIVEN an id seen THEN it is a redelivery until forgotten, pushed out by newer ids, or too old', async () => {
-    let now = 0;
-    const ids = new RecentUpdateIds({ max: 3, maxAgeMs: 1000, now: () => now });
-
-    const first = [await ids.firstDelivery(1), await ids.firstDelivery(1)];
-    await ids.forget(1);
-    const afterForget = await ids.firstDelivery(1);
-    for (const id of [2, 3, 4]) await ids.firstDelivery(id);
-    const pushedOut = await ids.firstDelivery(1);
-    const stillKnown = await ids.firstDelivery(4);
-    now = 1000;
-    const tooOld = await ids.firstDelivery(4);
-
-    assert.deepEqual(first, [true, false]);
-    assert.equal(afterForget, true);
-    assert.equal(pushedOut, true, 'the oldest of more than 3 ids is forgotten');
-    assert.equal(stillKnown, false);
-    assert.equal(tooOld, true, 'an id older than maxAgeMs is forgotten');
-    assert.ok(ids.size <= 3);
+const redis = await redisUrl();
+if (redis) {
+  const clients: Redis[] = [];
+  const prefix = freshPrefix('claims');
+  after(async () => {
+    for (const client of clients) client.disconnect();
+    await dropPrefix(redis, prefix);
   });
-});
+  let bot = 0;
+  updateClaimsContract('RedisUpdateClaims, shared by the processes behind one URL', () => {
+    const client = new Redis(redis);
+    clients.push(client);
+    // A bot of its own for each test: update ids start again at 1.
+    return Promise.resolve(new RedisUpdateClaims(client, RedisUpdateClaims.prefixFor(prefix, `${++bot}:token`)));
+  });
+}

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
-import { createLibrary } from '../../src/composition.ts';
+import { createLibrary } from '../../src/app/index.ts';
 import type { GroupId } from '../../src/core/index.ts';
 import { silentLog } from '../../src/core/index.ts';
 import type { PhotoLibrary } from '../../src/core/library/index.ts';

@@ -4,30 +4,24 @@ import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
-import { createLibrary } from '../../src/composition.ts';
+import { createLibrary } from '../../src/app/index.ts';
 import type { GroupId, PhotoStore } from '../../src/core/index.ts';
 import { StorageError, silentLog } from '../../src/core/index.ts';
 import { photoRef, type PhotoLibrary } from '../../src/core/library/index.ts';
 import { FsAlbumStore } from '../../src/albums/index.ts';
+import { encodeEmbedding } from '../../src/storage/index.ts';
 import {
+  IMPORT_MARKER,
   KeyvAuditLog,
   KeyvGalleryStore,
   KeyvPhotoStore,
   KeyvSettingsStore,
   SQLITE_FILE,
   closeKeyv,
-  encodeEmbedding,
-  openKeyv,
-} from '../../src/storage/index.ts';
-import {
-  IMPORT_MARKER,
-  SqlAuditLog,
-  SqlGalleryStore,
-  SqlPhotoStore,
-  SqlSettingsStore,
   importKeyvLibrary,
-  openLibraryDatabase,
-} from '../../src/storage/sql/index.ts';
+  openKeyv,
+} from '../../src/storage/legacy/index.ts';
+import { SqlAuditLog, SqlGalleryStore, SqlPhotoStore, SqlSettingsStore, openLibraryDatabase } from '../../src/storage/sql/index.ts';
 import { FakeFaceEngine } from '../fakes/fake-face-engine.ts';
 import { FakeImageDecoder } from '../fakes/fake-image-decoder.ts';
 import { FakeRenderer, fakeLibrary, post, type FakeLibrary } from '../fakes/fake-library.ts';

@@ -82,11 +82,23 @@ for (const engine of engines) {
         .filter((t) => schema === undefined || t.schema === schema)
         .map((t) => t.name)
         .filter((n) => !n.startsWith('kysely_'));
-      assert.deepEqual(tables.sort(), ['audit', 'clusters', 'deployment', 'face_versions', 'faces', 'people', 'photos', 'rejections', 'samples', 'settings']);
+      assert.deepEqual(tables.sort(), [
+        'audit',
+        'clusters',
+        'deployment',
+        'face_cache',
+        'face_versions',
+        'faces',
+        'people',
+        'photos',
+        'rejections',
+        'samples',
+        'settings',
+      ]);
       const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db.db);
       assert.deepEqual(
         applied.rows.map((r) => r.name),
-        ['0001_library', '0002_faces_embedded', '0003_deployment', '0004_embedder'],
+        ['0001_library', '0002_faces_embedded', '0003_deployment', '0004_embedder', '0005_face_cache'],
       );
       assert.deepEqual(await migrate(db.db, db.dialect), []);
     });

@@ -3,11 +3,3 @@ export { downloadLimited } from './download.ts';
 export { Outbox, type OutboxOptions, type RetryAfter } from './outbox.ts';
 export { Tracker } from './tracker.ts';
 export { verifyAtStart } from './verify.ts';
-export {
-  DeliveryInProgress,
-  RecentUpdateIds,
-  type DoneDelivery,
-  type FirstDelivery,
-  type ForgetDelivery,
-  type RecentUpdateIdsOptions,
-} from './update-dedup.ts';

@@ -1,2 +1,3 @@
 /** Telegram through telegraf: updates into the bot layer, by long polling or a webhook. */
 export { TELEGRAM, TELEGRAM_SYNTAX, TelegramBot, verifyTelegram, type TelegramBotOptions, type TelegramWebhookOptions } from './telegram-bot.ts';
+export { DeliveryInProgress, MemoryUpdateClaims, RedisUpdateClaims, type UpdateClaims } from './update-claims.ts';

@@ -7,7 +7,7 @@ import { megabytes, PhotoNotQueuedError, type ChatContext, type ChatUser, type F
 import { isPhotoName } from '../../files/index.ts';
 import type { PhotoJobs } from '../../jobs/index.ts';
 import { downloadLimited, Outbox, Tracker, verifyAtStart } from '../shared/index.ts';
-import { RecentUpdateIds, type DoneDelivery, type FirstDelivery, type ForgetDelivery } from '../shared/update-dedup.ts';
+import { MemoryUpdateClaims, type UpdateClaims } from './update-claims.ts';
 import { WebhookServer } from './webhook-server.ts';
 
 export const TELEGRAM = 'telegram' satisfies Platform;
@@ -22,15 +22,10 @@ export interface TelegramBotOptions {
   /** Webhook mode instead of long polling. */
   readonly webhook?: TelegramWebhookOptions;
   /**
-   * Webhook mode: true the first time an update id is seen by any process behind the webhook URL,
-   * so that a redelivery reaching another process is skipped. One process's memory by default;
-   * several processes must share a store (Redis `SET key NX EX`).
+   * Webhook mode: which delivery of an update handles it. This process's memory by default;
+   * several processes behind one URL share Redis (`RedisUpdateClaims`).
    */
-  readonly firstDelivery?: FirstDelivery;
-  /** Webhook mode: gives an id back when its update could not be taken, so the redelivery is handled. */
-  readonly forgetDelivery?: ForgetDelivery;
-  /** Webhook mode: the update is taken for good (a shared store turns its claim into a record). */
-  readonly doneDelivery?: DoneDelivery;
+  readonly updateClaims?: UpdateClaims;
   readonly maxDownloadBytes: number;
   readonly maxUploadBytes: number;
   readonly bot: Bot;
@@ -175,20 +170,14 @@ export class TelegramBot {
   private async startWebhook(webhook: TelegramWebhookOptions): Promise<void> {
     if (!webhook.url.startsWith('https://')) throw new Error('the Telegram webhook URL must start with https://');
     if (!webhook.secretToken) this.options.log.warn({}, 'the Telegram webhook has no secret token: anyone who finds its URL can post updates to it');
-    // This process's memory unless a shared store is given; its forget goes only with its own ids.
-    const memory = new RecentUpdateIds();
-    const { firstDelivery = memory.firstDelivery } = this.options;
-    const forget = this.options.forgetDelivery ?? (this.options.firstDelivery ? undefined : memory.forget);
     this.webhookServer = new WebhookServer({
       port: webhook.port,
       path: new URL(webhook.url).pathname,
-      firstDelivery,
+      claims: this.options.updateClaims ?? new MemoryUpdateClaims(),
       handle: (update) => this.handleWebhookUpdate(update),
       log: this.options.log,
       ...(webhook.host ? { host: webhook.host } : {}),
       ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}),
-      ...(forget ? { forgetDelivery: forget } : {}),
-      ...(this.options.doneDelivery ? { doneDelivery: this.options.doneDelivery } : {}),
     });
     await this.webhookServer.listen();
     try {

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Update } from '@telegraf/types';
 import type { Log } from '../../core/index.ts';
-import { DeliveryInProgress, type DoneDelivery, type FirstDelivery, type ForgetDelivery } from '../shared/update-dedup.ts';
+import { DeliveryInProgress, type UpdateClaims } from './update-claims.ts';
 
 /** The header Telegram sends the webhook's secret_token in. */
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
@@ -18,10 +18,8 @@ export interface WebhookServerOptions {
   readonly path: string;
   /** When set, a request without this `X-Telegram-Bot-Api-Secret-Token` is refused with 403. */
   readonly secretToken?: string;
-  readonly firstDelivery: FirstDelivery;
-  readonly forgetDelivery?: ForgetDelivery;
-  /** Told once an update has been taken, before Telegram gets its 200. */
-  readonly doneDelivery?: DoneDelivery;
+  /** Which delivery of an update handles it: this process's memory, or Redis shared by all. */
+  readonly claims: UpdateClaims;
   /**
    * Handles one update; Telegram gets its 200 when this resolves. A rejection answers 500, so that
    * Telegram delivers the update again (the update was not taken).
@@ -35,7 +33,8 @@ export interface WebhookServerOptions {
  * Instead of telegraf's `launch({ webhook })`, whose path depends on the Node version (so processes
  * of two versions would disagree) and whose stop neither waits for running updates nor refuses the
  * ones still arriving. Each update is answered only once handled: a photo is on the queue before its
- * 200. An update already seen (a redelivery, here or in another process) is answered 200 unhandled.
+ * 200. An update already done (a redelivery, here or in another process) is answered 200 unhandled;
+ * one being handled by another delivery right now is answered 503, so that Telegram asks again.
  */
 export class WebhookServer {
   private readonly server: Server;
@@ -93,11 +92,11 @@ export class WebhookServer {
     if (typeof update === 'number') return refuse(req, res, update);
     let first: boolean;
     try {
-      first = await this.options.firstDelivery(update.update_id);
+      first = await this.options.claims.claim(update.update_id);
     } catch (error) {
       // Handling it unchecked could answer a command twice; refused, Telegram tries again later.
       if (error instanceof DeliveryInProgress)
-        this.options.log.info({ update: update.update_id }, 'a Telegram update another process is handling was refused for now');
+        this.options.log.info({ update: update.update_id }, 'a Telegram update being handled by another delivery was refused for now');
       else this.options.log.error({ err: error, update: update.update_id }, 'could not check whether a Telegram update was already handled');
       return refuse(req, res, 503);
     }
@@ -105,13 +104,13 @@ export class WebhookServer {
       try {
         await this.options.handle(update);
       } catch (error) {
-        await this.options.forgetDelivery?.(update.update_id).catch((forgetError: unknown) => {
-          this.options.log.error({ err: forgetError, update: update.update_id }, 'could not forget a Telegram update that was not taken');
+        await this.options.claims.release(update.update_id).catch((releaseError: unknown) => {
+          this.options.log.error({ err: releaseError, update: update.update_id }, 'could not release a Telegram update that was not taken');
         });
         throw error;
       }
       // Taken: the 200 follows whatever happens here (a failure only lets the claim lapse).
-      await this.options.doneDelivery?.(update.update_id).catch((error: unknown) => {
+      await this.options.claims.done(update.update_id).catch((error: unknown) => {
         this.options.log.warn({ err: error, update: update.update_id }, 'could not mark a Telegram update as handled');
       });
     }

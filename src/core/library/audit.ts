@@ -52,3 +52,6 @@ export async function audit(
     ctx.log.error({ err: error, group, action }, 'could not write the audit log');
   }
 }
+
+/** How many entries a group's log keeps: enough for months of a group's changes. */
+export const AUDIT_ENTRIES_KEPT = 500;

@@ -9,4 +9,4 @@ export { numberedFaces } from './enrollment.ts';
 export { albumsOf } from './consistency.ts';
 export type * from './results.ts';
 export { cleanPersonName, confusableNames, nameSkeleton, sameName, MAX_NAME_LENGTH } from './names.ts';
-export { FORGOTTEN, scrubEntry } from './audit.ts';
+export { AUDIT_ENTRIES_KEPT, FORGOTTEN, scrubEntry } from './audit.ts';

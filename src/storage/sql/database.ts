@@ -32,10 +32,10 @@ export interface DatabaseLocation {
  * that a forgotten person's embeddings are overwritten, not merely unlinked; a second process
  * waits for the write lock rather than failing at once.
  */
-export async function openLibraryDatabase(location: DatabaseLocation): Promise<LibraryDatabase> {
+export async function openLibraryDatabase(location: DatabaseLocation, options: { readonly upTo?: string } = {}): Promise<LibraryDatabase> {
   const opened = location.url ? openPostgres(location.url) : openSqlite(path.join(location.dataDir, LIBRARY_DB_FILE));
   try {
-    await migrate(opened.db, opened.dialect);
+    await migrate(opened.db, opened.dialect, options.upTo);
   } catch (cause) {
     await opened.close().catch(() => undefined);
     throw cause;
@@ -106,13 +106,16 @@ function openPostgres(url: string): LibraryDatabase {
   };
 }
 
-/** Runs the migrations not yet applied, one transaction each; the first failure stops the start. */
-export async function migrate(db: Kysely<LibrarySchema>, dialect: SqlDialectName): Promise<string[]> {
+/**
+ * Runs the migrations not yet applied, one transaction each; the first failure stops the start.
+ * `upTo` stops after that migration (tests build a library as an earlier release left it).
+ */
+export async function migrate(db: Kysely<LibrarySchema>, dialect: SqlDialectName, upTo?: string): Promise<string[]> {
   // Kysely looks for its own tables by name across every schema: on PostgreSQL, name the one in use
   // (a search_path may put the library in a schema of its own, beside another's).
   const schema = dialect === 'postgres' ? (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows[0]?.name : undefined;
   const migrator = new Migrator({ db, provider: migrationProvider(dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo);
   if (error) throw new StorageError('the library database schema could not be brought up to date', 'migrate', { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -2,6 +2,7 @@ export { openLibraryDatabase, migrate, withoutPassword, LIBRARY_DB_FILE, type Li
 export { SqlGalleryStore, SqlPhotoStore } from './sql-library-stores.ts';
 export { SqlSettingsStore, SqlAuditLog } from './sql-group-stores.ts';
 export type { SqlDialectName } from './migrations.ts';
-export { importKeyvLibrary, IMPORT_MARKER, type ImportReport } from './import-keyv.ts';
+export { SqlFaceCache } from './sql-face-cache.ts';
+export { LEGACY_EMBEDDER } from './migrations.ts';
 export { PgGroupLocks } from './pg-group-locks.ts';
 export { checkSharedVolume, VOLUME_MARKER } from './shared-volume.ts';

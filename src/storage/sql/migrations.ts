@@ -143,6 +143,20 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_face_cache': {
+      async up(db: Kysely<unknown>) {
+        // The archiver's faces by the photo's content and the embedder that described them: in the
+        // library's own database (it was a keyv store on a second SQLite library), so that a forget
+        // removes a photo's cached faces, every embedder's, in the database it already holds.
+        await db.schema
+          .createTable('face_cache')
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('embedder', 'text', (c) => c.notNull())
+          .addColumn('faces', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('face_cache_pk', ['hash', 'embedder'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -100,6 +100,13 @@ export interface DeploymentTable {
   value: string;
 }
 
+/** The archiver's faces of a photo (by content), per embedder: JSON, embeddings as base64. */
+export interface FaceCacheTable {
+  hash: string;
+  embedder: string;
+  faces: string;
+}
+
 export interface LibrarySchema {
   people: PeopleTable;
   samples: SamplesTable;
@@ -111,4 +118,5 @@ export interface LibrarySchema {
   face_versions: FaceVersionsTable;
   audit: AuditTable;
   deployment: DeploymentTable;
+  face_cache: FaceCacheTable;
 }

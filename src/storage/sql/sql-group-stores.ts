@@ -2,8 +2,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { AuditEntry, AuditLog, GroupId, GroupSettings, PendingWork, ReplyMode, SettingsStore, UnknownCluster } from '../../core/index.ts';
 import { StorageError } from '../../core/index.ts';
-import { scrubEntry } from '../../core/library/index.ts';
-import { AUDIT_ENTRIES_KEPT } from '../keyv-audit-log.ts';
+import { AUDIT_ENTRIES_KEPT, scrubEntry } from '../../core/library/index.ts';
 import { storageCall } from '../storage-call.ts';
 import type { LibrarySchema } from './schema.ts';
 

@@ -1,8 +1,8 @@
 import type { Keyv } from 'keyv';
 import { z } from 'zod';
-import type { GroupId } from '../core/index.ts';
-import { KeyedSerialQueue, StorageError } from '../core/index.ts';
-import { storageCall } from './storage-call.ts';
+import type { GroupId } from '../../core/index.ts';
+import { KeyedSerialQueue, StorageError } from '../../core/index.ts';
+import { storageCall } from '../storage-call.ts';
 
 export { storageCall };
 

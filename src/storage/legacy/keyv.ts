@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Keyv } from 'keyv';
 import type { KeyvStoreAdapter } from 'keyv';
-import KeyvSqlite from '@keyv/sqlite';
-import { ConfigError, StorageError } from '../core/index.ts';
+import { ConfigError, StorageError } from '../../core/index.ts';
+import { KeyvSqliteFile } from './keyv-sqlite-file.ts';
 
 /** The SQLite file under the data folder when no KEYV_URL is given. */
 export const SQLITE_FILE = 'facefile.sqlite';
@@ -25,8 +25,9 @@ interface AdapterPackage {
   readonly exportName: string;
 }
 
-// Only @keyv/sqlite is a dependency: the others are installed by whoever points KEYV_URL at them,
-// so a SQLite-only install does not carry four database drivers.
+// None is a dependency: whoever kept an earlier release's library at KEYV_URL installs its
+// adapter for the one import, so an install does not carry four database drivers. SQLite files
+// are read with better-sqlite3 (KeyvSqliteFile).
 const ADAPTERS: Readonly<Record<string, AdapterPackage>> = {
   redis: { name: '@keyv/redis', exportName: 'KeyvRedis' },
   rediss: { name: '@keyv/redis', exportName: 'KeyvRedis' },
@@ -81,14 +82,15 @@ export async function connectKeyv<T = unknown>(location: KeyvLocation, namespace
  * Other backends need nothing here: Redis frees at once; PostgreSQL and MySQL reclaim on their own
  * schedule, which their operators own.
  */
-export async function compact<T>(keyv: Keyv<T>): Promise<void> {
+export function compact<T>(keyv: Keyv<T>): Promise<void> {
   const store: unknown = keyv.store;
-  if (!(store instanceof KeyvSqlite)) return;
+  if (!(store instanceof KeyvSqliteFile)) return Promise.resolve();
   try {
-    await store.query('VACUUM');
+    store.vacuum();
   } catch (cause) {
     throw new StorageError('the database could not be compacted', 'keyv.compact', { cause });
   }
+  return Promise.resolve();
 }
 
 /** Closes the keyv's connection; the keyv cannot be used afterwards. */
@@ -101,18 +103,12 @@ export async function closeKeyv<T>(keyv: Keyv<T>): Promise<void> {
 }
 
 function sqliteKeyv<T>(uri: string, namespace: string): Keyv<T> {
-  const store = new KeyvSqlite({ uri, busyTimeout: 10_000 });
-  // "Forget me" must really delete biometric data: with secure_delete SQLite zeroes deleted rows
-  // and freed pages instead of leaving them readable in the file. The pragma holds per connection,
-  // so every query waits for it; if it fails (not a database), every query fails with its error.
-  // (The rollback journal is deleted at each commit; what the file system keeps of it is out of reach.)
-  const query = store.query;
-  const ready: Promise<unknown> = query('PRAGMA secure_delete = ON');
-  ready.catch(() => undefined);
-  store.query = async (sql: string, ...parameters: unknown[]): Promise<unknown> => {
-    await ready;
-    return query(sql, ...parameters);
-  };
+  let store: KeyvSqliteFile;
+  try {
+    store = new KeyvSqliteFile(uri.slice('sqlite://'.length));
+  } catch (cause) {
+    throw new StorageError('the old SQLite store could not be opened', 'keyv.connect', { cause });
+  }
   return new Keyv<T>({ store, namespace, throwOnErrors: true, useKeyPrefix: true });
 }
 

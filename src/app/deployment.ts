@@ -1,11 +1,11 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { Config } from './config.ts';
-import { ConfigError, withoutPassword, type FaceEngine, type Log } from './core/index.ts';
-import { createLibrary } from './composition.ts';
-import { verifyRedis, type RedisPlace } from './jobs/bull/index.ts';
-import { PgGroupLocks, checkSharedVolume } from './storage/sql/index.ts';
-import type { Metrics } from './observability/index.ts';
+import type { Config } from '../config.ts';
+import { ConfigError, withoutPassword, type FaceEngine, type Log } from '../core/index.ts';
+import { createLibrary } from './parts.ts';
+import { verifyRedis, type RedisPlace } from '../jobs/bull/index.ts';
+import { PgGroupLocks, checkSharedVolume } from '../storage/sql/index.ts';
+import type { Metrics } from '../observability/index.ts';
 
 /** What a scale-out process shares with the others: Redis, the database's group locks, the volume. */
 export interface Deployment {
@@ -36,7 +36,7 @@ export interface Reached {
 }
 
 /** The fast checks, before the models load: the settings are there and Redis answers. */
-export async function reachDeployment(config: Config, role: 'bot' | 'worker'): Promise<Reached> {
+export async function reachDeployment(config: Config, role: string): Promise<Reached> {
   const { place, databaseUrl } = scaleOutPlaces(config, role);
   return { place, databaseUrl, redis: await verifyRedis(place) };
 }
@@ -47,14 +47,7 @@ export async function reachDeployment(config: Config, role: 'bot' | 'worker'): P
  * processes mount. Any failure is one clear `StartupError` or `ConfigError`, and what was opened is
  * closed again.
  */
-export async function joinDeployment(
-  config: Config,
-  reached: Reached,
-  engine: FaceEngine,
-  log: Log,
-  role: 'bot' | 'worker',
-  metrics?: Metrics,
-): Promise<Deployment> {
+export async function joinDeployment(config: Config, reached: Reached, engine: FaceEngine, log: Log, role: string, metrics?: Metrics): Promise<Deployment> {
   const { place, databaseUrl, redis } = reached;
   const locks = new PgGroupLocks(databaseUrl, log);
   // Zips of album exports are this process's alone: a folder of its own, off the shared volume.

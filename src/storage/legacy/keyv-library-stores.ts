@@ -13,9 +13,9 @@ import type {
   StoredFace,
   UnknownCluster,
   UnusableReason,
-} from '../core/index.ts';
-import { StorageError } from '../core/index.ts';
-import { decodeEmbedding, encodeEmbedding } from './face-cache.ts';
+} from '../../core/index.ts';
+import { StorageError } from '../../core/index.ts';
+import { decodeEmbedding, encodeEmbedding } from '../embedding-text.ts';
 import type { IndexRepair, RecordCodec } from './indexed-records.ts';
 import { KeyvIndexedRecords, groupKey, requireThrowingKeyv, storageCall } from './indexed-records.ts';
 

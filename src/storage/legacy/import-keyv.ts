@@ -4,11 +4,11 @@ import type { Keyv } from 'keyv';
 import type { AuditLog, GalleryStore, GroupId, Log, Person, PhotoRecord, PhotoStore, SettingsStore } from '../../core/index.ts';
 import { StorageError } from '../../core/index.ts';
 import { writeAtomically } from '../../files/index.ts';
-import { KeyvAuditLog } from '../keyv-audit-log.ts';
-import { KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore } from '../keyv-library-stores.ts';
-import { SQLITE_FILE, closeKeyv, compact, connectKeyv } from '../keyv.ts';
-import { encodeEmbedding } from '../face-cache.ts';
-import { LEGACY_EMBEDDER } from './migrations.ts';
+import { KeyvAuditLog } from './keyv-audit-log.ts';
+import { KeyvGalleryStore, KeyvPhotoStore, KeyvSettingsStore } from './keyv-library-stores.ts';
+import { SQLITE_FILE, closeKeyv, compact, connectKeyv } from './keyv.ts';
+import { encodeEmbedding } from '../embedding-text.ts';
+import { LEGACY_EMBEDDER } from '../sql/migrations.ts';
 
 /** Written in the data folder once the import is verified: from then on, the old store is only cleared. */
 export const IMPORT_MARKER = 'library-imported-from-keyv.json';

@@ -1,15 +1,13 @@
 import path from 'node:path';
-import type { Config } from './config.ts';
-import { ConfigError, type FaceEngine, type Log } from './core/index.ts';
-import { createLibrary, startRedescription } from './composition.ts';
-import { PhotoQueue, type PhotoJobEvent, type PhotoJobs } from './jobs/index.ts';
-import { BullPhotoJobs, redisConnection, type RedisPlace } from './jobs/bull/index.ts';
-import { databaseCheck, observedEngine, redisCheck, watchQueue } from './observe.ts';
-import { joinDeployment, reachDeployment } from './scale-out.ts';
-import { DiscordBot, TelegramBot, verifyDiscord, verifyTelegram, type TelegramBotOptions } from './adapters/index.ts';
-import { DeliveryInProgress } from './adapters/shared/index.ts';
-import { Bot } from './bot/index.ts';
-import { lockDataDir } from './storage/index.ts';
+import type { Config } from '../config.ts';
+import { ConfigError, type FaceEngine, type Log } from '../core/index.ts';
+import { PhotoQueue, type PhotoJobEvent, type PhotoJobs } from '../jobs/index.ts';
+import { BullPhotoJobs, redisConnection } from '../jobs/bull/index.ts';
+import { DiscordBot, RedisUpdateClaims, TelegramBot, verifyDiscord, verifyTelegram, type UpdateClaims } from '../adapters/index.ts';
+import { Bot } from '../bot/index.ts';
+import { openLibrary } from './library.ts';
+import { databaseCheck, observe, observedEngine, redisCheck, watchQueue } from './observed.ts';
+import { startRedescription } from './parts.ts';
 
 export interface RunningBots {
   /** Resolves when every accepted photo is filed and every command answered (tests, and tools). */
@@ -65,48 +63,40 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     await closeOpened();
   };
   try {
-    // Scale-out: many bot and worker processes share the data folder, so none may hold it alone.
-    const reached = config.redisUrl ? await reachDeployment(config, 'bot') : undefined;
-    if (!reached) {
-      const lock = await lockDataDir(config.dataDir, (error) => {
-        log.error({ err: error }, 'the lock on the data folder was lost');
-        options.onFatal?.(error);
-      });
-      opened.push(() => lock.release());
-    }
-    if (config.telegram)
-      await verifyTelegram({
-        token: config.telegram.token,
-        ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
-        ...(timeoutMs ? { timeoutMs } : {}),
-      });
-    if (config.discord)
-      await verifyDiscord({
-        token: config.discord.token,
-        shards: config.discord.shards,
-        ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}),
-        ...(timeoutMs ? { timeoutMs } : {}),
-      });
-    const { observed, engine: built } = await observedEngine(config, log, opened);
-    const engine = options.wrapEngine ? options.wrapEngine(built) : built;
+    const observed = await observe(config, log);
+    opened.push(() => observed.close());
     const { metrics } = observed;
-    const parts = reached ? await joinDeployment(config, reached, engine, log, 'bot', metrics) : await createLibrary(config, engine, log, { metrics });
+    const parts = await openLibrary(config, {
+      role: 'bot',
+      log,
+      metrics,
+      ...(options.onFatal ? { onLockLost: options.onFatal } : {}),
+      // The tokens are checked before the models load: a wrong one ends the start in seconds.
+      beforeEngine: async () => {
+        if (config.telegram)
+          await verifyTelegram({
+            token: config.telegram.token,
+            ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
+            ...(timeoutMs ? { timeoutMs } : {}),
+          });
+        if (config.discord)
+          await verifyDiscord({
+            token: config.discord.token,
+            shards: config.discord.shards,
+            ...(config.discord.apiRoot ? { apiRoot: config.discord.apiRoot } : {}),
+            ...(timeoutMs ? { timeoutMs } : {}),
+          });
+      },
+      engine: async () => {
+        const engine = await observedEngine(config, log, metrics);
+        return options.wrapEngine ? options.wrapEngine(engine) : engine;
+      },
+    });
     opened.push(() => parts.close());
-    const { database } = parts;
-    if ('summary' in parts) log.info({}, parts.summary);
-    else log.info({ database: database.location }, `library on ${database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} at ${database.location}`);
+    const { database, engine } = parts;
+    log.info({ database: database.location }, parts.summary);
     observed.addCheck('database', databaseCheck(database.db));
 
-    const repairs = await parts.library.checkConsistency();
-    for (const [group, report] of repairs) {
-      const touched =
-        report.temporaryFilesRemoved +
-        report.orphanOriginalsRemoved +
-        report.albumLinksRestored +
-        report.strayAlbumFilesRemoved +
-        report.recordsWithoutOriginal.length;
-      if (touched > 0) log.warn({ group, ...report }, 'repaired what an interrupted run left');
-    }
     const sweep = async () => {
       const erased = await parts.library.expireUnknownFaces();
       if (erased > 0) log.info({ erased }, 'erased unknown faces past their retention period');
@@ -122,13 +112,20 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     opened.push(() => redescription.stop());
 
     const onJob = (event: PhotoJobEvent) => metrics.jobDone('photos', event.outcome, event);
-    let deliveries: Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery' | 'doneDelivery'> = {};
-    if (reached) {
-      queue = new BullPhotoJobs({ place: reached.place, dataDir: config.dataDir, log });
-      const redis = redisCheck(reached.place);
+    let updateClaims: UpdateClaims | undefined;
+    if (parts.redis) {
+      const place = parts.redis;
+      queue = new BullPhotoJobs({ place, dataDir: config.dataDir, log });
+      const redis = redisCheck(place);
       opened.push(redis.close);
       observed.addCheck('redis', redis.check);
-      if (config.telegram?.webhook) deliveries = redisDeliveries(reached.place, config.telegram.token, opened);
+      // Behind one webhook URL, the bot processes share who handles which update.
+      if (config.telegram?.webhook) {
+        const client = redisConnection(place, 'updates');
+        client.on('error', () => undefined);
+        opened.push(() => Promise.resolve(client.disconnect()));
+        updateClaims = new RedisUpdateClaims(client, RedisUpdateClaims.prefixFor(place.prefix, config.telegram.token));
+      }
     } else {
       queue = new PhotoQueue({ dir: path.join(config.dataDir, 'queue'), library: parts.library, log, concurrency: engine.info.workers * 2, onJob });
     }
@@ -145,7 +142,7 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
         queue,
         log,
         ...onFatal,
-        ...deliveries,
+        ...(updateClaims ? { updateClaims } : {}),
         ...(apiRoot ? { apiRoot } : {}),
         ...(webhook ? { webhook: { url: webhook.url, port: webhook.port, ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}) } } : {}),
       });
@@ -177,44 +174,5 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     },
     // Once: a second stop (a second signal, a test's clean-up) waits for the first.
     stop: () => (stopping ??= stopAll()),
-  };
-}
-
-/** How long a claim on an update holds while its process handles it; a dead process's lapses then. */
-const UPDATE_CLAIM_SECONDS = 600;
-/** How long a handled update is remembered: Telegram keeps an undelivered update for a day. */
-const UPDATE_DONE_SECONDS = 86_400;
-
-/**
- * Telegram update ids, shared by every bot process behind one webhook URL through Redis, so that an
- * update delivered to two processes (a slow answer, a balancer's retry) is handled by one. A
- * process first claims the update for a while (SET NX with a lease), then records it as done once
- * taken. A delivery that finds it claimed is refused for now (503) and Telegram sends it again:
- * by then it is done (and skipped), or the claimant died and its lease lapsed (and it is handled),
- * so an update is never lost to a claim. Ids are per bot, so the key has the bot's id (the token's
- * public part), never the token.
- */
-function redisDeliveries(
-  place: RedisPlace,
-  token: string,
-  opened: (() => Promise<void>)[],
-): Pick<TelegramBotOptions, 'firstDelivery' | 'forgetDelivery' | 'doneDelivery'> {
-  const redis = redisConnection(place, 'updates');
-  redis.on('error', () => undefined);
-  opened.push(() => Promise.resolve(redis.disconnect()));
-  const key = (id: number) => `${place.prefix}:telegram:${token.split(':')[0]}:update:${id}`;
-  return {
-    firstDelivery: async (id) => {
-      if ((await redis.set(key(id), 'claimed', 'EX', UPDATE_CLAIM_SECONDS, 'NX')) === 'OK') return true;
-      // Claimed, or a claim that lapsed just now: either way Telegram is to ask again.
-      if ((await redis.get(key(id))) !== 'done') throw new DeliveryInProgress(id);
-      return false;
-    },
-    forgetDelivery: async (id) => {
-      await redis.del(key(id));
-    },
-    doneDelivery: async (id) => {
-      await redis.set(key(id), 'done', 'EX', UPDATE_DONE_SECONDS);
-    },
   };
 }

@@ -1,26 +1,26 @@
-import type { Config } from './config.ts';
-import type { FaceEngine, GroupLocks, ImageDecoder, Log, Renderer } from './core/index.ts';
-import type { RedescribeReport } from './core/library/index.ts';
-import { PhotoLibrary } from './core/library/index.ts';
-import { FsAlbumStore } from './albums/index.ts';
-import { timedDecoder, timedEngine, type Metrics } from './observability/index.ts';
-import { WorkerFaceClusterer } from './clustering/index.ts';
-import { SharpImageDecoder, SharpRenderer } from './imaging/index.ts';
-import { DEFAULT_THRESHOLD, PooledFaceEngine, type EmbedderName } from './recognition/index.ts';
-import { KeyvFaceCache, closeKeyv, compact, openKeyv } from './storage/index.ts';
+import type { Config } from '../config.ts';
+import type { FaceCache, FaceEngine, GroupLocks, ImageDecoder, Log, Renderer } from '../core/index.ts';
+import type { RedescribeReport } from '../core/library/index.ts';
+import { PhotoLibrary } from '../core/library/index.ts';
+import { FsAlbumStore } from '../albums/index.ts';
+import { timedDecoder, timedEngine, type Metrics } from '../observability/index.ts';
+import { WorkerFaceClusterer } from '../clustering/index.ts';
+import { SharpImageDecoder, SharpRenderer } from '../imaging/index.ts';
+import { DEFAULT_THRESHOLD, PooledFaceEngine, type EmbedderName } from '../recognition/index.ts';
+import { importKeyvLibrary, retireKeyvFaceCache } from '../storage/legacy/index.ts';
 import {
   SqlAuditLog,
+  SqlFaceCache,
   SqlGalleryStore,
   SqlPhotoStore,
   SqlSettingsStore,
-  importKeyvLibrary,
   openLibraryDatabase,
   type LibraryDatabase,
-} from './storage/sql/index.ts';
+} from '../storage/sql/index.ts';
 
 /**
- * Construction shared by every entry point (the CLI commands and the bots): the one place that
- * turns the config into parts and hands them to each other through constructors.
+ * The parts every entry point is built from, each made from the config in one place and handed to
+ * the others through constructors: decoder, engine, the library, the archiver's engine and cache.
  */
 export function createDecoder(config: Config): SharpImageDecoder {
   return new SharpImageDecoder({ maxBytes: config.decoder.maxBytes, maxPixels: config.decoder.maxPixels, maxSide: 4096, timeoutSeconds: 30 });
@@ -39,30 +39,61 @@ export async function createEngine(config: Config, embedder?: EmbedderName, metr
   return metrics ? timedEngine(engine, metrics) : engine;
 }
 
+/** What `facefile archive` and `facefile ui` run on: the engine, a decoder, and the face cache. */
+export interface ArchiverParts {
+  readonly engine: FaceEngine;
+  readonly decoder: ImageDecoder;
+  readonly cache: FaceCache;
+  close(): Promise<void>;
+}
+
+/**
+ * The archiver's parts: the configured engine, and the faces it found cached in the library's
+ * database in DATA_DIR (by content and embedder), so that a second run recomputes nothing.
+ */
+export async function createArchiverParts(config: Config, log: Log): Promise<ArchiverParts> {
+  const database = await openLibraryDatabase({ dataDir: config.dataDir, url: config.databaseUrl });
+  try {
+    await retireKeyvFaceCache(config.dataDir, log);
+    const engine = await createEngine(config);
+    return {
+      engine,
+      decoder: createDecoder(config),
+      cache: new SqlFaceCache(database.db, engine.info.embedder),
+      close: async () => {
+        await engine.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** What the library is opened with beyond the config; tests replace the decoder or renderer. */
+export interface LibraryParts {
+  readonly decoder?: ImageDecoder;
+  readonly renderer?: Renderer;
+  readonly onImport?: (done: number, total: number) => void;
+  /** Counts the time of each stage of filing (decode, file) for /metrics. */
+  readonly metrics?: Metrics;
+  /** Scale-out: the group locks every process shares, and this process's own folder for album zips. */
+  readonly shared?: { readonly locks: GroupLocks; readonly exportsDir: string };
+}
+
 /**
  * The group photo library on the configured database and data folder; `close` releases them.
- * The first start on a data folder of an earlier release imports its keyv records first.
- * `parts` replaces the decoder or renderer (tests that run the real stores on fake photos).
+ * The first start on a data folder of an earlier release imports its keyv records first, and
+ * deletes the archiver's old face cache. No lock and no consistency check: `openLibrary` adds them.
  */
 export async function createLibrary(
   config: Config,
   engine: FaceEngine,
   log: Log,
-  parts: {
-    readonly decoder?: ImageDecoder;
-    readonly renderer?: Renderer;
-    readonly onImport?: (done: number, total: number) => void;
-    /** Counts the time of each stage of filing (decode, file) for /metrics. */
-    readonly metrics?: Metrics;
-    /** Scale-out: the group locks every process shares, and this process's own folder for album zips. */
-    readonly shared?: { readonly locks: GroupLocks; readonly exportsDir: string };
-  } = {},
+  parts: LibraryParts = {},
 ): Promise<{ library: PhotoLibrary; database: LibraryDatabase; close: () => Promise<void> }> {
   const database = await openLibraryDatabase({ dataDir: config.dataDir, url: config.databaseUrl });
-  // The archiver's face cache in the same data folder: forgetting someone purges their photos from
-  // it. A scale-out deployment runs no archiver, and a SQLite file on a shared volume is no place to
-  // write from several machines: it has none.
-  const faces = parts.shared ? undefined : openKeyv<never>(config.dataDir, 'faces');
   const albums = new FsAlbumStore(config.dataDir, parts.shared?.exportsDir);
   const stores = {
     gallery: new SqlGalleryStore(database.db),
@@ -79,20 +110,23 @@ export async function createLibrary(
       log,
       ...(parts.onImport ? { progress: parts.onImport } : {}),
     });
+    // A scale-out deployment's data folder is a shared volume that no archiver uses.
+    if (!parts.shared) await retireKeyvFaceCache(config.dataDir, log);
   } catch (error) {
     await database.close().catch(() => undefined);
-    if (faces) await closeKeyv(faces).catch(() => undefined);
     throw error;
   }
   // Clustering unknown faces is seconds of CPU at 20k faces: off the event loop, in worker threads.
   const clusterer = new WorkerFaceClusterer();
+  const decoder = parts.decoder ?? createDecoder(config);
   const library = new PhotoLibrary({
     engine,
     clusterer,
-    decoder: parts.metrics ? timedDecoder(parts.decoder ?? createDecoder(config), parts.metrics) : (parts.decoder ?? createDecoder(config)),
+    decoder: parts.metrics ? timedDecoder(decoder, parts.metrics) : decoder,
     ...(parts.metrics ? { stages: parts.metrics } : {}),
     ...stores,
-    ...(faces ? { faceCache: new KeyvFaceCache(faces, engine.info.embedder) } : {}),
+    // Forgetting someone purges their photos from the archiver's face cache, every embedder's.
+    faceCache: new SqlFaceCache(database.db, engine.info.embedder),
     ...(parts.shared ? { locks: parts.shared.locks } : {}),
     albums,
     renderer: parts.renderer ?? new SharpRenderer(),
@@ -103,11 +137,7 @@ export async function createLibrary(
       unknownRetentionDays: config.library.unknownRetentionDays,
       minClusterPhotos: config.library.minClusterPhotos,
     },
-    compact: async () => {
-      await database.compact();
-      // Forgetting also deleted the person's photos from the face cache.
-      if (faces) await compact(faces);
-    },
+    compact: () => database.compact(),
     log,
   });
   return {
@@ -116,7 +146,6 @@ export async function createLibrary(
     close: async () => {
       await clusterer.close();
       await database.close();
-      if (faces) await closeKeyv(faces);
     },
   };
 }

@@ -1,12 +1,9 @@
 import type { Keyv } from 'keyv';
 import { z } from 'zod';
-import type { AuditEntry, AuditLog, GroupId } from '../core/index.ts';
-import { KeyedSerialQueue, StorageError } from '../core/index.ts';
-import { scrubEntry } from '../core/library/index.ts';
+import type { AuditEntry, AuditLog, GroupId } from '../../core/index.ts';
+import { KeyedSerialQueue, StorageError } from '../../core/index.ts';
+import { AUDIT_ENTRIES_KEPT, scrubEntry } from '../../core/library/index.ts';
 import { groupKey, requireThrowingKeyv, storageCall } from './indexed-records.ts';
-
-/** How many entries a group's log keeps: enough for months of a group's changes. */
-export const AUDIT_ENTRIES_KEPT = 500;
 
 const entrySchema = z.object({
   at: z.string(),

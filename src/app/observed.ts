@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
-import type { Config } from './config.ts';
-import type { FaceEngine, Log } from './core/index.ts';
-import { createEngine } from './composition.ts';
-import type { RedisPlace } from './jobs/bull/index.ts';
-import { Metrics, depthFromJobCounts, serveObservability, type ReadinessCheck } from './observability/index.ts';
-import type { PhotoJobs } from './jobs/index.ts';
+import type { Config } from '../config.ts';
+import type { FaceEngine, Log } from '../core/index.ts';
+import { createEngine } from './parts.ts';
+import type { RedisPlace } from '../jobs/bull/index.ts';
+import { Metrics, depthFromJobCounts, serveObservability, type ReadinessCheck } from '../observability/index.ts';
+import type { PhotoJobs } from '../jobs/index.ts';
 
 /** A long-running process's metrics, and the readiness checks its parts add as they start. */
 export interface Observed {
@@ -37,16 +37,12 @@ export async function observe(config: Config, log: Log): Promise<Observed> {
 }
 
 /**
- * What every service opens first: the metrics server (so a supervisor sees it alive while the
- * models load), then the engine, timed for /metrics. Both go on `opened`, to be closed in reverse.
+ * The engine of a long-running service, timed for /metrics, saying in words which backend runs it.
  */
-export async function observedEngine(config: Config, log: Log, opened: (() => Promise<void>)[]): Promise<{ observed: Observed; engine: FaceEngine }> {
-  const observed = await observe(config, log);
-  opened.push(() => observed.close());
-  const engine = await createEngine(config, undefined, observed.metrics);
-  opened.push(() => engine.close());
+export async function observedEngine(config: Config, log: Log, metrics: Metrics): Promise<FaceEngine> {
+  const engine = await createEngine(config, undefined, metrics);
   log.info({ engine: engine.info }, `recognition on ${engine.info.backend} with ${engine.info.workers} workers`);
-  return { observed, engine };
+  return engine;
 }
 
 /** Readiness of the library's database: one round trip. */
