@@ -6,7 +6,8 @@ import { EngineError, describeError } from '../core/index.ts';
 
 const require = createRequire(import.meta.url);
 
-export type BackendPreference = 'auto' | 'wasm' | 'tensorflow';
+/** Which TensorFlow.js backend the fallback runs on (the engine's own choice, BackendPreference, adds onnx). */
+export type TfjsBackendPreference = 'auto' | 'wasm' | 'tensorflow';
 export type Tf = typeof tfjs;
 
 /** The face-api piece we use: its port of dlib's ResNet face descriptor. */
@@ -39,7 +40,7 @@ export interface Runtime {
  * Human's and face-api's `exports` maps lack "./" prefixes, so their per-backend builds are
  * loaded by absolute path beside each package's main file.
  */
-export function loadRuntime(preference: BackendPreference): Runtime {
+export function loadRuntime(preference: TfjsBackendPreference): Runtime {
   const native = preference === 'wasm' ? undefined : tryNative();
   if (preference === 'tensorflow' && !native) {
     throw new EngineError('RECOGNITION_BACKEND=tensorflow, but @tensorflow/tfjs-node is not installed or does not load on this machine');
