@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, settingWarnings, type Config } from '../config.ts';
-import { ConfigError, EngineError, PathError, StartupError, THRESHOLD_RANGE, describeError } from '../core/index.ts';
+import { ConfigError, EngineError, InputError, PathError, StartupError, THRESHOLD_RANGE, describeError } from '../core/index.ts';
 import { createFileLogger, createLogger, redactSecrets, type Logger } from '../logger.ts';
 import { startBots, startWorker, type StartOptions } from '../app/index.ts';
 import { archiveCommand } from './archive-command.ts';
+import { backupCommand, restoreCommand } from './backup-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { uiProgram } from './ui-command.ts';
 import { DEFAULT_THRESHOLD, EMBEDDERS } from '../recognition/index.ts';
@@ -54,6 +55,21 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .option('--json <file>', 'also write the scores and results as JSON')
     .action((options: Parameters<typeof evalCommand>[0]) => {
       run = () => withContext((context) => evalCommand(options, context));
+    });
+
+  program
+    .command('backup')
+    .argument('[file]', 'the backup file to write (default: facefile-backup-<date>.tar here)')
+    .description('copy the library (SQLite) and its photos into one file; safe while `facefile bot` runs')
+    .action((file: string | undefined) => {
+      run = () => withContext((context) => backupCommand(file, context));
+    });
+  program
+    .command('restore')
+    .argument('<file>', 'a file written by facefile backup')
+    .description('restore a backup into an empty DATA_DIR (stop the bot first; nothing is overwritten)')
+    .action((file: string) => {
+      run = () => withContext((context) => restoreCommand(file, context));
     });
 
   program.addCommand(
@@ -157,7 +173,7 @@ function report(error: unknown): number {
   const code = (error as { code?: string }).code;
   if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
   if (typeof code === 'string' && code.startsWith('commander.')) return 2;
-  if (error instanceof PathError || error instanceof ConfigError || error instanceof StartupError) {
+  if (error instanceof PathError || error instanceof ConfigError || error instanceof StartupError || error instanceof InputError) {
     process.stderr.write(redactSecrets(`facefile: ${error.message}\n`));
     return 2;
   }

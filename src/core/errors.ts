@@ -35,6 +35,21 @@ const PATH_PROBLEMS: Record<PathError['problem'], string> = {
 };
 
 /**
+ * A file the user handed over is not what it should be (a backup that is not one, a damaged
+ * export): one line naming the file and what is wrong with it, exit code 2.
+ */
+export class InputError extends FacefileError {
+  override name = 'InputError';
+  constructor(
+    readonly file: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${problem}`, options);
+  }
+}
+
+/**
  * A service the process needs at start refused it or could not be reached (a wrong bot token, an
  * unreachable or silent API, a data folder in use): one line for the user, exit code 2.
  */

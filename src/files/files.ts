@@ -200,12 +200,16 @@ export async function writeAtomically(target: string, data: string | Uint8Array,
   } finally {
     await rm(temporary, { force: true });
   }
-  if (!options.durable) return;
-  const folder = await open(path.dirname(target), 'r');
+  if (options.durable) await syncPath(path.dirname(target));
+}
+
+/** Flushes a file, or a folder's entries, to the disk (fsync): what was written survives a power cut. */
+export async function syncPath(target: string): Promise<void> {
+  const handle = await open(target, 'r');
   try {
-    await folder.sync();
+    await handle.sync();
   } finally {
-    await folder.close();
+    await handle.close();
   }
 }
 

@@ -120,4 +120,42 @@ export async function migrate(db: Kysely<LibrarySchema>, dialect: SqlDialectName
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
+/**
+ * Copies the embedded library to `target` with SQLite's online backup: a consistent snapshot,
+ * taken while a bot goes on writing (it is copied page by page, and restarted if a write lands in
+ * between). Returns the target; the caller removes it.
+ */
+export async function snapshotSqlite(dataDir: string, target: string): Promise<string> {
+  const file = path.join(dataDir, LIBRARY_DB_FILE);
+  let native: BetterSqlite3.Database;
+  try {
+    native = new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  } catch (cause) {
+    throw new StorageError(`the library database ${file} could not be opened`, 'snapshot', { cause });
+  }
+  try {
+    await native.backup(target);
+  } catch (cause) {
+    throw new StorageError(`the library database could not be copied to ${target}`, 'snapshot', { cause });
+  } finally {
+    native.close();
+  }
+  return target;
+}
+
+/** Whether a SQLite file is whole (`PRAGMA integrity_check`): the first problem, or undefined. */
+export function sqliteProblem(file: string): string | undefined {
+  let native: BetterSqlite3.Database | undefined;
+  try {
+    native = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+    const rows = native.pragma('integrity_check') as { integrity_check: string }[];
+    const first = rows[0]?.integrity_check;
+    return first === 'ok' ? undefined : (first ?? 'no answer');
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    native?.close();
+  }
+}
+
 export { withoutPassword };

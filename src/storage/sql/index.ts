@@ -1,4 +1,13 @@
-export { openLibraryDatabase, migrate, withoutPassword, LIBRARY_DB_FILE, type LibraryDatabase, type DatabaseLocation } from './database.ts';
+export {
+  openLibraryDatabase,
+  migrate,
+  snapshotSqlite,
+  sqliteProblem,
+  withoutPassword,
+  LIBRARY_DB_FILE,
+  type LibraryDatabase,
+  type DatabaseLocation,
+} from './database.ts';
 export { SqlGalleryStore, SqlPhotoStore } from './sql-library-stores.ts';
 export { SqlSettingsStore, SqlAuditLog } from './sql-group-stores.ts';
 export type { SqlDialectName } from './migrations.ts';
