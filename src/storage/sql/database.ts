@@ -116,7 +116,11 @@ export async function migrate(db: Kysely<LibrarySchema>, dialect: SqlDialectName
   const schema = dialect === 'postgres' ? (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows[0]?.name : undefined;
   const migrator = new Migrator({ db, provider: migrationProvider(dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo);
-  if (error) throw new StorageError('the library database schema could not be brought up to date', 'migrate', { cause: error });
+  if (error) {
+    // The database's own words belong in the one line the user reads (a permission, a lock timeout).
+    const why = error instanceof Error ? error.message : String(error);
+    throw new StorageError(`the library database schema could not be brought up to date (${why})`, 'migrate', { cause: error });
+  }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
