@@ -3,7 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
-import { StorageError, withoutPassword } from '../../core/index.ts';
+import { StorageError, describeError, withoutPassword } from '../../core/index.ts';
 import { migrationProvider, type SqlDialectName } from './migrations.ts';
 import type { LibrarySchema } from './schema.ts';
 
@@ -118,7 +118,7 @@ export async function migrate(db: Kysely<LibrarySchema>, dialect: SqlDialectName
   const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo);
   if (error) {
     // The database's own words belong in the one line the user reads (a permission, a lock timeout).
-    const why = error instanceof Error ? error.message : String(error);
+    const why = describeError(error);
     throw new StorageError(`the library database schema could not be brought up to date (${why})`, 'migrate', { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
