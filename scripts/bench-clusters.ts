@@ -12,6 +12,7 @@ import { clusterFaces } from '../src/core/index.ts';
 import { WorkerFaceClusterer } from '../src/clustering/index.ts';
 import { denseClusterFaces } from '../test/helpers/dense-clustering.ts';
 import { pairwiseScore, syntheticFaces } from '../test/helpers/synthetic-faces.ts';
+import { proof } from './bench-proof.ts';
 
 const THRESHOLD = 0.93;
 const MIN_PHOTOS = 3;
@@ -59,6 +60,7 @@ async function runCase(way: Way, count: number): Promise<Outcome> {
   await new Promise((resolve) => setTimeout(resolve, 20));
   delay.disable();
   await clusterer?.close();
+  proof(clusters.length > 0, `clustering ${count} faces (${way}) found no cluster`);
   return { ms, peakRss: process.resourceUsage().maxRSS * 1024, maxDelayMs: delay.max / 1e6, clusters: clusters.length, ...pairwiseScore(faces, clusters) };
 }
 

@@ -23,6 +23,7 @@ import type { PhotoJobMeta } from '../src/jobs/index.ts';
 import { LFW, POSTS, ROOT } from '../test/helpers/datasets.ts';
 import { dropPrefix, freshPrefix, redisUrl } from '../test/helpers/redis.ts';
 import { postgresUrl } from '../test/helpers/postgres.ts';
+import { proof } from './bench-proof.ts';
 
 interface Worker {
   readonly child: ChildProcess;
@@ -103,7 +104,10 @@ async function burst(
     for (const [i, photo] of photos.entries()) await jobs.add(photo.bytes, meta(photo.group, i));
     for (;;) {
       const counts = await queue.getJobCounts('completed', 'failed');
-      if (counts['completed']! + counts['failed']! >= photos.length) break;
+      if (counts['completed']! + counts['failed']! >= photos.length) {
+        proof(counts['failed'] === 0, `${counts['failed']} of ${photos.length} photo jobs failed`);
+        break;
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const wallS = (performance.now() - started) / 1000;

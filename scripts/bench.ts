@@ -8,8 +8,10 @@
  *   npm run bench -- album [n]    album export instead: see bench-album.ts
  *   npm run bench -- clusters     /unknown's clustering instead (scripts/bench-clusters.ts)
  *   npm run bench -- library      the library's commands at 1k, 10k, 100k photos (scripts/bench-library.ts)
+ *   npm run bench -- groups       100 groups of 10k photos on one process, PostgreSQL (scripts/bench-groups.ts)
  *   npm run bench -- scale        worker processes and fairness on PostgreSQL + Redis (scripts/bench-scale.ts)
  *   npm run bench -- profile      where the engine's time goes, per stage and model (scripts/bench-profile.ts)
+ *   npm run bench -- server       the memory a small server needs: facefile bot, WORKERS=1 and default (scripts/bench-server.ts)
  */
 import { mkdtemp, readFile, rm, symlink, mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,7 +19,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import pino from 'pino';
 import { ArchiveJob } from '../src/archive/archive-job.ts';
-import { SharpImageDecoder } from '../src/imaging/sharp-decoder.ts';
+import { DEFAULT_DECODER_LIMITS, ProcessImageDecoder } from '../src/imaging/index.ts';
 import { DEFAULT_THRESHOLD, EMBEDDERS, PooledFaceEngine, type EmbedderName } from '../src/recognition/index.ts';
 import { SqlFaceCache, openLibraryDatabase } from '../src/storage/sql/index.ts';
 import { parsePairs } from '../src/eval/verification.ts';
@@ -25,9 +27,12 @@ import { DATASETS, GROUP, LFW, POSTS } from '../test/helpers/datasets.ts';
 import { albumBench } from './bench-album.ts';
 import { benchAlbums } from './bench-albums.ts';
 import { benchClusters } from './bench-clusters.ts';
+import { benchGroups } from './bench-groups.ts';
 import { benchLibrary } from './bench-library.ts';
 import { benchProfile } from './bench-profile.ts';
 import { benchScale } from './bench-scale.ts';
+import { benchServer } from './bench-server.ts';
+import { proof } from './bench-proof.ts';
 
 interface Set {
   readonly name: string;
@@ -119,7 +124,9 @@ async function faceBench(): Promise<void> {
       const inputs = await set.inputs();
       const dataDir = await mkdtemp(path.join(scratch, 'data-'));
       const database = await openLibraryDatabase({ dataDir });
-      const job = new ArchiveJob({ engine, decoder: new SharpImageDecoder(), cache: new SqlFaceCache(database.db, engine.info.embedder), log });
+      // The decoder the archiver and the bot run: child processes under a hard time limit.
+      const decoder = new ProcessImageDecoder({ ...DEFAULT_DECODER_LIMITS, processes: Math.max(2, workers) });
+      const job = new ArchiveJob({ engine, decoder, cache: new SqlFaceCache(database.db, engine.info.embedder), log });
       const plan = await ArchiveJob.plan({
         inputs,
         knownDir: set.known ? known : emptyKnown,
@@ -136,12 +143,15 @@ async function faceBench(): Promise<void> {
       const wall = performance.now() - t0;
       clearInterval(sampler);
       const inference = engine.stats.inferenceMs - before.inferenceMs;
+      // Faces from the cache would time a lookup, not the pipeline.
+      proof(report.faces > 0 && inference > 0, `${set.name}: ${report.faces} faces found, ${inference.toFixed(0)} ms of inference`);
       const busy = inference / (wall * workers);
       rows.push(
         `| ${set.describe} | ${report.photos} | ${report.faces} | ${(wall / 1000).toFixed(1)} s | ${(report.photos / (wall / 1000)).toFixed(2)} | ` +
           `${(report.faces / (wall / 1000)).toFixed(2)} | ${(busy * 100).toFixed(0)}% | ${((1 - busy) * 100).toFixed(0)}% | ${Math.round(peak / 2 ** 20)} MiB |`,
       );
       process.stderr.write(`${set.name}: done\n`);
+      await decoder.close();
       await database.close();
     }
     await engine.close();
@@ -168,8 +178,10 @@ const parts: Record<string, () => Promise<void>> = {
   albums: async () => void process.stdout.write(await benchAlbums(chosen.slice(1))),
   clusters: () => Promise.resolve(void process.stdout.write(benchClusters())),
   library: async () => void process.stdout.write(await benchLibrary()),
+  groups: async () => void process.stdout.write(await benchGroups()),
   scale: async () => void process.stdout.write(await benchScale()),
   profile: async () => void process.stdout.write(await benchProfile()),
+  server: benchServer,
 };
 const part = chosen[0] === undefined ? undefined : parts[chosen[0]];
 if (!part) await faceBench();

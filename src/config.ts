@@ -28,6 +28,7 @@ const schema = z.object({
     .default('facefile'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  STARTUP_RETRY_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   ARCHIVE_INPUT_DIR: z.string().min(1).default('./photos'),
@@ -45,6 +46,8 @@ const schema = z.object({
   UNKNOWN_FACE_RETENTION_DAYS: z.coerce.number().min(1).default(90),
   GROUP_ERASE_AFTER_DAYS: z.coerce.number().min(0).default(30),
   MIN_CLUSTER_PHOTOS: z.coerce.number().int().min(2).default(3),
+  QUEUE_MAX_PHOTOS: z.coerce.number().int().min(1).default(5000),
+  QUEUE_MAX_MB: z.coerce.number().int().min(1).default(4096),
   MIN_EYE_DISTANCE: z.coerce.number().min(0).default(12),
   MIN_FACE_SCORE: z.coerce.number().min(0).max(1).default(0.5),
 
@@ -55,7 +58,11 @@ const schema = z.object({
     .default(50 * 1024 * 1024),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(100_000_000),
 
-  TELEGRAM_BOT_TOKEN: z.string().min(1).optional(),
+  // Checked for shape before any network call: a token pasted wrong is a setting, not an outage.
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(/^\d{1,20}:[A-Za-z0-9_-]{20,}$/, 'does not look like a bot token (digits, a colon, then a long code, as @BotFather gives it)')
+    .optional(),
   TELEGRAM_API_ROOT: z.url().optional(),
   TELEGRAM_WEBHOOK_URL: z.url().optional(),
   TELEGRAM_WEBHOOK_PORT: z.coerce.number().int().min(1).max(65535).default(8443),
@@ -66,7 +73,13 @@ const schema = z.object({
   TELEGRAM_MAX_DOWNLOAD_BYTES: z.coerce.number().int().positive().default(20_000_000),
   TELEGRAM_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50_000_000),
   TELEGRAM_GROUP_INTERVAL_MS: z.coerce.number().int().min(0).default(3100),
-  DISCORD_TOKEN: z.string().min(1).optional(),
+  DISCORD_TOKEN: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$/,
+      "does not look like a bot token (three parts joined by dots, from the Developer Portal's Bot page)",
+    )
+    .optional(),
   DISCORD_API_ROOT: z.url().optional(),
   DISCORD_LIBRARY_SCOPE: z.enum(['guild', 'channel']).default('guild'),
   DISCORD_MESSAGE_CONTENT: z.enum(['true', 'false']).default('true'),
@@ -103,8 +116,15 @@ export interface Config {
   readonly redisPrefix: string;
   /** Photo jobs one worker process runs at once; the engine's worker count by default. */
   readonly workerConcurrency: number;
+  /**
+   * The single process's queue of posted photos: at most this many photos and bytes wait; a group
+   * fills at most half of either. A photo over the bound is refused, with a reply.
+   */
+  readonly queue: { readonly maxPhotos: number; readonly maxBytes: number };
   /** Where `/metrics`, `/healthz` and `/readyz` are served; absent or 0: not served. */
   readonly metricsPort: number | undefined;
+  /** How long a start waits for an unreachable database, Redis or chat API before it ends (exit 1). */
+  readonly startupRetryMs: number;
   readonly archive: {
     readonly inputDir: string;
     readonly knownDir: string;
@@ -188,7 +208,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY ?? e.WORKERS ?? Math.max(1, os.availableParallelism()),
+    queue: { maxPhotos: e.QUEUE_MAX_PHOTOS, maxBytes: e.QUEUE_MAX_MB * 1024 * 1024 },
     metricsPort: e.METRICS_PORT === 0 ? undefined : e.METRICS_PORT,
+    startupRetryMs: e.STARTUP_RETRY_SECONDS * 1000,
     archive: {
       inputDir: abs(e.ARCHIVE_INPUT_DIR),
       knownDir: abs(e.ARCHIVE_KNOWN_DIR),
@@ -278,3 +300,9 @@ function deepFreeze<T extends object>(value: T): T {
   for (const child of Object.values(value)) if (child && typeof child === 'object') deepFreeze(child as object);
   return Object.freeze(value);
 }
+
+/** Old names still read so that an old `.env` keeps working; documented under their new names only. */
+const RENAMED: ReadonlySet<string> = new Set(['TF_BACKEND']);
+
+/** Every setting's name, as the environment and `.env` spell it (the docs' table is checked against it). */
+export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape).filter((name) => !RENAMED.has(name));

@@ -30,14 +30,18 @@ export function createLogger(level: string, destination: pino.DestinationStream 
  * Masks secrets in any text: Telegram's `/bot<id>:<secret>` URL segment and bare `<id>:<secret>`
  * tokens (also URL-encoded, `%3A` for the colon), Discord's three dot-separated base64url parts
  * (`<user id>.<timestamp>.<hmac>`), and the password of any URL with credentials
- * (`postgres://user:secret@host`, `redis://:secret@host`).
+ * (`postgres://user:secret@host`, `redis://:secret@host`, `...?password=secret`).
  */
 export function redactSecrets(text: string): string {
-  return text
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']*:)[^\s@/"']+@/gi, '$1[redacted]@')
-    .replace(/\bbot\d+(?::|%3a)[\w-]{20,}/gi, 'bot[redacted]')
-    .replace(/\b\d{5,}(?::|%3a)[\w-]{30,}\b/gi, '[redacted]')
-    .replace(/\b[\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,}\b/g, '[redacted]');
+  return (
+    text
+      .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']*:)[^\s@/"']+@/gi, '$1[redacted]@')
+      // libpq and ioredis also take the password as a query parameter: `?password=...`.
+      .replace(/([?&](?:password|pass|passwd|pwd|sslpassword)=)[^&\s"'#]+/gi, '$1[redacted]')
+      .replace(/\bbot\d+(?::|%3a)[\w-]{20,}/gi, 'bot[redacted]')
+      .replace(/\b\d{5,}(?::|%3a)[\w-]{30,}\b/gi, '[redacted]')
+      .replace(/\b[\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,}\b/g, '[redacted]')
+  );
 }
 
 function serializeError(err: unknown): unknown {

@@ -1,12 +1,12 @@
 import type { Dirent } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { constants, copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { AlbumEntry, AlbumExport, AlbumStore, GroupId, PhotoRecord, PhotoRef, RepairReport } from '../core/index.ts';
+import type { AlbumEntry, AlbumExport, AlbumStore, GroupId, PhotoRecord, PhotoRef, PhotoTagger, RepairReport, TagsOf } from '../core/index.ts';
 import { describeError, StorageError } from '../core/index.ts';
-import { placeAt, temporaryBeside } from '../files/index.ts';
+import { placeAt, syncPath, temporaryBeside } from '../files/index.ts';
 import { groupFolderName, groupFromFolderName, isHashedGroupFolder, safeFolderName } from './safe-name.ts';
-import type { PartEntry } from './zip-parts.ts';
-import { zipParts } from './zip-parts.ts';
+import type { EntryEstimate, PartEntry, PartStage } from './zip-parts.ts';
+import { estimateEntryBytes, zipParts } from './zip-parts.ts';
 import { errorCode, isFile } from './fs.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -68,8 +68,21 @@ async function entriesOf(dir: string): Promise<Dirent[]> {
 }
 
 /**
+ * Creates `dir` and any missing parents, and flushes the folders that gained an entry, so that a
+ * photo acknowledged inside it is not lost with its folder at a power cut.
+ */
+async function makeDurableFolder(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  const created = [];
+  for (let at = dir; at !== path.dirname(first); at = path.dirname(at)) created.push(at);
+  for (const folder of created) await syncPath(path.dirname(folder));
+}
+
+/**
  * Writes `bytes` to `target` unless a file is there already: to a temporary name, synced, then
  * linked (or, where links fail, copied and renamed) into place, so `target` is whole or absent.
+ * The folder is flushed after: the new name is on the disk before the photo is acknowledged.
  */
 async function writeOnce(target: string, bytes: Uint8Array): Promise<void> {
   const temporary = temporaryBeside(target);
@@ -85,6 +98,7 @@ async function writeOnce(target: string, bytes: Uint8Array): Promise<void> {
   } finally {
     await rm(temporary, { force: true });
   }
+  await syncPath(path.dirname(target));
 }
 
 /** Removes every `.partial` file below `dir`, without following symbolic links; returns how many. */
@@ -122,7 +136,12 @@ export class FsAlbumStore implements AlbumStore {
    * `exportsDir` is where this process builds album zips; it is this process's alone, since
    * `clearExports` empties it at start. Processes that share `dataDir` (scale-out) each pass one.
    */
-  constructor(dataDir: string, exportsDir?: string) {
+  constructor(
+    dataDir: string,
+    exportsDir?: string,
+    /** Writes the names and dates into the copies that go into zips; without one, zips hold the album's files as they are. */
+    private readonly tagger?: PhotoTagger,
+  ) {
     if (typeof dataDir !== 'string' || dataDir.trim() === '') throw new Error('FsAlbumStore needs a data folder');
     this.groupsDir = path.resolve(dataDir, 'groups');
     this.tmpDir = path.resolve(dataDir, exportsDir ?? 'tmp');
@@ -135,7 +154,7 @@ export class FsAlbumStore implements AlbumStore {
     await this.run('storeOriginal', group, async () => {
       if (await isFile(target)) return;
       await this.ensureGroup(paths, group);
-      await mkdir(paths.photos, { recursive: true });
+      await makeDurableFolder(paths.photos);
       await writeOnce(target, bytes);
     });
   }
@@ -226,7 +245,7 @@ export class FsAlbumStore implements AlbumStore {
    * `<dataDir>/tmp/`, so concurrent exports never share a file. Only the plan is made here; each
    * part is written when `parts` asks for it. An empty album gives no parts.
    */
-  async export(group: GroupId, folder: string, title: string, maxPartBytes: number, entries?: readonly AlbumEntry[]): Promise<AlbumExport> {
+  async export(group: GroupId, folder: string, title: string, maxPartBytes: number, entries?: readonly AlbumEntry[], tags?: TagsOf): Promise<AlbumExport> {
     const album = this.albumPath(this.paths(group), folder); // validates group and folder before anything is written
     if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= 0) throw new RangeError(`maxPartBytes must be a positive integer, not ${maxPartBytes}`);
     // Paths handed back must be this album's own entries: nothing else may end up in a zip.
@@ -243,7 +262,8 @@ export class FsAlbumStore implements AlbumStore {
       });
       await mkdir(this.tmpDir, { recursive: true });
       const dir = await mkdtemp(path.join(this.tmpDir, 'export-'));
-      const zips = zipParts(sources, { dir, maxPartBytes, fileName });
+      const tagging = this.tagger && tags ? { stage: tagCopies(this.tagger, tags, dir), estimate: TAGGED_ESTIMATE } : {};
+      const zips = zipParts(sources, { dir, maxPartBytes, fileName, ...tagging });
       const entryOf = ({ name: n, path: p, bytes, hash }: AlbumEntry): AlbumEntry => ({ name: n, path: p, bytes, hash });
       return {
         plannedParts: zips.planned,
@@ -415,7 +435,7 @@ export class FsAlbumStore implements AlbumStore {
 
   /** Creates the group folder; one whose name ends in a hash gets the id written beside it. */
   private async ensureGroup(paths: GroupPaths, group: GroupId): Promise<void> {
-    await mkdir(paths.root, { recursive: true });
+    await makeDurableFolder(paths.root);
     if (!isHashedGroupFolder(paths.folder)) return;
     const file = path.join(paths.root, GROUP_ID_FILE);
     if (!(await isFile(file))) await writeOnce(file, Buffer.from(group, 'utf8'));
@@ -466,6 +486,48 @@ export class FsAlbumStore implements AlbumStore {
       throw storageError(operation, group, cause);
     }
   }
+}
+
+/** Room planned for what a tagged copy adds (its XMP packet and EXIF date), so that parts are rarely re-split. */
+const TAG_ALLOWANCE = 8 * 1024;
+const TAGGED_ESTIMATE: EntryEstimate = (nameBytes, dataBytes) => estimateEntryBytes(nameBytes, dataBytes + TAG_ALLOWANCE);
+
+/**
+ * Stages a part's photos as copies carrying their tags, in the export's own folder: the album
+ * entries are hard links to the originals, so writing into them would change the originals. The
+ * copies are clones where the file system can, and are deleted once their part is written: one
+ * part's worth of copies on disk at a time. A photo whose format cannot carry the tags, or that
+ * exiftool fails on, goes in as it is: a zip without one photo's names beats no zip.
+ */
+function tagCopies(tagger: PhotoTagger, tagsOf: TagsOf, dir: string): PartStage<AlbumEntry & PartEntry> {
+  let serial = 0;
+  return async (entries) => {
+    const byHash = await tagsOf(entries.map((e) => e.hash));
+    const copies: string[] = [];
+    const done = async (): Promise<void> => {
+      await Promise.all(copies.map((copy) => rm(copy, { force: true })));
+    };
+    try {
+      const files = [];
+      for (const entry of entries) {
+        const tags = byHash.get(entry.hash);
+        if (!tags) {
+          files.push(entry);
+          continue;
+        }
+        // Hidden names: the parts' own names come from a safe title, which never starts with a dot.
+        const copy = path.join(dir, `.tagged-${++serial}${path.extname(entry.name)}`);
+        await copyFile(entry.source, copy, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+        copies.push(copy);
+        const tagged = await tagger.embed(copy, tags).catch(() => false);
+        files.push(tagged ? { ...entry, source: copy } : entry);
+      }
+      return { files, done };
+    } catch (error) {
+      await done();
+      throw error;
+    }
+  };
 }
 
 function storageError(operation: string, group: GroupId | undefined, cause: unknown): unknown {

@@ -3,4 +3,8 @@ export { safeFolderName, uniqueFolderName, groupFolderName, groupFromFolderName,
 export { writeZip } from './zip.ts';
 export type { ZipEntry } from './zip.ts';
 export { planZipParts, zipParts } from './zip-parts.ts';
-export type { PartEntry, PartPlan, ZipParts, ZipPartsOptions } from './zip-parts.ts';
+export type { PartEntry, PartPlan, PartStage, ZipParts, ZipPartsOptions } from './zip-parts.ts';
+export { ExifToolTagger } from './exiftool-tagger.ts';
+export type { ExifToolTaggerOptions } from './exiftool-tagger.ts';
+export { mwgRegionInfo } from './mwg-regions.ts';
+export type { MwgRegionInfo, StoredGeometry } from './mwg-regions.ts';

@@ -62,7 +62,7 @@ export function planZipParts<T extends PartEntry>(entries: readonly T[], maxPart
   return { parts, tooLarge };
 }
 
-export interface ZipPartsOptions {
+export interface ZipPartsOptions<T extends PartEntry = PartEntry> {
   /** Where the zips are written; nothing else should write there. */
   readonly dir: string;
   readonly maxPartBytes: number;
@@ -70,7 +70,15 @@ export interface ZipPartsOptions {
   readonly fileName: (index: number, count: number) => string;
   /** Replaceable so that tests can make the plan too optimistic and see the parts re-split. */
   readonly estimate?: EntryEstimate;
+  /**
+   * Gives the files to zip for a part's entries, one per entry in order (tagged copies, say), and
+   * how to remove them once the part is written. Without it the entries' own files are zipped.
+   */
+  readonly stage?: PartStage<T>;
 }
+
+/** See `ZipPartsOptions.stage`. A file gone before it could be staged is an ENOENT error. */
+export type PartStage<T extends PartEntry> = (entries: readonly T[]) => Promise<{ readonly files: readonly ZipEntry[]; done(): Promise<void> }>;
 
 /** Zip parts planned up front and written one at a time, as they are asked for. */
 export interface ZipParts<T extends PartEntry> {
@@ -94,8 +102,8 @@ export interface ZipParts<T extends PartEntry> {
  * it, and a part whose files are all gone drops out. Entries whose file is gone (taken out of the
  * album since the list was made) are skipped and listed in `missing`.
  */
-export function zipParts<T extends PartEntry>(entries: readonly T[], options: ZipPartsOptions): ZipParts<T> {
-  const { dir, maxPartBytes, fileName, estimate = estimateEntryBytes } = options;
+export function zipParts<T extends PartEntry>(entries: readonly T[], options: ZipPartsOptions<T>): ZipParts<T> {
+  const { dir, maxPartBytes, fileName, estimate = estimateEntryBytes, stage } = options;
   const { parts: plan, tooLarge } = planZipParts(entries, maxPartBytes, estimate);
   const missing: T[] = [];
   const planned = plan.length;
@@ -116,7 +124,13 @@ export function zipParts<T extends PartEntry>(entries: readonly T[], options: Zi
     let current = await present(part);
     while (current.length > 0) {
       try {
-        return { ...(await writeZip(current, target)), entries: current };
+        if (!stage) return { ...(await writeZip(current, target)), entries: current };
+        const staged = await stage(current);
+        try {
+          return { ...(await writeZip(staged.files, target)), entries: current };
+        } finally {
+          await staged.done();
+        }
       } catch (error) {
         // A file unlinked between the check and archiver's read: check again and write the rest.
         if (errorCode(error) !== 'ENOENT') throw error;

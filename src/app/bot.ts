@@ -5,6 +5,7 @@ import { PhotoQueue, type PhotoJobEvent, type PhotoJobs } from '../jobs/index.ts
 import { BullPhotoJobs, redisConnection } from '../jobs/bull/index.ts';
 import { DiscordBot, RedisUpdateClaims, TelegramBot, verifyDiscord, verifyTelegram, type UpdateClaims } from '../adapters/index.ts';
 import { Bot } from '../bot/index.ts';
+import { SqlImportCursors } from '../storage/sql/index.ts';
 import { openLibrary } from './library.ts';
 import { databaseCheck, observe, observedEngine, redisCheck, watchQueue } from './observed.ts';
 import { startRedescription } from './parts.ts';
@@ -127,7 +128,14 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
         updateClaims = new RedisUpdateClaims(client, RedisUpdateClaims.prefixFor(place.prefix, config.telegram.token));
       }
     } else {
-      queue = new PhotoQueue({ dir: path.join(config.dataDir, 'queue'), library: parts.library, log, concurrency: engine.info.workers * 2, onJob });
+      queue = new PhotoQueue({
+        dir: path.join(config.dataDir, 'queue'),
+        library: parts.library,
+        log,
+        concurrency: engine.info.workers * 2,
+        onJob,
+        limits: config.queue,
+      });
     }
     watchQueue(metrics, queue);
     const bot = new Bot({ library: parts.library, queue, log, eraseAfterDays: config.library.eraseLeftGroupsAfterDays });
@@ -152,7 +160,20 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     }
     if (config.discord) {
       const { token, apiRoot, scope, messageContent, maxDownloadBytes, shards } = config.discord;
-      const discord = new DiscordBot({ token, scope, messageContent, maxDownloadBytes, shards, bot, queue, log, ...onFatal, ...(apiRoot ? { apiRoot } : {}) });
+      const importCursors = new SqlImportCursors(database.db);
+      const discord = new DiscordBot({
+        token,
+        scope,
+        messageContent,
+        maxDownloadBytes,
+        shards,
+        bot,
+        queue,
+        log,
+        importCursors,
+        ...onFatal,
+        ...(apiRoot ? { apiRoot } : {}),
+      });
       // Pushed before start so that a failed login is still cleaned up by stopAll.
       adapters.push(discord);
       await discord.start();

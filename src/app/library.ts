@@ -4,9 +4,10 @@ import type { PhotoLibrary } from '../core/library/index.ts';
 import type { RedisPlace } from '../jobs/bull/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import { lockDataDir } from '../storage/index.ts';
-import type { LibraryDatabase } from '../storage/sql/index.ts';
+import { verifyPostgres, type LibraryDatabase } from '../storage/sql/index.ts';
 import { joinDeployment, reachDeployment } from './deployment.ts';
 import { createLibrary, type LibraryParts } from './parts.ts';
+import { untilReachable } from './until-reachable.ts';
 
 export interface OpenLibraryOptions {
   /** Who opens it, in its start-up line and its errors: `bot`, `worker`, `import`. */
@@ -51,8 +52,10 @@ export async function openLibrary(config: Config, options: OpenLibraryOptions): 
   const close = async () => {
     for (const step of opened.splice(0).reverse()) await step();
   };
+  // Services down for a moment (a boot, a restart of the database) are waited for, within limits.
+  const reachable = <T>(check: () => Promise<T>) => untilReachable(check, { windowMs: config.startupRetryMs, log });
   try {
-    const reached = config.redisUrl ? await reachDeployment(config, role) : undefined;
+    const reached = config.redisUrl ? await reachable(() => reachDeployment(config, role)) : undefined;
     if (!reached) {
       const lock = await lockDataDir(config.dataDir, (error) => {
         log.error({ err: error }, 'the lock on the data folder was lost');
@@ -60,7 +63,10 @@ export async function openLibrary(config: Config, options: OpenLibraryOptions): 
       });
       opened.push(() => lock.release());
     }
-    await options.beforeEngine?.();
+    const { databaseUrl } = config;
+    if (databaseUrl) await reachable(() => verifyPostgres(databaseUrl));
+    const { beforeEngine } = options;
+    if (beforeEngine) await reachable(beforeEngine);
     const engine = await options.engine();
     opened.push(() => engine.close());
     const metrics = options.metrics ? { metrics: options.metrics } : {};

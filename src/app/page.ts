@@ -6,11 +6,13 @@ import type { Log } from '../core/index.ts';
 import { SharpRenderer } from '../imaging/index.ts';
 import { DEFAULT_THRESHOLD } from '../recognition/index.ts';
 import { JobArchiveRunner, Thumbnails, UiSession, startUiServer } from '../web/index.ts';
-import { createArchiverParts, createDecoder } from './parts.ts';
+import { OWN_FILE_FORMATS, createArchiverParts, createDecoder } from './parts.ts';
 
 export interface LocalPage {
   /** The page's address, with its access token. */
   readonly url: string;
+  /** An address without the token that opens the page once: for the browser's command line. */
+  openOnce(): string;
   close(): Promise<void>;
 }
 
@@ -29,13 +31,14 @@ export async function startLocalPage(config: Config, log: Log, options: { readon
     policy: { threshold: config.match.threshold ?? DEFAULT_THRESHOLD, margin: config.match.margin },
     log,
   });
-  const thumbnails = new Thumbnails(createDecoder(config), config.decoder.maxPixels);
+  const thumbnails = new Thumbnails(createDecoder(config, OWN_FILE_FORMATS), config.decoder.maxPixels, config.decoder.maxBytes);
   const session = new UiSession({ runner, renderer, thumbnails, roots, minClusterPhotos: config.library.minClusterPhotos, log });
   const { inputDir, knownDir, outputDir } = config.archive;
   await session.choose({ photos: inputDir, known: knownDir, output: outputDir }, false);
   const server = await startUiServer({ session, thumbnails, log, ...(options.port === undefined ? {} : { port: options.port }) });
   return {
     url: server.url,
+    openOnce: () => server.openOnce(),
     close: async () => {
       await server.close();
       await runner.close();

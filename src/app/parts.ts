@@ -1,30 +1,49 @@
 import type { Config } from '../config.ts';
-import type { FaceCache, FaceEngine, GroupLocks, ImageDecoder, Log, Renderer } from '../core/index.ts';
+import type { FaceCache, FaceClusterer, FaceEngine, GroupLocks, ImageDecoder, Log, PhotoTagger, Renderer } from '../core/index.ts';
 import type { RedescribeReport } from '../core/library/index.ts';
 import { PhotoLibrary } from '../core/library/index.ts';
-import { FsAlbumStore } from '../albums/index.ts';
+import { ExifToolTagger, FsAlbumStore } from '../albums/index.ts';
 import { timedDecoder, timedEngine, type Metrics } from '../observability/index.ts';
 import { WorkerFaceClusterer } from '../clustering/index.ts';
-import { SharpImageDecoder, SharpRenderer } from '../imaging/index.ts';
-import { DEFAULT_THRESHOLD, PooledFaceEngine, type EmbedderName } from '../recognition/index.ts';
+import { POSTED_FORMATS, ProcessImageDecoder, SharpRenderer, type PhotoFormat } from '../imaging/index.ts';
+import { DEFAULT_THRESHOLD, OnnxSimilarityKernel, PooledFaceEngine, type EmbedderName } from '../recognition/index.ts';
 import { importKeyvLibrary, retireKeyvFaceCache } from '../storage/legacy/index.ts';
+import path from 'node:path';
 import {
+  MatrixSnapshots,
   SqlAuditLog,
   SqlFaceCache,
   SqlGalleryStore,
+  SqlImportCursors,
   SqlPhotoStore,
   SqlSettingsStore,
   openLibraryDatabase,
   type LibraryDatabase,
 } from '../storage/sql/index.ts';
 
+/** Where the face matrices wait for the next start, in the data folder. */
+const MATRICES_DIR = 'matrices';
+
 /**
  * The parts every entry point is built from, each made from the config in one place and handed to
  * the others through constructors: decoder, engine, the library, the archiver's engine and cache.
  */
-export function createDecoder(config: Config): SharpImageDecoder {
-  return new SharpImageDecoder({ maxBytes: config.decoder.maxBytes, maxPixels: config.decoder.maxPixels, maxSide: 4096, timeoutSeconds: 30 });
+/** The decoder's largest side: the engine's face boxes are in pixels of photos scaled to fit it. */
+const DECODED_MAX_SIDE = 4096;
+
+export function createDecoder(config: Config, formats: ReadonlySet<PhotoFormat> = POSTED_FORMATS): ProcessImageDecoder {
+  return new ProcessImageDecoder({
+    maxBytes: config.decoder.maxBytes,
+    maxPixels: config.decoder.maxPixels,
+    maxSide: DECODED_MAX_SIDE,
+    timeoutSeconds: 30,
+    formats,
+    processes: Math.max(2, config.engine.workers),
+  });
 }
+
+/** The archiver and facefile ui read the user's own files, TIFF scans among them; a chat takes what phones write. */
+export const OWN_FILE_FORMATS: ReadonlySet<PhotoFormat> = new Set([...POSTED_FORMATS, 'tiff']);
 
 /** The configured engine; with `metrics`, each detection is timed for /metrics. */
 export async function createEngine(config: Config, embedder?: EmbedderName, metrics?: Metrics): Promise<FaceEngine> {
@@ -39,11 +58,23 @@ export async function createEngine(config: Config, embedder?: EmbedderName, metr
   return metrics ? timedEngine(engine, metrics) : engine;
 }
 
+/**
+ * Writes the face regions and dates of the photos facefile hands out (zips, archive copies), in
+ * the decoder's frame. One exiftool process: the cores belong to recognition.
+ */
+export function createTagger(): PhotoTagger {
+  return new ExifToolTagger({ decodedMaxSide: DECODED_MAX_SIDE, processes: 1 });
+}
+
 /** What `facefile archive` and `facefile ui` run on: the engine, a decoder, and the face cache. */
 export interface ArchiverParts {
   readonly engine: FaceEngine;
   readonly decoder: ImageDecoder;
   readonly cache: FaceCache;
+  /** A photo file larger than this is refused from its size, never read. */
+  readonly maxBytes: number;
+  /** Writes the sorted copies' names and dates. */
+  readonly tagger: PhotoTagger;
   close(): Promise<void>;
 }
 
@@ -56,11 +87,17 @@ export async function createArchiverParts(config: Config, log: Log): Promise<Arc
   try {
     await retireKeyvFaceCache(config.dataDir, log);
     const engine = await createEngine(config);
+    const decoder = createDecoder(config, OWN_FILE_FORMATS);
+    const tagger = createTagger();
     return {
       engine,
-      decoder: createDecoder(config),
-      cache: new SqlFaceCache(database.db, engine.info.embedder),
+      decoder,
+      cache: await SqlFaceCache.open(database.db, engine.info.embedder),
+      maxBytes: config.decoder.maxBytes,
+      tagger,
       close: async () => {
+        await tagger.close();
+        await decoder.close();
         await engine.close();
         await database.close();
       },
@@ -75,6 +112,8 @@ export async function createArchiverParts(config: Config, log: Log): Promise<Arc
 export interface LibraryParts {
   readonly decoder?: ImageDecoder;
   readonly renderer?: Renderer;
+  /** Clusters `/unknown`'s faces; in worker threads when absent. */
+  readonly clusterer?: FaceClusterer;
   readonly onImport?: (done: number, total: number) => void;
   /** Counts the time of each stage of filing (decode, file) for /metrics. */
   readonly metrics?: Metrics;
@@ -94,13 +133,22 @@ export async function createLibrary(
   parts: LibraryParts = {},
 ): Promise<{ library: PhotoLibrary; database: LibraryDatabase; close: () => Promise<void> }> {
   const database = await openLibraryDatabase({ dataDir: config.dataDir, url: config.databaseUrl });
-  const albums = new FsAlbumStore(config.dataDir, parts.shared?.exportsDir);
+  // The photos in album zips carry their names and dates; the library's close ends exiftool.
+  const tagger = createTagger();
+  const albums = new FsAlbumStore(config.dataDir, parts.shared?.exportsDir, tagger);
+  // A threshold change compares every stored face with every sample: natively where onnxruntime loads.
+  const kernel = await OnnxSimilarityKernel.create().catch((error: unknown) => {
+    log.warn({ err: error }, 'the native similarity kernel did not start; face matrices are scanned in JavaScript');
+    return undefined;
+  });
   const stores = {
     gallery: new SqlGalleryStore(database.db),
-    photos: new SqlPhotoStore(database.db),
+    // The matrices left by the last clean stop: the first command after a start reads a file, not every face.
+    photos: new SqlPhotoStore(database.db, { kernel, snapshots: new MatrixSnapshots(path.join(config.dataDir, MATRICES_DIR)) }),
     settings: new SqlSettingsStore(database.db),
     audit: new SqlAuditLog(database.db),
   };
+  let faceCache: SqlFaceCache;
   try {
     await importKeyvLibrary({
       dataDir: config.dataDir,
@@ -112,21 +160,25 @@ export async function createLibrary(
     });
     // A scale-out deployment's data folder is a shared volume that no archiver uses.
     if (!parts.shared) await retireKeyvFaceCache(config.dataDir, log);
+    // Forgetting someone purges their photos from the archiver's face cache, every embedder's.
+    faceCache = await SqlFaceCache.open(database.db, engine.info.embedder);
   } catch (error) {
+    await kernel?.close().catch(() => undefined);
     await database.close().catch(() => undefined);
     throw error;
   }
   // Clustering unknown faces is seconds of CPU at 20k faces: off the event loop, in worker threads.
-  const clusterer = new WorkerFaceClusterer();
-  const decoder = parts.decoder ?? createDecoder(config);
+  const ownClusterer = parts.clusterer ? undefined : new WorkerFaceClusterer();
+  const clusterer = parts.clusterer ?? ownClusterer!;
+  const ownDecoder = parts.decoder ? undefined : createDecoder(config);
+  const decoder = parts.decoder ?? ownDecoder!;
   const library = new PhotoLibrary({
     engine,
     clusterer,
     decoder: parts.metrics ? timedDecoder(decoder, parts.metrics) : decoder,
     ...(parts.metrics ? { stages: parts.metrics } : {}),
     ...stores,
-    // Forgetting someone purges their photos from the archiver's face cache, every embedder's.
-    faceCache: new SqlFaceCache(database.db, engine.info.embedder),
+    faceCache,
     ...(parts.shared ? { locks: parts.shared.locks } : {}),
     albums,
     renderer: parts.renderer ?? new SharpRenderer(),
@@ -138,13 +190,19 @@ export async function createLibrary(
       minClusterPhotos: config.library.minClusterPhotos,
     },
     compact: () => database.compact(),
+    importCursors: new SqlImportCursors(database.db),
+    ...(kernel ? { kernel } : {}),
     log,
   });
   return {
     library,
     database,
     close: async () => {
-      await clusterer.close();
+      await ownDecoder?.close();
+      await ownClusterer?.close();
+      await stores.photos.saveMatrices().catch((error: unknown) => log.warn({ err: error }, 'the face matrices could not be kept for the next start'));
+      await kernel?.close();
+      await tagger.close();
       await database.close();
     },
   };

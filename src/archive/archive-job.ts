@@ -1,15 +1,36 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, Log, MatchPolicy, Renderer } from '../core/index.ts';
-import { DECODE_FAILURE_MESSAGES, PathError, sha256Hex, forEachConcurrent, matchScored, scoreFaces } from '../core/index.ts';
-import { ensureFolder, inspectPath, isPhotoName, listPhotos, type PlacementMode, writeAtomically } from '../files/index.ts';
+import type { Box, DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, Log, MatchPolicy, PhotoTagger, Renderer, XmpMode } from '../core/index.ts';
+import {
+  DECODE_FAILURE_MESSAGES,
+  PathError,
+  sha256Hex,
+  forEachConcurrent,
+  likelyFace,
+  matchScored,
+  scoreFaces,
+  adviseSample,
+  describeAdvice,
+  faceSharpness,
+} from '../core/index.ts';
+import {
+  DEFAULT_MAX_PHOTO_BYTES,
+  ensureFolder,
+  ensureWritableFolder,
+  inspectPath,
+  isPhotoName,
+  listPhotos,
+  readCapped,
+  type PlacementMode,
+  writeAtomically,
+} from '../files/index.ts';
 import { describeDoubt, findDoubts, type Candidate, type KnownProblem } from './known-check.ts';
 import { sheetPath, writeSheets, type SheetRequest } from './sheets.ts';
 import { clusterFaces } from '../core/index.ts';
 import type { ClusterInput } from '../core/linkage.ts';
 import { readManifest, serializeManifest, writeManifest } from './manifest.ts';
 import { REPORT_NAME, renderReport } from './report-html.ts';
-import type { ArchiveReport, FaceDecision, KnownPerson, PhotoError, PhotoOutcome, UnknownFace } from './report.ts';
+import type { ArchiveReport, Duplicate, FaceDecision, KnownPerson, PhotoError, PhotoOutcome, UnknownFace } from './report.ts';
 import { listOutput, projectOutput, syncCopies, syncZips, type SyncChanges } from './sync.ts';
 
 /** Output folders that are not people. */
@@ -30,6 +51,12 @@ export interface ArchiveRequest {
   readonly placement?: PlacementMode;
   /** Work out what would change, and change nothing in the output and zip folders. */
   readonly dryRun?: boolean;
+  /**
+   * Where the copies' names and dates go: into each copy (`embed`, the default; hard links get a
+   * sidecar instead, since they are the originals), beside it as `<name>.xmp` (`sidecar`), or
+   * nowhere (`off`). Needs a `tagger` among the dependencies.
+   */
+  readonly xmp?: XmpMode;
 }
 
 /** What a run will work on, found before any model is loaded. */
@@ -58,6 +85,10 @@ export interface ArchiveDependencies {
   readonly progress?: ArchiveProgress;
   /** Photos in flight at once: enough to keep every engine worker busy while others decode. */
   readonly concurrency?: number;
+  /** A photo file larger than this is refused from its size, never read. */
+  readonly maxBytes?: number;
+  /** Writes the copies' face regions and dates (see `ArchiveRequest.xmp`); without one, copies carry none. */
+  readonly tagger?: PhotoTagger;
 }
 
 /**
@@ -120,7 +151,7 @@ export class ArchiveJob {
     const report: ArchiveReport = {
       known,
       photos: photos.length,
-      faces: outcomes.reduce((sum, o) => sum + o.faces, 0),
+      faces: firstOfEach(outcomes).reduce((sum, o) => sum + o.faces, 0),
       perPerson: Object.fromEntries(known.map((k) => [k.name, count(k.name)])),
       unknown: count(UNKNOWN_FOLDER),
       noFaces: count(NO_FACES_FOLDER),
@@ -129,6 +160,7 @@ export class ArchiveJob {
       changes,
       dryRun: request.dryRun ?? false,
       errors,
+      duplicates: findDuplicates(outcomes),
       outcomes,
       zips,
       elapsedMs,
@@ -148,15 +180,19 @@ export class ArchiveJob {
   /** Adds and removes sorted copies and zips, and saves the manifest (none of it in a dry run). */
   private async sync(request: ArchiveRequest, people: readonly string[], outcomes: readonly PhotoOutcome[], sheets: readonly SheetRequest[]) {
     const { outputDir } = request;
-    const options = { outputDir, mode: request.placement ?? 'copy', dryRun: request.dryRun ?? false } as const;
-    const { manifest, problem } = await readManifest(outputDir);
+    const xmp = request.xmp ?? 'embed';
+    const tagging = this.deps.tagger && xmp !== 'off' ? { tagger: this.deps.tagger, mode: xmp } : undefined;
+    const options = { outputDir, mode: request.placement ?? 'copy', dryRun: request.dryRun ?? false, ...(tagging ? { tagging } : {}) } as const;
+    const { manifest, problem, refused } = await readManifest(outputDir);
     const before = serializeManifest(manifest);
     if (problem) this.deps.log.warn({ outputDir, problem }, 'manifest unreadable: nothing is removed this run');
+    if (refused) this.deps.log.warn({ outputDir, refused }, 'manifest entries pointing outside the output folder ignored: nothing there is touched');
     const copies = await syncCopies(outcomes, manifest, options);
     if (!options.dryRun)
       await writeSheets(sheets, manifest, {
         outputDir,
         decoder: this.deps.decoder,
+        maxBytes: this.deps.maxBytes ?? DEFAULT_MAX_PHOTO_BYTES,
         log: this.deps.log,
         ...(this.deps.renderer ? { renderer: this.deps.renderer } : {}),
       });
@@ -173,9 +209,11 @@ export class ArchiveJob {
   }
 
   /**
-   * One gallery person per sub-folder of `knownDir`, a sample from each photo that shows exactly
-   * one usable face. Nothing is guessed: a photo with several faces, with none, or whose face looks
-   * more like another known person is left out and listed, with a contact sheet of its faces.
+   * One gallery person per sub-folder of `knownDir`, a sample from each photo: its one usable face,
+   * or of several the face a person would pick (`likelyFace`: the one that agrees with their other
+   * photos, else the clearly biggest). A photo with no face, with several and none of them clearly
+   * theirs, or whose face looks more like another known person is left out and listed, with a
+   * contact sheet of its faces.
    */
   private async learnKnown(
     files: ArchivePlan['known'],
@@ -186,6 +224,7 @@ export class ArchiveJob {
       files.reduce((sum, f) => sum + f.photos.length, 0),
     );
     const candidates: Candidate[] = [];
+    const several: { person: string; file: string; faces: Candidate['face'][] }[] = [];
     const problems = new Map<string, KnownProblem[]>(files.map((f) => [f.name, []]));
     const sheets: SheetRequest[] = [];
     const sheetOf = (person: string, file: string, faces: SheetRequest['faces'], caption: string): string | undefined => {
@@ -208,14 +247,25 @@ export class ArchiveJob {
         const kind = result.faces.length === 0 ? 'no-face' : 'unclear-face';
         list.push({ file, kind, reason: kind === 'no-face' ? 'no face found' : 'the face is too small or unclear' });
       } else if (usable.length > 1) {
-        const faces = usable.map((face, i) => ({ box: face.box, label: String(i + 1) }));
-        const sheet = sheetOf(name, file, faces, `${path.basename(file)} in ${name}: ${usable.length} faces`);
-        const reason = `${usable.length} faces: facefile cannot tell which one is ${name}, so it uses none (crop the photo to one face, or move it)`;
-        list.push({ file, kind: 'several-faces', reason, ...(sheet ? { sheet } : {}) });
+        several.push({ person: name, file, faces: usable });
       } else {
         candidates.push({ person: name, file, face: usable[0]! });
       }
     });
+    // A photo of several faces: the one that agrees with the person's one-face photos, else the
+    // clearly biggest; only a photo with no such face is left out, with its contact sheet.
+    for (const { person, file, faces: usable } of several.sort((a, b) => a.file.localeCompare(b.file))) {
+      const own = candidates.filter((c) => c.person === person).map((c) => c.face.embedding);
+      const likely = likelyFace(usable, own, request.policy);
+      if (likely) {
+        candidates.push({ person, file, face: usable[likely.index]! });
+        continue;
+      }
+      const faces = usable.map((face, i) => ({ box: face.box, label: String(i + 1) }));
+      const sheet = sheetOf(person, file, faces, `${path.basename(file)} in ${person}: ${usable.length} faces`);
+      const reason = `${usable.length} faces, none clearly ${person}'s: facefile uses none of them (crop the photo to one face, or move it)`;
+      problems.get(person)!.push({ file, kind: 'several-faces', reason, ...(sheet ? { sheet } : {}) });
+    }
     const doubts = findDoubts(candidates, request.policy.threshold);
     for (const doubt of doubts) {
       const { person, file, face } = doubt.candidate;
@@ -225,9 +275,28 @@ export class ArchiveJob {
     const doubted = new Set(doubts.map((d) => d.candidate));
     const gallery: GalleryPerson[] = [];
     const known: KnownPerson[] = [];
+    const taken = candidates.filter((c) => !doubted.has(c)).sort((a, b) => a.file.localeCompare(b.file));
+    const takenByPerson: GalleryPerson[] = files.map(({ name }) => ({
+      id: name,
+      name,
+      samples: taken.filter((c) => c.person === name).map((c) => c.face.embedding),
+    }));
     for (const { name } of files) {
-      const samples = candidates.filter((c) => c.person === name && !doubted.has(c)).sort((a, b) => a.file.localeCompare(b.file));
-      known.push({ name, samples: samples.length, problems: problems.get(name)!.sort((a, b) => a.file.localeCompare(b.file)) });
+      const samples = taken.filter((c) => c.person === name);
+      const others = takenByPerson.filter((p) => p.id !== name);
+      const advice: { file: string; text: string }[] = [];
+      for (const sample of samples) {
+        for (const piece of adviseSample({
+          face: sample.face,
+          ...(await this.sharpnessOf(sample.file, sample.face.box)),
+          own: samples.filter((s) => s !== sample).map((s) => s.face.embedding),
+          others,
+          threshold: request.policy.threshold,
+          margin: request.policy.margin,
+        }))
+          advice.push({ file: sample.file, text: describeAdvice(piece, name) });
+      }
+      known.push({ name, samples: samples.length, problems: problems.get(name)!.sort((a, b) => a.file.localeCompare(b.file)), advice });
       if (samples.length > 0) gallery.push({ id: name, name, samples: samples.map((s) => s.face.embedding) });
     }
     this.deps.progress?.end();
@@ -263,11 +332,24 @@ export class ArchiveJob {
     return { file, hash, faces: faces.length, decisions, people, unknownFaces: matches.length - people.length, folders };
   }
 
+  /** How sharp a known photo's face is (`faceSharpness`), when the photo reads and decodes again. */
+  private async sharpnessOf(file: string, box: Box): Promise<{ sharpness: number } | Record<string, never>> {
+    const read = await readCapped(file, this.deps.maxBytes ?? DEFAULT_MAX_PHOTO_BYTES).catch(() => undefined);
+    if (!read || 'tooLarge' in read) return {};
+    const decoded = await this.deps.decoder.decode(read.bytes);
+    return decoded.ok ? { sharpness: faceSharpness(decoded.image, box) } : {};
+  }
+
   /** The faces in a photo: from the cache when these exact bytes were seen before. */
   private async facesOf(file: string): Promise<{ faces: readonly DetectedFace[]; hash: string } | PhotoError> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      const read = await readCapped(file, this.deps.maxBytes ?? DEFAULT_MAX_PHOTO_BYTES);
+      if ('tooLarge' in read) {
+        this.deps.log.warn({ file, bytes: read.tooLarge }, 'photo over the size limit, not read');
+        return { file, reason: DECODE_FAILURE_MESSAGES['too-large'] };
+      }
+      bytes = read.bytes;
     } catch (error) {
       this.deps.log.warn({ err: error, file }, 'photo unreadable');
       return { file, reason: 'the file cannot be read' };
@@ -303,6 +385,18 @@ function clusterUnknown(faces: readonly ClusterInput<UnknownFace>[], threshold: 
 }
 
 /** Every path checked before any work: a wrong path ends the run at once with its name. */
+/** The outcomes with each content once: the first name in path order (outcomes come sorted). */
+function firstOfEach(outcomes: readonly PhotoOutcome[]): PhotoOutcome[] {
+  const seen = new Set<string>();
+  return outcomes.filter((o) => !seen.has(o.hash) && seen.add(o.hash));
+}
+
+function findDuplicates(outcomes: readonly PhotoOutcome[]): Duplicate[] {
+  const names = new Map<string, string[]>();
+  for (const outcome of outcomes) names.set(outcome.hash, [...(names.get(outcome.hash) ?? []), outcome.file]);
+  return [...names.values()].filter((files) => files.length > 1).map(([kept, ...same]) => ({ kept: kept!, same }));
+}
+
 async function checkPaths(request: ArchiveRequest): Promise<{ path: string; kind: 'file' | 'folder' }[]> {
   const creatable = new Set((request.createIfMissing ?? []).map((p) => path.resolve(p)));
   const checked: { path: string; kind: 'file' | 'folder' }[] = [];
@@ -316,7 +410,7 @@ async function checkPaths(request: ArchiveRequest): Promise<{ path: string; kind
   }
   await folderOrCreate(request.knownDir);
   // A dry run makes nothing, not even the output folder: a missing one is simply empty.
-  const outputFolder = request.dryRun ? folderIfThere : ensureFolder;
+  const outputFolder = request.dryRun ? folderIfThere : ensureWritableFolder;
   await outputFolder(request.outputDir);
   if (request.zipDir) await outputFolder(request.zipDir);
   return checked;

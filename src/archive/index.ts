@@ -13,7 +13,7 @@ export {
   type ArchiveProgress,
   type ArchiveRequest,
 } from './archive-job.ts';
-export type { ArchiveReport, FaceDecision, KnownPerson, PhotoError, PhotoOutcome, UnknownFace } from './report.ts';
+export type { ArchiveReport, Duplicate, FaceDecision, KnownPerson, PhotoError, PhotoOutcome, UnknownFace } from './report.ts';
 export { MANIFEST_NAME } from './manifest.ts';
 export { REPORT_NAME } from './report-html.ts';
 export { CHECK_FOLDER } from './sheets.ts';

@@ -17,6 +17,8 @@ export interface PlacedFile extends WrittenFile {
   readonly source: string;
   /** The content hash of the original when it was placed. */
   readonly hash: string;
+  /** A fingerprint of the names and date written for it (see `tagsFingerprint`); absent when none were. */
+  readonly tags?: string;
 }
 
 /** A zip, contact sheet or report facefile generated. */
@@ -48,9 +50,11 @@ export function serializeManifest(manifest: Manifest): string {
 
 /**
  * The output folder's manifest; an empty one when there is none yet. A manifest that cannot be
- * understood is also taken as empty: that only means nothing is removed this run.
+ * understood is also taken as empty: that only means nothing is removed this run. Entries that
+ * would lead a run out of its folders (`..`, an absolute or unnormalised path: an edited manifest)
+ * are left out and named in `refused`, so that nothing outside is ever touched.
  */
-export async function readManifest(outputDir: string): Promise<{ manifest: Manifest; problem?: string }> {
+export async function readManifest(outputDir: string): Promise<{ manifest: Manifest; problem?: string; refused?: string[] }> {
   let text: string;
   try {
     text = await readFile(path.join(outputDir, MANIFEST_NAME), 'utf8');
@@ -61,10 +65,28 @@ export async function readManifest(outputDir: string): Promise<{ manifest: Manif
   try {
     const parsed = JSON.parse(text) as { version?: unknown; files?: Record<string, PlacedFile> | null; generated?: Record<string, GeneratedFile> | null };
     if (parsed.version !== 1 || typeof parsed.files !== 'object' || parsed.files === null) throw new Error('not a version 1 manifest');
-    return { manifest: { files: new Map(Object.entries(parsed.files)), generated: new Map(Object.entries(parsed.generated ?? {})) } };
+    const files = Object.entries(parsed.files);
+    const generated = Object.entries(parsed.generated ?? {});
+    const refused = [...files.filter(([relative]) => !isCopyPath(relative)), ...generated.filter(([file]) => !isGeneratedPath(file))].map(([p]) => p);
+    const manifest = {
+      files: new Map(files.filter(([relative]) => isCopyPath(relative))),
+      generated: new Map(generated.filter(([file]) => isGeneratedPath(file))),
+    };
+    return refused.length > 0 ? { manifest, refused } : { manifest };
   } catch (error) {
     return { manifest: emptyManifest(), problem: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** A sorted copy's path as facefile writes it: `<folder>/<name>`, two plain names, nothing more. */
+function isCopyPath(relative: string): boolean {
+  const parts = relative.split('/');
+  return parts.length === 2 && parts.every((part) => part !== '' && part !== '.' && part !== '..' && path.basename(part) === part && !part.includes('\u0000'));
+}
+
+/** A generated file's path as facefile writes it: absolute and already normalised (no `..` left in it). */
+function isGeneratedPath(file: string): boolean {
+  return path.isAbsolute(file) && path.normalize(file) === file && !file.includes('\u0000');
 }
 
 /** Writes the manifest under a temporary name and renames it: a crash leaves the old one or the new one. */

@@ -116,6 +116,17 @@ export function renderReport(
     }
     html.push('</ul>');
   }
+  const couldBeBetter = report.known.flatMap((k) => k.advice.map((a) => ({ person: k.name, ...a })));
+  if (couldBeBetter.length > 0) {
+    html.push('<h2 id="known-advice">Known photos used that a better photo would improve</h2><ul>');
+    for (const a of couldBeBetter) html.push(`<li>${esc(a.person)}: ${esc(path.basename(a.file))}: ${esc(a.text)}</li>`);
+    html.push('</ul>');
+  }
+  if (report.duplicates.length > 0) {
+    html.push('<h2 id="duplicates">The same photo under several names (filed once, under the first)</h2><ul>');
+    for (const d of report.duplicates) html.push(`<li>${[d.kept, ...d.same].map((file) => esc(file)).join(' = ')}</li>`);
+    html.push('</ul>');
+  }
   if (report.errors.length > 0) {
     html.push('<h2 id="errors">Errors</h2><ul>');
     for (const error of report.errors) html.push(`<li class="err">${esc(error.file)}: ${esc(error.reason)}</li>`);

@@ -10,6 +10,8 @@ export interface KnownPerson {
   readonly samples: number;
   /** Their photos that are not used, each with the reason (and a contact sheet where it helps). */
   readonly problems: readonly KnownProblem[];
+  /** Their photos that are used but that a better photo would improve (small, blurred, unlike the others): one sentence each. */
+  readonly advice: readonly { readonly file: string; readonly text: string }[];
 }
 
 export interface PhotoError {
@@ -44,6 +46,14 @@ export interface PhotoOutcome {
   readonly folders: readonly string[];
 }
 
+/** One photo found under several names among the inputs. */
+export interface Duplicate {
+  /** The name it is filed under. */
+  readonly kept: string;
+  /** The other names of the same bytes, not filed again. */
+  readonly same: readonly string[];
+}
+
 export interface ArchiveReport {
   readonly known: readonly KnownPerson[];
   /** Photos this run looked at. */
@@ -60,6 +70,11 @@ export interface ArchiveReport {
   readonly changes: SyncChanges;
   readonly dryRun: boolean;
   readonly errors: readonly PhotoError[];
+  /**
+   * Inputs with the same bytes under different names: the photo is filed once, under the first
+   * name in path order, and the others are listed here so that nobody wonders where they went.
+   */
+  readonly duplicates: readonly Duplicate[];
   readonly outcomes: readonly PhotoOutcome[];
   readonly zips: readonly ZipWritten[];
   readonly elapsedMs: number;

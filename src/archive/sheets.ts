@@ -1,7 +1,7 @@
-import { readFile, rm, rmdir } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Box, ImageDecoder, Log, Renderer } from '../core/index.ts';
-import { ensureFolder, writeAtomically } from '../files/index.ts';
+import { ensureFolder, readCapped, writeAtomically } from '../files/index.ts';
 import { compareWithRecord, recordOf, type Manifest } from './manifest.ts';
 
 /** The output sub-folder of contact sheets of known photos that were not used. Not a person. */
@@ -28,14 +28,16 @@ export function sheetPath(outputDir: string, request: Pick<SheetRequest, 'person
 export async function writeSheets(
   requests: readonly SheetRequest[],
   manifest: Manifest,
-  deps: { readonly outputDir: string; readonly decoder: ImageDecoder; readonly renderer?: Renderer; readonly log: Log },
+  deps: { readonly outputDir: string; readonly decoder: ImageDecoder; readonly maxBytes: number; readonly renderer?: Renderer; readonly log: Log },
 ): Promise<void> {
   const written = new Set<string>();
   const folder = path.join(deps.outputDir, CHECK_FOLDER);
   for (const request of deps.renderer ? requests : []) {
     const target = sheetPath(deps.outputDir, request);
     try {
-      const decoded = await deps.decoder.decode(await readFile(request.file));
+      const read = await readCapped(request.file, deps.maxBytes);
+      if ('tooLarge' in read) throw new Error(`${read.tooLarge} bytes is over the limit of ${deps.maxBytes}`);
+      const decoded = await deps.decoder.decode(read.bytes);
       if (!decoded.ok) throw new Error(decoded.failure.detail);
       const png = await deps.renderer!.contactSheet(
         request.faces.map((face) => ({ image: decoded.image, box: face.box, label: face.label })),

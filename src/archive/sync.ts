@@ -6,6 +6,7 @@ import { describeError } from '../core/index.ts';
 import { fileInto, type PlacementMode } from '../files/index.ts';
 import { CHECK_FOLDER } from './sheets.ts';
 import { compareWithRecord, recordOf, type Manifest, type PlacedFile } from './manifest.ts';
+import { isSidecarName, sidecarOf, tagCopy, tagsFingerprint, tagsOfPhoto, type CopyTagging, type FaceVerdict } from './tag-copies.ts';
 
 /** Where one analysed photo belongs now. */
 export interface Placement {
@@ -13,6 +14,8 @@ export interface Placement {
   readonly hash: string;
   /** Output sub-folders: people, `_unknown` or `_no_faces`. */
   readonly folders: readonly string[];
+  /** The faces found and who they are: the names its copies carry. */
+  readonly decisions?: readonly FaceVerdict[];
 }
 
 /** One sorted copy added or taken away, as `<folder>/<name>` relative to the output folder. */
@@ -45,6 +48,8 @@ export interface SyncOptions {
   readonly outputDir: string;
   readonly mode: PlacementMode;
   readonly dryRun: boolean;
+  /** Names and dates written for each copy; none without. */
+  readonly tagging?: CopyTagging;
 }
 
 const key = (folder: string, hash: string): string => `${folder}\u0000${hash}`;
@@ -62,7 +67,9 @@ export async function syncCopies(
   options: SyncOptions,
 ): Promise<Omit<SyncChanges, 'zipsWritten' | 'zipsRemoved'>> {
   const wanted = new Map<string, { placement: Placement; folder: string }>();
-  for (const placement of placements) for (const folder of placement.folders) wanted.set(key(folder, placement.hash), { placement, folder });
+  // The same bytes under two names are filed once, under the first name in the order given.
+  for (const placement of placements)
+    for (const folder of placement.folders) if (!wanted.has(key(folder, placement.hash))) wanted.set(key(folder, placement.hash), { placement, folder });
   const inScope = new Set(placements.map((p) => p.hash));
 
   const removed: CopyChange[] = [];
@@ -79,6 +86,13 @@ export async function syncCopies(
     } else if (stillWanted) {
       // Changed or not, it is there: no second copy beside it.
       held.add(entryKey);
+      // Names learnt since it was placed (a second known person in it, say) are written again;
+      // a copy someone changed is theirs and is left alone.
+      if (state === 'unchanged' && options.tagging && !options.dryRun) {
+        const retagged = await tagPlaced(options, wanted.get(entryKey)!.placement, relative, record);
+        if ('reason' in retagged) failed.push({ path: relative, source: record.source, reason: retagged.reason });
+        else manifest.files.set(relative, retagged);
+      }
     } else if (!inScope.has(record.hash)) {
       continue;
     } else if (state === 'changed') {
@@ -88,6 +102,7 @@ export async function syncCopies(
       if (!options.dryRun) {
         try {
           await rm(path.join(options.outputDir, relative), { force: true });
+          await rm(sidecarOf(path.join(options.outputDir, relative)), { force: true });
         } catch (error) {
           failed.push({ path: relative, source: record.source, reason: `could not be removed: ${describeError(error)}` });
           continue;
@@ -111,8 +126,12 @@ export async function syncCopies(
     try {
       const placed = await fileInto(placement.file, placement.hash, path.join(options.outputDir, folder), name, options.mode);
       const relative = `${folder}/${path.basename(placed.path)}`;
-      const record: PlacedFile = { source: placement.file, hash: placement.hash, ...(await recordOf(placed.path)) };
-      manifest.files.set(relative, record);
+      const placedRecord: PlacedFile = { source: placement.file, hash: placement.hash, ...(await recordOf(placed.path)) };
+      const record = options.tagging ? await tagPlaced(options, placement, relative, placedRecord) : placedRecord;
+      if ('reason' in record) {
+        failed.push({ path: relative, source: placement.file, reason: record.reason });
+        manifest.files.set(relative, placedRecord);
+      } else manifest.files.set(relative, record);
       // A copy of the same bytes already under this name is taken as facefile's own: an
       // interrupted run leaves such copies before its manifest is saved, and removing one
       // later loses nothing (the original is among the inputs).
@@ -124,7 +143,25 @@ export async function syncCopies(
   return { added, removed, keptChanged, failed };
 }
 
-/** The photos now in each output sub-folder (hidden files aside), by folder name. */
+/**
+ * Writes the names and date of `placement` for its copy at `relative`, unless the record says they
+ * are already there; the record as the copy now is (its time changed), or why it could not be done.
+ */
+async function tagPlaced(options: SyncOptions, placement: Placement, relative: string, record: PlacedFile): Promise<PlacedFile | { reason: string }> {
+  const tagging = options.tagging!;
+  const copy = path.join(options.outputDir, relative);
+  try {
+    const tags = await tagsOfPhoto(placement.file, placement.decisions ?? []);
+    const fingerprint = tagsFingerprint(tags, tagging.mode);
+    if (record.tags === fingerprint) return record;
+    await tagCopy(tagging, options.mode, copy, tags);
+    return { ...record, ...(await recordOf(copy)), tags: fingerprint };
+  } catch (error) {
+    return { reason: `names and dates could not be written: ${describeError(error)}` };
+  }
+}
+
+/** The photos now in each output sub-folder (hidden files and facefile's sidecars aside), by folder name. */
 export async function listOutput(outputDir: string): Promise<Map<string, string[]>> {
   const folders = new Map<string, string[]>();
   const entries = await readdir(outputDir, { withFileTypes: true }).catch((error: unknown) => {
@@ -134,7 +171,7 @@ export async function listOutput(outputDir: string): Promise<Map<string, string[
   for (const entry of entries) {
     if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === CHECK_FOLDER) continue;
     const names = (await readdir(path.join(outputDir, entry.name), { withFileTypes: true }))
-      .filter((e) => e.isFile() && !e.name.startsWith('.'))
+      .filter((e) => e.isFile() && !e.name.startsWith('.') && !isSidecarName(e.name))
       .map((e) => e.name)
       .sort((a, b) => a.localeCompare(b));
     folders.set(entry.name, names);

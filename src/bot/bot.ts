@@ -1,5 +1,5 @@
 import { describeError, FacefileError, parseGroupId, type GroupRef, type Platform } from '../core/index.ts';
-import type { PhotoJobMeta, PhotoJobResult } from '../jobs/index.ts';
+import { QueueFullError, type PhotoJobMeta, type PhotoJobResult } from '../jobs/index.ts';
 import type { ChatContext, ChatUser, PostAnswer, PostedPhoto } from './chat-context.ts';
 import type { BotCommand, BotDeps, CommandArgs } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
@@ -32,6 +32,10 @@ export interface PhotoPost {
 export class Bot {
   readonly commands: readonly BotCommand[];
   private readonly byName: ReadonlyMap<string, BotCommand>;
+  /** Costly commands running now, by group and name. */
+  private readonly running = new Set<string>();
+  /** Costly commands resting, by group, name and caller: until when (ms). */
+  private readonly resting = new Map<string, number>();
 
   constructor(private readonly options: BotOptions) {
     this.commands = options.commands ?? COMMANDS;
@@ -61,8 +65,31 @@ export class Bot {
         const hint = command.adminHint?.(ctx.syntax);
         return ctx.reply(hint ? `${replies.NOT_ADMIN} (${hint})` : replies.NOT_ADMIN);
       }
-      return command.run(ctx, args, this.options);
+      const rest = typeof command.cooldownSeconds === 'function' ? command.cooldownSeconds(args) : command.cooldownSeconds;
+      if (rest === undefined) return command.run(ctx, args, this.options);
+      return this.limited(ctx, command, rest, () => command.run(ctx, args, this.options));
     });
+  }
+
+  /**
+   * The rate limit of costly commands, once for all of them: one run at a time in a group, and a
+   * rest after each for the member who asked (behind walls, each member's answer is their own).
+   */
+  private async limited(ctx: ChatContext, command: BotCommand, restSeconds: number, run: () => Promise<void>): Promise<void> {
+    const key = `${ctx.group}\n${command.name}`;
+    const mine = `${key}\n${ctx.caller?.id ?? ''}`;
+    const now = Date.now();
+    for (const [k, until] of this.resting) if (until <= now) this.resting.delete(k);
+    if (this.running.has(key)) return ctx.reply(replies.stillRunning(ctx.syntax.command(command.name)));
+    const until = this.resting.get(mine);
+    if (until !== undefined) return ctx.reply(replies.tryAgainIn(ctx.syntax.command(command.name), Math.ceil((until - now) / 1000)));
+    this.running.add(key);
+    try {
+      await run();
+    } finally {
+      this.running.delete(key);
+      if (restSeconds > 0) this.resting.set(mine, Date.now() + restSeconds * 1000);
+    }
   }
 
   /** The one admin check, in front of every command (grammY's middleware, in one method). */
@@ -75,7 +102,8 @@ export class Bot {
    * Downloads a post's photos (all at once: platform URLs expire) and hands them to the durable
    * queue; the promise settles once every photo is on the disk, so an adapter confirms the update
    * only then. A photo over the download limit, or one that cannot be downloaded after a few tries,
-   * is declined with a reply. When the queue itself cannot take a photo (a full or failing disk)
+   * is declined with a reply, and so is one the queue refuses because it holds as much as it may
+   * (`QueueFullError`). When the queue itself cannot take a photo (a full or failing disk)
    * after a few tries, this throws `PhotoNotQueuedError`: the adapter must then not confirm the
    * update, so that the platform delivers it again once the disk is fixed.
    */
@@ -102,13 +130,24 @@ export class Bot {
         platform: post.platform,
         group: post.group,
         postedAt: post.postedAt.toISOString(),
+        queuedAt: new Date().toISOString(),
         source: { ...post.source, file: photo.fileId },
         ...(post.caller ? { postedBy: post.caller.id } : {}),
         ...(photo.fileName ? { originalName: photo.fileName } : {}),
       };
       try {
-        await withRetries(() => this.options.queue.add(bytes, meta));
+        await withRetries(
+          () => this.options.queue.add(bytes, meta),
+          (error) => !(error instanceof QueueFullError),
+        );
       } catch (error) {
+        if (error instanceof QueueFullError) {
+          // Refused, not lost: the poster is told, and the update is confirmed (holding it back would
+          // hold back every later update of the bot, or end the process, for one group's flood).
+          this.options.log.warn({ group: post.group, whole: error.whole }, 'a photo was refused: the queue is full');
+          await post.reply(`${photo.fileName ? `${photo.fileName}: ` : ''}${replies.QUEUE_FULL}`);
+          continue;
+        }
         this.options.log.error({ err: error, group: post.group, reason: describeError(error) }, 'a photo could not be queued');
         await post.reply(replies.BUSY).catch(() => undefined);
         throw new PhotoNotQueuedError({ cause: error });
@@ -157,6 +196,9 @@ export class Bot {
 
   /** After the queue filed a photo: a reaction, a one-line summary, or the reason it failed. */
   async answerPhoto(answer: PostAnswer, meta: PhotoJobMeta, result: PhotoJobResult): Promise<void> {
+    // A photo from the chat's history: its poster is not waiting for an answer, and hundreds of
+    // replies would bury the chat. The import reports its counts to whoever started it.
+    if (meta.imported === true) return;
     const error = replies.photoError(result);
     if (error) return answer.reply(`${meta.originalName ? `${meta.originalName}: ` : ''}${error}`);
     if (result.kind === 'failed' || result.kind === 'undecodable') return;
@@ -188,13 +230,17 @@ export class PhotoNotQueuedError extends FacefileError {
 }
 
 /** Three tries, 1 s and then 3 s apart: enough for a passing network or disk hiccup. */
-async function withRetries<T>(task: () => Promise<T>, delaysMs: readonly number[] = [1000, 3000]): Promise<T> {
+async function withRetries<T>(
+  task: () => Promise<T>,
+  retryable: (error: unknown) => boolean = () => true,
+  delaysMs: readonly number[] = [1000, 3000],
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await task();
     } catch (error) {
       const delay = delaysMs[attempt];
-      if (delay === undefined) throw error;
+      if (delay === undefined || !retryable(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }

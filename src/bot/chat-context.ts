@@ -37,6 +37,16 @@ export interface OutgoingFile {
   readonly caption: string;
 }
 
+/** A photo the bot sends back as a photo, read from disk while it is sent. */
+export interface OutgoingPhoto {
+  readonly path: string;
+  readonly name: string;
+  readonly bytes: number;
+}
+
+/** The most photos one message may carry: a Telegram media group, a Discord message's attachments. */
+export const PHOTOS_PER_MESSAGE = 10;
+
 /**
  * How commands are written where the user reads them: the one thing about wording that differs
  * between platforms (`/enroll Anna` in a caption on Telegram, `/enroll name:Anna photo:` on
@@ -83,6 +93,13 @@ export interface ChatContext {
   replyImage(png: Uint8Array, fileName: string, caption: string): Promise<void>;
   /** Sends files one at a time, each with its caption, after the replies before it. */
   sendFiles(files: AsyncIterable<OutgoingFile> | Iterable<OutgoingFile>): Promise<void>;
+  /**
+   * Sends photos together as one message, the platform's own album (a Telegram media group, a
+   * Discord message with several attachments), in answer to the command: 1 to `PHOTOS_PER_MESSAGE`
+   * of them, together under `uploadLimitBytes`. Photos, not files, where the platform can show
+   * them as such.
+   */
+  sendPhotos(photos: readonly OutgoingPhoto[]): Promise<void>;
   /** The most bytes one sent file may have here. */
   readonly uploadLimitBytes: number;
   /**

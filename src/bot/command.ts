@@ -50,6 +50,14 @@ export interface BotCommand {
    * platform has such menus, the command is offered there alone (it is about a posted photo).
    */
   readonly messageMenu?: { readonly label: string; readonly title: string; readonly field: string; readonly prompt: string; readonly only?: boolean };
+  /**
+   * For commands that cost the machine seconds to hours (clustering, plots, exports, totals): in
+   * each group one run at a time, and for the member who asked none for this many seconds after
+   * theirs ended; the others are answered at once with when to try again, instead of queueing
+   * behind it. A rule can decide from the arguments (`/threshold report` is costly, `/threshold`
+   * is not).
+   */
+  readonly cooldownSeconds?: number | ((args: CommandArgs) => number | undefined);
   /** The arguments in a command's text (`3 Anna Smith`), or undefined when they do not parse. */
   parseText?(text: string): CommandArgs | undefined;
   /** How to write it when the text did not parse, e.g. `/name <number> <name>`. */

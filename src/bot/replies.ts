@@ -1,4 +1,4 @@
-import { DECODE_FAILURE_MESSAGES, type AuditEntry } from '../core/index.ts';
+import { DECODE_FAILURE_MESSAGES, describeAdvice, type AuditEntry } from '../core/index.ts';
 import type {
   EnrollResult,
   FaceExplanation,
@@ -13,8 +13,9 @@ import type {
   ThresholdReport,
   UnknownClustersResult,
 } from '../core/library/index.ts';
-import { MAX_NAME_LENGTH, THRESHOLD_RANGE } from '../core/library/index.ts';
+import { MAX_NAME_LENGTH, THRESHOLD_RANGE, type NameRefusal } from '../core/library/index.ts';
 import type { Syntax } from './chat-context.ts';
+import { MAX_ALBUM_PEOPLE, MAX_ALBUM_PHOTOS, type AlbumArgsError } from './album-args.ts';
 
 /**
  * The words the bots answer with, written once. Where a reply tells the user what to type, it asks
@@ -71,10 +72,13 @@ export function enrollReply(result: EnrollResult, asked: { readonly name: string
       const first = result.newPerson
         ? `${result.person.name} is enrolled.`
         : `Added another photo of ${result.person.name} (${count(result.samples, 'sample')}).`;
-      return `${first} ${result.refiled === 0 ? 'No earlier photos of them yet.' : `Filed ${count(result.refiled, 'earlier photo')} under ${result.person.name}.`}`;
+      const filed = result.refiled === 0 ? 'No earlier photos of them yet.' : `Filed ${count(result.refiled, 'earlier photo')} under ${result.person.name}.`;
+      return [first, filed, ...result.advice.map((advice) => describeAdvice(advice, result.person.name))].join(' ');
     }
+    case 'already-a-sample':
+      return `That photo is already one of ${result.person.name}'s samples (${count(result.samples, 'sample')}).`;
     case 'choose-face':
-      return `I see ${result.faces} faces. Which one is ${name}? Answer with ${syntax.command('enroll', asked.me ? { me: 'me', face: '<number>' } : { name, face: '<number>' })}, ${syntax.onPostedPhoto}.`;
+      return `I see ${result.faces} faces${result.likely !== undefined ? `; ${name} is probably number ${result.likely}` : ''}. Which one is ${name}? Answer with ${syntax.command('enroll', asked.me ? { me: 'me', face: '<number>' } : { name, face: '<number>' })}, ${syntax.onPostedPhoto}.`;
     case 'no-usable-face':
       return result.reason === 'no-face'
         ? "I can't find a face in this photo."
@@ -88,15 +92,15 @@ export function enrollReply(result: EnrollResult, asked: { readonly name: string
     case 'unknown-photo':
       return `I don't have that photo any more; send it again with ${syntax.command('enroll', asked.me ? { me: 'me' } : { name })}.`;
     case 'invalid-name':
-      return result.reason === 'empty'
-        ? `Give a name: ${syntax.command('enroll', { name: '<name>' })}, ${syntax.withPhoto}.`
-        : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
+      return nameRefused(result.reason, `Give a name: ${syntax.command('enroll', { name: '<name>' })}, ${syntax.withPhoto}.`);
     case 'name-taken':
       return `${result.person.name} is already enrolled here, and I never link an account to someone already enrolled. If that is you, ask an admin.`;
     case 'not-allowed':
       return notAllowed(result.person.name);
     case 'confusable-name':
       return confusable(result.person.name);
+    case 'someone-else':
+      return `That face looks like ${result.person.name}, who is enrolled here: I won't add it to ${asked.me ? 'you' : name}. An admin or ${result.person.name} can.`;
   }
 }
 
@@ -107,12 +111,35 @@ export function peopleReply(people: readonly PersonSummary[], syntax: Syntax): s
   );
 }
 
-export function unknownPeopleReply(people: readonly string[]): string {
-  return people.length === 0 ? 'Nobody is enrolled yet.' : `I don't know that name. Enrolled: ${people.join(', ')}.`;
+export function unknownPeopleReply(people: readonly string[], name?: string): string {
+  const which = name === undefined ? 'that name' : `"${name.length > 64 ? `${name.slice(0, 64)}…` : name}"`;
+  return people.length === 0 ? 'Nobody is enrolled yet.' : `I don't know ${which}. Enrolled: ${people.join(', ')}.`;
 }
 
 export function albumEmptyReply(name: string): string {
   return `${name}'s album is empty so far.`;
+}
+
+/** Nothing shows them all in the period (`title`: "Anna + Ben, 2024"). */
+export function albumNoneReply(title: string): string {
+  return `No photos of ${title} so far.`;
+}
+
+/** How to write /album, after what was wrong with it. */
+export function albumUsageReply(error: AlbumArgsError, syntax: Syntax): string {
+  const why: Record<AlbumArgsError, string> = {
+    'too-long': 'That is too long for names and a period.',
+    'no-name': 'Whose album?',
+    'empty-name': 'A name is missing between the + signs.',
+    'too-many-people': `At most ${MAX_ALBUM_PEOPLE} people together.`,
+    'bad-period': "I can't read that period: a year 2024, a month 2024-05, a day 2024-05-17, or a range 2023..2024 (oldest first).",
+  };
+  return `${why[error]} ${syntax.command('album', { name: '<name> + <name>', period: '2024' })}, ${syntax.command('album', { name: '<name>', period: '2023..2024' })}.`;
+}
+
+/** Asked as photos, but too many: they come as zips. */
+export function albumTooManyPhotosReply(title: string, photos: number): string {
+  return `${title}: ${count(photos, 'photo')}, more than the ${MAX_ALBUM_PHOTOS} I send as photos, so they come as zip files.`;
 }
 
 export function albumHiddenReply(name: string, hidden: number): string {
@@ -166,9 +193,7 @@ export function nameClusterReply(result: NameClusterResult, syntax: Syntax): str
     case 'confusable-name':
       return confusable(result.person.name);
     case 'invalid-name':
-      return result.reason === 'empty'
-        ? `Give a name: ${syntax.command('name', { cluster: '<number>', name: '<name>' })}.`
-        : `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
+      return nameRefused(result.reason, `Give a name: ${syntax.command('name', { cluster: '<number>', name: '<name>' })}.`);
   }
 }
 
@@ -187,14 +212,32 @@ export function notThisReply(result: NotThisResult): string {
   }
 }
 
-export function forgetReply(result: ForgetResult): string {
+export function forgetReply(result: ForgetResult, setAsideDeleted = 0): string {
   switch (result.kind) {
-    case 'forgotten':
-      return `${result.person.name} is forgotten, for good: their face samples, every stored face of theirs, their album and link are deleted, with ${count(result.photosDeleted, 'photo')} only their album held. This cannot be undone.`;
+    case 'forgotten': {
+      const setAside =
+        result.scope === 'everything'
+          ? `the ${count(setAsideDeleted, 'photo')} of this group I could not file`
+          : `the ${count(setAsideDeleted, 'photo')} you posted that I could not file`;
+      return setAsideDeleted > 0 ? `${forgottenReply(result)} Also deleted: ${setAside}.` : forgottenReply(result);
+    }
     case 'unknown-person':
       return unknownPeopleReply(result.people);
     case 'not-enrolled':
       return "You aren't enrolled here, so there is nothing of yours to forget.";
+  }
+}
+
+/** What a forget deleted, and what it left (the group's photos, on a member's own forget). */
+function forgottenReply(result: Extract<ForgetResult, { kind: 'forgotten' }>): string {
+  const forgotten = `${result.person.name} is forgotten, for good: their face samples, every stored face of theirs, their album and link are deleted`;
+  switch (result.scope) {
+    case 'everything':
+      return `${forgotten}, with ${count(result.photosDeleted, 'photo')} only their album held. This cannot be undone.`;
+    case 'self':
+      return `${forgotten}. The photos stay in the group's archive; "forget me photos" also deletes the ones you posted. This cannot be undone.`;
+    case 'self-and-posts':
+      return `${forgotten}, with the ${count(result.photosDeleted, 'photo')} you posted. This cannot be undone.`;
   }
 }
 
@@ -227,6 +270,30 @@ export const NOT_ADMIN = "Only the group's admins can do that.";
 export const DOWNLOAD_FAILED = "I couldn't download this photo, so it is not filed; please send it again.";
 export const WHO_ARE_YOU = 'I cannot tell who you are here.';
 export const BUSY = 'Something went wrong on my side; please try again in a moment.';
+/** A costly command asked for again in a group while it runs there. */
+export function stillRunning(command: string): string {
+  return `${command} is already running in this group; please try again once it has answered.`;
+}
+
+/** A costly command asked for again in a group too soon after it ran there. */
+export function tryAgainIn(command: string, seconds: number): string {
+  return `${command} ran here a moment ago; please try again in ${seconds} s.`;
+}
+
+/** A photo the queue refused: too many are waiting (in all, or of this group). */
+export const QUEUE_FULL = 'Too many photos are waiting to be filed, so I did not take this one; please post it again in a few minutes.';
+
+/** Why a typed name was not taken; `empty` says how to give one. */
+function nameRefused(reason: NameRefusal, empty: string): string {
+  switch (reason) {
+    case 'empty':
+      return empty;
+    case 'too-long':
+      return `That name is too long (at most ${MAX_NAME_LENGTH} characters).`;
+    case 'invisible':
+      return 'That name has a blank character that shows nothing (a Braille blank or a Hangul filler, say): type it without.';
+  }
+}
 
 /** What the bot does and stores, with the commands as this platform writes them. */
 export function helpText(syntax: Syntax, eraseAfterDays: number): string {
@@ -235,12 +302,12 @@ export function helpText(syntax: Syntax, eraseAfterDays: number): string {
     'I file the photos posted here into one album per person, by face.',
     '',
     `${cmd('enroll', { name: '<name>' })}: ${syntax.withPhoto}; teaches me that person's face. ${syntax.enrollMe} links the face to you.`,
-    `${cmd('album', { name: '<name>' })}: that person's photos, as zip files.`,
+    `${cmd('album', { name: '<name>' })}: that person's photos, as zip files. ${cmd('album', { name: '<name> + <name>', period: '2024', photos: 'photos' })}: only the photos of both, posted in 2024 (or 2024-05, 2023..2024), as photos if there are up to ${MAX_ALBUM_PHOTOS}.`,
     `${cmd('people')}: who is enrolled. ${cmd('unknown')}: faces that keep turning up; ${cmd('name', { cluster: '<number>', name: '<name>' })} names one.`,
     `${syntax.notThis}: takes a photo out of the wrong person's album.`,
     `${cmd('stats')}, ${cmd('help')}. Admins: ${cmd('threshold')}, ${cmd('threshold', { value: '<value>' })}, ${cmd('threshold', { report: 'report' })}, ${cmd('settings')}, ${cmd('forget', { name: '<name>' })}, ${cmd('audit')} (who changed what).`,
-    `${cmd('forget', { name: 'me' })}: deletes everything stored about you, for good.`,
-    "A person linked to a member (enrolled with 'me') can be changed or forgotten only by that member or an admin.",
+    `${cmd('forget', { name: 'me' })}: deletes your face data, album and link, for good; the group's photos stay. ${cmd('forget', { name: 'me photos' })} also deletes the photos you posted.`,
+    "A person linked to a member (enrolled with 'me') can be changed or forgotten only by that member or an admin. A face that already looks like someone enrolled becomes another person's only by an admin or by them.",
     '',
     "What I store, on the machine that runs me and nowhere else: the photos posted here, the faces found in them (as numbers that describe a face), and the names you give. This group's people and albums are seen only here.",
     `If I am removed from this group, everything I stored for it is erased ${eraseAfterDays === 0 ? 'at once' : `after ${count(eraseAfterDays, 'day')}`}, unless I am added back before then.`,

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
+import type { XmpMode } from '../core/index.ts';
 import { ArchiveJob, type ArchivePlan, type ArchiveProgress } from '../archive/index.ts';
 import { createArchiverParts, type ArchiverParts } from '../app/index.ts';
 import { SharpRenderer } from '../imaging/index.ts';
@@ -18,6 +19,7 @@ export interface ArchiveOptions {
   readonly json?: string;
   readonly dryRun?: boolean;
   readonly link?: boolean;
+  readonly xmp?: XmpMode;
 }
 
 export interface CommandContext {
@@ -46,6 +48,7 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
     // Only the configured defaults are created on a first run; a path the user typed must exist.
     createIfMissing: [defaults.inputDir, defaults.knownDir],
     placement: options.link ? 'link' : 'copy',
+    xmp: options.xmp ?? 'embed',
     dryRun: options.dryRun ?? false,
   });
   const progress = createProgress();
@@ -73,8 +76,10 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
       engine,
       decoder: parts.decoder,
       cache: parts.cache,
+      maxBytes: parts.maxBytes,
       log,
       renderer: new SharpRenderer(),
+      tagger: parts.tagger,
       progress,
     });
     const report = await job.run(plan, { startedAt });
@@ -99,7 +104,7 @@ const BACKEND_WORDS: Readonly<Record<string, string>> = {
 
 /**
  * Ctrl-C: the progress bar gives the cursor back, one line says what happened, and the process
- * ends. Copies already made stay, and the next run adopts them (see the README's "Re-runs").
+ * ends. Copies already made stay, and the next run adopts them (see the user guide's "Re-runs").
  */
 function interruptHandler(progress: ArchiveProgress & { stop(): void }, parts: Promise<ArchiverParts>): () => void {
   return () => {

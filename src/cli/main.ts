@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, settingWarnings, type Config } from '../config.ts';
-import { ConfigError, EngineError, InputError, PathError, StartupError, THRESHOLD_RANGE, describeError } from '../core/index.ts';
+import { ConfigError, EngineError, InputError, PathError, ServiceUnavailableError, StartupError, THRESHOLD_RANGE, describeError } from '../core/index.ts';
 import { createFileLogger, createLogger, redactSecrets, type Logger } from '../logger.ts';
 import { startBots, startWorker, type StartOptions } from '../app/index.ts';
 import { archiveCommand } from './archive-command.ts';
 import { backupCommand, restoreCommand } from './backup-command.ts';
+import { enrollCommand, type EnrollOptions } from './enroll-command.ts';
 import { evalCommand } from './eval-command.ts';
+import { importFolderCommand, importTelegramCommand, ImportStopped, type ImportOptions } from './import-command.ts';
 import { uiProgram } from './ui-command.ts';
 import { DEFAULT_THRESHOLD, EMBEDDERS } from '../recognition/index.ts';
 
@@ -42,6 +44,11 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .option('--json <file>', 'also write a machine-readable report')
     .option('-n, --dry-run', 'print what would be added and removed, and change nothing')
     .option('--link', 'hard links instead of copies: no extra space, but editing a sorted photo then edits the original too')
+    .addOption(
+      new Option('--xmp <where>', "the copies' face names and dates as XMP: into each copy, beside it as <name>.xmp, or off (hard links always get a sidecar)")
+        .choices(['embed', 'sidecar', 'off'])
+        .default('embed'),
+    )
     .action((options: Parameters<typeof archiveCommand>[0]) => {
       run = () => withContext((context) => archiveCommand(options, context));
     });
@@ -72,6 +79,33 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       run = () => withContext((context) => restoreCommand(file, context));
     });
 
+  program
+    .command('enroll')
+    .argument('[known]', 'one sub-folder of photos per person, named as the person (default: ARCHIVE_KNOWN_DIR, ./known)')
+    .option('-g, --group <id>', 'the group: tg:<chat id> or dc:<server id>[:<channel id>]; without it, the groups are listed')
+    .description("enrol a group's people from a folder instead of an /enroll message per photo (as an admin would)")
+    .action((known: string | undefined, options: EnrollOptions) => {
+      run = () => withContext((context) => enrollCommand(known, options, context));
+    });
+  const importer = program.command('import').description("bring a group's earlier photos in: a Telegram Desktop export, or a folder of photos");
+  importer
+    .command('telegram')
+    .argument('<export>', "the folder Telegram Desktop's Export chat history wrote (format JSON), or a zip of it")
+    .option('-g, --group <id>', "the group to fill (default: the export's chat as the bot knows it, tg:-100<id> for a supergroup)")
+    .option('-n, --dry-run', 'say which group and how many photos, and file nothing')
+    .description("file a Telegram group's history, each photo with its message's date and poster (stop the bot first)")
+    .action((source: string, options: ImportOptions) => {
+      run = () => withContext((context) => importTelegramCommand(source, options, context));
+    });
+  importer
+    .command('folder')
+    .argument('<dir>', 'a folder of photos (sub-folders too)')
+    .requiredOption('-g, --group <id>', 'the group to fill: tg:<chat id> or dc:<server id>[:<channel id>]')
+    .option('-n, --dry-run', 'count the photos, and file nothing')
+    .description("file a folder's photos into a group, dated by their EXIF date, else the file's time (stop the bot first)")
+    .action((folder: string, options: ImportOptions & { group: string }) => {
+      run = () => withContext((context) => importFolderCommand(folder, options, context));
+    });
   program.addCommand(
     uiProgram((task) => {
       run = () => withContext(task);
@@ -151,7 +185,11 @@ async function serve(
 ): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  for (const warning of settingWarnings()) log.warn({}, warning);
+  // A person at a terminal reads a sentence; systemd and Docker collect the JSON log.
+  for (const warning of settingWarnings()) {
+    if (process.stderr.isTTY) process.stderr.write(`facefile: warning: ${warning}\n`);
+    else log.warn({}, warning);
+  }
   const onFatal = (error: unknown) => {
     log.error({ err: error }, 'cannot go on: ending the process so that it is restarted');
     log.flush();
@@ -173,6 +211,15 @@ function report(error: unknown): number {
   const code = (error as { code?: string }).code;
   if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
   if (typeof code === 'string' && code.startsWith('commander.')) return 2;
+  if (error instanceof ImportStopped) {
+    process.stderr.write(`facefile: ${error.message}; run the same command again to go on.\n`);
+    return 130;
+  }
+  // Unreachable at start, after the tries: maybe passing, so a supervisor restarts on 1 (not on 2).
+  if (error instanceof ServiceUnavailableError) {
+    process.stderr.write(redactSecrets(`facefile: ${error.message}\n`));
+    return 1;
+  }
   if (error instanceof PathError || error instanceof ConfigError || error instanceof StartupError || error instanceof InputError) {
     process.stderr.write(redactSecrets(`facefile: ${error.message}\n`));
     return 2;

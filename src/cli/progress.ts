@@ -82,3 +82,63 @@ class LineProgress implements StoppableProgress {
     this.total = 0;
   }
 }
+
+/** Progress of an import: how many photos are done, how fast, and how long the rest will take. */
+export interface ImportProgress {
+  advance(): void;
+  /** The last figures (a line on anything but a terminal); the bar gives the cursor back. */
+  end(): void;
+}
+
+/** A bar with the count, the rate and the time left on a terminal; elsewhere a log line every few seconds. */
+export function createImportProgress(total: number, stream: NodeJS.WriteStream = process.stderr, everyMs = 5000): ImportProgress {
+  const startedAt = Date.now();
+  let done = 0;
+  const figures = () => {
+    const seconds = (Date.now() - startedAt) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    return { rate: rate.toFixed(rate < 10 ? 2 : 1), left: done >= total ? 'nothing' : rate > 0 ? formatSeconds((total - done) / rate) : 'unknown' };
+  };
+  if (stream.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { stream, format: 'photos [{bar}] {value}/{total} | {rate} photos/s | {left} left', hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(total, 0, figures());
+    return {
+      advance() {
+        done++;
+        bar.update(done, figures());
+      },
+      end() {
+        bar.stop();
+        stream.write('\u001b[?25h');
+      },
+    };
+  }
+  let lastPrint = startedAt;
+  const line = () => {
+    const { rate, left } = figures();
+    stream.write(`photos: ${done}/${total}, ${rate} photos/s, ${done < total ? `about ${left} left` : 'done'}\n`);
+  };
+  return {
+    advance() {
+      done++;
+      if (Date.now() - lastPrint >= everyMs) {
+        lastPrint = Date.now();
+        line();
+      }
+    },
+    end() {
+      if (total > 0) line();
+    },
+  };
+}
+
+/** A duration as people read it: 45 s, 12 min, 3 h 20 min. */
+export function formatSeconds(seconds: number): string {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  const hours = Math.floor(seconds / 3600);
+  return `${hours} h ${Math.round((seconds - hours * 3600) / 60)} min`;
+}

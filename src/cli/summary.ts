@@ -33,6 +33,11 @@ export function formatSummary(report: ArchiveReport, outputDir: string, zipDir: 
     lines.push(`  ${padEnd('errors', width)}${plural(report.errors.length, 'photo')} skipped:`);
     for (const error of report.errors) lines.push(`    ${shown(error.file)}: ${error.reason}`);
   }
+  if (report.duplicates.length > 0) {
+    const copies = report.duplicates.reduce((sum, d) => sum + d.same.length, 0);
+    lines.push(`  ${padEnd('duplicates', width)}${plural(copies, 'photo')} with the same bytes as another, filed once:`);
+    for (const duplicate of report.duplicates) lines.push(`    ${shown(duplicate.kept)} = ${duplicate.same.map((file) => shown(file)).join(' = ')}`);
+  }
   if (report.unknownClusters.length > 0) {
     const sizes = report.unknownClusters.map((c) => c.length).join(', ');
     lines.push(`  ${plural(report.unknownClusters.length, 'unknown face', 'unknown faces')} seen in several photos (${sizes}): see the report`);
@@ -46,6 +51,8 @@ export function formatSummary(report: ArchiveReport, outputDir: string, zipDir: 
   );
   const unusable = report.known.filter((k) => k.samples === 0).map((k) => k.name);
   if (problems.length > 0) lines.push('  known photos not used:', ...problems);
+  const advice = report.known.flatMap((k) => k.advice.map((a) => `    ${shown(a.file)}: ${a.text}`));
+  if (advice.length > 0) lines.push('  known photos used that a better photo would improve:', ...advice);
   if (unusable.length > 0) lines.push(`  nobody to look for under ${unusable.join(', ')}: no usable face in their photos`);
   lines.push(`Sorted copies: ${shown(outputDir)}`);
   if (report.reportFile) lines.push(`Review them: ${shown(report.reportFile)}`);

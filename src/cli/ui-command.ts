@@ -30,7 +30,8 @@ export function uiProgram(schedule: (task: (context: CommandContext) => Promise<
 export async function uiCommand(options: UiOptions, { config, log, out }: CommandContext): Promise<void> {
   const server = await startLocalPage(config, log, options.port === undefined ? {} : { port: options.port });
   out.write(`facefile ui is running at\n\n  ${server.url}\n\nOpen that address in a browser on this computer (it carries the access key). Stop with Ctrl-C.\n`);
-  if (options.open) openBrowser(server.url);
+  // The opener's command line is visible to every user of the machine: it gets a one-time code.
+  if (options.open) openBrowser(server.openOnce());
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

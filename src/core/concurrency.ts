@@ -1,3 +1,5 @@
+import type { GroupId } from './group-id.ts';
+import type { GroupLocks } from './ports.ts';
 /**
  * Runs `task` over `items` with at most `limit` in flight, in order of start, and resolves when all
  * have settled. A task's rejection is the caller's to catch inside `task`; one that escapes stops
@@ -59,6 +61,15 @@ export class KeyedSerialQueue {
   /** Resolves when everything queued so far, under every key, has settled. */
   async idle(): Promise<void> {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+  }
+}
+
+/** Each group's changes one at a time within one process: nothing can take the lock away, so `held` never aborts. */
+export class InProcessGroupLocks implements GroupLocks {
+  private readonly queue = new KeyedSerialQueue();
+
+  run<T>(group: GroupId, task: (held: AbortSignal) => Promise<T>): Promise<T> {
+    return this.queue.run(group, () => task(new AbortController().signal));
   }
 }
 

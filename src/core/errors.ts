@@ -19,7 +19,7 @@ export class PathError extends FacefileError {
   override name = 'PathError';
   constructor(
     readonly path: string,
-    readonly problem: 'missing' | 'not-a-folder' | 'not-a-file' | 'unreadable' | 'unwritable',
+    readonly problem: 'missing' | 'not-a-folder' | 'not-a-file' | 'unreadable' | 'unwritable' | 'full',
     options?: { cause?: unknown },
   ) {
     super(`${path}: ${PATH_PROBLEMS[problem]}`, options);
@@ -31,7 +31,8 @@ const PATH_PROBLEMS: Record<PathError['problem'], string> = {
   'not-a-folder': 'is not a folder',
   'not-a-file': 'is not a file',
   unreadable: 'cannot be read (permission denied)',
-  unwritable: 'cannot be written (permission denied)',
+  unwritable: 'cannot be written (read-only, or permission denied)',
+  full: 'cannot be written (the disk is full)',
 };
 
 /**
@@ -55,6 +56,34 @@ export class InputError extends FacefileError {
  */
 export class StartupError extends FacefileError {
   override name = 'StartupError';
+}
+
+/**
+ * Another facefile (a bot, most often) holds the data folder: one writer at a time. `holder` names
+ * it (process and host) when it is known.
+ */
+export class DataDirInUseError extends StartupError {
+  override name = 'DataDirInUseError';
+  constructor(
+    readonly dataDir: string,
+    readonly holder: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${dataDir} is ${holder ? `in use by another facefile (${holder})` : 'locked by another facefile'}; stop it first, or give this one its own DATA_DIR`,
+      options,
+    );
+  }
+}
+
+/**
+ * A service the process needs could not be reached at start (nothing listening, a timeout, a name
+ * that does not resolve yet, a server still starting): maybe a passing outage, so the start tries
+ * again for a while, and then ends with exit code 1 for its supervisor to restart it. A wrong
+ * setting (a refused token or password) stays a plain `StartupError`, exit code 2.
+ */
+export class ServiceUnavailableError extends StartupError {
+  override name = 'ServiceUnavailableError';
 }
 
 /** The recognition engine could not start or failed while running. */

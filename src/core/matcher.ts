@@ -5,7 +5,7 @@ import { similarity } from './vector.ts';
  * The one scale of the match threshold, wherever it is set: the archive's `--threshold`,
  * `MATCH_THRESHOLD`, the bots' `/threshold` and the local page's slider. It is the similarity of
  * the shipped embedder (a face and a person's closest sample); below 0.8 strangers are named, above
- * 0.99 hardly anyone is (README, "Recognition quality").
+ * 0.99 hardly anyone is (docs/development.md, "Recognition quality").
  */
 export const THRESHOLD_RANGE = { min: 0.8, max: 0.99 } as const;
 

@@ -56,7 +56,12 @@ export interface FaceCache {
  * released by the database itself if the process dies).
  */
 export interface GroupLocks {
-  run<T>(group: GroupId, task: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `task` alone in the group. `held` aborts when the lock is lost while it runs (the
+   * connection holding it died): the task must then commit nothing more, and `run` rejects with
+   * the reason even if the task went on to resolve.
+   */
+  run<T>(group: GroupId, task: (held: AbortSignal) => Promise<T>): Promise<T>;
 }
 
 export interface GalleryStore {
@@ -80,6 +85,13 @@ export interface PhotoStore {
    * of photos that are gone are skipped.
    */
   assign(group: GroupId, faces: readonly FaceAssignment[]): Promise<void>;
+  /**
+   * Takes faces out of their records as one change, each photo's later faces moving up as they
+   * would in its list (what saving the record without them writes), without reading or rewriting
+   * the records: a forget's look-alike faces in photos that are not the person's. Faces of photos
+   * that are gone, or positions a photo does not have, are skipped; returns how many were removed.
+   */
+  removeFaces(group: GroupId, faces: readonly FaceRef[]): Promise<number>;
   /** Every record of the group, in no particular order (consistency checks and moves, not commands). */
   list(group: GroupId): Promise<PhotoRecord[]>;
   /**
@@ -90,6 +102,11 @@ export interface PhotoStore {
   near(group: GroupId, probes: readonly Embedding[], min: number, embedder: string): Promise<NearFace[]>;
   /** The photos with a face named as this person: their album. */
   filedUnder(group: GroupId, personId: string): Promise<string[]>;
+  /**
+   * The photos that show every one of `query.people` (a face named as each), posted within the
+   * period: one query for `/album Anna + Ben 2024`, in order of posting (then hash).
+   */
+  albumPhotos(group: GroupId, query: AlbumQuery): Promise<AlbumPhoto[]>;
   /** The faces with an embedding by `embedder` that nobody was recognised in, for clustering. */
   unknownFaces(group: GroupId, embedder: string): Promise<UnknownFace[]>;
   /**
@@ -101,6 +118,32 @@ export interface PhotoStore {
   eraseUnknownEmbeddings(group: GroupId, before: string): Promise<number>;
   /** The group's totals, counted by the store. */
   counts(group: GroupId): Promise<PhotoCounts>;
+}
+
+/**
+ * Which photos an album asks for. A photo's date here is when it was posted (`postedAt`, the
+ * message's date; an import's file or message date), compared as ISO text: every stored date is UTC.
+ */
+export interface AlbumQuery {
+  /** Person ids, at least one: a photo must show each of them. */
+  readonly people: readonly string[];
+  /** ISO instant, inclusive: photos posted at or after it. */
+  readonly from?: string;
+  /** ISO instant, exclusive: photos posted before it. */
+  readonly to?: string;
+}
+
+/** A photo an album query found: enough to pick its album entry and check its walls. */
+export interface AlbumPhoto {
+  readonly hash: string;
+  readonly postedAt: string;
+  readonly source?: Readonly<Record<string, string>>;
+}
+
+/** One stored face: the photo and its position among the photo's faces. */
+export interface FaceRef {
+  readonly photoHash: string;
+  readonly faceIndex: number;
 }
 
 /** Who one stored face is, after a re-file. */
@@ -120,6 +163,8 @@ export interface UnknownFace {
 
 export interface PhotoCounts {
   readonly photos: number;
+  /** The originals' bytes: what the group's photos take on disk (album entries are links to them). */
+  readonly bytes: number;
   readonly faces: number;
   /** Faces with an embedding and no name. */
   readonly unknownFaces: number;
@@ -159,7 +204,8 @@ export interface AuditLog {
   forgetGroup(group: GroupId): Promise<void>;
   /**
    * After a person is forgotten: their name in earlier entries becomes "a forgotten person", and
-   * entries they made lose their account id and display name. The changes stay; who they were goes.
+   * entries they made about themselves lose their account id and display name. What they did to
+   * others stays theirs: a forget erases a person, not their actions.
    */
   scrub(group: GroupId, person: { readonly name: string; readonly userId?: string }): Promise<void>;
 }
@@ -234,9 +280,11 @@ export interface AlbumStore {
   /**
    * Zip parts of the album, each under `maxPartBytes`, entries in date order, store method. With
    * `entries` (some of what `list` gave for this album: a snapshot, or the photos the asker may
-   * see), just those; else the album as it is now. Resolves once planned; see `AlbumExport`.
+   * see), just those; else the album as it is now. With `tags`, each photo in a zip is a copy
+   * carrying its named faces and date (see `PhotoTags`), asked for part by part; the album's files
+   * are never written to. Resolves once planned; see `AlbumExport`.
    */
-  export(group: GroupId, folder: string, title: string, maxPartBytes: number, entries?: readonly AlbumEntry[]): Promise<AlbumExport>;
+  export(group: GroupId, folder: string, title: string, maxPartBytes: number, entries?: readonly AlbumEntry[], tags?: TagsOf): Promise<AlbumExport>;
   /** Bytes used by the group's originals and album copies that are not links. */
   diskUsage(group: GroupId): Promise<number>;
   /**
@@ -278,6 +326,12 @@ export interface SheetFace {
 export interface SimilarityPlotData {
   readonly same: readonly number[];
   readonly different: readonly number[];
+  /**
+   * Unlabelled: each face found in the photos, its best similarity to any known person, drawn as
+   * an outline over the two labelled groups. It shows how many faces lie near the threshold, which
+   * faces already named at the threshold (all above it by construction) cannot.
+   */
+  readonly closest?: readonly number[];
   readonly threshold: number;
   readonly proposed?: number;
   readonly title?: string;
@@ -289,4 +343,72 @@ export interface Renderer {
   contactSheet(faces: readonly SheetFace[], caption?: string): Promise<Uint8Array>;
   /** Two histograms over the similarity axis, with the threshold (and a proposed one) marked. */
   similarityPlot(data: SimilarityPlotData): Promise<Uint8Array>;
+}
+
+/** A named face on a photo that leaves facefile. */
+export interface TaggedFace {
+  readonly name: string;
+  /** In the decoded photo's pixels, as the engine saw it: EXIF orientation applied, scaled to the decoder's largest side. */
+  readonly box: Box;
+}
+
+/**
+ * What a photo carries when it leaves facefile (zips, archive copies): its named faces as XMP face
+ * regions, and a capture date. Unknown faces are left out on purpose: strangers stay unnamed.
+ */
+export interface PhotoTags {
+  readonly faces: readonly TaggedFace[];
+  /** ISO date written only when the photo carries no capture date of its own (the message date, a file's time). */
+  readonly fallbackDate?: string;
+}
+
+/** The tags of the photos with these content hashes (those it has none for are left out). */
+export type TagsOf = (hashes: readonly string[]) => Promise<ReadonlyMap<string, PhotoTags>>;
+
+/** Where the tags of a copy go: into the copy, beside it as `<name>.xmp`, or nowhere. */
+export type XmpMode = 'embed' | 'sidecar' | 'off';
+
+/**
+ * Writes `PhotoTags` as XMP (Metadata Working Group face regions, EXIF and XMP dates). It is only
+ * ever given files facefile owns alone: copies and temporary files, never an original or a hard
+ * link to one.
+ */
+export interface PhotoTagger {
+  /** Writes the tags into `file`; false when its format cannot carry them (the file is then unchanged). */
+  embed(file: string, tags: PhotoTags): Promise<boolean>;
+  /** Writes an XMP sidecar at `target` for the photo `photo` (read, never changed); false when there is nothing to write. */
+  sidecar(photo: string, target: string, tags: PhotoTags): Promise<boolean>;
+  /** Ends the writer's helper process; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Where a chat-history import (a backfill) of one channel has got to: it pages from the newest
+ * message back, and `before` is the oldest message whose photos are queued, so a restart goes on
+ * from there.
+ */
+export interface ImportCursor {
+  readonly group: GroupId;
+  readonly channel: string;
+  /** The oldest message done; absent before the first page. */
+  readonly before?: string;
+  /** The channel's history is read to its first message (or it could not be read at all). */
+  readonly done: boolean;
+  readonly scanned: number;
+  readonly queued: number;
+  readonly skipped: number;
+  /** Why the channel was left, when it was: one line (it cannot be read, ...). */
+  readonly problem?: string;
+  readonly startedAt: string;
+  /** Who started it (a member id). */
+  readonly requestedBy?: string;
+}
+
+/** The cursors of history imports, one per group and channel, kept with the library. */
+export interface ImportCursors {
+  /** Every cursor, or a group's. */
+  list(group?: GroupId): Promise<ImportCursor[]>;
+  save(cursor: ImportCursor): Promise<void>;
+  /** Deletes a group's cursors (a cancel, or before a new import); returns how many. */
+  remove(group: GroupId): Promise<number>;
 }

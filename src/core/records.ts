@@ -73,7 +73,20 @@ export interface GroupSettings {
   readonly movingFrom?: GroupId;
   /** Work begun and not yet finished, written before it starts: a restart finishes it. */
   readonly pending?: PendingWork;
+  /**
+   * When someone was last forgotten here (ISO): a photo posted shortly before and filed after it
+   * (still queued, or retried) keeps no embedding of a face it cannot name, which may be theirs.
+   */
+  readonly forgottenAt?: string;
 }
+
+/**
+ * How far a forget reaches. `everything` (an admin's): the person's faces, unknown faces that look
+ * like them (a wide net: it may catch a stranger's), and the photos no other album holds. A member
+ * forgetting themselves (`self`) reaches only what is theirs: their samples, named faces, album and
+ * link; the photos stay, as the group's. `self-and-posts` also deletes the photos they posted.
+ */
+export type ForgetScope = 'everything' | 'self' | 'self-and-posts';
 
 /** What a multi-step change left to do if the process died in the middle of it. */
 export interface PendingWork {
@@ -81,6 +94,8 @@ export interface PendingWork {
   readonly refile?: boolean;
   /** Forget this person (by id); their record is deleted last, so it is still there to finish with. */
   readonly forget?: string;
+  /** How far that forget reaches; a note without it (from an earlier release) is finished as `self`, the narrowest. */
+  readonly forgetScope?: ForgetScope;
 }
 
 /** One cluster of unknown faces that keep appearing. */

@@ -7,6 +7,30 @@ import { PathError, sha256Hex } from '../core/index.ts';
 /** File name endings taken as photos when a folder is scanned (a file named explicitly is always tried). */
 export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif']);
 
+/** The byte limit of a photo where none is configured: the decoder's default. */
+export const DEFAULT_MAX_PHOTO_BYTES = 50 * 1024 * 1024;
+
+/**
+ * A file's bytes, or only its size when that is over `maxBytes`: the size comes from the open file
+ * before anything is read, so a 1.5 GB file named .jpg costs a stat, not 1.5 GB of memory. A file
+ * that grows between the two is read no further than the limit and refused.
+ */
+export async function readCapped(file: string, maxBytes: number): Promise<{ readonly bytes: Buffer } | { readonly tooLarge: number }> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) return { tooLarge: size };
+    const bytes = Buffer.alloc(size + 1);
+    let length = 0;
+    for (let read = 1; read > 0 && length < bytes.length; length += read) {
+      ({ bytesRead: read } = await handle.read(bytes, length, bytes.length - length, length));
+    }
+    return length > maxBytes ? { tooLarge: length } : { bytes: bytes.subarray(0, length) };
+  } finally {
+    await handle.close();
+  }
+}
+
 export function isPhotoName(name: string): boolean {
   return PHOTO_EXTENSIONS.has(path.extname(name).toLowerCase());
 }
@@ -42,6 +66,27 @@ export async function ensureFolder(target: string): Promise<void> {
     throw error;
   }
   if ((await inspectPath(target)) !== 'folder') throw new PathError(target, 'not-a-folder');
+}
+
+/**
+ * A folder that must take new files: created when missing, then written to once (a small file
+ * made and removed) so that a read-only mount, a full disk or a missing permission stops the run
+ * before any work, in one line, instead of failing once per photo afterwards.
+ */
+export async function ensureWritableFolder(target: string): Promise<void> {
+  await ensureFolder(target);
+  const probe = path.join(target, `.facefile-write-check-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const handle = await open(probe, 'wx');
+    await handle.close();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new PathError(target, 'unwritable', { cause: error });
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new PathError(target, 'full', { cause: error });
+    throw error;
+  } finally {
+    await rm(probe, { force: true }).catch(() => undefined);
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import sharp, { type Sharp } from 'sharp';
 import exifReader from 'exif-reader';
 import { HeifWorker, isHevcHeif } from './heif-decoder.ts';
+import { jpegScanCount, POSTED_FORMATS, sniffFormat, type PhotoFormat } from './sniff.ts';
 import type { DecodeFailureReason, DecodeResult, ImageDecoder } from '../core/index.ts';
 
 export interface DecoderLimits {
@@ -12,7 +13,14 @@ export interface DecoderLimits {
   readonly maxSide: number;
   /** A decode that takes longer than this is abandoned. */
   readonly timeoutSeconds: number;
+  /** The formats read, told from the bytes; the others are refused before libvips sees them. Posted photos' formats unless told. */
+  readonly formats?: ReadonlySet<PhotoFormat>;
+  /** A JPEG with more scans than this is refused before decoding: each scan is a pass over every block. */
+  readonly maxJpegScans?: number;
 }
+
+/** Cameras and encoders write at most a dozen or so scans; libjpeg's own progressive scripts ten. */
+export const MAX_JPEG_SCANS = 100;
 
 export const DEFAULT_DECODER_LIMITS: DecoderLimits = {
   maxBytes: 50 * 1024 * 1024,
@@ -34,10 +42,9 @@ export class SharpImageDecoder implements ImageDecoder {
   }
 
   async decode(bytes: Uint8Array): Promise<DecodeResult> {
-    if (bytes.length === 0) return failure('empty', 'the file is empty');
-    if (bytes.length > this.limits.maxBytes) {
-      return failure('too-large', `${bytes.length} bytes is over the limit of ${this.limits.maxBytes}`);
-    }
+    const refused = screen(bytes, this.limits);
+    if (refused) return refused;
+    const sniffed = sniffFormat(bytes);
     const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // The prebuilt sharp reads HEIF's container but has no HEVC decoder: iPhone photos go to libheif.
     if (isHevcHeif(input)) return this.decodeHeif(input);
@@ -50,6 +57,8 @@ export class SharpImageDecoder implements ImageDecoder {
         sequentialRead: true,
       });
       const meta = await image.metadata();
+      // libvips picks its loader from the bytes too; a file that looks like one format to us and another to it is refused.
+      if (meta.format !== sniffed) return failure('unsupported-format', `the bytes look like ${sniffed} and libvips read them as ${meta.format}`);
       return await this.finish(image.rotate(), meta.format, meta.exif);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
@@ -104,7 +113,24 @@ export class SharpImageDecoder implements ImageDecoder {
   }
 }
 
-function failure(reason: DecodeFailureReason, detail: string): DecodeResult {
+/**
+ * The checks made on the bytes alone, before any decoder sees them: empty, too large, a format not
+ * read, a JPEG with too many scans. Cheap enough to run in the caller before a decode is sent off.
+ */
+export function screen(bytes: Uint8Array, limits: DecoderLimits): DecodeResult | undefined {
+  if (bytes.length === 0) return failure('empty', 'the file is empty');
+  if (bytes.length > limits.maxBytes) return failure('too-large', `${bytes.length} bytes is over the limit of ${limits.maxBytes}`);
+  const format = sniffFormat(bytes);
+  if (!format || !(limits.formats ?? POSTED_FORMATS).has(format)) {
+    return failure('unsupported-format', `${format ?? 'an unknown format'} is not among the formats read`);
+  }
+  const maxScans = limits.maxJpegScans ?? MAX_JPEG_SCANS;
+  const scans = format === 'jpeg' ? jpegScanCount(bytes) : 0;
+  if (scans > maxScans) return failure('corrupt', `a JPEG with ${scans} scans is over the limit of ${maxScans}`);
+  return undefined;
+}
+
+export function failure(reason: DecodeFailureReason, detail: string): DecodeResult {
   return { ok: false, failure: { reason, detail } };
 }
 

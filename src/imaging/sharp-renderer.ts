@@ -34,6 +34,7 @@ const SAME_COLOUR = '#1f77b4';
 const DIFFERENT_COLOUR = '#ff7f0e';
 const THRESHOLD_COLOUR = '#d62728';
 const PROPOSED_COLOUR = '#2ca02c';
+const CLOSEST_COLOUR = '#444444';
 
 /** Draws contact sheets and similarity plots with sharp, text through SVG overlays (librsvg). */
 export class SharpRenderer implements Renderer {
@@ -94,13 +95,14 @@ export class SharpRenderer implements Renderer {
     if (!Number.isFinite(data.threshold)) throw new RangeError(`threshold ${data.threshold} is not a number`);
     const same = data.same.filter(Number.isFinite);
     const different = data.different.filter(Number.isFinite);
+    const closest = (data.closest ?? []).filter(Number.isFinite);
     const { width, height, left, right, top, bottom } = PLOT_LAYOUT;
     const plotRight = width - right;
     const plotBottom = height - bottom;
 
     // A loop, not Math.min(...scores): a big group has more pairs than a call can take arguments.
     let lowest = Math.min(data.threshold, data.proposed ?? 1, 1);
-    for (const score of [...same, ...different]) lowest = Math.min(lowest, score);
+    for (const score of [...same, ...different, ...closest]) lowest = Math.min(lowest, score);
     // The small epsilon keeps 0.6 (stored as 0.59999…) from flooring to 0.55.
     const xMin = Math.min(0.95, Math.floor(lowest * 20 + 1e-9) / 20);
     const span = 1 - xMin;
@@ -108,8 +110,9 @@ export class SharpRenderer implements Renderer {
     const bins = Math.round(span / binWidth);
     const sameShares = histogram(same, xMin, binWidth, bins);
     const differentShares = histogram(different, xMin, binWidth, bins);
+    const closestShares = histogram(closest, xMin, binWidth, bins);
     // With no pairs at all the axis still needs a scale; 10% is as good as any.
-    const peak = Math.max(...sameShares, ...differentShares) || 10;
+    const peak = Math.max(...sameShares, ...differentShares, ...closestShares) || 10;
     const yStep = niceStep(peak, 6);
     const yMax = Math.ceil(peak / yStep - 1e-9) * yStep;
     const xOf = (value: number): number => plotX(value, xMin);
@@ -144,6 +147,13 @@ export class SharpRenderer implements Renderer {
           `<rect x="${x.toFixed(2)}" y="${y.toFixed(2)}" width="${(xOf(xMin + (i + 1) * binWidth) - x).toFixed(2)}" height="${(plotBottom - y).toFixed(2)}" fill="${colour}" fill-opacity="0.55"/>`,
         );
       });
+    }
+    // The photos' faces as a stepped outline over the bars: unlabelled, so not a third colour of bar.
+    if (closest.length > 0) {
+      const steps = closestShares.map(
+        (share, i) => `H${xOf(xMin + i * binWidth).toFixed(2)} V${yOf(share).toFixed(2)} H${xOf(xMin + (i + 1) * binWidth).toFixed(2)}`,
+      );
+      svg.push(`<path d="M${left} ${plotBottom} ${steps.join(' ')} V${plotBottom}" fill="none" stroke="${CLOSEST_COLOUR}" stroke-width="2"/>`);
     }
     svg.push(`<path d="M${left} ${top} V${plotBottom} H${plotRight}" fill="none" stroke="#222"/>`);
 
@@ -183,8 +193,13 @@ export class SharpRenderer implements Renderer {
       svg.push(text(legendX + 20, 56, label));
       legendX += 20 + textWidth(label, 13, false) + 24;
     }
+    if (closest.length > 0) {
+      svg.push(`<line x1="${left}" y1="67" x2="${left + 14}" y2="67" stroke="${CLOSEST_COLOUR}" stroke-width="2"/>`);
+      svg.push(text(left + 20, 71, `faces in the photos, best match to anyone known (unlabelled): n=${closest.length.toLocaleString('en-US')}`));
+    }
     svg.push(text(plotRight, 56, "bars: % of each group's pairs", 'text-anchor="end" fill="#555"'));
-    svg.push(text((left + plotRight) / 2, height - 12, 'cosine similarity', 'text-anchor="middle"'));
+    // Not a raw cosine: the engine maps its models' cosines onto one scale (README, "How it recognises faces").
+    svg.push(text((left + plotRight) / 2, height - 12, "similarity (facefile's scale)", 'text-anchor="middle"'));
     const yLabelAt = `16 ${(top + plotBottom) / 2}`;
     svg.push(text(16, (top + plotBottom) / 2, `% of pairs per ${formatNumber(binWidth)} bin`, `text-anchor="middle" transform="rotate(-90 ${yLabelAt})"`));
 

@@ -7,9 +7,16 @@ export interface PhotoJobMeta {
   readonly group: GroupId;
   readonly postedBy?: string;
   readonly postedAt: string;
+  /** When the bot queued it (ISO); jobs queued by an older version have none. */
+  readonly queuedAt?: string;
   readonly originalName?: string;
   /** Platform ids (chat, message, file, ...), for the reply or reaction and the record. */
   readonly source: Readonly<Record<string, string>>;
+  /**
+   * Brought in from the chat's history (a backfill), not posted just now: filed after every live
+   * photo waiting, and nobody in the chat is answered for it.
+   */
+  readonly imported?: boolean;
 }
 
 /** The photo of a job as the library takes it: the bytes, and where and when they were posted. */
@@ -17,6 +24,8 @@ export function incomingPhoto(bytes: Uint8Array, meta: PhotoJobMeta): IncomingPh
   return {
     bytes,
     postedAt: new Date(meta.postedAt),
+    // A job from before queuedAt was kept was queued when it was posted, give or take a retry.
+    queuedAt: new Date(meta.queuedAt ?? meta.postedAt),
     source: meta.source,
     ...(meta.postedBy ? { postedBy: meta.postedBy } : {}),
     ...(meta.originalName ? { originalName: meta.originalName } : {}),
@@ -72,6 +81,11 @@ export interface PhotoJobs {
   add(bytes: Uint8Array, meta: PhotoJobMeta): Promise<void>;
   /** The photos of a group that could not be filed after every try. */
   deadLetters(group: GroupId): Promise<number>;
+  /**
+   * Deletes the group's set-aside photos (never filed, so nobody knows whom they show): those
+   * posted by `postedBy`, or every one of the group without it. Part of a forget; returns how many.
+   */
+  forgetSetAside(group: GroupId, postedBy?: string): Promise<number>;
   /**
    * Resolves true when the jobs accepted so far are done, or false after `timeoutMs`: a forgetting
    * waits for this, so that a photo posted just before is filed first and then forgotten.

@@ -1,22 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describeError, type Log } from '../core/index.ts';
+import { describeError, type GroupId, type Log } from '../core/index.ts';
 import { writeAtomically } from '../files/index.ts';
 import type { PhotoLibrary } from '../core/library/index.ts';
 import type { PhotoJobEvent, PhotoJobHandler, PhotoJobMeta, PhotoJobs, RetryPolicy } from './photo-jobs.ts';
+import { GroupTurns } from './group-turns.ts';
 import { PhotoProcessor, type PhotoJobStore } from './photo-processor.ts';
+import { deleteSetAside } from './set-aside.ts';
+import { QueueBounds, type QueueLimits } from './queue-bounds.ts';
 
 export interface PhotoQueueOptions {
   readonly dir: string;
   /** Only `ingest` is used: where each photo is filed. */
   readonly library: Pick<PhotoLibrary, 'ingest'>;
   readonly log: Log;
-  /** Jobs filed at once; the library still serialises each group. */
+  /** Jobs filed at once; the library still serialises each group, and `GroupTurns` shares them out. */
   readonly concurrency: number;
   readonly retry?: RetryPolicy;
   /** Told about every try that ends or is tried again (metrics). */
   readonly onJob?: (event: PhotoJobEvent) => void;
+  /** How much may wait; unbounded when absent (tools, tests). */
+  readonly limits?: QueueLimits;
 }
 
 /**
@@ -24,7 +29,8 @@ export interface PhotoQueueOptions {
  * crash loses nothing: what was accepted is processed on the next start. A job is `<id>.bin` (the
  * photo) and `<id>.json` (where it came from), each written to a temporary name, flushed to the
  * disk and renamed, the folder flushed too; the `.json` is written last and marks the job as
- * accepted. Jobs run `concurrency` at a time, oldest first.
+ * accepted. Jobs run `concurrency` at a time, oldest first, taking turns by group (`GroupTurns`):
+ * a group that is held up does not hold up the others.
  *
  * Nothing accepted is ever deleted unfiled: a job that cannot be read is moved to `quarantine/`,
  * one whose filing keeps failing is retried with growing pauses and then moved to `dead-letter/`,
@@ -32,10 +38,15 @@ export interface PhotoQueueOptions {
  */
 export class PhotoQueue implements PhotoJobs {
   private readonly handlers = new Map<string, PhotoJobHandler>();
-  private readonly waiting: string[] = [];
+  private readonly waiting = new GroupTurns();
+  private readonly bounds: QueueBounds;
   private readonly retries = new Map<string, NodeJS.Timeout>();
-  /** The jobs being filed now. */
-  private readonly active = new Set<string>();
+  /** Photos in `dead-letter/`, by group: counted once at the start, then kept, so `/stats` reads no folder. */
+  private readonly deadByGroup = new Map<string, number>();
+  /** The waiting or running jobs imported from a chat's history (`GroupTurns` serves them last). */
+  private readonly imported = new Set<string>();
+  /** The jobs being filed now, and their groups. */
+  private readonly active = new Map<string, string>();
   private readonly processor: PhotoProcessor;
   private readonly store: PhotoJobStore;
   private sequence = 0;
@@ -44,6 +55,7 @@ export class PhotoQueue implements PhotoJobs {
   private drained: (() => void) | undefined;
 
   constructor(private readonly options: PhotoQueueOptions) {
+    this.bounds = new QueueBounds(options.limits);
     this.processor = new PhotoProcessor({
       library: options.library,
       log: options.log,
@@ -55,9 +67,14 @@ export class PhotoQueue implements PhotoJobs {
     });
     this.store = {
       done: async ({ id }) => {
+        this.bounds.remove(id);
+        this.imported.delete(id);
         for (const ext of ['.json', '.bin', '.tries']) await rm(path.join(this.dir, `${id}${ext}`), { force: true });
       },
-      setAside: ({ id }, folder, why) => this.setAside(id, folder, why),
+      setAside: async ({ id, meta }, folder, why) => {
+        await this.setAside(id, folder, why);
+        if (folder === DEAD_LETTER) this.deadByGroup.set(meta.group, (this.deadByGroup.get(meta.group) ?? 0) + 1);
+      },
     };
   }
 
@@ -84,47 +101,79 @@ export class PhotoQueue implements PhotoJobs {
     for (const name of names) {
       if (name.endsWith('.bin') && !accepted.has(name.slice(0, -4))) await this.setAside(name.slice(0, -4), QUARANTINE, 'a photo without its description');
     }
+    await this.countDeadLetters();
     this.sequence = ids.reduce((max, id) => Math.max(max, Number(id.split('-')[0]) || 0), Date.now());
-    for (const id of ids) this.waiting.push(id);
+    // A description that cannot be read is quarantined when its turn comes, whatever group it falls in.
+    for (const id of ids) {
+      const { group, imported } = await laneOf(path.join(this.dir, `${id}.json`));
+      if (imported) this.imported.add(id);
+      this.waiting.push(id, group, imported);
+      // Counted, never refused: they were accepted before.
+      this.bounds.add(
+        id,
+        group,
+        await stat(path.join(this.dir, `${id}.bin`)).then(
+          (info) => info.size,
+          () => 0,
+        ),
+        false,
+      );
+    }
     if (ids.length > 0) this.options.log.info({ jobs: ids.length }, 'resuming queued photos');
     this.pump();
     return ids.length;
   }
 
-  /** Accepts a photo: once this resolves, it is on the disk and will be filed even if the process stops. */
+  /**
+   * Accepts a photo: once this resolves, it is on the disk and will be filed even if the process
+   * stops. Throws `QueueFullError`, having written nothing, when it would go over the queue's limits.
+   */
   async add(bytes: Uint8Array, meta: PhotoJobMeta): Promise<void> {
     if (this.stopping) throw new Error('the photo queue is stopping');
     const id = `${String(++this.sequence).padStart(16, '0')}-${randomBytes(3).toString('hex')}`;
+    this.bounds.add(id, meta.group, bytes.byteLength, true);
     try {
       await writeAtomically(path.join(this.dir, `${id}.bin`), bytes, { durable: true });
       await writeAtomically(path.join(this.dir, `${id}.json`), JSON.stringify(meta), { durable: true });
     } catch (error) {
+      this.bounds.remove(id);
       await rm(path.join(this.dir, `${id}.bin`), { force: true });
       throw error;
     }
-    this.waiting.push(id);
+    if (meta.imported === true) this.imported.add(id);
+    this.waiting.push(id, meta.group, meta.imported === true);
     this.pump();
   }
 
   /** Jobs accepted and not yet done (waiting, running, or waiting to be tried again). */
   get size(): number {
-    return this.waiting.length + this.active.size + this.retries.size;
+    return this.waiting.size + this.active.size + this.retries.size;
   }
 
   depth(): Promise<Record<string, number>> {
-    return Promise.resolve({ waiting: this.waiting.length, active: this.active.size, delayed: this.retries.size });
+    return Promise.resolve({ waiting: this.waiting.size, active: this.active.size, delayed: this.retries.size });
   }
 
   /** The photos of a group that could not be filed after every try, kept in `dead-letter/`. */
-  async deadLetters(group: string): Promise<number> {
+  deadLetters(group: string): Promise<number> {
+    return Promise.resolve(this.deadByGroup.get(group) ?? 0);
+  }
+
+  private async countDeadLetters(): Promise<void> {
     const folder = path.join(this.dir, DEAD_LETTER);
     const names = await readdir(folder).catch(() => [] as string[]);
-    let count = 0;
+    this.deadByGroup.clear();
     for (const name of names.filter((n) => n.endsWith('.json'))) {
-      const meta = await readFile(path.join(folder, name), 'utf8').then(parseMeta, () => undefined);
-      if (meta?.group === group) count++;
+      const group = await groupOf(path.join(folder, name));
+      if (group) this.deadByGroup.set(group, (this.deadByGroup.get(group) ?? 0) + 1);
     }
-    return count;
+  }
+
+  async forgetSetAside(group: GroupId, postedBy?: string): Promise<number> {
+    const deleted = (await deleteSetAside(this.dir, group, postedBy)).length;
+    // /stats's count of dead letters is kept in memory: count again after a change.
+    if (deleted > 0) await this.countDeadLetters();
+    return deleted;
   }
 
   pause(): void {
@@ -162,7 +211,7 @@ export class PhotoQueue implements PhotoJobs {
 
   /** Jobs accepted and not done: waiting, being filed, or waiting to be tried again. */
   private openJobs(): Set<string> {
-    return new Set([...this.waiting, ...this.active, ...this.retries.keys()]);
+    return new Set([...this.waiting.ids(), ...this.active.keys(), ...this.retries.keys()]);
   }
 
   /** Resolves when every accepted job is done (tests, and shutdown when the caller wants all). */
@@ -171,20 +220,23 @@ export class PhotoQueue implements PhotoJobs {
   }
 
   private pump(): void {
-    while (!this.paused && this.active.size < this.options.concurrency && this.waiting.length > 0) {
-      const id = this.waiting.shift()!;
-      this.active.add(id);
-      void this.run(id)
+    while (!this.paused) {
+      const job = this.waiting.take(this.active.size, this.options.concurrency);
+      if (!job) return;
+      const { id, group } = job;
+      this.active.set(id, group);
+      void this.run(id, group)
         .catch((error: unknown) => this.options.log.error({ err: error, job: id }, 'a queued photo could not be handled'))
         .finally(() => {
           this.active.delete(id);
+          this.waiting.finished(group);
           if (this.active.size === 0 && this.stopping) this.drained?.();
           this.pump();
         });
     }
   }
 
-  private async run(id: string): Promise<void> {
+  private async run(id: string, group: string): Promise<void> {
     const files = { bin: path.join(this.dir, `${id}.bin`), json: path.join(this.dir, `${id}.json`), tries: path.join(this.dir, `${id}.tries`) };
     // The description's time is when the photo was accepted (or last tried).
     const acceptedAt = await stat(files.json).then(
@@ -208,7 +260,7 @@ export class PhotoQueue implements PhotoJobs {
     if (this.paused) return;
     const timer = setTimeout(() => {
       this.retries.delete(id);
-      this.waiting.push(id);
+      this.waiting.push(id, group, this.imported.has(id));
       this.pump();
     }, outcome.delayMs);
     this.retries.set(id, timer);
@@ -216,6 +268,8 @@ export class PhotoQueue implements PhotoJobs {
 
   /** Moves a job's files into a folder of its own, with a note of why: never deletes them. */
   private async setAside(id: string, folder: typeof QUARANTINE | typeof DEAD_LETTER, why: string): Promise<void> {
+    this.bounds.remove(id);
+    this.imported.delete(id);
     const target = path.join(this.dir, folder);
     await mkdir(target, { recursive: true });
     for (const ext of ['.bin', '.json', '.tries']) {
@@ -228,6 +282,21 @@ export class PhotoQueue implements PhotoJobs {
 }
 
 const QUARANTINE = 'quarantine' as const;
+
+/** The group a job description names, or '' when it cannot be read (it is quarantined in its turn). */
+async function groupOf(file: string): Promise<string> {
+  return (await laneOf(file)).group;
+}
+
+/** The group a job description names and whether it was imported; '' when it cannot be read. */
+async function laneOf(file: string): Promise<{ group: string; imported: boolean }> {
+  try {
+    const meta = parseMeta(await readFile(file, 'utf8'));
+    return { group: meta.group, imported: meta.imported === true };
+  } catch {
+    return { group: '', imported: false };
+  }
+}
 const DEAD_LETTER = 'dead-letter' as const;
 
 function parseMeta(text: string): PhotoJobMeta {

@@ -1,6 +1,6 @@
 /**
  * The descriptors this engine can compute; `facefile eval` and `npm run bench -- albums` compare
- * them (README, "Recognition quality"):
+ * them (docs/development.md, "Recognition quality"):
  * - `dlib-*`: face-api's port of dlib's ResNet (128-d) on a 150-pixel chip aligned to dlib's mean
  *   face by a similarity fit on 7 points (eye corners, nose base, mouth corners) or 19 points (with
  *   the eyelids, nose bridge and lips);

@@ -2,3 +2,4 @@ export { MeshFaceEngine, SHIPPED_EMBEDDER, FALLBACK_EMBEDDER, DEFAULT_THRESHOLD,
 export { EMBEDDERS, type EmbedderName } from './embedders.ts';
 export { PooledFaceEngine } from './pooled-engine.ts';
 export type { BackendPreference } from './model-backends.ts';
+export { OnnxSimilarityKernel } from './onnx/index.ts';

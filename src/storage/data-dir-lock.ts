@@ -2,13 +2,21 @@ import { readFile, writeFile, rm, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { StartupError } from '../core/index.ts';
+import { DataDirInUseError } from '../core/index.ts';
 
-/** Who holds a data folder: written beside the lock so that a refused process can name them. */
+/**
+ * Who holds a data folder: written beside the lock so that a refused process can name them. A pid
+ * alone does not tell a live holder from a dead one: a restarted container is pid 1 again, on the
+ * same host name. The boot and the process's start time (Linux) tell the two lives apart.
+ */
 interface Holder {
   readonly pid: number;
   readonly host: string;
   readonly since: string;
+  /** The kernel's boot id: another boot, another process. */
+  readonly boot?: string;
+  /** The process's start time in clock ticks since boot: a pid used again starts later. */
+  readonly started?: string;
 }
 
 export interface DataDirLock {
@@ -34,19 +42,17 @@ export async function lockDataDir(dataDir: string, onLost: (error: Error) => voi
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
     const holder = await readHolder(holderFile);
-    if (holder && isAlive(holder)) {
-      throw new StartupError(
-        `${dataDir} is in use by another facefile (process ${holder.pid} on ${holder.host}, since ${holder.since}); stop it first, or give this one its own DATA_DIR`,
-      );
+    if (holder && (await isAlive(holder))) {
+      throw new DataDirInUseError(dataDir, `process ${holder.pid} on ${holder.host}, since ${holder.since}`);
     }
     // The last holder died without releasing: its lock goes stale within `staleMs`.
     release = await lockfile
       .lock(dataDir, { ...options, retries: { retries: Math.ceil(staleMs / 1000) + 2, factor: 1, minTimeout: 1000, maxTimeout: 1000 } })
       .catch((retryError: unknown) => {
-        throw new StartupError(`${dataDir} is locked by another facefile; stop it first, or give this one its own DATA_DIR`, { cause: retryError });
+        throw new DataDirInUseError(dataDir, undefined, { cause: retryError });
       });
   }
-  const holder: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+  const holder: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), ...(await lifeOf(process.pid)) };
   await writeFile(holderFile, JSON.stringify(holder));
   return {
     async release() {
@@ -64,13 +70,33 @@ async function readHolder(file: string): Promise<Holder | undefined> {
   }
 }
 
-/** On this host, whether the process still runs; on another host (a shared volume), assume so. */
-function isAlive(holder: Holder): boolean {
+/**
+ * On this host, whether the process still runs, and is the one that wrote the lock (not another
+ * process, or this one after a restart, given the same pid); on another host (a shared volume),
+ * assume so.
+ */
+async function isAlive(holder: Holder): Promise<boolean> {
   if (holder.host !== os.hostname()) return true;
   try {
     process.kill(holder.pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (holder.boot === undefined || holder.started === undefined) return true;
+  const now = await lifeOf(holder.pid);
+  if (now.boot === undefined || now.started === undefined) return true;
+  return now.boot === holder.boot && now.started === holder.started;
+}
+
+/** The boot and the start time of process `pid`, where /proc tells them (Linux); nothing elsewhere. */
+async function lifeOf(pid: number): Promise<Pick<Holder, 'boot' | 'started'>> {
+  try {
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The name in brackets (field 2) may hold spaces; the start time is field 22.
+    const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return started ? { boot, started } : {};
+  } catch {
+    return {};
   }
 }

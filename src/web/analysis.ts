@@ -1,6 +1,6 @@
-import type { Embedding, GalleryPerson, MatchPolicy } from '../core/index.ts';
+import type { Box, Embedding, GalleryPerson, MatchPolicy } from '../core/index.ts';
 import { clusterFaces } from '../core/index.ts';
-import { matchFaces, similarityDistributions } from '../core/index.ts';
+import { matchFaces, scorePeople, similarityDistributions } from '../core/index.ts';
 import { NO_FACES_FOLDER as NO_FACES, UNKNOWN_FOLDER as UNKNOWN } from '../archive/index.ts';
 import type { RunPhoto, RunResult } from './archive-runner.ts';
 
@@ -52,16 +52,30 @@ export function baselineFolders(result: RunResult): string[][] {
   return result.photos.map((photo) => foldersFor(photo, result.gallery, { threshold: result.threshold, margin: result.margin }));
 }
 
-/** The threshold plot's two histograms for a run: its gallery and the faces it named. */
-export function runDistributions(result: RunResult): { same: number[]; different: number[] } {
-  const policy = { threshold: result.threshold, margin: result.margin };
-  const named = result.photos.flatMap((photo) =>
-    matchFaces(photo.faces, result.gallery, policy).flatMap((match, i) => {
-      const embedding = photo.faces[i]?.embedding;
-      return match.kind === 'person' && embedding ? [{ embedding, personId: match.personId }] : [];
-    }),
+/** The threshold plot's data for a run: same- and different-person pairs among the known photos, and each photo face's best match. */
+export function runDistributions(result: RunResult): { same: number[]; different: number[]; closest: number[] } {
+  // The labelled groups come from the known photos alone: a face the run named is above the
+  // threshold by construction, so counting it as "same person" would hide every near miss.
+  const labelled = similarityDistributions(result.gallery, []);
+  // Each face's best match, scored as the matcher scores (a person with no sample has no score).
+  const closest = result.photos.flatMap((photo) =>
+    photo.faces.flatMap((face) =>
+      face.embedding
+        ? scorePeople(face.embedding, result.gallery)
+            .slice(0, 1)
+            .map((best) => best.similarity)
+        : [],
+    ),
   );
-  return similarityDistributions(result.gallery, named);
+  return { ...labelled, closest };
+}
+
+/** The box of the face in `photo` that the run filed under `person` (the biggest, should there be two); undefined when none is. */
+export function faceFiledAs(result: RunResult, photo: RunPhoto, person: string): Box | undefined {
+  const policy = { threshold: result.threshold, margin: result.margin };
+  return matchFaces(photo.faces, result.gallery, policy)
+    .flatMap((match, i) => (match.kind === 'person' && match.personId === person ? [photo.faces[i]!.box] : []))
+    .sort((a, b) => b.width * b.height - a.width * a.height)[0];
 }
 
 /** One face of an unknown cluster: which photo of the run, which face in it. */

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, Log, MatchPolicy, Renderer } from '../core/index.ts';
+import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, Log, MatchPolicy, PhotoTagger, Renderer } from '../core/index.ts';
 import { sha256Hex } from '../core/index.ts';
+import { DEFAULT_MAX_PHOTO_BYTES, readCapped } from '../files/index.ts';
 import { ArchiveJob, type ArchiveProgress } from '../archive/index.ts';
 import type { ArchiveFolders, ArchiveRunner, RunProgress, RunResult } from './archive-runner.ts';
 
@@ -9,6 +9,10 @@ export interface ArchiveRunnerParts {
   readonly engine: FaceEngine;
   readonly decoder: ImageDecoder;
   readonly cache: FaceCache;
+  /** A photo file larger than this is refused from its size, never read. */
+  readonly maxBytes?: number;
+  /** Writes the copies' face names and dates; without one, the copies carry none. */
+  readonly tagger?: PhotoTagger;
   close(): Promise<void>;
 }
 
@@ -46,11 +50,13 @@ export class JobArchiveRunner implements ArchiveRunner {
       policy,
     });
     onProgress({ phase: 'starting', done: 0, total: plan.photos.length });
-    const { engine, decoder, cache } = await this.start();
+    const { engine, decoder, cache, tagger, maxBytes = DEFAULT_MAX_PHOTO_BYTES } = await this.start();
     const job = new ArchiveJob({
       engine,
       decoder,
       cache,
+      maxBytes,
+      ...(tagger ? { tagger } : {}),
       log: this.options.log,
       renderer: this.options.renderer,
       progress: progressTo(onProgress),
@@ -59,7 +65,12 @@ export class JobArchiveRunner implements ArchiveRunner {
     onProgress({ phase: 'finishing', done: 0, total: report.outcomes.length });
 
     // The job found these faces and cached them by content; the page needs them for its previews.
-    const facesOf = async (file: string, hash?: string): Promise<readonly DetectedFace[]> => (await cache.get(hash ?? sha256Hex(await readFile(file)))) ?? [];
+    const facesOf = async (file: string, hash?: string): Promise<readonly DetectedFace[]> => {
+      if (hash) return (await cache.get(hash)) ?? [];
+      const read = await readCapped(file, maxBytes);
+      if ('tooLarge' in read) return [];
+      return (await cache.get(sha256Hex(read.bytes))) ?? [];
+    };
     const gallery: GalleryPerson[] = [];
     // The photos the job did not use for a person are listed as that person's problems.
     const unused = new Set(report.known.flatMap((k) => k.problems.map((p) => p.file)));

@@ -2,8 +2,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 
-/** The cookie the page's first (token-bearing) request sets, so later requests need no query. */
-export const TOKEN_COOKIE = 'facefile_ui';
+/**
+ * The cookie the page's first (token-bearing) request sets, so later requests need no query. Named
+ * per port: cookies do not tell ports apart, and two `facefile ui` on one machine must neither
+ * share nor overwrite each other's.
+ */
+export function tokenCookie(port: number): string {
+  return `facefile_ui_${port}`;
+}
 /** State-changing requests carry the token in this header too: a cross-site form cannot set it. */
 export const TOKEN_HEADER = 'x-facefile-token';
 
@@ -22,15 +28,43 @@ export function tokenMatches(presented: string | undefined, token: string): bool
   return timingSafeEqual(digest(presented), digest(token));
 }
 
-/** The token a request presents: in the query (`?token=`), or else in the cookie set from it. */
-export function presentedToken(url: URL, cookieHeader: string | undefined): string | undefined {
+/** The token a request presents: in the query (`?token=`), or else in the cookie (`cookie`) set from it. */
+export function presentedToken(url: URL, cookieHeader: string | undefined, cookie: string): string | undefined {
   const fromQuery = url.searchParams.get('token');
   if (fromQuery !== null) return fromQuery;
   for (const part of (cookieHeader ?? '').split(';')) {
     const [name, ...value] = part.trim().split('=');
-    if (name === TOKEN_COOKIE) return value.join('=');
+    if (name === cookie) return value.join('=');
   }
   return undefined;
+}
+
+/**
+ * Codes that each open the page once, shortly after they are made: what the browser is started
+ * with, since a command line can be read by every user of the machine (`ps`). The code is traded
+ * for the cookie at the first request; the token itself never rides on a command line.
+ */
+export class OneTimeCodes {
+  private readonly codes = new Map<string, number>();
+
+  constructor(
+    private readonly ttlMs = 120_000,
+    private readonly now = () => Date.now(),
+  ) {}
+
+  mint(): string {
+    const code = newToken();
+    this.codes.set(code, this.now() + this.ttlMs);
+    return code;
+  }
+
+  /** Whether `code` was made here, is not too old, and was not used: it cannot be used again. */
+  take(code: string): boolean {
+    const until = this.codes.get(code);
+    this.codes.delete(code);
+    for (const [other, otherUntil] of this.codes) if (otherUntil < this.now()) this.codes.delete(other);
+    return until !== undefined && until >= this.now();
+  }
 }
 
 /**

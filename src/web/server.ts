@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { THRESHOLD_RANGE, describeError, type Log } from '../core/index.ts';
 import { isPhotoName } from '../files/index.ts';
 import { listFolders, makeFolder } from './folders.ts';
-import { TOKEN_COOKIE, TOKEN_HEADER, hostAllowed, newToken, presentedToken, resolveUnder, tokenMatches, type PathRefusal } from './security.ts';
+import { OneTimeCodes, TOKEN_HEADER, hostAllowed, newToken, presentedToken, resolveUnder, tokenCookie, tokenMatches, type PathRefusal } from './security.ts';
 import { ZIP_FOLDER, type FolderRole, type NameResult, type UiSession } from './session.ts';
 import type { Thumbnails } from './thumbnails.ts';
 
@@ -47,13 +47,27 @@ const REFUSALS: Record<PathRefusal, string> = {
   missing: 'no such file or folder',
 };
 
-const NAME_PROBLEMS: Record<Exclude<NameResult, { ok: true }>['problem'], string> = {
-  'no-cluster': 'that unknown person is gone: the results changed, look again',
-  busy: 'a run is in progress: name them when it ends',
-  empty: 'type a name first',
-  'too-long': 'that name is too long',
-  'no-sample': 'no photo of this face could be added to the known faces',
-};
+/** What the page says when naming an unknown person is refused. */
+function nameProblem(named: Exclude<NameResult, { ok: true }>): string {
+  switch (named.problem) {
+    case 'no-cluster':
+      return 'that unknown person is gone: the results changed, look again';
+    case 'busy':
+      return 'a run is in progress: name them when it ends';
+    case 'empty':
+      return 'type a name first';
+    case 'too-long':
+      return 'that name is too long';
+    case 'invisible':
+      return 'that name has a blank character that could hide it: type it without';
+    case 'no-sample':
+      return 'no photo of this face could be added to the known faces';
+    case 'exists':
+      return `${named.existing} is known already. Are these photos of ${named.existing}?`;
+    case 'confusable':
+      return `that name reads like ${named.existing}, who is known already: type ${named.existing} to add to them, or a name that cannot be taken for it`;
+  }
+}
 
 export interface UiServerOptions {
   readonly session: UiSession;
@@ -70,6 +84,11 @@ export interface UiServer {
   readonly url: string;
   readonly port: number;
   readonly token: string;
+  /**
+   * An address that opens the page once, within two minutes, without the token in it: for a
+   * browser started on a command line, which other users of the machine can read.
+   */
+  openOnce(): string;
   close(): Promise<void>;
 }
 
@@ -86,6 +105,7 @@ interface Request {
  */
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
   const token = options.token ?? newToken();
+  const codes = new OneTimeCodes();
   const files = await loadPublicFiles();
   const { session, thumbnails, log } = options;
   let port = 0;
@@ -123,10 +143,13 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       json(res, 202, session.state());
     },
     'POST /api/name': async ({ req, res }) => {
-      const body = await readJson(req, z.object({ cluster: z.number().int(), name: z.string() }));
-      if (!body) return json(res, 400, { error: 'expected { cluster, name }' });
-      const named = await session.nameCluster(body.cluster, body.name);
-      if (!named.ok) return json(res, named.problem === 'busy' || named.problem === 'no-cluster' ? 409 : 400, { error: NAME_PROBLEMS[named.problem] });
+      const body = await readJson(req, z.object({ cluster: z.number().int(), name: z.string(), merge: z.boolean().optional() }));
+      if (!body) return json(res, 400, { error: 'expected { cluster, name, merge? }' });
+      const named = await session.nameCluster(body.cluster, body.name, body.merge);
+      if (!named.ok) {
+        const conflict = named.problem === 'busy' || named.problem === 'no-cluster' || named.problem === 'exists';
+        return json(res, conflict ? 409 : 400, { error: nameProblem(named), ...(named.problem === 'exists' ? { exists: named.existing } : {}) });
+      }
       json(res, 202, named);
     },
     'GET /api/results': ({ res }) => json(res, 200, session.results() ?? null),
@@ -158,14 +181,9 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       const checked = await resolveUnder(path.join(output, ZIP_FOLDER), relative);
       if (!checked.ok) return refuse(res, checked.refusal);
       if (!checked.path.endsWith('.zip')) return refuse(res, 'outside');
-      const info = await stat(checked.path);
-      res.writeHead(200, {
-        ...SECURITY_HEADERS,
-        'content-type': 'application/zip',
-        'content-length': info.size,
+      await streamFile(res, checked.path, 'application/zip', {
         'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(path.basename(checked.path))}`,
       });
-      createReadStream(checked.path).pipe(res);
     },
   };
 
@@ -178,9 +196,14 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     const checked = await resolveUnder(root, url.searchParams.get('path') ?? '');
     if (!checked.ok) return refuse(res, checked.refusal);
     if (!isPhotoName(checked.path)) return refuse(res, 'outside');
-    if (as === 'original')
-      return send(res, 200, CONTENT_TYPES[path.extname(checked.path).toLowerCase()] ?? 'application/octet-stream', await readFile(checked.path));
-    const jpeg = await thumbnails.photo(checked.path);
+    if (as === 'original') {
+      // Streamed: a photo of any size costs a buffer, not its size in memory.
+      return streamFile(res, checked.path, CONTENT_TYPES[path.extname(checked.path).toLowerCase()] ?? 'application/octet-stream');
+    }
+    // In a person's grid (`for=<person>`), centred on that person's face.
+    const person = url.searchParams.get('for');
+    const face = person === null ? undefined : session.faceOf(checked.path, person);
+    const jpeg = face ? await thumbnails.photoAround(checked.path, face) : await thumbnails.photo(checked.path);
     if (!jpeg) return json(res, 404, { error: 'this photo cannot be shown' });
     send(res, 200, 'image/jpeg', jpeg);
   }
@@ -188,11 +211,16 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!hostAllowed(req.headers.host, port)) return json(res, 403, { error: 'wrong Host' });
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    const presented = presentedToken(url, req.headers.cookie);
-    if (!tokenMatches(presented, token)) return json(res, 403, { error: 'open the address facefile ui printed: it carries the access token' });
-    if (url.searchParams.has('token')) {
-      res.setHeader('set-cookie', `${TOKEN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`);
+    const cookie = `${tokenCookie(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+    const code = url.searchParams.get('code');
+    if (req.method === 'GET' && url.pathname === '/' && code !== null) {
+      if (!codes.take(code)) return json(res, 403, { error: 'this link was used already or is too old: open the address facefile ui printed' });
+      res.writeHead(303, { ...SECURITY_HEADERS, 'set-cookie': cookie, location: '/' }).end();
+      return;
     }
+    const presented = presentedToken(url, req.headers.cookie, tokenCookie(port));
+    if (!tokenMatches(presented, token)) return json(res, 403, { error: 'open the address facefile ui printed: it carries the access token' });
+    if (url.searchParams.has('token')) res.setHeader('set-cookie', cookie);
     if (req.method === 'POST') {
       const header = req.headers[TOKEN_HEADER];
       const origin = req.headers.origin;
@@ -211,7 +239,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      log.error({ err: error, url: req.url?.replace(/token=[^&]*/, 'token=…') }, 'ui: request failed');
+      log.error({ err: error, url: req.url?.replace(/(token|code)=[^&]*/g, '$1=…') }, 'ui: request failed');
       if (!res.headersSent) json(res, 500, { error: `failed: ${describeError(error)}` });
       else res.destroy();
     });
@@ -225,6 +253,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     url: `http://127.0.0.1:${port}/?token=${token}`,
     port,
     token,
+    openOnce: () => `http://127.0.0.1:${port}/?code=${codes.mint()}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -288,6 +317,13 @@ function refuse(res: ServerResponse, refusal: PathRefusal): void {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   send(res, status, 'application/json; charset=utf-8', Buffer.from(JSON.stringify(body)));
+}
+
+/** A file as the whole answer, streamed from the disk. */
+async function streamFile(res: ServerResponse, file: string, type: string, headers: Record<string, string> = {}): Promise<void> {
+  const info = await stat(file);
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': info.size, ...headers });
+  createReadStream(file).pipe(res);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: Uint8Array): void {

@@ -1,13 +1,14 @@
 import { constants } from 'node:fs';
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Log, Renderer } from '../core/index.ts';
+import type { Box, Log, Renderer } from '../core/index.ts';
 import { describeError, PathError, safeFolderName } from '../core/index.ts';
-import { cleanPersonName } from '../core/library/index.ts';
+import { cleanPersonName, confusableNames, sameName } from '../core/library/index.ts';
 import {
   NO_FACES,
   UNKNOWN,
   baselineFolders,
+  faceFiledAs,
   previewThreshold,
   runDistributions,
   unknownClusters,
@@ -50,7 +51,9 @@ export interface UiSessionOptions {
 export type ChooseResult = { readonly ok: true } | { readonly ok: false; readonly role: FolderRole; readonly refusal: PathRefusal | 'not-a-folder' };
 export type NameResult =
   | { readonly ok: true; readonly name: string; readonly samples: number }
-  | { readonly ok: false; readonly problem: 'no-cluster' | 'busy' | 'empty' | 'too-long' | 'no-sample' };
+  | { readonly ok: false; readonly problem: 'no-cluster' | 'busy' | 'empty' | 'too-long' | 'invisible' | 'no-sample' }
+  /** `exists`: a known person has that name; asked again with `merge`, the photos are added to them. `confusable`: a different name that reads like theirs. */
+  | { readonly ok: false; readonly problem: 'exists' | 'confusable'; readonly existing: string };
 
 /**
  * The page's state on the server: the chosen folders, the run in progress or the last run's
@@ -66,7 +69,7 @@ export class UiSession {
   private runs = 0;
   private result: RunResult | undefined;
   private clusters: UnknownCluster[] = [];
-  private distributions: { same: number[]; different: number[] } | undefined;
+  private distributions: ReturnType<typeof runDistributions> | undefined;
   private baseline: string[][] | undefined;
   private readonly listeners = new Set<(state: SessionState) => void>();
 
@@ -222,6 +225,13 @@ export class UiSession {
     });
   }
 
+  /** Where `person`'s face is in the photo at `file` (a checked real path), so that its thumbnail can be centred on it. */
+  faceOf(file: string, person: string): Box | undefined {
+    const result = this.result;
+    const photo = result?.photos.find((p) => p.file === file);
+    return result && photo ? faceFiledAs(result, photo, person) : undefined;
+  }
+
   /** A face of an unknown cluster as a small JPEG; its photo too must lie inside the photos folder. */
   async clusterFace(id: number, index: number): Promise<Buffer | undefined> {
     const ref = this.clusters.find((c) => c.id === id)?.faces[index];
@@ -238,7 +248,7 @@ export class UiSession {
    * where the photo shows other people too, so the folder never teaches the wrong face), then
    * runs the archive again so its photos move into the person's folder.
    */
-  async nameCluster(id: number, rawName: string): Promise<NameResult> {
+  async nameCluster(id: number, rawName: string, merge = false): Promise<NameResult> {
     if (this.status === 'running') return { ok: false, problem: 'busy' };
     const cluster = this.clusters.find((c) => c.id === id);
     const result = this.result;
@@ -246,7 +256,14 @@ export class UiSession {
     if (!cluster || !result || !known) return { ok: false, problem: 'no-cluster' };
     const cleaned = cleanPersonName(rawName);
     if (!cleaned.ok) return { ok: false, problem: cleaned.reason };
-    const folder = path.join(known, safeFolderName(cleaned.name));
+    // A name already known adds to that person only when the user says so; a name that reads like
+    // a known one (Ian and lan, a Cyrillic letter) is refused, as the bots refuse it.
+    const names = result.known.map((k) => k.name);
+    const same = names.find((name) => sameName(name, cleaned.name));
+    if (same !== undefined && !merge) return { ok: false, problem: 'exists', existing: same };
+    const lookalike = same === undefined ? names.find((name) => confusableNames(name, cleaned.name)) : undefined;
+    if (lookalike !== undefined) return { ok: false, problem: 'confusable', existing: lookalike };
+    const folder = path.join(known, same ?? safeFolderName(cleaned.name));
     await mkdir(folder, { recursive: true });
     // Photos showing only this face first. A crop is the fallback: a known photo with two faces
     // in it teaches nothing (the archive cannot tell which face is meant).

@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import type { Box, DecodedImage, ImageDecoder } from '../core/index.ts';
+import { DEFAULT_MAX_PHOTO_BYTES, readCapped } from '../files/index.ts';
 
 /** Thumbnail edge in pixels: a grid cell on a phone, sharp on a 2x screen at about 100 CSS px. */
 export const THUMB_SIZE = 200;
@@ -20,13 +21,14 @@ export class Thumbnails {
   constructor(
     private readonly decoder: ImageDecoder,
     private readonly maxPixels: number,
+    /** A file larger than this is never read: no thumbnail. */
+    private readonly maxBytes = DEFAULT_MAX_PHOTO_BYTES,
   ) {}
 
   /** A square thumbnail of the photo at `file` (a checked, real path), or undefined when it cannot be read. */
   async photo(file: string): Promise<Buffer | undefined> {
-    const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) return undefined;
-    const key = `${file}\0${info.size}\0${info.mtimeMs}`;
+    const key = await this.keyOf(file, '');
+    if (key === undefined) return undefined;
     return this.remember(key, async () => {
       try {
         return await sharp(file, { limitInputPixels: this.maxPixels, pages: 1 })
@@ -41,11 +43,28 @@ export class Thumbnails {
     });
   }
 
+  /**
+   * A square thumbnail of the photo centred on one face (its box in the decoder's pixels): in a
+   * person's grid a group photo shows that person, not whoever stands in the middle. The square is
+   * four faces wide, or the photo's shorter side if that is less, and kept inside the photo.
+   */
+  async photoAround(file: string, box: Box): Promise<Buffer | undefined> {
+    const key = await this.keyOf(file, `around ${box.x},${box.y},${box.width},${box.height}`);
+    if (key === undefined) return undefined;
+    return this.remember(key, async () => {
+      const image = await this.decode(file);
+      if (!image || ![box.x, box.y, box.width, box.height].every(Number.isFinite)) return undefined;
+      const side = Math.round(Math.min(image.width, image.height, Math.max(box.width, box.height) * 4));
+      const clamp = (centre: number, limit: number) => Math.min(Math.max(0, Math.round(centre - side / 2)), limit - side);
+      const region = { left: clamp(box.x + box.width / 2, image.width), top: clamp(box.y + box.height / 2, image.height), width: side, height: side };
+      return rawSharp(image).extract(region).resize(THUMB_SIZE, THUMB_SIZE, { fit: 'cover' }).jpeg({ quality: 72 }).toBuffer();
+    });
+  }
+
   /** A square crop around one face (its box in the decoder's pixels), or undefined when the photo cannot be read. */
   async face(file: string, box: Box): Promise<Buffer | undefined> {
-    const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) return undefined;
-    const key = `${file}\0${info.size}\0${info.mtimeMs}\0${box.x},${box.y},${box.width},${box.height}`;
+    const key = await this.keyOf(file, `${box.x},${box.y},${box.width},${box.height}`);
+    if (key === undefined) return undefined;
     return this.remember(key, async () => {
       const image = await this.decode(file);
       if (!image) return undefined;
@@ -71,8 +90,20 @@ export class Thumbnails {
   }
 
   private async decode(file: string): Promise<DecodedImage | undefined> {
-    const decoded = await this.decoder.decode(await readFile(file));
+    const read = await readCapped(file, this.maxBytes);
+    if ('tooLarge' in read) return undefined;
+    const decoded = await this.decoder.decode(read.bytes);
     return decoded.ok ? decoded.image : undefined;
+  }
+
+  /**
+   * The cache key of a thumbnail of `file` (its path, size and modification time, and `what` of it),
+   * or undefined for a file that is not there or over the size limit: no thumbnail of it.
+   */
+  private async keyOf(file: string, what: string): Promise<string | undefined> {
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile() || info.size > this.maxBytes) return undefined;
+    return `${file}\0${info.size}\0${info.mtimeMs}\0${what}`;
   }
 
   private async remember(key: string, make: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {

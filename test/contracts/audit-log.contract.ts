@@ -37,7 +37,7 @@ export function auditLogContract(name: string, make: (kept: number) => Promise<A
       );
     });
 
-    it('GIVEN a person forgotten THEN their name leaves every entry and their own entries lose who made them', async () => {
+    it('GIVEN a person forgotten THEN their name leaves every entry and their own entries about them lose who made them', async () => {
       const log = await make(100);
       await log.record('g1', entry(1, { by: 'tg:7', byName: 'Anna S.', detail: 'added a face sample to Anna (new person)' }));
       await log.record('g1', entry(2, { by: 'tg:8', byName: 'Ben', detail: "took a photo out of anna's album" }));
@@ -48,6 +48,19 @@ export function auditLogContract(name: string, make: (kept: number) => Promise<A
         entry(1, { detail: 'added a face sample to a forgotten person (new person)' }),
       ]);
       assert.equal((await log.list('g2', 10))[0]?.byName, 'Anna S.', 'another group is untouched');
+    });
+
+    it('GIVEN a member forgotten THEN what they did to others stays theirs; only what was about them loses who', async () => {
+      const log = await make(100);
+      await log.record('g1', entry(1, { by: 'tg:9', byName: 'Mallory M.', detail: 'added a face sample to Mallory (new person)' }));
+      await log.record('g1', entry(2, { action: 'not-this', by: 'tg:9', byName: 'Mallory M.', detail: "took a photo out of Anna's album" }));
+      await log.record('g1', entry(3, { action: 'threshold', by: 'tg:9', byName: 'Mallory M.', detail: 'set the threshold from 0.930 to 0.990' }));
+      await log.scrub('g1', { name: 'Mallory', userId: 'tg:9' });
+      assert.deepEqual(await log.list('g1', 10), [
+        entry(3, { action: 'threshold', by: 'tg:9', byName: 'Mallory M.', detail: 'set the threshold from 0.930 to 0.990' }),
+        entry(2, { action: 'not-this', by: 'tg:9', byName: 'Mallory M.', detail: "took a photo out of Anna's album" }),
+        entry(1, { detail: 'added a face sample to a forgotten person (new person)' }),
+      ]);
     });
 
     it('GIVEN a group forgotten THEN its log is empty and the others keep theirs', async () => {

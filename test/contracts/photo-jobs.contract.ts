@@ -17,9 +17,10 @@ export interface PhotoJobsHarness {
 
 export const CONTRACT_RETRY: RetryPolicy = { attempts: 3, firstDelayMs: 20, factor: 2, maxDelayMs: 80 };
 
-const meta = (group: string, message: number): PhotoJobMeta => ({
+const meta = (group: string, message: number, postedBy?: string): PhotoJobMeta => ({
   platform: 'telegram',
   group,
+  ...(postedBy ? { postedBy } : {}),
   postedAt: new Date(0).toISOString(),
   source: { chat: group, message: String(message) },
 });
@@ -65,6 +66,29 @@ export function photoJobsContract(name: string, make: (t: { after(fn: () => Prom
       assert.equal(await h.jobs.deadLetters('tg:1'), 1);
       assert.equal(await h.jobs.deadLetters('tg:2'), 0);
       assert.equal(h.answers.length, 1);
+    });
+
+    it("GIVEN photos set aside in two groups WHEN a member and then the whole group is forgotten THEN their set-aside photos go, then the group's, and the other group's stay", async (t) => {
+      const h = await make(t);
+      const posts = [
+        { label: 'ada 1', group: 'tg:1', by: 'ada' },
+        { label: 'ada 2', group: 'tg:1', by: 'ada' },
+        { label: 'bob', group: 'tg:1', by: 'bob' },
+        { label: 'ada elsewhere', group: 'tg:2', by: 'ada' },
+      ];
+      for (const [i, post] of posts.entries()) {
+        h.library.failuresLeft.set(sha256Hex(photo(post.label)), 99);
+        await h.jobs.add(photo(post.label), meta(post.group, 10 + i, post.by));
+      }
+      await until(async () => (await h.setAside()).length === posts.length, 'every photo set aside', 20_000);
+
+      assert.equal(await h.jobs.forgetSetAside('tg:1', 'ada'), 2);
+      assert.equal((await h.setAside()).length, 2);
+      assert.equal(await h.jobs.deadLetters('tg:1'), 1, "bob's is still counted");
+      assert.equal(await h.jobs.forgetSetAside('tg:1'), 1);
+      assert.equal(await h.jobs.deadLetters('tg:1'), 0);
+      assert.equal(await h.jobs.deadLetters('tg:2'), 1, 'another group is not touched');
+      assert.equal((await h.setAside()).length, 1);
     });
   });
 }

@@ -196,8 +196,52 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       );
       assert.ok(Math.abs(unknown[0]!.embedding[1]! - 0.8) < 1e-6);
       const counts = await store.counts('g');
-      assert.deepEqual({ ...counts, byPerson: Object.fromEntries(counts.byPerson) }, { photos: 3, faces: 5, unknownFaces: 1, byPerson: { p1: 2, p2: 1 } });
-      assert.deepEqual({ ...(await store.counts('tg:never')), byPerson: {} }, { photos: 0, faces: 0, unknownFaces: 0, byPerson: {} });
+      assert.deepEqual(
+        { ...counts, byPerson: Object.fromEntries(counts.byPerson) },
+        { photos: 3, bytes: 30, faces: 5, unknownFaces: 1, byPerson: { p1: 2, p2: 1 } },
+      );
+      assert.deepEqual({ ...(await store.counts('tg:never')), byPerson: {} }, { photos: 0, bytes: 0, faces: 0, unknownFaces: 0, byPerson: {} });
+    });
+
+    it('GIVEN photos of Anna, Ben and both over two years THEN albumPhotos gives those showing every one asked for, posted in the period, oldest first', async () => {
+      const store = await create();
+      const at = (n: number, postedAt: string, people: (string | undefined)[], source?: Record<string, string>): PhotoRecord => ({
+        ...withFaces(
+          n,
+          people.map(() => blend(0.9)),
+          people,
+        ),
+        postedAt,
+        ...(source ? { source } : {}),
+      });
+      await store.save('g', at(90, '2024-05-01T10:00:00.000Z', ['anna', 'ben'], { channel: 'c1' }));
+      await store.save('g', at(91, '2023-12-31T23:59:59.999Z', ['ben', 'anna', 'anna']));
+      await store.save('g', at(92, '2024-01-01T00:00:00.000Z', ['anna', undefined]));
+      await store.save('g', at(93, '2025-01-01T00:00:00.000Z', ['anna', 'ben']));
+      await store.save('g', at(94, '2024-03-01T00:00:00.000Z', ['ben']));
+      await store.save('other', at(95, '2024-03-01T00:00:00.000Z', ['anna', 'ben']));
+      const hashes = async (query: Parameters<PhotoStore['albumPhotos']>[1], group = 'g') => (await store.albumPhotos(group, query)).map((p) => p.hash);
+      assert.deepEqual(await hashes({ people: ['anna'] }), [hash(91), hash(92), hash(90), hash(93)]);
+      assert.deepEqual(await hashes({ people: ['anna', 'ben'] }), [hash(91), hash(90), hash(93)], 'both on each; a person twice on one counts once');
+      assert.deepEqual(await hashes({ people: ['ben', 'anna', 'ben'] }), [hash(91), hash(90), hash(93)], 'a name given twice is one person');
+      const y2024 = { from: '2024-01-01T00:00:00.000Z', to: '2025-01-01T00:00:00.000Z' };
+      assert.deepEqual(await hashes({ people: ['anna', 'ben'], ...y2024 }), [hash(90)], 'from inclusive, to exclusive');
+      assert.deepEqual(await hashes({ people: ['anna'], ...y2024 }), [hash(92), hash(90)]);
+      assert.deepEqual(await hashes({ people: ['anna'], from: '2024-05-01T10:00:00.000Z' }), [hash(90), hash(93)]);
+      assert.deepEqual(await hashes({ people: ['anna'], to: '2024-01-01T00:00:00.000Z' }), [hash(91)]);
+      assert.deepEqual(await hashes({ people: ['anna', 'nobody'] }), []);
+      assert.deepEqual(await hashes({ people: [] }), []);
+      assert.deepEqual(await hashes({ people: ['anna', 'ben'] }, 'tg:never'), []);
+      const [found] = await store.albumPhotos('g', { people: ['anna', 'ben'], ...y2024 });
+      assert.deepStrictEqual(
+        { ...found },
+        { hash: hash(90), postedAt: '2024-05-01T10:00:00.000Z', source: { channel: 'c1' } },
+        'with its source, for the walls',
+      );
+      const [bare] = await store.albumPhotos('g', { people: ['ben'], to: '2024-01-01T00:00:00.000Z' });
+      assert.equal(bare !== undefined && 'source' in bare, false, 'no source: absent, not undefined');
+      await store.assign('g', [{ photoHash: hash(90), faceIndex: 1 }]);
+      assert.deepEqual(await hashes({ people: ['anna', 'ben'], ...y2024 }), [], 'a face named anew is seen at once');
     });
 
     it('GIVEN faces named anew THEN get and near say so, the other faces and records are unchanged, and a photo that is gone is skipped', async () => {
@@ -220,6 +264,37 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
         [hash(71), 0, 'p1'],
       ]);
       assert.equal(await store.get('g', hash(999)), undefined);
+    });
+
+    it('GIVEN faces removed THEN the later faces move up in get and near, other photos are unchanged, and what is gone is skipped', async () => {
+      const store = await create();
+      const four = withFaces(90, [blend(0.95), blend(0.94), blend(0.93), blend(0.92)], [undefined, 'p1', undefined, undefined]);
+      const two = withFaces(91, [blend(0.96), blend(0.91)], [undefined, undefined]);
+      await store.save('g', four);
+      await store.save('g', two);
+      await store.save('g', withFaces(92, [blend(0.97)], ['p2']));
+      assert.equal((await store.near('g', [axis(1)], 0.9, E)).length, 7, 'the matrix is loaded before');
+      const removed = await store.removeFaces('g', [
+        { photoHash: hash(90), faceIndex: 0 },
+        { photoHash: hash(90), faceIndex: 2 },
+        { photoHash: hash(91), faceIndex: 1 },
+        { photoHash: hash(91), faceIndex: 5 },
+        { photoHash: hash(999), faceIndex: 0 },
+      ]);
+      assert.equal(removed, 3);
+      const without = (r: PhotoRecord, gone: number[]) => ({ ...r, faces: r.faces.filter((_, i) => !gone.includes(i)) });
+      assert.deepStrictEqual(comparable(await store.get('g', hash(90))), comparable(without(four, [0, 2])));
+      assert.deepStrictEqual(comparable(await store.get('g', hash(91))), comparable(without(two, [1])));
+      assert.deepStrictEqual(comparable(await store.get('g', hash(92))), comparable(withFaces(92, [blend(0.97)], ['p2'])));
+      const near = (await store.near('g', [axis(1)], 0.9, E)).map((f) => [f.photoHash, f.faceIndex, f.personId]).sort();
+      assert.deepEqual(near, [
+        [hash(90), 0, 'p1'],
+        [hash(90), 1, undefined],
+        [hash(91), 0, undefined],
+        [hash(92), 0, 'p2'],
+      ]);
+      await store.assign('g', [{ photoHash: hash(90), faceIndex: 1, personId: 'p3' }]);
+      assert.equal((await store.get('g', hash(90)))?.faces[1]?.personId, 'p3', 'a face is named by its new position');
     });
 
     it('GIVEN faces of two embedders THEN near and unknownFaces see only the embedder asked for, and describedOtherwise lists the photos of the other', async () => {

@@ -29,6 +29,15 @@ export function settingsStoreContract(name: string, create: () => Promise<Settin
       assert.deepStrictEqual(await store.get('g'), { threshold: 0.4123456789, replyMode: 'quiet' });
       await store.save('g', { threshold: 0.5, replyMode: 'summary' });
       assert.deepStrictEqual(await store.get('g'), { threshold: 0.5, replyMode: 'summary' });
+      const full = {
+        threshold: 0.9,
+        replyMode: 'quiet',
+        removedAt: '2026-01-02T00:00:00.000Z',
+        pending: { forget: 'p1', forgetScope: 'self' },
+        forgottenAt: '2026-01-01T00:00:00.000Z',
+      } as const;
+      await store.save('g', full);
+      assert.deepStrictEqual(await store.get('g'), full);
     });
 
     it('GIVEN clusters saved THEN getClusters gives them back, and a later save replaces them', async () => {

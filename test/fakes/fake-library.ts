@@ -1,4 +1,4 @@
-import type { GroupId, Renderer, SheetFace, SimilarityPlotData } from '../../src/core/index.ts';
+import type { GroupId, GroupLocks, Renderer, SheetFace, SimilarityKernel, SimilarityPlotData } from '../../src/core/index.ts';
 import { sha256Hex } from '../../src/core/index.ts';
 import { PhotoLibrary, type LibraryDefaults } from '../../src/core/library/index.ts';
 import { FakeFaceEngine, type FakeFace } from './fake-face-engine.ts';
@@ -55,7 +55,10 @@ export interface FakeLibrary {
   albumOf(group: GroupId, name: string): Promise<string[]>;
 }
 
-export function fakeLibrary(defaults: Partial<LibraryDefaults> = {}, options: { maxConcurrentExports?: number } = {}): FakeLibrary {
+export function fakeLibrary(
+  defaults: Partial<LibraryDefaults> = {},
+  options: { maxConcurrentExports?: number; locks?: GroupLocks; kernel?: SimilarityKernel } = {},
+): FakeLibrary {
   const engine = new FakeFaceEngine();
   const albums = new MemoryAlbumStore();
   const gallery = new MemoryGalleryStore();

@@ -1,8 +1,8 @@
-import { crc32 } from 'node:zlib';
 import type { AlbumEntry, AlbumExport, AlbumStore, GroupId, PhotoRecord, PhotoRef, RepairReport, ZipPart } from '../../src/core/index.ts';
 import { StorageError } from '../../src/core/index.ts';
 // Not from src/albums/index.ts: that loads archiver, which the fake does not need.
 import { groupFolderName, safeFolderName } from '../../src/albums/safe-name.ts';
+import { storedZip as rawZip, ZIP_END_BYTES } from '../helpers/zip.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
 const EXT = /^[a-z0-9]{1,5}$/;
@@ -128,16 +128,16 @@ export class MemoryAlbumStore implements AlbumStore {
     const skipped: AlbumEntry[] = [];
     // The plan is exact here (the fake knows its zip's size), so it is never re-split.
     const plan: AlbumEntry[][] = [];
-    let size = ZIP_END;
+    let size = ZIP_END_BYTES;
     for (const entry of snapshot ?? this.entries(group, folder)) {
       const added = zipEntrySize(entry.name, entry.bytes);
-      if (ZIP_END + added > maxPartBytes) {
+      if (ZIP_END_BYTES + added > maxPartBytes) {
         tooLarge.push(entry);
         continue;
       }
       if (plan.length === 0 || size + added > maxPartBytes) {
         plan.push([]);
-        size = ZIP_END;
+        size = ZIP_END_BYTES;
       }
       plan.at(-1)!.push(entry);
       size += added;
@@ -360,9 +360,6 @@ function originalName(photo: { readonly hash: string; readonly ext: string }): s
   return `${photo.hash}.${photo.ext}`;
 }
 
-/** The end-of-central-directory record: a zip's bytes besides its entries. */
-const ZIP_END = 22;
-
 /** Local header (30) and central header (46), the name in each, and the data: no descriptor, no extras. */
 function zipEntrySize(name: string, dataBytes: number): number {
   return 30 + 46 + 2 * Buffer.byteLength(name) + dataBytes;
@@ -370,44 +367,11 @@ function zipEntrySize(name: string, dataBytes: number): number {
 
 /** A zip of `entries` with the store method, dated by the date each entry's name carries. */
 function storedZip(entries: readonly { name: string; bytes: Buffer }[]): Buffer {
-  const locals: Buffer[] = [],
-    centrals: Buffer[] = [];
-  let offset = 0;
-  for (const { name, bytes } of entries) {
-    const nameBytes = Buffer.from(name);
-    const m = ENTRY_NAME.exec(name)?.slice(1, 7).map(Number) ?? [1980, 1, 1, 0, 0, 0];
-    const [y, mo, d, h, mi, s] = m as [number, number, number, number, number, number];
-    const time = (h << 11) | (mi << 5) | (s >> 1),
-      date = ((Math.max(1980, y) - 1980) << 9) | (mo << 5) | d;
-    const crc = crc32(bytes);
-    // Both headers carry the same run of fields: time, date, CRC, both sizes, name length.
-    const fields = (header: Buffer, at: number): Buffer => {
-      header.writeUInt16LE(time, at);
-      header.writeUInt16LE(date, at + 2);
-      header.writeUInt32LE(crc, at + 4);
-      header.writeUInt32LE(bytes.length, at + 8);
-      header.writeUInt32LE(bytes.length, at + 12);
-      header.writeUInt16LE(nameBytes.length, at + 16);
-      return header;
-    };
-    const local = fields(Buffer.alloc(30), 10);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(10, 4);
-    const central = fields(Buffer.alloc(46), 12);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(10, 6);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, nameBytes, bytes);
-    centrals.push(central, nameBytes);
-    offset += local.length + nameBytes.length + bytes.length;
-  }
-  const directory = Buffer.concat(centrals);
-  const end = Buffer.alloc(ZIP_END);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
+  return rawZip(
+    entries.map(({ name, bytes }) => {
+      const m = ENTRY_NAME.exec(name)?.slice(1, 7).map(Number) ?? [1980, 1, 1, 0, 0, 0];
+      const [y, mo, d, h, mi, s] = m as [number, number, number, number, number, number];
+      return { name, bytes, dos: { time: (h << 11) | (mi << 5) | (s >> 1), date: ((Math.max(1980, y) - 1980) << 9) | (mo << 5) | d } };
+    }),
+  );
 }

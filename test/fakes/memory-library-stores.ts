@@ -1,6 +1,9 @@
 import type {
+  AlbumPhoto,
+  AlbumQuery,
   Embedding,
   FaceAssignment,
+  FaceRef,
   GalleryStore,
   GroupId,
   GroupSettings,
@@ -96,6 +99,19 @@ export class MemoryPhotoStore implements PhotoStore {
     return Promise.resolve();
   }
 
+  removeFaces(group: GroupId, faces: readonly FaceRef[]): Promise<number> {
+    const records = this.photos.of(group);
+    let removed = 0;
+    for (const [hash, r] of records) {
+      const gone = new Set(faces.filter((f) => f.photoHash === hash).map((f) => f.faceIndex));
+      if (gone.size === 0) continue;
+      const kept = r.faces.filter((_, i) => !gone.has(i));
+      removed += r.faces.length - kept.length;
+      records.set(hash, { ...r, faces: kept });
+    }
+    return Promise.resolve(removed);
+  }
+
   getMany(group: GroupId, hashes: readonly string[]): Promise<PhotoRecord[]> {
     const records = this.photos.peek(group);
     return Promise.resolve([...new Set(hashes)].flatMap((h) => (records?.has(h) ? [structuredClone(records.get(h)!)] : [])));
@@ -112,6 +128,16 @@ export class MemoryPhotoStore implements PhotoStore {
 
   filedUnder(group: GroupId, personId: string): Promise<string[]> {
     return Promise.resolve([...(this.photos.peek(group)?.values() ?? [])].filter((r) => r.faces.some((f) => f.personId === personId)).map((r) => r.hash));
+  }
+
+  albumPhotos(group: GroupId, query: AlbumQuery): Promise<AlbumPhoto[]> {
+    const people = [...new Set(query.people)];
+    if (people.length === 0) return Promise.resolve([]);
+    const found = [...(this.photos.peek(group)?.values() ?? [])]
+      .filter((r) => people.every((id) => r.faces.some((f) => f.personId === id)))
+      .filter((r) => (query.from === undefined || r.postedAt >= query.from) && (query.to === undefined || r.postedAt < query.to))
+      .sort((a, b) => (a.postedAt < b.postedAt ? -1 : a.postedAt > b.postedAt ? 1 : a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+    return Promise.resolve(found.map((r) => ({ hash: r.hash, postedAt: r.postedAt, ...(r.source ? { source: { ...r.source } } : {}) })));
   }
 
   unknownFaces(group: GroupId, embedder: string): Promise<UnknownFace[]> {
@@ -154,6 +180,7 @@ export class MemoryPhotoStore implements PhotoStore {
     const faces = records.flatMap((r) => r.faces);
     return Promise.resolve({
       photos: records.length,
+      bytes: records.reduce((sum, r) => sum + r.bytes, 0),
       faces: faces.length,
       unknownFaces: faces.filter((f) => f.embedding && f.personId === undefined).length,
       byPerson,

@@ -10,7 +10,7 @@ import { parsePairs } from '../../src/eval/verification.ts';
 import { BAD_IMAGES, GROUP, LFW, NO_DATASETS, POSTS, readLabels, shouldBeFiled, type PostLabel } from './datasets.ts';
 import type { Answer, BotDriver, Group, PhotoFile, Post } from './bot-driver.ts';
 import { photoCount } from './bot-answers.ts';
-import { readZip } from './zip.ts';
+import { originalHash8, readZip } from './zip.ts';
 
 /**
  * The answers are matched by what they mean (a name, a number, a file), never by a whole
@@ -80,8 +80,20 @@ export function describeBotBehaviour<D extends BotDriver>(platform: string, star
         }
       });
 
+      it('WHEN photos it has already are posted again in quiet mode THEN no message about them, a 👍 at most', async () => {
+        const someone = posts.find((post) => labels[post.file.name]!.people.length > 0)!;
+        const nobody = posts.find((post) => labels[post.file.name]!.people.length === 0)!;
+        // One message each: a message that carries several photos gets one 👍 for all of them.
+        const again = await bot.postPhotos(family, 'member', [someone.file, nobody.file, someone.file], { separately: true });
+        for (const post of again) assert.deepEqual(bot.repliesTo(post), [], `${post.file.name} posted again`);
+        assert.deepEqual(
+          again.map((post) => bot.reacted(post)),
+          [true, false, true],
+        );
+      });
+
       it('THEN /album of each person sends zips, each under the upload limit, that unzip to exactly the posts labels.json gives them', async () => {
-        const hashes = new Map(posts.map((post) => [post.file.name, sha256Hex(post.file.bytes)]));
+        const hashes = new Map(posts.map((post) => [post.file.name, sha256Hex(post.file.bytes).slice(0, 8)]));
         for (const person of [...new Set(Object.values(labels).flatMap((label) => label.people))].sort()) {
           const answer = await bot.command(family, 'member', { name: 'album', person });
           const zips = answer.files.filter((file) => file.name.endsWith('.zip'));
@@ -91,7 +103,7 @@ export function describeBotBehaviour<D extends BotDriver>(platform: string, star
             assert.ok(zip.bytes.length <= bot.uploadLimit, `${zip.name}: ${zip.bytes.length} bytes`);
             const file = path.join(bot.dir, `received-${person}-${i}.zip`);
             await writeFile(file, zip.bytes);
-            for (const entry of await readZip(file)) inZips.add(sha256Hex(entry.bytes));
+            for (const entry of await readZip(file)) inZips.add(originalHash8(entry.name));
           }
           for (const [file, hash] of hashes) {
             const want = shouldBeFiled(labels, file, person);
@@ -106,6 +118,68 @@ export function describeBotBehaviour<D extends BotDriver>(platform: string, star
         assert.match(answer.text, /obama/);
         assert.match(answer.text, /sheldon/);
         assert.deepEqual(answer.files, []);
+      });
+
+      describe('/album with others, in a period, as photos', () => {
+        /** The posts labels.json gives all of these people, by their hashes. */
+        const postsOf = (...people: string[]) =>
+          new Set(posts.filter((post) => people.every((person) => shouldBeFiled(labels, post.file.name, person))).map((post) => sha256Hex(post.file.bytes)));
+        const zipHashes = async (answer: Answer, tag: string) => {
+          const inZips = new Set<string>();
+          for (const [i, zip] of answer.files.filter((file) => file.name.endsWith('.zip')).entries()) {
+            const file = path.join(bot.dir, `received-${tag}-${i}.zip`);
+            await writeFile(file, zip.bytes);
+            for (const entry of await readZip(file)) inZips.add(originalHash8(entry.name));
+          }
+          return inZips;
+        };
+
+        it('WHEN a member asks for obama + biden as photos THEN exactly the posts showing both come back as photos, not a zip', async () => {
+          const answer = await bot.command(family, 'member', { name: 'album', person: 'obama', with: ['biden'], photos: true });
+          assert.deepEqual(
+            answer.files.filter((file) => file.name.endsWith('.zip')),
+            [],
+            answer.text,
+          );
+          const both = postsOf('obama', 'biden');
+          assert.equal(both.size, 2, 'the data set has two posts of obama with biden');
+          assert.deepEqual(new Set(answer.files.map((file) => sha256Hex(file.bytes))), both, answer.text);
+          assert.equal(answer.files.length, 2);
+        });
+
+        it('WHEN obama is asked for as photos THEN all of his posts come as photos (in several messages), each once and under the upload limit', async () => {
+          const answer = await bot.command(family, 'member', { name: 'album', person: 'obama', photos: true });
+          const want = postsOf('obama');
+          assert.ok(want.size > 10, 'more than one media group');
+          const got = new Set(answer.files.map((file) => sha256Hex(file.bytes)));
+          // His album also holds the photos he was enrolled with: a post each, on Discord.
+          for (const hash of want) assert.ok(got.has(hash), `${hash} among the photos: ${answer.text}`);
+          assert.equal(got.size, answer.files.length, 'each photo once');
+          assert.deepEqual(
+            answer.files.filter((file) => file.name.endsWith('.zip')),
+            [],
+          );
+          for (const file of answer.files) assert.ok(file.bytes.length <= bot.uploadLimit);
+        });
+
+        it('WHEN obama + biden is asked for in a period that holds the posts THEN a zip of just those; in a period before them, none', async () => {
+          const during = await bot.command(family, 'member', { name: 'album', person: 'obama', with: ['biden'], period: '2000..2999' });
+          const inZips = await zipHashes(during, 'obama-biden');
+          assert.deepEqual(inZips, new Set([...postsOf('obama', 'biden')].map((hash) => hash.slice(0, 8))), during.text);
+          const before = await bot.command(family, 'member', { name: 'album', person: 'obama', period: '2001' });
+          assert.deepEqual(before.files, [], before.text);
+          assert.match(before.text, SAYS.empty);
+        });
+
+        it('WHEN one of the names is nobody here, or the period makes no sense THEN it says so and sends nothing', async () => {
+          const unknown = await bot.command(family, 'member', { name: 'album', person: 'obama', with: ['Nobody'] });
+          assert.match(unknown.text, /Nobody/);
+          assert.match(unknown.text, /sheldon/);
+          assert.deepEqual(unknown.files, []);
+          const backwards = await bot.command(family, 'member', { name: 'album', person: 'obama', period: '2024..2023' });
+          assert.match(backwards.text, /period/i);
+          assert.deepEqual(backwards.files, []);
+        });
       });
 
       it('THEN /stats counts every post among the photos, /help says what the bot stores', async () => {

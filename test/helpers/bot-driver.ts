@@ -34,7 +34,8 @@ export interface Post {
 /** The bot's commands, with their arguments; each driver writes them in its platform's syntax. */
 export type Command =
   | { readonly name: 'enroll'; readonly person: string; readonly face?: number }
-  | { readonly name: 'album'; readonly person: string }
+  /** `with`: more people the photos must show; `period` as typed (`2024`, `2023..2024`); `photos`: as photos, not zips. */
+  | { readonly name: 'album'; readonly person: string; readonly with?: readonly string[]; readonly period?: string; readonly photos?: boolean }
   | { readonly name: 'people' }
   | { readonly name: 'unknown' }
   | { readonly name: 'name'; readonly cluster: number; readonly person: string }

@@ -14,10 +14,12 @@ export interface ChildRun {
 
 /**
  * Runs a TypeScript file under test/helpers as a child process with `env`, collecting its output
- * lines; with `killAfterMs`, SIGKILLs it that long after it prints READY. A child that fails on its
- * own (not killed) rejects with its stderr.
+ * lines; with `killAfterMs`, SIGKILLs it that long after it prints its first line starting with
+ * `killFrom` (READY unless said). Counting from a line rather than from the start keeps the kill
+ * inside the work however slow a loaded machine makes the start. A child that fails on its own
+ * (not killed) rejects with its stderr.
  */
-export function runChild(script: string, env: Record<string, string>, killAfterMs?: number): Promise<ChildRun> {
+export function runChild(script: string, env: Record<string, string>, killAfterMs?: number, killFrom = 'READY'): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'helpers', script)], {
       cwd: ROOT,
@@ -28,14 +30,16 @@ export function runChild(script: string, env: Record<string, string>, killAfterM
     let buffer = '';
     let stderr = '';
     let ready = Date.now();
+    let armed = false;
     child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const parts = buffer.split('\n');
       buffer = parts.pop()!;
       for (const line of parts) {
         lines.push(line);
-        if (line !== 'READY') continue;
-        ready = Date.now();
+        if (line === 'READY') ready = Date.now();
+        if (armed || !line.startsWith(killFrom)) continue;
+        armed = true;
         if (killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
       }
     });

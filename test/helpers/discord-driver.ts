@@ -188,6 +188,13 @@ function slashOptions(command: Command): CommandOptionInput[] {
         ...(command.face === undefined ? [] : [{ name: 'face', type: INTEGER, value: command.face }]),
       ];
     case 'album':
+      // Discord's options: one each, the people after the first in `with`, joined by +.
+      return [
+        string('name', command.person),
+        ...(command.with ? [string('with', command.with.join(' + '))] : []),
+        ...(command.period === undefined ? [] : [string('period', command.period)]),
+        ...(command.photos ? [{ name: 'photos', type: BOOLEAN, value: true }] : []),
+      ];
     case 'notthis':
     case 'forget':
       return [string('name', command.person)];

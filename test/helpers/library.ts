@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLibrary } from '../../src/app/index.ts';
+import { createLibrary, type LibraryParts } from '../../src/app/index.ts';
 import type { FaceEngine } from '../../src/core/index.ts';
 import { silentLog } from '../../src/core/index.ts';
 import type { PhotoLibrary } from '../../src/core/library/index.ts';
@@ -16,10 +16,10 @@ export interface TestLibrary {
 }
 
 /** The production wiring (`createLibrary`) on a fresh temporary data folder. */
-export async function openTestLibrary(engine: FaceEngine, env: Record<string, string> = {}): Promise<TestLibrary> {
+export async function openTestLibrary(engine: FaceEngine, env: Record<string, string> = {}, parts: LibraryParts = {}): Promise<TestLibrary> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-library-'));
   const config = loadConfig({ DATA_DIR: dir, ...env }, { cwd: dir });
-  const { library, close } = await createLibrary(config, engine, silentLog);
+  const { library, close } = await createLibrary(config, engine, silentLog, parts);
   return {
     library,
     dir,

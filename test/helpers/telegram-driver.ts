@@ -143,6 +143,8 @@ function commandText(command: Command): string {
     case 'enroll':
       return `/enroll ${command.person}${command.face === undefined ? '' : ` ${command.face}`}`;
     case 'album':
+      // Telegram's free text: people joined by +, then the period, then "photos".
+      return ['/album', [command.person, ...(command.with ?? [])].join(' + '), command.period, command.photos ? 'photos' : undefined].filter(Boolean).join(' ');
     case 'notthis':
     case 'forget':
       return `/${command.name} ${command.person}`;

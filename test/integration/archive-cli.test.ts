@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { BAD_IMAGES, KNOWN_MISSES, LFW, NO_DATASETS, POSTS, readLabels, ROOT, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
 import { until } from '../helpers/until.ts';
 import { exists, linkKnownFaces, runCli, tree } from '../helpers/cli.ts';
@@ -46,11 +46,12 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
       }
     });
 
-    it('THEN the filed copies are copies, not the originals, with the same bytes', async () => {
+    it('THEN the filed copies are copies, not the originals, showing the same pixels (names and dates added: archive-xmp)', async () => {
       const original = await stat(path.join(POSTS, 'obama1.jpg'));
       const copy = await stat(path.join(out(), 'obama', 'obama1.jpg'));
       assert.notEqual(copy.ino, original.ino);
-      assert.ok((await readFile(path.join(out(), 'obama', 'obama1.jpg'))).equals(await readFile(path.join(POSTS, 'obama1.jpg'))));
+      const [a, b] = await Promise.all([path.join(out(), 'obama', 'obama1.jpg'), path.join(POSTS, 'obama1.jpg')].map((f) => sharp(f).raw().toBuffer()));
+      assert.ok(a!.equals(b!));
     });
 
     it('THEN the summary and the JSON report count photos, faces, people, unknown and time', async () => {
@@ -151,6 +152,24 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
     }
   });
 
+  it('GIVEN an output folder that exists but cannot be written THEN exit 2 with one line before any photo is read, and nothing written', async (t) => {
+    const output = path.join(work, 'read-only-output');
+    await mkdir(output, { recursive: true });
+    const readOnly = await makeReadOnly(output);
+    if (!readOnly) return t.skip('cannot make a read-only folder here (root without mount rights)');
+    t.after(readOnly.undo);
+    const input = path.join(work, 'read-only-input');
+    await mkdir(input, { recursive: true });
+    for (const name of (await readdir(POSTS)).filter((n) => n.endsWith('.jpg')).slice(0, 6)) await copyFile(path.join(POSTS, name), path.join(input, name));
+    const result = await runCli(['archive', '--input', input, '--known', input, '--output', output], work);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /read-only-output: cannot be written/);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    // Stopped before the plan was acted on: no "Sorting", no models, no per-photo errors.
+    assert.doesNotMatch(result.stdout, /Sorting|Face models|errors/, result.stdout);
+    assert.deepEqual(await readdir(output), []);
+  });
+
   it('GIVEN --threshold or MATCH_THRESHOLD off the one scale THEN exit 2 naming the range; --help shows the range and the default', async () => {
     const dir = path.join(work, 'threshold');
     await mkdir(dir, { recursive: true });
@@ -207,7 +226,7 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
     }
   });
 
-  it('GIVEN broken files, a photo without faces and two photos of one name THEN errors are listed, the rest filed, nothing overwritten', async () => {
+  it('GIVEN broken files, a photo without faces, two photos of one name and one photo under two names THEN errors are listed, the rest filed, nothing overwritten, the duplicate named', async () => {
     const dir = path.join(work, 'mixed');
     const input = path.join(dir, 'photos');
     await mkdir(path.join(input, 'trip-a'), { recursive: true });
@@ -220,6 +239,8 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
       .toFile(path.join(input, 'sky.jpg'));
     await copyFile(path.join(POSTS, 'obama1.jpg'), path.join(input, 'trip-a', 'IMG_0001.jpg'));
     await copyFile(path.join(POSTS, 'obama3.jpg'), path.join(input, 'trip-b', 'IMG_0001.jpg'));
+    // The same bytes under a second name: filed once, under the first name, and both names said.
+    await copyFile(path.join(POSTS, 'obama1.jpg'), path.join(input, 'zz-same.jpg'));
 
     const result = await runCli(['archive'], dir);
     assert.equal(result.code, 0, result.stderr);
@@ -230,5 +251,34 @@ describe('facefile archive', { skip: NO_DATASETS }, () => {
     assert.match(html, /<li class="err">[^<]*random\.jpg: not an image format facefile can read<\/li>/);
     assert.match(html, /<img src="obama\/IMG_0001%20\(2\)\.jpg"/);
     assert.match(html, /<img src="_no_faces\/sky\.jpg"/);
+    assert.match(
+      result.stdout,
+      /duplicates +1 photo with the same bytes as another, filed once:\n +\.\/photos\/trip-a\/IMG_0001\.jpg = \.\/photos\/zz-same\.jpg\n/,
+    );
+    assert.match(result.stdout, /Archived 6 photos .*, 3 copies added/);
+    assert.match(html, /<li>[^<]*trip-a\/IMG_0001\.jpg = [^<]*zz-same\.jpg<\/li>/);
   });
 });
+
+/**
+ * Makes `folder` refuse writes the way a read-only mount does. Root ignores permission bits, so as
+ * root the folder gets a read-only tmpfs mounted over it; undefined where neither works.
+ */
+async function makeReadOnly(folder: string): Promise<{ undo: () => Promise<void> } | undefined> {
+  const probe = async (): Promise<boolean> => {
+    try {
+      await writeFile(path.join(folder, '.probe'), 'x');
+      await rm(path.join(folder, '.probe'));
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  if (process.getuid?.() !== 0) {
+    await chmod(folder, 0o555);
+    return { undo: () => chmod(folder, 0o755) };
+  }
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', folder]);
+  if (mounted.status !== 0 || !(await probe())) return undefined;
+  return { undo: () => Promise.resolve(void spawnSync('umount', [folder])) };
+}

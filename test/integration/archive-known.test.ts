@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -33,9 +33,9 @@ describe('facefile archive checks the known folders', { skip: NO_DATASETS }, () 
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('GIVEN a group photo in its own known folder THEN it is listed with its face count and a contact sheet, and not used', async () => {
+  it('GIVEN a group photo in its own known folder, none of its faces clearly the biggest THEN it is listed with its face count and a contact sheet, and not used', async () => {
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /known\/Group Shot\/obama_and_biden\.jpg: [2-9] faces: facefile cannot tell which one is Group Shot/);
+    assert.match(result.stdout, /known\/Group Shot\/obama_and_biden\.jpg: [2-9] faces, none clearly Group Shot's/);
     const sheet = path.join(sheets(), 'Group Shot - obama_and_biden.png');
     assert.match(result.stdout, /its faces: \.\/archive\/_check_known\/Group Shot - obama_and_biden\.png/);
     const meta = await sharp(sheet).metadata();
@@ -65,5 +65,71 @@ describe('facefile archive checks the known folders', { skip: NO_DATASETS }, () 
     assert.equal(again.code, 0, again.stderr);
     assert.equal(await exists(path.join(sheets(), 'Group Shot - obama_and_biden.png')), false);
     assert.ok(await exists(path.join(sheets(), 'Mislabelled - not-really.png')));
+  });
+});
+
+/** A photo `main` with the photo `other` shrunk to `scale` of main's width in its lower right corner. */
+async function withSecondFace(main: string, other: string, scale: number): Promise<Buffer> {
+  const { width, height } = await sharp(main).metadata();
+  const small = await sharp(other)
+    .resize({ width: Math.round(width * scale) })
+    .toBuffer();
+  const { height: smallHeight } = await sharp(small).metadata();
+  // Room at the right for the second face, so that neither hides the other.
+  return sharp(main)
+    .extend({ right: Math.round(width * scale), bottom: Math.max(0, smallHeight - height), background: '#808080' })
+    .composite([{ input: small, left: width, top: Math.max(0, height - smallHeight) }])
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+/** Issue 21, item 1: known photos chosen the way a person would. */
+describe('facefile archive picks the face a person would in a known photo of several', { skip: NO_DATASETS }, () => {
+  let dir: string;
+  let result: CliResult;
+  let report: { known: { name: string; samples: number; problems: { file: string; kind: string; sheet?: string }[] }[] };
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-likely-'));
+    const known = path.join(dir, 'known');
+    for (const folder of ['obama', 'biden', 'Pair', 'photos']) await mkdir(path.join(folder === 'photos' ? dir : known, folder), { recursive: true });
+    // obama: one photo of him alone, one with biden small beside him (his face agrees with the first).
+    await copyFile(path.join(GROUP, 'obama', 'obama.jpg'), path.join(known, 'obama', 'alone.jpg'));
+    await sharp(await withSecondFace(path.join(GROUP, 'obama', 'obama2.jpg'), path.join(GROUP, 'biden', 'biden2.jpg'), 0.4)).toFile(
+      path.join(known, 'obama', 'with-biden.jpg'),
+    );
+    // biden: his only photo shows obama small at the edge: the big face is his.
+    await sharp(await withSecondFace(path.join(GROUP, 'biden', 'biden2.jpg'), path.join(GROUP, 'obama', 'obama.jpg'), 0.35)).toFile(
+      path.join(known, 'biden', 'with-obama.jpg'),
+    );
+    // Pair: two people side by side at one size, and nothing else to go by.
+    await copyFile(path.join(POSTS, 'obama_biden_two_people.jpg'), path.join(known, 'Pair', 'two.jpg'));
+    for (const post of ['obama3.jpg', 'obama_and_biden.jpg']) await copyFile(path.join(POSTS, post), path.join(dir, 'photos', post));
+    result = await runCli(['archive', '--json', 'report.json'], dir);
+    report = JSON.parse(await readFile(path.join(dir, 'report.json'), 'utf8')) as typeof report;
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN known photos that show a second, smaller face THEN each person keeps them as samples and their photos are found', async () => {
+    assert.equal(result.code, 0, result.stderr);
+    const byName = new Map(report.known.map((k) => [k.name, k]));
+    assert.equal(byName.get('obama')?.samples, 2, JSON.stringify(byName.get('obama')));
+    assert.equal(byName.get('biden')?.samples, 1, JSON.stringify(byName.get('biden')));
+    assert.deepEqual((await readdir(path.join(dir, 'archive', 'obama'))).sort(), ['obama3.jpg', 'obama_and_biden.jpg']);
+    assert.deepEqual(await readdir(path.join(dir, 'archive', 'biden')), ['obama_and_biden.jpg']);
+  });
+
+  it('GIVEN a known photo of two faces alike in size THEN it is still set aside, with its contact sheet', async () => {
+    const pair = report.known.find((k) => k.name === 'Pair');
+    assert.ok(pair);
+    assert.equal(pair.samples, 0);
+    assert.deepEqual(
+      pair.problems.map((p) => p.kind),
+      ['several-faces'],
+    );
+    const sheet = pair.problems[0]?.sheet;
+    assert.ok(sheet !== undefined && (await exists(sheet)), 'the contact sheet');
   });
 });

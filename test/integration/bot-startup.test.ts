@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +10,8 @@ import { StartupError, silentLog } from '../../src/core/index.ts';
 import { startBots } from '../../src/app/index.ts';
 import { BotApiEmulator } from '../emulators/telegram/index.ts';
 import { GROUP, NO_DATASETS } from '../helpers/datasets.ts';
+import { postgresUrl } from '../helpers/postgres.ts';
+import { until } from '../helpers/until.ts';
 import { answerTo, startTelegram, textOf, type TelegramHarness } from '../helpers/telegram.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -23,7 +25,8 @@ async function failedStart(apiRoot: string, token = '123456789:AAHdqTcvCH1vGWJxf
   const dir = await tempDir();
   const started = Date.now();
   try {
-    const config = loadConfig({ DATA_DIR: dir, TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: apiRoot }, { cwd: dir });
+    // No second try: these tests read the first failure.
+    const config = loadConfig({ DATA_DIR: dir, TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: apiRoot, STARTUP_RETRY_SECONDS: '0' }, { cwd: dir });
     const bots = await startBots(config, silentLog, { verifyTimeoutMs: 1000 });
     await bots.stop();
     return { error: undefined, ms: Date.now() - started };
@@ -98,6 +101,103 @@ describe('facefile bot at start-up: the token is checked before the models load'
       await emulator.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+const POSTGRES = await postgresUrl();
+
+/** `facefile bot` as a child on a fresh folder, killed at the end of the test if it is still running. */
+async function botChild(t: TestContext, env: Record<string, string>) {
+  const dir = await tempDir();
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/facefile.js'), 'bot'], {
+    cwd: dir,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: dir,
+      DATA_DIR: dir,
+      WORKERS: '1',
+      TELEGRAM_BOT_TOKEN: '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1',
+      ...env,
+    },
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return { child, exited, stderr: () => stderr, lines: () => stderr.split('\n').filter((line) => line.startsWith('facefile:')) };
+}
+
+/** A port with nothing listening on it. */
+async function deadPort(): Promise<number> {
+  const closed = net.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  return port;
+}
+
+describe('facefile bot at start-up: exit code 2 for wrong settings only; an unreachable service is tried again, then exit 1', () => {
+  it('GIVEN nothing listening at the Telegram API THEN it tries again, then ends with exit 1 (its supervisor restarts it) and one line', async (t) => {
+    const bot = await botChild(t, { TELEGRAM_API_ROOT: `http://127.0.0.1:${await deadPort()}`, STARTUP_RETRY_SECONDS: '2' });
+    const code = await bot.exited;
+    assert.equal(code, 1, bot.stderr());
+    assert.deepEqual(
+      bot.lines().map((line) => /^facefile: cannot reach the Telegram API at 127\.0\.0\.1:\d+: ECONNREFUSED$/.test(line)),
+      [true],
+      bot.stderr(),
+    );
+    assert.match(bot.stderr(), /not reachable yet at start: trying again/);
+  });
+
+  it('GIVEN nothing listening at REDIS_URL, or at DATABASE_URL THEN exit 1 with a line naming it', async (t) => {
+    const redis = await botChild(t, {
+      TELEGRAM_API_ROOT: `http://127.0.0.1:${await deadPort()}`,
+      REDIS_URL: `redis://127.0.0.1:${await deadPort()}`,
+      DATABASE_URL: POSTGRES ?? 'postgres://facefile@127.0.0.1:5432/facefile',
+      STARTUP_RETRY_SECONDS: '1',
+    });
+    const database = await botChild(t, {
+      TELEGRAM_API_ROOT: `http://127.0.0.1:${await deadPort()}`,
+      DATABASE_URL: `postgres://facefile:hunter2@127.0.0.1:${await deadPort()}/facefile`,
+      STARTUP_RETRY_SECONDS: '1',
+    });
+    assert.equal(await redis.exited, 1, redis.stderr());
+    assert.match(redis.lines().join('\n'), /^facefile: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/?: ECONNREFUSED$/);
+    assert.equal(await database.exited, 1, database.stderr());
+    assert.match(
+      database.lines().join('\n'),
+      /^facefile: cannot reach PostgreSQL at postgres:\/\/facefile:(\*\*\*|\[redacted\])@127\.0\.0\.1:\d+\/facefile: ECONNREFUSED$/,
+    );
+    assert.ok(!database.stderr().includes('hunter2'));
+  });
+
+  it('GIVEN a PostgreSQL that answers but has no such database THEN a wrong setting: exit 2 at once', { skip: !POSTGRES && 'no PostgreSQL' }, async (t) => {
+    const url = new URL(POSTGRES!);
+    url.pathname = '/facefile_no_such_database';
+    const bot = await botChild(t, { DATABASE_URL: url.toString(), STARTUP_RETRY_SECONDS: '60' });
+    assert.equal(await bot.exited, 2, bot.stderr());
+    assert.match(bot.lines().join('\n'), /^facefile: PostgreSQL at .* refused the connection: .*does not exist.*; check DATABASE_URL$/);
+    assert.doesNotMatch(bot.stderr(), /trying again/);
+  });
+
+  it('GIVEN the Telegram API down at boot WHEN it comes up while the bot tries again THEN the bot starts', { skip: NO_DATASETS }, async (t) => {
+    const emulator = await BotApiEmulator.start();
+    t.after(() => emulator.close());
+    const port = await deadPort();
+    const bot = await botChild(t, { TELEGRAM_API_ROOT: `http://127.0.0.1:${port}`, TELEGRAM_BOT_TOKEN: emulator.token, STARTUP_RETRY_SECONDS: '600' });
+    await until(() => /trying again/.test(bot.stderr()), 'the first failed try', 60_000);
+    // The API comes up at the address the bot was given: a proxy to the emulator.
+    const upstream = Number(new URL(emulator.apiRoot).port);
+    const proxy = net.createServer((socket) => socket.pipe(net.connect(upstream, '127.0.0.1')).pipe(socket));
+    await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+    t.after(() => proxy.close());
+    await until(() => /Telegram bot started/.test(bot.stderr()), 'the bot started', 300_000);
+    bot.child.kill('SIGTERM');
+    assert.equal(await bot.exited, 0, bot.stderr());
   });
 });
 

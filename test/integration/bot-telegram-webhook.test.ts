@@ -9,7 +9,9 @@ import { createLibrary } from '../../src/app/index.ts';
 import type { Log } from '../../src/core/index.ts';
 import { Bot } from '../../src/bot/index.ts';
 import { PhotoQueue, type PhotoJobMeta } from '../../src/jobs/index.ts';
-import { TelegramBot } from '../../src/adapters/telegram/index.ts';
+import { TelegramBot, derivedWebhookSecret } from '../../src/adapters/telegram/index.ts';
+import { groupId } from '../../src/core/index.ts';
+import { SqlSettingsStore, openLibraryDatabase } from '../../src/storage/sql/index.ts';
 import { MemoryUpdateClaims, RedisUpdateClaims } from '../../src/adapters/telegram/index.ts';
 import { updateClaimsContract } from '../contracts/update-claims.contract.ts';
 import { dropPrefix, freshPrefix, redisUrl } from '../helpers/redis.ts';
@@ -27,22 +29,27 @@ const SECRET = 'webhook_secret-123';
 const isReaction = (message: { readonly chat: { readonly id: number }; readonly message_id: number }) => (sent: SentMessage) =>
   sent.method === 'setMessageReaction' && sent.chat_id === message.chat.id && sent.message_id === message.message_id;
 
-describe('GIVEN facefile bot in webhook mode with a secret, behind an https URL', { skip: NO_DATASETS }, () => {
-  /** `facefile bot`'s real wiring on a webhook; the emulator delivers to the bot's port. */
-  async function webhookBot(t: TestContext) {
-    const port = await freePort();
-    const h = await startTelegram(
-      { TELEGRAM_WEBHOOK_URL: HOOK_URL, TELEGRAM_WEBHOOK_PORT: String(port), TELEGRAM_WEBHOOK_SECRET: SECRET, TELEGRAM_GROUP_INTERVAL_MS: '200' },
-      { webhookTarget: `http://127.0.0.1:${port}` },
-    );
-    t.after(() => h.close());
-    const e = h.emulator;
-    const ada = e.user(100, 'Ada');
-    const chat = -1001;
-    e.addChat({ id: chat, type: 'supergroup', title: 'Webhook' }, { creator: ada });
-    return { h, e, ada, chat, port };
-  }
+/** `facefile bot`'s real wiring on a webhook (with `secret`, or none set: null); the emulator delivers to the bot's port. */
+async function webhookBot(t: TestContext, secret: string | null = SECRET) {
+  const port = await freePort();
+  const h = await startTelegram(
+    {
+      TELEGRAM_WEBHOOK_URL: HOOK_URL,
+      TELEGRAM_WEBHOOK_PORT: String(port),
+      TELEGRAM_GROUP_INTERVAL_MS: '200',
+      ...(secret === null ? {} : { TELEGRAM_WEBHOOK_SECRET: secret }),
+    },
+    { webhookTarget: `http://127.0.0.1:${port}` },
+  );
+  t.after(() => h.close());
+  const e = h.emulator;
+  const ada = e.user(100, 'Ada');
+  const chat = -1001;
+  e.addChat({ id: chat, type: 'supergroup', title: 'Webhook' }, { creator: ada });
+  return { h, e, ada, chat, port };
+}
 
+describe('GIVEN facefile bot in webhook mode with a secret, behind an https URL', { skip: NO_DATASETS }, () => {
   it('THEN it sets the webhook with the secret, answers /help, files a posted photo and reacts to it, exactly like polling', async (t) => {
     const { h, e, ada, chat } = await webhookBot(t);
 
@@ -95,6 +102,73 @@ describe('GIVEN facefile bot in webhook mode with a secret, behind an https URL'
     assert.equal(right, 200);
     assert.equal(e.sent.filter((s) => s.chat_id === quiet).length, 1, 'the same update with the secret is handled');
     assert.match(await readFile(h.logFile, 'utf8'), /without the right secret token was refused/);
+  });
+});
+
+describe('GIVEN facefile bot in webhook mode with no secret set (the shipped default)', { skip: NO_DATASETS }, () => {
+  it('THEN it sets the webhook with a secret of its own, and forged /forget, migration and removal POSTs without it have no effect', async (t) => {
+    const { h, e, ada, port } = await webhookBot(t, null);
+    const victim = -5001;
+    const attackers = -1009;
+    const mallory = e.user(666, 'Mallory');
+    e.addChat({ id: victim, type: 'group', title: 'Family' }, { creator: ada });
+    e.addChat({ id: attackers, type: 'supergroup', title: 'Loot' }, { creator: mallory });
+    const enroll = await e.postPhoto(victim, ada, await readFile(path.join(GROUP, 'obama', 'obama.jpg')), { caption: '/enroll obama' });
+    assert.match(textOf(await e.waitFor(answerTo(enroll), 60_000)), /obama is enrolled/i);
+    await e.idle(60_000);
+    await h.bots.idle();
+
+    const url = `http://127.0.0.1:${port}${new URL(HOOK_URL).pathname}`;
+    const chat = { id: victim, type: 'group', title: 'Family' };
+    const date = Math.floor(Date.now() / 1000);
+    const forgeries = [
+      { message: { message_id: 900, date, chat, from: ada, text: '/forget obama', entities: [{ type: 'bot_command', offset: 0, length: 7 }] } },
+      { message: { message_id: 901, date, chat, from: ada, migrate_to_chat_id: attackers } },
+      {
+        my_chat_member: {
+          chat,
+          from: ada,
+          date,
+          old_chat_member: { status: 'member', user: { id: e.bot.id, is_bot: true, first_name: e.bot.first_name } },
+          new_chat_member: { status: 'left', user: { id: e.bot.id, is_bot: true, first_name: e.bot.first_name } },
+        },
+      },
+    ];
+    const statuses: number[] = [];
+    for (const [i, forged] of forgeries.entries()) {
+      statuses.push(await postToWebhook(url, { update_id: 800_000 + i * 2, ...forged }));
+      statuses.push(await postToWebhook(url, { update_id: 800_001 + i * 2, ...forged }, 'a-guessed-secret'));
+    }
+    await h.bots.idle();
+
+    const people = e.postText(victim, ada, '/people');
+    assert.match(textOf(await e.waitFor(answerTo(people), 60_000)), /obama/i, 'the forged /forget did nothing');
+    const loot = e.postText(attackers, mallory, '/people');
+    assert.doesNotMatch(textOf(await e.waitFor(answerTo(loot), 60_000)), /obama/i, "the forged migration did not move the library into the attacker's chat");
+    const database = await openLibraryDatabase({ dataDir: h.dir });
+    try {
+      const settings = await new SqlSettingsStore(database.db).get(groupId({ platform: 'telegram', chatId: victim }));
+      assert.equal(settings?.removedAt, undefined, 'the forged removal scheduled no erasure');
+    } finally {
+      await database.close();
+    }
+    assert.deepEqual(statuses, [403, 403, 403, 403, 403, 403], 'every forged POST refused');
+    const secret = e.webhook?.params.secret_token;
+    assert.equal(typeof secret, 'string', 'setWebhook was given a secret_token');
+    assert.match(String(secret), /^[A-Za-z0-9_-]{1,256}$/, "Telegram's alphabet for secret_token");
+    assert.ok(!String(secret).includes(e.token), 'not the token itself');
+    assert.ok(
+      e.webhookDeliveries.length > 0 && e.webhookDeliveries.every((d) => d.status === 200),
+      "Telegram's own deliveries carry the derived secret and are taken",
+    );
+    const log = await readFile(h.logFile, 'utf8');
+    assert.match(log, /without the right secret token was refused/);
+    assert.ok(!log.includes(String(secret)) && !log.includes('a-guessed-secret'), 'no secret in the log');
+  });
+
+  it('THEN two processes with the same token derive the same secret, and another token a different one', () => {
+    assert.equal(derivedWebhookSecret('123:abc'), derivedWebhookSecret('123:abc'));
+    assert.notEqual(derivedWebhookSecret('123:abc'), derivedWebhookSecret('123:abd'));
   });
 });
 

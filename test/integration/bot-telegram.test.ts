@@ -2,12 +2,16 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256Hex } from '../../src/core/index.ts';
+import { groupId, sha256Hex } from '../../src/core/index.ts';
 import { GROUP, POSTS } from '../helpers/datasets.ts';
 import { describeBotBehaviour } from '../helpers/bot-behaviour.ts';
 import { TelegramDriver } from '../helpers/telegram-driver.ts';
 import { answerTo, textOf } from '../helpers/telegram.ts';
-import { readZip } from '../helpers/zip.ts';
+import { originalHash8, readZip } from '../helpers/zip.ts';
+import { NO_EXIV2, readWithExiv2 } from '../helpers/exiv2.ts';
+import sharp from 'sharp';
+import { groupFolderName } from '../../src/albums/index.ts';
+import { SqlPhotoStore, openLibraryDatabase } from '../../src/storage/sql/index.ts';
 
 /**
  * The Telegram bot: the behaviour every platform shares (test/helpers/bot-behaviour.ts), then what
@@ -50,15 +54,114 @@ describeBotBehaviour(
       await bot.idle();
       const zips = e.sent.slice(before).filter((s) => s.method === 'sendDocument' && s.chat_id === chat);
       const hashes = new Set<string>();
+      const entries: { name: string; file: string }[] = [];
       for (const [i, zip] of zips.entries()) {
         const file = path.join(bot.dir, `album-${i}.zip`);
         await writeFile(file, zip.document!.bytes);
-        for (const entry of await readZip(file)) hashes.add(sha256Hex(entry.bytes));
+        for (const entry of await readZip(file)) {
+          hashes.add(originalHash8(entry.name));
+          entries.push({ name: entry.name, file: path.join(bot.dir, `album-entry-${entry.name}`) });
+          await writeFile(entries.at(-1)!.file, entry.bytes);
+        }
       }
-      assert.deepEqual(hashes, new Set([...references, ...album, ...files].map((bytes) => sha256Hex(bytes))));
+      const originals = [...references, ...album, ...files];
+      assert.deepEqual(hashes, new Set(originals.map((bytes) => sha256Hex(bytes).slice(0, 8))));
+
+      // Each photo carries Obama's face region and a capture date, as a second reader (exiv2) sees them.
+      if (NO_EXIV2) {
+        console.log(`skipped the XMP read-back: ${NO_EXIV2}`);
+        return;
+      }
+      const database = await openLibraryDatabase({ dataDir: bot.dir });
+      let messageDates = 0;
+      try {
+        const photos = new SqlPhotoStore(database.db);
+        for (const entry of entries) {
+          const read = await readWithExiv2(entry.file);
+          const hash8 = originalHash8(entry.name);
+          const original = originals.find((bytes) => sha256Hex(bytes).startsWith(hash8))!;
+          const record = await photos.get(groupId({ platform: 'telegram', chatId: chat }), sha256Hex(original));
+          assert.ok(record, `${entry.name}: a photo of the library`);
+          const meta = await sharp(original).metadata();
+          assert.deepEqual(read.appliedTo, { w: meta.width, h: meta.height }, `${entry.name}: dimensions`);
+          // These photos are under the decoder's 4096 and upright: the boxes are in their own pixels.
+          const named = record.faces.filter((f) => f.personId !== undefined);
+          assert.deepEqual(
+            read.regions.map((r) => r.name),
+            named.map(() => 'obama'),
+            `${entry.name}: the named faces`,
+          );
+          for (const [i, region] of read.regions.entries()) {
+            const box = named[i]!.box;
+            const want = {
+              x: (box.x + box.width / 2) / meta.width,
+              y: (box.y + box.height / 2) / meta.height,
+              w: box.width / meta.width,
+              h: box.height / meta.height,
+            };
+            for (const key of ['x', 'y', 'w', 'h'] as const)
+              assert.ok(Math.abs(region[key] - want[key]) <= 0.01, `${entry.name}: ${key} ${region[key]} vs ${want[key]}`);
+          }
+          // A photo with a date of its own (a reference from a camera) keeps it; the others get the message's.
+          const taken = read.keys.get('Exif.Photo.DateTimeOriginal');
+          assert.ok(taken, `${entry.name}: a capture date`);
+          if (record.takenAt !== undefined) {
+            const source = path.join(bot.dir, `album-original-${entry.name}`);
+            await writeFile(source, original);
+            const own = await readWithExiv2(source);
+            assert.equal(taken, own.keys.get('Exif.Photo.DateTimeOriginal'), `${entry.name}: its own date kept`);
+            assert.equal(read.keys.get('Xmp.photoshop.DateCreated'), own.keys.get('Xmp.photoshop.DateCreated'), `${entry.name}: its own date kept`);
+          } else {
+            const when = new Date(`${taken.replace(/^(\d{4}):(\d{2}):(\d{2}) /, '$1-$2-$3T')}Z`);
+            assert.equal(when.toISOString().slice(0, 19), new Date(record.postedAt).toISOString().slice(0, 19), `${entry.name}: the message date`);
+            messageDates++;
+          }
+        }
+      } finally {
+        await database.close();
+      }
+      assert.ok(messageDates >= 4, `${messageDates} photos dated by their message`);
+      // The originals in the library are untouched.
+      for (const bytes of originals) {
+        const hash = sha256Hex(bytes);
+        const ext = (await sharp(bytes).metadata()).format === 'png' ? 'png' : 'jpg';
+        assert.equal(
+          sha256Hex(await readFile(path.join(bot.dir, 'groups', groupFolderName(groupId({ platform: 'telegram', chatId: chat })), 'photos', `${hash}.${ext}`))),
+          hash,
+        );
+      }
       assert.ok(
         e.calls.some((c) => c.method === 'sendChatAction' && c.chat_id === chat && c.params.action === 'upload_document'),
         '"sending a file…" shown',
+      );
+    });
+
+    it('GIVEN obama in five photos WHEN /album obama photos THEN they come back as one media group of photos (as sendMediaGroup takes them), in reply to the command, their bytes the originals', async () => {
+      const bot = driver();
+      const e = bot.harness.emulator;
+      const chat = Number((await bot.group('Photos')).id);
+      const admin = bot.user('admin');
+      const references = await Promise.all(['obama.jpg', 'obama2.jpg'].map((file) => readFile(path.join(GROUP, 'obama', file))));
+      for (const reference of references) await e.waitFor(answerTo(await e.postPhoto(chat, admin, reference, { caption: '/enroll obama' })), 60_000);
+      const posts = await Promise.all(['obama1.jpg', 'obama-480p.jpg', 'obama_biden_two_people.jpg'].map((file) => readFile(path.join(POSTS, file))));
+      for (const bytes of posts) await e.postPhoto(chat, admin, bytes);
+      await bot.idle();
+      const before = e.sent.length;
+      const command = e.postText(chat, admin, '/album obama photos');
+      await bot.idle();
+      const sent = e.sent.slice(before).filter((s) => s.chat_id === chat);
+      const groups = sent.filter((s) => s.method === 'sendMediaGroup');
+      assert.equal(groups.length, 5, sent.map((s) => s.method).join(', '));
+      assert.equal(new Set(groups.map((s) => (s.message as { media_group_id?: string } | undefined)?.media_group_id)).size, 1, 'one media group');
+      for (const message of groups) {
+        assert.ok(message.photo, 'sent as a photo, not a file');
+        assert.equal(message.reply_to_message_id, command.message_id);
+      }
+      assert.deepEqual(new Set(groups.map((s) => sha256Hex(s.photo!))), new Set([...references, ...posts].map((bytes) => sha256Hex(bytes))));
+      assert.equal(
+        sent.some((s) => s.method === 'sendDocument'),
+        false,
+        'no zip',
       );
     });
 

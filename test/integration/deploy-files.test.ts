@@ -453,6 +453,16 @@ describe('deploy files: the systemd units and user', () => {
     for (const instance of ['0', '9']) assert.equal(loadConfig({ METRICS_PORT: `${port}${instance}` }).metricsPort, Number(`${port}${instance}`));
   });
 
+  it('GIVEN a start that ends 1 (a service unreachable at boot, after its tries) THEN both units restart it, without a start limit; not on 2 (a wrong setting)', () => {
+    for (const unit of units) {
+      assert.deepEqual(setting(unit, 'Restart'), ['on-failure'], unit);
+      assert.deepEqual(setting(unit, 'RestartPreventExitStatus'), ['2'], unit);
+      assert.deepEqual(setting(unit, 'StartLimitIntervalSec'), ['0'], `${unit}: systemd never gives up after a long outage`);
+      const unitSection = (texts[unit] ?? '').split('[Service]')[0] ?? '';
+      assert.match(unitSection, /^StartLimitIntervalSec=0$/m, `${unit}: StartLimitIntervalSec belongs in [Unit]`);
+    }
+  });
+
   it('GIVEN the Node version check both units run first THEN it passes on this Node and fails, saying why, on one older than 20.9', async () => {
     const checks = units.map((unit) => setting(unit, 'ExecStartPre').map((line) => /^\/usr\/bin\/node -e "([^"\\%$]*)"$/.exec(line)?.[1]));
     assert.deepEqual(checks[0], checks[1], 'both units check the same way');

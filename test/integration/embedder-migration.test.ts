@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { KeyedSerialQueue } from '../../src/core/index.ts';
+import { InProcessGroupLocks } from '../../src/core/index.ts';
 import { FsAlbumStore } from '../../src/albums/index.ts';
 import {
   PgGroupLocks,
@@ -52,7 +52,7 @@ function partsOn(database: LibraryDatabase, dataDir: string, locks: LibraryParts
 
 embedderMigrationRules('SQLite, album files on disk', async () => {
   const dir = await folder();
-  return partsOn(await openLibraryDatabase({ dataDir: dir }), dir, new KeyedSerialQueue());
+  return partsOn(await openLibraryDatabase({ dataDir: dir }), dir, new InProcessGroupLocks());
 });
 
 if (pgBase) {

@@ -80,4 +80,14 @@ describe('the face cache of earlier releases (keyv in facefile.sqlite)', () => {
       await store.disconnect();
     }
   });
+
+  it("GIVEN faces cached by an earlier embedder WHEN the cache is opened for another THEN the earlier one's entries are gone from the table, not only unread", async () => {
+    const { db } = await database();
+    await new SqlFaceCache(db, 'embedder-old').set('d'.repeat(64), []);
+    await new SqlFaceCache(db, 'embedder-new').set('e'.repeat(64), []);
+    const cache = await SqlFaceCache.open(db, 'embedder-new');
+    const rows = await db.selectFrom('face_cache').select(['hash', 'embedder']).execute();
+    assert.deepEqual(rows, [{ hash: 'e'.repeat(64), embedder: 'embedder-new' }]);
+    assert.deepEqual(await cache.get('e'.repeat(64)), [], "the current embedder's entries stay");
+  });
 });

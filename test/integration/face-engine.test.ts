@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { faceEngineContract, type FaceEngineFixtures } from '../contracts/face-engine.contract.ts';
 import { DEFAULT_THRESHOLD, MeshFaceEngine, PooledFaceEngine } from '../../src/recognition/index.ts';
-import { GROUP, LFW, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
+import { DATASETS, GROUP, LFW, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
 import { ENGINE_OPTIONS, decodeFile } from '../helpers/engine.ts';
 import { similarity } from '../../src/core/index.ts';
 
@@ -131,6 +131,28 @@ describe('MeshFaceEngine without MobileFaceNet (an install that could not reach 
     } finally {
       process.off('warning', onWarning);
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('MeshFaceEngine on small photos where the detector finds nothing at first', { skip: NO_DATASETS }, () => {
+  it('GIVEN a 220x165 photo that a face with dark glasses fills THEN the face is found (a border or an enlarged view), and a photo of no face stays empty', async () => {
+    const engine = await MeshFaceEngine.create(ENGINE_OPTIONS);
+    try {
+      const elton = await decodeFile(
+        path.join(DATASETS, 'five-celebs', 'elton_john', 'httpsuploadwikimediaorgwikipediacommonsthumbEltonJohninsjpgpxEltonJohninsjpg.jpg'),
+      );
+      assert.deepEqual([elton.width, elton.height], [220, 165]);
+      const faces = (await engine.detect(elton)).filter((face) => face.embedding);
+      assert.equal(faces.length, 1, 'his face');
+      assert.ok(
+        faces[0]!.box.x >= 0 && faces[0]!.box.x + faces[0]!.box.width <= 220 + 10,
+        `the box is in the photo's pixels: ${JSON.stringify(faces[0]!.box)}`,
+      );
+      const plain = { width: 220, height: 165, pixels: new Uint8Array(220 * 165 * 3).fill(90), format: 'raw' };
+      assert.deepEqual(await engine.detect(plain), []);
+    } finally {
+      await engine.close();
     }
   });
 });

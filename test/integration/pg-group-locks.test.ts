@@ -1,7 +1,11 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import pg from 'pg';
 import { PgGroupLocks } from '../../src/storage/sql/index.ts';
+import { lockKey } from '../../src/storage/sql/pg-group-locks.ts';
+import { StorageError } from '../../src/core/index.ts';
+import { Gate } from '../helpers/gate.ts';
 import { dropSchemas, freshSchemaUrl, postgresUrl } from '../helpers/postgres.ts';
 
 const base = await postgresUrl();
@@ -11,8 +15,8 @@ after(async () => {
   await dropSchemas();
 });
 
-function locks(url: string): PgGroupLocks {
-  const made = new PgGroupLocks(url);
+function locks(url: string, lockTimeoutMs?: number): PgGroupLocks {
+  const made = new PgGroupLocks(url, undefined, undefined, lockTimeoutMs);
   opened.push(made);
   return made;
 }
@@ -86,5 +90,77 @@ describe('PgGroupLocks (PostgreSQL advisory locks)', { skip: base ? false : 'no 
     child.kill('SIGKILL');
     await waiting;
     assert.equal(entered, true);
+  });
+
+  it(
+    'GIVEN another process holds a group for longer than the lock timeout THEN a change of that group fails with a clear error, and other groups go on',
+    { timeout: 60_000 },
+    async () => {
+      const url = await freshSchemaUrl(base!);
+      const [holder, waiter] = [locks(url), locks(url, 500)];
+      const gate = new Gate();
+      let held!: () => void;
+      const holding = new Promise<void>((resolve) => (held = resolve));
+      const stuck = holder.run('telegram:5', async () => {
+        held();
+        await gate.pass();
+      });
+      await holding;
+      try {
+        await assert.rejects(
+          waiter.run('telegram:5', () => Promise.resolve()),
+          (error: unknown) => {
+            assert.ok(error instanceof StorageError);
+            assert.match(error.message, /telegram:5 stayed locked by another process for 0\.5 s/);
+            return true;
+          },
+        );
+        assert.equal(await waiter.run('telegram:6', () => Promise.resolve('other group')), 'other group');
+      } finally {
+        gate.open();
+        await stuck;
+      }
+      // The failed wait left nothing behind: the group is free for the same process once released.
+      assert.equal(await waiter.run('telegram:5', () => Promise.resolve('free')), 'free');
+    },
+  );
+
+  it('GIVEN a task holding a group WHEN the connection holding the lock is terminated THEN the task is told to stop and its run fails, and another process may enter', async (t) => {
+    const url = await freshSchemaUrl(base!);
+    const [a, b] = [locks(url), locks(url)];
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    t.after(() => admin.end());
+    const gate = new Gate();
+    let holding!: () => void;
+    const entered = new Promise<void>((resolve) => (holding = resolve));
+    let aborted!: (reason: unknown) => void;
+    const toldToStop = new Promise<unknown>((resolve) => (aborted = resolve));
+    const running = a.run('telegram:7', async (held) => {
+      held.addEventListener('abort', () => aborted(held.reason));
+      holding();
+      await gate.pass();
+      return 'committed as if it still held the lock';
+    });
+    await entered;
+
+    const ns = (await admin.query<{ ns: string }>("select current_database() || '/' || current_schema() as ns")).rows[0]!.ns;
+    const [high, low] = lockKey(ns, 'telegram:7');
+    const holder = await admin.query<{ pid: number }>(
+      "select pid from pg_locks where locktype = 'advisory' and granted and classid = $1::bigint::oid and objid = $2::bigint::oid and objsubid = 2",
+      [high >>> 0, low >>> 0],
+    );
+    assert.equal(holder.rows.length, 1, 'one backend holds the lock');
+    await admin.query('select pg_terminate_backend($1)', [holder.rows[0]!.pid]);
+
+    assert.match(String(await toldToStop), /connection holding the lock of group telegram:7 was lost/);
+    gate.open();
+    await assert.rejects(running, (error: unknown) => {
+      assert.ok(error instanceof StorageError, String(error));
+      assert.match(error.message, /connection holding the lock of group telegram:7 was lost/);
+      return true;
+    });
+    assert.equal(await b.run('telegram:7', () => Promise.resolve('free')), 'free');
+    assert.equal(await a.run('telegram:7', () => Promise.resolve('again')), 'again', 'the process gets a new connection for its next change');
   });
 });

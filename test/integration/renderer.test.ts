@@ -250,6 +250,20 @@ describe('SharpRenderer.similarityPlot', () => {
     }
   });
 
+  it("GIVEN the photos' faces' best matches THEN they are drawn as an outline, and below the threshold too", async () => {
+    const isDark = ([r, g, b]: [number, number, number]): boolean => r < 110 && g < 110 && b < 110 && Math.abs(r - g) < 20 && Math.abs(g - b) < 20;
+    const closest = Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? 0.875 : 0.905)); // half in each bin: a top at mid-height
+    const plain = await rasterOf(await renderer.similarityPlot({ same: [0.95], different: [0.6], threshold: 0.93 }));
+    const outlined = await rasterOf(await renderer.similarityPlot({ same: [0.95], different: [0.6], closest, threshold: 0.93 }));
+    const x = Math.round(plotX(0.8775, 0.6));
+    const darkRows = (raster: Awaited<ReturnType<typeof rasterOf>>) =>
+      Array.from({ length: PLOT_LAYOUT.height - PLOT_LAYOUT.bottom - PLOT_LAYOUT.top - 4 }, (_, i) => isDark(pixel(raster, x, PLOT_LAYOUT.top + 2 + i))).filter(
+        Boolean,
+      ).length;
+    assert.equal(darkRows(plain), 0, 'nothing there without them');
+    assert.ok(darkRows(outlined) > 0, 'the top of their bin, below the threshold');
+  });
+
   it('GIVEN a threshold that is not a number THEN it throws RangeError', async () => {
     await assert.rejects(renderer.similarityPlot({ same: [], different: [], threshold: Number.NaN }), RangeError);
   });

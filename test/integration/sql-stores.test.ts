@@ -1,23 +1,27 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import { galleryStoreContract } from '../contracts/gallery-store.contract.ts';
 import { auditLogContract } from '../contracts/audit-log.contract.ts';
 import { photoStoreContract } from '../contracts/photo-store.contract.ts';
 import { settingsStoreContract } from '../contracts/settings-store.contract.ts';
 import {
   LIBRARY_DB_FILE,
+  MatrixSnapshots,
   SqlAuditLog,
   migrate,
   SqlGalleryStore,
   SqlPhotoStore,
+  SqlImportCursors,
   SqlSettingsStore,
   openLibraryDatabase,
   type LibraryDatabase,
 } from '../../src/storage/sql/index.ts';
+import type { LibrarySchema } from '../../src/storage/sql/schema.ts';
 import type { PhotoRecord } from '../../src/core/index.ts';
 import { StorageError } from '../../src/core/index.ts';
 import { dropSchemas, freshSchemaUrl, postgresUrl } from '../helpers/postgres.ts';
@@ -89,6 +93,7 @@ for (const engine of engines) {
         'face_cache',
         'face_versions',
         'faces',
+        'history_imports',
         'people',
         'photos',
         'rejections',
@@ -98,9 +103,30 @@ for (const engine of engines) {
       const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db.db);
       assert.deepEqual(
         applied.rows.map((r) => r.name),
-        ['0001_library', '0002_faces_embedded', '0003_deployment', '0004_embedder', '0005_face_cache'],
+        ['0001_library', '0002_faces_embedded', '0003_deployment', '0004_embedder', '0005_face_cache', '0006_forgotten_at', '0007_history_imports'],
       );
       assert.deepEqual(await migrate(db.db, db.dialect), []);
+    });
+
+    it('GIVEN history import cursors THEN they are kept per group and channel, updated in place, and removed by group', async () => {
+      const db = await engine.open();
+      const cursors = new SqlImportCursors(db.db);
+      const start = { scanned: 0, queued: 0, skipped: 0, done: false, startedAt: '2026-01-01T00:00:00.000Z' };
+      await cursors.save({ group: 'dc:1', channel: '10', ...start, requestedBy: 'dc:7' });
+      await cursors.save({ group: 'dc:1', channel: '11', ...start });
+      await cursors.save({ group: 'dc:2', channel: '20', ...start });
+      await cursors.save({ group: 'dc:1', channel: '10', ...start, before: '555', scanned: 100, queued: 3, skipped: 1, requestedBy: 'dc:7' });
+      await cursors.save({ group: 'dc:1', channel: '11', ...start, done: true, problem: 'cannot be read' });
+      assert.deepEqual(await cursors.list('dc:1'), [
+        { group: 'dc:1', channel: '10', ...start, before: '555', scanned: 100, queued: 3, skipped: 1, requestedBy: 'dc:7' },
+        { group: 'dc:1', channel: '11', ...start, done: true, problem: 'cannot be read' },
+      ]);
+      assert.equal((await cursors.list()).length, 3);
+      assert.equal(await cursors.remove('dc:1'), 2);
+      assert.deepEqual(
+        (await cursors.list()).map((c) => c.channel),
+        ['20'],
+      );
     });
 
     it('GIVEN two stores on one database (two processes) THEN near in one sees what the other wrote after it loaded', async () => {
@@ -164,3 +190,107 @@ function schemaUrlOf(db: LibraryDatabase): string {
   // The location hides nothing here (trust auth has no password), so it is the URL itself.
   return db.location;
 }
+
+describe('SQLite query plans at scale', () => {
+  it('GIVEN a group of one embedder THEN finding the photos left to re-describe (every /stats) reads the embedder index, not every face', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-plan-'));
+    folders.push(folder);
+    const native = new BetterSqlite3(path.join(folder, LIBRARY_DB_FILE));
+    const queries: { sql: string; parameters: readonly unknown[] }[] = [];
+    const db = new Kysely<LibrarySchema>({ dialect: new SqliteDialect({ database: native }), log: (event) => void queries.push(event.query) });
+    after(() => db.destroy());
+    await migrate(db, 'sqlite');
+    const store = new SqlPhotoStore(db);
+    await store.save('g', { hash: 'h1', ext: 'jpg', bytes: 1, postedAt: '2025-01-01T00:00:00.000Z', faces: [] });
+    queries.length = 0;
+    assert.deepEqual(await store.describedOtherwise('g', 'e@1'), []);
+    const plan = queries.flatMap((q) => (native.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.parameters) as { detail: string }[]).map((r) => r.detail));
+    const facesRead = plan.filter((line) => /\bfaces\b/.test(line));
+    assert.ok(facesRead.length > 0, plan.join('\n'));
+    assert.ok(
+      facesRead.every((line) => line.includes('INDEX faces_embedder (group_id=? AND embedder')),
+      `every read of faces is a range of the embedder index:\n${plan.join('\n')}`,
+    );
+  });
+});
+
+describe('Face matrices kept across a start', () => {
+  /** A SQLite library whose every query is recorded. */
+  async function logged(folder: string): Promise<{ db: Kysely<LibrarySchema>; queries: string[] }> {
+    const queries: string[] = [];
+    const db = new Kysely<LibrarySchema>({
+      dialect: new SqliteDialect({ database: new BetterSqlite3(path.join(folder, LIBRARY_DB_FILE)) }),
+      log: (event) => void queries.push(event.query.sql),
+    });
+    after(() => db.destroy());
+    await migrate(db, 'sqlite');
+    return { db, queries };
+  }
+  const E = 'e@1';
+  const unit = (i: number) => {
+    const v = new Float32Array(8);
+    v[i % 8] = 1;
+    return v;
+  };
+  const photo = (n: number): PhotoRecord => ({
+    hash: `h${n}`,
+    ext: 'jpg',
+    bytes: 1,
+    postedAt: '2025-01-01T00:00:00.000Z',
+    faces: [{ box: { x: 0, y: 0, width: 9, height: 9 }, score: 1, eyeDistance: 20, seenAt: '2025-01-01T00:00:00.000Z', embedding: unit(n), embedder: E }],
+  });
+  const readsEveryFace = (queries: readonly string[]) => queries.some((q) => /select .*"embedding".* from "faces"/.test(q));
+  const near = async (store: SqlPhotoStore) => (await store.near('g', [unit(1)], 0.5, E)).map((f) => f.photoHash).sort();
+
+  it('GIVEN a store that saved its matrix as it closed THEN the next start answers near from the file, reads no face rows, and uses the file once', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
+    const snapshots = new MatrixSnapshots(path.join(folder, 'matrices'));
+    const first = await logged(folder);
+    const before = new SqlPhotoStore(first.db, { snapshots });
+    for (const n of [1, 2, 9]) await before.save('g', photo(n));
+    assert.deepEqual(await near(before), ['h1', 'h9']);
+    await before.saveMatrices();
+    const started = new SqlPhotoStore(first.db, { snapshots });
+    first.queries.length = 0;
+    assert.deepEqual(await near(started), ['h1', 'h9']);
+    assert.equal(readsEveryFace(first.queries), false, first.queries.join('\n'));
+    await started.save('g', photo(17));
+    assert.deepEqual(await near(started), ['h1', 'h17', 'h9'], 'the restored matrix follows writes');
+    const again = new SqlPhotoStore(first.db, { snapshots });
+    first.queries.length = 0;
+    assert.deepEqual(await near(again), ['h1', 'h17', 'h9']);
+    assert.equal(readsEveryFace(first.queries), true, 'the file was used once');
+  });
+
+  it('GIVEN a kept matrix WHEN the first thing after the start erases unknown embeddings THEN the file with them is gone, and near agrees with the store', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
+    const dir = path.join(folder, 'matrices');
+    const { db } = await logged(folder);
+    const before = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    for (const n of [1, 9]) await before.save('g', photo(n));
+    await near(before);
+    await before.saveMatrices();
+    assert.equal((await readdir(dir)).length, 1);
+    const started = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    assert.equal(await started.eraseUnknownEmbeddings('g', '2030-01-01T00:00:00.000Z'), 2);
+    assert.deepEqual(await readdir(dir), [], 'no embedding is left in a kept file');
+    assert.deepEqual(await near(started), []);
+  });
+
+  it('GIVEN a write by another process after the matrix was saved THEN the next start does not trust the file', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
+    const snapshots = new MatrixSnapshots(path.join(folder, 'matrices'));
+    const { db, queries } = await logged(folder);
+    const before = new SqlPhotoStore(db, { snapshots });
+    await before.save('g', photo(1));
+    await near(before);
+    await before.saveMatrices();
+    await new SqlPhotoStore(db).save('g', photo(25));
+    queries.length = 0;
+    assert.deepEqual(await near(new SqlPhotoStore(db, { snapshots })), ['h1', 'h25']);
+    assert.equal(readsEveryFace(queries), true);
+  });
+});

@@ -1,14 +1,24 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import pino from 'pino';
 import { PathError } from '../../src/core/index.ts';
 import { SharpImageDecoder, SharpRenderer } from '../../src/imaging/index.ts';
-import { Thumbnails, UiSession, startUiServer, type ArchiveFolders, type ArchiveRunner, type RunResult, type UiServer } from '../../src/web/index.ts';
+import {
+  Thumbnails,
+  UiSession,
+  runDistributions,
+  startUiServer,
+  type ArchiveFolders,
+  type ArchiveRunner,
+  type RunResult,
+  type UiServer,
+} from '../../src/web/index.ts';
 
 /** A unit vector along `axis`, nudged towards `towards` by `amount`: faces with known similarities. */
 function embedding(axis: number, towards = axis, amount = 0): Float32Array {
@@ -109,6 +119,11 @@ describe('facefile ui server', () => {
       .jpeg()
       .toBuffer();
     for (const name of ['anna.jpg', 'maybe-anna.jpg', 'stranger-1.jpg', 'stranger-2.jpg']) await writeFile(path.join(root, 'photos', name), jpeg);
+    // Anna's face (the fixed box, top left) in a wide photo: red around her, blue in the middle.
+    await sharp({ create: { width: 400, height: 100, channels: 3, background: '#2040e0' } })
+      .composite([{ input: { create: { width: 100, height: 100, channels: 3, background: '#e02020' } }, left: 0, top: 0 }])
+      .jpeg()
+      .toFile(path.join(root, 'photos', 'anna.jpg'));
     await writeFile(path.join(secret, 'secret.jpg'), jpeg);
     await symlink(path.join(secret, 'secret.jpg'), path.join(root, 'photos', 'link-out.jpg'));
     await symlink(secret, path.join(root, 'photos', 'dir-out'));
@@ -135,7 +150,7 @@ describe('facefile ui server', () => {
       const wrong = server.token.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'));
       for (const token of [wrong, 'short', '', `${server.token}x`]) {
         assert.equal((await call(`/api/state?token=${encodeURIComponent(token)}`)).status, 403, token);
-        assert.equal((await call('/api/state', { headers: { cookie: `facefile_ui=${token}` } })).status, 403, token);
+        assert.equal((await call('/api/state', { headers: { cookie: `facefile_ui_${server.port}=${token}` } })).status, 403, token);
       }
     });
 
@@ -152,7 +167,7 @@ describe('facefile ui server', () => {
       assert.equal(page.status, 200);
       assert.match(page.body.toString(), /<title>facefile<\/title>/);
       const cookie = String(page.headers['set-cookie']);
-      assert.match(cookie, /facefile_ui=.*HttpOnly.*SameSite=Strict/);
+      assert.match(cookie, new RegExp(`^facefile_ui_${server.port}=.*HttpOnly.*SameSite=Strict`));
       assert.equal((await call('/style.css', { headers: { cookie: cookie.split(';')[0]! } })).status, 200);
       assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
     });
@@ -195,6 +210,42 @@ describe('facefile ui server', () => {
     });
   });
 
+  describe('GIVEN the address the browser is opened with (issue 20, finding 12b)', () => {
+    it('THEN it carries no token, trades its code once for the cookie and goes to /, and a second use is refused', async () => {
+      const once = server.openOnce();
+      assert.match(once, /^http:\/\/127\.0\.0\.1:\d+\/\?code=[\w-]+$/);
+      assert.ok(!once.includes(server.token), "the token is not on the opener's command line");
+      const target = new URL(once).pathname + new URL(once).search;
+      const first = await call(target);
+      assert.equal(first.status, 303);
+      assert.equal(first.headers.location, '/');
+      const cookie = String(first.headers['set-cookie']).split(';')[0]!;
+      assert.equal(cookie, `facefile_ui_${server.port}=${server.token}`);
+      assert.equal((await call('/api/state', { headers: { cookie } })).status, 200);
+      assert.equal((await call(target)).status, 403, 'a code opens the page once');
+      assert.equal((await call('/?code=made-up')).status, 403);
+    });
+
+    it('THEN two servers on two ports name their cookies apart: a browser holds both sessions, neither replaces the other', async () => {
+      const log = pino({ level: 'silent' });
+      const thumbnails = new Thumbnails(new SharpImageDecoder(), 100_000_000);
+      const other = await startUiServer({
+        session: new UiSession({ runner, renderer: new SharpRenderer(), thumbnails, roots: [root], minClusterPhotos: 2, log }),
+        thumbnails,
+        log,
+      });
+      try {
+        const cookies = `facefile_ui_${server.port}=${server.token}; facefile_ui_${other.port}=${other.token}`;
+        assert.equal((await call('/api/state', { headers: { cookie: cookies } })).status, 200);
+        const answer = await fetch(`http://127.0.0.1:${other.port}/api/state`, { headers: { cookie: cookies } });
+        assert.equal(answer.status, 200);
+        assert.equal(((await answer.json()) as { token: string }).token, other.token);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
   describe('GIVEN the chosen folders and a finished run', () => {
     before(async () => {
       assert.equal((await post('/api/folders', { ...folders(), zips: false })).status, 200);
@@ -208,6 +259,18 @@ describe('facefile ui server', () => {
       assert.equal(answer.headers['content-type'], 'image/jpeg');
       const meta = await sharp(answer.body).metadata();
       assert.ok(meta.width <= 200);
+    });
+
+    it("THEN in a person's grid the thumbnail is centred on their face, not on the middle of the photo", async () => {
+      const redness = async (target: string) => {
+        const answer = await call(withToken(target));
+        assert.equal(answer.status, 200, target);
+        const { channels } = await sharp(answer.body).stats();
+        return channels[0]!.mean - channels[2]!.mean;
+      };
+      assert.ok((await redness('/api/thumb?in=photos&path=anna.jpg&for=Anna')) > 100, "Anna's corner");
+      assert.ok((await redness('/api/thumb?in=photos&path=anna.jpg')) < -100, 'the middle');
+      assert.ok((await redness('/api/thumb?in=photos&path=anna.jpg&for=Nobody')) < -100, 'nobody of that name in it: the middle');
     });
 
     it('THEN traversal out of a chosen folder is refused: .., encoded .., absolute paths, links out', async () => {
@@ -260,6 +323,32 @@ describe('facefile ui server', () => {
       assert.equal(runner.runs.length, 2);
     });
 
+    it('THEN a name already known asks first and adds to them only when confirmed; a name that reads like a known one is refused', async () => {
+      await waitUntil(async () => (await state()).status === 'idle');
+      const results = JSON.parse((await call(withToken('/api/results'))).body.toString()) as { clusters: { id: number }[] };
+      const cluster = results.clusters[0]!.id;
+      const known = async () => (await readdir(path.join(root, 'known'))).sort();
+      const before = { folders: await known(), runs: runner.runs.length };
+
+      const asked = await post('/api/name', { cluster, name: 'anna' });
+      assert.equal(asked.status, 409, asked.body.toString());
+      const question = JSON.parse(asked.body.toString()) as { error: string; exists: string };
+      assert.equal(question.exists, 'Anna');
+      assert.match(question.error, /Anna is known already/);
+      const lookalike = await post('/api/name', { cluster, name: '\u0410nna' });
+      assert.equal(lookalike.status, 400, lookalike.body.toString());
+      assert.match((JSON.parse(lookalike.body.toString()) as { error: string }).error, /reads like Anna/);
+      assert.deepEqual(await known(), before.folders, 'no folder made');
+      assert.equal(runner.runs.length, before.runs, 'no run started');
+
+      const merged = await post('/api/name', { cluster, name: 'anna', merge: true });
+      assert.equal(merged.status, 202, merged.body.toString());
+      assert.equal((JSON.parse(merged.body.toString()) as { name: string }).name, 'Anna');
+      assert.deepEqual(await known(), before.folders, "added to Anna's folder, not a new one");
+      assert.ok((await readdir(path.join(root, 'known', 'Anna'))).includes('stranger-1.jpg'));
+      await waitUntil(() => Promise.resolve(runner.runs.length === before.runs + 1));
+    });
+
     it('WHEN a run fails THEN the state says why, in words, and the last results stay', async () => {
       await waitUntil(async () => (await state()).status === 'idle');
       runner.fail = new PathError(path.join(root, 'output'), 'unwritable');
@@ -269,6 +358,19 @@ describe('facefile ui server', () => {
       assert.notEqual(JSON.parse((await call(withToken('/api/results'))).body.toString()), null);
       runner.fail = undefined;
     });
+  });
+});
+
+describe("the page's threshold plot", () => {
+  it('GIVEN a run THEN its labelled pairs come from the known photos alone, and every face of the photos is drawn by its best match, those under the threshold too', async () => {
+    const result = await new FakeRunner().run({ photos: '/p', known: '/k', output: '/o' }, 0.95);
+    const { same, different, closest } = runDistributions(result);
+    assert.deepEqual([same, different], [[], []], 'one known person with one photo: no pair to label');
+    assert.equal(closest.length, 4);
+    assert.ok(
+      closest.some((score) => score < 0.95 && score > 0.9),
+      `the near miss (about 0.92) is shown: ${closest.map((c) => c.toFixed(3)).join(', ')}`,
+    );
   });
 });
 
@@ -298,5 +400,40 @@ describe('a face sample cut from a group photo', () => {
     assert.ok(near);
     assert.ok((await sharp(near).metadata()).width < 100);
     assert.equal(await thumbnails.faceSample(file, face, [face, { x: 150, y: 60, width: 60, height: 60 }]), undefined);
+  });
+});
+
+describe('facefile ui opening the browser', () => {
+  it('GIVEN a desktop opener THEN it is started with a one-time address, never the token, which only the printed address carries', async (t) => {
+    const work = await realpath(await mkdtemp(path.join(os.tmpdir(), 'facefile-ui-open-')));
+    t.after(() => rm(work, { recursive: true, force: true }));
+    const bin = path.join(work, 'bin');
+    await mkdir(bin);
+    // Stands in for xdg-open: writes the command line it was given.
+    await writeFile(
+      path.join(bin, 'xdg-open'),
+      `#!/bin/sh\necho "$@" > "${path.join(work, 'opened.txt')}.partial" && mv "${path.join(work, 'opened.txt')}.partial" "${path.join(work, 'opened.txt')}"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', '..', 'bin', 'facefile.js'), 'ui'], {
+      cwd: work,
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: work, WORKERS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    let opened: string | undefined;
+    for (let i = 0; i < 600 && opened === undefined; i++) {
+      opened = await readFile(path.join(work, 'opened.txt'), 'utf8').catch(() => undefined);
+      if (opened === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const token = /\?token=([\w-]+)/.exec(out)?.[1];
+    assert.ok(token, out);
+    assert.match(opened ?? '', /^http:\/\/127\.0\.0\.1:\d+\/\?code=[\w-]+\n$/);
+    assert.ok(!opened!.includes(token), "the opener's command line does not carry the token");
+    child.kill('SIGTERM');
   });
 });

@@ -7,7 +7,7 @@ import { settingWarnings } from '../../src/config.ts';
 
 function report(perPerson: Record<string, number>): ArchiveReport {
   return {
-    known: Object.keys(perPerson).map((name) => ({ name, samples: 1, problems: [] })),
+    known: Object.keys(perPerson).map((name) => ({ name, samples: 1, problems: [], advice: [] })),
     photos: 3,
     faces: 4,
     perPerson,
@@ -18,6 +18,7 @@ function report(perPerson: Record<string, number>): ArchiveReport {
     changes: { added: [], removed: [], keptChanged: [], failed: [], zipsWritten: [], zipsRemoved: [] },
     dryRun: false,
     errors: [],
+    duplicates: [],
     outcomes: [],
     zips: [],
     elapsedMs: 1500,

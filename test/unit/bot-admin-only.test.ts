@@ -2,34 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLog } from '../../src/core/index.ts';
 import type { PhotoJobs } from '../../src/jobs/index.ts';
-import { Bot, type BotCommand, type ChatContext, type Syntax } from '../../src/bot/index.ts';
+import { Bot, type BotCommand, type ChatContext } from '../../src/bot/index.ts';
 import { fakeLibrary } from '../fakes/fake-library.ts';
-
-const syntax: Syntax = {
-  command: (name, args = {}) => [`/${name}`, ...Object.values(args)].join(' '),
-  withPhoto: '',
-  onPostedPhoto: '',
-  enrollMe: '',
-  notThis: '',
-  seeing: '',
-  tooLarge: () => '',
-};
+import { fakeChat } from '../fakes/fake-chat.ts';
 
 function chat(admin: boolean): ChatContext & { replies: string[] } {
-  const replies: string[] = [];
-  return {
-    replies,
-    group: 'tg:-1',
-    caller: { id: 'tg:7', displayName: 'Ben' },
-    syntax,
-    isAdmin: () => Promise.resolve(admin),
-    photo: () => Promise.reject(new Error('no photo')),
-    defer: () => Promise.resolve(),
-    reply: (text) => Promise.resolve(void replies.push(text)),
-    replyImage: () => Promise.resolve(),
-    sendFiles: () => Promise.resolve(),
-    uploadLimitBytes: 1,
-  };
+  return fakeChat('tg:-1', { id: 'tg:7', displayName: 'Ben' }, admin);
 }
 
 function botWith(commands: BotCommand[]): Bot {

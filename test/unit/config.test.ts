@@ -24,7 +24,9 @@ describe('loadConfig', () => {
       redisUrl: undefined,
       redisPrefix: 'facefile',
       workerConcurrency: os.availableParallelism(),
+      queue: { maxPhotos: 5000, maxBytes: 4096 * 1024 * 1024 },
       metricsPort: undefined,
+      startupRetryMs: 120_000,
       logLevel: 'info',
       archive: {
         inputDir: path.join(cwd, 'photos'),
@@ -171,24 +173,47 @@ describe('loadConfig: scale-out', () => {
   });
 
   it("GIVEN Discord shard settings THEN the count and this process's ids; GIVEN a bad list THEN it is refused", () => {
-    assert.deepEqual(loadConfig({ DISCORD_TOKEN: 't' }, { cwd: '/tmp' }).discord?.shards, { count: 'auto', ids: undefined });
-    assert.deepEqual(loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_COUNT: '4', DISCORD_SHARD_IDS: '0, 2' }, { cwd: '/tmp' }).discord?.shards, {
+    assert.deepEqual(loadConfig({ DISCORD_TOKEN: DISCORD_TOKEN }, { cwd: '/tmp' }).discord?.shards, { count: 'auto', ids: undefined });
+    assert.deepEqual(loadConfig({ DISCORD_TOKEN: DISCORD_TOKEN, DISCORD_SHARD_COUNT: '4', DISCORD_SHARD_IDS: '0, 2' }, { cwd: '/tmp' }).discord?.shards, {
       count: 4,
       ids: [0, 2],
     });
-    assert.throws(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_IDS: 'first' }, { cwd: '/tmp' }), /DISCORD_SHARD_IDS/);
+    assert.throws(() => loadConfig({ DISCORD_TOKEN: DISCORD_TOKEN, DISCORD_SHARD_IDS: 'first' }, { cwd: '/tmp' }), /DISCORD_SHARD_IDS/);
     assert.throws(
-      () => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_COUNT: '2', DISCORD_SHARD_IDS: '1,2' }, { cwd: '/tmp' }),
+      () => loadConfig({ DISCORD_TOKEN: DISCORD_TOKEN, DISCORD_SHARD_COUNT: '2', DISCORD_SHARD_IDS: '1,2' }, { cwd: '/tmp' }),
       /DISCORD_SHARD_IDS: shard numbers run from 0 to 1/,
     );
   });
 });
 
 describe('loadConfig for the bots', () => {
+  it('GIVEN a token that cannot be a bot token THEN the setting is refused by name, without the token and before any network call', () => {
+    for (const [key, value] of [
+      ['TELEGRAM_BOT_TOKEN', 'abc'],
+      ['TELEGRAM_BOT_TOKEN', '123456:short'],
+      ['TELEGRAM_BOT_TOKEN', 'bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawX'],
+      ['TELEGRAM_BOT_TOKEN', '123456789:AAHdqTcvCH1vGWJx fSeofSAs0K5PALDsawX'],
+      ['DISCORD_TOKEN', 'abc'],
+      ['DISCORD_TOKEN', TELEGRAM_TOKEN],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ [key]: value }, { cwd: '/srv' }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.issues.length === 1 &&
+          error.issues[0]!.startsWith(`${key}: does not look like a bot token`) &&
+          !error.message.includes(value.trim()),
+        `${key}=${value}`,
+      );
+    }
+    assert.equal(loadConfig({ TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN }, { cwd: '/srv' }).telegram?.token, TELEGRAM_TOKEN);
+    assert.equal(loadConfig({ DISCORD_TOKEN: DISCORD_TOKEN }, { cwd: '/srv' }).discord?.token, DISCORD_TOKEN);
+  });
+
   it('GIVEN a Telegram token THEN the Telegram settings with their defaults, and no secret in any error', () => {
-    const config = loadConfig({ TELEGRAM_BOT_TOKEN: '123:abc' }, { cwd: '/srv' });
+    const config = loadConfig({ TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN }, { cwd: '/srv' });
     assert.deepEqual(config.telegram, {
-      token: '123:abc',
+      token: TELEGRAM_TOKEN,
       apiRoot: undefined,
       webhook: undefined,
       maxDownloadBytes: 20_000_000,
@@ -197,7 +222,7 @@ describe('loadConfig for the bots', () => {
     });
     assert.equal(config.discord, undefined);
     try {
-      loadConfig({ TELEGRAM_BOT_TOKEN: '123:secret-token', TELEGRAM_API_ROOT: 'not a url with secret-token' }, { cwd: '/srv' });
+      loadConfig({ TELEGRAM_BOT_TOKEN: '123:secret-token-secret-token-secret', TELEGRAM_API_ROOT: 'not a url with secret-token' }, { cwd: '/srv' });
       assert.fail('an invalid URL must be refused');
     } catch (error) {
       assert.ok(error instanceof ConfigError);
@@ -206,3 +231,7 @@ describe('loadConfig for the bots', () => {
     }
   });
 });
+
+/** Tokens of the shape the platforms hand out (made up). */
+const TELEGRAM_TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawX';
+const DISCORD_TOKEN = 'MTA5ODc2NTQzMjEwOTg3NjU0.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB';

@@ -1,4 +1,4 @@
-import { KeyedSerialQueue } from '../../src/core/index.ts';
+import { InProcessGroupLocks } from '../../src/core/index.ts';
 import { MemoryAlbumStore } from '../fakes/memory-album-store.ts';
 import { MemoryGalleryStore, MemoryPhotoStore, MemorySettingsStore } from '../fakes/memory-library-stores.ts';
 import { embedderMigrationRules } from '../helpers/embedder-migration.ts';
@@ -9,6 +9,6 @@ embedderMigrationRules('in-memory stores (fakes)', () =>
     photos: new MemoryPhotoStore(),
     settings: new MemorySettingsStore(),
     albums: new MemoryAlbumStore(),
-    locks: new KeyedSerialQueue(),
+    locks: new InProcessGroupLocks(),
   }),
 );

@@ -1,7 +1,26 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FaceMatrix, normalize, similarity } from '../../src/core/index.ts';
+import { FaceMatrix, normalize, similarity, type SimilarityKernel } from '../../src/core/index.ts';
 import { random } from '../fakes/fake-face-engine.ts';
+
+/**
+ * A kernel as a native one computes: in single precision, each similarity a little below the
+ * double-precision value (the worst case for a face exactly on the minimum).
+ */
+const singlePrecision: SimilarityKernel = {
+  similarities: (rows, probes, d) => {
+    const n = probes.length / d,
+      count = rows.length / d;
+    const out = new Float32Array(count * n);
+    for (let r = 0; r < count; r++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let k = 0; k < d; k++) sum = Math.fround(sum + Math.fround(rows[r * d + k]! * probes[j * d + k]!));
+        out[r * n + j] = sum - 2e-7;
+      }
+    return Promise.resolve(out);
+  },
+};
 
 function unitVectors(count: number, seed: number): Float32Array[] {
   const next = random(seed);
@@ -9,38 +28,67 @@ function unitVectors(count: number, seed: number): Float32Array[] {
 }
 
 describe('FaceMatrix', () => {
-  it('GIVEN odd counts of faces and probes, and freed rows reused THEN near finds exactly what a plain comparison finds', async () => {
-    const faces = unitVectors(41, 1);
-    const probes = [...unitVectors(4, 2), faces[7]!, faces[40]!, faces[0]!];
+  // Single precision agrees to about 1e-7: similarities are compared to the fourth decimal there.
+  for (const [way, kernel, digits] of [
+    ['its own loop', undefined, 6],
+    ['a single-precision kernel', singlePrecision, 4],
+  ] as const) {
+    it(`GIVEN odd counts of faces and probes, and freed rows reused THEN near with ${way} finds exactly what a plain comparison finds`, async () => {
+      const faces = unitVectors(41, 1);
+      const probes = [...unitVectors(4, 2), faces[7]!, faces[40]!, faces[0]!];
+      const matrix = new FaceMatrix(4, kernel);
+      const live = new Map<string, Float32Array[]>();
+      for (let p = 0; p < 14; p++) {
+        const own = faces.slice(p * 3, p * 3 + 3);
+        matrix.setPhoto(
+          `h${p}`,
+          own.map((embedding, faceIndex) => ({ faceIndex, embedding, ...(p % 2 ? { personId: `p${p}` } : {}) })),
+        );
+        live.set(`h${p}`, own);
+      }
+      for (const gone of ['h3', 'h8']) {
+        matrix.deletePhoto(gone);
+        live.delete(gone);
+      }
+      matrix.setPhoto('h3', [{ faceIndex: 1, embedding: faces[10]! }]);
+      live.set('h3', [new Float32Array(128), faces[10]!]);
+      // The last minimum is exactly one face's similarity to a probe: it is in, whatever the precision.
+      for (const min of [-1, 0, 0.05, 0.99, similarity(faces[5]!, probes[1]!)]) {
+        const expected = [...live].flatMap(([hash, own]) =>
+          own.flatMap((embedding, faceIndex) => {
+            if (hash === 'h3' && faceIndex === 0) return [];
+            const hits = probes.flatMap((p, probe) => (similarity(embedding, p) >= min ? [{ probe, similarity: similarity(embedding, p) }] : []));
+            return hits.length > 0 ? [`${hash}/${faceIndex}: ${hits.map((h) => `${h.probe}=${h.similarity.toFixed(digits)}`).join(' ')}`] : [];
+          }),
+        );
+        const found = (await matrix.near(probes, min)).map(
+          (f) => `${f.photoHash}/${f.faceIndex}: ${f.hits.map((h) => `${h.probe}=${h.similarity.toFixed(digits)}`).join(' ')}`,
+        );
+        assert.deepEqual(found.sort(), expected.sort(), `min ${min}`);
+      }
+      assert.equal(matrix.size, 36);
+    });
+  }
+});
+
+describe('FaceMatrix snapshots', () => {
+  it('GIVEN a matrix with freed rows and named faces WHEN it is packed and restored THEN near finds the same faces, and the restored one takes new photos', async () => {
+    const faces = unitVectors(30, 5);
     const matrix = new FaceMatrix(4);
-    const live = new Map<string, Float32Array[]>();
-    for (let p = 0; p < 14; p++) {
-      const own = faces.slice(p * 3, p * 3 + 3);
+    for (let p = 0; p < 10; p++)
       matrix.setPhoto(
         `h${p}`,
-        own.map((embedding, faceIndex) => ({ faceIndex, embedding, ...(p % 2 ? { personId: `p${p}` } : {}) })),
+        faces.slice(p * 3, p * 3 + 3).map((embedding, faceIndex) => ({ faceIndex, embedding, ...(faceIndex === 1 ? { personId: `p${p % 3}` } : {}) })),
       );
-      live.set(`h${p}`, own);
-    }
-    for (const gone of ['h3', 'h8']) {
-      matrix.deletePhoto(gone);
-      live.delete(gone);
-    }
-    matrix.setPhoto('h3', [{ faceIndex: 1, embedding: faces[10]! }]);
-    live.set('h3', [new Float32Array(128), faces[10]!]);
-    for (const min of [-1, 0, 0.05, 0.99]) {
-      const expected = [...live].flatMap(([hash, own]) =>
-        own.flatMap((embedding, faceIndex) => {
-          if (hash === 'h3' && faceIndex === 0) return [];
-          const hits = probes.flatMap((p, probe) => (similarity(embedding, p) >= min ? [{ probe, similarity: similarity(embedding, p) }] : []));
-          return hits.length > 0 ? [`${hash}/${faceIndex}: ${hits.map((h) => `${h.probe}=${h.similarity.toFixed(6)}`).join(' ')}`] : [];
-        }),
-      );
-      const found = (await matrix.near(probes, min)).map(
-        (f) => `${f.photoHash}/${f.faceIndex}: ${f.hits.map((h) => `${h.probe}=${h.similarity.toFixed(6)}`).join(' ')}`,
-      );
-      assert.deepEqual(found.sort(), expected.sort(), `min ${min}`);
-    }
-    assert.equal(matrix.size, 36);
+    matrix.deletePhoto('h4');
+    const restored = FaceMatrix.restore(matrix.snapshot()!);
+    const probes = [faces[0]!, faces[29]!, faces[13]!];
+    const seen = async (m: FaceMatrix) => (await m.near(probes, -1)).map((f) => `${f.photoHash}/${f.faceIndex}/${f.personId ?? '-'}`).sort();
+    assert.equal(restored.size, 27);
+    assert.deepEqual(await seen(restored), await seen(matrix));
+    restored.setPhoto('h4', [{ faceIndex: 0, embedding: faces[13]! }]);
+    restored.assign('h0', 1, 'p9');
+    const after = await restored.near([faces[13]!, faces[1]!], 0.99);
+    assert.deepEqual(after.map((f) => `${f.photoHash}/${f.faceIndex}/${f.personId ?? '-'}`).sort(), ['h0/1/p9', 'h4/0/-']);
   });
 });

@@ -210,4 +210,104 @@ describe('PhotoLibrary.people and stats (fakes)', () => {
     const stats = await t.library.stats(G);
     assert.deepEqual({ ...stats, diskBytes: stats.diskBytes > 0 }, { photos: 4, faces: 6, people: 2, unknownFaces: 1, unknownClusters: 0, diskBytes: true });
   });
+
+  it("GIVEN /stats THEN it answers from the group's records, never by walking its files (any member may ask, any time)", async () => {
+    const t = await withPhotoOfBoth();
+    t.albums.diskUsage = () => Promise.reject(new Error('the group folder was walked'));
+    const records = await t.photos.list(G);
+    const stats = await t.library.stats(G);
+    assert.equal(stats.photos, 3);
+    assert.equal(
+      stats.diskBytes,
+      records.reduce((sum, r) => sum + r.bytes, 0),
+    );
+  });
+});
+
+describe('PhotoLibrary.album with several people and a period (fakes)', () => {
+  /** Anna in 2023; Anna and Ben in 2024 in #a, again in #b; Ben alone in 2024; both again in 2025. */
+  async function twoYears() {
+    const t = fakeLibrary();
+    await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([ANNA], 100)).bytes } });
+    await t.library.enroll(G, { name: 'Ben Smith', photo: { bytes: (await post([BEN], 100)).bytes } });
+    const posted = async (faces: number[], background: number, at: string, channel?: string) => {
+      const photo = await post(faces, background);
+      const result = await t.library.ingest(G, { bytes: photo.bytes, postedAt: new Date(at), ...(channel ? { source: { channel } } : {}) });
+      assert.equal(result.kind, 'filed');
+      return photo.hash;
+    };
+    const hashes = {
+      anna2023: await posted([ANNA], 110, '2023-06-01T00:00:00Z'),
+      bothA: await posted([ANNA, BEN], 120, '2024-02-01T00:00:00Z', 'a'),
+      bothB: await posted([ANNA, BEN], 130, '2024-12-31T23:59:59Z', 'b'),
+      ben2024: await posted([BEN], 140, '2024-03-01T00:00:00Z'),
+      both2025: await posted([BEN, ANNA], 150, '2025-01-01T00:00:00Z'),
+    };
+    return { t, hashes };
+  }
+  const y2024 = { from: '2024-01-01T00:00:00.000Z', to: '2025-01-01T00:00:00.000Z', label: '2024' };
+
+  it('GIVEN "Anna + Ben Smith" THEN only the photos showing both, with both named and a title that says so', async () => {
+    const { t, hashes } = await twoYears();
+    const result = await t.library.album(G, { people: ['anna', 'Ben Smith'] });
+    assert.ok(result.kind === 'album-photos');
+    assert.deepEqual(new Set(result.entries.map((e) => e.hash)), new Set([hashes.bothA, hashes.bothB, hashes.both2025]));
+    assert.deepEqual(
+      result.people.map((p) => p.name),
+      ['Anna', 'Ben Smith'],
+    );
+    assert.equal(result.title, 'Anna + Ben Smith');
+  });
+
+  it('GIVEN a period THEN only the photos posted in it, from its first instant up to, not including, the next period', async () => {
+    const { t, hashes } = await twoYears();
+    const both = await t.library.album(G, { people: ['Anna', 'Ben Smith'], period: y2024 });
+    assert.ok(both.kind === 'album-photos');
+    assert.deepEqual(new Set(both.entries.map((e) => e.hash)), new Set([hashes.bothA, hashes.bothB]));
+    assert.equal(both.title, 'Anna + Ben Smith, 2024');
+    const anna = await t.library.album(G, { people: ['Anna'], period: { to: '2024-01-01T00:00:00.000Z', label: '..2023' } });
+    assert.ok(anna.kind === 'album-photos');
+    assert.deepEqual(
+      anna.entries.map((e) => e.hash),
+      [hashes.anna2023],
+    );
+    const none = await t.library.album(G, { people: ['Anna'], period: { from: '2030-01-01T00:00:00.000Z', label: '2030..' } });
+    assert.equal(none.kind, 'empty');
+  });
+
+  it('GIVEN walls THEN a photo of both posted where the asker cannot look is left out and counted as hidden', async () => {
+    const { t, hashes } = await twoYears();
+    const onlyA = (source: Readonly<Record<string, string>>) => Promise.resolve(source.channel === 'a');
+    const result = await t.library.album(G, { people: ['Anna', 'Ben Smith'], period: y2024 }, undefined, onlyA);
+    assert.ok(result.kind === 'album-photos');
+    assert.deepEqual(
+      result.entries.map((e) => e.hash),
+      [hashes.bothA],
+    );
+    assert.equal(result.hidden, 1);
+    const blind = await t.library.album(G, { people: ['Ben Smith', 'Anna'], period: y2024 }, 1e9, () => Promise.resolve(false));
+    assert.ok(blind.kind === 'empty', 'no zip of photos nobody may see');
+    assert.equal(blind.hidden, 2);
+  });
+
+  it('GIVEN a name nobody has among several THEN that name is said, with the people enrolled', async () => {
+    const { t } = await twoYears();
+    assert.deepEqual(await t.library.album(G, { people: ['Anna', 'Cleo'] }), { kind: 'unknown-person', people: ['Anna', 'Ben Smith'], name: 'Cleo' });
+  });
+
+  it('GIVEN a size limit THEN the zips of the photos of both are named after both and the period', async () => {
+    const { t } = await twoYears();
+    const result = await t.library.album(G, { people: ['Anna', 'Ben Smith'], period: y2024 }, 1e9);
+    assert.ok(result.kind === 'album');
+    try {
+      const names = [];
+      for await (const part of result.export.parts) {
+        assert.equal(part.fileName, 'Anna + Ben Smith, 2024.zip');
+        names.push(...(await readZipBytes(await t.albums.read(part.path))).map((e) => e.name));
+      }
+      assert.equal(names.length, 2);
+    } finally {
+      await result.export.dispose();
+    }
+  });
 });

@@ -102,6 +102,64 @@ describe('PhotoLibrary.forget (fakes)', () => {
   });
 });
 
+describe('PhotoLibrary: a forget cut short (fakes)', () => {
+  it('GIVEN a forget noted and not finished WHEN the library starts again THEN it finishes, the audit log scrubbed too', async () => {
+    const t = await scene();
+    await t.library.notThis(G, 'Anna', { hash: t.annaAndBen.hash }, { userId: 'u0', admin: true, name: 'Root' });
+    const anna = (await t.gallery.list(G)).find((p) => p.name === 'Anna')!;
+    // What a process killed right after noting the forget leaves behind.
+    await t.settings.save(G, { ...(await t.settings.get(G))!, threshold: 0.93, replyMode: 'quiet', pending: { forget: anna.id, forgetScope: 'everything' } });
+    await t.library.checkConsistency();
+    assert.deepEqual(
+      (await t.library.people(G)).map((p) => p.name),
+      ['Ben'],
+    );
+    assert.equal((await t.settings.get(G))?.pending, undefined);
+    const log = await t.library.auditLog(G);
+    assert.ok(log.length > 0);
+    assert.ok(
+      log.every((e) => !/\bAnna\b/.test(e.detail)),
+      log.map((e) => e.detail).join('; '),
+    );
+  });
+});
+
+describe('PhotoLibrary: a photo still queued when someone is forgotten (fakes)', () => {
+  it('GIVEN a photo of Anna queued just before her forget WHEN it is filed after THEN no embedding of an unnamed face is kept; an old imported photo keeps its faces', async () => {
+    const t = await scene();
+    const late = await post([ANNA, BEN], 150);
+    const queuedAt = new Date(t.clock.now().getTime() - 60_000);
+    await t.library.forget(G, { name: 'Anna' }, { userId: 'u0', admin: true });
+    const filed = await t.library.ingest(G, { bytes: late.bytes, postedAt: queuedAt, queuedAt });
+    assert.ok(filed.kind === 'filed', filed.kind);
+    const record = await t.photos.get(G, late.hash);
+    assert.deepEqual(
+      record?.faces.map((f) => [f.personId !== undefined, f.embedding !== undefined]),
+      [
+        [false, false],
+        [true, true],
+      ],
+      "Anna's face has no embedding; Ben's, named, keeps his",
+    );
+    const old = await post([ANNA], 160);
+    await t.library.ingest(G, { bytes: old.bytes, postedAt: new Date('2020-01-01T00:00:00Z') });
+    assert.equal((await t.photos.get(G, old.hash))?.faces[0]?.embedding !== undefined, true, 'an import of old photos is filed as usual');
+  });
+
+  it('GIVEN a photo posted just before a forget WHEN an admin enrols a face of it after THEN its faces are all there to choose from', async () => {
+    // The admin enrolled the wrong face of a group photo, forgot that name, and picks another face:
+    // the photo comes straight from the chat, not from a queue, so nothing of it is held back.
+    const t = await scene();
+    const group = await post([CLEO, BEN], 140);
+    const postedAt = new Date(t.clock.now().getTime() - 60_000);
+    await t.library.forget(G, { name: 'Anna' }, { userId: 'u0', admin: true });
+    const sheet = await t.library.enroll(G, { name: 'Cleo', photo: { bytes: group.bytes, postedAt }, by: 'u0', byAdmin: true });
+    assert.equal(sheet.kind, 'choose-face');
+    const enrolled = await t.library.enroll(G, { name: 'Cleo', photo: { hash: group.hash }, face: 1, by: 'u0', byAdmin: true });
+    assert.equal(enrolled.kind, 'enrolled');
+  });
+});
+
 describe('PhotoLibrary.expireUnknownFaces (fakes)', () => {
   it('GIVEN unknown faces older than the retention period THEN their embeddings are erased, named faces kept, in every group', async () => {
     const t = fakeLibrary({ unknownRetentionDays: 90 });

@@ -147,6 +147,14 @@ describe('PhotoLibrary.ingest (fakes)', () => {
     const album = await t.library.album(G, 'Anna');
     assert.ok(album.kind === 'album-photos' && album.entries.some((e) => e.name === `2019-12-24_183000_${photo.hash.slice(0, 8)}.fake`));
   });
+
+  it('GIVEN the group lock is lost while a photo is filed THEN no record of it is committed and the filing fails', async () => {
+    const lost = new Error('the connection holding the lock was lost');
+    const t = fakeLibrary({}, { locks: { run: (_group, task) => task(AbortSignal.abort(lost)) } });
+    const photo = await post([ANNA]);
+    await assert.rejects(t.library.ingest(G, { bytes: photo.bytes }), (error: unknown) => error === lost);
+    assert.equal(await t.photos.get(G, photo.hash), undefined, 'nothing acknowledged');
+  });
 });
 
 describe('group isolation (fakes)', () => {

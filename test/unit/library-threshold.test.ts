@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { THRESHOLD_RANGE } from '../../src/core/library/index.ts';
+import type { SimilarityKernel } from '../../src/core/index.ts';
 import { fakeLibrary, post, type FakeLibrary, type Post } from '../fakes/fake-library.ts';
 
 const G = 'tg:-100';
@@ -10,8 +11,10 @@ const [ANNA, BEN] = [1, 2];
  * Anna and Ben enrolled; two clear photos of Anna (about 0.99 to her sample), two where she looks
  * changed (about 0.91) and one where she looks far off (about 0.80), plus one changed Ben.
  */
-async function library(): Promise<FakeLibrary & { clear: Post[]; changed: Post[]; far: Post; changedBen: Post }> {
-  const t = fakeLibrary();
+async function library(
+  options: Parameters<typeof fakeLibrary>[1] = {},
+): Promise<FakeLibrary & { clear: Post[]; changed: Post[]; far: Post; changedBen: Post }> {
+  const t = fakeLibrary({}, options);
   await t.library.enroll(G, { name: 'Anna', photo: { bytes: (await post([ANNA], 100)).bytes } });
   await t.library.enroll(G, { name: 'Ben', photo: { bytes: (await post([BEN], 100)).bytes } });
   const clear = [await post([ANNA], 110), await post([BEN, ANNA], 110)];
@@ -43,6 +46,38 @@ describe('PhotoLibrary.setThreshold (fakes)', () => {
     assert.ok(t.changed.every((p) => after.includes(p.hash)));
     assert.ok(!after.includes(t.far.hash), 'the far-off face is still below');
     assert.ok((await t.albumOf(G, 'Ben')).includes(t.changedBen.hash));
+  });
+
+  it('GIVEN a native kernel (single precision) THEN a re-file decides exactly as without one: the same photos move, both ways', async () => {
+    // Every product in single precision, as onnxruntime's SGEMM computes it.
+    let products = 0;
+    const kernel: SimilarityKernel = {
+      similarities: (rows, probes, d) => {
+        products++;
+        const n = probes.length / d;
+        const out = new Float32Array((rows.length / d) * n);
+        for (let r = 0; r < rows.length / d; r++)
+          for (let j = 0; j < n; j++) {
+            let sum = 0;
+            for (let k = 0; k < d; k++) sum = Math.fround(sum + Math.fround(rows[r * d + k]! * probes[j * d + k]!));
+            out[r * n + j] = sum;
+          }
+        return Promise.resolve(out);
+      },
+    };
+    for (const [to, back] of [
+      [0.88, 0.95],
+      [0.91, 0.93],
+    ] as const) {
+      const plain = await library();
+      const native = await library({ kernel });
+      for (const threshold of [to, back]) {
+        assert.deepEqual(await native.library.setThreshold(G, threshold), await plain.library.setThreshold(G, threshold), `to ${threshold}`);
+        for (const name of ['Anna', 'Ben'])
+          assert.deepEqual((await native.albumOf(G, name)).sort(), (await plain.albumOf(G, name)).sort(), `${name} at ${threshold}`);
+      }
+    }
+    assert.ok(products > 0, 'the re-files went through the kernel');
   });
 
   it('WHEN it is raised again THEN the same photos leave the albums, and the clear ones stay', async () => {

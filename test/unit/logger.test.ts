@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createLogger, redactSecrets, type Logger } from '../../src/logger.ts';
+import { withoutPassword } from '../../src/core/index.ts';
 
 /** A made-up bot token in Telegram's shape: bot id, colon, 35-character secret. */
 const SECRET = 'AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
@@ -48,6 +49,25 @@ describe('redactSecrets', () => {
     assert.equal(redactSecrets('postgres://facefile:s3cr%40t@db:5432/facefile'), 'postgres://facefile:[redacted]@db:5432/facefile');
     assert.equal(redactSecrets('failed: redis://:hunter2@127.0.0.1:6379/0'), 'failed: redis://:[redacted]@127.0.0.1:6379/0');
     assert.equal(redactSecrets('"url":"mysql://root:pw@localhost/test"'), '"url":"mysql://root:[redacted]@localhost/test"');
+  });
+
+  it('GIVEN a password as a query parameter (?password=, &sslpassword=) THEN it is masked, in a log line too', () => {
+    assert.equal(
+      redactSecrets('postgres://facefile@db:5432/facefile?sslmode=require&password=s3cret'),
+      'postgres://facefile@db:5432/facefile?sslmode=require&password=[redacted]',
+    );
+    assert.equal(redactSecrets('"url":"redis://127.0.0.1:6379/0?password=hunter2&db=1"'), '"url":"redis://127.0.0.1:6379/0?password=[redacted]&db=1"');
+    assert.equal(redactSecrets('postgres://db/x?sslpassword=k3y'), 'postgres://db/x?sslpassword=[redacted]');
+    const lines: string[] = [];
+    const log = createLogger('info', { write: (line: string) => lines.push(line) });
+    log.info({ database: 'postgres://app@db/lib?password=hunter2' }, 'cannot reach redis://db:6379?Password=hunter2');
+    assert.equal(lines.length, 1);
+    assert.ok(!lines[0]!.includes('hunter2'), lines[0]);
+  });
+
+  it('GIVEN a URL with a password as a query parameter THEN withoutPassword masks it for the start-up line', () => {
+    assert.equal(withoutPassword('postgres://app@db:5432/lib?password=hunter2&sslmode=require'), 'postgres://app@db:5432/lib?password=***&sslmode=require');
+    assert.equal(withoutPassword('redis://127.0.0.1:6379/0?password=hunter2'), 'redis://127.0.0.1:6379/0?password=***');
   });
 
   it('GIVEN a URL with a colon and an @ in its path THEN nothing is masked', () => {

@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLog } from '../../src/core/index.ts';
 import type { IncomingPhoto, IngestResult } from '../../src/core/library/index.ts';
-import { PhotoQueue, type PhotoJobMeta, type PhotoJobResult, type RetryPolicy } from '../../src/jobs/index.ts';
+import { PhotoQueue, QueueFullError, type PhotoJobMeta, type PhotoJobResult, type RetryPolicy } from '../../src/jobs/index.ts';
 
 const FAST: RetryPolicy = { attempts: 3, firstDelayMs: 10, factor: 2, maxDelayMs: 50 };
 const META: PhotoJobMeta = { platform: 'test', group: 'g1', postedAt: '2026-01-01T00:00:00.000Z', source: { chat: '1', message: '2' } };
@@ -126,5 +126,57 @@ describe('PhotoQueue', () => {
       await writeFile(path.join(dir, 'queue'), 'a file where the folder was');
       await assert.rejects(queue.add(Buffer.from('photo'), META), /ENOTDIR|EEXIST|ENOENT/);
       assert.equal(queue.size, 0);
+    }));
+  it('GIVEN a burst in group A and then photos of B and C THEN the groups take turns: B and C are not kept behind all of A', () =>
+    withQueue(async (dir) => {
+      const order: string[] = [];
+      let hold: (() => void) | undefined;
+      const held = new Promise<void>((resolve) => (hold = resolve));
+      const lib = {
+        async ingest(group: string): Promise<IngestResult> {
+          if (order.push(group) === 1) await held;
+          return { kind: 'filed', hash: String(order.length), people: [], unknownFaces: 0, unusableFaces: 0 };
+        },
+      };
+      const queue = new PhotoQueue({ dir, library: lib, log: silentLog, concurrency: 1, retry: FAST });
+      await queue.start();
+      for (const group of ['A', 'A', 'A', 'B', 'B', 'C']) await queue.add(Buffer.from(group), { ...META, group });
+      hold!();
+      await queue.idle();
+      assert.deepEqual(order, ['A', 'B', 'C', 'A', 'B', 'A']);
+    }));
+  it('GIVEN photos in dead-letter/ THEN they are counted by group once at the start, and /stats reads no folder after', () =>
+    withQueue(async (dir) => {
+      const deadLetter = (id: string, group: string) => writeFile(path.join(dir, 'dead-letter', `${id}.json`), JSON.stringify({ ...META, group }));
+      await mkdir(path.join(dir, 'dead-letter'), { recursive: true });
+      await deadLetter('1', 'g1');
+      await deadLetter('2', 'g1');
+      await deadLetter('3', 'g2');
+      const queue = new PhotoQueue({ dir, library: library(), log: silentLog, concurrency: 1, retry: FAST });
+      await queue.start();
+      await deadLetter('4', 'g2');
+      assert.deepEqual([await queue.deadLetters('g1'), await queue.deadLetters('g2'), await queue.deadLetters('g3')], [2, 1, 0]);
+    }));
+  it('GIVEN the queue holds its bound of bytes, or a group its half THEN a photo is refused with QueueFullError and nothing written; once filed, photos are taken again', () =>
+    withQueue(async (dir) => {
+      let hold: (() => void) | undefined;
+      const held = new Promise<void>((resolve) => (hold = resolve));
+      const lib = {
+        async ingest(): Promise<IngestResult> {
+          await held;
+          return { kind: 'filed', hash: 'h', people: [], unknownFaces: 0, unusableFaces: 0 };
+        },
+      };
+      const queue = new PhotoQueue({ dir, library: lib, log: silentLog, concurrency: 1, retry: FAST, limits: { maxPhotos: 100, maxBytes: 40 } });
+      await queue.start();
+      await queue.add(Buffer.alloc(15), { ...META, group: 'g1' });
+      await assert.rejects(queue.add(Buffer.alloc(10), { ...META, group: 'g1' }), (error) => error instanceof QueueFullError && !error.whole);
+      await queue.add(Buffer.alloc(20), { ...META, group: 'g2' });
+      await assert.rejects(queue.add(Buffer.alloc(10), { ...META, group: 'g3' }), (error) => error instanceof QueueFullError && error.whole);
+      assert.equal((await readdir(dir)).filter((n) => n.endsWith('.bin')).length, 2);
+      hold!();
+      await queue.idle();
+      await queue.add(Buffer.alloc(15), { ...META, group: 'g1' });
+      await queue.idle();
     }));
 });

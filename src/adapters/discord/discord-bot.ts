@@ -1,5 +1,8 @@
 import {
+  ChannelType,
   Client,
+  DiscordAPIError,
+  RESTJSONErrorCodes,
   Events,
   GatewayIntentBits,
   LabelBuilder,
@@ -10,23 +13,29 @@ import {
   TextInputBuilder,
   TextInputStyle,
   type Attachment,
+  type ChatInputCommandInteraction,
   type Guild,
   type Interaction,
   type Message,
+  type PermissionsBitField,
   type RepliableInteraction,
 } from 'discord.js';
-import { groupId, memberId, type Log, type Platform } from '../../core/index.ts';
+import { groupId, memberId, parseGroupId, type ImportCursors, type Log, type Platform } from '../../core/index.ts';
 import type { Bot } from '../../bot/index.ts';
-import { megabytes, type ChatContext, type ChatUser, type CommandArgs, type FetchedPhoto, type Syntax } from '../../bot/index.ts';
+import { megabytes, NOT_ADMIN, type ChatContext, type ChatUser, type CommandArgs, type FetchedPhoto, type Syntax } from '../../bot/index.ts';
 import { isPhotoName } from '../../files/index.ts';
 import type { PhotoJobs } from '../../jobs/index.ts';
 import { downloadLimited, Tracker, verifyAtStart } from '../shared/index.ts';
+import { DiscordBackfill, IMPORT_COMMAND } from './backfill.ts';
 import { commandArgs, discordCommands, menuCommand } from './commands.ts';
 import { describeShards, planShards, type DiscordShards, type ShardPlan } from './shards.ts';
 
 export const DISCORD = 'discord' satisfies Platform;
 
 const DEFAULT_API_ROOT = 'https://discord.com/api';
+
+/** `allowed_mentions` that pings nobody, whatever the text says. */
+const NO_PINGS = { parse: [] };
 
 /** Discord's upload limit per file when an interaction does not say otherwise. */
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
@@ -47,6 +56,8 @@ export interface DiscordBotOptions {
   readonly onFatal?: (error: unknown) => void;
   /** The gateway shards this process runs; one shard (of one) when absent. */
   readonly shards?: DiscordShards;
+  /** Where history imports keep their place: given, the bot has `/import`. */
+  readonly importCursors?: ImportCursors;
 }
 
 /**
@@ -95,11 +106,26 @@ export class DiscordBot {
   private readonly tasks: Tracker;
   private readonly syntax: Syntax;
   private commandsOnly = false;
+  private readonly backfill: DiscordBackfill | undefined;
 
   constructor(private readonly options: DiscordBotOptions) {
     if (!options.token) throw new Error('the Discord token is empty');
     this.tasks = new Tracker(options.log, 'Discord');
     this.syntax = discordSyntax(options.bot);
+    if (options.importCursors) {
+      this.backfill = new DiscordBackfill({
+        rest: () => this.discord.rest,
+        queue: options.queue,
+        cursors: options.importCursors,
+        log: options.log,
+        maxDownloadBytes: options.maxDownloadBytes,
+        platform: DISCORD,
+        channelName: (id) => {
+          const channel = this.client?.channels.cache.get(id);
+          return channel && 'name' in channel && channel.name ? `#${channel.name}` : `channel ${id}`;
+        },
+      });
+    }
   }
 
   /**
@@ -151,8 +177,9 @@ export class DiscordBot {
     } while (this.tasks.size > 0);
   }
 
-  /** Stops taking events, then lets the running commands finish. */
+  /** Stops taking events, then lets the running commands finish; an import is left to resume at the next start. */
   async stop(): Promise<void> {
+    await this.backfill?.stop();
     await this.client?.destroy();
     await this.tasks.idle();
   }
@@ -168,6 +195,14 @@ export class DiscordBot {
     // Once every shard of this process is ready, with the servers of all of them.
     client.on(Events.ClientReady, (ready) => {
       for (const guild of ready.guilds.cache.values()) void this.tasks.track(this.register(guild));
+      // Imports an earlier run left half way go on, for the servers of this process's shards.
+      if (this.backfill) {
+        const mine = (group: string) => {
+          const ref = parseGroupId(group);
+          return ref?.platform === DISCORD && ready.guilds.cache.has(ref.guildId);
+        };
+        void this.tasks.track(this.backfill.resume(mine).then(() => undefined));
+      }
       // A server that removed the bot while it was offline sends no GuildDelete: it is just missing.
       // Only a process that runs every shard sees all the servers; one that runs some cannot tell
       // a server it left from one on another process's shard, so it leaves the groups alone.
@@ -181,7 +216,11 @@ export class DiscordBot {
     });
     // Removed from a server (an outage is GuildUnavailable, not this): erased after the grace period.
     client.on(Events.GuildDelete, (guild) => {
-      for (const group of this.groupsOf(guild)) void this.tasks.track(this.options.bot.removedFrom(group));
+      for (const group of this.groupsOf(guild)) {
+        void this.tasks.track(this.options.bot.removedFrom(group));
+        // Its history is no longer ours to read: an import stops and is not resumed if the bot comes back.
+        if (this.backfill) void this.tasks.track(this.backfill.cancel(group).then(() => undefined));
+      }
     });
     client.on(Events.MessageCreate, (message) => void this.tasks.track(this.onMessage(message)));
     client.on(Events.InteractionCreate, (interaction) => void this.tasks.track(this.onInteraction(interaction)));
@@ -211,7 +250,7 @@ export class DiscordBot {
 
   private async register(guild: Guild): Promise<void> {
     try {
-      await guild.commands.set(discordCommands(this.options.bot.commands));
+      await guild.commands.set([...discordCommands(this.options.bot.commands), ...(this.backfill ? [IMPORT_COMMAND] : [])]);
     } catch (error) {
       this.options.log.error({ err: error, guild: guild.id }, 'could not register the slash commands');
     }
@@ -273,6 +312,10 @@ export class DiscordBot {
     let name: string;
     let args: CommandArgs;
     let photo: () => Promise<FetchedPhoto>;
+    if (interaction.isChatInputCommand() && interaction.commandName === IMPORT_COMMAND.name && this.backfill) {
+      await this.onImport(interaction, this.backfill);
+      return;
+    }
     if (interaction.isChatInputCommand()) {
       name = interaction.commandName;
       args = commandArgs(this.options.bot.find(name), interaction.options);
@@ -300,16 +343,56 @@ export class DiscordBot {
     await this.options.bot.command(ctx, name, args);
   }
 
+  /**
+   * `/import`: starts an import of the server's history (every text channel, or the one given), or
+   * shows the one under way in this private answer from now on, or cancels it. Admins only.
+   */
+  private async onImport(interaction: ChatInputCommandInteraction<'cached' | 'raw'>, backfill: DiscordBackfill): Promise<void> {
+    const permissions = interaction.memberPermissions;
+    const reply = (content: string) => interaction.editReply({ content, allowedMentions: NO_PINGS }).then(() => undefined);
+    if (!permissions.has(PermissionFlagsBits.ManageGuild) && !permissions.has(PermissionFlagsBits.Administrator)) {
+      await interaction.reply({ content: NOT_ADMIN, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+      return;
+    }
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const group = this.groupOf(interaction.guildId, interaction.channelId);
+    if (interaction.options.getBoolean('cancel') === true) {
+      const last = await backfill.cancel(group);
+      await reply(last ?? 'No import is under way.');
+      return;
+    }
+    const chosen = interaction.options.get('channel')?.value;
+    const guild = this.discord.guilds.cache.get(interaction.guildId);
+    let channels: string[];
+    if (typeof chosen === 'string') {
+      if (!guild?.channels.cache.has(chosen)) return reply('That channel is not one of this server.');
+      if (this.options.scope === 'channel' && chosen !== interaction.channelId)
+        return reply('Each channel is its own library here: run /import in that channel.');
+      channels = [chosen];
+    } else if (this.options.scope === 'channel') {
+      channels = [interaction.channelId];
+    } else {
+      channels = [...(guild?.channels.cache.values() ?? [])]
+        .filter((c) => c.type === ChannelType.GuildText || c.type === ChannelType.GuildAnnouncement)
+        .sort((a, b) => ('position' in a && 'position' in b ? a.position - b.position : 0) || (a.id < b.id ? -1 : 1))
+        .map((c) => c.id);
+    }
+    if (channels.length === 0) return reply('This server has no text channel to import.');
+    await backfill.start({ group, channels, requestedBy: memberId(DISCORD, interaction.user.id), reporter: { update: reply } });
+  }
+
   private contextOf(interaction: RepliableInteraction<'cached' | 'raw'>, photo: () => Promise<FetchedPhoto>): ChatContext {
     // The first answer fills the deferred reply (or, not deferred, is a reply only the caller sees);
     // the ones after it follow up.
     let answered = false;
     let privately = false;
     const answer = async (content: string, files: { attachment: Buffer | string; name: string }[] = []) => {
+      // Answers echo names people typed ("@everyone", "<@id>"): they never ping anyone.
+      const message = { content, files, allowedMentions: NO_PINGS };
       // Follow-ups are not private by themselves, even after a private deferral: each says so.
-      if (answered) await interaction.followUp({ content, files, ...(privately ? { flags: MessageFlags.Ephemeral } : {}) });
-      else if (interaction.deferred) await interaction.editReply({ content, files });
-      else await interaction.reply({ content, files, flags: MessageFlags.Ephemeral });
+      if (answered) await interaction.followUp({ ...message, ...(privately ? { flags: MessageFlags.Ephemeral } : {}) });
+      else if (interaction.deferred) await interaction.editReply(message);
+      else await interaction.reply({ ...message, flags: MessageFlags.Ephemeral });
       answered = true;
     };
     const permissions = interaction.memberPermissions;
@@ -331,6 +414,12 @@ export class DiscordBot {
       sendFiles: async (files) => {
         for await (const file of files) await answer(file.caption, [{ attachment: file.path, name: file.name }]);
       },
+      // Up to ten attachments in one message: Discord shows them together, as a gallery.
+      sendPhotos: (photos) =>
+        answer(
+          '',
+          photos.map((p) => ({ attachment: p.path, name: p.name })),
+        ),
       // A server is one library, but each channel has its own walls: the caller gets only what was
       // posted where they can look. A channel-scoped library is one channel, seen by whoever asks.
       ...(this.options.scope === 'guild' ? { canSee: memo((source: Readonly<Record<string, string>>) => this.canView(interaction, source.chat)) } : {}),
@@ -344,7 +433,21 @@ export class DiscordBot {
     const channel = guild?.channels.cache.get(channelId) ?? (await guild?.channels.fetch(channelId).catch(() => null));
     if (!guild || !channel || channel.guildId !== interaction.guildId) return false;
     const member = 'permissionsIn' in interaction.member ? interaction.member : await guild.members.fetch(interaction.user.id).catch(() => null);
-    return member !== null && channel.permissionsFor(member).has(PermissionFlagsBits.ViewChannel);
+    if (member === null) return false;
+    // discord.js gives a thread its parent's permissions: a private thread is seen only by its
+    // members and by those who manage threads, as Discord shows it.
+    // Null at run time for a thread whose parent is not cached, whatever the typings say.
+    const permissions = channel.permissionsFor(member) as Readonly<PermissionsBitField> | null;
+    if (!permissions?.has(PermissionFlagsBits.ViewChannel)) return false;
+    if (channel.type !== ChannelType.PrivateThread || permissions.has(PermissionFlagsBits.ManageThreads)) return true;
+    try {
+      await channel.members.fetch({ member: interaction.user.id, force: true });
+      return true;
+    } catch (error) {
+      if (!(error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMember))
+        this.options.log.warn({ err: error, channel: channelId }, 'could not check who is in a private thread: it is treated as closed');
+      return false;
+    }
   }
 
   /** An attachment's bytes for a command, with the record's ids. */

@@ -3,11 +3,21 @@ import { Telegraf, Telegram, TelegramError, type Context } from 'telegraf';
 import type { Message, MessageEntity, PhotoSize, ReplyParameters, Update, User } from '@telegraf/types';
 import { groupId, memberId, type Log, type Platform } from '../../core/index.ts';
 import type { Bot } from '../../bot/index.ts';
-import { megabytes, PhotoNotQueuedError, type ChatContext, type ChatUser, type FetchedPhoto, type PostedPhoto, type Syntax } from '../../bot/index.ts';
+import {
+  megabytes,
+  PhotoNotQueuedError,
+  type ChatContext,
+  type OutgoingPhoto,
+  type ChatUser,
+  type FetchedPhoto,
+  type PostedPhoto,
+  type Syntax,
+} from '../../bot/index.ts';
 import { isPhotoName } from '../../files/index.ts';
 import type { PhotoJobs } from '../../jobs/index.ts';
 import { downloadLimited, Outbox, Tracker, verifyAtStart } from '../shared/index.ts';
 import { MemoryUpdateClaims, type UpdateClaims } from './update-claims.ts';
+import { derivedWebhookSecret } from './webhook-secret.ts';
 import { WebhookServer } from './webhook-server.ts';
 
 export const TELEGRAM = 'telegram' satisfies Platform;
@@ -55,7 +65,10 @@ export interface TelegramWebhookOptions {
   readonly port: number;
   /** Where to listen; every interface by default. */
   readonly host?: string;
-  /** Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token`; requests without it are refused. */
+  /**
+   * Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token`; requests without it are refused. When
+   * absent, one derived from the token (the same in every process with that token).
+   */
   readonly secretToken?: string;
 }
 
@@ -67,6 +80,9 @@ export function verifyTelegram(options: { readonly token: string; readonly apiRo
 }
 
 /** How commands are written on Telegram: words after the command, photos as captions or replies. */
+/** The largest photo the Bot API takes as a photo (sendPhoto, a media group's photo); larger ones go as files. */
+const TELEGRAM_PHOTO_BYTES = 10 * 1024 * 1024;
+
 export const TELEGRAM_SYNTAX: Syntax = {
   command: (name, args = {}) => [`/${name}`, ...Object.values(args)].join(' '),
   withPhoto: 'as the caption of a photo of them, or as a reply to one',
@@ -169,19 +185,19 @@ export class TelegramBot {
    */
   private async startWebhook(webhook: TelegramWebhookOptions): Promise<void> {
     if (!webhook.url.startsWith('https://')) throw new Error('the Telegram webhook URL must start with https://');
-    if (!webhook.secretToken) this.options.log.warn({}, 'the Telegram webhook has no secret token: anyone who finds its URL can post updates to it');
+    const secretToken = webhook.secretToken ?? derivedWebhookSecret(this.options.token);
     this.webhookServer = new WebhookServer({
       port: webhook.port,
       path: new URL(webhook.url).pathname,
       claims: this.options.updateClaims ?? new MemoryUpdateClaims(),
       handle: (update) => this.handleWebhookUpdate(update),
       log: this.options.log,
+      secretToken,
       ...(webhook.host ? { host: webhook.host } : {}),
-      ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}),
     });
     await this.webhookServer.listen();
     try {
-      await this.telegraf.telegram.setWebhook(webhook.url, { ...(webhook.secretToken ? { secret_token: webhook.secretToken } : {}) });
+      await this.telegraf.telegram.setWebhook(webhook.url, { secret_token: secretToken });
     } catch (error) {
       await this.webhookServer.close();
       throw error;
@@ -293,6 +309,32 @@ export class TelegramBot {
             this.telegraf.telegram.sendDocument(chat, { source: createReadStream(file.path), filename: file.name }, { caption: file.caption }),
           );
         }
+      },
+      sendPhotos: async (photos) => {
+        // As photos where Telegram takes them as such (it shows them in the chat, made smaller);
+        // else as files, still one media group: a group cannot mix the two.
+        const asPhotos = photos.every((p) => p.bytes <= TELEGRAM_PHOTO_BYTES && /\.(jpe?g|png)$/i.test(p.name));
+        const input = (p: OutgoingPhoto) => ({ source: createReadStream(p.path), filename: p.name });
+        const replyTo = { reply_parameters: multipartReplyTo(message.message_id) };
+        const [only] = photos;
+        if (photos.length === 1 && only && asPhotos) await this.messages.send(chat, () => this.telegraf.telegram.sendPhoto(chat, input(only), replyTo));
+        else if (photos.length === 1 && only) await this.messages.send(chat, () => this.telegraf.telegram.sendDocument(chat, input(only), replyTo));
+        else if (asPhotos)
+          await this.messages.send(chat, () =>
+            this.telegraf.telegram.sendMediaGroup(
+              chat,
+              photos.map((p) => ({ type: 'photo' as const, media: input(p) })),
+              replyTo,
+            ),
+          );
+        else
+          await this.messages.send(chat, () =>
+            this.telegraf.telegram.sendMediaGroup(
+              chat,
+              photos.map((p) => ({ type: 'document' as const, media: input(p) })),
+              replyTo,
+            ),
+          );
       },
     };
     try {

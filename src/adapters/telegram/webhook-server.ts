@@ -16,8 +16,11 @@ export interface WebhookServerOptions {
   readonly host?: string;
   /** The path Telegram posts to (that of the webhook URL); other paths answer 404. */
   readonly path: string;
-  /** When set, a request without this `X-Telegram-Bot-Api-Secret-Token` is refused with 403. */
-  readonly secretToken?: string;
+  /**
+   * A request without this `X-Telegram-Bot-Api-Secret-Token` is refused with 403. Required: without
+   * it, anyone who finds the URL could post updates as any user (a forged `/forget`, a migration).
+   */
+  readonly secretToken: string;
   /** Which delivery of an update handles it: this process's memory, or Redis shared by all. */
   readonly claims: UpdateClaims;
   /**
@@ -38,13 +41,14 @@ export interface WebhookServerOptions {
  */
 export class WebhookServer {
   private readonly server: Server;
-  private readonly secret: Buffer | undefined;
+  private readonly secret: Buffer;
   private readonly running = new Set<Promise<void>>();
   private closing = false;
 
   constructor(private readonly options: WebhookServerOptions) {
     if (!options.path.startsWith('/')) throw new Error(`the webhook path must start with "/": ${options.path}`);
-    this.secret = options.secretToken === undefined ? undefined : digest(options.secretToken);
+    if (!/^[A-Za-z0-9_-]{1,256}$/.test(options.secretToken)) throw new Error('the webhook secret must be 1-256 letters, digits, _ or -');
+    this.secret = digest(options.secretToken);
     this.server = createServer((req, res) => {
       const answered = this.answer(req, res).catch((error: unknown) => {
         options.log.error({ err: error }, 'a Telegram webhook request failed');
@@ -83,7 +87,7 @@ export class WebhookServer {
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (new URL(req.url ?? '/', 'http://webhook.invalid').pathname !== this.options.path) return refuse(req, res, 404);
     if (req.method !== 'POST') return refuse(req, res, 405);
-    if (this.secret && !sameSecret(this.secret, req.headers[SECRET_HEADER])) {
+    if (!sameSecret(this.secret, req.headers[SECRET_HEADER])) {
       this.options.log.warn({ from: req.socket.remoteAddress }, 'a Telegram webhook request without the right secret token was refused');
       return refuse(req, res, 403);
     }

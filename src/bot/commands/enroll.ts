@@ -33,8 +33,9 @@ export const enroll: BotCommand = {
       ...(face !== undefined ? { face } : {}),
       ...(me && ctx.caller ? { userId: ctx.caller.id } : {}),
       ...(ctx.caller ? { by: ctx.caller.id, byName: ctx.caller.displayName } : {}),
-      // Admins may add samples to a person linked to another member; others may not.
-      ...(me ? {} : { byAdmin: await ctx.isAdmin() }),
+      // Admins may add samples to a person linked to another member, or a face that looks like
+      // someone else's; others may not.
+      byAdmin: await ctx.isAdmin(),
     });
     const text = replies.enrollReply(result, { name, me }, ctx.syntax);
     if (result.kind === 'choose-face') return ctx.replyImage(result.sheet, 'faces.png', text);

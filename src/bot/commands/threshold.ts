@@ -8,6 +8,7 @@ export const threshold: BotCommand = {
   name: 'threshold',
   description: 'Admins: show or set the match threshold',
   adminOnly: true,
+  cooldownSeconds: (args) => (flagArg(args, 'report') ? 30 : undefined),
   options: [
     { name: 'value', description: 'The new threshold', type: 'number' },
     { name: 'report', description: 'Plot how people match', type: 'boolean' },

@@ -1,27 +1,29 @@
-import type { AlbumEntry, AlbumExport } from '../ports.ts';
+import type { AlbumEntry, AlbumExport, PhotoTags, TagsOf } from '../ports.ts';
 import type { Person } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
 import { sha256Hex } from '../hash.ts';
 import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
 import { peopleOf } from './filing.ts';
 import { refileNear } from './refile.ts';
-import type { Actor, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonRef, PersonSummary, SourceFilter } from './results.ts';
+import { visiblePeople } from './visibility.ts';
+import type { Actor, AlbumRequest, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonRef, PersonSummary, SourceFilter } from './results.ts';
 
 /**
- * A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list.
- * Only the snapshot (who, which entries, which the asker may see) is taken inside the group's
- * lock: the zips are built while the caller sends them, so a long upload never holds up the
- * group. Exports wait for one of the process's few places (`maxConcurrentExports`), in turn.
+ * The album asked for (a person's, or the photos showing several, within a period) as zip parts,
+ * each under `maxPartBytes`; or, without a limit, its photo list. Only the snapshot (who, which
+ * entries, which the asker may see) is taken inside the group's lock: the zips are built while the
+ * caller sends them, so a long upload never holds up the group. Exports wait for one of the
+ * process's few places (`maxConcurrentExports`), in turn.
  */
-export async function album(ctx: LibraryContext, group: GroupId, name: string, maxPartBytes?: number, canSee?: SourceFilter): Promise<AlbumResult> {
-  const snapshot = await ctx.serial(group, () => albumSnapshot(ctx, group, name, canSee));
+export async function album(ctx: LibraryContext, group: GroupId, request: AlbumRequest, maxPartBytes?: number, canSee?: SourceFilter): Promise<AlbumResult> {
+  const snapshot = await ctx.serial(group, () => albumSnapshot(ctx, group, request, canSee));
   if (snapshot.kind !== 'snapshot') return snapshot;
-  const { person, folder, entries, hidden } = snapshot;
-  if (maxPartBytes === undefined) return { kind: 'album-photos', person, entries };
+  const { person, people, title, folder, entries, hidden, names } = snapshot;
+  if (maxPartBytes === undefined) return { kind: 'album-photos', person, people, title, entries, ...(hidden > 0 ? { hidden } : {}) };
   const release = await ctx.exports.acquire();
   let zips: AlbumExport;
   try {
-    zips = await ctx.deps.albums.export(group, folder, person.name, maxPartBytes, entries);
+    zips = await ctx.deps.albums.export(group, folder, title, maxPartBytes, entries, tagsOf(ctx, group, names));
   } catch (error) {
     release();
     throw error;
@@ -46,45 +48,90 @@ export async function album(ctx: LibraryContext, group: GroupId, name: string, m
         ctx.log.info({ group, person: person.id, skipped: zips.skipped.length }, 'album export: photos gone since the snapshot were left out');
     },
   };
-  return { kind: 'album', person, hidden, export: exported };
+  return { kind: 'album', person, people, title, hidden, export: exported };
 }
 
 type AlbumSnapshot =
   | Exclude<AlbumResult, { kind: 'album' | 'album-photos' }>
-  | { readonly kind: 'snapshot'; readonly person: PersonRef; readonly folder: string; readonly entries: AlbumEntry[]; readonly hidden: number };
+  | {
+      readonly kind: 'snapshot';
+      readonly person: PersonRef;
+      readonly people: readonly PersonRef[];
+      readonly title: string;
+      readonly folder: string;
+      readonly entries: AlbumEntry[];
+      readonly hidden: number;
+      /** Every person's name by id, for the names the zipped photos carry. */
+      readonly names: ReadonlyMap<string, string>;
+    };
 
-/** Who the name means and the entries of their album the asker may see, as they are now. */
-async function albumSnapshot(ctx: LibraryContext, group: GroupId, name: string, canSee: SourceFilter | undefined): Promise<AlbumSnapshot> {
-  const { albums, gallery, photos } = ctx.deps;
-  const people = await gallery.list(group);
-  const person = findPerson(people, name);
-  if (!person) return { kind: 'unknown-person', people: people.map((p) => p.name) };
-  const ref = refOf(person);
-  let entries = await albums.list(group, person.folder);
-  let hidden = 0;
-  if (canSee) {
-    // Where a group spans places with their own walls (Discord channels), the asker gets only the
-    // photos posted where they can look; a photo with no known source is kept (it came by command).
-    const visible = [];
-    for (const entry of entries) {
-      const source = (await photos.get(group, entry.hash))?.source;
-      if (!source || (await canSee(source))) visible.push(entry);
+/**
+ * The tags of the zipped photos, read part by part as the zips are built: each named face's box
+ * and name (unknown faces stay unnamed), and the message's date for a photo with none of its own.
+ * Names are those at the snapshot; a face named since keeps the name it had then.
+ */
+function tagsOf(ctx: LibraryContext, group: GroupId, names: ReadonlyMap<string, string>): TagsOf {
+  return async (hashes) => {
+    const tags = new Map<string, PhotoTags>();
+    for (const record of await ctx.deps.photos.getMany(group, hashes)) {
+      const faces = record.faces.flatMap((face) => {
+        const name = face.personId === undefined ? undefined : names.get(face.personId);
+        return name === undefined ? [] : [{ name, box: face.box }];
+      });
+      tags.set(record.hash, { faces, fallbackDate: record.postedAt });
     }
-    hidden = entries.length - visible.length;
-    entries = visible;
-  }
-  if (entries.length === 0) return hidden > 0 ? { kind: 'empty', person: ref, hidden } : { kind: 'empty', person: ref };
-  return { kind: 'snapshot', person: ref, folder: person.folder, entries, hidden };
+    return tags;
+  };
 }
 
-/** Who is enrolled, with their sample and photo counts, by name. */
-export async function people(ctx: LibraryContext, group: GroupId): Promise<PersonSummary[]> {
+/**
+ * Who the names mean and the entries the asker may see, as they are now: the first person's album
+ * entries that the store's one query (`albumPhotos`: every person on it, posted in the period) found.
+ */
+async function albumSnapshot(ctx: LibraryContext, group: GroupId, request: AlbumRequest, canSee: SourceFilter | undefined): Promise<AlbumSnapshot> {
+  const { albums, gallery, photos } = ctx.deps;
+  const everyone = await gallery.list(group);
+  const asked: Person[] = [];
+  for (const name of request.people) {
+    const found = findPerson(everyone, name);
+    if (!found) return { kind: 'unknown-person', people: everyone.map((p) => p.name), name };
+    if (!asked.some((p) => p.id === found.id)) asked.push(found);
+  }
+  const first = asked[0];
+  if (!first) return { kind: 'unknown-person', people: everyone.map((p) => p.name) };
+  const period = request.period;
+  const album = { person: refOf(first), people: asked.map(refOf), title: `${asked.map((p) => p.name).join(' + ')}${period ? `, ${period.label}` : ''}` };
+  const found = await photos.albumPhotos(group, {
+    people: asked.map((p) => p.id),
+    ...(period?.from !== undefined ? { from: period.from } : {}),
+    ...(period?.to !== undefined ? { to: period.to } : {}),
+  });
+  // Where a group spans places with their own walls (Discord channels), the asker gets only the
+  // photos posted where they can look, whoever else is on them; a photo with no known source is
+  // kept (it came by command).
+  const visible = new Set<string>();
+  for (const photo of found) if (!canSee || !photo.source || (await canSee(photo.source))) visible.add(photo.hash);
+  const hidden = found.length - visible.size;
+  // An entry whose original is gone knows only the prefix its name carries: matched by that.
+  const shown = (hash: string) => visible.has(hash) || (hash.length < 64 && [...visible].some((h) => h.startsWith(hash)));
+  const entries = (await albums.list(group, first.folder)).filter((entry) => shown(entry.hash));
+  if (entries.length === 0) return hidden > 0 ? { kind: 'empty', ...album, hidden } : { kind: 'empty', ...album };
+  return { kind: 'snapshot', ...album, folder: first.folder, entries, hidden, names: new Map(everyone.map((p) => [p.id, p.name])) };
+}
+
+/**
+ * Who is enrolled, with their sample and photo counts, by name. With `canSee`, only the people the
+ * asker has a way to see, and only the photos they may see counted.
+ */
+export async function people(ctx: LibraryContext, group: GroupId, canSee?: SourceFilter): Promise<PersonSummary[]> {
   const [everyone, counts] = await Promise.all([ctx.deps.gallery.list(group), ctx.deps.photos.counts(group)]);
+  const shown = canSee ? await visiblePeople(ctx, group, everyone, canSee) : counts.byPerson;
   return everyone
+    .filter((p) => !canSee || shown.has(p.id))
     .map((p) => ({
       ...refOf(p),
       samples: p.samples.length,
-      photos: counts.byPerson.get(p.id) ?? 0,
+      photos: shown.get(p.id) ?? 0,
       ...(p.userId ? { linkedUser: p.userId } : {}),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -124,11 +171,11 @@ export async function notThis(
 
 /** Totals of the group, and the disk its files take. */
 export async function stats(ctx: LibraryContext, group: GroupId): Promise<LibraryStats> {
-  const [counts, everyone, clusters, diskBytes, left] = await Promise.all([
+  // From the records' totals: walking the group's files took a stat of each, for any member's /stats.
+  const [counts, everyone, clusters, left] = await Promise.all([
     ctx.deps.photos.counts(group),
     ctx.deps.gallery.list(group),
     ctx.deps.settings.getClusters(group),
-    ctx.deps.albums.diskUsage(group),
     ctx.deps.photos.describedOtherwise(group, ctx.embedder),
   ]);
   // A person whose samples are all of another embedder is still waiting for them to be re-described.
@@ -142,7 +189,7 @@ export async function stats(ctx: LibraryContext, group: GroupId): Promise<Librar
     people: everyone.length,
     unknownFaces: counts.unknownFaces,
     unknownClusters: clusters?.length ?? 0,
-    diskBytes,
+    diskBytes: counts.bytes,
     ...(left.length > 0 ? { redescribing: { done: counts.photos - left.length, of: counts.photos } } : {}),
     ...(withoutSamples.length > 0 ? { withoutSamples } : {}),
   };

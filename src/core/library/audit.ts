@@ -17,17 +17,19 @@ export const describe = {
 /** The words a forgotten person's name is replaced with in the log. */
 export const FORGOTTEN = 'a forgotten person';
 
-/** An entry with a forgotten person's name and account taken out. */
+/**
+ * An entry with a forgotten person's name taken out. What they did to others stays theirs (a
+ * forget must not hide vandalism); only their own entries about themselves (their enrolment, say)
+ * lose who made them, which would otherwise name the person forgotten.
+ */
 export function scrubEntry(entry: AuditEntry, person: { readonly name: string; readonly userId?: string }): AuditEntry {
   // The name as a whole word: forgetting "Ann" leaves "Anna" alone.
   const mentions = new RegExp(`(?<![\\p{L}\\p{N}])${person.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}])`, 'giu');
-  const own = person.userId !== undefined && entry.by === person.userId;
-  const { by, byName, ...rest } = entry;
-  return {
-    ...rest,
-    detail: entry.detail.replace(mentions, FORGOTTEN),
-    ...(own ? {} : { ...(by !== undefined ? { by } : {}), ...(byName !== undefined ? { byName } : {}) }),
-  };
+  const detail = entry.detail.replace(mentions, FORGOTTEN);
+  const aboutThemselves = person.userId !== undefined && entry.by === person.userId && detail !== entry.detail;
+  if (!aboutThemselves) return { ...entry, detail };
+  const { by: _by, byName: _byName, ...rest } = entry;
+  return { ...rest, detail };
 }
 
 /** Appends to the group's audit log when something changed; a failure to log never undoes the change. */

@@ -6,6 +6,7 @@ import type {
   GalleryStore,
   GroupLocks,
   ImageDecoder,
+  ImportCursors,
   PhotoRef,
   PhotoStore,
   Renderer,
@@ -14,9 +15,10 @@ import type {
 import type { DecodedImage, Embedding } from '../faces.ts';
 import type { GroupSettings, Person, PhotoRecord, ReplyMode, Sample } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
-import { KeyedSerialQueue, Semaphore } from '../concurrency.ts';
+import { InProcessGroupLocks, Semaphore } from '../concurrency.ts';
 import { silentLog, type Log } from '../log.ts';
 import type { FaceClusterer } from '../linkage.ts';
+import type { SimilarityKernel } from '../face-matrix.ts';
 import { cleanPersonName, sameName } from './names.ts';
 import type { PersonRef } from './results.ts';
 
@@ -39,12 +41,20 @@ export interface LibraryDependencies {
   readonly albums: AlbumStore;
   readonly renderer: Renderer;
   readonly defaults: LibraryDefaults;
-  /** Reclaims the space of deleted records so erased embeddings are gone from disk, not just unlinked. */
+  /** Reclaims the space of deleted records: on SQLite erased embeddings are then gone from disk (on PostgreSQL, see the README). */
   readonly compact?: () => Promise<void>;
   /** Where changes are recorded for the group's admins; none in tools that have no members. */
   readonly audit?: AuditLog;
+  /** Where each channel's history import got to: a group's erasure removes its rows. */
+  readonly importCursors?: ImportCursors;
   /** The archiver's cache of faces by file content, in the same data folder: forgetting purges it. */
   readonly faceCache?: FaceCache;
+  /**
+   * A native matrix product (the one the photo store scans with): a re-file of thousands of photos
+   * then compares their faces with every sample in one product, and scores exactly in JavaScript
+   * only the people that product puts near the threshold. Everything in JavaScript when absent.
+   */
+  readonly kernel?: SimilarityKernel;
   /** Clusters the unknown faces for `/unknown`; in process when absent (a bot passes a worker-backed one). */
   readonly clusterer?: FaceClusterer;
   /**
@@ -79,11 +89,14 @@ export class LibraryContext {
     this.log = deps.log ?? silentLog;
     this.now = deps.now ?? (() => new Date());
     this.exports = new Semaphore(deps.maxConcurrentExports ?? DEFAULT_MAX_CONCURRENT_EXPORTS);
-    this.locks = deps.locks ?? new KeyedSerialQueue();
+    this.locks = deps.locks ?? new InProcessGroupLocks();
   }
 
-  /** Runs `task` once the group's earlier mutations are done: a group changes one step at a time. */
-  serial<T>(group: GroupId, task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` once the group's earlier mutations are done: a group changes one step at a time.
+   * `held` aborts if the group's lock is lost meanwhile; see `GroupLocks`.
+   */
+  serial<T>(group: GroupId, task: (held: AbortSignal) => Promise<T>): Promise<T> {
     return this.locks.run(group, task);
   }
 

@@ -5,6 +5,10 @@ import { findPerson, refOf, type LibraryContext } from './context.ts';
 import { ingestPhoto } from './ingest.ts';
 import { cleanPersonName, confusableNames } from './names.ts';
 import { filedUnder, refileNear } from './refile.ts';
+import { toGalleryPerson } from './filing.ts';
+import { scorePeople } from '../matcher.ts';
+import { likelyFace } from '../likely-face.ts';
+import { adviseSample, faceSharpness, type SampleAdvice } from '../sample-advice.ts';
 import type { Actor, EnrollRequest, EnrollResult } from './results.ts';
 
 /**
@@ -29,17 +33,38 @@ export async function enroll(ctx: LibraryContext, group: GroupId, request: Enrol
     const unusable = record.faces.find((f) => f.unusable)?.unusable;
     return { kind: 'no-usable-face', reason: unusable ?? 'no-face' };
   }
-  if (usable.length > 1 && request.face === undefined) {
-    const image = await ctx.decodeStored(group, record);
-    if (!image) return { kind: 'unknown-photo' };
-    const sheet = await ctx.deps.renderer.contactSheet(
-      usable.map(({ face }, i) => ({ image, box: face.box, label: String(i + 1) })),
-      `${usable.length} faces: enroll again with the number of ${clean.name}'s face`,
+  const people = await ctx.deps.gallery.list(group);
+  const target = request.userId !== undefined ? people.find((p) => p.userId === request.userId) : findPerson(people, clean.name);
+  let number = typeof request.face === 'number' ? request.face : undefined;
+  if (usable.length > 1 && number === undefined) {
+    const own = target ? toGalleryPerson(target, ctx.embedder).samples : [];
+    const { threshold } = await ctx.settingsOf(group);
+    const found = likelyFace(
+      usable.map(({ face }) => ({ box: face.box, embedding: face.embedding! })),
+      own,
+      { threshold, margin: ctx.deps.defaults.margin },
     );
-    return { kind: 'choose-face', hash: record.hash, faces: usable.length, sheet };
+    const likely = found ? found.index + 1 : undefined;
+    if (request.face === 'likely' && likely !== undefined) number = likely;
+    else {
+      const image = await ctx.decodeStored(group, record);
+      if (!image) return { kind: 'unknown-photo' };
+      const sheet = await ctx.deps.renderer.contactSheet(
+        usable.map(({ face }, i) => ({ image, box: face.box, label: String(i + 1) })),
+        `${usable.length} faces: enroll again with the number of ${clean.name}'s face${likely !== undefined ? ` (probably ${likely})` : ''}`,
+      );
+      return { kind: 'choose-face', hash: record.hash, faces: usable.length, sheet, ...(likely !== undefined ? { likely } : {}) };
+    }
   }
-  const chosen = usable[(request.face ?? 1) - 1];
+  const chosen = usable[(number ?? 1) - 1];
   if (!chosen) return { kind: 'no-such-face', faces: usable.length };
+  if (target?.samples.some((s) => s.photoHash === record.hash)) return { kind: 'already-a-sample', person: refOf(target), samples: target.samples.length };
+  // A member's request (tools and imports name no one: theirs is the owner's word).
+  if (request.by !== undefined && !request.byAdmin) {
+    const other = await whoElseItIs(ctx, group, chosen.face, clean.name, request);
+    if (other) return { kind: 'someone-else', person: refOf(other) };
+  }
+  const advice = await adviceOn(ctx, group, record, chosen.face, target, people);
   const sample = ctx.sample(chosen.face.embedding!, record.hash, request.by);
   const added = await addSamples(ctx, group, clean.name, [sample], {
     ...(request.userId !== undefined ? { me: request.userId } : {}),
@@ -54,9 +79,35 @@ export async function enroll(ctx: LibraryContext, group: GroupId, request: Enrol
     person: refOf(person),
     newPerson: isNew,
     samples: person.samples.length,
-    // The enrolment photo itself is counted when it was not filed under them before.
-    refiled: filedUnder(changes, person.id),
+    advice,
+    // Earlier photos only: the photo the sample came from is filed under them too, but telling the
+    // user "Filed 1 earlier photo" for the photo they just sent counts their own sample back to them.
+    refiled: filedUnder(
+      changes.filter((c) => c.after.hash !== record.hash),
+      person.id,
+    ),
   };
+}
+
+/** What the enrolling user should hear about the new sample (small, blurred, unlike their others, like someone else). */
+async function adviceOn(
+  ctx: LibraryContext,
+  group: GroupId,
+  record: PhotoRecord,
+  face: StoredFace,
+  target: Person | undefined,
+  people: readonly Person[],
+): Promise<SampleAdvice[]> {
+  const { threshold } = await ctx.settingsOf(group);
+  const image = await ctx.decodeStored(group, record);
+  return adviseSample({
+    face: { eyeDistance: face.eyeDistance, embedding: face.embedding! },
+    ...(image ? { sharpness: faceSharpness(image, face.box) } : {}),
+    own: target ? toGalleryPerson(target, ctx.embedder).samples : [],
+    others: people.filter((p) => p.id !== target?.id).map((p) => toGalleryPerson(p, ctx.embedder)),
+    threshold,
+    margin: ctx.deps.defaults.margin,
+  });
 }
 
 type AddRefusal = Extract<EnrollResult, { kind: 'name-taken' | 'not-allowed' | 'confusable-name' }>;
@@ -103,6 +154,26 @@ export async function addSamples(
       };
   await ctx.deps.gallery.save(group, person);
   return { kind: 'added', person, isNew: !existing };
+}
+
+/**
+ * Another person this face already is (named on it), or would be taken for: at the group's
+ * threshold, or close enough under it that a sample would make their photos ambiguous or move them.
+ * Such a face becomes someone's sample only by an admin or by that person, so that a member cannot
+ * take over someone else's photos (and then erase them with /forget me).
+ */
+async function whoElseItIs(ctx: LibraryContext, group: GroupId, face: StoredFace, name: string, request: EnrollRequest): Promise<Person | undefined> {
+  const people = await ctx.deps.gallery.list(group);
+  const target = request.userId !== undefined ? people.find((p) => p.userId === request.userId) : findPerson(people, name);
+  const others = people.filter((p) => p.id !== target?.id && (p.userId === undefined || p.userId !== request.by));
+  const named = others.find((p) => p.id === face.personId);
+  if (named) return named;
+  const { threshold } = await ctx.settingsOf(group);
+  const [best] = scorePeople(
+    face.embedding!,
+    others.map((p) => toGalleryPerson(p, ctx.embedder)),
+  );
+  return best && best.similarity >= threshold - ctx.deps.defaults.margin ? others.find((p) => p.id === best.personId) : undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Person, PhotoRecord } from '../records.ts';
+import type { ForgetScope, Person, PhotoRecord } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
 import { beginWork, endWork } from './pending.ts';
 import { findPerson, photoRef, refOf, type LibraryContext } from './context.ts';
@@ -14,18 +14,18 @@ const DAY_MS = 86_400_000;
 const ERASE_BELOW_THRESHOLD = 0.08;
 
 /**
- * Forgets a person: their samples, the link to their account, their album, every face
- * embedding of theirs (named ones, and unknown ones close to their samples), and the photos no
- * one else's album holds. The store is compacted afterwards so the bytes are gone from disk.
+ * Forgets a person: their samples, the link to their account, their album and every face
+ * embedding of theirs, as far as `scope` says (see `ForgetScope`). The store is compacted
+ * afterwards (on SQLite the bytes are then gone from disk; README, "What the bot stores").
  */
-export async function forget(ctx: LibraryContext, group: GroupId, who: { name: string } | { userId: string }): Promise<ForgetResult> {
+export async function forget(ctx: LibraryContext, group: GroupId, who: { name: string } | { userId: string }, scope: ForgetScope): Promise<ForgetResult> {
   const people = await ctx.deps.gallery.list(group);
   const person = 'name' in who ? findPerson(people, who.name) : people.find((p) => p.userId === who.userId);
   if (!person) return 'name' in who ? { kind: 'unknown-person', people: people.map((p) => p.name) } : { kind: 'not-enrolled' };
-  await beginWork(ctx, group, { forget: person.id });
-  const { photosDeleted, facesErased } = await forgetPerson(ctx, group, person);
+  await beginWork(ctx, group, { forget: person.id, forgetScope: scope }, { forgottenAt: ctx.now().toISOString() });
+  const { photosDeleted, facesErased } = await forgetPerson(ctx, group, person, scope);
   await endWork(ctx, group, 'forget');
-  return { kind: 'forgotten', person: refOf(person), photosDeleted, facesErased, ...(person.userId !== undefined ? { userId: person.userId } : {}) };
+  return { kind: 'forgotten', person: refOf(person), scope, photosDeleted, facesErased, ...(person.userId !== undefined ? { userId: person.userId } : {}) };
 }
 
 /**
@@ -33,36 +33,58 @@ export async function forget(ctx: LibraryContext, group: GroupId, who: { name: s
  * person's own record (with their samples) last, so that a run killed in the middle still has all
  * it needs to finish at the next start.
  */
-export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: Person): Promise<{ photosDeleted: number; facesErased: number }> {
+export async function forgetPerson(
+  ctx: LibraryContext,
+  group: GroupId,
+  person: Person,
+  scope: ForgetScope,
+): Promise<{ photosDeleted: number; facesErased: number }> {
   const { albums, gallery, photos, settings } = ctx.deps;
-  const { threshold } = await ctx.settingsOf(group);
-  // Unknown faces this close to the person's samples are taken to be them, and erased too.
-  const eraseFrom = threshold - ERASE_BELOW_THRESHOLD;
   let facesErased = 0;
-  // Their album, and the photos with an unknown face close enough to be them: nothing else can hold them.
-  // Each embedder's samples against that embedder's faces: midway through a re-description after
-  // a change of embedder, faces of the old one that look like them are erased too.
-  const lookalikes = [];
-  for (const embedder of new Set(person.samples.flatMap((s) => (s.embedder === undefined ? [] : [s.embedder])))) {
-    const probes = person.samples.filter((s) => s.embedder === embedder).map((s) => s.embedding);
-    lookalikes.push(...(await photos.near(group, probes, eraseFrom, embedder)).filter((f) => f.personId === undefined));
-  }
+  const lookalikes = scope === 'everything' ? await lookalikeFaces(ctx, group, person) : [];
   const looksLikeThem = new Set(lookalikes.map((f) => `${f.photoHash}/${f.faceIndex}`));
-  const scope = new Set([...(await photos.filedUnder(group, person.id)), ...lookalikes.map((f) => f.photoHash)]);
+  const theirs = new Set(await photos.filedUnder(group, person.id));
+  // The photos they posted, when they asked for those to go too: deleted whoever they show.
+  const posted = scope === 'self-and-posts' && person.userId !== undefined ? (await photos.list(group)).filter((r) => r.postedBy === person.userId) : [];
+  const postedHashes = new Set(posted.map((r) => r.hash));
+  // Look-alike faces in photos that are not theirs: taken out where they are stored, without
+  // reading or rewriting those records (at 0.08 below the threshold they can be most of a group's
+  // unknown faces). The records come out as they would with those faces left out of them.
+  const elsewhere = lookalikes.filter((f) => !theirs.has(f.photoHash) && !postedHashes.has(f.photoHash));
+  if (elsewhere.length > 0) {
+    facesErased += await photos.removeFaces(
+      group,
+      elsewhere.map((f) => ({ photoHash: f.photoHash, faceIndex: f.faceIndex })),
+    );
+    // The archiver may have cached these photos' faces, theirs among them.
+    for (const hash of new Set(elsewhere.map((f) => f.photoHash))) await ctx.deps.faceCache?.delete(hash);
+  }
   const kept: PhotoRecord[] = [],
-    deleted: PhotoRecord[] = [];
-  for (const record of await photos.getMany(group, [...scope])) {
+    deleted: PhotoRecord[] = [...posted];
+  for (const record of await photos.getMany(
+    group,
+    [...theirs].filter((hash) => !postedHashes.has(hash)),
+  )) {
     const wasTheirs = peopleOf(record).includes(person.id);
     const faces = record.faces.filter((face, faceIndex) => {
-      const theirs = face.personId === person.id || (!face.personId && looksLikeThem.has(`${record.hash}/${faceIndex}`));
-      if (theirs) facesErased++;
-      return !theirs;
+      const hers = face.personId === person.id || (!face.personId && looksLikeThem.has(`${record.hash}/${faceIndex}`));
+      if (hers) facesErased++;
+      return !hers;
     });
     if (faces.length === record.faces.length) continue;
     // The archiver may have cached this photo's faces, theirs among them.
     await ctx.deps.faceCache?.delete(record.hash);
-    if (wasTheirs && peopleOf({ faces }).length === 0) deleted.push(record);
+    if (scope === 'everything' && wasTheirs && peopleOf({ faces }).length === 0) deleted.push(record);
     else kept.push({ ...record, faces });
+  }
+  if (posted.length > 0) {
+    const folders = new Map((await gallery.list(group)).map((p) => [p.id, p.folder]));
+    for (const record of posted) {
+      // Out of every other album that holds it: the original goes with the records below.
+      for (const folder of peopleOf(record).flatMap((id) => folders.get(id) ?? [])) await albums.unlink(group, folder, photoRef(record));
+      facesErased += record.faces.filter((f) => f.embedding !== undefined).length;
+      await ctx.deps.faceCache?.delete(record.hash);
+    }
   }
   // The records as one change; then the originals no record names any more.
   await photos.writeMany(group, { save: kept, delete: deleted.map((r) => r.hash) });
@@ -70,10 +92,27 @@ export async function forgetPerson(ctx: LibraryContext, group: GroupId, person: 
   const photosDeleted = deleted.length;
   await albums.removeAlbum(group, person.folder);
   await settings.saveClusters(group, []);
+  // Here rather than after: a forget finished at the next start scrubs the log too.
+  await ctx.deps.audit?.scrub(group, { name: person.name, ...(person.userId !== undefined ? { userId: person.userId } : {}) });
   await gallery.delete(group, person.id);
   await ctx.deps.compact?.();
   ctx.log.info({ group, person: person.id, photosDeleted, facesErased }, 'person forgotten');
   return { photosDeleted, facesErased };
+}
+
+/**
+ * The unknown faces close enough to the person's samples to be taken for them. Each embedder's
+ * samples against that embedder's faces: midway through a re-description after a change of
+ * embedder, faces of the old one that look like them are found too.
+ */
+async function lookalikeFaces(ctx: LibraryContext, group: GroupId, person: Person) {
+  const eraseFrom = (await ctx.settingsOf(group)).threshold - ERASE_BELOW_THRESHOLD;
+  const lookalikes = [];
+  for (const embedder of new Set(person.samples.flatMap((s) => (s.embedder === undefined ? [] : [s.embedder])))) {
+    const probes = person.samples.filter((s) => s.embedder === embedder).map((s) => s.embedding);
+    lookalikes.push(...(await ctx.deps.photos.near(group, probes, eraseFrom, embedder)).filter((f) => f.personId === undefined));
+  }
+  return lookalikes;
 }
 
 /**

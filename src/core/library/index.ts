@@ -8,5 +8,5 @@ export { THRESHOLD_RANGE } from './threshold.ts';
 export { numberedFaces } from './enrollment.ts';
 export { albumsOf } from './consistency.ts';
 export type * from './results.ts';
-export { cleanPersonName, confusableNames, nameSkeleton, sameName, MAX_NAME_LENGTH } from './names.ts';
+export { cleanPersonName, confusableNames, nameSkeleton, sameName, MAX_NAME_LENGTH, type NameRefusal } from './names.ts';
 export { AUDIT_ENTRIES_KEPT, FORGOTTEN, scrubEntry } from './audit.ts';

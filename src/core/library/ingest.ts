@@ -50,7 +50,7 @@ export async function ingestPhoto(ctx: LibraryContext, group: GroupId, photo: In
  * once and linked into each album, and every face recorded so that later enrolments and threshold
  * changes can re-file it.
  */
-export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: IncomingPhoto, analysed: Analysed): Promise<Ingested> {
+export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: IncomingPhoto, analysed: Analysed, held?: AbortSignal): Promise<Ingested> {
   const { albums, gallery, photos, defaults } = ctx.deps;
   const { hash } = analysed;
   const existing = await photos.get(group, hash);
@@ -62,7 +62,7 @@ export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: I
   if (analysed.kind === 'undecodable') return { result: { kind: 'undecodable', reason: analysed.reason } };
   // Known at analysis but its original has gone since: analyse it now (rare; inside the lock).
   const found = analysed.kind === 'faces' ? analysed : await analysePhoto(ctx, group, photo);
-  if (found.kind !== 'faces') return fileAnalysed(ctx, group, photo, found);
+  if (found.kind !== 'faces') return fileAnalysed(ctx, group, photo, found, held);
   const settings = await ctx.settingsOf(group);
   const seenAt = ctx.now().toISOString();
   const unassigned: StoredFace[] = found.detected.map((f) => ({
@@ -74,7 +74,10 @@ export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: I
     ...(f.unusable ? { unusable: f.unusable } : {}),
   }));
   const { assigned, scores } = assignScored(unassigned, people, hash, { threshold: settings.threshold, margin: defaults.margin, embedder: ctx.embedder });
-  const faces = unassigned.map((face, i) => withPerson(face, assigned[i]));
+  // Queued before a forget and filed after it: a face no one is named on may be the forgotten
+  // person's, so its embedding is not kept.
+  const late = queuedBeforeForget(photo, settings.forgottenAt);
+  const faces = unassigned.map((face, i) => (late && !assigned[i] ? faceWithoutEmbedding(face) : withPerson(face, assigned[i])));
   const record: PhotoRecord = {
     hash,
     ext: extensionOf(found.format),
@@ -87,10 +90,13 @@ export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: I
     ...(photo.source ? { source: photo.source } : {}),
   };
   // Files first, the record last: the record is the acknowledgement, and a crash before it leaves
-  // only files that the consistency check removes.
+  // only files that the consistency check removes. The match was made under the group's lock: once
+  // that is lost, another process may have changed the group, so nothing more is committed.
+  held?.throwIfAborted();
   await albums.storeOriginal(group, photoRef(record), photo.bytes);
   const filed = peopleOf(record);
   for (const id of filed) await albums.link(group, people.find((p) => p.id === id)!.folder, photoRef(record));
+  held?.throwIfAborted();
   await photos.save(group, record);
   const usable = faces.filter((f) => f.embedding);
   const scored = (score: PersonScore | undefined) => {
@@ -122,4 +128,22 @@ export async function fileAnalysed(ctx: LibraryContext, group: GroupId, photo: I
 function extensionOf(format: string): string {
   const known: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', gif: 'gif', tiff: 'tif', heif: 'heic', avif: 'avif' };
   return known[format] ?? (/^[a-z0-9]{1,5}$/.test(format) ? format : 'img');
+}
+
+/**
+ * How long before a forget a photo may have been queued and still be waiting to be filed: longer
+ * than the queue's retries (about 45 minutes) with room to spare.
+ */
+const QUEUED_BEFORE_FORGET_MS = 6 * 3_600_000;
+
+function queuedBeforeForget(photo: IncomingPhoto, forgottenAt: string | undefined): boolean {
+  if (forgottenAt === undefined || photo.queuedAt === undefined) return false;
+  const forgotten = Date.parse(forgottenAt);
+  const queued = photo.queuedAt.getTime();
+  return queued <= forgotten && queued > forgotten - QUEUED_BEFORE_FORGET_MS;
+}
+
+function faceWithoutEmbedding(face: StoredFace): StoredFace {
+  const { embedding: _embedding, embedder: _embedder, ...rest } = face;
+  return rest;
 }

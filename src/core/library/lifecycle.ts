@@ -64,13 +64,14 @@ export async function eraseLeftGroups(ctx: LibraryContext, graceDays: number): P
   return erased;
 }
 
-/** Deletes everything of a group: people and their samples, photo records and faces, settings, log, files. */
+/** Deletes everything of a group: people and their samples, photo records and faces, settings, log, import cursors, files. */
 export async function eraseGroup(ctx: LibraryContext, group: GroupId): Promise<void> {
   const { gallery, photos, settings, albums, audit } = ctx.deps;
   for (const person of await gallery.list(group)) await gallery.delete(group, person.id);
   for (const record of await photos.list(group)) await photos.delete(group, record.hash);
   await settings.forgetGroup?.(group);
   await audit?.forgetGroup(group);
+  await ctx.deps.importCursors?.remove(group);
   // Files last: while records remain, the consistency check could still explain every file.
   await albums.removeGroup(group);
   ctx.log.info({ group }, 'erased a group the bot was removed from');

@@ -8,15 +8,22 @@ import type { LibraryContext } from './context.ts';
  * process killed in between leaves the note, and `resumeInterrupted` (resume.ts) finishes the work at the next
  * start. Every step is safe to run twice.
  */
-export async function beginWork(ctx: LibraryContext, group: GroupId, work: PendingWork, extra: { readonly threshold?: number } = {}): Promise<void> {
+export async function beginWork(
+  ctx: LibraryContext,
+  group: GroupId,
+  work: PendingWork,
+  extra: { readonly threshold?: number; readonly forgottenAt?: string } = {},
+): Promise<void> {
   const current = await ctx.settingsOf(group);
   await ctx.deps.settings.save(group, { ...current, ...extra, pending: { ...current.pending, ...work } });
 }
 
-export async function endWork(ctx: LibraryContext, group: GroupId, done: keyof PendingWork): Promise<void> {
+export async function endWork(ctx: LibraryContext, group: GroupId, done: 'refile' | 'forget'): Promise<void> {
   const current = await ctx.settingsOf(group);
   if (!current.pending?.[done]) return;
-  const { [done]: _finished, ...left } = current.pending;
+  const { [done]: _finished, forgetScope, ...others } = current.pending;
+  // A forget's scope goes with it.
+  const left: PendingWork = done === 'forget' || forgetScope === undefined ? others : { ...others, forgetScope };
   const { pending: _old, ...rest } = current;
   await ctx.deps.settings.save(group, Object.keys(left).length > 0 ? { ...rest, pending: left } : rest);
 }

@@ -16,6 +16,7 @@ import { redescribe, type RedescribeOptions, type RedescribeReport } from './red
 import * as threshold from './threshold.ts';
 import type {
   Actor,
+  AlbumRequest,
   AlbumResult,
   EnrollRequest,
   EnrollResult,
@@ -57,7 +58,7 @@ export class PhotoLibrary {
    */
   async ingest(group: GroupId, photo: IncomingPhoto): Promise<IngestResult> {
     const analysed = await analysePhoto(this.ctx, group, photo);
-    return this.ctx.serial(group, async () => (await this.ctx.timeStage('file', () => fileAnalysed(this.ctx, group, photo, analysed))).result);
+    return this.ctx.serial(group, async (held) => (await this.ctx.timeStage('file', () => fileAnalysed(this.ctx, group, photo, analysed, held))).result);
   }
 
   /**
@@ -76,16 +77,17 @@ export class PhotoLibrary {
 
   /**
    * A person's album as zip parts, each under `maxPartBytes`; or, without a limit, its photo list.
+   * With a request, the photos showing several people, or posted in a period (see `AlbumRequest`).
    * The lock is held for the snapshot only; the parts are built as they are sent, and the caller
    * must `dispose` the export in every case (it also frees the export's place).
    */
-  album(group: GroupId, name: string, maxPartBytes?: number, canSee?: SourceFilter): Promise<AlbumResult> {
-    return albums.album(this.ctx, group, name, maxPartBytes, canSee);
+  album(group: GroupId, request: string | AlbumRequest, maxPartBytes?: number, canSee?: SourceFilter): Promise<AlbumResult> {
+    return albums.album(this.ctx, group, typeof request === 'string' ? { people: [request] } : request, maxPartBytes, canSee);
   }
 
-  /** Who is enrolled, with their sample and photo counts, by name. */
-  people(group: GroupId): Promise<PersonSummary[]> {
-    return albums.people(this.ctx, group);
+  /** Who is enrolled, with their sample and photo counts, by name; with `canSee`, as the asker may see them. */
+  people(group: GroupId, canSee?: SourceFilter): Promise<PersonSummary[]> {
+    return albums.people(this.ctx, group, canSee);
   }
 
   settings(group: GroupId): Promise<GroupSettingsView> {
@@ -116,9 +118,13 @@ export class PhotoLibrary {
     return threshold.thresholdReport(this.ctx, group, proposed);
   }
 
-  /** Clusters the faces nobody was recognised in, keeps the ones that keep appearing, and shows them. */
-  unknownClusters(group: GroupId): Promise<UnknownClustersResult> {
-    return this.ctx.serial(group, () => unknownFaces.unknownClusters(this.ctx, group));
+  /**
+   * Clusters the faces nobody was recognised in, keeps the ones that keep appearing, and shows them;
+   * with `canSee`, of the photos the asker may see only.
+   */
+  unknownClusters(group: GroupId, canSee?: SourceFilter): Promise<UnknownClustersResult> {
+    // Takes the group's lock itself, after clustering: only to save and draw what it found.
+    return unknownFaces.unknownClusters(this.ctx, group, canSee);
   }
 
   /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
@@ -144,20 +150,21 @@ export class PhotoLibrary {
   }
 
   /**
-   * Forgets a person: their samples, the link to their account, their album, every face
-   * embedding of theirs (named ones, and unknown ones close to their samples), and the photos no
-   * one else's album holds. The store is compacted afterwards so the bytes are gone from disk.
+   * Forgets a person: their samples, the link to their account, their album and every face
+   * embedding of theirs. By name (an admin's), also unknown faces close to their samples and the
+   * photos no one else's album holds. A member forgetting themselves (`userId`) keeps the group's
+   * photos: only those they posted go, and only when `photos` asks for it. The store is compacted
+   * afterwards (on SQLite the bytes are then gone from disk; README, "What the bot stores").
    */
-  forget(group: GroupId, who: { name: string } | { userId: string }, actor?: Actor): Promise<ForgetResult> {
+  forget(group: GroupId, who: { name: string } | { userId: string }, actor?: Actor, options: { readonly photos?: boolean } = {}): Promise<ForgetResult> {
     const self = 'userId' in who;
-    const forgetting = async () => {
-      const result = await forget(this.ctx, group, who);
-      if (result.kind === 'forgotten')
-        await this.ctx.deps.audit?.scrub(group, { name: result.person.name, ...(result.userId !== undefined ? { userId: result.userId } : {}) });
-      return result;
-    };
-    return this.audited(group, actor ?? (self ? { userId: who.userId, admin: false } : undefined), 'forget', forgetting, (result) =>
-      describe.forget(result, self),
+    const scope = self ? (options.photos ? 'self-and-posts' : 'self') : 'everything';
+    return this.audited(
+      group,
+      actor ?? (self ? { userId: who.userId, admin: false } : undefined),
+      'forget',
+      () => forget(this.ctx, group, who, scope),
+      (result) => describe.forget(result, self),
     );
   }
 

@@ -3,7 +3,8 @@ import type { Person, PhotoRecord, Sample } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
 import type { MatchPolicy } from '../matcher.ts';
 import { photoRef, type LibraryContext } from './context.ts';
-import { assignFaces, peopleOf, withPerson, type MatchRules } from './filing.ts';
+import { assignFaces, peopleOf, prepareGallery, withPerson, type MatchRules, type PreparedGallery } from './filing.ts';
+import { SINGLE_PRECISION_SLACK, type SimilarityKernel } from '../face-matrix.ts';
 
 // Re-filing: after a change to the gallery or the threshold, the stored faces that the change can
 // reach are decided again (filing.ts decides them) and the album links that change are moved.
@@ -19,10 +20,17 @@ export interface RefileChange {
 }
 
 /** What re-matching every stored face would change, photo by photo (nothing is written). */
-export function planRefile(records: readonly PhotoRecord[], people: readonly Person[], rules: MatchRules): RefileChange[] {
+export function planRefile(
+  records: readonly PhotoRecord[],
+  people: readonly Person[],
+  rules: MatchRules,
+  /** Per photo, the only people who can name one of its faces (`candidates`); everyone otherwise. */
+  galleries?: ReadonlyMap<string, PreparedGallery>,
+): RefileChange[] {
   const changes: RefileChange[] = [];
+  const prepared = prepareGallery(people, rules.embedder);
   for (const record of records) {
-    const assigned = assignFaces(record.faces, people, record.hash, rules);
+    const assigned = assignFaces(record.faces, people, record.hash, rules, galleries?.get(record.hash) ?? prepared);
     if (assigned.every((id, i) => id === record.faces[i]!.personId)) continue;
     const after: PhotoRecord = {
       ...record,
@@ -43,7 +51,7 @@ export async function refileGroup(ctx: LibraryContext, group: GroupId, policy?: 
   const { gallery, photos, albums } = ctx.deps;
   const effective = { ...(policy ?? (await policyOf(ctx, group))), embedder: ctx.embedder };
   const [people, records] = await Promise.all([gallery.list(group), scope ? photos.getMany(group, scope) : photos.list(group)]);
-  const changes = planRefile(records, people, effective);
+  const changes = planRefile(records, people, effective, ctx.deps.kernel && (await candidates(ctx.deps.kernel, records, people, effective)));
   const folderOf = (id: string) => people.find((p) => p.id === id)?.folder;
   // Linked before the records say so, unlinked after: a crash in between leaves extra links that
   // the consistency check removes, never a record pointing at a missing file. The names of a
@@ -71,6 +79,59 @@ export async function refileGroup(ctx: LibraryContext, group: GroupId, policy?: 
   }
   if (changes.length > 0) ctx.log.info({ group, changed: changes.length, threshold: effective.threshold }, 'photos re-filed');
   return changes;
+}
+
+/** Faces compared with the samples per matrix product: a few megabytes of rows. */
+const FACES_PER_PRODUCT = 16_384;
+
+/**
+ * For each photo, the people who can name one of its faces: those with a sample the kernel's
+ * single-precision product puts at or above the threshold (less the product's rounding) for one of
+ * them. Only a person at or above the threshold can be named, or make a face ambiguous, so deciding
+ * the photo against these alone gives what deciding it against everyone gives, and the exact
+ * scores (in JavaScript) are then computed for a person or two instead of the whole gallery.
+ * Undefined when the embeddings are not all of one length (the full comparison then says why).
+ */
+async function candidates(
+  kernel: SimilarityKernel,
+  records: readonly PhotoRecord[],
+  people: readonly Person[],
+  rules: MatchRules,
+): Promise<Map<string, PreparedGallery> | undefined> {
+  const prepared = prepareGallery(people, rules.embedder);
+  const owners: number[] = [];
+  const samples = prepared.gallery.flatMap((person, i) => person.samples.map((sample) => (owners.push(i), sample)));
+  const d = samples[0]?.length;
+  if (d === undefined || samples.some((sample) => sample.length !== d)) return undefined;
+  const faces: { record: number; embedding: Float32Array }[] = [];
+  for (const [r, record] of records.entries())
+    for (const face of record.faces) {
+      if (!face.embedding || face.embedder !== rules.embedder) continue;
+      if (face.embedding.length !== d) return undefined;
+      faces.push({ record: r, embedding: face.embedding });
+    }
+  const probes = new Float32Array(samples.length * d);
+  samples.forEach((sample, j) => probes.set(sample, j * d));
+  const reached = records.map(() => new Set<number>());
+  const rows = new Float32Array(Math.min(faces.length, FACES_PER_PRODUCT) * d);
+  const min = rules.threshold - SINGLE_PRECISION_SLACK;
+  for (let start = 0; start < faces.length; start += FACES_PER_PRODUCT) {
+    const slice = faces.slice(start, start + FACES_PER_PRODUCT);
+    slice.forEach((face, i) => rows.set(face.embedding, i * d));
+    const scores = await kernel.similarities(rows.subarray(0, slice.length * d), probes, d);
+    slice.forEach((face, i) => {
+      for (let j = 0; j < samples.length; j++) if (scores[i * samples.length + j]! >= min) reached[face.record]!.add(owners[j]!);
+    });
+  }
+  return new Map(
+    records.map((record, r) => {
+      const chosen = [...reached[r]!].sort((a, b) => a - b);
+      return [
+        record.hash,
+        { people: chosen.map((i) => prepared.people[i]!), gallery: chosen.map((i) => prepared.gallery[i]!), anyRejected: prepared.anyRejected },
+      ];
+    }),
+  );
 }
 
 /** How many photos changed, and how many album entries were added and removed. */

@@ -1,6 +1,8 @@
 import type { DecodeFailureReason, AlbumEntry, AlbumExport } from '../ports.ts';
-import type { ReplyMode, UnknownCluster } from '../records.ts';
+import type { ForgetScope, ReplyMode, UnknownCluster } from '../records.ts';
 import type { UnusableReason } from '../faces.ts';
+import type { NameRefusal } from './names.ts';
+import type { SampleAdvice } from '../sample-advice.ts';
 
 /** A person as answers name them. */
 export interface PersonRef {
@@ -14,6 +16,12 @@ export interface IncomingPhoto {
   /** The poster's platform user id. */
   readonly postedBy?: string;
   readonly postedAt?: Date;
+  /**
+   * When a queue accepted it, for a photo that waited in one. A photo queued before a forget and
+   * filed after it keeps no unnamed face's embedding; a photo a command takes straight from the
+   * chat (an enrolment by reference) has none and is never taken for such a straggler.
+   */
+  readonly queuedAt?: Date;
   readonly originalName?: string;
   /** The platform's ids (message, file, ...), kept with the record. */
   readonly source?: Readonly<Record<string, string>>;
@@ -61,8 +69,11 @@ export interface EnrollRequest {
   readonly name: string;
   /** New bytes (they are ingested first, like any posted photo) or a photo the group has. */
   readonly photo: IncomingPhoto | { readonly hash: string };
-  /** 1-based, left to right, among the photo's usable faces; required when it has several. */
-  readonly face?: number;
+  /**
+   * 1-based, left to right, among the photo's usable faces; needed when it has several. `likely`
+   * takes the face a person would pick (`likelyFace`) and asks only when there is none.
+   */
+  readonly face?: number | 'likely';
   /**
    * "This is me": the sample goes to the person linked to this platform user, created under `name`
    * when there is none yet. Never attaches the user to someone already enrolled.
@@ -82,31 +93,72 @@ export type EnrollResult =
       readonly person: PersonRef;
       readonly newPerson: boolean;
       readonly samples: number;
+      /** What a better photo would change; the sample was taken all the same. */
+      readonly advice: readonly SampleAdvice[];
       /** Earlier photos of the group filed under this person by this enrolment. */
       readonly refiled: number;
     }
-  | { readonly kind: 'choose-face'; readonly hash: string; readonly faces: number; readonly sheet: Uint8Array }
+  | {
+      readonly kind: 'choose-face';
+      readonly hash: string;
+      readonly faces: number;
+      readonly sheet: Uint8Array;
+      /** The number of the face a person would pick, when one stands out: offered first. */
+      readonly likely?: number;
+    }
+  /** The person has a sample from this photo already: nothing changes (enrolling twice from one folder, say). */
+  | { readonly kind: 'already-a-sample'; readonly person: PersonRef; readonly samples: number }
   /** `/enroll me` under a name someone else already has: never attached to them. */
   | { readonly kind: 'name-taken'; readonly person: PersonRef }
   /** The person is linked to another member, and the caller is not an admin. */
   | { readonly kind: 'not-allowed'; readonly person: PersonRef }
   /** A new name that looks like an existing person's ("Anna" with a hidden character, a Cyrillic "А"). */
   | { readonly kind: 'confusable-name'; readonly person: PersonRef }
+  /** The face is (or would be taken for) another person: only an admin or that person may add it. */
+  | { readonly kind: 'someone-else'; readonly person: PersonRef }
   | { readonly kind: 'no-usable-face'; readonly reason: 'no-face' | UnusableReason }
   | { readonly kind: 'no-such-face'; readonly faces: number }
   | { readonly kind: 'undecodable'; readonly reason: DecodeFailureReason }
   | { readonly kind: 'unknown-photo' }
-  | { readonly kind: 'invalid-name'; readonly reason: 'empty' | 'too-long' };
+  | { readonly kind: 'invalid-name'; readonly reason: NameRefusal };
 
 /** Whether the asker may see photos posted at a source (the platform ids kept with each photo). */
 export type SourceFilter = (source: Readonly<Record<string, string>>) => Promise<boolean>;
 
+/**
+ * The album asked for: the photos that show every one of `people` (names, the first of them whose
+ * album it is), posted within the period when one is given. A bare name is one person, any time.
+ */
+export interface AlbumRequest {
+  readonly people: readonly string[];
+  readonly period?: AlbumPeriod;
+}
+
+/** When the photos were posted: `from` inclusive, `to` exclusive (ISO instants, UTC), either open. */
+export interface AlbumPeriod {
+  readonly from?: string;
+  readonly to?: string;
+  /** How the asker wrote it ("2024", "2023-05..2024"): for the zip's name and the answers. */
+  readonly label: string;
+}
+
+/**
+ * `person` is the first person asked for, `people` all of them, and `title` says what was asked
+ * ("Anna + Ben, 2024"): the zips' name. `hidden`: photos left out because the asker cannot see
+ * where they were posted.
+ */
+interface AlbumOf {
+  readonly person: PersonRef;
+  readonly people: readonly PersonRef[];
+  readonly title: string;
+}
+
 export type AlbumResult =
-  /** `hidden`: photos of the album left out because the asker cannot see where they were posted. */
-  | { readonly kind: 'album'; readonly person: PersonRef; readonly export: AlbumExport; readonly hidden?: number }
-  | { readonly kind: 'album-photos'; readonly person: PersonRef; readonly entries: readonly AlbumEntry[] }
-  | { readonly kind: 'empty'; readonly person: PersonRef; readonly hidden?: number }
-  | { readonly kind: 'unknown-person'; readonly people: readonly string[] };
+  | (AlbumOf & { readonly kind: 'album'; readonly export: AlbumExport; readonly hidden?: number })
+  | (AlbumOf & { readonly kind: 'album-photos'; readonly entries: readonly AlbumEntry[]; readonly hidden?: number })
+  | (AlbumOf & { readonly kind: 'empty'; readonly hidden?: number })
+  /** `name`: the name asked for that nobody here has. */
+  | { readonly kind: 'unknown-person'; readonly people: readonly string[]; readonly name?: string };
 
 export interface PersonSummary extends PersonRef {
   readonly samples: number;
@@ -146,7 +198,7 @@ export type NameClusterResult =
   | { readonly kind: 'unknown-cluster'; readonly clusters: readonly number[] }
   | { readonly kind: 'not-allowed'; readonly person: PersonRef }
   | { readonly kind: 'confusable-name'; readonly person: PersonRef }
-  | { readonly kind: 'invalid-name'; readonly reason: 'empty' | 'too-long' };
+  | { readonly kind: 'invalid-name'; readonly reason: NameRefusal };
 
 export type NotThisResult =
   | { readonly kind: 'removed'; readonly person: PersonRef; readonly nowFiledUnder: readonly PersonRef[] }
@@ -156,7 +208,15 @@ export type NotThisResult =
   | { readonly kind: 'unknown-photo' };
 
 export type ForgetResult =
-  | { readonly kind: 'forgotten'; readonly person: PersonRef; readonly photosDeleted: number; readonly facesErased: number; readonly userId?: string }
+  | {
+      readonly kind: 'forgotten';
+      readonly person: PersonRef;
+      /** How far it reached (forgetting.ts): the reply says what stayed. */
+      readonly scope: ForgetScope;
+      readonly photosDeleted: number;
+      readonly facesErased: number;
+      readonly userId?: string;
+    }
   | { readonly kind: 'unknown-person'; readonly people: readonly string[] }
   | { readonly kind: 'not-enrolled' };
 

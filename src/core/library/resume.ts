@@ -19,7 +19,7 @@ export async function resumeInterrupted(ctx: LibraryContext): Promise<void> {
     await ctx.serial(group, async () => {
       if (pending.forget !== undefined) {
         const person = (await ctx.deps.gallery.list(group)).find((p) => p.id === pending.forget);
-        if (person) await forgetPerson(ctx, group, person);
+        if (person) await forgetPerson(ctx, group, person, pending.forgetScope ?? 'self');
         await endWork(ctx, group, 'forget');
       }
       if (pending.refile) {

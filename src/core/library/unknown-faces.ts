@@ -1,55 +1,63 @@
-import type { Sample } from '../records.ts';
+import type { PhotoRecord, Sample } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
 import { refOf, type LibraryContext } from './context.ts';
 import { inProcessClusterer } from '../linkage.ts';
 import { addSamples } from './enrollment.ts';
 import { cleanPersonName } from './names.ts';
 import { filedUnder, refileNear } from './refile.ts';
-import type { Actor, NameClusterResult, UnknownClustersResult } from './results.ts';
+import type { Actor, NameClusterResult, SourceFilter, UnknownClustersResult } from './results.ts';
+import { photoVisibility } from './visibility.ts';
 
 /** At most this many of a cluster's faces become samples when it is named. */
 const SAMPLES_PER_NAMED_CLUSTER = 5;
 /** At most this many clusters are shown on the contact sheet. */
 const SHEET_CLUSTERS = 30;
 
-/** Clusters the faces nobody was recognised in, keeps the ones that keep appearing, and shows them. */
-export async function unknownClusters(ctx: LibraryContext, group: GroupId): Promise<UnknownClustersResult> {
+/**
+ * Clusters the faces nobody was recognised in, keeps the ones that keep appearing, and shows them.
+ * With `canSee`, only faces from photos the asker may see take part.
+ *
+ * The clustering (seconds at 20k faces) runs outside the group's lock, on the faces as they were
+ * read, so that the group's photos are filed meanwhile; only the result is saved and drawn inside
+ * it, after leaving out the faces named, forgotten or expired since they were read.
+ */
+export async function unknownClusters(ctx: LibraryContext, group: GroupId, canSee?: SourceFilter): Promise<UnknownClustersResult> {
   const { threshold } = await ctx.settingsOf(group);
-  const inputs = (await ctx.deps.photos.unknownFaces(group, ctx.embedder))
+  let faces = await ctx.deps.photos.unknownFaces(group, ctx.embedder);
+  if (canSee) {
+    const visible = await photoVisibility(ctx, group, canSee)(faces.map((face) => face.photoHash));
+    faces = faces.filter((face) => visible.has(face.photoHash));
+  }
+  const inputs = faces
     .sort((a, b) => b.seenAt.localeCompare(a.seenAt))
     .map((face) => ({ key: { photoHash: face.photoHash, faceIndex: face.faceIndex }, photo: face.photoHash, embedding: face.embedding }));
   const minPhotos = ctx.deps.defaults.minClusterPhotos;
   const found = await (ctx.deps.clusterer ?? inProcessClusterer).cluster(inputs, threshold, minPhotos);
-  const clusters = found.map((c, i) => ({
-    id: i + 1,
-    faces: c.central.map((m) => m.key),
-    photos: new Set(c.members.map((m) => m.photo)).size,
-  }));
-  await ctx.deps.settings.saveClusters(
-    group,
-    clusters.map(({ id, faces }) => ({ id, faces })),
-  );
-  if (clusters.length === 0) return { clusters, minPhotos };
-  // Only the photos the sheet shows are read.
-  const shown = clusters.slice(0, SHEET_CLUSTERS);
-  const byHash = new Map(
-    (
-      await ctx.deps.photos.getMany(
-        group,
-        shown.map((c) => c.faces[0]!.photoHash),
-      )
-    ).map((r) => [r.hash, r]),
-  );
-  const tiles = [];
-  for (const cluster of shown) {
-    const example = cluster.faces[0]!;
-    const record = byHash.get(example.photoHash);
-    if (!record) continue;
-    const image = await ctx.decodeStored(group, record);
-    if (image) tiles.push({ image, box: record.faces[example.faceIndex]!.box, label: String(cluster.id) });
-  }
-  const sheet = tiles.length > 0 ? await ctx.deps.renderer.contactSheet(tiles, 'Faces that keep appearing: name one with its number') : undefined;
-  return { clusters, minPhotos, ...(sheet ? { sheet } : {}) };
+  return ctx.serial(group, async () => {
+    const clusters = found.map((c, i) => ({ id: i + 1, faces: c.central.map((m) => m.key), photos: new Set(c.members.map((m) => m.photo)).size }));
+    await ctx.deps.settings.saveClusters(
+      group,
+      clusters.map(({ id, faces }) => ({ id, faces })),
+    );
+    if (clusters.length === 0) return { clusters, minPhotos };
+    // Only the photos the sheet shows are read.
+    const records = new Map<string, PhotoRecord | undefined>();
+    const tiles = [];
+    for (const cluster of clusters.slice(0, SHEET_CLUSTERS)) {
+      // Its first face still unknown: one named, forgotten or expired since the faces were read is not shown.
+      for (const { photoHash, faceIndex } of cluster.faces) {
+        if (!records.has(photoHash)) records.set(photoHash, await ctx.deps.photos.get(group, photoHash));
+        const record = records.get(photoHash);
+        const face = record?.faces[faceIndex];
+        if (!record || !face || face.personId !== undefined || !ctx.comparable(face)) continue;
+        const image = await ctx.decodeStored(group, record);
+        if (image) tiles.push({ image, box: face.box, label: String(cluster.id) });
+        break;
+      }
+    }
+    const sheet = tiles.length > 0 ? await ctx.deps.renderer.contactSheet(tiles, 'Faces that keep appearing: name one with its number') : undefined;
+    return { clusters, minPhotos, ...(sheet ? { sheet } : {}) };
+  });
 }
 
 /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
@@ -68,7 +76,8 @@ export async function nameCluster(
   const samples: Sample[] = [];
   for (const { photoHash, faceIndex } of cluster.faces) {
     const face = (await ctx.deps.photos.get(group, photoHash))?.faces[faceIndex];
-    if (face?.embedding && ctx.comparable(face)) samples.push(ctx.sample(face.embedding, photoHash, actor.userId));
+    // A face named since the clustering is someone's already: not a sample of this cluster.
+    if (face?.embedding && face.personId === undefined && ctx.comparable(face)) samples.push(ctx.sample(face.embedding, photoHash, actor.userId));
     if (samples.length >= SAMPLES_PER_NAMED_CLUSTER) break;
   }
   const added = await addSamples(ctx, group, clean.name, samples, { actor });

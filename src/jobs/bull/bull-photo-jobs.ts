@@ -6,6 +6,7 @@ import { sha256Hex } from '../../core/hash.ts';
 import { DEFAULT_RETRY, type PhotoJobHandler, type PhotoJobMeta, type PhotoJobs, type RetryPolicy } from '../photo-jobs.ts';
 import { ANSWERS_QUEUE, IncomingPhotos, PHOTOS_QUEUE, photoJobId, type AnswerJobData, type PhotoJobData } from './photo-files.ts';
 import { redisConnection, type RedisPlace } from './redis.ts';
+import { deleteSetAside } from '../set-aside.ts';
 
 /** BullMQ's priorities run from 1 (first) to 2^21 - 1. */
 const LOWEST_PRIORITY = 2 ** 21 - 1;
@@ -38,7 +39,11 @@ export function backlogKey(place: RedisPlace, group: GroupId): string {
  *
  * Fair across groups: a job's priority is its place in its group's backlog, so the first photo of
  * a quiet group goes before the 300th of a group that posted a burst (BullMQ runs equal
- * priorities oldest first). Attempts and growing pauses follow the retry policy; a job whose worker
+ * priorities oldest first). Priority orders the jobs that wait, but does not keep a held-up group
+ * (a long forget holding its lock) from taking several of a worker's places: a cap on each group's
+ * running jobs is BullMQ Pro's groups, which this project does not use; such a job waits at most
+ * the lock's timeout, and the folder queue of a single process takes turns by group instead
+ * (`GroupTurns`). Attempts and growing pauses follow the retry policy; a job whose worker
  * died is taken up by another once its lock expires (BullMQ's stalled-job check); one that fails
  * every attempt stays in BullMQ's failed set (the dead-letter queue) with its photo set aside on
  * the volume.
@@ -112,7 +117,8 @@ export class BullPhotoJobs implements PhotoJobs {
         { meta, token },
         {
           jobId: id,
-          priority: this.options.fair === false ? 1 : Math.min(place, LOWEST_PRIORITY),
+          // A photo from the history waits behind every live one, whatever its group's backlog.
+          priority: meta.imported === true ? LOWEST_PRIORITY : this.options.fair === false ? 1 : Math.min(place, LOWEST_PRIORITY - 1),
           attempts: this.retry.attempts,
           backoff: { type: 'facefile' },
           removeOnComplete: { age: 86_400 },
@@ -135,6 +141,25 @@ export class BullPhotoJobs implements PhotoJobs {
       count += jobs.filter((job) => (job.data as PhotoJobData | undefined)?.meta.group === group).length;
       if (jobs.length < 500) return count;
     }
+  }
+
+  /** The photos on the volume, and their jobs in the failed set (which carry who posted them). */
+  async forgetSetAside(group: GroupId, postedBy?: string): Promise<number> {
+    const deleted = new Set(await deleteSetAside(this.incoming.dir, group, postedBy));
+    const failed = [];
+    // Read to the end first: removing while paging would skip jobs.
+    for (let start = 0; ; start += 500) {
+      const jobs = await this.photos.getFailed(start, start + 499);
+      failed.push(...jobs);
+      if (jobs.length < 500) break;
+    }
+    for (const job of failed) {
+      const meta = (job.data as PhotoJobData | undefined)?.meta;
+      if (!job.id || meta?.group !== group || (postedBy !== undefined && meta.postedBy !== postedBy)) continue;
+      await job.remove();
+      deleted.add(job.id);
+    }
+    return deleted.size;
   }
 
   async settled(timeoutMs = 60_000): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { describeError, StartupError, withoutPassword } from '../../core/index.ts';
+import { describeError, ServiceUnavailableError, StartupError, withoutPassword } from '../../core/index.ts';
 
 /** Where BullMQ and facefile's own keys live: the server, and the prefix of every key. */
 export interface RedisPlace {
@@ -52,7 +52,11 @@ export async function verifyRedis(place: RedisPlace, timeoutMs = 5_000): Promise
     const why = cause ?? error;
     const code = (why as { code?: unknown }).code;
     const reason = typeof code === 'string' ? code : describeError(why);
-    throw new StartupError(`cannot reach Redis at ${where}: ${reason}`, { cause: error });
+    // A refused password is a wrong setting; anything else (nothing listening, a timeout, a server
+    // still loading its data) may pass.
+    if (/NOAUTH|WRONGPASS|invalid password|invalid username/i.test(reason))
+      throw new StartupError(`Redis at ${where} refused the connection: ${reason}; check REDIS_URL`, { cause: error });
+    throw new ServiceUnavailableError(`cannot reach Redis at ${where}: ${reason}`, { cause: error });
   } finally {
     client.disconnect();
   }

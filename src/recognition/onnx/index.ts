@@ -15,3 +15,4 @@ export { convertGraphModel, type ConvertOptions, type GraphModelJson } from './t
 export { buildDlibResnet } from './dlib-resnet.ts';
 export { decodeWeights, type WeightMap, type WeightGroup } from './weights.ts';
 export { encodeModel } from './onnx-proto.ts';
+export { OnnxSimilarityKernel } from './similarity-kernel.ts';

@@ -221,7 +221,10 @@ const storedSettings = z.object({
   replyMode,
   removedAt: z.string().optional(),
   movingFrom: z.string().optional(),
-  pending: z.object({ refile: z.boolean().optional(), forget: z.string().optional() }).optional(),
+  pending: z
+    .object({ refile: z.boolean().optional(), forget: z.string().optional(), forgetScope: z.enum(['everything', 'self', 'self-and-posts']).optional() })
+    .optional(),
+  forgottenAt: z.string().optional(),
 });
 
 const storedClusters = z.array(
@@ -323,11 +326,13 @@ const settingsCodec: RecordCodec<GroupSettings> = {
     ...(settings.removedAt !== undefined ? { removedAt: settings.removedAt } : {}),
     ...(settings.movingFrom !== undefined ? { movingFrom: settings.movingFrom } : {}),
     ...(settings.pending !== undefined ? { pending: settings.pending } : {}),
+    ...(settings.forgottenAt !== undefined ? { forgottenAt: settings.forgottenAt } : {}),
   }),
   decode: (stored) => {
-    const { removedAt, movingFrom, pending, ...rest } = storedSettings.parse(stored);
+    const { removedAt, movingFrom, pending, forgottenAt, ...rest } = storedSettings.parse(stored);
     return {
       ...rest,
+      ...(forgottenAt !== undefined ? { forgottenAt } : {}),
       ...(removedAt !== undefined ? { removedAt } : {}),
       ...(movingFrom !== undefined ? { movingFrom } : {}),
       ...(pending !== undefined
@@ -335,6 +340,7 @@ const settingsCodec: RecordCodec<GroupSettings> = {
             pending: {
               ...(pending.refile !== undefined ? { refile: pending.refile } : {}),
               ...(pending.forget !== undefined ? { forget: pending.forget } : {}),
+              ...(pending.forgetScope !== undefined ? { forgetScope: pending.forgetScope } : {}),
             },
           }
         : {}),

@@ -157,6 +157,33 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_forgotten_at': {
+      async up(db: Kysely<unknown>) {
+        // When someone was last forgotten in a group: a photo still queued then is filed without
+        // the embeddings of faces it cannot name (they may be the forgotten person's).
+        await db.schema.alterTable('settings').addColumn('forgotten_at', 'text').execute();
+      },
+    },
+    '0007_history_imports': {
+      async up(db: Kysely<unknown>) {
+        // A chat-history import (Discord's /import) pages back through each channel: how far it
+        // got is kept here, one row per channel, so that a restart goes on where it stopped.
+        await db.schema
+          .createTable('history_imports')
+          .addColumn('group_id', 'text', (c) => c.notNull())
+          .addColumn('channel_id', 'text', (c) => c.notNull())
+          .addColumn('before_id', 'text')
+          .addColumn('done', 'integer', (c) => c.notNull())
+          .addColumn('scanned', 'integer', (c) => c.notNull())
+          .addColumn('queued', 'integer', (c) => c.notNull())
+          .addColumn('skipped', 'integer', (c) => c.notNull())
+          .addColumn('problem', 'text')
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .addColumn('requested_by', 'text')
+          .addPrimaryKeyConstraint('history_imports_pk', ['group_id', 'channel_id'])
+          .execute();
+      },
+    },
   };
 }
 

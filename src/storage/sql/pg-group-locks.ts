@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { GroupId, GroupLocks, Log } from '../../core/index.ts';
+import { StorageError, type GroupId, type GroupLocks, type Log } from '../../core/index.ts';
 import { KeyedSerialQueue } from '../../core/concurrency.ts';
 import { silentLog } from '../../core/log.ts';
 
@@ -25,6 +25,12 @@ export class PgGroupLocks implements GroupLocks {
     private readonly log: Log = silentLog,
     /** Groups locked at once by this process; more wait for a connection. */
     connections = 16,
+    /**
+     * How long a change waits for another process to leave the group before it fails (and its photo
+     * is tried again later): a stuck holder must not keep a connection, and the work queued behind
+     * it, waiting for ever.
+     */
+    private readonly lockTimeoutMs = 5 * 60_000,
   ) {
     this.pool = new pg.Pool({ connectionString: url, max: connections });
     // An idle client's error (the server restarted) must not crash the process; the next use reconnects.
@@ -33,22 +39,35 @@ export class PgGroupLocks implements GroupLocks {
     this.namespace.catch(() => undefined);
   }
 
-  run<T>(group: GroupId, task: () => Promise<T>): Promise<T> {
+  run<T>(group: GroupId, task: (held: AbortSignal) => Promise<T>): Promise<T> {
     return this.local.run(group, async () => {
       const [high, low] = lockKey(await this.namespace, group);
       const client = await this.pool.connect();
       let lost: unknown;
+      let locked = false;
+      const held = new AbortController();
       const onError = (error: unknown) => {
         lost = error;
-        // The lock went with the connection: another process may now enter this group.
+        // The lock went with the connection: another process may now enter this group, so the
+        // task must commit nothing more, and does not count as done.
+        held.abort(new StorageError(`the connection holding the lock of group ${group} was lost`, 'lock', { cause: error }));
         this.log.error({ err: error, group }, 'the connection holding a group lock was lost');
       };
       client.on('error', onError);
       try {
-        await client.query('select pg_advisory_lock($1, $2)', [high, low]);
-        return await task();
+        await client.query("select set_config('lock_timeout', $1, false)", [`${Math.max(1, Math.round(this.lockTimeoutMs))}ms`]);
+        try {
+          await client.query('select pg_advisory_lock($1, $2)', [high, low]);
+          locked = true;
+        } catch (error) {
+          if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
+          throw new StorageError(`the group ${group} stayed locked by another process for ${this.lockTimeoutMs / 1000} s`, 'lock', { cause: error });
+        }
+        const result = await task(held.signal);
+        held.signal.throwIfAborted();
+        return result;
       } finally {
-        await client.query('select pg_advisory_unlock($1, $2)', [high, low]).catch((error: unknown) => (lost ??= error));
+        if (locked) await client.query('select pg_advisory_unlock($1, $2)', [high, low]).catch((error: unknown) => (lost ??= error));
         client.off('error', onError);
         // A broken connection is closed rather than reused.
         client.release(lost === undefined ? undefined : true);
@@ -60,6 +79,9 @@ export class PgGroupLocks implements GroupLocks {
     return this.pool.end();
   }
 }
+
+/** PostgreSQL's SQLSTATE when lock_timeout ends a wait. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** Two signed 32-bit halves of a hash: pg_advisory_lock(int4, int4). */
 export function lockKey(namespace: string, group: GroupId): [number, number] {

@@ -70,6 +70,8 @@ export interface SettingsTable {
   moving_from: string | null;
   /** JSON of the work begun and not finished. */
   pending: string | null;
+  /** When someone was last forgotten (ISO). */
+  forgotten_at: string | null;
 }
 
 export interface ClustersTable {
@@ -107,6 +109,20 @@ export interface FaceCacheTable {
   faces: string;
 }
 
+/** Where each channel's history import has got to (`ImportCursors`). */
+export interface HistoryImportsTable {
+  group_id: string;
+  channel_id: string;
+  before_id: string | null;
+  done: number;
+  scanned: number;
+  queued: number;
+  skipped: number;
+  problem: string | null;
+  started_at: string;
+  requested_by: string | null;
+}
+
 export interface LibrarySchema {
   people: PeopleTable;
   samples: SamplesTable;
@@ -119,4 +135,5 @@ export interface LibrarySchema {
   audit: AuditTable;
   deployment: DeploymentTable;
   face_cache: FaceCacheTable;
+  history_imports: HistoryImportsTable;
 }

@@ -24,6 +24,16 @@ export class SqlFaceCache implements FaceCache {
     private readonly embedder: string,
   ) {}
 
+  /**
+   * The cache for `embedder`, with every other embedder's entries deleted: after a change of
+   * embedder nothing reads them again, and faces that nobody reads must not outlive a forget
+   * that could not find them (a forget reaches only the photos the library holds).
+   */
+  static async open(db: Kysely<LibrarySchema>, embedder: string): Promise<SqlFaceCache> {
+    await storageCall('face-cache.purge', 'the face cache could not be written', () => db.deleteFrom('face_cache').where('embedder', '!=', embedder).execute());
+    return new SqlFaceCache(db, embedder);
+  }
+
   async get(contentHash: string): Promise<readonly DetectedFace[] | undefined> {
     const row = await storageCall('face-cache.get', 'the face cache could not be read', () =>
       this.db.selectFrom('face_cache').select('faces').where('hash', '=', contentHash).where('embedder', '=', this.embedder).executeTakeFirst(),

@@ -8,7 +8,11 @@ import type { LibrarySchema } from './schema.ts';
 
 type Db = Kysely<LibrarySchema>;
 
-const pendingSchema = z.object({ refile: z.boolean().optional(), forget: z.string().optional() });
+const pendingSchema = z.object({
+  refile: z.boolean().optional(),
+  forget: z.string().optional(),
+  forgetScope: z.enum(['everything', 'self', 'self-and-posts']).optional(),
+});
 const clustersSchema = z.array(z.object({ id: z.number(), faces: z.array(z.object({ photoHash: z.string(), faceIndex: z.number() })) }));
 const AUDIT_ACTIONS = ['enroll', 'name', 'not-this', 'forget', 'threshold', 'settings'] as const;
 
@@ -40,6 +44,7 @@ export class SqlSettingsStore implements SettingsStore {
         ...(row.removed_at !== null ? { removedAt: row.removed_at } : {}),
         ...(row.moving_from !== null ? { movingFrom: row.moving_from } : {}),
         ...(pending ? { pending: withoutUndefined(pending) } : {}),
+        ...(row.forgotten_at !== null ? { forgottenAt: row.forgotten_at } : {}),
       };
     });
   }
@@ -52,6 +57,7 @@ export class SqlSettingsStore implements SettingsStore {
         removed_at: settings.removedAt ?? null,
         moving_from: settings.movingFrom ?? null,
         pending: settings.pending ? JSON.stringify(settings.pending) : null,
+        forgotten_at: settings.forgottenAt ?? null,
       };
       await this.db
         .insertInto('settings')
@@ -90,8 +96,12 @@ export class SqlSettingsStore implements SettingsStore {
   }
 }
 
-function withoutUndefined(pending: { refile?: boolean | undefined; forget?: string | undefined }): PendingWork {
-  return { ...(pending.refile !== undefined ? { refile: pending.refile } : {}), ...(pending.forget !== undefined ? { forget: pending.forget } : {}) };
+function withoutUndefined(pending: z.infer<typeof pendingSchema>): PendingWork {
+  return {
+    ...(pending.refile !== undefined ? { refile: pending.refile } : {}),
+    ...(pending.forget !== undefined ? { forget: pending.forget } : {}),
+    ...(pending.forgetScope !== undefined ? { forgetScope: pending.forgetScope } : {}),
+  };
 }
 
 /** `AuditLog` on the audit table: appended to, read newest first, trimmed to the newest entries. */

@@ -1,7 +1,10 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type {
+  AlbumPhoto,
+  AlbumQuery,
   Embedding,
   FaceAssignment,
+  FaceRef,
   GalleryStore,
   GroupId,
   NearFace,
@@ -9,12 +12,14 @@ import type {
   PhotoCounts,
   PhotoRecord,
   PhotoStore,
+  SimilarityKernel,
   StoredFace,
   UnknownFace,
   UnusableReason,
 } from '../../core/index.ts';
 import { FaceMatrix, StorageError, matrixFaces } from '../../core/index.ts';
 import { storageCall } from '../storage-call.ts';
+import type { MatrixSnapshots } from './matrix-snapshots.ts';
 import type { FacesTable, LibrarySchema } from './schema.ts';
 
 type Db = Kysely<LibrarySchema>;
@@ -135,10 +140,41 @@ export class SqlPhotoStore implements PhotoStore {
   /** One matrix per group, of one embedder's faces: the one last asked for. */
   private readonly matrices = new Map<GroupId, { version: number; embedder: string; matrix: FaceMatrix }>();
 
+  private readonly matrixBudgetBytes: number;
+  private readonly kernel: SimilarityKernel | undefined;
+  private readonly snapshots: MatrixSnapshots | undefined;
+  /** Groups whose kept file this process has taken (or found none). */
+  private readonly restoreTried = new Set<GroupId>();
+
   constructor(
     private readonly db: Db,
-    private readonly matrixBudgetBytes = MATRIX_BUDGET_BYTES,
-  ) {}
+    options: {
+      readonly matrixBudgetBytes?: number;
+      /** What scans the matrices for `near`: a native matrix product where the wiring has one. */
+      readonly kernel?: SimilarityKernel | undefined;
+      /** Where `saveMatrices` leaves the matrices for the next start; none when absent. */
+      readonly snapshots?: MatrixSnapshots | undefined;
+    } = {},
+  ) {
+    this.matrixBudgetBytes = options.matrixBudgetBytes ?? MATRIX_BUDGET_BYTES;
+    this.kernel = options.kernel;
+    this.snapshots = options.snapshots;
+  }
+
+  /**
+   * Leaves each group's matrix in a file for the next start, when it is still of the store as it is
+   * (another process may have written since). Called as the process closes the store.
+   */
+  async saveMatrices(): Promise<void> {
+    const snapshots = this.snapshots;
+    if (!snapshots) return;
+    for (const [group, { version, embedder, matrix }] of this.matrices) {
+      const now = await this.db.transaction().execute(async (tx) => ({ version: await versionOf(tx, group), faces: await facesOf(tx, group, embedder) }));
+      const snapshot = matrix.snapshot();
+      if (now.version !== version || !snapshot || snapshot.rows.length / 3 !== now.faces) continue;
+      await snapshots.save({ group, embedder, ...now }, snapshot);
+    }
+  }
 
   get(group: GroupId, hash: string): Promise<PhotoRecord | undefined> {
     return storageCall('photos.get', 'the photo record could not be read', async () => (await this.read(group, [hash]))[0]);
@@ -187,17 +223,80 @@ export class SqlPhotoStore implements PhotoStore {
   }
 
   assign(group: GroupId, faces: readonly FaceAssignment[]): Promise<void> {
+    // One statement per name and position for up to 500 photos, not one per face: a re-file at
+    // 100k photos names thousands of faces. The last word on a face wins, as one by one.
+    const last = new Map(faces.map((f) => [`${f.faceIndex}/${f.photoHash}`, f]));
+    const batches = new Map<string, { personId: string | null; position: number; hashes: string[] }>();
+    for (const face of last.values()) {
+      const key = `${face.faceIndex}/${face.personId ?? ''}`;
+      (batches.get(key) ?? batches.set(key, { personId: face.personId ?? null, position: face.faceIndex, hashes: [] }).get(key)!).hashes.push(face.photoHash);
+    }
     return this.write('photos.assign', 'the faces could not be re-filed', group, async (tx) => {
-      for (const face of faces) {
-        await tx
-          .updateTable('faces')
-          .set({ person_id: face.personId ?? null })
-          .where('group_id', '=', group)
-          .where('photo_hash', '=', face.photoHash)
-          .where('position', '=', face.faceIndex)
-          .execute();
+      for (const { personId, position, hashes } of batches.values()) {
+        for (let i = 0; i < hashes.length; i += 500) {
+          await tx
+            .updateTable('faces')
+            .set({ person_id: personId })
+            .where('group_id', '=', group)
+            .where('position', '=', position)
+            .where('photo_hash', 'in', hashes.slice(i, i + 500))
+            .execute();
+        }
       }
       return { value: undefined, follow: (matrix) => faces.forEach((f) => matrix.assign(f.photoHash, f.faceIndex, f.personId)) };
+    });
+  }
+
+  removeFaces(group: GroupId, faces: readonly FaceRef[]): Promise<number> {
+    // The photos by which of their positions go: each such set is a few statements per 500 photos.
+    const byPhoto = new Map<string, Set<number>>();
+    for (const f of faces) (byPhoto.get(f.photoHash) ?? byPhoto.set(f.photoHash, new Set()).get(f.photoHash)!).add(f.faceIndex);
+    const byGone = new Map<string, { gone: number[]; hashes: string[] }>();
+    for (const [hash, set] of byPhoto) {
+      const gone = [...set].sort((a, b) => a - b);
+      const key = gone.join(',');
+      (byGone.get(key) ?? byGone.set(key, { gone, hashes: [] }).get(key)!).hashes.push(hash);
+    }
+    return this.write('photos.removeFaces', 'the faces could not be removed', group, async (tx) => {
+      let removed = 0;
+      for (const { gone, hashes } of byGone.values()) {
+        for (let i = 0; i < hashes.length; i += 500) {
+          const batch = hashes.slice(i, i + 500);
+          const deleted = await tx
+            .deleteFrom('faces')
+            .where('group_id', '=', group)
+            .where('photo_hash', 'in', batch)
+            .where('position', 'in', gone)
+            .executeTakeFirst();
+          removed += Number(deleted.numDeletedRows);
+          // The later faces move up by the number gone before them: through negative positions,
+          // so that no row takes a position another still holds (the key is checked row by row).
+          const shift = sql.join(
+            gone.map((g) => sql`case when position > ${g} then 1 else 0 end`),
+            sql` + `,
+          );
+          await tx
+            .updateTable('faces')
+            .set({ position: sql<number>`-1 - (position - (${shift}))` })
+            .where('group_id', '=', group)
+            .where('photo_hash', 'in', batch)
+            .where('position', '>', gone[0]!)
+            .execute();
+          await tx
+            .updateTable('faces')
+            .set({ position: sql<number>`-1 - position` })
+            .where('group_id', '=', group)
+            .where('photo_hash', 'in', batch)
+            .where('position', '<', 0)
+            .execute();
+        }
+      }
+      return {
+        value: removed,
+        follow: (matrix) => {
+          for (const [hash, set] of byPhoto) matrix.removeFaces(hash, [...set]);
+        },
+      };
     });
   }
 
@@ -210,6 +309,27 @@ export class SqlPhotoStore implements PhotoStore {
     return storageCall('photos.filedUnder', 'the album could not be read', async () => {
       const rows = await this.db.selectFrom('faces').select('photo_hash').distinct().where('group_id', '=', group).where('person_id', '=', personId).execute();
       return rows.map((r) => r.photo_hash);
+    });
+  }
+
+  albumPhotos(group: GroupId, query: AlbumQuery): Promise<AlbumPhoto[]> {
+    return storageCall('photos.albumPhotos', 'the album could not be read', async () => {
+      const people = [...new Set(query.people)];
+      if (people.length === 0) return [];
+      // The photos with a face named as each of them: from the (person, photo) index, one row
+      // per photo and person, kept where every person was counted.
+      const showingAll = this.db
+        .selectFrom('faces')
+        .select('photo_hash')
+        .where('group_id', '=', group)
+        .where('person_id', 'in', people)
+        .groupBy('photo_hash')
+        .having((eb) => eb.fn.count('person_id').distinct(), '=', people.length);
+      let photos = this.db.selectFrom('photos').select(['hash', 'posted_at', 'source']).where('group_id', '=', group).where('hash', 'in', showingAll);
+      if (query.from !== undefined) photos = photos.where('posted_at', '>=', query.from);
+      if (query.to !== undefined) photos = photos.where('posted_at', '<', query.to);
+      const rows = await photos.orderBy('posted_at').orderBy('hash').execute();
+      return rows.map((r) => ({ hash: r.hash, postedAt: r.posted_at, ...(r.source !== null ? { source: parseSource(r.source) } : {}) }));
     });
   }
 
@@ -234,13 +354,13 @@ export class SqlPhotoStore implements PhotoStore {
 
   describedOtherwise(group: GroupId, embedder: string, limit?: number): Promise<string[]> {
     return storageCall('photos.describedOtherwise', 'the faces left to re-describe could not be read', async () => {
-      let query = this.db
-        .selectFrom('faces')
-        .select('photo_hash')
-        .distinct()
-        .where('group_id', '=', group)
-        .where('embedding', 'is not', null)
-        .where((eb) => eb.or([eb('embedder', 'is', null), eb('embedder', '!=', embedder)]))
+      // Three ranges of the embedder index, not "!=": SQLite would read every face of the group for
+      // that (a quarter of a second at 100k photos, on every /stats), to find nothing as a rule.
+      const described = () => this.db.selectFrom('faces').select('photo_hash').where('group_id', '=', group).where('embedding', 'is not', null);
+      let query = described()
+        .where('embedder', 'is', null)
+        .union(described().where('embedder', '<', embedder))
+        .union(described().where('embedder', '>', embedder))
         .orderBy('photo_hash');
       if (limit !== undefined) query = query.limit(limit);
       return (await query.execute()).map((r) => r.photo_hash);
@@ -273,8 +393,13 @@ export class SqlPhotoStore implements PhotoStore {
           .select((eb) => eb.fn.countAll().as('n'))
           .where('group_id', '=', group)
           .executeTakeFirst();
-      const [photos, faces, unknown, byPerson] = await Promise.all([
+      const [photos, bytes, faces, unknown, byPerson] = await Promise.all([
         total('photos'),
+        this.db
+          .selectFrom('photos')
+          .select((eb) => eb.fn.sum<number | string | null>('bytes').as('n'))
+          .where('group_id', '=', group)
+          .executeTakeFirst(),
         total('faces'),
         this.db
           .selectFrom('faces')
@@ -293,6 +418,7 @@ export class SqlPhotoStore implements PhotoStore {
       ]);
       return {
         photos: count(photos?.n),
+        bytes: count(bytes?.n),
         faces: count(faces?.n),
         unknownFaces: count(unknown?.n),
         byPerson: new Map(byPerson.map((r) => [r.person_id!, count(r.n)])),
@@ -306,6 +432,7 @@ export class SqlPhotoStore implements PhotoStore {
    * matrix is updated only when it was current just before this write; otherwise it is dropped.
    */
   private async write<T>(operation: string, message: string, group: GroupId, change: (tx: Tx) => Promise<Written<T>>): Promise<T> {
+    await storageCall(operation, message, () => this.restore(group));
     const { written, version } = await storageCall(operation, message, () =>
       this.db.transaction().execute(async (tx) => {
         const written = await change(tx);
@@ -340,9 +467,13 @@ export class SqlPhotoStore implements PhotoStore {
       this.matrices.set(group, cached);
       return cached.matrix;
     }
+    if (!this.restoreTried.has(group)) {
+      await this.restore(group);
+      return this.matrixOf(group, embedder);
+    }
     // The version and the rows from one snapshot, so a concurrent write is either in both or in neither.
     const loaded = await this.db.transaction().execute(async (tx) => {
-      const v = (await tx.selectFrom('face_versions').select('version').where('group_id', '=', group).executeTakeFirst())?.version ?? 0;
+      const v = await versionOf(tx, group);
       const rows = await tx
         .selectFrom('faces')
         .select(['photo_hash', 'position', 'embedding', 'person_id'])
@@ -353,7 +484,7 @@ export class SqlPhotoStore implements PhotoStore {
         .execute();
       return { version: v, rows };
     });
-    const matrix = new FaceMatrix(loaded.rows.length);
+    const matrix = new FaceMatrix(loaded.rows.length, this.kernel);
     let i = 0;
     while (i < loaded.rows.length) {
       const hash = loaded.rows[i]!.photo_hash;
@@ -368,6 +499,23 @@ export class SqlPhotoStore implements PhotoStore {
     this.matrices.set(group, { version: loaded.version, embedder, matrix });
     this.evict();
     return matrix;
+  }
+
+  /**
+   * Takes the file the last close left for the group, once per process: its matrix is held when it
+   * is of the store as it is now. Done before the group's first write too, so that the file (and
+   * the embeddings in it) is gone before any erasure.
+   */
+  private async restore(group: GroupId): Promise<void> {
+    if (this.restoreTried.has(group)) return;
+    this.restoreTried.add(group);
+    const kept = await this.snapshots?.take(group);
+    if (!kept || this.matrices.has(group)) return;
+    const { embedder } = kept.key;
+    const now = await this.db.transaction().execute(async (tx) => ({ version: await versionOf(tx, group), faces: await facesOf(tx, group, embedder) }));
+    if (now.version !== kept.key.version || now.faces !== kept.key.faces) return;
+    this.matrices.set(group, { version: now.version, embedder, matrix: FaceMatrix.restore(kept.snapshot, this.kernel) });
+    this.evict();
   }
 
   /** Drops the least recently used matrices while all of them together are over the budget. */
@@ -407,6 +555,23 @@ export class SqlPhotoStore implements PhotoStore {
       ...(p.source !== null ? { source: parseSource(p.source) } : {}),
     }));
   }
+}
+
+/** The group's face version: bumped with every write to its faces. */
+async function versionOf(tx: Tx, group: GroupId): Promise<number> {
+  return (await tx.selectFrom('face_versions').select('version').where('group_id', '=', group).executeTakeFirst())?.version ?? 0;
+}
+
+/** How many faces of the group `embedder` described, from the embedder index. */
+async function facesOf(tx: Tx, group: GroupId, embedder: string): Promise<number> {
+  const row = await tx
+    .selectFrom('faces')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('group_id', '=', group)
+    .where('embedding', 'is not', null)
+    .where('embedder', '=', embedder)
+    .executeTakeFirst();
+  return count(row?.n);
 }
 
 /** Records per statement: well under SQLite's 32,766 parameters with their faces. 14 columns each. */

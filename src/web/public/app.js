@@ -28,12 +28,20 @@ function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+/** An answer the server refused; `data` is its JSON body (`error`, and what else it says). */
+class ApiError extends Error {
+  constructor(message, data) {
+    super(message);
+    this.data = data;
+  }
+}
+
 async function api(path, body) {
   const init =
     body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json', 'x-facefile-token': token }, body: JSON.stringify(body) };
   const response = await fetch(path, init);
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error ?? `the server answered ${response.status}`);
+  if (!response.ok) throw new ApiError(data.error ?? `the server answered ${response.status}`, data);
   return data;
 }
 
@@ -214,7 +222,13 @@ async function loadResults() {
                   h(
                     'a',
                     { href: `/api/photo?${query({ in: 'photos', path: photo })}`, target: '_blank', rel: 'noopener', title: photo },
-                    h('img', { src: `/api/thumb?${query({ in: 'photos', path: photo })}`, alt: photo, loading: 'lazy', width: 100, height: 100 }),
+                    h('img', {
+                      src: `/api/thumb?${query(folder.kind === 'person' ? { in: 'photos', path: photo, for: folder.name } : { in: 'photos', path: photo })}`,
+                      alt: photo,
+                      loading: 'lazy',
+                      width: 100,
+                      height: 100,
+                    }),
                   ),
                 ),
               ),
@@ -248,24 +262,37 @@ function clusterItem(cluster) {
       onsubmit: async (event) => {
         event.preventDefault();
         const input = /** @type {HTMLInputElement} */ (form.querySelector('input'));
-        try {
-          const named = await api('/api/name', { cluster: cluster.id, name: input.value });
-          showStatus(`Added ${plural(named.samples, 'photo')} to the known faces of ${named.name}; sorting again…`);
-        } catch (error) {
-          showStatus(error.message, true);
-        }
+        await name(input.value, false);
       },
     },
     h('label', { for: inputId }, 'Who is this?'),
     h('input', { id: inputId, name: 'name', required: true, autocomplete: 'off', placeholder: 'Their name' }),
     h('button', { type: 'submit' }, 'Name'),
   );
+  // The answer shows here, beside the name typed, not at the top of a long page.
+  const said = h('p', { class: 'form-status', role: 'status' });
+  async function name(value, merge) {
+    said.replaceChildren();
+    said.classList.remove('error');
+    try {
+      const named = await api('/api/name', { cluster: cluster.id, name: value, merge });
+      const text = `Added ${plural(named.samples, 'photo')} to the known faces of ${named.name}; sorting again…`;
+      said.textContent = text;
+      showStatus(text);
+    } catch (error) {
+      said.classList.add('error');
+      said.textContent = error.message;
+      const existing = error instanceof ApiError ? error.data.exists : undefined;
+      if (existing !== undefined) said.append(' ', h('button', { type: 'button', onclick: () => name(existing, true) }, `Yes, add them to ${existing}`));
+    }
+  }
   return h(
     'li',
     { class: 'cluster', 'data-cluster': cluster.id },
     h('p', {}, `Unknown person ${cluster.id}, in ${plural(cluster.photos, 'photo')}`),
     h('div', { class: 'faces' }, faces),
     form,
+    said,
   );
 }
 

@@ -78,6 +78,18 @@ export interface AttachmentInput {
 export interface PostOptions {
   readonly content?: string;
   readonly attachments?: readonly AttachmentInput[];
+  /**
+   * When it was posted, for history: its snowflake and timestamp say so. Post older messages
+   * first, as Discord's ids sort by time.
+   */
+  readonly postedAt?: Date;
+}
+
+/** A request held by `hold` until the test releases it. */
+export interface HeldRequest {
+  /** Resolves when a matching request arrives (and is held). */
+  readonly reached: Promise<void>;
+  release(): void;
 }
 
 export interface CommandOptionInput {
@@ -173,8 +185,21 @@ interface MemberState {
   readonly joinedAt: string;
 }
 
+/** A thread under a text channel, as Discord keeps it: its members are the ones who joined or were added. */
+interface ThreadState {
+  readonly id: string;
+  readonly name: string;
+  readonly parentId: string;
+  readonly ownerId: string;
+  /** A private thread (type 12) is seen by its members and by those who manage threads; a public one (11) by whoever sees its parent. */
+  readonly private: boolean;
+  readonly members: Set<string>;
+  readonly createdAt: string;
+}
+
 interface GuildState {
   readonly spec: EmulatedGuild;
+  readonly threads: Map<string, ThreadState>;
   readonly roles: RoleState[];
   readonly members: Map<string, MemberState>;
   readonly joinedAt: string;
@@ -283,6 +308,11 @@ export class DiscordEmulator {
   private readonly interactions = new Map<string, InteractionState>();
   private readonly sessions = new Map<string, Session>();
   private readonly failures: { readonly route: string | RegExp; readonly options: FailureOptions }[] = [];
+  private readonly holds: {
+    readonly match: (line: string, query: URLSearchParams) => boolean;
+    readonly reached: () => void;
+    readonly released: Promise<void>;
+  }[] = [];
   private readonly routes: Route[];
   private readonly wss = new WebSocketServer({ noServer: true });
 
@@ -378,6 +408,7 @@ export class DiscordEmulator {
       spec: guild,
       roles: [{ id: spec.id, name: '@everyone', permissions: Permission.EveryoneDefault, position: 0, managed: false }, botRole],
       members: new Map(),
+      threads: new Map(),
       joinedAt: new Date().toISOString(),
     };
     state.members.set(this.botUser.id, { user: this.botUser, roles: [botRole.id], joinedAt: state.joinedAt });
@@ -391,7 +422,7 @@ export class DiscordEmulator {
   removeGuild(guildId: string): void {
     const state = this.guildState(guildId);
     this.guilds.delete(guildId);
-    for (const channel of state.spec.channels) this.channelGuild.delete(channel.id);
+    for (const channel of [...state.spec.channels, ...state.threads.values()]) this.channelGuild.delete(channel.id);
     this.dispatch(guildId, 'GUILD_DELETE', { id: guildId }, Intent.Guilds);
   }
 
@@ -406,6 +437,46 @@ export class DiscordEmulator {
     const guildId = this.guildIdOf(channelId);
     const channel = this.guildState(guildId).spec.channels.find((c) => c.id === channelId)!;
     this.dispatch(guildId, 'CHANNEL_UPDATE', this.channelJson(channel, guildId), Intent.Guilds);
+  }
+
+  /**
+   * A member starts a thread under a text channel, with the members given (the owner and the bot
+   * are in it); THREAD_CREATE tells a connected client. Returns the thread's id, a channel id that
+   * messages can be posted to.
+   */
+  addThread(
+    parentId: string,
+    owner: DiscordUser,
+    options: { readonly name: string; readonly private?: boolean; readonly members?: readonly DiscordUser[] },
+  ): string {
+    const guildId = this.guildIdOf(parentId);
+    const guild = this.guildState(guildId);
+    if (!guild.spec.channels.some((channel) => channel.id === parentId)) throw new Error(`${parentId} is not a text channel`);
+    const thread: ThreadState = {
+      id: this.ids.next(),
+      name: options.name,
+      parentId,
+      ownerId: owner.id,
+      private: options.private ?? false,
+      members: new Set([owner.id, this.botUser.id, ...(options.members ?? []).map((member) => member.id)]),
+      createdAt: new Date().toISOString(),
+    };
+    guild.threads.set(thread.id, thread);
+    this.channelGuild.set(thread.id, guildId);
+    this.dispatch(guildId, 'THREAD_CREATE', { ...threadJson(thread, guildId), newly_created: true }, Intent.Guilds);
+    return thread.id;
+  }
+
+  private threadOf(channelId: string): ThreadState | undefined {
+    return this.guildState(this.guildIdOf(channelId)).threads.get(channelId);
+  }
+
+  /** GET /channels/{id}/thread-members/{user}: Unknown Member (10007) for a user not in the thread. */
+  private threadMember(threadId: string, userId: string): Json {
+    const thread = this.threadOf(threadId);
+    if (!thread) throw badRequest('Invalid thread', 50024);
+    if (!thread.members.has(userId)) throw notFound('Member', 10007);
+    return { id: thread.id, user_id: userId, join_timestamp: thread.createdAt, flags: 0 };
   }
 
   private channelJson(channel: ChannelSpec, guildId: string): Json {
@@ -441,9 +512,13 @@ export class DiscordEmulator {
     const guild = this.guildState(this.guildIdOf(channelId));
     const member = guild.members.get(author.id);
     if (!member) throw new Error(`${author.username} is not a member of guild ${guild.spec.id}`);
-    const id = this.ids.next();
+    const id = this.ids.next(options.postedAt?.getTime());
     const attachments = await Promise.all((options.attachments ?? []).map((file) => this.storeAttachment(channelId, file)));
-    const message = { ...this.messageJson({ id, channelId, author, content: options.content ?? '', attachments }), id, member: this.memberJson(guild, member) };
+    const message = {
+      ...this.messageJson({ id, channelId, author, content: options.content ?? '', attachments, ...(options.postedAt ? { timestamp: options.postedAt } : {}) }),
+      id,
+      member: this.memberJson(guild, member),
+    };
     this.allMessages.set(id, message);
     this.dispatch(guild.spec.id, 'MESSAGE_CREATE', message, Intent.GuildMessages, (intents) => {
       const mentioned = (options.content ?? '').includes(`<@${this.botUser.id}>`);
@@ -497,6 +572,19 @@ export class DiscordEmulator {
   submitModal(guildId: string, channelId: string, user: DiscordUser, customId: string, fields: Readonly<Record<string, string>>): InvokedInteraction {
     const components = Object.entries(fields).map(([id, value]) => ({ type: 18, component: { type: 4, custom_id: id, value } }));
     return this.sendInteraction(guildId, channelId, user, { custom_id: customId, components }, 5);
+  }
+
+  /**
+   * Holds the next request matching `match` (given "METHOD path" and the query) until `release`:
+   * a test stops the bot, or acts, at a known point of a conversation.
+   */
+  hold(match: (line: string, query: URLSearchParams) => boolean): HeldRequest {
+    let reached!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ match, reached, released });
+    return { reached: arrived, release };
   }
 
   /** The next request matching `route` (exact path, "METHOD path", or a RegExp on "METHOD path") fails once. */
@@ -719,6 +807,12 @@ export class DiscordEmulator {
           result = { status, body: { message: `${status}: injected failure`, code: 0 } };
         }
       } else {
+        const held = this.holds.findIndex((h) => h.match(`${method} ${path}`, url.searchParams));
+        if (held >= 0) {
+          const [hold] = this.holds.splice(held, 1);
+          hold!.reached();
+          await hold!.released;
+        }
         result = await this.route(method, path, url.searchParams, body, request.headers.authorization);
         headers = rateLimitHeaders(bucketOf(method, path));
       }
@@ -812,11 +906,15 @@ export class DiscordEmulator {
         false,
       ),
       r('POST', `/channels/${id}/messages`, ([channelId], body) => this.channelPost(channelId!, body)),
+      r('GET', `/channels/${id}/messages`, ([channelId], _body, query) => ok(this.history(channelId!, query))),
       r('GET', `/channels/${id}/messages/${id}`, ([channelId, messageId]) => ok(this.messageIn(channelId!, messageId!))),
       r('PUT', `/channels/${id}/messages/${id}/reactions/([^/]+)/@me`, ([channelId, messageId, emoji]) => this.react(channelId!, messageId!, emoji!, false)),
       r('DELETE', `/channels/${id}/messages/${id}/reactions/([^/]+)/@me`, ([channelId, messageId, emoji]) => this.react(channelId!, messageId!, emoji!, true)),
+      r('GET', `/channels/${id}/thread-members/${id}`, ([threadId, userId]) => ok(this.threadMember(threadId!, userId!))),
       r('GET', `/channels/${id}`, ([channelId]) => {
         const guildId = this.guildIdOf(channelId!);
+        const thread = this.threadOf(channelId!);
+        if (thread) return ok(threadJson(thread, guildId));
         return ok(
           this.channelJson(
             this.guildState(guildId).spec.channels.find((channel) => channel.id === channelId)!,
@@ -1005,6 +1103,8 @@ export class DiscordEmulator {
       content,
       attachments: [...kept, ...added],
       flags: Number(existing.flags) & ~LOADING,
+      // The first edit of a deferred reply is its message: its mentions are parsed then.
+      mention_everyone: typeof content === 'string' && pingsEveryone(content, data),
       edited_timestamp: new Date().toISOString(),
     };
     this.allMessages.set(String(message.id), message);
@@ -1040,6 +1140,30 @@ export class DiscordEmulator {
       message,
     });
     return ok(message);
+  }
+
+  /**
+   * GET /channels/{id}/messages: a page of history, newest first, as Discord gives it: `limit`
+   * 1 to 100 (50 when absent), `before` or `after` a message id. A channel the bot cannot view
+   * is Missing Access (403, 50001). Ephemeral messages are nobody's history.
+   */
+  private history(channelId: string, query: URLSearchParams): Json[] {
+    this.guildIdOf(channelId);
+    if (this.hiddenChannels.get(channelId)?.has(this.botUser.id)) throw new DiscordApiError(403, 50001, 'Missing Access');
+    const limit = query.has('limit') ? Number(query.get('limit')) : 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest('limit: Must be between 1 and 100.');
+    if (query.has('around')) this.faults.push('GET messages with around is not emulated');
+    const before = query.get('before');
+    const after = query.get('after');
+    const newestFirst = [...this.allMessages.values()]
+      .filter((m) => m.channel_id === channelId && (Number(m.flags) & EPHEMERAL) === 0)
+      .sort((a, b) => (BigInt(String(b.id)) > BigInt(String(a.id)) ? 1 : -1));
+    if (after !== null) {
+      // The `limit` messages just after it, still newest first.
+      const later = newestFirst.filter((m) => BigInt(String(m.id)) > BigInt(after));
+      return later.slice(Math.max(0, later.length - limit));
+    }
+    return newestFirst.filter((m) => before === null || BigInt(String(m.id)) < BigInt(before)).slice(0, limit);
   }
 
   private messageIn(channelId: string, messageId: string): Json {
@@ -1083,6 +1207,7 @@ export class DiscordEmulator {
       attachments,
       flags,
       embeds: asArray(data.embeds),
+      mentionEveryone: pingsEveryone(content, data),
       ...(extra.interaction ? { webhookId: this.applicationId } : {}),
       ...(extra.referenced ? { referenced: extra.referenced } : {}),
     });
@@ -1126,8 +1251,10 @@ export class DiscordEmulator {
     attachments: Json[];
     flags?: number;
     embeds?: unknown[];
+    mentionEveryone?: boolean;
     webhookId?: string;
     referenced?: Json;
+    timestamp?: Date;
   }): Json {
     const guildId = this.guildIdOf(input.channelId);
     return {
@@ -1137,10 +1264,10 @@ export class DiscordEmulator {
       guild_id: guildId,
       author: userJson(input.author),
       content: input.content,
-      timestamp: new Date().toISOString(),
+      timestamp: (input.timestamp ?? new Date()).toISOString(),
       edited_timestamp: null,
       tts: false,
-      mention_everyone: false,
+      mention_everyone: input.mentionEveryone ?? false,
       mentions: [],
       mention_roles: [],
       attachments: input.attachments,
@@ -1214,7 +1341,7 @@ export class DiscordEmulator {
       member_count: guild.members.size,
       members: [...guild.members.values()].map((member) => this.memberJson(guild, member)),
       channels: guild.spec.channels.map((channel) => this.channelJson(channel, guild.spec.id)),
-      threads: [],
+      threads: [...guild.threads.values()].map((thread) => threadJson(thread, guild.spec.id)),
       presences: [],
       voice_states: [],
       stage_instances: [],
@@ -1285,11 +1412,50 @@ function channelJson(channel: ChannelSpec, guildId: string, hiddenFrom: readonly
   };
 }
 
+/**
+ * Whether a message the bot writes pings everyone: `@everyone` or `@here` in its content, and
+ * `allowed_mentions` absent (Discord then parses every mention) or naming "everyone". The emulated
+ * bot is taken to hold Mention Everyone, as a bot an admin set up often does.
+ */
+function pingsEveryone(content: string, data: Json): boolean {
+  if (!/@(everyone|here)\b/.test(content)) return false;
+  if (data.allowed_mentions === undefined || data.allowed_mentions === null) return true;
+  return asArray(asObject(data.allowed_mentions).parse).includes('everyone');
+}
+
+function threadJson(thread: ThreadState, guildId: string): Json {
+  return {
+    id: thread.id,
+    type: thread.private ? 12 : 11,
+    guild_id: guildId,
+    parent_id: thread.parentId,
+    owner_id: thread.ownerId,
+    name: thread.name,
+    last_message_id: null,
+    rate_limit_per_user: 0,
+    message_count: 0,
+    member_count: thread.members.size,
+    total_message_sent: 0,
+    flags: 0,
+    thread_metadata: {
+      archived: false,
+      auto_archive_duration: 1440,
+      archive_timestamp: thread.createdAt,
+      locked: false,
+      // Private threads only: whether members who do not manage threads may add others.
+      ...(thread.private ? { invitable: true } : {}),
+      create_timestamp: thread.createdAt,
+    },
+  };
+}
+
 function sentFile(file: UploadedFile): SentFile {
   return { name: file.name, bytes: file.bytes, contentType: file.contentType };
 }
 
 function checkSize(files: readonly UploadedFile[], limit: number): void {
+  // A message carries at most ten attachments; Discord refuses more as an invalid form body.
+  if (files.length > 10) throw new DiscordApiError(400, 50035, 'Invalid Form Body');
   const total = files.reduce((sum, file) => sum + file.bytes.length, 0);
   if (total > limit) throw new DiscordApiError(413, 40005, 'Request entity too large');
 }

@@ -8,6 +8,7 @@ export {
   type EmulatedGuild,
   type FailureOptions,
   type GuildSpec,
+  type HeldRequest,
   type InteractionCallback,
   type InvokedInteraction,
   type MemberOptions,

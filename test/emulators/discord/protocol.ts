@@ -27,9 +27,10 @@ export const Permission = {
 export class SnowflakeMaker {
   private increment = 0n;
 
-  next(): string {
+  /** A snowflake of now, or of `at` (ms) for something dated in the past. */
+  next(at = Date.now()): string {
     this.increment = (this.increment + 1n) & 0xfffn;
-    return (((BigInt(Date.now()) - DISCORD_EPOCH) << 22n) | (1n << 17n) | this.increment).toString();
+    return (((BigInt(at) - DISCORD_EPOCH) << 22n) | (1n << 17n) | this.increment).toString();
   }
 }
 

@@ -1,0 +1,214 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import type { DecodeResult, ImageDecoder } from '../core/index.ts';
+import type { DecodeRequest, DecoderMessage, WireLimits } from './decoder-process.ts';
+import { DEFAULT_DECODER_LIMITS, MAX_JPEG_SCANS, failure, screen, type DecoderLimits } from './sharp-decoder.ts';
+
+export interface ProcessDecoderOptions extends DecoderLimits {
+  /** Child processes decoding at once; more decodes wait for one. */
+  readonly processes: number;
+  /** A child idle this long ends; the next decode starts one again (about half a second). */
+  readonly idleSeconds?: number;
+}
+
+/** How long a child may take to load sharp before the install is taken as broken. */
+const START_TIMEOUT_MS = 60_000;
+
+/**
+ * Decodes in child processes, each a `SharpImageDecoder`, under a hard wall-clock limit: a decode
+ * past `timeoutSeconds` has its process killed (SIGKILL), which ends libvips' native work wherever
+ * it is. sharp's own timeout is only checked between progress events, and a thread cannot be
+ * stopped at all; a hostile file decoded in this process holds libuv's thread pool, so that even
+ * the small file writes that acknowledge other groups' photos wait. The cheap checks (size,
+ * format from the bytes, JPEG scans) run here first, so refused files never cross.
+ */
+export class ProcessImageDecoder implements ImageDecoder {
+  private readonly idle: DecoderChild[] = [];
+  private readonly waiting: ((child: DecoderChild | undefined) => void)[] = [];
+  private readonly children = new Set<DecoderChild>();
+  private closed = false;
+
+  constructor(private readonly options: ProcessDecoderOptions = { ...DEFAULT_DECODER_LIMITS, processes: 2 }) {
+    if (!(options.processes >= 1)) throw new Error('a process decoder needs at least one process');
+  }
+
+  async decode(bytes: Uint8Array): Promise<DecodeResult> {
+    const refused = screen(bytes, this.options);
+    if (refused) return refused;
+    const child = await this.acquire().catch((error: unknown) => {
+      // A child killed by `close` while it started is the closing, not a broken install.
+      if (this.closed) return undefined;
+      throw error;
+    });
+    if (!child) return failure('corrupt', 'the decoder is closing');
+    try {
+      return await child.decode(bytes, this.options.timeoutSeconds * 1000);
+    } finally {
+      this.release(child);
+    }
+  }
+
+  /** Ends every child; decodes running now fail, later ones are refused. */
+  close(): Promise<void> {
+    this.closed = true;
+    for (const wake of this.waiting.splice(0)) wake(undefined);
+    for (const child of this.children) child.kill('the decoder is closing');
+    return Promise.resolve();
+  }
+
+  /** Child processes alive now (idle or busy), for tests and metrics. */
+  get processes(): number {
+    return this.children.size;
+  }
+
+  /** Their process ids, for tests. */
+  get pids(): number[] {
+    return [...this.children].flatMap((child) => child.pid ?? []);
+  }
+
+  private acquire(): Promise<DecoderChild | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    const idle = this.idle.pop();
+    if (idle) return Promise.resolve(idle.take());
+    if (this.children.size < this.options.processes) return this.spawn();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(child: DecoderChild): void {
+    const wake = this.waiting.shift();
+    if (!child.alive) {
+      this.children.delete(child);
+      if (wake) void this.spawn().then(wake, () => wake(undefined));
+      return;
+    }
+    if (wake) wake(child);
+    else this.idle.push(child.rest(() => this.retire(child)));
+  }
+
+  private async spawn(): Promise<DecoderChild> {
+    const { processes: _processes, idleSeconds, formats, maxJpegScans, ...limits } = this.options;
+    // JSON has no Infinity: an unbounded scan count crosses as the largest safe number.
+    const scans = Math.min(maxJpegScans ?? MAX_JPEG_SCANS, Number.MAX_SAFE_INTEGER);
+    const wire: WireLimits = { ...limits, maxJpegScans: scans, ...(formats ? { formats: [...formats] } : {}) };
+    const child = new DecoderChild(wire, (idleSeconds ?? 30) * 1000);
+    this.children.add(child);
+    try {
+      await child.started;
+      return child;
+    } catch (error) {
+      this.children.delete(child);
+      throw error;
+    }
+  }
+
+  private retire(child: DecoderChild): void {
+    const at = this.idle.indexOf(child);
+    if (at >= 0) this.idle.splice(at, 1);
+    this.children.delete(child);
+    child.kill('idle');
+  }
+}
+
+/** One child process and the decode it is doing. */
+class DecoderChild {
+  readonly started: Promise<void>;
+  private readonly process: ChildProcess;
+  private nextId = 0;
+  private pending: { readonly id: number; resolve(result: DecodeResult): void } | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private exited = false;
+
+  constructor(
+    limits: WireLimits,
+    private readonly idleMs: number,
+  ) {
+    const source = import.meta.url.endsWith('.ts');
+    const file = new URL(`./decoder-process.${source ? 'ts' : 'js'}`, import.meta.url);
+    // Its own flags only: the parent's may hold a debugger port or the test runner's.
+    this.process = fork(file, [JSON.stringify(limits)], {
+      serialization: 'advanced',
+      execArgv: source ? ['--import', import.meta.resolve('tsx')] : [],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    this.started = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the image decoder process did not start')), START_TIMEOUT_MS);
+      this.process.once('message', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.process.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`the image decoder process ended as it started (${signal ?? code})`));
+      });
+    });
+    this.started.catch(() => this.kill('it did not start'));
+    this.process.on('message', (message: DecoderMessage) => {
+      if ('id' in message && message.id === this.pending?.id) this.settle(message.result);
+    });
+    this.process.on('exit', (code, signal) => {
+      this.exited = true;
+      this.settle(failure('corrupt', `the decoder process ended (${signal ?? code}) while reading the image`));
+    });
+    this.process.on('error', () => this.kill('its process failed'));
+    this.unref();
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  get alive(): boolean {
+    return !this.exited && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  decode(bytes: Uint8Array, timeoutMs: number): Promise<DecodeResult> {
+    const id = this.nextId++;
+    return new Promise<DecodeResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.kill(`took longer than ${timeoutMs / 1000} s`);
+      }, timeoutMs);
+      this.pending = {
+        id,
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+      };
+      const request: DecodeRequest = { id, bytes };
+      this.process.send(request, (error) => {
+        if (error) this.kill(`it could not be sent the image (${error.message})`);
+      });
+    });
+  }
+
+  /** Marks the child busy again: its idle timer stops. */
+  take(): this {
+    clearTimeout(this.idleTimer);
+    return this;
+  }
+
+  /** Marks the child idle: after `idleMs` without work, `retire` ends it. */
+  rest(retire: () => void): this {
+    this.idleTimer = setTimeout(retire, this.idleMs).unref();
+    return this;
+  }
+
+  /** Kills the process at once (SIGKILL: native work ends too) and fails its decode with why. */
+  kill(why: string): void {
+    clearTimeout(this.idleTimer);
+    this.settle(failure('corrupt', `the decode was stopped: ${why}`));
+    this.exited = true;
+    this.process.kill('SIGKILL');
+  }
+
+  private settle(result: DecodeResult): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.resolve(result);
+  }
+
+  /** An idle child never keeps the parent alive; a pending decode's timer does. */
+  private unref(): void {
+    this.process.unref();
+    (this.process.channel as { unref?: () => void } | undefined)?.unref?.();
+  }
+}

@@ -1,0 +1,104 @@
+import { DECODE_FAILURE_MESSAGES, forEachConcurrent, type GroupId, type Log } from '../core/index.ts';
+import type { PhotoLibrary } from '../core/library/index.ts';
+import type { ExportRead } from './export-files.ts';
+
+/** One photo to bring into a group, read only when its turn comes. */
+export interface ImportItem {
+  /** Where it is, as the user would find it (a path in the export or the folder). */
+  readonly name: string;
+  /** The photo's date in the group: the message's, or the file's time. */
+  readonly postedAt: Date;
+  readonly postedBy?: string;
+  /** Kept with the record: where it came from. */
+  readonly source: Readonly<Record<string, string>>;
+  read(maxBytes: number): Promise<ExportRead>;
+}
+
+/** How one photo of an import ended. */
+export type ImportOutcome = 'filed' | 'already-filed' | 'failed';
+
+export interface ImportOptions {
+  readonly log: Log;
+  /** Photos analysed at once (the engine's workers); the library still files one at a time per group. */
+  readonly concurrency: number;
+  /** The biggest photo read (bytes). */
+  readonly maxBytes: number;
+  /** Ctrl-C: no photo is started after it; the ones under way are finished. */
+  readonly signal?: AbortSignal;
+  /** Told after each photo, for the progress line. */
+  readonly onPhoto?: (outcome: ImportOutcome) => void;
+}
+
+export interface ImportReport {
+  readonly filed: number;
+  /** In the group already, by content (an earlier run, or the bot saw it posted). */
+  readonly alreadyFiled: number;
+  readonly failed: readonly { readonly name: string; readonly reason: string }[];
+  /** Photos filed by this run under each person, by name. */
+  readonly people: ReadonlyMap<string, number>;
+  /** Photos not started because the import was stopped. */
+  readonly notStarted: number;
+}
+
+/**
+ * Files photos from outside the chat into a group through the library's own ingest, the way a
+ * posted photo is filed: one content hash per photo, so a photo the group has already (from an
+ * earlier run, or posted while the bot was there) is recognised before it is decoded and filed
+ * once, however often the import runs. Nothing is answered in the chat. An interrupted import
+ * loses nothing: each photo is filed whole or not at all, and the next run skips what is in.
+ */
+export async function importPhotos(
+  library: Pick<PhotoLibrary, 'ingest'>,
+  group: GroupId,
+  items: readonly ImportItem[],
+  options: ImportOptions,
+): Promise<ImportReport> {
+  const failed: { name: string; reason: string }[] = [];
+  const people = new Map<string, number>();
+  let filed = 0;
+  let alreadyFiled = 0;
+  let started = 0;
+  const ended = (outcome: ImportOutcome) => options.onPhoto?.(outcome);
+  await forEachConcurrent(items, options.concurrency, async (item) => {
+    if (options.signal?.aborted) return;
+    started++;
+    const read = await item.read(options.maxBytes).catch((error: unknown) => {
+      options.log.warn({ err: error, file: item.name }, 'an imported photo could not be read');
+      return { unreadable: true } as const;
+    });
+    if (!('bytes' in read)) {
+      const reason =
+        'tooLarge' in read
+          ? `larger than ${Math.round(options.maxBytes / 1e6)} MB`
+          : 'missing' in read
+            ? 'not in the export (deleted, or left out when exporting)'
+            : 'cannot be read';
+      failed.push({ name: item.name, reason });
+      ended('failed');
+      return;
+    }
+    const result = await library.ingest(group, {
+      bytes: read.bytes,
+      postedAt: item.postedAt,
+      originalName: item.name.split('/').pop() ?? item.name,
+      source: item.source,
+      ...(item.postedBy ? { postedBy: item.postedBy } : {}),
+    });
+    if (result.kind === 'undecodable') {
+      failed.push({ name: item.name, reason: DECODE_FAILURE_MESSAGES[result.reason] });
+      ended('failed');
+      return;
+    }
+    if (result.kind === 'duplicate') {
+      alreadyFiled++;
+      ended('already-filed');
+      return;
+    }
+    filed++;
+    for (const person of result.people) people.set(person.name, (people.get(person.name) ?? 0) + 1);
+    ended('filed');
+  });
+  const report = { filed, alreadyFiled, failed, people, notStarted: items.length - started };
+  options.log.info({ group, filed, alreadyFiled, failed: failed.length, notStarted: report.notStarted }, 'import finished');
+  return report;
+}
