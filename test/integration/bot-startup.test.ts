@@ -192,9 +192,26 @@ describe('facefile bot at start-up: exit code 2 for wrong settings only; an unre
     await until(() => /trying again/.test(bot.stderr()), 'the first failed try', 60_000);
     // The API comes up at the address the bot was given: a proxy to the emulator.
     const upstream = Number(new URL(emulator.apiRoot).port);
-    const proxy = net.createServer((socket) => socket.pipe(net.connect(upstream, '127.0.0.1')).pipe(socket));
+    // Either end may reset its connection (the bot's long poll when it is stopped, the emulator
+    // when it closes): the pair is then dropped, never left to throw in this process.
+    const pairs = new Set<net.Socket>();
+    const proxy = net.createServer((client) => {
+      const server = net.connect(upstream, '127.0.0.1');
+      for (const socket of [client, server]) {
+        pairs.add(socket);
+        socket.on('error', () => {
+          client.destroy();
+          server.destroy();
+        });
+        socket.on('close', () => pairs.delete(socket));
+      }
+      client.pipe(server).pipe(client);
+    });
     await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
-    t.after(() => proxy.close());
+    t.after(() => {
+      for (const socket of pairs) socket.destroy();
+      proxy.close();
+    });
     await until(() => /Telegram bot started/.test(bot.stderr()), 'the bot started', 300_000);
     bot.child.kill('SIGTERM');
     assert.equal(await bot.exited, 0, bot.stderr());
