@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs';
-import { constants, copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { constants, copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AlbumEntry, AlbumExport, AlbumStore, GroupId, PhotoRecord, PhotoRef, PhotoTagger, RepairReport, TagsOf } from '../core/index.ts';
 import { describeError, StorageError } from '../core/index.ts';
@@ -171,10 +171,45 @@ export class FsAlbumStore implements AlbumStore {
     return this.run('hasOriginal', group, () => isFile(target));
   }
 
-  /** Deletes the original (idempotent). Album entries are separate links and stay until unlinked. */
+  /** Deletes the original and its previews (idempotent). Album entries are separate links and stay until unlinked. */
   async deleteOriginal(group: GroupId, photo: PhotoRef): Promise<void> {
-    const target = this.originalPath(this.paths(group), photo);
-    await this.run('deleteOriginal', group, () => rm(target, { force: true }));
+    const paths = this.paths(group);
+    const target = this.originalPath(paths, photo);
+    const previews = this.previewsPath(paths, photo.hash);
+    await this.run('deleteOriginal', group, async () => {
+      await rm(target, { force: true });
+      await rm(previews, { recursive: true, force: true });
+    });
+  }
+
+  /** A preview of the photo, from `previews/<hash>/<key>.webp` in the group's folder. */
+  async readPreview(group: GroupId, hash: string, key: string): Promise<Buffer | undefined> {
+    const target = this.previewPath(this.paths(group), hash, key);
+    return this.run('readPreview', group, () =>
+      readFile(target).catch((error: unknown) => (errorCode(error) === 'ENOENT' ? undefined : Promise.reject(error as Error))),
+    );
+  }
+
+  /** Stores a preview crash-safely (a reader sees the whole file or none); a second store replaces it. */
+  async storePreview(group: GroupId, hash: string, key: string, bytes: Uint8Array): Promise<void> {
+    const paths = this.paths(group);
+    const target = this.previewPath(paths, hash, key);
+    await this.run('storePreview', group, async () => {
+      await this.ensureGroup(paths, group);
+      await mkdir(path.dirname(target), { recursive: true });
+      const temporary = temporaryBeside(target);
+      try {
+        await writeFile(temporary, bytes);
+        await rename(temporary, target);
+      } finally {
+        await rm(temporary, { force: true });
+      }
+    });
+  }
+
+  async deletePreviews(group: GroupId, hash: string): Promise<void> {
+    const target = this.previewsPath(this.paths(group), hash);
+    await this.run('deletePreviews', group, () => rm(target, { recursive: true, force: true }));
   }
 
   /** Hard-links the original into the album (a copy where links fail); already there is fine. */
@@ -426,6 +461,16 @@ export class FsAlbumStore implements AlbumStore {
   private originalPath(paths: GroupPaths, photo: { readonly hash: string; readonly ext: string }): string {
     checkPhoto(photo);
     return inside(paths.root, path.join(paths.photos, `${photo.hash}.${photo.ext}`));
+  }
+
+  private previewsPath(paths: GroupPaths, hash: string): string {
+    checkPhoto({ hash, ext: 'webp' });
+    return inside(paths.root, path.join(paths.root, 'previews', hash));
+  }
+
+  private previewPath(paths: GroupPaths, hash: string, key: string): string {
+    if (!/^[a-z0-9-]{1,80}$/.test(key)) throw new RangeError(`not a preview key: ${JSON.stringify(key.slice(0, 100))}`);
+    return path.join(this.previewsPath(paths, hash), `${key}.webp`);
   }
 
   private albumPath(paths: GroupPaths, folder: string): string {

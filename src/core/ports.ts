@@ -268,7 +268,16 @@ export interface AlbumStore {
   /** Stores the original once (a second call with the same hash does nothing). */
   storeOriginal(group: GroupId, photo: PhotoRef, bytes: Uint8Array): Promise<void>;
   readOriginal(group: GroupId, photo: PhotoRef): Promise<Buffer>;
+  /**
+   * A small rendition of a photo kept beside its original (a gallery thumbnail), by a key of the
+   * caller's (`[a-z0-9-]`, up to 80): made once, read many times. Undefined until stored.
+   */
+  readPreview(group: GroupId, hash: string, key: string): Promise<Buffer | undefined>;
+  storePreview(group: GroupId, hash: string, key: string, bytes: Uint8Array): Promise<void>;
+  /** Deletes every preview of the photo (idempotent): when its faces change or it is forgotten. */
+  deletePreviews(group: GroupId, hash: string): Promise<void>;
   hasOriginal(group: GroupId, photo: PhotoRef): Promise<boolean>;
+  /** Deletes the original and its previews (idempotent). */
   deleteOriginal(group: GroupId, photo: PhotoRef): Promise<void>;
   /** Files the photo into the album folder (idempotent). */
   link(group: GroupId, folder: string, photo: PhotoRef): Promise<void>;

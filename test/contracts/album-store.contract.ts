@@ -106,6 +106,31 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
         await store.deleteOriginal(A, p.ref);
       });
 
+      it('GIVEN previews of a photo THEN they read back by key, and deleting the original or its previews removes every one', async () => {
+        const { store } = await create();
+        const p = fake();
+        await stored(store, A, p);
+        assert.equal(await store.readPreview(A, p.ref.hash, 'thumb'), undefined);
+        await store.storePreview(A, p.ref.hash, 'thumb', Buffer.from('small'));
+        await store.storePreview(A, p.ref.hash, 'thumb-person-1', Buffer.from('around'));
+        assert.deepEqual(await store.readPreview(A, p.ref.hash, 'thumb'), Buffer.from('small'));
+        assert.equal(await store.readPreview(B, p.ref.hash, 'thumb'), undefined, 'another group never sees them');
+        await store.deletePreviews(A, p.ref.hash);
+        assert.equal(await store.readPreview(A, p.ref.hash, 'thumb'), undefined);
+        await store.storePreview(A, p.ref.hash, 'thumb', Buffer.from('small'));
+        await store.deleteOriginal(A, p.ref);
+        assert.equal(await store.readPreview(A, p.ref.hash, 'thumb'), undefined);
+        assert.equal(await store.readPreview(A, p.ref.hash, 'thumb-person-1'), undefined);
+      });
+
+      it('GIVEN a preview key or hash with a path in it THEN it is refused', async () => {
+        const { store } = await create();
+        const p = fake();
+        for (const key of ['../x', 'a/b', 'UPPER', '', 'x'.repeat(81)])
+          await assert.rejects(store.storePreview(A, p.ref.hash, key, Buffer.from('x')), RangeError, key);
+        await assert.rejects(store.readPreview(A, '../../etc', 'thumb'), RangeError);
+      });
+
       it('GIVEN a missing original THEN reading it rejects (it never reads as empty)', async () => {
         const { store } = await create();
         await assert.rejects(store.readOriginal(A, fake().ref));

@@ -37,6 +37,8 @@ function checkFolder(folder: string): void {
 interface GroupFiles {
   readonly originals: Map<string, Buffer>;
   readonly albums: Map<string, Map<string, Buffer>>;
+  /** By photo hash, then key. */
+  readonly previews: Map<string, Map<string, Buffer>>;
 }
 
 /**
@@ -73,6 +75,32 @@ export class MemoryAlbumStore implements AlbumStore {
     return settle(() => {
       const key = originalName(photo);
       this.group(group)?.originals.delete(key);
+      this.group(group)?.previews.delete(photo.hash);
+    });
+  }
+
+  readPreview(group: GroupId, hash: string, key: string): Promise<Buffer | undefined> {
+    return settle(() => {
+      checkPreview(hash, key);
+      const bytes = this.group(group)?.previews.get(hash)?.get(key);
+      return bytes && Buffer.from(bytes);
+    });
+  }
+
+  storePreview(group: GroupId, hash: string, key: string, bytes: Uint8Array): Promise<void> {
+    return settle(() => {
+      checkPreview(hash, key);
+      const previews = this.group(group, true).previews;
+      const ofPhoto = previews.get(hash) ?? new Map<string, Buffer>();
+      ofPhoto.set(key, Buffer.from(bytes));
+      previews.set(hash, ofPhoto);
+    });
+  }
+
+  deletePreviews(group: GroupId, hash: string): Promise<void> {
+    return settle(() => {
+      checkPreview(hash, 'any');
+      this.group(group)?.previews.delete(hash);
     });
   }
 
@@ -264,7 +292,8 @@ export class MemoryAlbumStore implements AlbumStore {
       groupFolderName(to);
       const source = this.files.get(from);
       if (!source) return;
-      const target = this.files.get(to) ?? { originals: new Map<string, Buffer>(), albums: new Map<string, Map<string, Buffer>>() };
+      // Previews are made again on demand: a move leaves them behind.
+      const target = this.files.get(to) ?? { originals: new Map<string, Buffer>(), albums: new Map<string, Map<string, Buffer>>(), previews: new Map() };
       for (const [name, bytes] of source.originals) if (!target.originals.has(name)) target.originals.set(name, bytes);
       for (const [folder, entries] of source.albums) {
         const album = target.albums.get(folder) ?? new Map<string, Buffer>();
@@ -329,7 +358,7 @@ export class MemoryAlbumStore implements AlbumStore {
     groupFolderName(group);
     let files = this.files.get(group);
     if (!files && create) {
-      files = { originals: new Map(), albums: new Map() };
+      files = { originals: new Map(), albums: new Map(), previews: new Map() };
       this.files.set(group, files);
     }
     return files;
@@ -349,6 +378,11 @@ export class MemoryAlbumStore implements AlbumStore {
 }
 
 /** Runs `body` as an async store method would: whatever it throws (RangeError included) rejects. */
+function checkPreview(hash: string, key: string): void {
+  originalName({ hash, ext: 'webp' });
+  if (!/^[a-z0-9-]{1,80}$/.test(key)) throw new RangeError(`not a preview key: ${JSON.stringify(key.slice(0, 100))}`);
+}
+
 function settle<T>(body: () => T): Promise<T> {
   return new Promise((resolve) => {
     resolve(body());

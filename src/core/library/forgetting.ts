@@ -57,7 +57,7 @@ export async function forgetPerson(
       elsewhere.map((f) => ({ photoHash: f.photoHash, faceIndex: f.faceIndex })),
     );
     // The archiver may have cached these photos' faces, theirs among them.
-    for (const hash of new Set(elsewhere.map((f) => f.photoHash))) await ctx.deps.faceCache?.delete(hash);
+    for (const hash of new Set(elsewhere.map((f) => f.photoHash))) await forgetDerived(ctx, group, hash);
   }
   const kept: PhotoRecord[] = [],
     deleted: PhotoRecord[] = [...posted];
@@ -72,8 +72,8 @@ export async function forgetPerson(
       return !hers;
     });
     if (faces.length === record.faces.length) continue;
-    // The archiver may have cached this photo's faces, theirs among them.
-    await ctx.deps.faceCache?.delete(record.hash);
+    // The archiver may have cached this photo's faces, and the gallery crops, theirs among them.
+    await forgetDerived(ctx, group, record.hash);
     if (scope === 'everything' && wasTheirs && peopleOf({ faces }).length === 0) deleted.push(record);
     else kept.push({ ...record, faces });
   }
@@ -83,7 +83,7 @@ export async function forgetPerson(
       // Out of every other album that holds it: the original goes with the records below.
       for (const folder of peopleOf(record).flatMap((id) => folders.get(id) ?? [])) await albums.unlink(group, folder, photoRef(record));
       facesErased += record.faces.filter((f) => f.embedding !== undefined).length;
-      await ctx.deps.faceCache?.delete(record.hash);
+      await forgetDerived(ctx, group, record.hash);
     }
   }
   // The records as one change; then the originals no record names any more.
@@ -129,4 +129,10 @@ export async function expireUnknownFaces(ctx: LibraryContext): Promise<number> {
 
 function expireInGroup(ctx: LibraryContext, group: GroupId, cutoff: string): Promise<number> {
   return ctx.deps.photos.eraseUnknownEmbeddings(group, cutoff);
+}
+
+/** What was made from a photo's faces: the archiver's cached faces, the gallery's previews. */
+async function forgetDerived(ctx: LibraryContext, group: GroupId, hash: string): Promise<void> {
+  await ctx.deps.faceCache?.delete(hash);
+  await ctx.deps.albums.deletePreviews(group, hash);
 }
