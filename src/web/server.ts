@@ -11,22 +11,9 @@ import { listFolders, makeFolder } from './folders.ts';
 import { OneTimeCodes, TOKEN_HEADER, hostAllowed, newToken, presentedToken, resolveUnder, tokenCookie, tokenMatches, type PathRefusal } from './security.ts';
 import { ZIP_FOLDER, type FolderRole, type NameResult, type UiSession } from './session.ts';
 import type { Thumbnails } from './thumbnails.ts';
+import { CONTENT_TYPES, readJson } from './http.ts';
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.avif': 'image/avif',
-  '.tif': 'image/tiff',
-  '.tiff': 'image/tiff',
-};
 /** The page loads only its own files; nothing inline, nothing from elsewhere. */
 const SECURITY_HEADERS = {
   'content-security-policy':
@@ -119,14 +106,14 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       json(res, 200, listing);
     },
     'POST /api/mkdir': async ({ req, res }) => {
-      const body = await readJson(req, z.object({ parent: z.string(), name: z.string() }));
+      const body = await readJson(req, z.object({ parent: z.string(), name: z.string() }), MAX_BODY_BYTES);
       if (!body) return json(res, 400, { error: 'expected { parent, name }' });
       const made = await makeFolder(body.parent, body.name, session.roots);
       if (!made.ok) return refuse(res, made.refusal);
       json(res, 200, { path: made.path });
     },
     'POST /api/folders': async ({ req, res }) => {
-      const body = await readJson(req, z.object({ photos: z.string(), known: z.string(), output: z.string(), zips: z.boolean() }));
+      const body = await readJson(req, z.object({ photos: z.string(), known: z.string(), output: z.string(), zips: z.boolean() }), MAX_BODY_BYTES);
       if (!body) return json(res, 400, { error: 'expected { photos, known, output, zips }' });
       const chosen = await session.choose(body, body.zips);
       if (chosen === 'busy') return json(res, 409, { error: 'a run is in progress: change the folders when it ends' });
@@ -135,7 +122,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       json(res, 200, session.state());
     },
     'POST /api/run': async ({ req, res }) => {
-      const body = await readJson(req, z.object({ threshold: z.number().min(THRESHOLD_RANGE.min).max(THRESHOLD_RANGE.max).optional() }));
+      const body = await readJson(req, z.object({ threshold: z.number().min(THRESHOLD_RANGE.min).max(THRESHOLD_RANGE.max).optional() }), MAX_BODY_BYTES);
       if (!body) return json(res, 400, { error: 'expected { threshold? }' });
       const started = session.startRun(body.threshold);
       if (started === 'busy') return json(res, 409, { error: 'a run is in progress' });
@@ -143,7 +130,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       json(res, 202, session.state());
     },
     'POST /api/name': async ({ req, res }) => {
-      const body = await readJson(req, z.object({ cluster: z.number().int(), name: z.string(), merge: z.boolean().optional() }));
+      const body = await readJson(req, z.object({ cluster: z.number().int(), name: z.string(), merge: z.boolean().optional() }), MAX_BODY_BYTES);
       if (!body) return json(res, 400, { error: 'expected { cluster, name, merge? }' });
       const named = await session.nameCluster(body.cluster, body.name, body.merge);
       if (!named.ok) {
@@ -286,23 +273,6 @@ function events({ req, res }: Request, session: UiSession): void {
     clearInterval(heartbeat);
     unsubscribe();
   });
-}
-
-async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T | undefined> {
-  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  try {
-    const parsed = schema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function numberParam(url: URL, name: string): number | undefined {

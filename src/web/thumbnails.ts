@@ -53,11 +53,8 @@ export class Thumbnails {
     if (key === undefined) return undefined;
     return this.remember(key, async () => {
       const image = await this.decode(file);
-      if (!image || ![box.x, box.y, box.width, box.height].every(Number.isFinite)) return undefined;
-      const side = Math.round(Math.min(image.width, image.height, Math.max(box.width, box.height) * 4));
-      const clamp = (centre: number, limit: number) => Math.min(Math.max(0, Math.round(centre - side / 2)), limit - side);
-      const region = { left: clamp(box.x + box.width / 2, image.width), top: clamp(box.y + box.height / 2, image.height), width: side, height: side };
-      return rawSharp(image).extract(region).resize(THUMB_SIZE, THUMB_SIZE, { fit: 'cover' }).jpeg({ quality: 72 }).toBuffer();
+      const region = image && squareAround(image, box);
+      return region && rawSharp(image).extract(region).resize(THUMB_SIZE, THUMB_SIZE, { fit: 'cover' }).jpeg({ quality: 72 }).toBuffer();
     });
   }
 
@@ -122,7 +119,21 @@ export class Thumbnails {
   }
 }
 
-function rawSharp(image: DecodedImage): Sharp {
+/**
+ * The square around a face for a thumbnail centred on it: four faces wide, or the photo's shorter
+ * side if that is less, kept inside the photo; undefined for a box that is not a number.
+ */
+export function squareAround(
+  image: Pick<DecodedImage, 'width' | 'height'>,
+  box: Box,
+): { left: number; top: number; width: number; height: number } | undefined {
+  if (![box.x, box.y, box.width, box.height].every(Number.isFinite)) return undefined;
+  const side = Math.round(Math.min(image.width, image.height, Math.max(box.width, box.height) * 4));
+  const clamp = (centre: number, limit: number) => Math.min(Math.max(0, Math.round(centre - side / 2)), limit - side);
+  return { left: clamp(box.x + box.width / 2, image.width), top: clamp(box.y + box.height / 2, image.height), width: side, height: side };
+}
+
+export function rawSharp(image: DecodedImage): Sharp {
   const pixels = Buffer.from(image.pixels.buffer, image.pixels.byteOffset, image.pixels.byteLength);
   return sharp(pixels, { raw: { width: image.width, height: image.height, channels: 3 } });
 }

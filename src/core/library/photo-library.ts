@@ -3,6 +3,7 @@ import { audit, describe } from './audit.ts';
 import type { ReplyMode } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
 import * as albums from './albums.ts';
+import * as browsing from './browse.ts';
 import * as unknownFaces from './unknown-faces.ts';
 import { checkConsistency } from './consistency.ts';
 import { LibraryContext, type LibraryDependencies } from './context.ts';
@@ -88,6 +89,26 @@ export class PhotoLibrary {
   /** Who is enrolled, with their sample and photo counts, by name; with `canSee`, as the asker may see them. */
   people(group: GroupId, canSee?: SourceFilter): Promise<PersonSummary[]> {
     return albums.people(this.ctx, group, canSee);
+  }
+
+  /** A gallery page: the photos showing every one of `query.people`, newest first; with `canSee`, as the asker may see them. */
+  browse(group: GroupId, query: browsing.BrowseQuery, page: { offset: number; limit: number }, canSee?: SourceFilter): Promise<browsing.BrowsePage> {
+    return browsing.browse(this.ctx, group, query, page, canSee);
+  }
+
+  /** One photo with its named faces, if the asker may see it. */
+  browsePhoto(group: GroupId, hash: string, canSee?: SourceFilter): Promise<browsing.BrowsedPhotoDetail | undefined> {
+    return browsing.browsePhoto(this.ctx, group, hash, canSee);
+  }
+
+  /** A preview of a photo (made once by `make`, then kept), if the asker may see it. */
+  browsePreview(group: GroupId, hash: string, key: string, make: browsing.PreviewMaker, canSee?: SourceFilter): Promise<Uint8Array | undefined> {
+    return browsing.browsePreview(this.ctx, group, hash, key, make, canSee);
+  }
+
+  /** A photo's stored original, if the asker may see it. */
+  browseOriginal(group: GroupId, hash: string, canSee?: SourceFilter): Promise<{ bytes: Buffer; ext: string } | undefined> {
+    return browsing.browseOriginal(this.ctx, group, hash, canSee);
   }
 
   settings(group: GroupId): Promise<GroupSettingsView> {
