@@ -44,7 +44,7 @@ export default tseslint.config(
   },
   {
     // The page's own script runs in the browser, as plain JavaScript without a build step.
-    files: ['src/web/public/**/*.js'],
+    files: ['src/web/public/**/*.js', 'src/web/gallery/public/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       parserOptions: { projectService: false },
@@ -66,6 +66,12 @@ export default tseslint.config(
           'HTMLDialogElement',
           'HTMLImageElement',
           'HTMLProgressElement',
+          'sessionStorage',
+          'setInterval',
+          'addEventListener',
+          'IntersectionObserver',
+          'URL',
+          'Option',
         ].map((name) => [name, 'readonly']),
       ),
     },

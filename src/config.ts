@@ -90,6 +90,21 @@ const schema = z.object({
     .regex(/^\d+(\s*,\s*\d+)*$/, 'a comma-separated list of shard numbers, such as 0,1')
     .optional(),
 
+  PUBLIC_URL: z
+    .url()
+    .refine((v) => {
+      const url = new URL(v);
+      return url.protocol === 'https:' || (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname));
+    }, 'the gallery is served over https (behind your reverse proxy); plain http only for localhost')
+    .optional(),
+  GALLERY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  GALLERY_HOST: z.string().min(1).default('127.0.0.1'),
+  GALLERY_SECRET: z.string().min(32, 'at least 32 characters (openssl rand -hex 32)').optional(),
+  TELEGRAM_MINI_APP: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{3,30}$/, "the Mini App's short name as @BotFather has it: 3 to 30 letters, digits or _")
+    .default('gallery'),
+
   RECOGNITION_BACKEND: z.enum(['auto', 'onnx', 'wasm', 'tensorflow']).optional(),
   EMBEDDER: z.enum(EMBEDDERS).optional(),
   /** The name RECOGNITION_BACKEND had before onnxruntime; still read, so old .env files work. */
@@ -156,6 +171,13 @@ export interface Config {
     readonly maxBytes: number;
     readonly maxPixels: number;
   };
+  /**
+   * The group gallery, served by every bot process when PUBLIC_URL is set: on `port` of `host`,
+   * behind the operator's https reverse proxy. `secret` signs links and sessions (every process of
+   * a deployment must share it; derived from the bot tokens when not set).
+   */
+  readonly gallery:
+    { readonly publicUrl: string; readonly port: number; readonly host: string; readonly secret: string | undefined; readonly miniApp: string } | undefined;
   /** Present when a token is set. */
   readonly telegram:
     | {
@@ -233,6 +255,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
       minFaceScore: e.MIN_FACE_SCORE,
     },
     decoder: { maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS },
+    gallery: e.PUBLIC_URL
+      ? { publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''), port: e.GALLERY_PORT, host: e.GALLERY_HOST, secret: e.GALLERY_SECRET, miniApp: e.TELEGRAM_MINI_APP }
+      : undefined,
     telegram: e.TELEGRAM_BOT_TOKEN
       ? {
           token: e.TELEGRAM_BOT_TOKEN,
@@ -257,7 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dote
 }
 
 /** Prefixes only facefile's settings use; other tools' variables (TF_CPP_…, LOG_…) are left alone. */
-const OWN_PREFIXES = ['TELEGRAM_', 'DISCORD_', 'ARCHIVE_', 'MATCH_', 'KEYV_', 'REDIS_', 'WORKER_', 'METRICS_'];
+const OWN_PREFIXES = ['TELEGRAM_', 'DISCORD_', 'ARCHIVE_', 'MATCH_', 'KEYV_', 'REDIS_', 'WORKER_', 'METRICS_', 'GALLERY_'];
 
 /**
  * Keys that are not settings but look like one (one of facefile's prefixes, or a letter or two away

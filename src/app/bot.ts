@@ -9,6 +9,7 @@ import { SqlImportCursors } from '../storage/sql/index.ts';
 import { openLibrary } from './library.ts';
 import { databaseCheck, observe, observedEngine, redisCheck, watchQueue } from './observed.ts';
 import { startRedescription } from './parts.ts';
+import { discordLinks, gallerySigner, startGallery } from './gallery.ts';
 
 export interface RunningBots {
   /** Resolves when every accepted photo is filed and every command answered (tests, and tools). */
@@ -139,6 +140,9 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     }
     watchQueue(metrics, queue);
     const bot = new Bot({ library: parts.library, queue, log, eraseAfterDays: config.library.eraseLeftGroupsAfterDays });
+    const signer = config.gallery && gallerySigner(config, config.gallery);
+    let telegramBot: TelegramBot | undefined;
+    let discordBot: DiscordBot | undefined;
     if (config.telegram) {
       const { token, apiRoot, webhook, maxDownloadBytes, maxUploadBytes, groupIntervalMs } = config.telegram;
       const telegram = new TelegramBot({
@@ -151,11 +155,13 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
         log,
         ...onFatal,
         ...(updateClaims ? { updateClaims } : {}),
+        ...(config.gallery ? { miniApp: config.gallery.miniApp } : {}),
         ...(apiRoot ? { apiRoot } : {}),
         ...(webhook ? { webhook: { url: webhook.url, port: webhook.port, ...(webhook.secretToken ? { secretToken: webhook.secretToken } : {}) } } : {}),
       });
       await telegram.start();
       adapters.push(telegram);
+      telegramBot = telegram;
       observed.addCheck('telegram', () => telegram.readiness());
     }
     if (config.discord) {
@@ -171,13 +177,22 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
         queue,
         log,
         importCursors,
+        ...(config.gallery && signer ? { galleryLink: discordLinks(config.gallery, signer) } : {}),
         ...onFatal,
         ...(apiRoot ? { apiRoot } : {}),
       });
       // Pushed before start so that a failed login is still cleaned up by stopAll.
       adapters.push(discord);
       await discord.start();
+      discordBot = discord;
       observed.addCheck('discord', () => discord.readiness());
+    }
+    if (config.gallery && signer) {
+      const served = await startGallery(config, config.gallery, signer, parts.library, log, {
+        ...(telegramBot ? { telegram: telegramBot.galleryMember.bind(telegramBot) } : {}),
+        ...(discordBot ? { discord: discordBot.galleryMember.bind(discordBot) } : {}),
+      });
+      opened.push(() => served.close());
     }
     // Jobs left by the last run are answered through the adapters, so they start first.
     await queue.start();

@@ -29,7 +29,7 @@ const MATRICES_DIR = 'matrices';
  * the others through constructors: decoder, engine, the library, the archiver's engine and cache.
  */
 /** The decoder's largest side: the engine's face boxes are in pixels of photos scaled to fit it. */
-const DECODED_MAX_SIDE = 4096;
+export const DECODED_MAX_SIDE = 4096;
 
 export function createDecoder(config: Config, formats: ReadonlySet<PhotoFormat> = POSTED_FORMATS): ProcessImageDecoder {
   return new ProcessImageDecoder({

@@ -107,6 +107,11 @@ export interface ChatContext {
    * the caller may see photos posted at a source; undefined where everyone in the group sees all.
    */
   readonly canSee?: (source: Readonly<Record<string, string>>) => Promise<boolean>;
+  /**
+   * The address of the group's gallery for the caller, where it is set up: `personal` when it is
+   * theirs alone (a signed link), which is then answered to them only.
+   */
+  readonly galleryLink?: () => { readonly url: string; readonly personal: boolean };
 }
 
 /** How the bot answers a photo after the queue filed it, in the message that posted it. */

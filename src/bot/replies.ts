@@ -337,3 +337,13 @@ export function megabytes(bytes: number): string {
   const mb = bytes / 1_000_000;
   return `${mb < 10 ? Number(mb.toFixed(1)) : Math.round(mb)} MB`;
 }
+
+export function galleryOffReply(): string {
+  return "The gallery is not set up for this bot. Its operator turns it on with PUBLIC_URL (see the operator's guide); until then, /album sends albums as zip files.";
+}
+
+export function galleryReply(url: string, personal: boolean): string {
+  return personal
+    ? `Your gallery of this server's photos (this link is yours: it works for 15 minutes, then ask again):\n${url}`
+    : `The group's photos, by person:\n${url}`;
+}

@@ -12,7 +12,13 @@ export async function startTelegram(
   startOptions: StartOptions = {},
 ): Promise<TelegramHarness> {
   const emulator = await BotApiEmulator.start(emulatorOptions);
-  return startBotHarness(emulator, { TELEGRAM_BOT_TOKEN: emulator.token, TELEGRAM_API_ROOT: emulator.apiRoot, ...env }, startOptions);
+  try {
+    return await startBotHarness(emulator, { TELEGRAM_BOT_TOKEN: emulator.token, TELEGRAM_API_ROOT: emulator.apiRoot, ...env }, startOptions);
+  } catch (error) {
+    // A start that fails must not leave the emulator listening: the test process would never end.
+    await emulator.close();
+    throw error;
+  }
 }
 
 /** Matches the bot's answer to one message (message ids are counted per chat). */

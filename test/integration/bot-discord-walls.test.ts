@@ -30,15 +30,18 @@ describe('Discord: the channels a member cannot see stay closed to them', { skip
   const MADONNA = path.join(DATASETS, 'five-celebs', 'madonna');
 
   before(async () => {
-    h = await startDiscord((e) => {
-      ada = e.user('ada');
-      bob = e.user('bob');
-      carol = e.user('carol');
-      guild = e.addGuild({ id: '900', name: 'Club', ownerId: ada.id, channels: [{ name: 'general' }, { name: 'staff' }] });
-      e.addMember(guild.id, ada);
-      e.addMember(guild.id, bob);
-      e.addMember(guild.id, carol);
-    });
+    h = await startDiscord(
+      (e) => {
+        ada = e.user('ada');
+        bob = e.user('bob');
+        carol = e.user('carol');
+        guild = e.addGuild({ id: '900', name: 'Club', ownerId: ada.id, channels: [{ name: 'general' }, { name: 'staff' }] });
+        e.addMember(guild.id, ada);
+        e.addMember(guild.id, bob);
+        e.addMember(guild.id, carol);
+      },
+      { PUBLIC_URL: 'http://127.0.0.1', GALLERY_PORT: '0' },
+    );
     const [general, staff] = guild.channels;
     h.emulator.hideChannel(staff!.id, bob.id);
     for (const file of (await readdir(path.join(GROUP, 'obama'))).sort()) {
@@ -227,5 +230,49 @@ describe('Discord: the channels a member cannot see stay closed to them', { skip
     const written = e.followUps.filter((f) => f.interactionId === enroll.id || f.interactionId === people.id);
     assert.ok(written.length >= 2);
     for (const message of written) assert.equal(message.message.mention_everyone, false, `pinged everyone: ${message.content}`);
+  });
+
+  it("GIVEN /gallery WHEN Bob opens his link THEN the gallery shows what he may see: #staff's photos stay closed, by list, by id and by thumbnail", async () => {
+    const general = guild.channels[0]!.id;
+    const served = (await readFile(h.logFile, 'utf8')).split('\n').find((line) => line.includes('the gallery is served'));
+    const base = `http://127.0.0.1:${(JSON.parse(served!) as { port: number }).port}`;
+    const open = async (user: DiscordUser) => {
+      const answer = await runCommand(h, { guild: guild.id, channel: general }, user, 'gallery');
+      assert.equal(answer.flags & EPHEMERAL, EPHEMERAL, 'a link for one member is answered to them alone');
+      const link = /#link=([A-Za-z0-9_.-]+)/.exec(answer.text)?.[1];
+      assert.ok(link, answer.text);
+      const session = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ link }) });
+      assert.equal(session.status, 200);
+      const token = ((await session.json()) as { token: string }).token;
+      return { link, get: (url: string) => fetch(`${base}${url}`, { headers: { authorization: `Bearer ${token}` } }) };
+    };
+    const forBob = await open(bob);
+    const people = (await (await forBob.get('/api/people')).json()) as { people: { id: string; name: string }[] };
+    const obama = people.people.find((p) => p.name === 'Obama')!;
+    assert.ok(!people.people.some((p) => p.name === 'Elton'), 'Elton, enrolled in #staff, is not shown to Bob');
+    const seen = (await (await forBob.get(`/api/photos?people=${obama.id}&limit=60`)).json()) as { photos: { hash: string }[]; total: number };
+    const hashes = new Set(seen.photos.map((p) => p.hash));
+    for (const hash of posted.general) assert.ok(hashes.has(hash), 'a #general photo is in his gallery');
+    for (const hash of [...posted.staff, ...posted.thread]) {
+      assert.ok(!hashes.has(hash), 'a photo behind a wall is in his gallery');
+      for (const url of [`/api/photo?hash=${hash}`, `/api/thumb?hash=${hash}`, `/api/large?hash=${hash}`, `/api/original?hash=${hash}`])
+        assert.equal((await forBob.get(url)).status, 404, url);
+    }
+    const forAda = await open(ada);
+    const all = (await (await forAda.get(`/api/photos?people=${obama.id}&limit=60`)).json()) as { photos: { hash: string }[] };
+    const adaSees = new Set(all.photos.map((p) => p.hash));
+    for (const hash of [...posted.general, ...posted.staff]) assert.ok(adaSees.has(hash), 'Ada sees both channels');
+    // A link is not a session, nor is it Telegram launch data.
+    assert.equal((await fetch(`${base}/api/people`, { headers: { authorization: `Bearer ${forBob.link}` } })).status, 401);
+    assert.equal(
+      (
+        await fetch(`${base}/api/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ initData: 'user=1&hash=00' }),
+        })
+      ).status,
+      400,
+    );
   });
 });

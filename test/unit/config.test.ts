@@ -45,6 +45,7 @@ describe('loadConfig', () => {
         minFaceScore: 0.5,
       },
       decoder: { maxBytes: 50 * 1024 * 1024, maxPixels: 100_000_000 },
+      gallery: undefined,
       telegram: undefined,
       discord: undefined,
     });

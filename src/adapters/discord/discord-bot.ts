@@ -1,6 +1,7 @@
 import {
   ChannelType,
   Client,
+  type GuildMember,
   DiscordAPIError,
   RESTJSONErrorCodes,
   Events,
@@ -20,7 +21,7 @@ import {
   type PermissionsBitField,
   type RepliableInteraction,
 } from 'discord.js';
-import { groupId, memberId, parseGroupId, type ImportCursors, type Log, type Platform } from '../../core/index.ts';
+import { groupId, memberId, parseGroupId, type GroupId, type ImportCursors, type Log, type Platform } from '../../core/index.ts';
 import type { Bot } from '../../bot/index.ts';
 import { megabytes, NOT_ADMIN, type ChatContext, type ChatUser, type CommandArgs, type FetchedPhoto, type Syntax } from '../../bot/index.ts';
 import { isPhotoName } from '../../files/index.ts';
@@ -58,6 +59,8 @@ export interface DiscordBotOptions {
   readonly shards?: DiscordShards;
   /** Where history imports keep their place: given, the bot has `/import`. */
   readonly importCursors?: ImportCursors;
+  /** The group gallery, where it is set up: a signed link for one member of one server. */
+  readonly galleryLink?: (group: GroupId, user: { readonly id: string; readonly name: string }) => string;
 }
 
 /**
@@ -330,7 +333,8 @@ export class DiscordBot {
       photo = async () => {
         // The form carries the channel id it was opened in: only trusted for a channel of this
         // server that the member can see.
-        if (!(await this.canView(interaction, channelId))) return { kind: 'none' };
+        if (!(await this.canView(interaction.guildId, interaction.user.id, channelId, 'permissionsIn' in interaction.member ? interaction.member : undefined)))
+          return { kind: 'none' };
         const channel = await this.discord.channels.fetch(channelId);
         if (!channel?.isTextBased()) return { kind: 'none' };
         const message = await channel.messages.fetch(messageId);
@@ -422,17 +426,53 @@ export class DiscordBot {
         ),
       // A server is one library, but each channel has its own walls: the caller gets only what was
       // posted where they can look. A channel-scoped library is one channel, seen by whoever asks.
-      ...(this.options.scope === 'guild' ? { canSee: memo((source: Readonly<Record<string, string>>) => this.canView(interaction, source.chat)) } : {}),
+      ...(this.options.scope === 'guild'
+        ? {
+            canSee: memo((source: Readonly<Record<string, string>>) =>
+              this.canView(interaction.guildId, interaction.user.id, source.chat, 'permissionsIn' in interaction.member ? interaction.member : undefined),
+            ),
+          }
+        : {}),
+      ...(this.options.galleryLink
+        ? {
+            galleryLink: () => ({
+              url: this.options.galleryLink!(this.groupOf(interaction.guildId, interaction.channelId), {
+                id: interaction.user.id,
+                name: 'displayName' in member ? member.displayName : interaction.user.displayName,
+              }),
+              personal: true,
+            }),
+          }
+        : {}),
     };
   }
 
-  /** Whether the caller of an interaction may view a channel of the interaction's server. */
-  private async canView(interaction: RepliableInteraction<'cached' | 'raw'>, channelId: string | undefined): Promise<boolean> {
+  /**
+   * For the gallery: whether a user is a member of the server now, and which photos they may see
+   * (the channels they can view); undefined when they are not. A channel-scoped library needs the
+   * channel itself in view. Read through the REST API where this process's shards do not hold the
+   * server: any process behind the balancer can answer.
+   */
+  async galleryMember(
+    group: GroupId,
+    userId: string,
+  ): Promise<{ readonly canSee?: (source: Readonly<Record<string, string>>) => Promise<boolean> } | undefined> {
+    const ref = parseGroupId(group);
+    if (ref?.platform !== DISCORD || !/^\d{1,20}$/.test(userId)) return undefined;
+    const guild = this.discord.guilds.cache.get(ref.guildId) ?? (await this.discord.guilds.fetch(ref.guildId).catch(() => null));
+    const member = await guild?.members.fetch(userId).catch(() => null);
+    if (!guild || !member) return undefined;
+    if (ref.channelId !== undefined) return (await this.canView(guild.id, userId, ref.channelId, member)) ? {} : undefined;
+    return { canSee: memo((source: Readonly<Record<string, string>>) => this.canView(guild.id, userId, source.chat, member)) };
+  }
+
+  /** Whether a member may view a channel of a server (a photo with no channel is anyone's in it). */
+  private async canView(guildId: string, userId: string, channelId: string | undefined, given?: GuildMember): Promise<boolean> {
     if (channelId === undefined) return true;
-    const guild = this.discord.guilds.cache.get(interaction.guildId);
+    const guild = this.discord.guilds.cache.get(guildId) ?? (await this.discord.guilds.fetch(guildId).catch(() => null));
     const channel = guild?.channels.cache.get(channelId) ?? (await guild?.channels.fetch(channelId).catch(() => null));
-    if (!guild || !channel || channel.guildId !== interaction.guildId) return false;
-    const member = 'permissionsIn' in interaction.member ? interaction.member : await guild.members.fetch(interaction.user.id).catch(() => null);
+    if (!guild || !channel || channel.guildId !== guildId) return false;
+    const member = given ?? (await guild.members.fetch(userId).catch(() => null));
     if (member === null) return false;
     // discord.js gives a thread its parent's permissions: a private thread is seen only by its
     // members and by those who manage threads, as Discord shows it.
@@ -441,7 +481,7 @@ export class DiscordBot {
     if (!permissions?.has(PermissionFlagsBits.ViewChannel)) return false;
     if (channel.type !== ChannelType.PrivateThread || permissions.has(PermissionFlagsBits.ManageThreads)) return true;
     try {
-      await channel.members.fetch({ member: interaction.user.id, force: true });
+      await channel.members.fetch({ member: userId, force: true });
       return true;
     } catch (error) {
       if (!(error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMember))

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Telegraf, Telegram, TelegramError, type Context } from 'telegraf';
 import type { Message, MessageEntity, PhotoSize, ReplyParameters, Update, User } from '@telegraf/types';
-import { groupId, memberId, type Log, type Platform } from '../../core/index.ts';
+import { groupId, memberId, parseGroupId, type GroupId, type Log, type Platform } from '../../core/index.ts';
 import type { Bot } from '../../bot/index.ts';
 import {
   megabytes,
@@ -54,6 +54,11 @@ export interface TelegramBotOptions {
    * restarts it and Telegram delivers the unconfirmed updates again.
    */
   readonly onFatal?: (error: unknown) => void;
+  /**
+   * The group gallery as a Mini App registered with @BotFather under this short name: `/gallery`
+   * answers with its direct link, `t.me/<bot>/<app>?startapp=<chat id>`. Absent: no gallery.
+   */
+  readonly miniApp?: string;
 }
 
 export interface TelegramWebhookOptions {
@@ -294,6 +299,12 @@ export class TelegramBot {
         return Promise.resolve();
       },
       reply: (text) => this.send(chat, message.message_id, text),
+      ...(this.options.miniApp && this.username && message.chat.type !== 'private'
+        ? {
+            // Inline web_app buttons work only in private chats; in a group, the direct link.
+            galleryLink: () => ({ url: `https://t.me/${this.username}/${this.options.miniApp}?startapp=${message.chat.id}`, personal: false }),
+          }
+        : {}),
       replyImage: async (png, fileName, caption) => {
         await this.messages.send(chat, () =>
           this.telegraf.telegram.sendPhoto(
@@ -371,6 +382,26 @@ export class TelegramBot {
   }
 
   /** Creator or administrator (asked of Telegram, remembered briefly); an anonymous admin counts. */
+  /**
+   * For the gallery: whether a user is a member of a Telegram group now (getChatMember: creator,
+   * administrator, member, or restricted but still in it). Undefined for anyone else, and for a
+   * group key that is not Telegram's.
+   */
+  async galleryMember(group: GroupId, userId: string): Promise<{ readonly canSee?: never } | undefined> {
+    const ref = parseGroupId(group);
+    if (ref?.platform !== TELEGRAM || !/^\d{1,20}$/.test(userId)) return undefined;
+    try {
+      const member = await this.telegraf.telegram.getChatMember(ref.chatId, Number(userId));
+      const inside =
+        member.status === 'creator' || member.status === 'administrator' || member.status === 'member' || (member.status === 'restricted' && member.is_member);
+      return inside ? {} : undefined;
+    } catch (error) {
+      // "user not found", "chat not found": not a member. Anything else is logged, and still a no.
+      if (!(error instanceof TelegramError && error.code === 400)) this.options.log.warn({ err: error, group }, 'could not check a gallery member');
+      return undefined;
+    }
+  }
+
   private async isAdmin(message: Message): Promise<boolean> {
     const chat = message.chat;
     if (chat.type === 'private') return true;

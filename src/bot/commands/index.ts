@@ -3,6 +3,7 @@ import { album } from './album.ts';
 import { audit } from './audit.ts';
 import { enroll } from './enroll.ts';
 import { forget } from './forget.ts';
+import { gallery } from './gallery.ts';
 import { help } from './help.ts';
 import { name } from './name.ts';
 import { notThis } from './notthis.ts';
@@ -13,4 +14,4 @@ import { threshold } from './threshold.ts';
 import { unknown } from './unknown.ts';
 
 /** Every command, in the order the platforms' menus list them. */
-export const COMMANDS: readonly BotCommand[] = [enroll, album, people, unknown, name, notThis, stats, threshold, settings, forget, audit, help];
+export const COMMANDS: readonly BotCommand[] = [enroll, album, gallery, people, unknown, name, notThis, stats, threshold, settings, forget, audit, help];

@@ -172,7 +172,12 @@ interface ChatState {
   readonly administrators: readonly User[];
   readonly messages: Map<number, ChatMessage>;
   nextMessageId: number;
+  /** Who is in the chat besides its creator and admins: everyone who posted, and whom a test set. */
+  readonly members: Map<number, MemberStatus>;
 }
+
+/** A member's standing in a chat, as getChatMember reports it (creator and admins aside). */
+export type MemberStatus = 'member' | 'restricted' | 'left' | 'kicked';
 
 interface MethodHandler {
   /** The method's name as documented (calls are matched case-insensitively, like Telegram). */
@@ -380,6 +385,7 @@ export class BotApiEmulator {
       administrators: [...(admins.administrators ?? [])],
       messages: new Map(),
       nextMessageId: 1,
+      members: new Map(),
     });
     for (const user of [admins.creator, ...(admins.administrators ?? [])]) if (user) this.knownUsers.set(user.id, user);
     return chat;
@@ -867,6 +873,7 @@ export class BotApiEmulator {
     return [...owner, ...state.administrators.map(administrator)];
   }
 
+  /** Telegram's answer for a user: their standing in this chat, "left" for one who was never in it. */
   private getChatMember(params: Params): ChatMember {
     const state = this.targetChat(params);
     const userId = requiredInteger(params, 'user_id');
@@ -875,7 +882,36 @@ export class BotApiEmulator {
     if (admin) return administrator(admin);
     const user = this.knownUsers.get(userId);
     if (!user) throw badRequest('user not found');
-    return { status: 'member', user };
+    const status = state.members.get(userId) ?? 'left';
+    if (status === 'restricted') {
+      return {
+        status,
+        user,
+        is_member: true,
+        can_send_messages: false,
+        can_send_audios: false,
+        can_send_documents: false,
+        can_send_photos: false,
+        can_send_videos: false,
+        can_send_video_notes: false,
+        can_send_voice_notes: false,
+        can_send_polls: false,
+        can_send_other_messages: false,
+        can_add_web_page_previews: false,
+        can_change_info: false,
+        can_invite_users: false,
+        can_pin_messages: false,
+        can_manage_topics: false,
+        until_date: 0,
+      };
+    }
+    return status === 'kicked' ? { status, user, until_date: 0 } : { status, user };
+  }
+
+  /** Puts a user in a chat, or takes them out (left, kicked), as getChatMember will then say. */
+  setMemberStatus(chatId: number, user: User, status: MemberStatus): void {
+    this.knownUsers.set(user.id, user);
+    this.chatState(chatId).members.set(user.id, status);
   }
 
   // ---- Messages, files and updates -------------------------------------------------------------
@@ -902,6 +938,7 @@ export class BotApiEmulator {
     } else {
       from = sender;
       this.knownUsers.set(sender.id, sender);
+      if (!state.members.has(sender.id)) state.members.set(sender.id, 'member');
     }
     return {
       message_id: state.nextMessageId++,

@@ -1,0 +1,285 @@
+// The group gallery: people, a person's photos by month ("with" others, in a year), one photo with
+// its faces named. Opened from Telegram (launch data in the URL fragment, as Telegram's client
+// passes it) or from a Discord link (#link=...). Every request carries the session token in a
+// header; images are fetched the same way and shown from blob: URLs.
+
+const $ = (id) => document.getElementById(id);
+const state = { token: '', people: [], person: undefined, photos: [], next: 0, loading: false, open: -1, query: '' };
+const blobs = new Map();
+
+const fragment = new URLSearchParams(location.hash.slice(1));
+applyTheme(fragment.get('tgWebAppThemeParams'));
+// The launch data and link are credentials: out of the address bar (and history) once read.
+if (location.hash) history.replaceState(null, '', location.pathname);
+
+start().catch((error) => say(error.message));
+
+async function start() {
+  const initData = fragment.get('tgWebAppData');
+  const link = fragment.get('link');
+  const kept = sessionStorage.getItem('facefile-session');
+  if (initData || link) await session('/api/session', initData ? { initData } : { link });
+  else if (kept) state.token = kept;
+  else throw new Error('Open the gallery with /gallery in your group.');
+  setInterval(() => session('/api/refresh').catch((error) => say(error.message)), 8 * 60 * 1000);
+  addEventListener('popstate', route);
+  $('back').addEventListener('click', () => history.back());
+  $('with').addEventListener('change', reload);
+  $('year').addEventListener('change', reload);
+  $('prev').addEventListener('click', () => show(state.open - 1));
+  $('next').addEventListener('click', () => show(state.open + 1));
+  addEventListener('keydown', (event) => {
+    if ($('viewer').hidden) return;
+    if (event.key === 'ArrowLeft') show(state.open - 1);
+    if (event.key === 'ArrowRight') show(state.open + 1);
+    if (event.key === 'Escape') history.back();
+  });
+  swipe($('frame'), (direction) => show(state.open + direction));
+  new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && more()).observe($('more'));
+  await loadPeople();
+  route();
+}
+
+async function session(url, body) {
+  const answer = await api(url, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
+  state.token = answer.token;
+  sessionStorage.setItem('facefile-session', answer.token);
+}
+
+async function api(url, init = {}) {
+  const response = await fetch(url, {
+    ...init,
+    headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...(state.token ? { authorization: `Bearer ${state.token}` } : {}) },
+  });
+  if (response.ok) return url.startsWith('/api/thumb') || url.startsWith('/api/large') || url.startsWith('/api/original') ? response.blob() : response.json();
+  const problem = await response.json().catch(() => ({}));
+  if (response.status === 401) sessionStorage.removeItem('facefile-session');
+  throw new Error(problem.error ?? `The gallery answered ${response.status}.`);
+}
+
+/** An image the session may fetch, as a blob: URL (kept, so each is fetched once per page). */
+async function image(url) {
+  if (!blobs.has(url))
+    blobs.set(
+      url,
+      api(url).then((blob) => URL.createObjectURL(blob)),
+    );
+  return blobs.get(url);
+}
+
+function say(text) {
+  $('status').textContent = text;
+  $('status').hidden = !text;
+}
+
+async function loadPeople() {
+  const answer = await api('/api/people');
+  state.people = answer.people;
+  const list = $('people-list');
+  list.replaceChildren();
+  for (const person of answer.people) {
+    const item = document.createElement('li');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.person = person.id;
+    const img = document.createElement('img');
+    img.alt = '';
+    if (person.cover)
+      image(`/api/thumb?hash=${person.cover}&person=${encodeURIComponent(person.id)}`).then(
+        (src) => (img.src = src),
+        () => undefined,
+      );
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = person.name;
+    const n = document.createElement('span');
+    n.className = 'n';
+    n.textContent = `${person.photos} photo${person.photos === 1 ? '' : 's'}`;
+    button.append(img, name, n);
+    button.addEventListener('click', () => go({ person: person.id }));
+    item.append(button);
+    list.append(item);
+  }
+  say(answer.people.length === 0 ? 'No photos are filed yet: members /enroll, then photos posted in the group appear here.' : '');
+}
+
+function go(params) {
+  const search = new URLSearchParams(params).toString();
+  history.pushState(null, '', search ? `?${search}` : location.pathname);
+  route();
+}
+
+/** The view the address names: people, a person, or a photo of a person's grid. */
+function route() {
+  const params = new URLSearchParams(location.search);
+  const id = params.get('person');
+  const person = state.people.find((p) => p.id === id);
+  const photo = Number(params.get('photo') ?? -1);
+  $('people').hidden = Boolean(person);
+  $('person').hidden = !person || photo >= 0;
+  $('viewer').hidden = !person || photo < 0;
+  $('back').hidden = !person;
+  $('title').textContent = person ? person.name : 'Gallery';
+  if (!person) return;
+  if (state.person !== person.id) {
+    state.person = person.id;
+    fillFilters(person);
+    reload();
+  }
+  if (photo >= 0) show(photo, false);
+}
+
+function fillFilters(person) {
+  const others = state.people.filter((p) => p.id !== person.id);
+  $('with').replaceChildren(...others.map((p) => new Option(p.name, p.id)));
+  const year = new Date().getUTCFullYear();
+  $('year').replaceChildren(new Option('Any', ''), ...Array.from({ length: 30 }, (_, i) => new Option(String(year - i), String(year - i))));
+}
+
+function reload() {
+  const withIds = [...$('with').selectedOptions].map((o) => o.value);
+  const year = $('year').value;
+  const params = new URLSearchParams({ people: [state.person, ...withIds].join(',') });
+  if (year) {
+    params.set('from', `${year}-01-01`);
+    params.set('to', `${year}-12-31`);
+  }
+  state.query = params.toString();
+  state.photos = [];
+  state.next = 0;
+  $('months').replaceChildren();
+  $('count').textContent = '';
+  more();
+}
+
+async function more() {
+  if (state.loading || state.next === undefined || !state.person || $('person').hidden) return;
+  state.loading = true;
+  const query = state.query;
+  try {
+    const page = await api(`/api/photos?${query}&offset=${state.next}`);
+    if (query !== state.query) return;
+    $('count').textContent = `${page.total} photo${page.total === 1 ? '' : 's'}`;
+    for (const photo of page.photos) addToGrid(photo, state.photos.push(photo) - 1);
+    state.next = page.next;
+  } catch (error) {
+    say(error.message);
+  } finally {
+    state.loading = false;
+  }
+}
+
+function monthOf(photo) {
+  return new Date(photo.takenAt ?? photo.postedAt).toLocaleDateString(undefined, { year: 'numeric', month: 'long', timeZone: 'UTC' });
+}
+
+function addToGrid(photo, index) {
+  const label = monthOf(photo);
+  let month = $('months').lastElementChild;
+  if (!month || month.dataset.month !== label) {
+    month = document.createElement('section');
+    month.className = 'month';
+    month.dataset.month = label;
+    const heading = document.createElement('h2');
+    heading.textContent = label;
+    const grid = document.createElement('div');
+    grid.className = 'grid';
+    month.append(heading, grid);
+    $('months').append(month);
+  }
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.dataset.hash = photo.hash;
+  const img = document.createElement('img');
+  img.alt = `Photo of ${label}`;
+  image(`/api/thumb?hash=${photo.hash}&person=${encodeURIComponent(state.person)}`).then(
+    (src) => (img.src = src),
+    () => undefined,
+  );
+  button.append(img);
+  button.addEventListener('click', () => go({ person: state.person, photo: index }));
+  month.lastElementChild.append(button);
+}
+
+async function show(index, push = true) {
+  const photo = state.photos[index];
+  if (!photo) return;
+  if (push) {
+    history.replaceState(null, '', `?${new URLSearchParams({ person: state.person, photo: index })}`);
+  }
+  state.open = index;
+  $('person').hidden = true;
+  $('viewer').hidden = false;
+  $('prev').disabled = index === 0;
+  $('next').disabled = index === state.photos.length - 1 && state.next === undefined;
+  if (index >= state.photos.length - 3) more();
+  const [detail, src] = await Promise.all([api(`/api/photo?hash=${photo.hash}`), image(`/api/large?hash=${photo.hash}`)]);
+  if (state.open !== index) return;
+  const large = $('large');
+  large.src = src;
+  await large.decode().catch(() => undefined);
+  drawFaces(detail, large);
+  const names = detail.faces.filter((f) => f.person).map((f) => f.person.name);
+  const unknown = detail.faces.length - names.length;
+  $('caption').textContent = [
+    new Date(detail.takenAt ?? detail.postedAt).toLocaleDateString(undefined, { dateStyle: 'long' }),
+    names.join(', '),
+    unknown ? `${unknown} unknown` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const download = $('download');
+  download.href = '#';
+  download.onclick = async (event) => {
+    event.preventDefault();
+    const blob = await api(`/api/original?hash=${photo.hash}`);
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `${photo.hash.slice(0, 12)}.${detail.ext}`;
+    a.click();
+  };
+}
+
+/** The faces boxed on the large view, in the decoded photo's pixels scaled to the view. */
+function drawFaces(detail, large) {
+  for (const old of $('frame').querySelectorAll('.face')) old.remove();
+  const scale = large.clientWidth / large.naturalWidth;
+  // The large view is the photo at most 1600 px on its longer side: boxes are in the original's pixels.
+  const ratio = large.naturalWidth / Math.max(1, detail.width ?? large.naturalWidth);
+  for (const face of detail.faces) {
+    const box = document.createElement('div');
+    box.className = face.person ? 'face' : 'face unknown';
+    Object.assign(box.style, {
+      left: `${face.box.x * ratio * scale}px`,
+      top: `${face.box.y * ratio * scale}px`,
+      width: `${face.box.width * ratio * scale}px`,
+      height: `${face.box.height * ratio * scale}px`,
+    });
+    const label = document.createElement('span');
+    label.textContent = face.person ? face.person.name : 'unknown';
+    box.append(label);
+    $('frame').append(box);
+  }
+}
+
+function swipe(element, onSwipe) {
+  let x;
+  element.addEventListener('touchstart', (event) => (x = event.touches[0].clientX), { passive: true });
+  element.addEventListener('touchend', (event) => {
+    const dx = event.changedTouches[0].clientX - x;
+    if (Math.abs(dx) > 50) onSwipe(dx < 0 ? 1 : -1);
+  });
+}
+
+/** Telegram's colours, from the theme it passes at launch. */
+function applyTheme(json) {
+  if (!json) return;
+  try {
+    for (const [key, value] of Object.entries(JSON.parse(json))) {
+      if (/^[a-z_]+$/.test(key) && /^#[0-9a-f]{3,8}$/i.test(String(value)))
+        document.documentElement.style.setProperty(`--tg-theme-${key.replaceAll('_', '-')}`, value);
+    }
+  } catch {
+    // A theme that does not parse leaves the page's own colours.
+  }
+}

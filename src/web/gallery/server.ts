@@ -1,0 +1,325 @@
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { StartupError, describeError, groupId, parseGroupId, type GroupId, type Log } from '../../core/index.ts';
+import type { PhotoLibrary, SourceFilter } from '../../core/library/index.ts';
+import { CONTENT_TYPES, readJson } from '../http.ts';
+import type { PreviewRenderer } from './previews.ts';
+import { checkLaunchData, type Signer } from './signing.ts';
+
+const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+/**
+ * Only the gallery's own files run; images also come from blob: URLs (the page fetches them with
+ * its session header); Telegram's web client may frame it, nobody else.
+ */
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; form-action 'none'; frame-ancestors 'self' https://web.telegram.org; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+const MAX_BODY_BYTES = 16 * 1024;
+/** How long a session lasts before the page must refresh it, which checks membership again. */
+export const SESSION_SECONDS = 10 * 60;
+/** How long a member's check is trusted within a session: someone who left loses access within it. */
+const MEMBER_CACHE_MS = 60_000;
+/** Launch data older than this is refused (Telegram's client makes fresh data at every opening). */
+const LAUNCH_MAX_AGE_SECONDS = 24 * 60 * 60;
+const PAGE_LIMIT = 60;
+const HASH = /^[0-9a-f]{64}$/;
+const PERSON_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** What the gallery reads: the library's read model, never its changes. */
+export type GalleryLibrary = Pick<PhotoLibrary, 'people' | 'browse' | 'browsePhoto' | 'browsePreview' | 'browseOriginal'>;
+
+/**
+ * Whether `userId` (the platform's own id) is a member of the group now, and what of it they may
+ * see (Discord's channel walls); undefined when they are not a member. The adapters answer it.
+ */
+export type MemberCheck = (group: GroupId, userId: string) => Promise<{ readonly canSee?: SourceFilter } | undefined>;
+
+export interface GalleryOptions {
+  readonly library: GalleryLibrary;
+  readonly previews: PreviewRenderer;
+  readonly signer: Signer;
+  readonly log: Log;
+  readonly port: number;
+  readonly host: string;
+  /** Present when Telegram is configured: its token checks launch data. */
+  readonly telegram?: { readonly token: string; readonly members: MemberCheck };
+  readonly discord?: { readonly members: MemberCheck };
+  /** For tests; Date.now otherwise. */
+  readonly now?: () => number;
+}
+
+export interface GalleryServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** A session: which group, who (the platform's id), their name; signed, and short-lived. */
+interface Session {
+  readonly group: GroupId;
+  readonly user: string;
+  readonly name: string;
+}
+
+interface Asked {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+}
+
+interface Member extends Asked {
+  readonly session: Session;
+  readonly canSee: SourceFilter | undefined;
+}
+
+/** Where the page opens, with the signed Discord link in the fragment (never sent to a server's log). */
+export function discordGalleryLink(publicUrl: string, signer: Signer, group: GroupId, user: { id: string; name: string }, now = Date.now()): string {
+  const token = signer.sign('link', { g: group, u: user.id, n: user.name, exp: Math.floor(now / 1000) + 15 * 60 });
+  return `${publicUrl.replace(/\/+$/, '')}/#link=${token}`;
+}
+
+/**
+ * The group gallery's web server (node:http, behind the operator's https reverse proxy). A page
+ * opened from Telegram brings its signed launch data, one opened from Discord a signed link for one
+ * member; either becomes a short session token after the member's membership is checked, and every
+ * request after carries it (a header, not a cookie: nothing a third site can make the browser send,
+ * and it works inside Telegram's frame). The group is the session's, never the URL's; each answer
+ * holds only what that member may see.
+ */
+export async function startGalleryServer(options: GalleryOptions): Promise<GalleryServer> {
+  const { library, previews, signer, log } = options;
+  const now = options.now ?? Date.now;
+  const files = await loadFiles();
+  const checked = new Map<string, { at: number; member: { canSee?: SourceFilter } | undefined }>();
+
+  /** Asks the platform, or within a session trusts its answer of the last minute; `fresh` always asks. */
+  const checkMember = async (group: GroupId, user: string, fresh = false): Promise<{ canSee?: SourceFilter } | undefined> => {
+    const key = `${group}\0${user}`;
+    const hit = checked.get(key);
+    if (!fresh && hit && now() - hit.at < MEMBER_CACHE_MS) return hit.member;
+    const platform = parseGroupId(group)?.platform;
+    const members = platform === undefined ? undefined : options[platform]?.members;
+    const member = members ? await members(group, user) : undefined;
+    checked.set(key, { at: now(), member });
+    if (checked.size > 10_000) checked.delete(checked.keys().next().value!);
+    return member;
+  };
+
+  const issue = (session: Session) => ({
+    token: signer.sign('session', { g: session.group, u: session.user, n: session.name, exp: Math.floor(now() / 1000) + SESSION_SECONDS }),
+    expiresIn: SESSION_SECONDS,
+    name: session.name,
+  });
+
+  const sessionOf = (req: IncomingMessage): Session | undefined => {
+    const header = req.headers.authorization ?? '';
+    const token = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/.exec(header)?.[1];
+    const payload = token === undefined ? undefined : signer.open('session', token, now());
+    return payload && sessionFrom(payload);
+  };
+
+  const open = (body: { initData?: string | undefined; link?: string | undefined }): { session: Session } | { status: number; error: string } => {
+    if (body.initData !== undefined) {
+      if (!options.telegram) return { status: 400, error: 'this gallery is not open to Telegram' };
+      const launch = checkLaunchData(body.initData, options.telegram.token, { maxAgeSeconds: LAUNCH_MAX_AGE_SECONDS, now: now() });
+      if (!launch.ok)
+        return {
+          status: 401,
+          error: launch.reason === 'expired' ? 'this link has expired: open the gallery again from the chat' : 'the launch data is not valid',
+        };
+      const chat = /^(-?\d{1,20})$/.exec(launch.startParam ?? '')?.[1];
+      if (chat === undefined || !Number.isSafeInteger(Number(chat))) return { status: 400, error: 'open the gallery with /gallery in your group' };
+      return { session: { group: groupId({ platform: 'telegram', chatId: Number(chat) }), user: String(launch.user.id), name: launch.user.name } };
+    }
+    if (body.link !== undefined) {
+      const payload = signer.open('link', body.link, now());
+      const session = payload && sessionFrom(payload);
+      if (!session || parseGroupId(session.group)?.platform !== 'discord')
+        return { status: 401, error: 'this link is not valid or has expired: ask /gallery again' };
+      return { session };
+    }
+    return { status: 400, error: 'expected { initData } or { link }' };
+  };
+
+  const routes: Record<string, ((asked: Asked) => Promise<void>) | undefined> = {
+    'POST /api/session': async ({ req, res }) => {
+      const body = await readJson(req, z.object({ initData: z.string().max(8192).optional(), link: z.string().max(4096).optional() }), MAX_BODY_BYTES);
+      if (!body) return json(res, 400, { error: 'expected { initData } or { link }' });
+      const opened = open(body);
+      if ('error' in opened) return json(res, opened.status, { error: opened.error });
+      const member = await checkMember(opened.session.group, opened.session.user, true);
+      if (!member) return json(res, 403, { error: 'only members of the group can see its gallery' });
+      json(res, 200, issue(opened.session));
+    },
+  };
+
+  const memberRoutes: Record<string, ((asked: Member) => Promise<void>) | undefined> = {
+    // A fresh token for a session that is still valid, after membership is checked again.
+    'POST /api/refresh': async ({ res, session }) => {
+      if (!(await checkMember(session.group, session.user, true))) return json(res, 403, { error: 'only members of the group can see its gallery' });
+      json(res, 200, issue(session));
+    },
+    'GET /api/people': async ({ res, session, canSee }) => {
+      const people = await library.people(session.group, canSee);
+      const shown = await Promise.all(
+        people
+          .filter((p) => p.photos > 0)
+          .map(async (p) => {
+            const cover = (await library.browse(session.group, { people: [p.id] }, { offset: 0, limit: 1 }, canSee)).photos[0];
+            return { id: p.id, name: p.name, photos: p.photos, ...(cover ? { cover: cover.hash } : {}) };
+          }),
+      );
+      json(res, 200, { me: session.name, people: shown });
+    },
+    'GET /api/photos': async ({ res, url, session, canSee }) => {
+      const people = (url.searchParams.get('people') ?? '').split(',').filter(Boolean);
+      if (people.length === 0 || people.length > 10 || !people.every((id) => PERSON_ID.test(id)))
+        return json(res, 400, { error: 'people= one to ten person ids' });
+      const from = url.searchParams.get('from');
+      const to = url.searchParams.get('to');
+      // A real day: 2024-02-30 is not one (Date would roll it over into March).
+      const day = (value: string | null) => {
+        const time = value === null ? 0 : Date.parse(`${value}T00:00:00Z`);
+        return value === null || (DAY.test(value) && Number.isFinite(time) && new Date(time).toISOString().startsWith(value));
+      };
+      if (!day(from) || !day(to)) return json(res, 400, { error: 'from= and to= are days: 2024-05-01' });
+      const offset = Math.max(0, Math.floor(Number(url.searchParams.get('offset') ?? 0)) || 0);
+      const limit = Math.min(PAGE_LIMIT, Math.max(1, Math.floor(Number(url.searchParams.get('limit') ?? PAGE_LIMIT)) || PAGE_LIMIT));
+      const query = {
+        people,
+        ...(from ? { from: new Date(`${from}T00:00:00Z`).toISOString() } : {}),
+        // The last day is included: the period ends at the start of the next.
+        ...(to ? { to: new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000).toISOString() } : {}),
+      };
+      const page = await library.browse(session.group, query, { offset, limit }, canSee);
+      json(res, 200, { ...page, ...(offset + page.photos.length < page.total ? { next: offset + page.photos.length } : {}) });
+    },
+    'GET /api/photo': async ({ res, url, session, canSee }) => {
+      const hash = url.searchParams.get('hash') ?? '';
+      if (!HASH.test(hash)) return json(res, 400, { error: 'hash= a photo hash' });
+      const photo = await library.browsePhoto(session.group, hash, canSee);
+      const original = photo && (await library.browseOriginal(session.group, hash, canSee));
+      if (!photo || !original) return json(res, 404, { error: 'no such photo' });
+      // The faces' boxes are in these pixels: the page scales them to the view it shows.
+      json(res, 200, { ...photo, ...(await previews.size(original.bytes)) });
+    },
+    'GET /api/thumb': async (asked) => preview(asked, 'thumb'),
+    'GET /api/large': async (asked) => preview(asked, 'large'),
+    'GET /api/original': async ({ res, url, session, canSee }) => {
+      const hash = url.searchParams.get('hash') ?? '';
+      if (!HASH.test(hash)) return json(res, 400, { error: 'hash= a photo hash' });
+      const original = await library.browseOriginal(session.group, hash, canSee);
+      if (!original) return json(res, 404, { error: 'no such photo' });
+      send(res, 200, CONTENT_TYPES[`.${original.ext}`] ?? 'application/octet-stream', original.bytes, {
+        'content-disposition': `attachment; filename="${hash.slice(0, 12)}.${original.ext}"`,
+      });
+    },
+  };
+
+  /** A thumbnail (centred on `person`'s face when given) or a large view; made once, then cached by the browser too. */
+  async function preview({ req, res, url, session, canSee }: Member, kind: 'thumb' | 'large'): Promise<void> {
+    const hash = url.searchParams.get('hash') ?? '';
+    const person = url.searchParams.get('person');
+    if (!HASH.test(hash) || (person !== null && !PERSON_ID.test(person))) return json(res, 400, { error: 'hash= a photo hash, person= a person id' });
+    const key = kind === 'large' || person === null ? kind : `${kind}-${createHash('sha256').update(person).digest('hex').slice(0, 16)}`;
+    const etag = `"${hash.slice(0, 32)}-${key}"`;
+    const bytes = await library.browsePreview(
+      session.group,
+      hash,
+      key,
+      (original, photo) => previews.render(original, photo, kind, person ?? undefined),
+      canSee,
+    );
+    if (!bytes) return json(res, 404, { error: 'no such photo' });
+    // Checked after the read: a 304 is only for a photo this member may still see.
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { ...SECURITY_HEADERS, etag, 'cache-control': 'private, max-age=86400' });
+      return void res.end();
+    }
+    send(res, 200, 'image/webp', bytes, { etag, 'cache-control': 'private, max-age=86400' });
+  }
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((error: unknown) => {
+      log.error({ err: describeError(error), route: `${req.method ?? ''} ${(req.url ?? '').split('?')[0] ?? ''}` }, 'gallery request failed');
+      if (!res.headersSent) json(res, 500, { error: 'something went wrong: try again' });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gallery.invalid');
+    const route = `${req.method} ${url.pathname}`;
+    if (req.method === 'GET' && !url.pathname.startsWith('/api/')) {
+      const file = files.get(url.pathname === '/' ? '/index.html' : url.pathname);
+      if (!file) return json(res, 404, { error: 'not found' });
+      return send(res, 200, file.type, file.body);
+    }
+    const open = routes[route];
+    if (open) return open({ req, res, url });
+    const answer = memberRoutes[route];
+    if (!answer) return json(res, 404, { error: 'not found' });
+    const session = sessionOf(req);
+    if (!session) return json(res, 401, { error: 'your session has ended: open the gallery again from the chat' });
+    const member = await checkMember(session.group, session.user);
+    if (!member) return json(res, 403, { error: 'only members of the group can see its gallery' });
+    return answer({ req, res, url, session, canSee: member.canSee });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'is in use' : `cannot be opened (${describeError(error)})`;
+      reject(new StartupError(`the gallery's port ${options.host}:${options.port} ${why}; set GALLERY_PORT to a free one`, { cause: error }));
+    };
+    server.once('error', failed);
+    server.listen(options.port, options.host, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A phone keeps its connection open between requests; close() alone would wait for it.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function sessionFrom(payload: Record<string, unknown>): Session | undefined {
+  const { g, u, n } = payload;
+  if (typeof g !== 'string' || typeof u !== 'string' || typeof n !== 'string' || !parseGroupId(g)) return undefined;
+  return { group: g, user: u, name: n };
+}
+
+/** The gallery's own files, read once: only these names are ever served. */
+async function loadFiles(): Promise<Map<string, { type: string; body: Buffer }>> {
+  const files = new Map<string, { type: string; body: Buffer }>();
+  for (const name of await readdir(PUBLIC_DIR)) {
+    const type = CONTENT_TYPES[path.extname(name)];
+    if (type) files.set(`/${name}`, { type, body: await readFile(path.join(PUBLIC_DIR, name)) });
+  }
+  return files;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', Buffer.from(JSON.stringify(body)));
+}
+
+function send(res: ServerResponse, status: number, type: string, body: Uint8Array, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': body.byteLength, ...headers });
+  res.end(body);
+}

@@ -1,0 +1,263 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { sign } from '@telegram-apps/init-data-node';
+import sharp from 'sharp';
+import { sha256Hex } from '../../src/core/index.ts';
+import { GROUP, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
+import { ARTEFACTS, NO_CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { answerTo, startTelegram, textOf, type TelegramHarness } from '../helpers/telegram.ts';
+import type { User } from '@telegraf/types';
+import { until } from '../helpers/until.ts';
+
+const A = -4001;
+
+interface LoadedImage {
+  decode(): Promise<void>;
+  readonly naturalWidth: number;
+}
+const B = -4002;
+
+/**
+ * The group gallery opened from Telegram, through the real bot (telegraf against the Bot API
+ * emulator, the real models, SQLite): launch data signed as Telegram's client signs it, membership
+ * from getChatMember, and what a member of one group can reach of another.
+ */
+describe('gallery: a Telegram group browses its albums, and nobody else can', { skip: NO_DATASETS }, () => {
+  let h: TelegramHarness;
+  let base: string;
+  let ada: User;
+  let bob: User;
+  let eve: User;
+  const inA = new Map<string, Buffer>();
+  let inB: string;
+
+  /** Launch data for `user` opening the gallery of `chat`, signed with `token` (the bot's by default). */
+  const launch = (user: User, chat: number, token = h.emulator.token, at = new Date()) =>
+    sign({ user: { id: user.id, first_name: user.first_name }, start_param: String(chat) }, token, at);
+  const post = (url: string, body: unknown, token?: string) =>
+    fetch(`${base}${url}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  const get = (url: string, token: string) => fetch(`${base}${url}`, { headers: { authorization: `Bearer ${token}` } });
+  const session = async (user: User, chat: number): Promise<string> => {
+    const answer = await post('/api/session', { initData: launch(user, chat) });
+    assert.equal(answer.status, 200, await answer.clone().text());
+    return ((await answer.json()) as { token: string }).token;
+  };
+
+  before(async () => {
+    h = await startTelegram({ PUBLIC_URL: 'http://127.0.0.1', GALLERY_PORT: '0', TELEGRAM_GROUP_INTERVAL_MS: '0', REPLY_MODE: 'summary' });
+    const e = h.emulator;
+    ada = e.user(501, 'Ada');
+    bob = e.user(502, 'Bob');
+    eve = e.user(503, 'Eve');
+    e.addChat({ id: A, type: 'supergroup', title: 'Family' }, { creator: ada });
+    e.addChat({ id: B, type: 'supergroup', title: 'Club' }, { creator: eve });
+    e.setMemberStatus(A, bob, 'member');
+    for (const person of ['obama', 'biden'])
+      for (const file of (await readdir(path.join(GROUP, person))).sort())
+        await e.waitFor(answerTo(await e.postPhoto(A, ada, await readFile(path.join(GROUP, person, file)), { caption: `/enroll ${person}` })), 120_000);
+    for (const file of ['obama1.jpg', 'obama3.jpg', 'obama_and_biden.jpg', 'obama_biden_two_people.jpg']) {
+      const bytes = await readFile(path.join(POSTS, file));
+      inA.set(file, bytes);
+      await e.postPhoto(A, bob, bytes);
+    }
+    for (const file of (await readdir(path.join(GROUP, 'kit_harington'))).sort())
+      await e.waitFor(answerTo(await e.postPhoto(B, eve, await readFile(path.join(GROUP, 'kit_harington', file)), { caption: '/enroll Kit' })), 120_000);
+    const kit = await readFile(path.join(POSTS, 'johnsnow_test1.jpg'));
+    inB = sha256Hex(kit);
+    await e.postPhoto(B, eve, kit);
+    await h.bots.idle();
+    const served = (await readFile(h.logFile, 'utf8')).split('\n').find((line) => line.includes('the gallery is served'));
+    assert.ok(served, 'the bot logged where the gallery is served');
+    base = `http://127.0.0.1:${(JSON.parse(served) as { port: number }).port}`;
+  });
+  after(() => h.close());
+
+  it('GIVEN /gallery in a group THEN the answer is the Mini App link naming the group', async () => {
+    const answer = textOf(await h.emulator.waitFor(answerTo(h.emulator.postText(A, bob, '/gallery'))));
+    const username = ((await (await fetch(`${h.emulator.apiRoot}/bot${h.emulator.token}/getMe`)).json()) as { result: { username: string } }).result.username;
+    assert.ok(answer.includes(`https://t.me/${username}/gallery?startapp=${A}`), answer);
+  });
+
+  it("GIVEN a member's launch data THEN they see the group's people, a person's photos newest first, thumbnails and originals", async () => {
+    const token = await session(bob, A);
+    const people = (await (await get('/api/people', token)).json()) as { me: string; people: { id: string; name: string; photos: number; cover?: string }[] };
+    assert.equal(people.me, 'Bob');
+    assert.deepEqual(people.people.map((p) => p.name).sort(), ['biden', 'obama']);
+    const obama = people.people.find((p) => p.name === 'obama')!;
+    const biden = people.people.find((p) => p.name === 'biden')!;
+    assert.ok(obama.photos >= 3, `obama is on at least 3 of the 4 posts (${obama.photos})`);
+    const page = (await (await get(`/api/photos?people=${obama.id}`, token)).json()) as { photos: { hash: string; postedAt: string }[]; total: number };
+    assert.equal(page.total, obama.photos);
+    const times = page.photos.map((p) => p.postedAt);
+    assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
+    // The posts, and the enrolment photos (posted in the group too).
+    const enrolled = await Promise.all(
+      ['obama', 'biden'].flatMap(async (person) =>
+        Promise.all((await readdir(path.join(GROUP, person))).map(async (f) => sha256Hex(await readFile(path.join(GROUP, person, f))))),
+      ),
+    );
+    const posted = new Set([...[...inA.values()].map(sha256Hex), ...enrolled.flat()]);
+    for (const photo of page.photos) assert.ok(posted.has(photo.hash), 'only photos posted in the group');
+    // "With": the photos that show both, from one library query.
+    const both = (await (await get(`/api/photos?people=${obama.id},${biden.id}`, token)).json()) as { photos: { hash: string }[] };
+    assert.deepEqual(
+      new Set(both.photos.map((p) => p.hash)),
+      new Set(['obama_and_biden.jpg', 'obama_biden_two_people.jpg'].map((f) => sha256Hex(inA.get(f)!))),
+    );
+    // A year with nothing in it.
+    const none = (await (await get(`/api/photos?people=${obama.id}&from=2001-01-01&to=2001-12-31`, token)).json()) as { total: number };
+    assert.equal(none.total, 0);
+
+    const hash = both.photos[0]!.hash;
+    const thumb = await get(`/api/thumb?hash=${hash}&person=${obama.id}`, token);
+    assert.equal(thumb.status, 200);
+    assert.equal(thumb.headers.get('content-type'), 'image/webp');
+    const meta = await sharp(Buffer.from(await thumb.arrayBuffer())).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 360, 360]);
+    const etag = thumb.headers.get('etag')!;
+    assert.equal(
+      (await fetch(`${base}/api/thumb?hash=${hash}&person=${obama.id}`, { headers: { authorization: `Bearer ${token}`, 'if-none-match': etag } })).status,
+      304,
+    );
+    const original = Buffer.from(await (await get(`/api/original?hash=${hash}`, token)).arrayBuffer());
+    assert.equal(sha256Hex(original), hash, 'the original, byte for byte');
+    const detail = (await (await get(`/api/photo?hash=${hash}`, token)).json()) as { faces: { person?: { name: string } }[]; width: number };
+    assert.deepEqual(detail.faces.flatMap((f) => f.person?.name ?? []).sort(), ['biden', 'obama']);
+    assert.ok(detail.width > 0);
+  });
+
+  it('GIVEN forged, altered, expired or another bot’s launch data THEN no session', async () => {
+    const good = launch(bob, A);
+    const refused = [
+      good.replace(/hash=[0-9a-f]+/, `hash=${'0'.repeat(64)}`),
+      good.replace(`start_param=${A}`, `start_param=${B}`),
+      launch(bob, A, '999:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ'),
+      launch(bob, A, h.emulator.token, new Date(Date.now() - 2 * 86_400_000)),
+    ];
+    for (const initData of refused) assert.equal((await post('/api/session', { initData })).status, 401, initData.slice(0, 60));
+    assert.equal((await post('/api/session', { link: 'x.y' })).status, 401);
+    assert.equal((await post('/api/session', {})).status, 400);
+  });
+
+  it("GIVEN a member of one group THEN another group's gallery, photos and thumbnails stay closed to them", async () => {
+    // Signed correctly, for a group Bob is not in: getChatMember says so.
+    assert.equal((await post('/api/session', { initData: launch(bob, B) })).status, 403);
+    const token = await session(bob, A);
+    for (const url of [`/api/photo?hash=${inB}`, `/api/thumb?hash=${inB}`, `/api/large?hash=${inB}`, `/api/original?hash=${inB}`])
+      assert.equal((await get(url, token)).status, 404, url);
+    const people = (await (await get('/api/people', token)).json()) as { people: { name: string }[] };
+    assert.ok(!people.people.some((p) => p.name === 'Kit'));
+  });
+
+  it('GIVEN no session, a bad one, or tampered parameters THEN each is refused before anything is read', async () => {
+    assert.equal((await fetch(`${base}/api/people`)).status, 401);
+    assert.equal((await get('/api/people', 'not-a-token')).status, 401);
+    const token = await session(bob, A);
+    for (const url of [
+      '/api/photo?hash=../../etc/passwd',
+      '/api/thumb?hash=abc',
+      `/api/thumb?hash=${inB}&person=../x`,
+      '/api/photos?people=',
+      '/api/photos?people=a/b',
+    ])
+      assert.equal((await get(url, token)).status, 400, url);
+    for (const day of ['2024-13-45', '2024-02-30', '2024-1-1']) assert.equal((await get(`/api/photos?people=x&from=${day}`, token)).status, 400, day);
+    assert.equal((await fetch(`${base}/../../etc/passwd`)).status, 404);
+    const page = await fetch(`${base}/`);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self';/);
+    assert.doesNotMatch(await page.text(), /<script>/, 'no inline script');
+  });
+
+  it('GIVEN a member who left THEN refreshing their session is refused', async () => {
+    const carol = h.emulator.user(504, 'Carol');
+    h.emulator.setMemberStatus(A, carol, 'member');
+    const token = await session(carol, A);
+    assert.equal((await post('/api/refresh', undefined, token)).status, 200);
+    h.emulator.setMemberStatus(A, carol, 'left');
+    assert.equal((await post('/api/refresh', undefined, token)).status, 403);
+  });
+
+  it('GIVEN /forget of a person THEN the previews made of their photos are gone from the data folder', async () => {
+    const token = await session(ada, A);
+    const people = (await (await get('/api/people', token)).json()) as { people: { id: string; name: string }[] };
+    const biden = people.people.find((p) => p.name === 'biden')!;
+    const page = (await (await get(`/api/photos?people=${biden.id}`, token)).json()) as { photos: { hash: string }[] };
+    for (const photo of page.photos) assert.equal((await get(`/api/thumb?hash=${photo.hash}&person=${biden.id}`, token)).status, 200);
+    const previews = async () => {
+      const found: string[] = [];
+      const walk = async (dir: string): Promise<void> => {
+        for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+          if (entry.isDirectory()) await (entry.name === 'previews' ? walkAll(path.join(dir, entry.name)) : walk(path.join(dir, entry.name)));
+        }
+      };
+      const walkAll = async (dir: string): Promise<void> => {
+        for (const entry of await readdir(dir, { withFileTypes: true })) found.push(path.join(dir, entry.name));
+      };
+      await walk(h.dir);
+      return found;
+    };
+    assert.ok((await previews()).some((p) => page.photos.some((photo) => p.endsWith(photo.hash))));
+    await h.emulator.waitFor(answerTo(h.emulator.postText(A, ada, '/forget biden')));
+    await h.bots.idle();
+    for (const photo of page.photos) assert.ok(!(await previews()).some((p) => p.endsWith(photo.hash)), `the previews of ${photo.hash.slice(0, 8)}`);
+  });
+
+  it("GIVEN the gallery's port taken WHEN another bot starts with it THEN the start fails with one clear line", async () => {
+    const port = new URL(base).port;
+    await assert.rejects(
+      startTelegram({ PUBLIC_URL: 'http://127.0.0.1', GALLERY_PORT: port }),
+      (error: Error) => error.name === 'StartupError' && new RegExp(`gallery's port 127.0.0.1:${port} is in use; set GALLERY_PORT`).test(error.message),
+    );
+  });
+
+  it('GIVEN the log of all this THEN no launch data, session token or bot token is in it', async () => {
+    const log = await readFile(h.logFile, 'utf8');
+    assert.ok(!log.includes(h.emulator.token.split(':')[1]!), 'bot token');
+    assert.doesNotMatch(log, /auth_date|tgWebAppData|Bearer /);
+  });
+
+  it(
+    'GIVEN the page opened from the launch URL in a browser THEN it shows the people, a grid and a photo with its faces named',
+    { skip: NO_CHROMIUM },
+    async () => {
+      const browser = await launchChromium();
+      try {
+        const page = await browser.context.newPage();
+        const theme = encodeURIComponent(JSON.stringify({ bg_color: '#101820', text_color: '#f0f0f0', button_color: '#ff6600' }));
+        await page.goto(`${base}/#tgWebAppData=${encodeURIComponent(launch(bob, A))}&tgWebAppVersion=8.0&tgWebAppThemeParams=${theme}`);
+        await page.locator('#people-list button', { hasText: 'obama' }).waitFor({ timeout: 60_000 });
+        assert.equal(page.url(), `${base}/`, 'the launch data is out of the address bar');
+        assert.match((await page.locator('html').getAttribute('style')) ?? '', /--tg-theme-bg-color: ?#101820/, "Telegram's theme");
+        await page.locator('#people-list button', { hasText: 'obama' }).click();
+        const first = page.locator('#months .grid button img').first();
+        await first.waitFor();
+        await until(
+          async () =>
+            (await first.evaluate((img: LoadedImage) =>
+              img.decode().then(
+                () => img.naturalWidth,
+                () => 0,
+              ),
+            )) === 360,
+          'the first thumbnail shown',
+          60_000,
+        );
+        assert.ok((await page.locator('#months .grid button').count()) >= 3);
+        await first.click();
+        await page.locator('#frame .face span', { hasText: 'obama' }).waitFor({ timeout: 60_000 });
+        assert.match((await page.locator('#caption').textContent()) ?? '', /obama/);
+        await page.keyboard.press('ArrowRight');
+        await until(() => new URL(page.url()).searchParams.get('photo') === '1', 'the next photo opened', 30_000);
+        await page.screenshot({ path: path.join(ARTEFACTS, 'gallery-photo.png') });
+      } finally {
+        await browser.close();
+      }
+    },
+  );
+});
