@@ -64,13 +64,14 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
     for (const file of ['obama1.jpg', 'obama3.jpg', 'obama_and_biden.jpg', 'obama_biden_two_people.jpg']) {
       const bytes = await readFile(path.join(POSTS, file));
       inA.set(file, bytes);
-      await e.postPhoto(A, bob, bytes);
+      // Each answered before the next: the pages below are read from what was filed.
+      await e.waitFor(answerTo(await e.postPhoto(A, bob, bytes)), 120_000);
     }
     for (const file of (await readdir(path.join(GROUP, 'kit_harington'))).sort())
       await e.waitFor(answerTo(await e.postPhoto(B, eve, await readFile(path.join(GROUP, 'kit_harington', file)), { caption: '/enroll Kit' })), 120_000);
     const kit = await readFile(path.join(POSTS, 'johnsnow_test1.jpg'));
     inB = sha256Hex(kit);
-    await e.postPhoto(B, eve, kit);
+    await e.waitFor(answerTo(await e.postPhoto(B, eve, kit)), 120_000);
     await h.bots.idle();
     const served = (await readFile(h.logFile, 'utf8')).split('\n').find((line) => line.includes('the gallery is served'));
     assert.ok(served, 'the bot logged where the gallery is served');
@@ -208,6 +209,58 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
     for (const photo of page.photos) assert.ok(!(await previews()).some((p) => p.endsWith(photo.hash)), `the previews of ${photo.hash.slice(0, 8)}`);
   });
 
+  it('GIVEN a face filed under the wrong person WHEN a member taps "Not …?" THEN the chat\'s rules and audit hold: anyone for an unlinked person, only they or an admin for a linked one', async () => {
+    const e = h.emulator;
+    const dave = e.user(505, 'Dave');
+    e.setMemberStatus(A, dave, 'member');
+    // Dave enrolls himself (a linked person), with Kit Harington's photos standing in for his face.
+    for (const file of (await readdir(path.join(GROUP, 'kit_harington'))).sort())
+      await e.waitFor(answerTo(await e.postPhoto(A, dave, await readFile(path.join(GROUP, 'kit_harington', file)), { caption: '/enroll me' })), 120_000);
+    const kit = await readFile(path.join(POSTS, 'johnsnow_test1.jpg'));
+    assert.match(textOf(await e.waitFor(answerTo(await e.postPhoto(A, ada, kit)), 120_000)), /Filed under Dave/);
+    const notThis = (token: string, hash: string, person: string) =>
+      fetch(`${base}/api/notthis`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ hash, person }),
+      });
+    const forBob = await session(bob, A);
+    const people = (await (await get('/api/people', forBob)).json()) as { people: { id: string; name: string }[] };
+    const daveId = people.people.find((p) => p.name === 'Dave')!.id;
+    const obamaId = people.people.find((p) => p.name === 'obama')!.id;
+    const kitHash = sha256Hex(kit);
+    assert.equal((await notThis(forBob, kitHash, daveId)).status, 403, "Bob may not take photos out of Dave's album");
+    const forAda = await session(ada, A);
+    const byAdmin = await notThis(forAda, kitHash, daveId);
+    assert.equal(byAdmin.status, 200, 'an admin may');
+    assert.deepEqual(((await byAdmin.json()) as { removed: { name: string } }).removed.name, 'Dave');
+    // An unlinked person's photo: any member, as with /notthis.
+    const obamaPhotos = (await (await get(`/api/photos?people=${obamaId}`, forBob)).json()) as { photos: { hash: string }[]; total: number };
+    const wrong = obamaPhotos.photos[obamaPhotos.photos.length - 1]!.hash;
+    assert.equal((await notThis(forBob, wrong, obamaId)).status, 200);
+    const after = (await (await get(`/api/photos?people=${obamaId}`, forBob)).json()) as { photos: { hash: string }[]; total: number };
+    assert.equal(after.total, obamaPhotos.total - 1);
+    assert.ok(!after.photos.some((p) => p.hash === wrong), 'out of the album');
+    assert.equal((await notThis(forBob, wrong, obamaId)).status, 404, 'the face is no longer named so');
+    // Another group's photo, through A's session: not there.
+    assert.equal((await notThis(forBob, inB, obamaId)).status, 404);
+    // Forged bodies.
+    for (const body of [{ hash: '../x', person: obamaId }, { hash: wrong }, 'not json'])
+      assert.equal(
+        (
+          await fetch(`${base}/api/notthis`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${forBob}` },
+            body: typeof body === 'string' ? body : JSON.stringify(body),
+          })
+        ).status,
+        400,
+      );
+    const audit = textOf(await e.waitFor(answerTo(e.postText(A, ada, '/audit'))));
+    assert.match(audit, /Bob/, 'the audit log names who took the photo out');
+    assert.match(audit, /Ada/);
+  });
+
   it("GIVEN the gallery's port taken WHEN another bot starts with it THEN the start fails with one clear line", async () => {
     const port = new URL(base).port;
     await assert.rejects(
@@ -252,6 +305,7 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
         await first.click();
         await page.locator('#frame .face span', { hasText: 'obama' }).waitFor({ timeout: 60_000 });
         assert.match((await page.locator('#caption').textContent()) ?? '', /obama/);
+        assert.equal(await page.locator('#corrections button', { hasText: 'Not obama?' }).count(), 1, 'a named face can be corrected from the photo');
         await page.keyboard.press('ArrowRight');
         await until(() => new URL(page.url()).searchParams.get('photo') === '1', 'the next photo opened', 30_000);
         await page.screenshot({ path: path.join(ARTEFACTS, 'gallery-photo.png') });

@@ -456,14 +456,16 @@ export class DiscordBot {
   async galleryMember(
     group: GroupId,
     userId: string,
-  ): Promise<{ readonly canSee?: (source: Readonly<Record<string, string>>) => Promise<boolean> } | undefined> {
+  ): Promise<{ readonly canSee?: (source: Readonly<Record<string, string>>) => Promise<boolean>; readonly admin: boolean } | undefined> {
     const ref = parseGroupId(group);
     if (ref?.platform !== DISCORD || !/^\d{1,20}$/.test(userId)) return undefined;
     const guild = this.discord.guilds.cache.get(ref.guildId) ?? (await this.discord.guilds.fetch(ref.guildId).catch(() => null));
     const member = await guild?.members.fetch(userId).catch(() => null);
     if (!guild || !member) return undefined;
-    if (ref.channelId !== undefined) return (await this.canView(guild.id, userId, ref.channelId, member)) ? {} : undefined;
-    return { canSee: memo((source: Readonly<Record<string, string>>) => this.canView(guild.id, userId, source.chat, member)) };
+    // The same admins as the commands': Manage Server or Administrator.
+    const admin = member.permissions.has(PermissionFlagsBits.ManageGuild) || member.permissions.has(PermissionFlagsBits.Administrator);
+    if (ref.channelId !== undefined) return (await this.canView(guild.id, userId, ref.channelId, member)) ? { admin } : undefined;
+    return { admin, canSee: memo((source: Readonly<Record<string, string>>) => this.canView(guild.id, userId, source.chat, member)) };
   }
 
   /** Whether a member may view a channel of a server (a photo with no channel is anyone's in it). */

@@ -387,14 +387,14 @@ export class TelegramBot {
    * administrator, member, or restricted but still in it). Undefined for anyone else, and for a
    * group key that is not Telegram's.
    */
-  async galleryMember(group: GroupId, userId: string): Promise<{ readonly canSee?: never } | undefined> {
+  async galleryMember(group: GroupId, userId: string): Promise<{ readonly canSee?: never; readonly admin: boolean } | undefined> {
     const ref = parseGroupId(group);
     if (ref?.platform !== TELEGRAM || !/^\d{1,20}$/.test(userId)) return undefined;
     try {
       const member = await this.telegraf.telegram.getChatMember(ref.chatId, Number(userId));
       const inside =
         member.status === 'creator' || member.status === 'administrator' || member.status === 'member' || (member.status === 'restricted' && member.is_member);
-      return inside ? {} : undefined;
+      return inside ? { admin: member.status === 'creator' || member.status === 'administrator' } : undefined;
     } catch (error) {
       // "user not found", "chat not found": not a member. Anything else is logged, and still a no.
       if (!(error instanceof TelegramError && error.code === 400)) this.options.log.warn({ err: error, group }, 'could not check a gallery member');

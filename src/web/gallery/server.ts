@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { StartupError, describeError, groupId, parseGroupId, type GroupId, type Log } from '../../core/index.ts';
+import { StartupError, describeError, groupId, memberId, parseGroupId, type GroupId, type Log } from '../../core/index.ts';
 import type { PhotoLibrary, SourceFilter } from '../../core/library/index.ts';
 import { CONTENT_TYPES, readJson } from '../http.ts';
 import type { PreviewRenderer } from './previews.ts';
@@ -37,13 +37,19 @@ const PERSON_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** What the gallery reads: the library's read model, never its changes. */
-export type GalleryLibrary = Pick<PhotoLibrary, 'people' | 'browse' | 'browsePhoto' | 'browsePreview' | 'browseOriginal'>;
+export type GalleryLibrary = Pick<PhotoLibrary, 'people' | 'browse' | 'browsePhoto' | 'browsePreview' | 'browseOriginal' | 'notThis'>;
 
 /**
  * Whether `userId` (the platform's own id) is a member of the group now, and what of it they may
  * see (Discord's channel walls); undefined when they are not a member. The adapters answer it.
  */
-export type MemberCheck = (group: GroupId, userId: string) => Promise<{ readonly canSee?: SourceFilter } | undefined>;
+export type MemberCheck = (group: GroupId, userId: string) => Promise<GalleryMember | undefined>;
+
+/** A member as the platform answers: what they may see, and whether they are one of the group's admins. */
+export interface GalleryMember {
+  readonly canSee?: SourceFilter;
+  readonly admin?: boolean;
+}
 
 export interface GalleryOptions {
   readonly library: GalleryLibrary;
@@ -80,6 +86,7 @@ interface Asked {
 interface Member extends Asked {
   readonly session: Session;
   readonly canSee: SourceFilter | undefined;
+  readonly admin: boolean;
 }
 
 /** Where the page opens, with the signed Discord link in the fragment (never sent to a server's log). */
@@ -100,10 +107,10 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
   const { library, previews, signer, log } = options;
   const now = options.now ?? Date.now;
   const files = await loadFiles();
-  const checked = new Map<string, { at: number; member: { canSee?: SourceFilter } | undefined }>();
+  const checked = new Map<string, { at: number; member: GalleryMember | undefined }>();
 
   /** Asks the platform, or within a session trusts its answer of the last minute; `fresh` always asks. */
-  const checkMember = async (group: GroupId, user: string, fresh = false): Promise<{ canSee?: SourceFilter } | undefined> => {
+  const checkMember = async (group: GroupId, user: string, fresh = false): Promise<GalleryMember | undefined> => {
     const key = `${group}\0${user}`;
     const hit = checked.get(key);
     if (!fresh && hit && now() - hit.at < MEMBER_CACHE_MS) return hit.member;
@@ -213,6 +220,26 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
       // The faces' boxes are in these pixels: the page scales them to the view it shows.
       json(res, 200, { ...photo, ...(await previews.size(original.bytes)) });
     },
+    // "Not this person" on a face of an opened photo: the chat's /notthis, with its rules (a
+    // member's linked person is theirs and the admins') and its audit entry.
+    'POST /api/notthis': async ({ req, res, session, canSee, admin }) => {
+      const body = await readJson(req, z.object({ hash: z.string().regex(HASH), person: z.string().regex(PERSON_ID) }), MAX_BODY_BYTES);
+      if (!body) return json(res, 400, { error: 'expected { hash, person }' });
+      const photo = await library.browsePhoto(session.group, body.hash, canSee);
+      const face = photo?.faces.find((f) => f.person?.id === body.person);
+      if (!photo || !face?.person) return json(res, 404, { error: 'that face is not named so on this photo any more: look again' });
+      const platform = parseGroupId(session.group)!.platform;
+      const result = await library.notThis(
+        session.group,
+        face.person.name,
+        { hash: body.hash },
+        { userId: memberId(platform, session.user), name: session.name, admin },
+      );
+      if (result.kind === 'not-allowed')
+        return json(res, 403, { error: `${result.person.name} is linked to a member: only they or an admin can take photos out of their album` });
+      if (result.kind !== 'removed') return json(res, 409, { error: 'the photo changed: look again' });
+      json(res, 200, { removed: result.person, nowFiledUnder: result.nowFiledUnder });
+    },
     'GET /api/thumb': async (asked) => preview(asked, 'thumb'),
     'GET /api/large': async (asked) => preview(asked, 'large'),
     'GET /api/original': async ({ res, url, session, canSee }) => {
@@ -273,7 +300,7 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
     if (!session) return json(res, 401, { error: 'your session has ended: open the gallery again from the chat' });
     const member = await checkMember(session.group, session.user);
     if (!member) return json(res, 403, { error: 'only members of the group can see its gallery' });
-    return answer({ req, res, url, session, canSee: member.canSee });
+    return answer({ req, res, url, session, canSee: member.canSee, admin: member.admin ?? false });
   }
 
   await new Promise<void>((resolve, reject) => {

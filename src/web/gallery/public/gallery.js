@@ -4,7 +4,7 @@
 // header; images are fetched the same way and shown from blob: URLs.
 
 const $ = (id) => document.getElementById(id);
-const state = { token: '', people: [], person: undefined, photos: [], next: 0, loading: false, open: -1, query: '' };
+const state = { token: '', people: [], person: undefined, photos: [], next: 0, loading: false, open: -1, query: '', stale: false };
 const blobs = new Map();
 
 const fragment = new URLSearchParams(location.hash.slice(1));
@@ -125,6 +125,9 @@ function route() {
     state.person = person.id;
     fillFilters(person);
     reload();
+  } else if (state.stale && photo < 0) {
+    state.stale = false;
+    reload();
   }
   if (photo >= 0) show(photo, false);
 }
@@ -228,6 +231,7 @@ async function show(index, push = true) {
   ]
     .filter(Boolean)
     .join(' · ');
+  corrections(photo, detail);
   const download = $('download');
   download.href = '#';
   download.onclick = async (event) => {
@@ -238,6 +242,42 @@ async function show(index, push = true) {
     a.download = `${photo.hash.slice(0, 12)}.${detail.ext}`;
     a.click();
   };
+}
+
+/** "Not Anna?" for each named face: the chat's /notthis, with the same rules and audit entry. */
+function corrections(photo, detail) {
+  const named = detail.faces.filter((f) => f.person);
+  $('corrections').replaceChildren(
+    ...named.map((face) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = `Not ${face.person.name}?`;
+      button.addEventListener('click', async () => {
+        button.disabled = true;
+        try {
+          const result = await api('/api/notthis', { method: 'POST', body: JSON.stringify({ hash: photo.hash, person: face.person.id }) });
+          const now = result.nowFiledUnder.map((p) => p.name).join(', ');
+          note(`Taken out of ${result.removed.name}'s album; it won't be filed there again.${now ? ` Now filed under ${now}.` : ''}`);
+          // The grid is read again when the member goes back to it.
+          if (result.removed.id === state.person) state.stale = true;
+          const fresh = await api(`/api/photo?hash=${photo.hash}`);
+          drawFaces(fresh, $('large'));
+          corrections(photo, fresh);
+        } catch (error) {
+          note(error.message);
+          button.disabled = false;
+        }
+      });
+      return button;
+    }),
+    Object.assign(document.createElement('p'), { id: 'note', role: 'status' }),
+  );
+}
+
+/** Feedback where the member acted: under the photo. */
+function note(text) {
+  const where = document.getElementById('note');
+  if (where) where.textContent = text;
 }
 
 /** The faces boxed on the large view, in the decoded photo's pixels scaled to the view. */
