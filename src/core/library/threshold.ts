@@ -1,7 +1,7 @@
 import type { Person, PhotoRecord, ReplyMode } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
 import { beginWork, endWork } from './pending.ts';
-import { THRESHOLD_RANGE, similarityDistributions } from '../matcher.ts';
+import { THRESHOLD_RANGE, scorePeople, similarityDistributions } from '../matcher.ts';
 import type { LibraryContext } from './context.ts';
 import { countChanges, photosBetween, planRefile, refileGroup } from './refile.ts';
 import type { GroupSettingsView, SetThresholdResult, ThresholdReport } from './results.ts';
@@ -41,13 +41,14 @@ export async function setThreshold(ctx: LibraryContext, group: GroupId, threshol
  */
 export async function thresholdReport(ctx: LibraryContext, group: GroupId, proposed?: number): Promise<ThresholdReport> {
   const [current, people, records] = await Promise.all([ctx.settingsOf(group), ctx.deps.gallery.list(group), ctx.deps.photos.list(group)]);
-  const { same, different } = distributionsOf(
+  const { same, different, closest } = distributionsOf(
     people.map((p) => ctx.comparableSamples(p)),
     records.map((r) => ({ ...r, faces: r.faces.filter((f) => ctx.comparable(f)) })),
   );
   const plot = await ctx.deps.renderer.similarityPlot({
     same,
     different,
+    closest,
     threshold: current.threshold,
     ...(proposed === undefined ? {} : { proposed }),
     title: 'Similarity of faces of the same person and of different people',
@@ -58,9 +59,22 @@ export async function thresholdReport(ctx: LibraryContext, group: GroupId, propo
   return { ...report, proposed: { threshold: proposed, ...countChanges(changes) } };
 }
 
-/** The group's samples and named faces, as the shared distributions take them. */
-function distributionsOf(people: readonly Person[], records: readonly PhotoRecord[]): { same: number[]; different: number[] } {
+/**
+ * The labelled groups from the people's samples alone, and each stored face's best match as the
+ * matcher scores it. A face named at the threshold is above it by construction: counting named
+ * faces as "same person" would hide every near miss and show a clean gap that is not there.
+ */
+function distributionsOf(people: readonly Person[], records: readonly PhotoRecord[]): { same: number[]; different: number[]; closest: number[] } {
   const gallery = people.map((p) => ({ id: p.id, name: p.name, samples: p.samples.map((s) => s.embedding) }));
-  const named = records.flatMap((r) => r.faces.flatMap((f) => (f.embedding && f.personId ? [{ embedding: f.embedding, personId: f.personId }] : [])));
-  return similarityDistributions(gallery, named);
+  const labelled = similarityDistributions(gallery, []);
+  const closest = records.flatMap((r) =>
+    r.faces.flatMap((f) =>
+      f.embedding
+        ? scorePeople(f.embedding, gallery)
+            .slice(0, 1)
+            .map((best) => best.similarity)
+        : [],
+    ),
+  );
+  return { ...labelled, closest };
 }
