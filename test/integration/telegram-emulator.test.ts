@@ -385,7 +385,13 @@ describe('BotApiEmulator protocol', () => {
       ],
     );
     assert.deepEqual(await h.telegram.getChatAdministrators(OTHER_GROUP_ID), []);
+    // Membership is per chat: Carl is "left" until he is in it (by posting, or set so), as Telegram says.
+    assert.equal((await h.telegram.getChatMember(GROUP_ID, h.carl.id)).status, 'left');
+    h.emulator.setMemberStatus(GROUP_ID, h.carl, 'member');
     assert.equal((await h.telegram.getChatMember(GROUP_ID, h.carl.id)).status, 'member');
+    assert.equal((await h.telegram.getChatMember(OTHER_GROUP_ID, h.carl.id)).status, 'left');
+    h.emulator.setMemberStatus(GROUP_ID, h.carl, 'kicked');
+    assert.equal((await h.telegram.getChatMember(GROUP_ID, h.carl.id)).status, 'kicked');
     assert.deepEqual(await h.telegram.getChat(GROUP_ID), { id: GROUP_ID, type: 'supergroup', title: 'Family' });
     assert.equal((await refusal(h.telegram.getChat(42))).description, 'Bad Request: chat not found');
   });
