@@ -8,6 +8,7 @@
  *   npm run bench -- album [n]    album export instead: see bench-album.ts
  *   npm run bench -- clusters     /unknown's clustering instead (scripts/bench-clusters.ts)
  *   npm run bench -- library      the library's commands at 1k, 10k, 100k photos (scripts/bench-library.ts)
+ *   npm run bench -- gallery      the group gallery's pages at 1k, 10k, 100k photos (scripts/bench-gallery.ts)
  *   npm run bench -- groups       100 groups of 10k photos on one process, PostgreSQL (scripts/bench-groups.ts)
  *   npm run bench -- scale        worker processes and fairness on PostgreSQL + Redis (scripts/bench-scale.ts)
  *   npm run bench -- profile      where the engine's time goes, per stage and model (scripts/bench-profile.ts)
@@ -27,6 +28,7 @@ import { DATASETS, GROUP, LFW, POSTS } from '../test/helpers/datasets.ts';
 import { albumBench } from './bench-album.ts';
 import { benchAlbums } from './bench-albums.ts';
 import { benchClusters } from './bench-clusters.ts';
+import { benchGallery } from './bench-gallery.ts';
 import { benchGroups } from './bench-groups.ts';
 import { benchLibrary } from './bench-library.ts';
 import { benchProfile } from './bench-profile.ts';
@@ -178,6 +180,7 @@ const parts: Record<string, () => Promise<void>> = {
   albums: async () => void process.stdout.write(await benchAlbums(chosen.slice(1))),
   clusters: () => Promise.resolve(void process.stdout.write(benchClusters())),
   library: async () => void process.stdout.write(await benchLibrary()),
+  gallery: async () => void process.stdout.write(await benchGallery()),
   groups: async () => void process.stdout.write(await benchGroups()),
   scale: async () => void process.stdout.write(await benchScale()),
   profile: async () => void process.stdout.write(await benchProfile()),
