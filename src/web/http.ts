@@ -1,4 +1,6 @@
+import { readFile, readdir } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
 import type { z } from 'zod';
 
 /** The content types of the files the pages are made of, and of the photos they show. */
@@ -35,4 +37,14 @@ export async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>, ma
   } catch {
     return undefined;
   }
+}
+
+/** A page's own files, read once by name: only these are ever served from the folder. */
+export async function loadPageFiles(dir: string): Promise<Map<string, { type: string; body: Buffer }>> {
+  const files = new Map<string, { type: string; body: Buffer }>();
+  for (const name of await readdir(dir)) {
+    const type = CONTENT_TYPES[path.extname(name)];
+    if (type) files.set(`/${name}`, { type, body: await readFile(path.join(dir, name)) });
+  }
+  return files;
 }

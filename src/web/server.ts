@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { listFolders, makeFolder } from './folders.ts';
 import { OneTimeCodes, TOKEN_HEADER, hostAllowed, newToken, presentedToken, resolveUnder, tokenCookie, tokenMatches, type PathRefusal } from './security.ts';
 import { ZIP_FOLDER, type FolderRole, type NameResult, type UiSession } from './session.ts';
 import type { Thumbnails } from './thumbnails.ts';
-import { CONTENT_TYPES, readJson } from './http.ts';
+import { CONTENT_TYPES, loadPageFiles, readJson } from './http.ts';
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 /** The page loads only its own files; nothing inline, nothing from elsewhere. */
@@ -93,7 +93,7 @@ interface Request {
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
   const token = options.token ?? newToken();
   const codes = new OneTimeCodes();
-  const files = await loadPublicFiles();
+  const files = await loadPageFiles(PUBLIC_DIR);
   const { session, thumbnails, log } = options;
   let port = 0;
 
@@ -248,16 +248,6 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
         server.closeAllConnections();
       }),
   };
-}
-
-/** The page's own files, read once: only these names are ever served from the folder. */
-async function loadPublicFiles(): Promise<Map<string, { type: string; body: Buffer }>> {
-  const files = new Map<string, { type: string; body: Buffer }>();
-  for (const name of await readdir(PUBLIC_DIR)) {
-    const type = CONTENT_TYPES[path.extname(name)];
-    if (type) files.set(`/${name}`, { type, body: await readFile(path.join(PUBLIC_DIR, name)) });
-  }
-  return files;
 }
 
 /** Server-Sent Events: the session's state now, then at every change (progress, end of a run). */

@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { StartupError, describeError, groupId, memberId, parseGroupId, type GroupId, type Log } from '../../core/index.ts';
 import type { PhotoLibrary, SourceFilter } from '../../core/library/index.ts';
-import { CONTENT_TYPES, readJson } from '../http.ts';
+import { CONTENT_TYPES, loadPageFiles, readJson } from '../http.ts';
 import type { PreviewRenderer } from './previews.ts';
 import { checkLaunchData, type Signer } from './signing.ts';
 
@@ -106,7 +104,7 @@ export function discordGalleryLink(publicUrl: string, signer: Signer, group: Gro
 export async function startGalleryServer(options: GalleryOptions): Promise<GalleryServer> {
   const { library, previews, signer, log } = options;
   const now = options.now ?? Date.now;
-  const files = await loadFiles();
+  const files = await loadPageFiles(PUBLIC_DIR);
   const checked = new Map<string, { at: number; member: GalleryMember | undefined }>();
 
   /** Asks the platform, or within a session trusts its answer of the last minute; `fresh` always asks. */
@@ -330,16 +328,6 @@ function sessionFrom(payload: Record<string, unknown>): Session | undefined {
   const { g, u, n } = payload;
   if (typeof g !== 'string' || typeof u !== 'string' || typeof n !== 'string' || !parseGroupId(g)) return undefined;
   return { group: g, user: u, name: n };
-}
-
-/** The gallery's own files, read once: only these names are ever served. */
-async function loadFiles(): Promise<Map<string, { type: string; body: Buffer }>> {
-  const files = new Map<string, { type: string; body: Buffer }>();
-  for (const name of await readdir(PUBLIC_DIR)) {
-    const type = CONTENT_TYPES[path.extname(name)];
-    if (type) files.set(`/${name}`, { type, body: await readFile(path.join(PUBLIC_DIR, name)) });
-  }
-  return files;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
