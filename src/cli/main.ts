@@ -196,11 +196,23 @@ async function serve(
     process.stderr.write(redactSecrets(`facefile: ${describeError(error)}; stopping so that the ${role} is restarted\n`));
     process.exit(1);
   };
-  const service = await start(config, log, onFatal);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  // The handlers are in place before the start, so that a stop asked for while it runs (a
+  // supervisor's SIGTERM while the API is still unreachable) is never the default kill: nothing is
+  // confirmed yet, so it ends at once with the shell's code for that signal, saying so.
+  let started = false;
+  const stopAsked = new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (started) return resolve(signal);
+      log.info({ signal }, 'stopped while starting');
+      log.flush();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
+  const service = await start(config, log, onFatal);
+  started = true;
+  const signal = await stopAsked;
   log.info({ signal }, 'stopping: finishing the photos in progress');
   await service.stop();
   log.info({}, 'stopped');

@@ -127,8 +127,10 @@ async function botChild(t: TestContext, env: Record<string, string>) {
     await rm(dir, { recursive: true, force: true });
   });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return { child, exited, stderr: () => stderr, lines: () => stderr.split('\n').filter((line) => line.startsWith('facefile:')) };
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  return { child, exited, stderr: () => stderr, stdout: () => stdout, lines: () => stderr.split('\n').filter((line) => line.startsWith('facefile:')) };
 }
 
 /** A port with nothing listening on it. */
@@ -184,6 +186,15 @@ describe('facefile bot at start-up: exit code 2 for wrong settings only; an unre
     assert.doesNotMatch(bot.stderr(), /trying again/);
   });
 
+  it('GIVEN the bot still trying to reach the API WHEN its supervisor stops it THEN it ends at once with 143, never killed by the signal', async (t) => {
+    const bot = await botChild(t, { TELEGRAM_API_ROOT: `http://127.0.0.1:${await deadPort()}`, STARTUP_RETRY_SECONDS: '600' });
+    await until(() => /trying again/.test(bot.stderr()), 'the first failed try', 60_000);
+    bot.child.kill('SIGTERM');
+    assert.equal(await bot.exited, 143, bot.stderr());
+    assert.equal(bot.child.signalCode, null);
+    assert.match(bot.stderr(), /stopped while starting/);
+  });
+
   it('GIVEN the Telegram API down at boot WHEN it comes up while the bot tries again THEN the bot starts', { skip: NO_DATASETS }, async (t) => {
     const emulator = await BotApiEmulator.start();
     t.after(() => emulator.close());
@@ -212,7 +223,9 @@ describe('facefile bot at start-up: exit code 2 for wrong settings only; an unre
       for (const socket of pairs) socket.destroy();
       proxy.close();
     });
-    await until(() => /Telegram bot started/.test(bot.stderr()), 'the bot started', 300_000);
+    // It is running (and stops gracefully) once it says so on stdout; the log's "started" comes
+    // earlier, while the rest of the start is still under way.
+    await until(() => bot.stdout().includes('facefile bot is running'), 'the bot running', 300_000);
     bot.child.kill('SIGTERM');
     assert.equal(await bot.exited, 0, bot.stderr());
   });
