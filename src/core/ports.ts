@@ -107,6 +107,12 @@ export interface PhotoStore {
    * period: one query for `/album Anna + Ben 2024`, in order of posting (then hash).
    */
   albumPhotos(group: GroupId, query: AlbumQuery): Promise<AlbumPhoto[]>;
+  /**
+   * Each person's newest photo (by posting, then hash: the first of their album as the gallery
+   * shows it), by person id, for everyone with a face named in the group: the people page's
+   * covers, in one query rather than one album each.
+   */
+  newestFiled(group: GroupId): Promise<Map<string, AlbumPhoto>>;
   /** The faces with an embedding by `embedder` that nobody was recognised in, for clustering. */
   unknownFaces(group: GroupId, embedder: string): Promise<UnknownFace[]>;
   /**

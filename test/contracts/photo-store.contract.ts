@@ -205,21 +205,12 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
 
     it('GIVEN photos of Anna, Ben and both over two years THEN albumPhotos gives those showing every one asked for, posted in the period, oldest first', async () => {
       const store = await create();
-      const at = (n: number, postedAt: string, people: (string | undefined)[], source?: Record<string, string>): PhotoRecord => ({
-        ...withFaces(
-          n,
-          people.map(() => blend(0.9)),
-          people,
-        ),
-        postedAt,
-        ...(source ? { source } : {}),
-      });
-      await store.save('g', at(90, '2024-05-01T10:00:00.000Z', ['anna', 'ben'], { channel: 'c1' }));
-      await store.save('g', at(91, '2023-12-31T23:59:59.999Z', ['ben', 'anna', 'anna']));
-      await store.save('g', at(92, '2024-01-01T00:00:00.000Z', ['anna', undefined]));
-      await store.save('g', at(93, '2025-01-01T00:00:00.000Z', ['anna', 'ben']));
-      await store.save('g', at(94, '2024-03-01T00:00:00.000Z', ['ben']));
-      await store.save('other', at(95, '2024-03-01T00:00:00.000Z', ['anna', 'ben']));
+      await store.save('g', postedWith(90, '2024-05-01T10:00:00.000Z', ['anna', 'ben'], { channel: 'c1' }));
+      await store.save('g', postedWith(91, '2023-12-31T23:59:59.999Z', ['ben', 'anna', 'anna']));
+      await store.save('g', postedWith(92, '2024-01-01T00:00:00.000Z', ['anna', undefined]));
+      await store.save('g', postedWith(93, '2025-01-01T00:00:00.000Z', ['anna', 'ben']));
+      await store.save('g', postedWith(94, '2024-03-01T00:00:00.000Z', ['ben']));
+      await store.save('other', postedWith(95, '2024-03-01T00:00:00.000Z', ['anna', 'ben']));
       const hashes = async (query: Parameters<PhotoStore['albumPhotos']>[1], group = 'g') => (await store.albumPhotos(group, query)).map((p) => p.hash);
       assert.deepEqual(await hashes({ people: ['anna'] }), [hash(91), hash(92), hash(90), hash(93)]);
       assert.deepEqual(await hashes({ people: ['anna', 'ben'] }), [hash(91), hash(90), hash(93)], 'both on each; a person twice on one counts once');
@@ -242,6 +233,30 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.equal(bare !== undefined && 'source' in bare, false, 'no source: absent, not undefined');
       await store.assign('g', [{ photoHash: hash(90), faceIndex: 1 }]);
       assert.deepEqual(await hashes({ people: ['anna', 'ben'], ...y2024 }), [], 'a face named anew is seen at once');
+    });
+
+    it("GIVEN albums over two years THEN newestFiled gives each person's newest photo, a tie settled by hash as an album orders it", async () => {
+      const store = await create();
+      await store.save('g', postedWith(90, '2024-05-01T10:00:00.000Z', ['anna', 'ben'], { channel: 'c1' }));
+      await store.save('g', postedWith(91, '2025-01-01T00:00:00.000Z', ['ben', 'anna', 'anna']));
+      await store.save('g', postedWith(92, '2025-01-01T00:00:00.000Z', ['anna', undefined]));
+      await store.save('g', postedWith(93, '2023-01-01T00:00:00.000Z', ['cleo']));
+      await store.save('g', postedWith(94, '2026-01-01T00:00:00.000Z', [undefined]));
+      await store.save('other', postedWith(95, '2027-03-01T00:00:00.000Z', ['anna']));
+      const newest = await store.newestFiled('g');
+      const last = async (id: string) => (await store.albumPhotos('g', { people: [id] })).at(-1);
+      assert.deepEqual(Object.fromEntries([...newest].map(([id, photo]) => [id, photo.hash])), {
+        anna: hash(92) > hash(91) ? hash(92) : hash(91),
+        ben: hash(91),
+        cleo: hash(93),
+      });
+      for (const id of ['anna', 'ben', 'cleo']) assert.deepStrictEqual({ ...newest.get(id) }, { ...(await last(id)) }, `${id}: the album's last`);
+      await store.assign('g', [{ photoHash: hash(91), faceIndex: 0 }]);
+      assert.deepStrictEqual(
+        { ...(await store.newestFiled('g')).get('ben') },
+        { hash: hash(90), postedAt: '2024-05-01T10:00:00.000Z', source: { channel: 'c1' } },
+      );
+      assert.equal((await store.newestFiled('tg:never')).size, 0);
     });
 
     it('GIVEN faces named anew THEN get and near say so, the other faces and records are unchanged, and a photo that is gone is skipped', async () => {
@@ -354,6 +369,19 @@ function axis(d: number): Float32Array {
 }
 
 /** A unit vector whose similarity to axis(1) is `s`, and 0 to axis(0). */
+/** Photo `n`, posted at `postedAt`, with a face filed as each of `people` (undefined: unknown). */
+function postedWith(n: number, postedAt: string, people: (string | undefined)[], source?: Record<string, string>): PhotoRecord {
+  return {
+    ...withFaces(
+      n,
+      people.map(() => blend(0.9)),
+      people,
+    ),
+    postedAt,
+    ...(source ? { source } : {}),
+  };
+}
+
 function blend(s: number): Float32Array {
   const v = new Float32Array(128);
   v[1] = s;

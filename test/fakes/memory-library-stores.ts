@@ -140,6 +140,16 @@ export class MemoryPhotoStore implements PhotoStore {
     return Promise.resolve(found.map((r) => ({ hash: r.hash, postedAt: r.postedAt, ...(r.source ? { source: { ...r.source } } : {}) })));
   }
 
+  async newestFiled(group: GroupId): Promise<Map<string, AlbumPhoto>> {
+    const newest = new Map<string, AlbumPhoto>();
+    for (const r of this.photos.peek(group)?.values() ?? [])
+      for (const id of new Set(r.faces.flatMap((f) => (f.personId !== undefined ? [f.personId] : [])))) {
+        const [last] = await this.albumPhotos(group, { people: [id] }).then((album) => album.reverse());
+        if (last) newest.set(id, last);
+      }
+    return newest;
+  }
+
   unknownFaces(group: GroupId, embedder: string): Promise<UnknownFace[]> {
     return Promise.resolve(
       [...(this.photos.peek(group)?.values() ?? [])].flatMap((r) =>

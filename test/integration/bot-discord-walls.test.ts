@@ -247,8 +247,9 @@ describe('Discord: the channels a member cannot see stay closed to them', { skip
       return { link, get: (url: string) => fetch(`${base}${url}`, { headers: { authorization: `Bearer ${token}` } }) };
     };
     const forBob = await open(bob);
-    const people = (await (await forBob.get('/api/people')).json()) as { people: { id: string; name: string }[] };
+    const people = (await (await forBob.get('/api/people')).json()) as { people: { id: string; name: string; cover?: string }[] };
     const obama = people.people.find((p) => p.name === 'Obama')!;
+    assert.ok(obama.cover !== undefined && [...posted.general].includes(obama.cover), "Obama's cover, for Bob, is a photo he may see");
     assert.ok(!people.people.some((p) => p.name === 'Elton'), 'Elton, enrolled in #staff, is not shown to Bob');
     const seen = (await (await forBob.get(`/api/photos?people=${obama.id}&limit=60`)).json()) as { photos: { hash: string }[]; total: number };
     const hashes = new Set(seen.photos.map((p) => p.hash));
@@ -261,6 +262,8 @@ describe('Discord: the channels a member cannot see stay closed to them', { skip
     const forAda = await open(ada);
     const all = (await (await forAda.get(`/api/photos?people=${obama.id}&limit=60`)).json()) as { photos: { hash: string }[] };
     const adaSees = new Set(all.photos.map((p) => p.hash));
+    const forAdaPeople = (await (await forAda.get('/api/people')).json()) as { people: { name: string; cover?: string }[] };
+    assert.equal(forAdaPeople.people.find((p) => p.name === 'Obama')?.cover, all.photos[0]?.hash, "a cover is the first photo of the person's page");
     for (const hash of [...posted.general, ...posted.staff]) assert.ok(adaSees.has(hash), 'Ada sees both channels');
     // A link is not a session, nor is it Telegram launch data.
     assert.equal((await fetch(`${base}/api/people`, { headers: { authorization: `Bearer ${forBob.link}` } })).status, 401);

@@ -1,5 +1,6 @@
 import type { Box } from '../faces.ts';
 import type { GroupId } from '../group-id.ts';
+import type { PhotoRecord } from '../records.ts';
 import type { LibraryContext } from './context.ts';
 import { photoRef } from './context.ts';
 import type { SourceFilter } from './results.ts';
@@ -63,12 +64,15 @@ export async function browse(
   return { photos, total: hashes.length };
 }
 
-/** One photo of the group with its named faces, or undefined when there is none the asker may see. */
-export async function browsePhoto(ctx: LibraryContext, group: GroupId, hash: string, canSee?: SourceFilter): Promise<BrowsedPhotoDetail | undefined> {
+/** The record of a photo of the group the asker may see, or undefined: one read. */
+async function visibleRecord(ctx: LibraryContext, group: GroupId, hash: string, canSee: SourceFilter | undefined): Promise<PhotoRecord | undefined> {
   const record = await ctx.deps.photos.get(group, hash);
   if (!record) return undefined;
   if (canSee && record.source !== undefined && !(await canSee(record.source))) return undefined;
-  const names = new Map((await ctx.deps.gallery.list(group)).map((p) => [p.id, p.name]));
+  return record;
+}
+
+function detailOf(record: PhotoRecord, names: ReadonlyMap<string, string>): BrowsedPhotoDetail {
   return {
     hash: record.hash,
     ext: record.ext,
@@ -82,6 +86,29 @@ export async function browsePhoto(ctx: LibraryContext, group: GroupId, hash: str
   };
 }
 
+async function namesOf(ctx: LibraryContext, group: GroupId): Promise<Map<string, string>> {
+  return new Map((await ctx.deps.gallery.list(group)).map((p) => [p.id, p.name]));
+}
+
+/** One photo of the group with its named faces, or undefined when there is none the asker may see. */
+export async function browsePhoto(ctx: LibraryContext, group: GroupId, hash: string, canSee?: SourceFilter): Promise<BrowsedPhotoDetail | undefined> {
+  const record = await visibleRecord(ctx, group, hash, canSee);
+  return record && detailOf(record, await namesOf(ctx, group));
+}
+
+/** An opened photo: its named faces and its stored original, from one read of its record. */
+export async function browseOpened(
+  ctx: LibraryContext,
+  group: GroupId,
+  hash: string,
+  canSee?: SourceFilter,
+): Promise<{ photo: BrowsedPhotoDetail; original: Buffer } | undefined> {
+  const record = await visibleRecord(ctx, group, hash, canSee);
+  if (!record) return undefined;
+  const [names, original] = await Promise.all([namesOf(ctx, group), ctx.deps.albums.readOriginal(group, photoRef(record))]);
+  return { photo: detailOf(record, names), original };
+}
+
 /** The stored original of a photo the asker may see, or undefined. */
 export async function browseOriginal(
   ctx: LibraryContext,
@@ -89,19 +116,24 @@ export async function browseOriginal(
   hash: string,
   canSee?: SourceFilter,
 ): Promise<{ bytes: Buffer; ext: string } | undefined> {
-  const record = await ctx.deps.photos.get(group, hash);
-  if (!record) return undefined;
-  if (canSee && record.source !== undefined && !(await canSee(record.source))) return undefined;
-  return { bytes: await ctx.deps.albums.readOriginal(group, photoRef(record)), ext: record.ext };
+  const record = await visibleRecord(ctx, group, hash, canSee);
+  return record && { bytes: await ctx.deps.albums.readOriginal(group, photoRef(record)), ext: record.ext };
+}
+
+/** A face as a preview needs it: where it is, and whose it is (a person id) when it was filed. */
+export interface PreviewFace {
+  readonly box: Box;
+  readonly personId?: string;
 }
 
 /** Makes a preview from a photo's original and its faces (the web layer's renderer). */
-export type PreviewMaker = (original: Buffer, photo: BrowsedPhotoDetail) => Promise<Uint8Array | undefined>;
+export type PreviewMaker = (original: Buffer, faces: readonly PreviewFace[]) => Promise<Uint8Array | undefined>;
 
 /**
  * A preview of a photo the asker may see (`key` names which: a thumbnail, one centred on a face),
  * made once from the original by `make` and kept beside it; undefined when there is no such photo
- * or it cannot be rendered. Forgetting a face or the photo deletes its previews.
+ * or it cannot be rendered. Forgetting a face or the photo deletes its previews. A kept preview
+ * costs one read of the record (for the walls) and the file: no names, no original.
  */
 export async function browsePreview(
   ctx: LibraryContext,
@@ -111,11 +143,33 @@ export async function browsePreview(
   make: PreviewMaker,
   canSee?: SourceFilter,
 ): Promise<Uint8Array | undefined> {
-  const photo = await browsePhoto(ctx, group, hash, canSee);
-  if (!photo) return undefined;
+  const record = await visibleRecord(ctx, group, hash, canSee);
+  if (!record) return undefined;
   const kept = await ctx.deps.albums.readPreview(group, hash, key);
   if (kept) return kept;
-  const made = await make(await ctx.deps.albums.readOriginal(group, photoRef({ ...photo, hash })), photo);
+  const faces = record.faces.map((face) => ({ box: face.box, ...(face.personId !== undefined ? { personId: face.personId } : {}) }));
+  const made = await make(await ctx.deps.albums.readOriginal(group, photoRef(record)), faces);
   if (made) await ctx.deps.albums.storePreview(group, hash, key, made);
   return made;
+}
+
+/**
+ * Each person's cover, by id: the newest photo of their album the asker may see. One query for
+ * everyone's newest; only a person whose newest is behind a wall the asker cannot pass costs an
+ * album read.
+ */
+export async function covers(ctx: LibraryContext, group: GroupId, people: readonly string[], canSee?: SourceFilter): Promise<Map<string, string>> {
+  const newest = await ctx.deps.photos.newestFiled(group);
+  const found = new Map<string, string>();
+  for (const id of people) {
+    const photo = newest.get(id);
+    if (!photo) continue;
+    if (!canSee || photo.source === undefined || (await canSee(photo.source))) {
+      found.set(id, photo.hash);
+      continue;
+    }
+    const [first] = (await browse(ctx, group, { people: [id] }, { offset: 0, limit: 1 }, canSee)).photos;
+    if (first) found.set(id, first.hash);
+  }
+  return found;
 }

@@ -10,4 +10,4 @@ export { albumsOf } from './consistency.ts';
 export type * from './results.ts';
 export { cleanPersonName, confusableNames, nameSkeleton, sameName, MAX_NAME_LENGTH, type NameRefusal } from './names.ts';
 export { AUDIT_ENTRIES_KEPT, FORGOTTEN, scrubEntry } from './audit.ts';
-export type { BrowseQuery, BrowsePage, BrowsedPhoto, BrowsedPhotoDetail, PreviewMaker } from './browse.ts';
+export type { BrowseQuery, BrowsePage, BrowsedPhoto, BrowsedPhotoDetail, PreviewFace, PreviewMaker } from './browse.ts';

@@ -106,6 +106,16 @@ export class PhotoLibrary {
     return browsing.browsePreview(this.ctx, group, hash, key, make, canSee);
   }
 
+  /** An opened photo: its named faces and its original, from one read, if the asker may see it. */
+  browseOpened(group: GroupId, hash: string, canSee?: SourceFilter): Promise<{ photo: browsing.BrowsedPhotoDetail; original: Buffer } | undefined> {
+    return browsing.browseOpened(this.ctx, group, hash, canSee);
+  }
+
+  /** Each person's cover: the newest photo of their album the asker may see, by person id. */
+  covers(group: GroupId, people: readonly string[], canSee?: SourceFilter): Promise<Map<string, string>> {
+    return browsing.covers(this.ctx, group, people, canSee);
+  }
+
   /** A photo's stored original, if the asker may see it. */
   browseOriginal(group: GroupId, hash: string, canSee?: SourceFilter): Promise<{ bytes: Buffer; ext: string } | undefined> {
     return browsing.browseOriginal(this.ctx, group, hash, canSee);

@@ -333,6 +333,33 @@ export class SqlPhotoStore implements PhotoStore {
     });
   }
 
+  newestFiled(group: GroupId): Promise<Map<string, AlbumPhoto>> {
+    return storageCall('photos.newestFiled', 'the albums could not be read', async () => {
+      // Each person's latest posting time over the (person, photo) index, then the photos posted
+      // at it; a tie is settled here, by hash, as an album orders them.
+      const filed = () =>
+        this.db
+          .selectFrom('faces')
+          .innerJoin('photos', (join) => join.onRef('photos.group_id', '=', 'faces.group_id').onRef('photos.hash', '=', 'faces.photo_hash'))
+          .where('faces.group_id', '=', group)
+          .where('faces.person_id', 'is not', null);
+      const latest = filed()
+        .select((eb) => ['faces.person_id as person', eb.fn.max('photos.posted_at').as('at')])
+        .groupBy('faces.person_id');
+      const rows = await filed()
+        .innerJoin(latest.as('latest'), (join) => join.onRef('latest.person', '=', 'faces.person_id').onRef('latest.at', '=', 'photos.posted_at'))
+        .select(['faces.person_id', 'photos.hash', 'photos.posted_at', 'photos.source'])
+        .execute();
+      const newest = new Map<string, AlbumPhoto>();
+      for (const r of rows) {
+        const kept = newest.get(r.person_id!);
+        if (kept && kept.hash >= r.hash) continue;
+        newest.set(r.person_id!, { hash: r.hash, postedAt: r.posted_at, ...(r.source !== null ? { source: parseSource(r.source) } : {}) });
+      }
+      return newest;
+    });
+  }
+
   unknownFaces(group: GroupId, embedder: string): Promise<UnknownFace[]> {
     return storageCall('photos.unknownFaces', 'the unknown faces could not be read', async () => {
       const rows = await this.db

@@ -35,7 +35,10 @@ const PERSON_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** What the gallery reads: the library's read model, never its changes. */
-export type GalleryLibrary = Pick<PhotoLibrary, 'people' | 'browse' | 'browsePhoto' | 'browsePreview' | 'browseOriginal' | 'notThis'>;
+export type GalleryLibrary = Pick<
+  PhotoLibrary,
+  'people' | 'covers' | 'browse' | 'browsePhoto' | 'browseOpened' | 'browsePreview' | 'browseOriginal' | 'notThis'
+>;
 
 /**
  * Whether `userId` (the platform's own id) is a member of the group now, and what of it they may
@@ -175,15 +178,16 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
       json(res, 200, issue(session));
     },
     'GET /api/people': async ({ res, session, canSee }) => {
-      const people = await library.people(session.group, canSee);
-      const shown = await Promise.all(
-        people
-          .filter((p) => p.photos > 0)
-          .map(async (p) => {
-            const cover = (await library.browse(session.group, { people: [p.id] }, { offset: 0, limit: 1 }, canSee)).photos[0];
-            return { id: p.id, name: p.name, photos: p.photos, ...(cover ? { cover: cover.hash } : {}) };
-          }),
+      const people = (await library.people(session.group, canSee)).filter((p) => p.photos > 0);
+      const covers = await library.covers(
+        session.group,
+        people.map((p) => p.id),
+        canSee,
       );
+      const shown = people.map((p) => {
+        const cover = covers.get(p.id);
+        return { id: p.id, name: p.name, photos: p.photos, ...(cover ? { cover } : {}) };
+      });
       json(res, 200, { me: session.name, people: shown });
     },
     'GET /api/photos': async ({ res, url, session, canSee }) => {
@@ -212,11 +216,10 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
     'GET /api/photo': async ({ res, url, session, canSee }) => {
       const hash = url.searchParams.get('hash') ?? '';
       if (!HASH.test(hash)) return json(res, 400, { error: 'hash= a photo hash' });
-      const photo = await library.browsePhoto(session.group, hash, canSee);
-      const original = photo && (await library.browseOriginal(session.group, hash, canSee));
-      if (!photo || !original) return json(res, 404, { error: 'no such photo' });
+      const opened = await library.browseOpened(session.group, hash, canSee);
+      if (!opened) return json(res, 404, { error: 'no such photo' });
       // The faces' boxes are in these pixels: the page scales them to the view it shows.
-      json(res, 200, { ...photo, ...(await previews.size(original.bytes)) });
+      json(res, 200, { ...opened.photo, ...(await previews.size(opened.original)) });
     },
     // "Not this person" on a face of an opened photo: the chat's /notthis, with its rules (a
     // member's linked person is theirs and the admins') and its audit entry.
@@ -262,7 +265,7 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
       session.group,
       hash,
       key,
-      (original, photo) => previews.render(original, photo, kind, person ?? undefined),
+      (original, faces) => previews.render(original, faces, kind, person ?? undefined),
       canSee,
     );
     if (!bytes) return json(res, 404, { error: 'no such photo' });
