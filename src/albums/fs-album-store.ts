@@ -7,6 +7,7 @@ import { placeAt, syncPath, temporaryBeside } from '../files/index.ts';
 import { groupFolderName, groupFromFolderName, isHashedGroupFolder, safeFolderName } from './safe-name.ts';
 import type { EntryEstimate, PartEntry, PartStage } from './zip-parts.ts';
 import { estimateEntryBytes, zipParts } from './zip-parts.ts';
+import { streamZip, type ZipBatch } from './zip.ts';
 import { errorCode, isFile } from './fs.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -16,6 +17,8 @@ const ENTRY_NAME = /^(\d{4})-(\d{2})-(\d{2})_(\d{2})(\d{2})(\d{2})_([0-9a-f]{8})
 const TEMPORARY_SUFFIX = '.partial';
 /** Beside a group folder whose name ends in a hash: the group id it cannot be decoded back to. */
 const GROUP_ID_FILE = 'group-id';
+/** Photos staged at a time by a streamed zip: a bounded number of tagged copies on disk. */
+const STREAM_BATCH = 20;
 
 /** `<date>_<hash8>.<ext>`, the date in UTC as `YYYY-MM-DD_HHMMSS`, so that names sort by date. */
 export function albumEntryName(photo: PhotoRef): string {
@@ -283,11 +286,7 @@ export class FsAlbumStore implements AlbumStore {
   async export(group: GroupId, folder: string, title: string, maxPartBytes: number, entries?: readonly AlbumEntry[], tags?: TagsOf): Promise<AlbumExport> {
     const album = this.albumPath(this.paths(group), folder); // validates group and folder before anything is written
     if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= 0) throw new RangeError(`maxPartBytes must be a positive integer, not ${maxPartBytes}`);
-    // Paths handed back must be this album's own entries: nothing else may end up in a zip.
-    for (const entry of entries ?? []) {
-      if (!ENTRY_NAME.test(entry.name) || entry.path !== path.join(album, entry.name))
-        throw new RangeError(`not an entry of album ${folder}: ${JSON.stringify(entry.path)}`);
-    }
+    this.checkEntries(album, folder, entries ?? []);
     const name = safeFolderName(title, 'album');
     const fileName = (index: number, count: number): string => (count === 1 ? `${name}.zip` : `${name} (part ${index} of ${count}).zip`);
     return this.run('export', group, async () => {
@@ -312,6 +311,47 @@ export class FsAlbumStore implements AlbumStore {
         dispose: () => rm(dir, { recursive: true, force: true }),
       };
     });
+  }
+
+  /**
+   * Streams one zip of `entries` to `out`, staged 20 at a time (tagged copies in a folder of its
+   * own under `<dataDir>/tmp/`, removed as each batch is zipped and at the end, and by
+   * `clearExports` after a crash), so a download of thousands of photos starts at once and never
+   * holds more than a batch of copies.
+   */
+  async streamZip(
+    group: GroupId,
+    folder: string,
+    entries: readonly AlbumEntry[],
+    out: NodeJS.WritableStream,
+    tags?: TagsOf,
+  ): Promise<{ readonly photos: number; readonly skipped: readonly AlbumEntry[] }> {
+    const album = this.albumPath(this.paths(group), folder);
+    this.checkEntries(album, folder, entries);
+    await mkdir(this.tmpDir, { recursive: true });
+    const dir = await mkdtemp(path.join(this.tmpDir, 'export-'));
+    const stage = this.tagger && tags ? tagCopies(this.tagger, tags, dir) : undefined;
+    const skipped: AlbumEntry[] = [];
+    async function* batches(): AsyncGenerator<ZipBatch> {
+      for (let i = 0; i < entries.length; i += STREAM_BATCH) {
+        const present: (AlbumEntry & PartEntry)[] = [];
+        for (const entry of entries.slice(i, i + STREAM_BATCH)) {
+          // Taken out of the album since the snapshot (forgotten, "not this"): rightly left out.
+          if (!(await isFile(entry.path))) skipped.push(entry);
+          else {
+            const date = dateOfEntryName(entry.name);
+            present.push({ ...entry, source: entry.path, ...(date ? { date } : {}) });
+          }
+        }
+        yield stage ? await stage(present) : { files: present, done: () => Promise.resolve() };
+      }
+    }
+    try {
+      const { files } = await streamZip(batches(), out);
+      return { photos: files, skipped };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** Bytes of the originals plus album files that are not links to them, each file counted once. */
@@ -471,6 +511,14 @@ export class FsAlbumStore implements AlbumStore {
   private previewPath(paths: GroupPaths, hash: string, key: string): string {
     if (!/^[a-z0-9-]{1,80}$/.test(key)) throw new RangeError(`not a preview key: ${JSON.stringify(key.slice(0, 100))}`);
     return path.join(this.previewsPath(paths, hash), `${key}.webp`);
+  }
+
+  /** Paths handed back must be this album's own entries: nothing else may end up in a zip. */
+  private checkEntries(album: string, folder: string, entries: readonly AlbumEntry[]): void {
+    for (const entry of entries) {
+      if (!ENTRY_NAME.test(entry.name) || entry.path !== path.join(album, entry.name))
+        throw new RangeError(`not an entry of album ${folder}: ${JSON.stringify(entry.path)}`);
+    }
   }
 
   private albumPath(paths: GroupPaths, folder: string): string {

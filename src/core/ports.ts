@@ -300,6 +300,19 @@ export interface AlbumStore {
    * are never written to. Resolves once planned; see `AlbumExport`.
    */
   export(group: GroupId, folder: string, title: string, maxPartBytes: number, entries?: readonly AlbumEntry[], tags?: TagsOf): Promise<AlbumExport>;
+  /**
+   * One zip of `entries` (some of what `list` gave for this album), in their order, streamed to
+   * `out` as it is made (a download), with `tags` in copies as `export` writes them. An entry whose
+   * file is gone by the time it is reached is left out and listed. Ends `out`; rejects when `out`
+   * fails or closes first, leaving nothing behind.
+   */
+  streamZip(
+    group: GroupId,
+    folder: string,
+    entries: readonly AlbumEntry[],
+    out: NodeJS.WritableStream,
+    tags?: TagsOf,
+  ): Promise<{ readonly photos: number; readonly skipped: readonly AlbumEntry[] }>;
   /** Bytes used by the group's originals and album copies that are not links. */
   diskUsage(group: GroupId): Promise<number>;
   /**

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { AlbumExport, AlbumStore, PhotoRecord, PhotoRef, RepairReport, ZipPart } from '../../src/core/index.ts';
 import { POSTS, NO_DATASETS } from '../helpers/datasets.ts';
 import { readZipBytes } from '../helpers/zip.ts';
@@ -74,6 +75,31 @@ async function collect(fixture: AlbumStoreFixture, result: AlbumExport): Promise
   }
   assert.deepEqual(await fixture.exports(), [], 'the last part is deleted when the iteration ends');
   return sent;
+}
+
+/** A download as a server sees it: takes the bytes; with `closeAfter`, the client goes away once that many came. */
+class Collect extends Writable {
+  private readonly chunks: Buffer[] = [];
+  private received = 0;
+
+  constructor(private readonly closeAfter = Infinity) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.chunks.push(chunk);
+    this.received += chunk.length;
+    if (this.received > this.closeAfter) {
+      callback();
+      this.destroy();
+      return;
+    }
+    callback();
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
 }
 
 /** What every `AlbumStore` must do. `create` gives a new, empty store each time. */
@@ -292,6 +318,46 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
         } finally {
           await result.dispose();
         }
+      });
+
+      it('GIVEN entries of the album streamed THEN one whole zip of them, in their order, byte for byte; one unlinked since is left out and listed', async () => {
+        const fixture = await create();
+        const { store } = fixture;
+        const photos = Array.from({ length: 45 }, (_, i) => fake(`2024-02-${String((i % 28) + 1).padStart(2, '0')}T0${i % 10}:00:00Z`, 3000));
+        await stored(store, A, ...photos);
+        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        const entries = (await store.list(A, 'Anna')).reverse();
+        const gone = entries[30]!;
+        await store.unlink(A, 'Anna', photos.find((p) => p.ref.hash.startsWith(gone.hash.slice(0, 8)))!.ref);
+        const out = new Collect();
+        const result = await store.streamZip(A, 'Anna', entries, out);
+        assert.equal(result.photos, 44);
+        assert.deepEqual(
+          result.skipped.map((e) => e.name),
+          [gone.name],
+        );
+        const zipped = await readZipBytes(out.bytes());
+        assert.deepEqual(
+          zipped.map((e) => e.name),
+          entries.filter((e) => e !== gone).map((e) => e.name),
+        );
+        for (const e of zipped) {
+          assert.equal(e.method, 0);
+          assert.deepEqual(e.bytes, photos.find((p) => p.ref.hash.startsWith(e.name.slice(18, 26)))!.bytes);
+        }
+        assert.deepEqual(await fixture.exports(), [], 'nothing left behind');
+        await assert.rejects(store.streamZip(A, 'Anna', [{ ...entries[0]!, path: `${entries[0]!.path}/../../Ben/x.jpg` }], new Collect()), RangeError);
+      });
+
+      it('GIVEN a download closed in the middle THEN streamZip rejects and leaves nothing behind', async () => {
+        const fixture = await create();
+        const { store } = fixture;
+        const photos = Array.from({ length: 60 }, (_, i) => fake(`2024-03-01T00:${String(i).padStart(2, '0')}:00Z`, 20_000));
+        await stored(store, A, ...photos);
+        for (const p of photos) await store.link(A, 'Anna', p.ref);
+        const out = new Collect(50_000);
+        await assert.rejects(store.streamZip(A, 'Anna', await store.list(A, 'Anna'), out));
+        assert.deepEqual(await fixture.exports(), []);
       });
 
       it("GIVEN entries that are not this album's THEN export rejects with RangeError", async () => {

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { AlbumEntry, AlbumExport, AlbumStore, GroupId, PhotoRecord, PhotoRef, RepairReport, ZipPart } from '../../src/core/index.ts';
 import { StorageError } from '../../src/core/index.ts';
 // Not from src/albums/index.ts: that loads archiver, which the fake does not need.
@@ -136,6 +138,28 @@ export class MemoryAlbumStore implements AlbumStore {
 
   export(group: GroupId, folder: string, title: string, maxPartBytes: number, entries?: readonly AlbumEntry[]): Promise<AlbumExport> {
     return settle(() => this.exportNow(group, folder, title, maxPartBytes, entries));
+  }
+
+  async streamZip(
+    group: GroupId,
+    folder: string,
+    entries: readonly AlbumEntry[],
+    out: NodeJS.WritableStream,
+  ): Promise<{ readonly photos: number; readonly skipped: readonly AlbumEntry[] }> {
+    checkFolder(folder);
+    groupFolderName(group);
+    const prefix = `memory:/groups/${groupFolderName(group)}/albums/${folder}/`;
+    for (const entry of entries) if (entry.path !== prefix + entry.name) throw new RangeError(`not an entry of album ${folder}: ${JSON.stringify(entry.path)}`);
+    const skipped: AlbumEntry[] = [];
+    const files = entries.flatMap((entry) => {
+      const bytes = this.album(group, folder)?.get(entry.name);
+      if (!bytes) skipped.push(entry);
+      return bytes ? [{ name: entry.name, bytes }] : [];
+    });
+    // In 16 KB chunks, as a file is read: a download closed part way stops it part way.
+    const zip = storedZip(files);
+    await pipeline(Readable.from(Array.from({ length: Math.ceil(zip.length / 16_384) }, (_, i) => zip.subarray(i * 16_384, (i + 1) * 16_384))), out);
+    return { photos: files.length, skipped };
   }
 
   /** The export zips that exist now, by path: what `FsAlbumStore` would have under `tmp/`. */

@@ -244,7 +244,8 @@ describe('Discord: the channels a member cannot see stay closed to them', { skip
       const session = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ link }) });
       assert.equal(session.status, 200);
       const token = ((await session.json()) as { token: string }).token;
-      return { link, get: (url: string) => fetch(`${base}${url}`, { headers: { authorization: `Bearer ${token}` } }) };
+      const headers = { authorization: `Bearer ${token}` };
+      return { link, headers, get: (url: string) => fetch(`${base}${url}`, { headers }) };
     };
     const forBob = await open(bob);
     const people = (await (await forBob.get('/api/people')).json()) as { people: { id: string; name: string; cover?: string }[] };
@@ -259,6 +260,13 @@ describe('Discord: the channels a member cannot see stay closed to them', { skip
       for (const url of [`/api/photo?hash=${hash}`, `/api/thumb?hash=${hash}`, `/api/large?hash=${hash}`, `/api/original?hash=${hash}`])
         assert.equal((await forBob.get(url)).status, 404, url);
     }
+    // The same page as a zip: his photos only, none from behind a wall.
+    const ticket = (await (await fetch(`${base}/api/download?people=${obama.id}`, { method: 'POST', headers: forBob.headers })).json()) as {
+      url: string;
+    };
+    const zipped = new Set((await readZipBytes(Buffer.from(await (await fetch(`${base}${ticket.url}`)).arrayBuffer()))).map((e) => originalHash8(e.name)));
+    assert.deepEqual(zipped, new Set([...hashes].map((hash) => hash.slice(0, 8))), "Bob's zip is his page");
+    for (const hash of [...posted.staff, ...posted.thread]) assert.ok(!zipped.has(hash.slice(0, 8)), 'a photo behind a wall is in his zip');
     const forAda = await open(ada);
     const all = (await (await forAda.get(`/api/photos?people=${obama.id}&limit=60`)).json()) as { photos: { hash: string }[] };
     const adaSees = new Set(all.photos.map((p) => p.hash));

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sign } from '@telegram-apps/init-data-node';
 import sharp from 'sharp';
@@ -10,6 +10,8 @@ import { ARTEFACTS, NO_CHROMIUM, launchChromium } from '../helpers/browser.ts';
 import { answerTo, startTelegram, textOf, type TelegramHarness } from '../helpers/telegram.ts';
 import type { User } from '@telegraf/types';
 import { until } from '../helpers/until.ts';
+import { originalHash8, readZip } from '../helpers/zip.ts';
+import { NO_EXIV2, readWithExiv2 } from '../helpers/exiv2.ts';
 
 const A = -4001;
 
@@ -131,6 +133,48 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
     const detail = (await (await get(`/api/photo?hash=${hash}`, token)).json()) as { faces: { person?: { name: string } }[]; width: number };
     assert.deepEqual(detail.faces.flatMap((f) => f.person?.name ?? []).sort(), ['biden', 'obama']);
     assert.ok(detail.width > 0);
+  });
+
+  it('GIVEN "with" and a year on a person\'s page WHEN a member downloads it THEN one streamed zip of exactly those photos, each with its names in XMP; the ticket is for that member and that filter', async () => {
+    const token = await session(bob, A);
+    const people = (await (await get('/api/people', token)).json()) as { people: { id: string; name: string }[] };
+    const obama = people.people.find((p) => p.name === 'obama')!;
+    const biden = people.people.find((p) => p.name === 'biden')!;
+    const year = new Date().getUTCFullYear();
+    const filter = `people=${obama.id},${biden.id}&from=${year}-01-01&to=${year}-12-31`;
+    const page = (await (await get(`/api/photos?${filter}`, token)).json()) as { photos: { hash: string }[] };
+    assert.equal(page.photos.length, 2);
+    const asked = await fetch(`${base}/api/download?${filter}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(asked.status, 200);
+    const { url } = (await asked.json()) as { url: string };
+    const zip = await fetch(`${base}${url}`);
+    assert.equal(zip.status, 200);
+    assert.equal(zip.headers.get('content-type'), 'application/zip');
+    assert.match(zip.headers.get('content-disposition') ?? '', new RegExp(`attachment; filename="obama \\+ biden, ${year}\\.zip"`));
+    const file = path.join(h.dir, 'gallery-download.zip');
+    await writeFile(file, Buffer.from(await zip.arrayBuffer()));
+    const entries = await readZip(file);
+    assert.deepEqual(new Set(entries.map((e) => originalHash8(e.name))), new Set(page.photos.map((p) => p.hash.slice(0, 8))), "the page's photos, no more");
+    if (NO_EXIV2) console.log(`skipped the XMP read-back: ${NO_EXIV2}`);
+    else
+      for (const entry of entries) {
+        const copy = path.join(h.dir, `gallery-${entry.name}`);
+        await writeFile(copy, entry.bytes);
+        assert.deepEqual((await readWithExiv2(copy)).regions.map((r) => r.name).sort(), ['biden', 'obama'], `${entry.name}: both named in its XMP`);
+      }
+    // The ticket is a link to this filter for this member: not a session, and not another filter.
+    const ticket = new URL(url, base).searchParams.get('ticket')!;
+    assert.equal((await get('/api/people', ticket)).status, 401);
+    const [body, mac] = ticket.split('.');
+    const altered = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), q: `people=${obama.id}` })).toString('base64url');
+    assert.equal((await fetch(`${base}/api/zip?ticket=${altered}.${mac}`)).status, 401);
+    assert.equal((await fetch(`${base}/api/zip?ticket=${token}`)).status, 401, 'a session token is not a ticket');
+    assert.equal((await fetch(`${base}/api/download?${filter}`, { method: 'POST' })).status, 401, 'no ticket without a session');
+    // Eve, of group B, has nothing of A's, whatever she asks.
+    const eves = await session(eve, B);
+    const hers = await fetch(`${base}/api/download?people=${obama.id}`, { method: 'POST', headers: { authorization: `Bearer ${eves}` } });
+    const zipOfB = await fetch(`${base}${((await hers.json()) as { url: string }).url}`);
+    assert.equal(zipOfB.status, 404);
   });
 
   it('GIVEN forged, altered, expired or another bot’s launch data THEN no session', async () => {
@@ -302,6 +346,12 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
           60_000,
         );
         assert.ok((await page.locator('#months .grid button').count()) >= 3);
+        // The page's photos as one zip, saved by the browser from the link the server gives.
+        const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.locator('#zip').click()]);
+        assert.equal(download.suggestedFilename(), 'obama.zip');
+        const saved = path.join(h.dir, 'browser-download.zip');
+        await download.saveAs(saved);
+        assert.equal((await readZip(saved)).length, await page.locator('#months .grid button').count(), 'every photo of the page');
         await first.click();
         await page.locator('#frame .face span', { hasText: 'obama' }).waitFor({ timeout: 60_000 });
         assert.match((await page.locator('#caption').textContent()) ?? '', /obama/);

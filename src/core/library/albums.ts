@@ -6,7 +6,18 @@ import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
 import { peopleOf } from './filing.ts';
 import { refileNear } from './refile.ts';
 import { visiblePeople } from './visibility.ts';
-import type { Actor, AlbumRequest, AlbumResult, IncomingPhoto, LibraryStats, NotThisResult, PersonRef, PersonSummary, SourceFilter } from './results.ts';
+import type {
+  Actor,
+  AlbumDownload,
+  AlbumRequest,
+  AlbumResult,
+  IncomingPhoto,
+  LibraryStats,
+  NotThisResult,
+  PersonRef,
+  PersonSummary,
+  SourceFilter,
+} from './results.ts';
 
 /**
  * The album asked for (a person's, or the photos showing several, within a period) as zip parts,
@@ -51,6 +62,35 @@ export async function album(ctx: LibraryContext, group: GroupId, request: AlbumR
   return { kind: 'album', person, people, title, hidden, export: exported };
 }
 
+/**
+ * The album asked for as one zip streamed to a download (the gallery's), with the names and dates
+ * the bots' zips carry: the snapshot is taken inside the group's lock, then `write` streams it,
+ * waiting for one of the process's few export places as the bots' zips do.
+ */
+export async function albumDownload(ctx: LibraryContext, group: GroupId, request: AlbumRequest, canSee?: SourceFilter): Promise<AlbumDownload> {
+  const snapshot = await ctx.serial(group, () => albumSnapshot(ctx, group, request, canSee));
+  if (snapshot.kind !== 'snapshot') return snapshot;
+  const { person, people, title, folder, entries, hidden, names } = snapshot;
+  return {
+    kind: 'download',
+    person,
+    people,
+    title,
+    photos: entries.length,
+    ...(hidden > 0 ? { hidden } : {}),
+    write: async (out) => {
+      const release = await ctx.exports.acquire();
+      try {
+        const { skipped } = await ctx.deps.albums.streamZip(group, folder, entries, out, tagsOf(ctx, group, names));
+        if (skipped.length > 0)
+          ctx.log.info({ group, person: person.id, skipped: skipped.length }, 'album download: photos gone since the snapshot were left out');
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
 type AlbumSnapshot =
   | Exclude<AlbumResult, { kind: 'album' | 'album-photos' }>
   | {
@@ -93,7 +133,7 @@ async function albumSnapshot(ctx: LibraryContext, group: GroupId, request: Album
   const everyone = await gallery.list(group);
   const asked: Person[] = [];
   for (const name of request.people) {
-    const found = findPerson(everyone, name);
+    const found = request.byId ? everyone.find((p) => p.id === name) : findPerson(everyone, name);
     if (!found) return { kind: 'unknown-person', people: everyone.map((p) => p.name), name };
     if (!asked.some((p) => p.id === found.id)) asked.push(found);
   }

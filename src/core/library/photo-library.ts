@@ -17,6 +17,7 @@ import { redescribe, type RedescribeOptions, type RedescribeReport } from './red
 import * as threshold from './threshold.ts';
 import type {
   Actor,
+  AlbumDownload,
   AlbumRequest,
   AlbumResult,
   EnrollRequest,
@@ -84,6 +85,11 @@ export class PhotoLibrary {
    */
   album(group: GroupId, request: string | AlbumRequest, maxPartBytes?: number, canSee?: SourceFilter): Promise<AlbumResult> {
     return albums.album(this.ctx, group, typeof request === 'string' ? { people: [request] } : request, maxPartBytes, canSee);
+  }
+
+  /** The album asked for as one zip streamed to a download, as the asker may see it. */
+  albumDownload(group: GroupId, request: AlbumRequest, canSee?: SourceFilter): Promise<AlbumDownload> {
+    return albums.albumDownload(this.ctx, group, request, canSee);
   }
 
   /** Who is enrolled, with their sample and photo counts, by name; with `canSee`, as the asker may see them. */

@@ -131,6 +131,8 @@ export type SourceFilter = (source: Readonly<Record<string, string>>) => Promise
  */
 export interface AlbumRequest {
   readonly people: readonly string[];
+  /** `people` are person ids (the gallery's), not names. */
+  readonly byId?: boolean;
   readonly period?: AlbumPeriod;
 }
 
@@ -159,6 +161,16 @@ export type AlbumResult =
   | (AlbumOf & { readonly kind: 'empty'; readonly hidden?: number })
   /** `name`: the name asked for that nobody here has. */
   | { readonly kind: 'unknown-person'; readonly people: readonly string[]; readonly name?: string };
+
+/** An album as one zip for a download: `write` streams it to `out` (once), and ends it. */
+export type AlbumDownload =
+  | (AlbumOf & {
+      readonly kind: 'download';
+      readonly photos: number;
+      readonly hidden?: number;
+      write(out: NodeJS.WritableStream): Promise<void>;
+    })
+  | Exclude<AlbumResult, { kind: 'album' | 'album-photos' }>;
 
 export interface PersonSummary extends PersonRef {
   readonly samples: number;

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { StartupError, describeError, groupId, memberId, parseGroupId, type GroupId, type Log } from '../../core/index.ts';
-import type { PhotoLibrary, SourceFilter } from '../../core/library/index.ts';
+import { StartupError, describeError, groupId, memberId, parseGroupId, safeFolderName, type GroupId, type Log } from '../../core/index.ts';
+import type { BrowseQuery, PhotoLibrary, SourceFilter } from '../../core/library/index.ts';
 import { CONTENT_TYPES, loadPageFiles, readJson } from '../http.ts';
 import type { PreviewRenderer } from './previews.ts';
 import { checkLaunchData, type Signer } from './signing.ts';
@@ -30,6 +30,8 @@ const MEMBER_CACHE_MS = 60_000;
 /** Launch data older than this is refused (Telegram's client makes fresh data at every opening). */
 const LAUNCH_MAX_AGE_SECONDS = 24 * 60 * 60;
 const PAGE_LIMIT = 60;
+/** A download link is used at once: the browser follows it as soon as it has it. */
+const DOWNLOAD_SECONDS = 120;
 const HASH = /^[0-9a-f]{64}$/;
 const PERSON_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -37,7 +39,7 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** What the gallery reads: the library's read model, never its changes. */
 export type GalleryLibrary = Pick<
   PhotoLibrary,
-  'people' | 'covers' | 'browse' | 'browsePhoto' | 'browseOpened' | 'browsePreview' | 'browseOriginal' | 'notThis'
+  'people' | 'covers' | 'albumDownload' | 'browse' | 'browsePhoto' | 'browseOpened' | 'browsePreview' | 'browseOriginal' | 'notThis'
 >;
 
 /**
@@ -160,6 +162,32 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
   };
 
   const routes: Record<string, ((asked: Asked) => Promise<void>) | undefined> = {
+    // The zip a download ticket names, streamed as it is made, with the member and walls checked
+    // now, as for every other answer.
+    'GET /api/zip': async ({ res, url }) => {
+      const payload = signer.open('download', url.searchParams.get('ticket') ?? '', now());
+      const session = payload && sessionFrom(payload);
+      const query = typeof payload?.['q'] === 'string' ? photoQuery(new URLSearchParams(payload['q'])) : undefined;
+      if (!session || !query || 'error' in query) return json(res, 401, { error: 'this download link has expired: ask for it again' });
+      const member = await checkMember(session.group, session.user);
+      if (!member) return json(res, 403, { error: 'only members of the group can see its gallery' });
+      const period = query.from !== undefined || query.to !== undefined ? { period: periodOf(query) } : {};
+      const download = await library.albumDownload(session.group, { people: query.people, byId: true, ...period }, member.canSee);
+      if (download.kind !== 'download') return json(res, 404, { error: 'no photos to download' });
+      const name = safeFolderName(download.title, 'album');
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'content-type': 'application/zip',
+        'content-disposition': `attachment; filename="${name.replace(/[^\x20-\x7e]|"/g, '_')}.zip"; filename*=UTF-8''${encodeURIComponent(name)}.zip`,
+      });
+      try {
+        await download.write(res);
+      } catch (error) {
+        // A download cancelled half way is the member's choice, not a failure of the server.
+        if (!res.destroyed) throw error;
+        log.info({ err: describeError(error) }, 'gallery: a download ended before its zip was complete');
+      }
+    },
     'POST /api/session': async ({ req, res }) => {
       const body = await readJson(req, z.object({ initData: z.string().max(8192).optional(), link: z.string().max(4096).optional() }), MAX_BODY_BYTES);
       if (!body) return json(res, 400, { error: 'expected { initData } or { link }' });
@@ -191,27 +219,30 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
       json(res, 200, { me: session.name, people: shown });
     },
     'GET /api/photos': async ({ res, url, session, canSee }) => {
-      const people = (url.searchParams.get('people') ?? '').split(',').filter(Boolean);
-      if (people.length === 0 || people.length > 10 || !people.every((id) => PERSON_ID.test(id)))
-        return json(res, 400, { error: 'people= one to ten person ids' });
-      const from = url.searchParams.get('from');
-      const to = url.searchParams.get('to');
-      // A real day: 2024-02-30 is not one (Date would roll it over into March).
-      const day = (value: string | null) => {
-        const time = value === null ? 0 : Date.parse(`${value}T00:00:00Z`);
-        return value === null || (DAY.test(value) && Number.isFinite(time) && new Date(time).toISOString().startsWith(value));
-      };
-      if (!day(from) || !day(to)) return json(res, 400, { error: 'from= and to= are days: 2024-05-01' });
+      const query = photoQuery(url.searchParams);
+      if ('error' in query) return json(res, 400, query);
       const offset = Math.max(0, Math.floor(Number(url.searchParams.get('offset') ?? 0)) || 0);
       const limit = Math.min(PAGE_LIMIT, Math.max(1, Math.floor(Number(url.searchParams.get('limit') ?? PAGE_LIMIT)) || PAGE_LIMIT));
-      const query = {
-        people,
-        ...(from ? { from: new Date(`${from}T00:00:00Z`).toISOString() } : {}),
-        // The last day is included: the period ends at the start of the next.
-        ...(to ? { to: new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000).toISOString() } : {}),
-      };
       const page = await library.browse(session.group, query, { offset, limit }, canSee);
       json(res, 200, { ...page, ...(offset + page.photos.length < page.total ? { next: offset + page.photos.length } : {}) });
+    },
+    // A link for downloading the photos of a page (a person, "with", a period) as one zip: a plain
+    // GET the browser saves itself (a fetch would hold the whole zip in the phone's memory), so it
+    // carries its own short-lived signed ticket for this member, this group and this filter.
+    'POST /api/download': ({ res, url, session }) => {
+      const query = photoQuery(url.searchParams);
+      if ('error' in query) json(res, 400, query);
+      else {
+        const ticket = signer.sign('download', {
+          g: session.group,
+          u: session.user,
+          n: session.name,
+          q: url.searchParams.toString(),
+          exp: Math.floor(now() / 1000) + DOWNLOAD_SECONDS,
+        });
+        json(res, 200, { url: `/api/zip?ticket=${ticket}` });
+      }
+      return Promise.resolve();
     },
     'GET /api/photo': async ({ res, url, session, canSee }) => {
       const hash = url.searchParams.get('hash') ?? '';
@@ -325,6 +356,34 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
         server.closeAllConnections();
       }),
   };
+}
+
+/** The photos a page asks for: one to ten person ids, and real days (2024-02-30 is not one), the last one included. */
+function photoQuery(params: URLSearchParams): BrowseQuery | { error: string } {
+  const people = (params.get('people') ?? '').split(',').filter(Boolean);
+  if (people.length === 0 || people.length > 10 || !people.every((id) => PERSON_ID.test(id))) return { error: 'people= one to ten person ids' };
+  const from = params.get('from');
+  const to = params.get('to');
+  const day = (value: string | null) => {
+    const time = value === null ? 0 : Date.parse(`${value}T00:00:00Z`);
+    return value === null || (DAY.test(value) && Number.isFinite(time) && new Date(time).toISOString().startsWith(value));
+  };
+  if (!day(from) || !day(to)) return { error: 'from= and to= are days: 2024-05-01' };
+  return {
+    people,
+    ...(from ? { from: new Date(`${from}T00:00:00Z`).toISOString() } : {}),
+    // The last day is included: the period ends at the start of the next.
+    ...(to ? { to: new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000).toISOString() } : {}),
+  };
+}
+
+/** A period as a zip's name says it: "2024" for a whole year, else its first and last days. */
+function periodOf(query: BrowseQuery): { from?: string; to?: string; label: string } {
+  const first = query.from?.slice(0, 10);
+  const last = query.to === undefined ? undefined : new Date(Date.parse(query.to) - 86_400_000).toISOString().slice(0, 10);
+  const year = first?.slice(0, 4);
+  const label = year !== undefined && first === `${year}-01-01` && last === `${year}-12-31` ? year : `${first ?? ''}..${last ?? ''}`;
+  return { ...(query.from !== undefined ? { from: query.from } : {}), ...(query.to !== undefined ? { to: query.to } : {}), label };
 }
 
 function sessionFrom(payload: Record<string, unknown>): Session | undefined {

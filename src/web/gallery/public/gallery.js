@@ -26,6 +26,7 @@ async function start() {
   $('back').addEventListener('click', () => history.back());
   $('with').addEventListener('change', reload);
   $('year').addEventListener('change', reload);
+  $('zip').addEventListener('click', () => downloadZip().catch((error) => say(error.message)));
   $('prev').addEventListener('click', () => show(state.open - 1));
   $('next').addEventListener('click', () => show(state.open + 1));
   addEventListener('keydown', (event) => {
@@ -163,6 +164,7 @@ async function more() {
     const page = await api(`/api/photos?${query}&offset=${state.next}`);
     if (query !== state.query) return;
     $('count').textContent = `${page.total} photo${page.total === 1 ? '' : 's'}`;
+    $('zip').hidden = page.total === 0;
     for (const photo of page.photos) addToGrid(photo, state.photos.push(photo) - 1);
     state.next = page.next;
   } catch (error) {
@@ -170,6 +172,21 @@ async function more() {
   } finally {
     state.loading = false;
   }
+}
+
+/**
+ * The page's photos (this person, "with", the year) as one zip: the server gives a short-lived
+ * link, which the browser follows and saves itself, streamed, rather than this page holding a
+ * whole album in memory.
+ */
+async function downloadZip() {
+  const { url } = await api(`/api/download?${state.query}`, { method: 'POST' });
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = '';
+  document.body.append(a);
+  a.click();
+  a.remove();
 }
 
 function monthOf(photo) {
