@@ -69,6 +69,9 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
       // Each answered before the next: the pages below are read from what was filed.
       await e.waitFor(answerTo(await e.postPhoto(A, bob, bytes)), 120_000);
     }
+    // Two people nobody enrolled, five photos each: faces that keep appearing, to be named.
+    for (const stranger of ['penny', 'howard'])
+      for (const file of (await readdir(path.join(GROUP, stranger))).sort()) await e.postPhoto(A, bob, await readFile(path.join(GROUP, stranger, file)));
     for (const file of (await readdir(path.join(GROUP, 'kit_harington'))).sort())
       await e.waitFor(answerTo(await e.postPhoto(B, eve, await readFile(path.join(GROUP, 'kit_harington', file)), { caption: '/enroll Kit' })), 120_000);
     const kit = await readFile(path.join(POSTS, 'johnsnow_test1.jpg'));
@@ -227,6 +230,83 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
     h.emulator.setMemberStatus(A, carol, 'left');
     assert.equal((await post('/api/refresh', undefined, token)).status, 403);
   });
+
+  it("GIVEN faces nobody enrolled that keep appearing WHEN a member names one in the gallery THEN its photos are filed under the name, with the chat's rules and audit", async () => {
+    const token = await session(bob, A);
+    interface Cluster {
+      id: number;
+      photos: number;
+      face: { hash: string; index: number };
+      faces: { hash: string; index: number }[];
+    }
+    const unknown = (await (await get('/api/unknown', token)).json()) as { clusters: Cluster[] };
+    assert.ok(unknown.clusters.length >= 2, `penny and howard keep appearing (${unknown.clusters.length} clusters)`);
+    const pennyHashes = new Set(
+      await Promise.all((await readdir(path.join(GROUP, 'penny'))).map(async (f) => sha256Hex(await readFile(path.join(GROUP, 'penny', f))))),
+    );
+    const penny = unknown.clusters.find((c) => c.faces.every((f) => pennyHashes.has(f.hash)));
+    assert.ok(penny && penny.photos >= 3, "one cluster is Penny's photos alone");
+    const face = await get(`/api/thumb?hash=${penny.face.hash}&face=${penny.face.index}`, token);
+    assert.equal(face.status, 200);
+    assert.deepEqual(
+      await sharp(Buffer.from(await face.arrayBuffer()))
+        .metadata()
+        .then((m) => [m.format, m.width]),
+      ['webp', 360],
+    );
+    assert.equal((await get(`/api/thumb?hash=${penny.face.hash}&face=x`, token)).status, 400);
+    const name = (body: unknown, as = token) =>
+      fetch(`${base}/api/name`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${as}` }, body: JSON.stringify(body) });
+    const asked = { cluster: penny.id, hash: penny.face.hash, face: penny.face.index };
+    assert.equal((await name({ ...asked, name: '   ' })).status, 400, 'no name');
+    assert.equal((await name({ ...asked, face: penny.face.index + 7, name: 'Penny' })).status, 409, 'a face the cluster does not hold: the numbering changed');
+    assert.equal((await name({ ...asked, name: 'Penny' }, 'not-a-session')).status, 401);
+    assert.equal(
+      (await name({ ...asked, name: 'Penny' }, await session(eve, B))).status,
+      409,
+      "another group's member names nothing here (its clusters are its own)",
+    );
+    const named = await name({ ...asked, name: 'Penny' });
+    assert.equal(named.status, 200, await named.clone().text());
+    const result = (await named.json()) as { person: { id: string; name: string }; newPerson: boolean; filed: number };
+    assert.equal(result.newPerson, true);
+    assert.ok(result.filed >= 3, `her photos are filed (${result.filed})`);
+    const page = (await (await get(`/api/photos?people=${result.person.id}`, token)).json()) as { photos: { hash: string }[] };
+    for (const photo of page.photos) assert.ok(pennyHashes.has(photo.hash), "only Penny's photos in her album");
+    assert.equal((await name({ ...asked, name: 'Penny' })).status, 409, 'naming ends the numbering: the page must look again');
+    const audit = textOf(await h.emulator.waitFor(answerTo(h.emulator.postText(A, ada, '/audit'))));
+    assert.match(audit, /Bob[^\n]*Penny/, audit);
+  });
+
+  it(
+    'GIVEN the page WHEN a member names a face that keeps appearing THEN a known name asks first, and the new name opens with its photos',
+    { skip: NO_CHROMIUM },
+    async () => {
+      const browser = await launchChromium();
+      try {
+        const page = await browser.context.newPage();
+        await page.goto(`${base}/#tgWebAppData=${encodeURIComponent(launch(bob, A))}&tgWebAppVersion=8.0`);
+        await page.locator('#unknown-show').click();
+        const cluster = page.locator('#unknown-list button').first();
+        await cluster.waitFor({ timeout: 60_000 });
+        await cluster.click();
+        await page.locator('#cluster-grid img').first().waitFor();
+        await page.locator('#name-input').fill('Obama');
+        await page.locator('#name-submit').click();
+        await page.locator('#name-question', { hasText: 'obama is known already. Are these photos of obama?' }).waitFor({ timeout: 10_000 });
+        await page.screenshot({ path: path.join(ARTEFACTS, 'gallery-name-asks.png') });
+        await page.locator('#name-no').click();
+        await page.locator('#name-input').fill('Howard');
+        await page.locator('#name-submit').click();
+        await page.locator('#title', { hasText: 'Howard' }).waitFor({ timeout: 60_000 });
+        await page.locator('#months .grid button').first().waitFor({ timeout: 60_000 });
+        assert.match((await page.locator('#status').textContent()) ?? '', /Howard: \d+ photos filed, a new person/);
+        await page.screenshot({ path: path.join(ARTEFACTS, 'gallery-named.png') });
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 
   it('GIVEN /forget of a person THEN the previews made of their photos are gone from the data folder', async () => {
     const token = await session(ada, A);

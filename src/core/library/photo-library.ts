@@ -1,4 +1,4 @@
-import type { AuditEntry, RepairReport } from '../ports.ts';
+import type { AuditEntry, FaceRef, RepairReport } from '../ports.ts';
 import { audit, describe } from './audit.ts';
 import type { ReplyMode } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
@@ -34,6 +34,7 @@ import type {
   SourceFilter,
   ThresholdReport,
   UnknownClustersResult,
+  UnknownPeople,
 } from './results.ts';
 
 /**
@@ -164,13 +165,21 @@ export class PhotoLibrary {
     return unknownFaces.unknownClusters(this.ctx, group, canSee);
   }
 
-  /** Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos. */
-  nameCluster(group: GroupId, clusterId: number, rawName: string, actor?: Actor): Promise<NameClusterResult> {
+  /** The faces that keep appearing, for a page that draws them itself (the gallery); clusters anew, as `unknownClusters`. */
+  unknownPeople(group: GroupId, canSee?: SourceFilter): Promise<UnknownPeople> {
+    return unknownFaces.unknownPeople(this.ctx, group, canSee);
+  }
+
+  /**
+   * Enrolls a cluster of unknown faces under a name (new or existing person) and files its photos.
+   * `expected`: the face the asker was shown for it; the cluster must still hold it.
+   */
+  nameCluster(group: GroupId, clusterId: number, rawName: string, actor?: Actor, expected?: FaceRef): Promise<NameClusterResult> {
     return this.audited(
       group,
       actor,
       'name',
-      () => pending.refiling(this.ctx, group, () => unknownFaces.nameCluster(this.ctx, group, clusterId, rawName, actor)),
+      () => pending.refiling(this.ctx, group, () => unknownFaces.nameCluster(this.ctx, group, clusterId, rawName, actor, expected)),
       describe.name,
     );
   }

@@ -1,4 +1,4 @@
-import type { DecodeFailureReason, AlbumEntry, AlbumExport } from '../ports.ts';
+import type { DecodeFailureReason, AlbumEntry, AlbumExport, FaceRef } from '../ports.ts';
 import type { ForgetScope, ReplyMode, UnknownCluster } from '../records.ts';
 import type { UnusableReason } from '../faces.ts';
 import type { NameRefusal } from './names.ts';
@@ -202,6 +202,20 @@ export interface UnknownClustersResult {
   readonly clusters: readonly (UnknownCluster & { readonly photos: number })[];
   /** One example face per cluster, labelled with the cluster's id; absent when there are none. */
   readonly sheet?: Uint8Array;
+  readonly minPhotos: number;
+}
+
+/** The faces that keep appearing, for a page that draws them: see `unknownPeople`. */
+export interface UnknownPeople {
+  readonly clusters: readonly {
+    readonly id: number;
+    /** Photos its faces are on, all of them (the clustering's count). */
+    readonly photos: number;
+    /** The face that stands for it; naming it names this one (see `nameCluster`'s `expected`). */
+    readonly face: FaceRef;
+    /** Its most typical faces (those naming it takes as samples first), one a photo. */
+    readonly faces: readonly FaceRef[];
+  }[];
   readonly minPhotos: number;
 }
 

@@ -1,6 +1,5 @@
 import sharp from 'sharp';
-import type { ImageDecoder } from '../../core/index.ts';
-import type { PreviewFace } from '../../core/library/index.ts';
+import type { Box, ImageDecoder } from '../../core/index.ts';
 import { rawSharp as raw, squareAround } from '../thumbnails.ts';
 
 /** A grid cell on a phone at 3x; the large view fits a phone or a laptop screen. */
@@ -34,13 +33,13 @@ export class PreviewRenderer {
     return decoded.ok ? { width: decoded.image.width, height: decoded.image.height } : undefined;
   }
 
-  async render(original: Buffer, faces: readonly PreviewFace[], kind: keyof typeof SIZES, personId?: string): Promise<Uint8Array | undefined> {
+  /** A rendition; a thumbnail is centred on `face` when given (the face it is shown for). */
+  async render(original: Buffer, kind: keyof typeof SIZES, face?: Box): Promise<Uint8Array | undefined> {
     const decoded = await this.decoder.decode(original);
     if (!decoded.ok) return undefined;
     const image = decoded.image;
     if (kind === 'large') return raw(image).resize(SIZES.large, SIZES.large, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 80 }).toBuffer();
-    const face = personId === undefined ? undefined : faces.find((f) => f.personId === personId);
-    const region = face ? squareAround(image, face.box) : undefined;
+    const region = face ? squareAround(image, face) : undefined;
     return (region ? raw(image).extract(region) : raw(image)).resize(SIZES.thumb, SIZES.thumb, { fit: 'cover' }).webp({ quality: 70 }).toBuffer();
   }
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { StartupError, describeError, groupId, memberId, parseGroupId, safeFolderName, type GroupId, type Log } from '../../core/index.ts';
-import type { BrowseQuery, PhotoLibrary, SourceFilter } from '../../core/library/index.ts';
+import type { BrowseQuery, PhotoLibrary, PreviewFace, SourceFilter } from '../../core/library/index.ts';
 import { CONTENT_TYPES, loadPageFiles, readJson } from '../http.ts';
 import type { PreviewRenderer } from './previews.ts';
 import { checkLaunchData, type Signer } from './signing.ts';
@@ -34,12 +34,23 @@ const PAGE_LIMIT = 60;
 const DOWNLOAD_SECONDS = 120;
 const HASH = /^[0-9a-f]{64}$/;
 const PERSON_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const FACE_INDEX = /^\d{1,3}$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
-/** What the gallery reads: the library's read model, never its changes. */
+/** What the gallery reads of the library, and the corrections it makes (each with the chat's rules and audit). */
 export type GalleryLibrary = Pick<
   PhotoLibrary,
-  'people' | 'covers' | 'albumDownload' | 'browse' | 'browsePhoto' | 'browseOpened' | 'browsePreview' | 'browseOriginal' | 'notThis'
+  | 'people'
+  | 'covers'
+  | 'albumDownload'
+  | 'unknownPeople'
+  | 'nameCluster'
+  | 'browse'
+  | 'browsePhoto'
+  | 'browseOpened'
+  | 'browsePreview'
+  | 'browseOriginal'
+  | 'notThis'
 >;
 
 /**
@@ -206,7 +217,8 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
       json(res, 200, issue(session));
     },
     'GET /api/people': async ({ res, session, canSee }) => {
-      const people = (await library.people(session.group, canSee)).filter((p) => p.photos > 0);
+      const everyone = await library.people(session.group, canSee);
+      const people = everyone.filter((p) => p.photos > 0);
       const covers = await library.covers(
         session.group,
         people.map((p) => p.id),
@@ -216,7 +228,8 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
         const cover = covers.get(p.id);
         return { id: p.id, name: p.name, photos: p.photos, ...(cover ? { cover } : {}) };
       });
-      json(res, 200, { me: session.name, people: shown });
+      // Every name, with or without photos: naming a face asks first before it joins one of them.
+      json(res, 200, { me: session.name, people: shown, names: everyone.map((p) => p.name) });
     },
     'GET /api/photos': async ({ res, url, session, canSee }) => {
       const query = photoQuery(url.searchParams);
@@ -272,6 +285,65 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
       if (result.kind !== 'removed') return json(res, 409, { error: 'the photo changed: look again' });
       json(res, 200, { removed: result.person, nowFiledUnder: result.nowFiledUnder });
     },
+    // The faces that keep appearing among the photos this member may see (clustered anew, as
+    // the chat's /unknown does: a few seconds at tens of thousands of unknown faces).
+    'GET /api/unknown': async ({ res, session, canSee }) => {
+      const found = await library.unknownPeople(session.group, canSee);
+      json(res, 200, {
+        clusters: found.clusters.map((c) => ({
+          id: c.id,
+          photos: c.photos,
+          face: { hash: c.face.photoHash, index: c.face.faceIndex },
+          faces: c.faces.map((f) => ({ hash: f.photoHash, index: f.faceIndex })),
+        })),
+        minPhotos: found.minPhotos,
+      });
+    },
+    // Naming one: the chat's /name, with its rules (a linked person is theirs and the admins'; a
+    // look-alike of a name is refused) and its audit entry. The face the page showed for the
+    // cluster comes with it: a clustering since may have given its number to other faces.
+    'POST /api/name': async ({ req, res, session, admin }) => {
+      const body = await readJson(
+        req,
+        z.object({
+          cluster: z.number().int().min(1).max(100_000),
+          hash: z.string().regex(HASH),
+          face: z.number().int().min(0).max(999),
+          name: z.string().max(1000),
+        }),
+        MAX_BODY_BYTES,
+      );
+      if (!body) return json(res, 400, { error: 'expected { cluster, hash, face, name }' });
+      const platform = parseGroupId(session.group)!.platform;
+      const result = await library.nameCluster(
+        session.group,
+        body.cluster,
+        body.name,
+        { userId: memberId(platform, session.user), name: session.name, admin },
+        { photoHash: body.hash, faceIndex: body.face },
+      );
+      switch (result.kind) {
+        case 'named':
+          return json(res, 200, { person: result.person, newPerson: result.newPerson, filed: result.filed });
+        case 'unknown-cluster':
+          return json(res, 409, { error: 'these faces changed since the page was drawn: look again' });
+        case 'not-allowed':
+          return json(res, 403, { error: `${result.person.name} is linked to a member: only they or an admin can add faces to them` });
+        case 'confusable-name':
+          return json(res, 409, {
+            error: `that name looks too much like ${result.person.name}: write it exactly as ${result.person.name} to mean them, or choose a clearly different name`,
+          });
+        case 'invalid-name':
+          return json(res, 400, {
+            error:
+              result.reason === 'empty'
+                ? 'give a name'
+                : result.reason === 'too-long'
+                  ? 'that name is too long'
+                  : 'that name has a character that shows nothing: type it without',
+          });
+      }
+    },
     'GET /api/thumb': async (asked) => preview(asked, 'thumb'),
     'GET /api/large': async (asked) => preview(asked, 'large'),
     'GET /api/original': async ({ res, url, session, canSee }) => {
@@ -285,20 +357,26 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
     },
   };
 
-  /** A thumbnail (centred on `person`'s face when given) or a large view; made once, then cached by the browser too. */
+  /**
+   * A thumbnail (centred on `person`'s face, or on the face at index `face`, when given) or a
+   * large view; made once, then cached by the browser too.
+   */
   async function preview({ req, res, url, session, canSee }: Member, kind: 'thumb' | 'large'): Promise<void> {
     const hash = url.searchParams.get('hash') ?? '';
     const person = url.searchParams.get('person');
-    if (!HASH.test(hash) || (person !== null && !PERSON_ID.test(person))) return json(res, 400, { error: 'hash= a photo hash, person= a person id' });
-    const key = kind === 'large' || person === null ? kind : `${kind}-${createHash('sha256').update(person).digest('hex').slice(0, 16)}`;
+    const face = url.searchParams.get('face');
+    if (!HASH.test(hash) || (person !== null && !PERSON_ID.test(person)) || (face !== null && !FACE_INDEX.test(face)))
+      return json(res, 400, { error: 'hash= a photo hash, person= a person id, face= a face number' });
+    const key =
+      kind === 'large' || (person === null && face === null)
+        ? kind
+        : person !== null
+          ? `${kind}-${createHash('sha256').update(person).digest('hex').slice(0, 16)}`
+          : `${kind}-face-${face}`;
+    const centreOf = (faces: readonly PreviewFace[]) =>
+      person !== null ? faces.find((f) => f.personId === person) : face !== null ? faces[Number(face)] : undefined;
     const etag = `"${hash.slice(0, 32)}-${key}"`;
-    const bytes = await library.browsePreview(
-      session.group,
-      hash,
-      key,
-      (original, faces) => previews.render(original, faces, kind, person ?? undefined),
-      canSee,
-    );
+    const bytes = await library.browsePreview(session.group, hash, key, (original, faces) => previews.render(original, kind, centreOf(faces)?.box), canSee);
     if (!bytes) return json(res, 404, { error: 'no such photo' });
     // Checked after the read: a 304 is only for a photo this member may still see.
     if (req.headers['if-none-match'] === etag) {

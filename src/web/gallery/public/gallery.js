@@ -4,7 +4,7 @@
 // header; images are fetched the same way and shown from blob: URLs.
 
 const $ = (id) => document.getElementById(id);
-const state = { token: '', people: [], person: undefined, photos: [], next: 0, loading: false, open: -1, query: '', stale: false };
+const state = { token: '', people: [], names: [], unknown: [], person: undefined, photos: [], next: 0, loading: false, open: -1, query: '', stale: false };
 const blobs = new Map();
 
 const fragment = new URLSearchParams(location.hash.slice(1));
@@ -27,6 +27,16 @@ async function start() {
   $('with').addEventListener('change', reload);
   $('year').addEventListener('change', reload);
   $('zip').addEventListener('click', () => downloadZip().catch((error) => say(error.message)));
+  $('unknown-show').addEventListener('click', () => loadUnknown().catch((error) => say(error.message)));
+  $('name-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    nameCluster(false);
+  });
+  $('name-yes').addEventListener('click', () => nameCluster(true));
+  $('name-no').addEventListener('click', () => {
+    $('name-confirm').hidden = true;
+    $('name-input').focus();
+  });
   $('prev').addEventListener('click', () => show(state.open - 1));
   $('next').addEventListener('click', () => show(state.open + 1));
   addEventListener('keydown', (event) => {
@@ -76,6 +86,7 @@ function say(text) {
 async function loadPeople() {
   const answer = await api('/api/people');
   state.people = answer.people;
+  state.names = answer.names ?? answer.people.map((p) => p.name);
   const list = $('people-list');
   list.replaceChildren();
   for (const person of answer.people) {
@@ -110,17 +121,20 @@ function go(params) {
   route();
 }
 
-/** The view the address names: people, a person, or a photo of a person's grid. */
+/** The view the address names: people, a person, a photo of a person's grid, or someone not named yet. */
 function route() {
   const params = new URLSearchParams(location.search);
   const id = params.get('person');
   const person = state.people.find((p) => p.id === id);
+  const cluster = state.unknown.find((c) => String(c.id) === params.get('cluster'));
   const photo = Number(params.get('photo') ?? -1);
-  $('people').hidden = Boolean(person);
+  $('people').hidden = Boolean(person || cluster);
   $('person').hidden = !person || photo >= 0;
   $('viewer').hidden = !person || photo < 0;
-  $('back').hidden = !person;
-  $('title').textContent = person ? person.name : 'Gallery';
+  $('cluster').hidden = !cluster;
+  $('back').hidden = !person && !cluster;
+  $('title').textContent = person ? person.name : cluster ? 'Not named yet' : 'Gallery';
+  if (cluster) showCluster(cluster);
   if (!person) return;
   if (state.person !== person.id) {
     state.person = person.id;
@@ -131,6 +145,104 @@ function route() {
     reload();
   }
   if (photo >= 0) show(photo, false);
+}
+
+/**
+ * The faces that keep appearing (the chat's /unknown), clustered when asked: it takes the server
+ * a few seconds in a large group.
+ */
+async function loadUnknown() {
+  const button = $('unknown-show');
+  button.disabled = true;
+  button.textContent = 'Looking…';
+  try {
+    const answer = await api('/api/unknown');
+    state.unknown = answer.clusters;
+    const list = $('unknown-list');
+    list.replaceChildren(
+      ...answer.clusters.map((cluster) => {
+        const item = document.createElement('li');
+        const open = document.createElement('button');
+        open.type = 'button';
+        open.dataset.cluster = String(cluster.id);
+        const img = document.createElement('img');
+        img.alt = '';
+        image(`/api/thumb?hash=${cluster.face.hash}&face=${cluster.face.index}`).then(
+          (src) => (img.src = src),
+          () => undefined,
+        );
+        const n = document.createElement('span');
+        n.className = 'n';
+        n.textContent = `${cluster.photos} photos`;
+        open.append(img, n);
+        open.addEventListener('click', () => go({ cluster: cluster.id }));
+        item.append(open);
+        return item;
+      }),
+    );
+    $('unknown-hint').textContent =
+      answer.clusters.length === 0
+        ? `No face keeps appearing yet (one must be on ${answer.minPhotos} photos or more).`
+        : 'Faces that keep appearing in the photos, of people nobody has named. Tap one to name it.';
+  } finally {
+    button.disabled = false;
+    button.textContent = 'Look again';
+  }
+}
+
+function showCluster(cluster) {
+  state.cluster = cluster;
+  $('cluster-count').textContent = `On ${cluster.photos} photos.`;
+  $('name-confirm').hidden = true;
+  $('name-note').textContent = '';
+  $('cluster-grid').replaceChildren(
+    ...cluster.faces.map((face) => {
+      const img = document.createElement('img');
+      img.alt = '';
+      image(`/api/thumb?hash=${face.hash}&face=${face.index}`).then(
+        (src) => (img.src = src),
+        () => undefined,
+      );
+      return img;
+    }),
+  );
+}
+
+/**
+ * Names the cluster shown (the chat's /name, with its rules and audit entry). A name that is
+ * someone's already asks first: the faces would join that person's samples.
+ */
+async function nameCluster(confirmed) {
+  const cluster = state.cluster;
+  const name = $('name-input').value.trim();
+  if (!cluster || !name) return;
+  const known = state.names.find((n) => n.toLocaleLowerCase() === name.toLocaleLowerCase());
+  if (known && !confirmed) {
+    $('name-question').textContent = `${known} is known already. Are these photos of ${known}?`;
+    $('name-confirm').hidden = false;
+    return;
+  }
+  $('name-confirm').hidden = true;
+  $('name-submit').disabled = true;
+  try {
+    const result = await api('/api/name', {
+      method: 'POST',
+      body: JSON.stringify({ cluster: cluster.id, hash: cluster.face.hash, face: cluster.face.index, name }),
+    });
+    // Naming files photos anew and ends the numbering: the lists are read again.
+    state.unknown = [];
+    $('unknown-list').replaceChildren();
+    await loadPeople();
+    $('name-input').value = '';
+    history.replaceState(null, '', `?${new URLSearchParams({ person: result.person.id })}`);
+    state.person = undefined;
+    route();
+    say(`${result.person.name}: ${result.filed} photo${result.filed === 1 ? '' : 's'} filed${result.newPerson ? ', a new person' : ''}.`);
+  } catch (error) {
+    $('name-note').textContent = error.message;
+  } finally {
+    $('name-submit').disabled = false;
+  }
 }
 
 function fillFilters(person) {
