@@ -4,6 +4,7 @@ export {
   TELEGRAM,
   TELEGRAM_SYNTAX,
   TelegramBot,
+  sendTelegramNote,
   verifyTelegram,
   MemoryUpdateClaims,
   RedisUpdateClaims,

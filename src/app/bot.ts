@@ -5,7 +5,6 @@ import { PhotoQueue, type PhotoJobEvent, type PhotoJobs } from '../jobs/index.ts
 import { BullPhotoJobs, redisConnection } from '../jobs/bull/index.ts';
 import { DiscordBot, RedisUpdateClaims, TelegramBot, verifyDiscord, verifyTelegram, type UpdateClaims } from '../adapters/index.ts';
 import { Bot } from '../bot/index.ts';
-import { SqlImportCursors } from '../storage/sql/index.ts';
 import { openLibrary } from './library.ts';
 import { databaseCheck, observe, observedEngine, redisCheck, watchQueue } from './observed.ts';
 import { startRedescription } from './parts.ts';
@@ -166,7 +165,6 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     }
     if (config.discord) {
       const { token, apiRoot, scope, messageContent, maxDownloadBytes, shards } = config.discord;
-      const importCursors = new SqlImportCursors(database.db);
       const discord = new DiscordBot({
         token,
         scope,
@@ -176,7 +174,7 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
         bot,
         queue,
         log,
-        importCursors,
+        importCursors: parts.importCursors,
         ...(config.gallery && signer ? { galleryLink: discordLinks(config.gallery, signer) } : {}),
         ...onFatal,
         ...(apiRoot ? { apiRoot } : {}),

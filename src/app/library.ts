@@ -1,10 +1,10 @@
 import type { Config } from '../config.ts';
-import type { FaceEngine, Log } from '../core/index.ts';
+import type { FaceEngine, ImportCursors, Log } from '../core/index.ts';
 import type { PhotoLibrary } from '../core/library/index.ts';
 import type { RedisPlace } from '../jobs/bull/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import { lockDataDir } from '../storage/index.ts';
-import { verifyPostgres, type LibraryDatabase } from '../storage/sql/index.ts';
+import { SqlImportCursors, verifyPostgres, type LibraryDatabase } from '../storage/sql/index.ts';
 import { joinDeployment, reachDeployment } from './deployment.ts';
 import { createLibrary, type LibraryParts } from './parts.ts';
 import { untilReachable } from './until-reachable.ts';
@@ -28,6 +28,8 @@ export interface OpenedLibrary {
   readonly library: PhotoLibrary;
   readonly database: LibraryDatabase;
   readonly engine: FaceEngine;
+  /** Where history imports keep their progress, which /stats reads in every process. */
+  readonly importCursors: ImportCursors;
   /** Scale-out: where the deployment's Redis is (BullMQ jobs, shared claims); absent in a single process. */
   readonly redis?: RedisPlace;
   /** One line on where the library is, for the log. */
@@ -90,7 +92,7 @@ export async function openLibrary(config: Config, options: OpenLibraryOptions): 
         report.recordsWithoutOriginal.length;
       if (touched > 0) log.warn({ group, ...report }, 'repaired what an interrupted run left');
     }
-    return { library, database, engine, ...(reached ? { redis: reached.place } : {}), summary, close };
+    return { library, database, engine, importCursors: new SqlImportCursors(database.db), ...(reached ? { redis: reached.place } : {}), summary, close };
   } catch (error) {
     await close().catch(() => undefined);
     throw error;

@@ -1,4 +1,4 @@
-import { DECODE_FAILURE_MESSAGES, describeAdvice, type AuditEntry } from '../core/index.ts';
+import { DECODE_FAILURE_MESSAGES, describeAdvice, formatDuration, type AuditEntry, type ImportStatus } from '../core/index.ts';
 import type {
   EnrollResult,
   FaceExplanation,
@@ -256,7 +256,19 @@ export function statsReply(stats: LibraryStats, deadLetters = 0): string {
         ]
       : []),
     ...(stats.withoutSamples ? [`To be recognised, these people must enroll again: ${stats.withoutSamples.join(', ')}`] : []),
+    ...(stats.importing ?? []).map(importingLine),
   ].join('\n');
+}
+
+/** `Importing history: 1,240 of 5,000 photos (12/min, about 5 h left)`: the figures the importer shows. */
+function importingLine(status: ImportStatus): string {
+  const photos = `${number(status.photos)}${status.of === undefined ? '' : ` of ${number(status.of)}`} photo${(status.of ?? status.photos) === 1 ? '' : 's'}`;
+  const channels = status.channels ? `, ${status.channels.read} of ${count(status.channels.of, 'channel')} read` : '';
+  if (status.paused) return `Importing history: ${photos}${channels}, stopped half way; running the import again goes on from there`;
+  const rate = status.perMinute === undefined ? undefined : `${status.perMinute < 10 ? status.perMinute.toFixed(1) : number(Math.round(status.perMinute))}/min`;
+  const left = status.secondsLeft === undefined ? undefined : `about ${formatDuration(status.secondsLeft)} left`;
+  const pace = [rate, left].filter((part) => part !== undefined).join(', ');
+  return `Importing history: ${photos}${channels}${pace ? ` (${pace})` : ''}`;
 }
 
 /** The audit log, one line an entry: when, who, what. */
@@ -330,6 +342,11 @@ function list(names: readonly string[]): string {
 
 function count(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** A large number as people read it: 5,000. */
+function number(n: number): string {
+  return n.toLocaleString('en');
 }
 
 /** "3 MB", "2.5 MB", "48 MB": one decimal below 10 MB, and none where it would be ".0". */

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { createEngine, openLibrary } from '../app/index.ts';
-import { DataDirInUseError, InputError, PathError, StartupError, type GroupId } from '../core/index.ts';
+import { createEngine, noteToGroup, openLibrary } from '../app/index.ts';
+import { DataDirInUseError, InputError, PathError, StartupError, describeError, type FaceEngine, type GroupId } from '../core/index.ts';
 import { inspectPath } from '../files/index.ts';
 import {
   folderItems,
@@ -23,6 +23,11 @@ export interface ImportOptions {
   readonly dryRun?: boolean;
 }
 
+/** What a caller other than bin/facefile.js may hand in: tests hold the import's engine with a gate. */
+export interface ImportHooks {
+  readonly wrapEngine?: (engine: FaceEngine) => FaceEngine;
+}
+
 /** Ctrl-C ended an import after the photos under way: exit code 130, as a shell expects. */
 export class ImportStopped extends Error {
   override name = 'ImportStopped';
@@ -35,7 +40,7 @@ const MAX_RESULT_BYTES = 1024 * 1024 * 1024;
  * `facefile import telegram <export>`: a group's history from Telegram Desktop's export (a folder
  * or a zip of it), into the group the bot files the chat's new photos in.
  */
-export async function importTelegramCommand(source: string, options: ImportOptions, context: CommandContext): Promise<void> {
+export async function importTelegramCommand(source: string, options: ImportOptions, context: CommandContext, hooks: ImportHooks = {}): Promise<void> {
   const { out } = context;
   const location = path.resolve(source);
   const files = await openExportFiles(location, TELEGRAM_RESULT_FILE);
@@ -53,20 +58,25 @@ export async function importTelegramCommand(source: string, options: ImportOptio
         (exported.missing.length > 0 ? `, ${plural(exported.missing.length, 'photo')} not in the export` : '') +
         `${exported.otherMedia > 0 ? `; ${plural(exported.otherMedia, 'other file')} (stickers, videos, documents) left out` : ''}.\n`,
     );
-    await importInto(group, telegramItems(exported, files), exported.missing, options, context);
+    await importInto(group, telegramItems(exported, files), exported.missing, options, context, hooks);
   } finally {
     await files.close();
   }
 }
 
 /** `facefile import folder <dir> --group <group>`: photos that came by other means. */
-export async function importFolderCommand(folder: string, options: ImportOptions & { readonly group: string }, context: CommandContext): Promise<void> {
+export async function importFolderCommand(
+  folder: string,
+  options: ImportOptions & { readonly group: string },
+  context: CommandContext,
+  hooks: ImportHooks = {},
+): Promise<void> {
   const root = path.resolve(folder);
   const group = groupOption(options.group);
   if ((await inspectPath(root)) !== 'folder') throw new PathError(root, 'not-a-folder');
   const items = await folderItems(root);
   context.out.write(`${plural(items.length, 'photo')} in ${shown(root)} to file into ${group}.\n`);
-  await importInto(group, items, [], options, context);
+  await importInto(group, items, [], options, context, hooks);
 }
 
 async function importInto(
@@ -75,6 +85,7 @@ async function importInto(
   missing: readonly MissingPhoto[],
   options: ImportOptions,
   context: CommandContext,
+  hooks: ImportHooks,
 ): Promise<void> {
   const { config, log, out } = context;
   if (options.dryRun) {
@@ -88,7 +99,11 @@ async function importInto(
     return;
   }
   out.write('Loading the face models…\n');
-  const opened = await openLibrary(config, { role: 'import', log, engine: () => createEngine(config) }).catch((error: unknown) => {
+  const engine = async () => {
+    const created = await createEngine(config);
+    return hooks.wrapEngine ? hooks.wrapEngine(created) : created;
+  };
+  const opened = await openLibrary(config, { role: 'import', log, engine }).catch((error: unknown) => {
     // One writer per data folder: a running bot files its own photos, and the import waits for it.
     if (error instanceof DataDirInUseError) {
       throw new StartupError(
@@ -115,6 +130,7 @@ async function importInto(
         maxBytes: config.decoder.maxBytes,
         signal: stop.signal,
         onPhoto: () => progress.advance(),
+        cursors: opened.importCursors,
       });
     } finally {
       progress.end();
@@ -124,7 +140,27 @@ async function importInto(
     await opened.close();
   }
   writeReport(out, group, report, missing);
+  for (const photo of missing) log.warn({ group, message: photo.message, file: photo.file }, 'an exported photo is not in the export');
   if (stop.signal.aborted) throw new ImportStopped(`stopped by Ctrl-C with ${plural(report.notStarted, 'photo')} left`);
+  // The group hears once that its history is in; nobody is answered for the photos themselves.
+  try {
+    if (await noteToGroup(config, group, groupNote(report, missing))) out.write('The group was told in Telegram.\n');
+  } catch (error) {
+    log.warn({ err: error, group }, 'the group could not be told that the import ended');
+    process.stderr.write(`facefile: the group could not be told that the import ended (${describeError(error)}); the photos are filed.\n`);
+  }
+}
+
+/** The group's one note: the counts, and where the photos not filed are listed. */
+function groupNote(report: ImportReport, missing: readonly MissingPhoto[]): string {
+  const counts = [
+    `${plural(report.filed, 'photo')} filed`,
+    ...(report.alreadyFiled > 0 ? [`${report.alreadyFiled} here already`] : []),
+    `${report.failed.length} unreadable`,
+    ...(missing.length > 0 ? [`${missing.length} missing from the export`] : []),
+  ];
+  const where = report.failed.length + missing.length > 0 ? " The ones not filed are listed in the importer's output and its log." : '';
+  return `The history import is done: ${counts.join(', ')}.${where}`;
 }
 
 function writeReport(out: NodeJS.WritableStream, group: GroupId, report: ImportReport, missing: readonly MissingPhoto[]): void {

@@ -9,19 +9,20 @@ import { archiveCommand } from './archive-command.ts';
 import { backupCommand, restoreCommand } from './backup-command.ts';
 import { enrollCommand, type EnrollOptions } from './enroll-command.ts';
 import { evalCommand } from './eval-command.ts';
-import { importFolderCommand, importTelegramCommand, ImportStopped, type ImportOptions } from './import-command.ts';
+import { importFolderCommand, importTelegramCommand, ImportStopped, type ImportHooks, type ImportOptions } from './import-command.ts';
 import { uiProgram } from './ui-command.ts';
 import { DEFAULT_THRESHOLD, EMBEDDERS } from '../recognition/index.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** What a caller other than bin/facefile.js may hand in: tests hold the bot's engine with a gate. */
+/** What a caller other than bin/facefile.js may hand in: tests hold the bot's or the importer's engine with a gate. */
 export interface MainOptions {
   readonly bot?: Pick<StartOptions, 'wrapEngine'>;
+  readonly import?: ImportHooks;
 }
 
 /** Exit codes: 0 done, 1 failed, 2 a wrong path, argument or setting (the user's to fix). */
-export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
+export async function main(argv: readonly string[], mainOptions: MainOptions = {}): Promise<number> {
   const program = new Command('facefile')
     .description('Files photos into one album per person, by face. Everything stays on this machine.')
     .version(pkg.version)
@@ -95,7 +96,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .option('-n, --dry-run', 'say which group and how many photos, and file nothing')
     .description("file a Telegram group's history, each photo with its message's date and poster (stop the bot first)")
     .action((source: string, options: ImportOptions) => {
-      run = () => withContext((context) => importTelegramCommand(source, options, context));
+      run = () => withContext((context) => importTelegramCommand(source, options, context, mainOptions.import));
     });
   importer
     .command('folder')
@@ -104,7 +105,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .option('-n, --dry-run', 'count the photos, and file nothing')
     .description("file a folder's photos into a group, dated by their EXIF date, else the file's time (stop the bot first)")
     .action((folder: string, options: ImportOptions & { group: string }) => {
-      run = () => withContext((context) => importFolderCommand(folder, options, context));
+      run = () => withContext((context) => importFolderCommand(folder, options, context, mainOptions.import));
     });
   program.addCommand(
     uiProgram((task) => {
@@ -115,7 +116,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .command('bot')
     .description('run the chat bots whose tokens are configured (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN) until Ctrl-C or SIGTERM')
     .action(() => {
-      run = () => botCommand(options.bot ?? {});
+      run = () => botCommand(mainOptions.bot ?? {});
     });
   program
     .command('worker')

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { ArchiveProgress } from '../archive/index.ts';
+import { formatDuration } from '../core/index.ts';
 
 const LABELS = { known: 'known faces', photos: 'photos' } as const;
 
@@ -97,7 +98,7 @@ export function createImportProgress(total: number, stream: NodeJS.WriteStream =
   const figures = () => {
     const seconds = (Date.now() - startedAt) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
-    return { rate: rate.toFixed(rate < 10 ? 2 : 1), left: done >= total ? 'nothing' : rate > 0 ? formatSeconds((total - done) / rate) : 'unknown' };
+    return { rate: rate.toFixed(rate < 10 ? 2 : 1), left: done >= total ? 'nothing' : rate > 0 ? formatDuration((total - done) / rate) : 'unknown' };
   };
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
@@ -133,12 +134,4 @@ export function createImportProgress(total: number, stream: NodeJS.WriteStream =
       if (total > 0) line();
     },
   };
-}
-
-/** A duration as people read it: 45 s, 12 min, 3 h 20 min. */
-export function formatSeconds(seconds: number): string {
-  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  const hours = Math.floor(seconds / 3600);
-  return `${hours} h ${Math.round((seconds - hours * 3600) / 60)} min`;
 }

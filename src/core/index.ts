@@ -17,3 +17,4 @@ export { likelyFace, DOMINANT_AREA_RATIO, type LikelyFace } from './likely-face.
 export { adviseSample, describeAdvice, faceSharpness, BLURRED_FACE_SHARPNESS, SMALL_FACE_EYE_DISTANCE, type SampleAdvice } from './sample-advice.ts';
 export * from './safe-name.ts';
 export { withoutPassword } from './urls.ts';
+export { FILE_IMPORT_CHANNEL, formatDuration, importStatuses, type ImportStatus } from './import-status.ts';

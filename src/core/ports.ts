@@ -413,7 +413,8 @@ export interface PhotoTagger {
 /**
  * Where a chat-history import (a backfill) of one channel has got to: it pages from the newest
  * message back, and `before` is the oldest message whose photos are queued, so a restart goes on
- * from there.
+ * from there. An import from files keeps one too (channel `FILE_IMPORT_CHANNEL`), counting photos:
+ * `queued` filed (or there already), `skipped` not filed, of `total`.
  */
 export interface ImportCursor {
   readonly group: GroupId;
@@ -428,8 +429,14 @@ export interface ImportCursor {
   /** Why the channel was left, when it was: one line (it cannot be read, ...). */
   readonly problem?: string;
   readonly startedAt: string;
+  /** When the counts last moved: with `startedAt`, the import's pace. */
+  readonly updatedAt?: string;
+  /** Photos in all, when known before it starts (an import from files; a channel's history is not). */
+  readonly total?: number;
   /** Who started it (a member id). */
   readonly requestedBy?: string;
+  /** The chat (a channel id) where `/import` was run: it hears there when the import ends. */
+  readonly announceIn?: string;
 }
 
 /** The cursors of history imports, one per group and channel, kept with the library. */
@@ -437,6 +444,6 @@ export interface ImportCursors {
   /** Every cursor, or a group's. */
   list(group?: GroupId): Promise<ImportCursor[]>;
   save(cursor: ImportCursor): Promise<void>;
-  /** Deletes a group's cursors (a cancel, or before a new import); returns how many. */
-  remove(group: GroupId): Promise<number>;
+  /** Deletes a group's cursors, or only those of `channels` (a cancel, or before a new import); returns how many. */
+  remove(group: GroupId, channels?: readonly string[]): Promise<number>;
 }

@@ -1,4 +1,14 @@
-import { DECODE_FAILURE_MESSAGES, forEachConcurrent, type GroupId, type Log } from '../core/index.ts';
+import {
+  DECODE_FAILURE_MESSAGES,
+  describeError,
+  FILE_IMPORT_CHANNEL,
+  forEachConcurrent,
+  importStatuses,
+  type GroupId,
+  type ImportCursor,
+  type ImportCursors,
+  type Log,
+} from '../core/index.ts';
 import type { PhotoLibrary } from '../core/library/index.ts';
 import type { ExportRead } from './export-files.ts';
 
@@ -27,6 +37,8 @@ export interface ImportOptions {
   readonly signal?: AbortSignal;
   /** Told after each photo, for the progress line. */
   readonly onPhoto?: (outcome: ImportOutcome) => void;
+  /** Where the progress is kept with the library, for /stats in any process. */
+  readonly cursors?: ImportCursors;
 }
 
 export interface ImportReport {
@@ -58,8 +70,12 @@ export async function importPhotos(
   let filed = 0;
   let alreadyFiled = 0;
   let started = 0;
-  const ended = (outcome: ImportOutcome) => options.onPhoto?.(outcome);
-  await forEachConcurrent(items, options.concurrency, async (item) => {
+  const progress = recordProgress(group, items.length, options);
+  const ended = (outcome: ImportOutcome) => {
+    progress.advance(outcome);
+    options.onPhoto?.(outcome);
+  };
+  const importing = forEachConcurrent(items, options.concurrency, async (item) => {
     if (options.signal?.aborted) return;
     started++;
     const read = await item.read(options.maxBytes).catch((error: unknown) => {
@@ -67,6 +83,7 @@ export async function importPhotos(
       return { unreadable: true } as const;
     });
     if (!('bytes' in read)) {
+      options.log.warn({ group, file: item.name }, 'an imported photo was not filed');
       const reason =
         'tooLarge' in read
           ? `larger than ${Math.round(options.maxBytes / 1e6)} MB`
@@ -85,6 +102,7 @@ export async function importPhotos(
       ...(item.postedBy ? { postedBy: item.postedBy } : {}),
     });
     if (result.kind === 'undecodable') {
+      options.log.warn({ group, file: item.name, reason: result.reason }, 'an imported photo was not filed');
       failed.push({ name: item.name, reason: DECODE_FAILURE_MESSAGES[result.reason] });
       ended('failed');
       return;
@@ -98,7 +116,61 @@ export async function importPhotos(
     for (const person of result.people) people.set(person.name, (people.get(person.name) ?? 0) + 1);
     ended('filed');
   });
+  // A failure of the library's ends the run: the import is then left to be run again, as after Ctrl-C.
+  await importing.catch(async (error: unknown) => {
+    await progress.end(`stopped (${describeError(error)})`);
+    throw error;
+  });
   const report = { filed, alreadyFiled, failed, people, notStarted: items.length - started };
+  await progress.end(options.signal?.aborted ? 'stopped by Ctrl-C' : undefined);
   options.log.info({ group, filed, alreadyFiled, failed: failed.length, notStarted: report.notStarted }, 'import finished');
   return report;
+}
+
+/** The progress goes into the log at most this often. */
+const LOG_PROGRESS_EVERY_MS = 60_000;
+
+interface ProgressRecord {
+  advance(outcome: ImportOutcome): void;
+  /** Done, or left half way: `stopped` says why. */
+  end(stopped: string | undefined): Promise<void>;
+}
+
+/**
+ * Keeps the import's counts in the library's import cursor after each photo, so that /stats shows
+ * how far it is from any process, and logs the same figures now and then. The writes go one after
+ * another (photos end out of order), and a failed one costs a line of the log, never the import.
+ */
+function recordProgress(group: GroupId, total: number, options: ImportOptions): ProgressRecord {
+  const startedAt = new Date().toISOString();
+  let cursor: ImportCursor = { group, channel: FILE_IMPORT_CHANNEL, done: false, scanned: 0, queued: 0, skipped: 0, total, startedAt, updatedAt: startedAt };
+  let writes = Promise.resolve();
+  let loggedAt = Date.now();
+  const save = (next: ImportCursor) => {
+    cursor = next;
+    const { cursors } = options;
+    if (!cursors) return;
+    writes = writes.then(() => cursors.save(next)).catch((error: unknown) => options.log.warn({ err: error, group }, 'the import progress could not be kept'));
+  };
+  save(cursor);
+  return {
+    advance(outcome) {
+      const failed = outcome === 'failed';
+      save({
+        ...cursor,
+        scanned: cursor.scanned + 1,
+        queued: cursor.queued + (failed ? 0 : 1),
+        skipped: cursor.skipped + (failed ? 1 : 0),
+        updatedAt: new Date().toISOString(),
+      });
+      if (Date.now() - loggedAt >= LOG_PROGRESS_EVERY_MS) {
+        loggedAt = Date.now();
+        options.log.info({ group, ...importStatuses([cursor])[0] }, 'import progress');
+      }
+    },
+    async end(stopped) {
+      save(stopped === undefined ? { ...cursor, done: true } : { ...cursor, problem: `${stopped}; the same import run again goes on from here` });
+      await writes;
+    },
+  };
 }

@@ -152,6 +152,12 @@ describe('Discord: /import files the photos already posted', { skip: NO_DATASETS
     return emulator.waitFor(() => edits(invoked).find((e) => pattern.test(e.text))?.text, 300_000, `an answer matching ${String(pattern)}`);
   }
 
+  /** What /stats answers Ada in #bots (not waiting for the bot to be idle: an import may be held). */
+  async function stats(): Promise<string> {
+    const invoked = await emulator.invokeCommand(guild.id, bots_, ada, 'stats');
+    return finalText(invoked, /^Photos: /);
+  }
+
   it('GIVEN a member who is not an admin WHEN they run /import THEN they are refused privately and no history is read', async () => {
     const invoked = await emulator.invokeCommand(guild.id, bots_, bob, 'import');
     const reply = await emulator.waitFor(() => emulator.callbacks.find((c) => c.interactionId === invoked.id), 30_000, 'the refusal');
@@ -188,6 +194,10 @@ describe('Discord: /import files the photos already posted', { skip: NO_DATASETS
     const callsBefore = emulator.calls.length;
     await start();
     await within(resumedPage.reached, 120_000, 'the import going on after the restart');
+    // /stats, from the cursors the library keeps: the photos so far and the channels read, of four.
+    const importing = /^Importing history: (\d+) photos?, (\d) of 4 channels read/m.exec(await stats());
+    assert.ok(importing, 'the import under way is in /stats');
+    assert.ok(Number(importing[1]) >= 1 && Number(importing[1]) < imagesPosted, `${importing[1]} photos so far`);
     // /import again while it runs: this answer follows it from now on.
     const second = await emulator.invokeCommand(guild.id, bots_, ada, 'import');
     await emulator.waitFor(() => edits(second).length > 0, 30_000, 'the import under way to be shown');
@@ -225,7 +235,18 @@ describe('Discord: /import files the photos already posted', { skip: NO_DATASETS
     } finally {
       await database.close();
     }
-    assert.deepEqual(emulator.messages, [], 'nobody in the chat was answered for an imported photo');
+    // One public line where /import was run, once it is done; nobody answered for an imported photo.
+    const note = await emulator.waitFor(() => emulator.messages[0], 60_000, 'the note that the import is done');
+    assert.equal(emulator.messages.length, 1, emulator.messages.map((m) => m.content).join('\n'));
+    assert.equal(note.channelId, bots_);
+    assert.equal(note.replyTo, undefined);
+    assert.equal(
+      note.content,
+      `History import done: ${imagesPosted} photos queued for filing (behind new posts), 0 skipped, 1 channel I could not read; the details are in the answer to /import and in the bot's log.`,
+    );
+    const posted = emulator.calls.find((c) => c.method === 'POST' && c.path === `/channels/${bots_}/messages`)!;
+    assert.deepEqual((posted.body as { allowed_mentions?: unknown }).allowed_mentions, { parse: [] }, 'the note pings nobody');
+    assert.doesNotMatch(await stats(), /Importing history/, 'a finished import is no longer in /stats');
     assert.deepEqual(emulator.reactions, []);
     assert.deepEqual(emulator.faults, []);
   });

@@ -103,7 +103,16 @@ for (const engine of engines) {
       const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db.db);
       assert.deepEqual(
         applied.rows.map((r) => r.name),
-        ['0001_library', '0002_faces_embedded', '0003_deployment', '0004_embedder', '0005_face_cache', '0006_forgotten_at', '0007_history_imports'],
+        [
+          '0001_library',
+          '0002_faces_embedded',
+          '0003_deployment',
+          '0004_embedder',
+          '0005_face_cache',
+          '0006_forgotten_at',
+          '0007_history_imports',
+          '0008_import_progress',
+        ],
       );
       assert.deepEqual(await migrate(db.db, db.dialect), []);
     });

@@ -9,7 +9,16 @@ import {
   type REST,
   type RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
-import { describeError, memberId, type GroupId, type ImportCursor, type ImportCursors, type Log, type Platform } from '../../core/index.ts';
+import {
+  FILE_IMPORT_CHANNEL,
+  describeError,
+  memberId,
+  type GroupId,
+  type ImportCursor,
+  type ImportCursors,
+  type Log,
+  type Platform,
+} from '../../core/index.ts';
 import { isPhotoName } from '../../files/index.ts';
 import { QueueFullError, type PhotoJobMeta, type PhotoJobs } from '../../jobs/index.ts';
 import { downloadLimited } from '../shared/index.ts';
@@ -46,6 +55,8 @@ export interface ImportRequest {
   readonly channels: readonly string[];
   readonly requestedBy?: string;
   readonly reporter?: ImportReporter;
+  /** The channel `/import` was run in: it hears there, once, that the import is done. */
+  readonly announceIn?: string;
 }
 
 export interface DiscordBackfillOptions {
@@ -57,6 +68,8 @@ export interface DiscordBackfillOptions {
   readonly platform: Platform;
   /** A channel's name for the report (`#general`), or its id when unknown. */
   readonly channelName: (channel: string) => string;
+  /** Posts one message in a channel, mentioning nobody. */
+  readonly announce: (channel: string, text: string) => Promise<void>;
 }
 
 /** One group's import under way. */
@@ -65,6 +78,7 @@ interface Run {
   readonly abort: AbortController;
   readonly cursors: Map<string, ImportCursor>;
   reporter: ImportReporter | undefined;
+  announceIn: string | undefined;
   cancelled: boolean;
   lastReport: number;
   done: Promise<void>;
@@ -97,19 +111,20 @@ export class DiscordBackfill {
     const current = this.runs.get(request.group);
     if (current) {
       current.reporter = request.reporter;
+      current.announceIn = request.announceIn ?? current.announceIn;
       current.lastReport = 0;
       await this.report(current, false);
       return 'attached';
     }
-    const kept = await this.options.cursors.list(request.group);
+    const kept = await this.channelCursors(request.group);
     // One stopped half way (a failure of Discord's) goes on from its cursors.
     if (kept.some((c) => !c.done)) {
       const cursors = new Map(kept.map((c) => [c.channel, withoutProblem(c)]));
-      this.launch(request.group, cursors, request.reporter);
+      this.launch(request.group, cursors, request.reporter, request.announceIn ?? announcedIn(kept));
       return 'attached';
     }
     // A finished import is kept for its counts only: a new one reads the history again.
-    if (kept.length > 0) await this.options.cursors.remove(request.group);
+    if (kept.length > 0) await this.options.cursors.remove(request.group, channelsOf(kept));
     const startedAt = new Date().toISOString();
     const cursors = new Map<string, ImportCursor>();
     for (const channel of request.channels) {
@@ -121,12 +136,14 @@ export class DiscordBackfill {
         queued: 0,
         skipped: 0,
         startedAt,
+        updatedAt: startedAt,
         ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+        ...(request.announceIn ? { announceIn: request.announceIn } : {}),
       };
       await this.options.cursors.save(cursor);
       cursors.set(channel, cursor);
     }
-    this.launch(request.group, cursors, request.reporter);
+    this.launch(request.group, cursors, request.reporter, request.announceIn);
     return 'started';
   }
 
@@ -134,7 +151,7 @@ export class DiscordBackfill {
   async resume(mine: (group: GroupId) => boolean): Promise<number> {
     const byGroup = new Map<GroupId, Map<string, ImportCursor>>();
     for (const cursor of await this.options.cursors.list()) {
-      if (!mine(cursor.group)) continue;
+      if (!mine(cursor.group) || cursor.channel === FILE_IMPORT_CHANNEL) continue;
       const cursors = byGroup.get(cursor.group) ?? new Map<string, ImportCursor>();
       cursors.set(cursor.channel, cursor);
       byGroup.set(cursor.group, cursors);
@@ -143,7 +160,7 @@ export class DiscordBackfill {
     for (const [group, cursors] of byGroup) {
       if (this.runs.has(group) || [...cursors.values()].every((c) => c.done)) continue;
       this.options.log.info({ group, channels: cursors.size }, 'resuming a Discord history import');
-      this.launch(group, cursors, undefined);
+      this.launch(group, cursors, undefined, announcedIn([...cursors.values()]));
       resumed++;
     }
     return resumed;
@@ -160,8 +177,8 @@ export class DiscordBackfill {
       run.abort.abort();
       await run.done;
     }
-    const kept = await this.options.cursors.list(group);
-    await this.options.cursors.remove(group);
+    const kept = await this.channelCursors(group);
+    await this.options.cursors.remove(group, channelsOf(kept));
     if (run) return this.describe(run, true);
     // Stopped half way and not resumed in this process (its guild on another shard's process).
     return kept.some((c) => !c.done) ? 'Import cancelled.' : undefined;
@@ -180,8 +197,13 @@ export class DiscordBackfill {
     return run ? this.describe(run, false) : undefined;
   }
 
-  private launch(group: GroupId, cursors: Map<string, ImportCursor>, reporter: ImportReporter | undefined): void {
-    const run: Run = { group, abort: new AbortController(), cursors, reporter, cancelled: false, lastReport: 0, done: Promise.resolve() };
+  /** A group's cursors of this import: an import from files (the command line) keeps one beside them. */
+  private async channelCursors(group: GroupId): Promise<ImportCursor[]> {
+    return (await this.options.cursors.list(group)).filter((c) => c.channel !== FILE_IMPORT_CHANNEL);
+  }
+
+  private launch(group: GroupId, cursors: Map<string, ImportCursor>, reporter: ImportReporter | undefined, announceIn: string | undefined): void {
+    const run: Run = { group, abort: new AbortController(), cursors, reporter, announceIn, cancelled: false, lastReport: 0, done: Promise.resolve() };
     this.runs.set(group, run);
     run.done = this.importAll(run)
       .catch((error: unknown) => this.options.log.error({ err: error, group }, 'a Discord history import failed'))
@@ -199,9 +221,29 @@ export class DiscordBackfill {
     const { scanned, queued, skipped } = totals(run);
     this.options.log.info({ group: run.group, scanned, queued, skipped, cancelled: run.cancelled, stopped }, 'Discord history import ended');
     // Cancelled: nothing to resume, gone before the admin reads that it is.
-    if (run.cancelled) await this.options.cursors.remove(run.group);
+    if (run.cancelled) await this.options.cursors.remove(run.group, channelsOf([...run.cursors.values()]));
     // A shutdown leaves the cursors for the next start, and the message as it was.
-    if (!stopped) await this.report(run, true);
+    if (stopped) return;
+    await this.report(run, true);
+    if (!run.cancelled) await this.announce(run);
+  }
+
+  /**
+   * The one public line where /import was run, once the history is read: the counts, and where the
+   * problems are told. Each channel's cursor says whether it was read; one left half way is not done.
+   */
+  private async announce(run: Run): Promise<void> {
+    const cursors = [...run.cursors.values()];
+    if (!run.announceIn || cursors.some((c) => !c.done)) return;
+    const { queued, skipped } = totals(run);
+    const unread = cursors.filter((c) => c.problem !== undefined).length;
+    const details = skipped + unread > 0 ? "; the details are in the answer to /import and in the bot's log" : '';
+    const text =
+      `History import done: ${count(queued, 'photo')} queued for filing (behind new posts), ${skipped} skipped` +
+      `${unread > 0 ? `, ${count(unread, 'channel')} I could not read` : ''}${details}.`;
+    await this.options.announce(run.announceIn, text).catch((error: unknown) => {
+      this.options.log.warn({ err: error, group: run.group, channel: run.announceIn }, 'the end of an import could not be told in its channel');
+    });
   }
 
   /** Reads one channel to its start; `stopped` when Discord failed in a way worth trying again later. */
@@ -284,7 +326,8 @@ export class DiscordBackfill {
     }
   }
 
-  private async save(run: Run, cursor: ImportCursor): Promise<void> {
+  private async save(run: Run, next: ImportCursor): Promise<void> {
+    const cursor = { ...next, updatedAt: new Date().toISOString(), ...(run.announceIn ? { announceIn: run.announceIn } : {}) };
     run.cursors.set(cursor.channel, cursor);
     // A cancel removes the cursors: a page that ends after it must not bring them back.
     if (!run.cancelled) await this.options.cursors.save(cursor);
@@ -361,4 +404,14 @@ function withoutProblem(cursor: ImportCursor): ImportCursor {
   if (cursor.done || cursor.problem === undefined) return cursor;
   const { problem: _problem, ...rest } = cursor;
   return rest;
+}
+
+/** The channels of cursors: a cancel removes these, and leaves an import from files alone. */
+function channelsOf(cursors: readonly ImportCursor[]): string[] {
+  return cursors.map((c) => c.channel);
+}
+
+/** Where an import resumed after a restart tells that it is done: where it was started. */
+function announcedIn(cursors: readonly ImportCursor[]): string | undefined {
+  return cursors.find((c) => c.announceIn !== undefined)?.announceIn;
 }

@@ -127,6 +127,9 @@ export class DiscordBot {
           const channel = this.client?.channels.cache.get(id);
           return channel && 'name' in channel && channel.name ? `#${channel.name}` : `channel ${id}`;
         },
+        announce: async (channel, content) => {
+          await this.discord.rest.post(Routes.channelMessages(channel), { body: { content, allowed_mentions: NO_PINGS } });
+        },
       });
     }
   }
@@ -382,7 +385,13 @@ export class DiscordBot {
         .map((c) => c.id);
     }
     if (channels.length === 0) return reply('This server has no text channel to import.');
-    await backfill.start({ group, channels, requestedBy: memberId(DISCORD, interaction.user.id), reporter: { update: reply } });
+    await backfill.start({
+      group,
+      channels,
+      requestedBy: memberId(DISCORD, interaction.user.id),
+      reporter: { update: reply },
+      announceIn: interaction.channelId,
+    });
   }
 
   private contextOf(interaction: RepliableInteraction<'cached' | 'raw'>, photo: () => Promise<FetchedPhoto>): ChatContext {

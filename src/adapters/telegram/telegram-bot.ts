@@ -84,6 +84,21 @@ export function verifyTelegram(options: { readonly token: string; readonly apiRo
   return verifyAtStart('Telegram', where, options.timeoutMs ?? 15_000, () => telegram.getMe());
 }
 
+/** How long the importer's note may take before the import ends without it. */
+const NOTE_TIMEOUT_MS = 15_000;
+
+/**
+ * Sends one message to a chat from outside the bot (the importer's note that an import ended),
+ * giving up after `NOTE_TIMEOUT_MS` rather than keeping a finished import waiting. It mentions
+ * nobody: the text is the caller's, with no entities.
+ */
+export async function sendTelegramNote(options: { readonly token: string; readonly apiRoot?: string }, chatId: number, text: string): Promise<void> {
+  const telegram = new Telegram(options.token, { ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) });
+  // telegraf types its signal as the abort-controller polyfill's; its fetch takes the built-in one.
+  const signal = AbortSignal.timeout(NOTE_TIMEOUT_MS) as unknown as NonNullable<NonNullable<Parameters<Telegram['callApi']>[2]>['signal']>;
+  await telegram.callApi('sendMessage', { chat_id: chatId, text }, { signal });
+}
+
 /** How commands are written on Telegram: words after the command, photos as captions or replies. */
 /** The largest photo the Bot API takes as a photo (sendPhoto, a media group's photo); larger ones go as files. */
 const TELEGRAM_PHOTO_BYTES = 10 * 1024 * 1024;

@@ -2,6 +2,7 @@ import type { AlbumEntry, AlbumExport, PhotoTags, TagsOf } from '../ports.ts';
 import type { Person } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
 import { sha256Hex } from '../hash.ts';
+import { importStatuses } from '../import-status.ts';
 import { findPerson, refOf, refsOf, type LibraryContext } from './context.ts';
 import { peopleOf } from './filing.ts';
 import { refileNear } from './refile.ts';
@@ -212,12 +213,14 @@ export async function notThis(
 /** Totals of the group, and the disk its files take. */
 export async function stats(ctx: LibraryContext, group: GroupId): Promise<LibraryStats> {
   // From the records' totals: walking the group's files took a stat of each, for any member's /stats.
-  const [counts, everyone, clusters, left] = await Promise.all([
+  const [counts, everyone, clusters, left, cursors] = await Promise.all([
     ctx.deps.photos.counts(group),
     ctx.deps.gallery.list(group),
     ctx.deps.settings.getClusters(group),
     ctx.deps.photos.describedOtherwise(group, ctx.embedder),
+    ctx.deps.importCursors?.list(group) ?? [],
   ]);
+  const importing = importStatuses(cursors);
   // A person whose samples are all of another embedder is still waiting for them to be re-described.
   const withoutSamples = everyone
     .filter((p) => p.samples.length === 0)
@@ -232,5 +235,6 @@ export async function stats(ctx: LibraryContext, group: GroupId): Promise<Librar
     diskBytes: counts.bytes,
     ...(left.length > 0 ? { redescribing: { done: counts.photos - left.length, of: counts.photos } } : {}),
     ...(withoutSamples.length > 0 ? { withoutSamples } : {}),
+    ...(importing.length > 0 ? { importing } : {}),
   };
 }

@@ -3,6 +3,7 @@ import type { ForgetScope, ReplyMode, UnknownCluster } from '../records.ts';
 import type { UnusableReason } from '../faces.ts';
 import type { NameRefusal } from './names.ts';
 import type { SampleAdvice } from '../sample-advice.ts';
+import type { ImportStatus } from '../import-status.ts';
 
 /** A person as answers name them. */
 export interface PersonRef {
@@ -257,6 +258,8 @@ export interface LibraryStats {
   readonly redescribing?: { readonly done: number; readonly of: number };
   /** People with no face sample the recognition model can use: they must enrol again to be recognised. */
   readonly withoutSamples?: readonly string[];
+  /** The group's history imports not yet finished (running, or stopped half way). */
+  readonly importing?: readonly ImportStatus[];
 }
 
 export interface GroupSettingsView {

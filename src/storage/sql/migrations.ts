@@ -184,6 +184,15 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0008_import_progress': {
+      async up(db: Kysely<unknown>) {
+        // /stats shows an import's pace, read by any process: how many photos in all (an import
+        // from files knows it), when the counts last moved, and where the group hears it ended.
+        await db.schema.alterTable('history_imports').addColumn('total', 'integer').execute();
+        await db.schema.alterTable('history_imports').addColumn('updated_at', 'text').execute();
+        await db.schema.alterTable('history_imports').addColumn('announce_in', 'text').execute();
+      },
+    },
   };
 }
 

@@ -121,6 +121,9 @@ export interface HistoryImportsTable {
   problem: string | null;
   started_at: string;
   requested_by: string | null;
+  total: number | null;
+  updated_at: string | null;
+  announce_in: string | null;
 }
 
 export interface LibrarySchema {

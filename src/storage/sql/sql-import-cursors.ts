@@ -27,6 +27,9 @@ export class SqlImportCursors implements ImportCursors {
         problem: cursor.problem ?? null,
         started_at: cursor.startedAt,
         requested_by: cursor.requestedBy ?? null,
+        total: cursor.total ?? null,
+        updated_at: cursor.updatedAt ?? null,
+        announce_in: cursor.announceIn ?? null,
       };
       await this.db
         .insertInto('history_imports')
@@ -36,9 +39,12 @@ export class SqlImportCursors implements ImportCursors {
     });
   }
 
-  remove(group: GroupId): Promise<number> {
+  remove(group: GroupId, channels?: readonly string[]): Promise<number> {
     return storageCall('imports.remove', 'the history import could not be deleted', async () => {
-      const result = await this.db.deleteFrom('history_imports').where('group_id', '=', group).executeTakeFirst();
+      if (channels?.length === 0) return 0;
+      let query = this.db.deleteFrom('history_imports').where('group_id', '=', group);
+      if (channels !== undefined) query = query.where('channel_id', 'in', channels);
+      const result = await query.executeTakeFirst();
       return Number(result.numDeletedRows);
     });
   }
@@ -55,6 +61,9 @@ function cursorOf(row: HistoryImportsTable): ImportCursor {
     skipped: row.skipped,
     ...(row.problem !== null ? { problem: row.problem } : {}),
     startedAt: row.started_at,
+    ...(row.updated_at !== null ? { updatedAt: row.updated_at } : {}),
+    ...(row.total !== null ? { total: row.total } : {}),
     ...(row.requested_by !== null ? { requestedBy: row.requested_by } : {}),
+    ...(row.announce_in !== null ? { announceIn: row.announce_in } : {}),
   };
 }
