@@ -385,6 +385,45 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
     assert.match(audit, /Ada/);
   });
 
+  it('GIVEN a stricter threshold WHEN a member answers "Is this obama?" THEN yes files the photo under him and no takes it from him for good', async () => {
+    const e = h.emulator;
+    assert.match(textOf(await e.waitFor(answerTo(e.postText(A, ada, '/threshold 0.99')))), /0\.99/);
+    try {
+      const token = await session(bob, A);
+      const call = (url: string, body: unknown) =>
+        fetch(`${base}${url}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(body),
+        });
+      const obama = ((await (await get('/api/people', token)).json()) as { people: { id: string; name: string }[] }).people.find((p) => p.name === 'obama')!;
+      const offered = async () =>
+        ((await (await get(`/api/suggestions?person=${obama.id}`, token)).json()) as { suggestions: { hash: string; face: number; similarity: number }[] })
+          .suggestions;
+      const first = await offered();
+      assert.ok(first.length >= 2, `faces of obama between 0.95 and 0.99 are offered (${first.length})`);
+      for (const s of first) assert.ok(s.similarity >= 0.95 && s.similarity < 0.99 + 1e-9, String(s.similarity));
+      const album = async () =>
+        new Set(((await (await get(`/api/photos?people=${obama.id}`, token)).json()) as { photos: { hash: string }[] }).photos.map((p) => p.hash));
+      const [yes, no] = first as [(typeof first)[0], (typeof first)[0]];
+      assert.ok(!(await album()).has(yes.hash), 'offered: not in his album');
+      assert.equal((await call('/api/enroll', { hash: 'f'.repeat(64), face: 0, name: 'obama' })).status, 404, 'a photo the group does not have');
+      assert.equal((await call('/api/dismiss', { hash: no.hash, person: 'nobody' })).status, 404);
+      const confirmed = await call('/api/enroll', { hash: yes.hash, face: yes.face, name: 'obama' });
+      assert.equal(confirmed.status, 200, await confirmed.clone().text());
+      assert.ok((await album()).has(yes.hash), 'yes: the photo is in his album');
+      assert.equal((await call('/api/dismiss', { hash: no.hash, person: obama.id })).status, 200);
+      const after = await offered();
+      assert.ok(!after.some((s) => s.hash === yes.hash || s.hash === no.hash), 'neither is offered again');
+      assert.match(textOf(await e.waitFor(answerTo(e.postText(A, ada, '/audit')))), /offered as obama is not them/);
+    } finally {
+      await e.waitFor(answerTo(e.postText(A, ada, '/threshold 0.93')));
+    }
+    const token = await session(bob, A);
+    const obama = ((await (await get('/api/people', token)).json()) as { people: { id: string; name: string }[] }).people.find((p) => p.name === 'obama')!;
+    assert.ok(obama, 'obama is still there at the usual threshold');
+  });
+
   it("GIVEN the gallery's port taken WHEN another bot starts with it THEN the start fails with one clear line", async () => {
     const port = new URL(base).port;
     await assert.rejects(

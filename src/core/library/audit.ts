@@ -1,13 +1,14 @@
 import type { AuditEntry } from '../ports.ts';
 import type { GroupId } from '../group-id.ts';
 import type { LibraryContext } from './context.ts';
-import type { Actor, EnrollResult, ForgetResult, NameClusterResult, NotThisResult, SetThresholdResult } from './results.ts';
+import type { Actor, DismissResult, EnrollResult, ForgetResult, NameClusterResult, NotThisResult, SetThresholdResult } from './results.ts';
 
 /** What each change says in the log; undefined where nothing changed (a refusal, a bad number). */
 export const describe = {
   enroll: (r: EnrollResult) => (r.kind === 'enrolled' ? `added a face sample to ${r.person.name}${r.newPerson ? ' (new person)' : ''}` : undefined),
   name: (r: NameClusterResult) => (r.kind === 'named' ? `named a cluster of unknown faces ${r.person.name}; filed ${r.filed} photos` : undefined),
   notThis: (r: NotThisResult) => (r.kind === 'removed' ? `took a photo out of ${r.person.name}'s album` : undefined),
+  dismiss: (r: DismissResult) => (r.kind === 'dismissed' ? `said a face offered as ${r.person.name} is not them` : undefined),
   // The forgotten person's name is not kept: the log says that a forgetting happened, not of whom.
   forget: (r: ForgetResult, self: boolean) =>
     r.kind === 'forgotten' ? `forgot ${self ? 'themselves' : 'a person'}: ${r.photosDeleted} photos and ${r.facesErased} stored faces deleted` : undefined,

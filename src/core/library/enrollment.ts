@@ -35,7 +35,9 @@ export async function enroll(ctx: LibraryContext, group: GroupId, request: Enrol
   }
   const people = await ctx.deps.gallery.list(group);
   const target = request.userId !== undefined ? people.find((p) => p.userId === request.userId) : findPerson(people, clean.name);
-  let number = typeof request.face === 'number' ? request.face : undefined;
+  const asked = request.face;
+  let number =
+    typeof asked === 'number' ? asked : typeof asked === 'object' ? usable.findIndex(({ index }) => index === asked.index) + 1 || usable.length + 1 : undefined;
   if (usable.length > 1 && number === undefined) {
     const own = target ? toGalleryPerson(target, ctx.embedder).samples : [];
     const { threshold } = await ctx.settingsOf(group);

@@ -5,6 +5,7 @@ import type { GroupId } from '../group-id.ts';
 import * as albums from './albums.ts';
 import * as browsing from './browse.ts';
 import * as unknownFaces from './unknown-faces.ts';
+import * as suggesting from './suggestions.ts';
 import { checkConsistency } from './consistency.ts';
 import { LibraryContext, type LibraryDependencies } from './context.ts';
 import { enroll } from './enrollment.ts';
@@ -35,6 +36,8 @@ import type {
   ThresholdReport,
   UnknownClustersResult,
   UnknownPeople,
+  Suggestion,
+  DismissResult,
 } from './results.ts';
 
 /**
@@ -182,6 +185,16 @@ export class PhotoLibrary {
       () => pending.refiling(this.ctx, group, () => unknownFaces.nameCluster(this.ctx, group, clusterId, rawName, actor, expected)),
       describe.name,
     );
+  }
+
+  /** Faces offered as "Is this Anna?": their best match is her, a little below the threshold. */
+  suggestions(group: GroupId, personId: string, canSee?: SourceFilter): Promise<Suggestion[]> {
+    return suggesting.suggestions(this.ctx, group, personId, canSee);
+  }
+
+  /** "No" to a suggestion: that photo is never filed under the person, nor offered again. */
+  dismissSuggestion(group: GroupId, name: string, photoHash: string, actor: Actor): Promise<DismissResult> {
+    return this.audited(group, actor, 'not-this', () => suggesting.dismissSuggestion(this.ctx, group, name, photoHash, actor), describe.dismiss);
   }
 
   /** "This is not Anna": takes the photo out of her album for good, and re-files it. */

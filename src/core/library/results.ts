@@ -72,9 +72,10 @@ export interface EnrollRequest {
   readonly photo: IncomingPhoto | { readonly hash: string };
   /**
    * 1-based, left to right, among the photo's usable faces; needed when it has several. `likely`
-   * takes the face a person would pick (`likelyFace`) and asks only when there is none.
+   * takes the face a person would pick (`likelyFace`) and asks only when there is none. `index`:
+   * the face's own place in the photo's record (a page that drew the faces names it so).
    */
-  readonly face?: number | 'likely';
+  readonly face?: number | 'likely' | { readonly index: number };
   /**
    * "This is me": the sample goes to the person linked to this platform user, created under `name`
    * when there is none yet. Never attaches the user to someone already enrolled.
@@ -219,6 +220,21 @@ export interface UnknownPeople {
   }[];
   readonly minPhotos: number;
 }
+
+/** A face offered as "Is this Anna?" (see `suggestions`). */
+export interface Suggestion {
+  readonly photoHash: string;
+  readonly faceIndex: number;
+  /** Its best match's score, a little below the threshold (or above it, too close to call). */
+  readonly similarity: number;
+  readonly postedAt: string;
+}
+
+export type DismissResult =
+  | { readonly kind: 'dismissed'; readonly person: PersonRef }
+  | { readonly kind: 'not-allowed'; readonly person: PersonRef }
+  | { readonly kind: 'unknown-person' }
+  | { readonly kind: 'unknown-photo' };
 
 export type NameClusterResult =
   | { readonly kind: 'named'; readonly person: PersonRef; readonly newPerson: boolean; readonly filed: number }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { StartupError, describeError, groupId, memberId, parseGroupId, safeFolderName, type GroupId, type Log } from '../../core/index.ts';
-import type { BrowseQuery, PhotoLibrary, PreviewFace, SourceFilter } from '../../core/library/index.ts';
+import type { BrowseQuery, EnrollResult, NameClusterResult, PhotoLibrary, PreviewFace, SourceFilter } from '../../core/library/index.ts';
 import { CONTENT_TYPES, loadPageFiles, readJson } from '../http.ts';
 import type { PreviewRenderer } from './previews.ts';
 import { checkLaunchData, type Signer } from './signing.ts';
@@ -44,6 +44,9 @@ export type GalleryLibrary = Pick<
   | 'covers'
   | 'albumDownload'
   | 'unknownPeople'
+  | 'suggestions'
+  | 'enroll'
+  | 'dismissSuggestion'
   | 'nameCluster'
   | 'browse'
   | 'browsePhoto'
@@ -322,27 +325,58 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
         { userId: memberId(platform, session.user), name: session.name, admin },
         { photoHash: body.hash, faceIndex: body.face },
       );
-      switch (result.kind) {
-        case 'named':
-          return json(res, 200, { person: result.person, newPerson: result.newPerson, filed: result.filed });
-        case 'unknown-cluster':
-          return json(res, 409, { error: 'these faces changed since the page was drawn: look again' });
-        case 'not-allowed':
-          return json(res, 403, { error: `${result.person.name} is linked to a member: only they or an admin can add faces to them` });
-        case 'confusable-name':
-          return json(res, 409, {
-            error: `that name looks too much like ${result.person.name}: write it exactly as ${result.person.name} to mean them, or choose a clearly different name`,
-          });
-        case 'invalid-name':
-          return json(res, 400, {
-            error:
-              result.reason === 'empty'
-                ? 'give a name'
-                : result.reason === 'too-long'
-                  ? 'that name is too long'
-                  : 'that name has a character that shows nothing: type it without',
-          });
-      }
+      if (result.kind === 'named') return json(res, 200, { person: result.person, newPerson: result.newPerson, filed: result.filed });
+      const refused = refusal(result);
+      if (refused) json(res, refused.status, { error: refused.error });
+    },
+    // "Is this Anna?": faces whose best match is her, a little below the threshold.
+    'GET /api/suggestions': async ({ res, url, session, canSee }) => {
+      const person = url.searchParams.get('person') ?? '';
+      if (!PERSON_ID.test(person)) return json(res, 400, { error: 'person= a person id' });
+      const found = await library.suggestions(session.group, person, canSee);
+      json(res, 200, { suggestions: found.map((s) => ({ hash: s.photoHash, face: s.faceIndex, similarity: Number(s.similarity.toFixed(3)) })) });
+    },
+    // A face of a photo as someone's sample ("yes" to a suggestion, or a face named on an opened
+    // photo): the chat's /enroll by reply, with its rules (a linked person, a face that looks
+    // like someone else, a look-alike name) and its audit entry.
+    'POST /api/enroll': async ({ req, res, session, canSee, admin }) => {
+      const body = await readJson(
+        req,
+        z.object({ hash: z.string().regex(HASH), face: z.number().int().min(0).max(999), name: z.string().max(1000) }),
+        MAX_BODY_BYTES,
+      );
+      if (!body) return json(res, 400, { error: 'expected { hash, face, name }' });
+      if (!(await library.browsePhoto(session.group, body.hash, canSee))) return json(res, 404, { error: 'no such photo' });
+      const platform = parseGroupId(session.group)!.platform;
+      const result = await library.enroll(session.group, {
+        name: body.name,
+        photo: { hash: body.hash },
+        face: { index: body.face },
+        by: memberId(platform, session.user),
+        byName: session.name,
+        byAdmin: admin,
+      });
+      const refused = refusal(result);
+      if (refused) return json(res, refused.status, { error: refused.error });
+      if (result.kind !== 'enrolled') return;
+      json(res, 200, { person: result.person, newPerson: result.newPerson, refiled: result.refiled });
+    },
+    // "No" to a suggestion: that photo is never filed under them, nor offered again.
+    'POST /api/dismiss': async ({ req, res, session, canSee, admin }) => {
+      const body = await readJson(req, z.object({ hash: z.string().regex(HASH), person: z.string().regex(PERSON_ID) }), MAX_BODY_BYTES);
+      if (!body) return json(res, 400, { error: 'expected { hash, person }' });
+      const person = (await library.people(session.group, canSee)).find((p) => p.id === body.person);
+      if (!person || !(await library.browsePhoto(session.group, body.hash, canSee))) return json(res, 404, { error: 'no such person or photo' });
+      const platform = parseGroupId(session.group)!.platform;
+      const result = await library.dismissSuggestion(session.group, person.name, body.hash, {
+        userId: memberId(platform, session.user),
+        name: session.name,
+        admin,
+      });
+      if (result.kind === 'not-allowed')
+        return json(res, 403, { error: `${result.person.name} is linked to a member: only they or an admin can say who is not them` });
+      if (result.kind !== 'dismissed') return json(res, 404, { error: 'no such person or photo' });
+      json(res, 200, { dismissed: result.person });
     },
     'GET /api/thumb': async (asked) => preview(asked, 'thumb'),
     'GET /api/large': async (asked) => preview(asked, 'large'),
@@ -434,6 +468,50 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
         server.closeAllConnections();
       }),
   };
+}
+
+/** Why a naming or an enrolment from the gallery was refused, as the member should read it; undefined when it was not. */
+function refusal(result: EnrollResult | NameClusterResult): { status: number; error: string } | undefined {
+  switch (result.kind) {
+    // A clustering since gave the cluster's number to other faces.
+    case 'unknown-cluster':
+      return { status: 409, error: 'these faces changed since the page was drawn: look again' };
+    case 'invalid-name':
+      return {
+        status: 400,
+        error:
+          result.reason === 'empty'
+            ? 'give a name'
+            : result.reason === 'too-long'
+              ? 'that name is too long'
+              : 'that name has a character that shows nothing: type it without',
+      };
+    case 'not-allowed':
+      return { status: 403, error: `${result.person.name} is linked to a member: only they or an admin can add faces to them` };
+    case 'confusable-name':
+      return {
+        status: 409,
+        error: `that name looks too much like ${result.person.name}: write it exactly as ${result.person.name} to mean them, or choose a clearly different name`,
+      };
+    case 'someone-else':
+      return { status: 409, error: `that face looks like ${result.person.name}: only an admin or ${result.person.name} can add it to someone else` };
+    case 'name-taken':
+      return { status: 409, error: `${result.person.name} is enrolled already` };
+    case 'already-a-sample':
+      return { status: 409, error: `a face of this photo is one of ${result.person.name}'s samples already` };
+    case 'no-usable-face':
+    case 'no-such-face':
+      return { status: 409, error: 'that face is too small or unclear to learn from' };
+    case 'unknown-photo':
+    case 'undecodable':
+      return { status: 404, error: 'no such photo' };
+    // A face given by its place in the photo is never asked to be chosen.
+    case 'choose-face':
+      return { status: 409, error: 'that face is not there any more: look again' };
+    case 'enrolled':
+    case 'named':
+      return undefined;
+  }
 }
 
 /** The photos a page asks for: one to ten person ids, and real days (2024-02-30 is not one), the last one included. */

@@ -24,8 +24,8 @@ async function start() {
   setInterval(() => session('/api/refresh').catch((error) => say(error.message)), 8 * 60 * 1000);
   addEventListener('popstate', route);
   $('back').addEventListener('click', () => history.back());
-  $('with').addEventListener('change', reload);
-  $('year').addEventListener('change', reload);
+  $('with').addEventListener('change', () => reload());
+  $('year').addEventListener('change', () => reload());
   $('zip').addEventListener('click', () => downloadZip().catch((error) => say(error.message)));
   $('unknown-show').addEventListener('click', () => loadUnknown().catch((error) => say(error.message)));
   $('name-form').addEventListener('submit', (event) => {
@@ -252,7 +252,8 @@ function fillFilters(person) {
   $('year').replaceChildren(new Option('Any', ''), ...Array.from({ length: 30 }, (_, i) => new Option(String(year - i), String(year - i))));
 }
 
-function reload() {
+/** The person's photos read again, with the filters chosen; `suggest`: their suggestions too. */
+function reload(suggest = true) {
   const withIds = [...$('with').selectedOptions].map((o) => o.value);
   const year = $('year').value;
   const params = new URLSearchParams({ people: [state.person, ...withIds].join(',') });
@@ -261,6 +262,10 @@ function reload() {
     params.set('to', `${year}-12-31`);
   }
   state.query = params.toString();
+  // Suggestions are the person's alone, not a filter's.
+  if (withIds.length === 0 && !year) {
+    if (suggest) loadSuggestions(state.person).catch((error) => say(error.message));
+  } else $('suggest').hidden = true;
   state.photos = [];
   state.next = 0;
   $('months').replaceChildren();
@@ -299,6 +304,50 @@ async function downloadZip() {
   document.body.append(a);
   a.click();
   a.remove();
+}
+
+/**
+ * "Is this Anna?": faces whose best match is this person, a little below the threshold. Yes adds
+ * the face as her sample (the photo joins her album, and her next photos are found more surely);
+ * no takes the photo from her for good. Each answer is the chat's rules and an audit entry.
+ */
+async function loadSuggestions(personId) {
+  const person = state.people.find((p) => p.id === personId);
+  const { suggestions } = await api(`/api/suggestions?person=${encodeURIComponent(personId)}`);
+  if (!person || state.person !== personId) return;
+  $('suggest').hidden = suggestions.length === 0;
+  $('suggest-title').textContent = `Is this ${person.name}?`;
+  $('suggest-list').replaceChildren(
+    ...suggestions.map((suggestion) => {
+      const item = document.createElement('li');
+      const img = document.createElement('img');
+      img.alt = '';
+      image(`/api/thumb?hash=${suggestion.hash}&face=${suggestion.face}`).then(
+        (src) => (img.src = src),
+        () => undefined,
+      );
+      const answer = async (yes) => {
+        for (const button of item.querySelectorAll('button')) button.disabled = true;
+        try {
+          if (yes) await api('/api/enroll', { method: 'POST', body: JSON.stringify({ hash: suggestion.hash, face: suggestion.face, name: person.name }) });
+          else await api('/api/dismiss', { method: 'POST', body: JSON.stringify({ hash: suggestion.hash, person: person.id }) });
+          item.remove();
+          if ($('suggest-list').children.length === 0) $('suggest').hidden = true;
+          // The photo joined the album: the grid shows it.
+          if (yes) reload(false);
+        } catch (error) {
+          say(error.message);
+          for (const button of item.querySelectorAll('button')) button.disabled = false;
+        }
+      };
+      const yes = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Yes', className: 'yes' });
+      const no = Object.assign(document.createElement('button'), { type: 'button', textContent: 'No', className: 'no' });
+      yes.addEventListener('click', () => answer(true));
+      no.addEventListener('click', () => answer(false));
+      item.append(img, yes, no);
+      return item;
+    }),
+  );
 }
 
 function monthOf(photo) {
@@ -373,10 +422,46 @@ async function show(index, push = true) {
   };
 }
 
-/** "Not Anna?" for each named face: the chat's /notthis, with the same rules and audit entry. */
+/**
+ * "Not Anna?" for each named face (the chat's /notthis), and "Who is this?" for each unknown one
+ * (its /enroll by reply): the same rules and audit entries.
+ */
 function corrections(photo, detail) {
   const named = detail.faces.filter((f) => f.person);
+  const unknown = detail.faces.flatMap((f, index) => (f.person ? [] : [index]));
+  const askName = (index, label) => {
+    const form = document.createElement('form');
+    form.className = 'ask-name';
+    const input = Object.assign(document.createElement('input'), { name: 'name', required: true, maxLength: 64, autocomplete: 'off' });
+    input.setAttribute('aria-label', `Who is ${label}?`);
+    form.append(input, Object.assign(document.createElement('button'), { type: 'submit', textContent: 'Save' }));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      try {
+        const result = await api('/api/enroll', { method: 'POST', body: JSON.stringify({ hash: photo.hash, face: index, name: input.value.trim() }) });
+        note(`Added to ${result.person.name}${result.newPerson ? ', a new person' : ''}${result.refiled ? `; ${result.refiled} more photos filed` : ''}.`);
+        state.stale = true;
+        await loadPeople();
+        const fresh = await api(`/api/photo?hash=${photo.hash}`);
+        drawFaces(fresh, $('large'));
+        corrections(photo, fresh);
+      } catch (error) {
+        note(error.message);
+      }
+    });
+    $('note').before(form);
+    input.focus();
+  };
   $('corrections').replaceChildren(
+    ...unknown.map((index, i) => {
+      const label = unknown.length === 1 ? 'this' : `?${i + 1}`;
+      const button = Object.assign(document.createElement('button'), { type: 'button', textContent: `Who is ${label}?` });
+      button.addEventListener('click', () => {
+        button.disabled = true;
+        askName(index, label);
+      });
+      return button;
+    }),
     ...named.map((face) => {
       const button = document.createElement('button');
       button.type = 'button';
@@ -425,7 +510,8 @@ function drawFaces(detail, large) {
       height: `${face.box.height * ratio * scale}px`,
     });
     const label = document.createElement('span');
-    label.textContent = face.person ? face.person.name : 'unknown';
+    const unknowns = detail.faces.filter((f) => !f.person);
+    label.textContent = face.person ? face.person.name : unknowns.length > 1 ? `?${unknowns.indexOf(face) + 1}` : 'unknown';
     box.append(label);
     $('frame').append(box);
   }
