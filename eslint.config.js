@@ -72,6 +72,8 @@ export default tseslint.config(
           'IntersectionObserver',
           'URL',
           'Option',
+          'atob',
+          'Blob',
         ].map((name) => [name, 'readonly']),
       ),
     },

@@ -424,6 +424,37 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
     assert.ok(obama, 'obama is still there at the usual threshold');
   });
 
+  it('GIVEN an admin THEN the gallery shows the threshold, what a new value would move, and the audit log; a member gets none of it', async () => {
+    const bobs = await session(bob, A);
+    const adas = await session(ada, A);
+    const as = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+    assert.equal(((await (await get('/api/people', bobs)).json()) as { admin: boolean }).admin, false);
+    assert.equal(((await (await get('/api/people', adas)).json()) as { admin: boolean }).admin, true);
+    for (const url of ['/api/admin', '/api/threshold?value=0.9']) assert.equal((await get(url, bobs)).status, 403, url);
+    assert.equal((await fetch(`${base}/api/threshold`, { method: 'POST', headers: as(bobs), body: JSON.stringify({ value: 0.8 }) })).status, 403);
+
+    const admin = (await (await get('/api/admin', adas)).json()) as { threshold: number; audit: { byName?: string; detail: string }[] };
+    assert.equal(admin.threshold, 0.93);
+    assert.ok(
+      admin.audit.some((e) => e.byName === 'Bob' && /Penny/.test(e.detail)),
+      'the naming of Penny is in the log',
+    );
+    const preview = (await (await get('/api/threshold?value=0.9', adas)).json()) as { proposed: { threshold: number; photosChanged: number }; plot: string };
+    assert.equal(preview.proposed.threshold, 0.9);
+    assert.ok(preview.proposed.photosChanged >= 0);
+    assert.deepEqual([...Buffer.from(preview.plot, 'base64').subarray(1, 4)], [...Buffer.from('PNG')], 'the plot is a PNG');
+    assert.equal((await get('/api/threshold?value=2', adas)).status, 400);
+    assert.equal((await get('/api/admin', adas)).status, 200, 'a preview changes nothing');
+    assert.equal(((await (await get('/api/admin', adas)).json()) as { threshold: number }).threshold, 0.93);
+
+    const set = await fetch(`${base}/api/threshold`, { method: 'POST', headers: as(adas), body: JSON.stringify({ value: 0.92 }) });
+    assert.equal(set.status, 200);
+    assert.deepEqual(((await set.json()) as { previous: number; threshold: number }).threshold, 0.92);
+    assert.match(textOf(await h.emulator.waitFor(answerTo(h.emulator.postText(A, ada, '/threshold')))), /0\.92/);
+    assert.match(textOf(await h.emulator.waitFor(answerTo(h.emulator.postText(A, ada, '/audit')))), /Ada[^\n]*0\.930 to 0\.920/);
+    await fetch(`${base}/api/threshold`, { method: 'POST', headers: as(adas), body: JSON.stringify({ value: 0.93 }) });
+  });
+
   it("GIVEN the gallery's port taken WHEN another bot starts with it THEN the start fails with one clear line", async () => {
     const port = new URL(base).port;
     await assert.rejects(
@@ -449,6 +480,7 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
         await page.goto(`${base}/#tgWebAppData=${encodeURIComponent(launch(bob, A))}&tgWebAppVersion=8.0&tgWebAppThemeParams=${theme}`);
         await page.locator('#people-list button', { hasText: 'obama' }).waitFor({ timeout: 60_000 });
         assert.equal(page.url(), `${base}/`, 'the launch data is out of the address bar');
+        assert.equal(await page.locator('#admin-open').isHidden(), true, 'Bob is no admin');
         assert.match((await page.locator('html').getAttribute('style')) ?? '', /--tg-theme-bg-color: ?#101820/, "Telegram's theme");
         await page.locator('#people-list button', { hasText: 'obama' }).click();
         const first = page.locator('#months .grid button img').first();

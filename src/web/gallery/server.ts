@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { StartupError, describeError, groupId, memberId, parseGroupId, safeFolderName, type GroupId, type Log } from '../../core/index.ts';
+import { THRESHOLD_RANGE } from '../../core/library/index.ts';
 import type { BrowseQuery, EnrollResult, NameClusterResult, PhotoLibrary, PreviewFace, SourceFilter } from '../../core/library/index.ts';
 import { CONTENT_TYPES, loadPageFiles, readJson } from '../http.ts';
 import type { PreviewRenderer } from './previews.ts';
@@ -45,6 +46,10 @@ export type GalleryLibrary = Pick<
   | 'albumDownload'
   | 'unknownPeople'
   | 'suggestions'
+  | 'settings'
+  | 'auditLog'
+  | 'thresholdReport'
+  | 'setThreshold'
   | 'enroll'
   | 'dismissSuggestion'
   | 'nameCluster'
@@ -219,7 +224,41 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
       if (!(await checkMember(session.group, session.user, true))) return json(res, 403, { error: 'only members of the group can see its gallery' });
       json(res, 200, issue(session));
     },
-    'GET /api/people': async ({ res, session, canSee }) => {
+    // For the group's admins: the threshold, what a new value would move, and the audit log.
+    'GET /api/admin': async ({ res, session, admin }) => {
+      if (!admin) return json(res, 403, { error: "only the group's admins can see this" });
+      const [settings, entries] = await Promise.all([library.settings(session.group), library.auditLog(session.group, 50)]);
+      json(res, 200, {
+        threshold: settings.threshold,
+        range: THRESHOLD_RANGE,
+        audit: entries.map(({ at, byName, action, detail }) => ({ at, byName, action, detail })),
+      });
+    },
+    'GET /api/threshold': async ({ res, url, session, admin }) => {
+      if (!admin) return json(res, 403, { error: "only the group's admins can see this" });
+      const value = Number(url.searchParams.get('value'));
+      if (!Number.isFinite(value) || value < THRESHOLD_RANGE.min || value > THRESHOLD_RANGE.max)
+        return json(res, 400, { error: `value= a threshold from ${THRESHOLD_RANGE.min} to ${THRESHOLD_RANGE.max}` });
+      const report = await library.thresholdReport(session.group, value);
+      // The plot as base64 in the answer: one computation, and the page shows it from a blob.
+      json(res, 200, {
+        threshold: report.threshold,
+        proposed: report.proposed,
+        samePairs: report.samePairs,
+        differentPairs: report.differentPairs,
+        plot: Buffer.from(report.plot).toString('base64'),
+      });
+    },
+    'POST /api/threshold': async ({ req, res, session, admin }) => {
+      if (!admin) return json(res, 403, { error: "only the group's admins can change this" });
+      const body = await readJson(req, z.object({ value: z.number() }), MAX_BODY_BYTES);
+      if (!body) return json(res, 400, { error: 'expected { value }' });
+      const platform = parseGroupId(session.group)!.platform;
+      const result = await library.setThreshold(session.group, body.value, { userId: memberId(platform, session.user), name: session.name, admin });
+      if (result.kind !== 'set') return json(res, 400, { error: `a threshold from ${result.min} to ${result.max}` });
+      json(res, 200, result);
+    },
+    'GET /api/people': async ({ res, session, canSee, admin }) => {
       const everyone = await library.people(session.group, canSee);
       const people = everyone.filter((p) => p.photos > 0);
       const covers = await library.covers(
@@ -232,7 +271,7 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
         return { id: p.id, name: p.name, photos: p.photos, ...(cover ? { cover } : {}) };
       });
       // Every name, with or without photos: naming a face asks first before it joins one of them.
-      json(res, 200, { me: session.name, people: shown, names: everyone.map((p) => p.name) });
+      json(res, 200, { me: session.name, admin, people: shown, names: everyone.map((p) => p.name) });
     },
     'GET /api/photos': async ({ res, url, session, canSee }) => {
       const query = photoQuery(url.searchParams);

@@ -33,6 +33,12 @@ async function start() {
     nameCluster(false);
   });
   $('name-yes').addEventListener('click', () => nameCluster(true));
+  $('admin-open').addEventListener('click', () => go({ admin: 1 }));
+  $('threshold-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    previewThreshold().catch((error) => ($('admin-note').textContent = error.message));
+  });
+  $('threshold-apply').addEventListener('click', () => applyThreshold().catch((error) => ($('admin-note').textContent = error.message)));
   $('name-no').addEventListener('click', () => {
     $('name-confirm').hidden = true;
     $('name-input').focus();
@@ -87,6 +93,8 @@ async function loadPeople() {
   const answer = await api('/api/people');
   state.people = answer.people;
   state.names = answer.names ?? answer.people.map((p) => p.name);
+  state.admin = answer.admin === true;
+  $('admin-open').hidden = !state.admin;
   const list = $('people-list');
   list.replaceChildren();
   for (const person of answer.people) {
@@ -127,13 +135,16 @@ function route() {
   const id = params.get('person');
   const person = state.people.find((p) => p.id === id);
   const cluster = state.unknown.find((c) => String(c.id) === params.get('cluster'));
+  const admin = state.admin && params.has('admin');
   const photo = Number(params.get('photo') ?? -1);
-  $('people').hidden = Boolean(person || cluster);
+  $('people').hidden = Boolean(person || cluster || admin);
+  $('admin').hidden = !admin;
+  if (admin) loadAdmin().catch((error) => say(error.message));
   $('person').hidden = !person || photo >= 0;
   $('viewer').hidden = !person || photo < 0;
   $('cluster').hidden = !cluster;
-  $('back').hidden = !person && !cluster;
-  $('title').textContent = person ? person.name : cluster ? 'Not named yet' : 'Gallery';
+  $('back').hidden = !person && !cluster && !admin;
+  $('title').textContent = person ? person.name : cluster ? 'Not named yet' : admin ? 'For admins' : 'Gallery';
   if (cluster) showCluster(cluster);
   if (!person) return;
   if (state.person !== person.id) {
@@ -243,6 +254,43 @@ async function nameCluster(confirmed) {
   } finally {
     $('name-submit').disabled = false;
   }
+}
+
+/** For the group's admins: the threshold now, and who changed what (the chat's /audit). */
+async function loadAdmin() {
+  const answer = await api('/api/admin');
+  $('threshold-now').textContent =
+    `Now ${answer.threshold.toFixed(3)}: a face is named when it is at least this similar to someone's samples (${answer.range.min} to ${answer.range.max}; higher: fewer, surer matches).`;
+  Object.assign($('threshold-input'), { min: answer.range.min, max: answer.range.max, value: answer.threshold.toFixed(3) });
+  $('audit-list').replaceChildren(
+    ...answer.audit.map((entry) => {
+      const item = document.createElement('li');
+      item.textContent = `${new Date(entry.at).toLocaleString()} · ${entry.byName ?? 'facefile'}: ${entry.detail}`;
+      return item;
+    }),
+  );
+}
+
+/** What a new threshold would move, with the plot of how the group's faces match: nothing changes yet. */
+async function previewThreshold() {
+  const value = Number($('threshold-input').value);
+  const answer = await api(`/api/threshold?value=${value}`);
+  const png = Uint8Array.from(atob(answer.plot), (c) => c.charCodeAt(0));
+  $('threshold-plot').src = URL.createObjectURL(new Blob([png], { type: 'image/png' }));
+  const p = answer.proposed;
+  $('threshold-says').textContent = p
+    ? `At ${p.threshold.toFixed(3)}: ${p.photosChanged} photo${p.photosChanged === 1 ? '' : 's'} would change: ${p.filed} would gain a person, ${p.unfiled} would lose one.`
+    : '';
+  $('threshold-result').hidden = false;
+  state.proposed = value;
+}
+
+async function applyThreshold() {
+  const result = await api('/api/threshold', { method: 'POST', body: JSON.stringify({ value: state.proposed }) });
+  $('admin-note').textContent = `The threshold is ${result.threshold.toFixed(3)} (was ${result.previous.toFixed(3)}): ${result.photosChanged} photos changed.`;
+  $('threshold-result').hidden = true;
+  await loadPeople();
+  await loadAdmin();
 }
 
 function fillFilters(person) {
