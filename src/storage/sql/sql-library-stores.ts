@@ -335,26 +335,29 @@ export class SqlPhotoStore implements PhotoStore {
 
   newestFiled(group: GroupId): Promise<Map<string, AlbumPhoto>> {
     return storageCall('photos.newestFiled', 'the albums could not be read', async () => {
-      // Each person's latest posting time over the (person, photo) index, then the photos posted
-      // at it; a tie is settled here, by hash, as an album orders them.
-      const filed = () =>
-        this.db
-          .selectFrom('faces')
-          .innerJoin('photos', (join) => join.onRef('photos.group_id', '=', 'faces.group_id').onRef('photos.hash', '=', 'faces.photo_hash'))
-          .where('faces.group_id', '=', group)
-          .where('faces.person_id', 'is not', null);
-      const latest = filed()
-        .select((eb) => ['faces.person_id as person', eb.fn.max('photos.posted_at').as('at')])
-        .groupBy('faces.person_id');
-      const rows = await filed()
-        .innerJoin(latest.as('latest'), (join) => join.onRef('latest.person', '=', 'faces.person_id').onRef('latest.at', '=', 'photos.posted_at'))
-        .select(['faces.person_id', 'photos.hash', 'photos.posted_at', 'photos.source'])
+      // One pass over the (person, photo) index: each person's greatest "posted_at|hash" (every
+      // stored date is ISO text of one length, so this orders as an album does, ties by hash);
+      // then the few photos it names. A join back to the maximum read every named face twice.
+      const latest = await this.db
+        .selectFrom('faces')
+        .innerJoin('photos', (join) => join.onRef('photos.group_id', '=', 'faces.group_id').onRef('photos.hash', '=', 'faces.photo_hash'))
+        .where('faces.group_id', '=', group)
+        .where('faces.person_id', 'is not', null)
+        .select((eb) => ['faces.person_id', eb.fn.max(sql<string>`photos.posted_at || '|' || photos.hash`).as('newest')])
+        .groupBy('faces.person_id')
         .execute();
+      const hashOf = (newest: string) => newest.slice(newest.lastIndexOf('|') + 1);
+      const hashes = [...new Set(latest.map((r) => hashOf(r.newest)))];
+      const photos =
+        hashes.length === 0
+          ? []
+          : await this.db.selectFrom('photos').select(['hash', 'posted_at', 'source']).where('group_id', '=', group).where('hash', 'in', hashes).execute();
+      const byHash = new Map(photos.map((r) => [r.hash, r]));
       const newest = new Map<string, AlbumPhoto>();
-      for (const r of rows) {
-        const kept = newest.get(r.person_id!);
-        if (kept && kept.hash >= r.hash) continue;
-        newest.set(r.person_id!, { hash: r.hash, postedAt: r.posted_at, ...(r.source !== null ? { source: parseSource(r.source) } : {}) });
+      for (const { person_id, newest: key } of latest) {
+        const r = byHash.get(hashOf(key));
+        if (person_id === null || !r) continue;
+        newest.set(person_id, { hash: r.hash, postedAt: r.posted_at, ...(r.source !== null ? { source: parseSource(r.source) } : {}) });
       }
       return newest;
     });
