@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { StartupError, describeError, groupId, memberId, parseGroupId, safeFolderName, type GroupId, type Log } from '../../core/index.ts';
 import { THRESHOLD_RANGE } from '../../core/library/index.ts';
-import type { BrowseQuery, EnrollResult, NameClusterResult, PhotoLibrary, PreviewFace, SourceFilter } from '../../core/library/index.ts';
+import type { Actor, BrowseQuery, EnrollResult, NameClusterResult, PhotoLibrary, PreviewFace, SourceFilter } from '../../core/library/index.ts';
 import { CONTENT_TYPES, loadPageFiles, readJson } from '../http.ts';
 import type { PreviewRenderer } from './previews.ts';
 import { checkLaunchData, type Signer } from './signing.ts';
@@ -109,6 +109,8 @@ interface Member extends Asked {
   readonly session: Session;
   readonly canSee: SourceFilter | undefined;
   readonly admin: boolean;
+  /** Who a correction is made by, as the chat's commands name them: the rules and the audit log read it. */
+  readonly actor: Actor & { readonly userId: string; readonly name: string };
 }
 
 /** Where the page opens, with the signed Discord link in the fragment (never sent to a server's log). */
@@ -249,12 +251,11 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
         plot: Buffer.from(report.plot).toString('base64'),
       });
     },
-    'POST /api/threshold': async ({ req, res, session, admin }) => {
+    'POST /api/threshold': async ({ req, res, session, admin, actor }) => {
       if (!admin) return json(res, 403, { error: "only the group's admins can change this" });
       const body = await readJson(req, z.object({ value: z.number() }), MAX_BODY_BYTES);
       if (!body) return json(res, 400, { error: 'expected { value }' });
-      const platform = parseGroupId(session.group)!.platform;
-      const result = await library.setThreshold(session.group, body.value, { userId: memberId(platform, session.user), name: session.name, admin });
+      const result = await library.setThreshold(session.group, body.value, actor);
       if (result.kind !== 'set') return json(res, 400, { error: `a threshold from ${result.min} to ${result.max}` });
       json(res, 200, result);
     },
@@ -309,19 +310,13 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
     },
     // "Not this person" on a face of an opened photo: the chat's /notthis, with its rules (a
     // member's linked person is theirs and the admins') and its audit entry.
-    'POST /api/notthis': async ({ req, res, session, canSee, admin }) => {
+    'POST /api/notthis': async ({ req, res, session, canSee, actor }) => {
       const body = await readJson(req, z.object({ hash: z.string().regex(HASH), person: z.string().regex(PERSON_ID) }), MAX_BODY_BYTES);
       if (!body) return json(res, 400, { error: 'expected { hash, person }' });
       const photo = await library.browsePhoto(session.group, body.hash, canSee);
       const face = photo?.faces.find((f) => f.person?.id === body.person);
       if (!photo || !face?.person) return json(res, 404, { error: 'that face is not named so on this photo any more: look again' });
-      const platform = parseGroupId(session.group)!.platform;
-      const result = await library.notThis(
-        session.group,
-        face.person.name,
-        { hash: body.hash },
-        { userId: memberId(platform, session.user), name: session.name, admin },
-      );
+      const result = await library.notThis(session.group, face.person.name, { hash: body.hash }, actor);
       if (result.kind === 'not-allowed')
         return json(res, 403, { error: `${result.person.name} is linked to a member: only they or an admin can take photos out of their album` });
       if (result.kind !== 'removed') return json(res, 409, { error: 'the photo changed: look again' });
@@ -344,7 +339,7 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
     // Naming one: the chat's /name, with its rules (a linked person is theirs and the admins'; a
     // look-alike of a name is refused) and its audit entry. The face the page showed for the
     // cluster comes with it: a clustering since may have given its number to other faces.
-    'POST /api/name': async ({ req, res, session, admin }) => {
+    'POST /api/name': async ({ req, res, session, actor }) => {
       const body = await readJson(
         req,
         z.object({
@@ -356,14 +351,7 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
         MAX_BODY_BYTES,
       );
       if (!body) return json(res, 400, { error: 'expected { cluster, hash, face, name }' });
-      const platform = parseGroupId(session.group)!.platform;
-      const result = await library.nameCluster(
-        session.group,
-        body.cluster,
-        body.name,
-        { userId: memberId(platform, session.user), name: session.name, admin },
-        { photoHash: body.hash, faceIndex: body.face },
-      );
+      const result = await library.nameCluster(session.group, body.cluster, body.name, actor, { photoHash: body.hash, faceIndex: body.face });
       if (result.kind === 'named') return json(res, 200, { person: result.person, newPerson: result.newPerson, filed: result.filed });
       const refused = refusal(result);
       if (refused) json(res, refused.status, { error: refused.error });
@@ -378,7 +366,7 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
     // A face of a photo as someone's sample ("yes" to a suggestion, or a face named on an opened
     // photo): the chat's /enroll by reply, with its rules (a linked person, a face that looks
     // like someone else, a look-alike name) and its audit entry.
-    'POST /api/enroll': async ({ req, res, session, canSee, admin }) => {
+    'POST /api/enroll': async ({ req, res, session, canSee, actor }) => {
       const body = await readJson(
         req,
         z.object({ hash: z.string().regex(HASH), face: z.number().int().min(0).max(999), name: z.string().max(1000) }),
@@ -386,14 +374,13 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
       );
       if (!body) return json(res, 400, { error: 'expected { hash, face, name }' });
       if (!(await library.browsePhoto(session.group, body.hash, canSee))) return json(res, 404, { error: 'no such photo' });
-      const platform = parseGroupId(session.group)!.platform;
       const result = await library.enroll(session.group, {
         name: body.name,
         photo: { hash: body.hash },
         face: { index: body.face },
-        by: memberId(platform, session.user),
-        byName: session.name,
-        byAdmin: admin,
+        by: actor.userId,
+        byName: actor.name,
+        byAdmin: actor.admin,
       });
       const refused = refusal(result);
       if (refused) return json(res, refused.status, { error: refused.error });
@@ -401,17 +388,12 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
       json(res, 200, { person: result.person, newPerson: result.newPerson, refiled: result.refiled });
     },
     // "No" to a suggestion: that photo is never filed under them, nor offered again.
-    'POST /api/dismiss': async ({ req, res, session, canSee, admin }) => {
+    'POST /api/dismiss': async ({ req, res, session, canSee, actor }) => {
       const body = await readJson(req, z.object({ hash: z.string().regex(HASH), person: z.string().regex(PERSON_ID) }), MAX_BODY_BYTES);
       if (!body) return json(res, 400, { error: 'expected { hash, person }' });
       const person = (await library.people(session.group, canSee)).find((p) => p.id === body.person);
       if (!person || !(await library.browsePhoto(session.group, body.hash, canSee))) return json(res, 404, { error: 'no such person or photo' });
-      const platform = parseGroupId(session.group)!.platform;
-      const result = await library.dismissSuggestion(session.group, person.name, body.hash, {
-        userId: memberId(platform, session.user),
-        name: session.name,
-        admin,
-      });
+      const result = await library.dismissSuggestion(session.group, person.name, body.hash, actor);
       if (result.kind === 'not-allowed')
         return json(res, 403, { error: `${result.person.name} is linked to a member: only they or an admin can say who is not them` });
       if (result.kind !== 'dismissed') return json(res, 404, { error: 'no such person or photo' });
@@ -483,7 +465,9 @@ export async function startGalleryServer(options: GalleryOptions): Promise<Galle
     if (!session) return json(res, 401, { error: 'your session has ended: open the gallery again from the chat' });
     const member = await checkMember(session.group, session.user);
     if (!member) return json(res, 403, { error: 'only members of the group can see its gallery' });
-    return answer({ req, res, url, session, canSee: member.canSee, admin: member.admin ?? false });
+    const admin = member.admin ?? false;
+    const actor = { userId: memberId(parseGroupId(session.group)!.platform, session.user), name: session.name, admin };
+    return answer({ req, res, url, session, canSee: member.canSee, admin, actor });
   }
 
   await new Promise<void>((resolve, reject) => {
