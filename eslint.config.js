@@ -44,7 +44,7 @@ export default tseslint.config(
   },
   {
     // The page's own script runs in the browser, as plain JavaScript without a build step.
-    files: ['src/web/public/**/*.js', 'src/web/gallery/public/**/*.js'],
+    files: ['src/web/public/**/*.js', 'src/web/gallery/public/**/*.js', 'src/web/shared/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       parserOptions: { projectService: false },

@@ -32,6 +32,7 @@ import { readManifest, serializeManifest, writeManifest } from './manifest.ts';
 import { REPORT_NAME, renderReport } from './report-html.ts';
 import type { ArchiveReport, Duplicate, FaceDecision, KnownPerson, PhotoError, PhotoOutcome, UnknownFace } from './report.ts';
 import { listOutput, projectOutput, syncCopies, syncZips, type SyncChanges } from './sync.ts';
+import { readCorrections, rejectedFor, withoutRejected, type Corrections } from './corrections.ts';
 
 /** Output folders that are not people. */
 export const UNKNOWN_FOLDER = '_unknown';
@@ -64,6 +65,8 @@ export interface ArchivePlan {
   readonly request: ArchiveRequest;
   readonly photos: readonly string[];
   readonly known: readonly { readonly name: string; readonly photos: readonly string[] }[];
+  /** What the user said a face is not (`<known>/.facefile-corrections.json`): such a face is never filed under that person. */
+  readonly corrections: Corrections;
 }
 
 /** The stages of a run that report progress: learning the known faces, then analysing the photos. */
@@ -103,10 +106,10 @@ export class ArchiveJob {
    * Checks every path (a wrong one throws `PathError` naming it, before any work), creates the
    * default folders, and lists the photos and the known people.
    */
-  static async plan(request: ArchiveRequest): Promise<ArchivePlan> {
+  static async plan(request: ArchiveRequest, log?: Log): Promise<ArchivePlan> {
     const inputs = await checkPaths(request);
     const photos = await collectPhotos(inputs, [request.outputDir, ...(request.zipDir ? [request.zipDir] : [])]);
-    return { request, photos, known: await listKnown(request.knownDir) };
+    return { request, photos, known: await listKnown(request.knownDir), corrections: await readCorrections(request.knownDir, log) };
   }
 
   /**
@@ -125,7 +128,7 @@ export class ArchiveJob {
     this.deps.progress?.begin('photos', photos.length);
     await forEachConcurrent(photos, this.deps.concurrency ?? this.deps.engine.info.workers * 2, async (file) => {
       try {
-        const result = await this.analysePhoto(file, gallery, request, unknownFaces);
+        const result = await this.analysePhoto(file, gallery, request, plan.corrections, unknownFaces);
         if ('reason' in result) errors.push(result);
         else outcomes.push(result);
       } finally {
@@ -307,13 +310,15 @@ export class ArchiveJob {
     file: string,
     gallery: readonly GalleryPerson[],
     request: ArchiveRequest,
+    corrections: Corrections,
     unknownFaces: ClusterInput<UnknownFace>[],
   ): Promise<PhotoOutcome | PhotoError> {
     const result = await this.facesOf(file);
     if ('reason' in result) return result;
     const { faces, hash } = result;
-    // Scored once: the match and the report's best and runner-up come from the same scores.
-    const scores = scoreFaces(faces, gallery);
+    // Scored once: the match and the report's best and runner-up come from the same scores. A face
+    // the user said is not someone is scored as if that person did not exist.
+    const scores = withoutRejected(scoreFaces(faces, gallery), rejectedFor(corrections, hash, faces));
     const matches = matchScored(faces, scores, request.policy);
     const people = matches.flatMap((m) => (m.kind === 'person' ? [m.personId] : []));
     const folders = faces.length === 0 ? [NO_FACES_FOLDER] : people.length === 0 ? [UNKNOWN_FOLDER] : people;

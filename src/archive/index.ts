@@ -15,6 +15,17 @@ export {
 } from './archive-job.ts';
 export type { ArchiveReport, Duplicate, FaceDecision, KnownPerson, PhotoError, PhotoOutcome, UnknownFace } from './report.ts';
 export { MANIFEST_NAME } from './manifest.ts';
+export {
+  CORRECTIONS_NAME,
+  NO_CORRECTIONS,
+  addNotThis,
+  readCorrections,
+  removeNotThis,
+  rejectedFor,
+  withoutRejected,
+  type Corrections,
+  type NotThis,
+} from './corrections.ts';
 export { REPORT_NAME } from './report-html.ts';
 export { CHECK_FOLDER } from './sheets.ts';
 export type { KnownProblem, KnownProblemKind } from './known-check.ts';

@@ -39,18 +39,21 @@ export async function archiveCommand(options: ArchiveOptions, { config, log, out
   const zipDir = options.zip === undefined || options.zip === false ? undefined : options.zip === true ? defaults.zipDir : path.resolve(options.zip);
   const threshold = options.threshold ?? config.match.threshold ?? DEFAULT_THRESHOLD;
 
-  const plan = await ArchiveJob.plan({
-    inputs,
-    knownDir,
-    outputDir,
-    ...(zipDir ? { zipDir } : {}),
-    policy: { threshold, margin: config.match.margin },
-    // Only the configured defaults are created on a first run; a path the user typed must exist.
-    createIfMissing: [defaults.inputDir, defaults.knownDir],
-    placement: options.link ? 'link' : 'copy',
-    xmp: options.xmp ?? 'embed',
-    dryRun: options.dryRun ?? false,
-  });
+  const plan = await ArchiveJob.plan(
+    {
+      inputs,
+      knownDir,
+      outputDir,
+      ...(zipDir ? { zipDir } : {}),
+      policy: { threshold, margin: config.match.margin },
+      // Only the configured defaults are created on a first run; a path the user typed must exist.
+      createIfMissing: [defaults.inputDir, defaults.knownDir],
+      placement: options.link ? 'link' : 'copy',
+      xmp: options.xmp ?? 'embed',
+      dryRun: options.dryRun ?? false,
+    },
+    log,
+  );
   const progress = createProgress();
   const guidance = explainEmpty(plan);
   if (guidance) {

@@ -1,15 +1,30 @@
-import type { Box, Embedding, GalleryPerson, MatchPolicy } from '../core/index.ts';
+import type { Box, Embedding, FaceMatch, GalleryPerson, MatchPolicy } from '../core/index.ts';
 import { clusterFaces } from '../core/index.ts';
-import { matchFaces, scorePeople, similarityDistributions } from '../core/index.ts';
-import { NO_FACES_FOLDER as NO_FACES, UNKNOWN_FOLDER as UNKNOWN } from '../archive/index.ts';
+import { matchScored, scoreFaces, scorePeople, similarityDistributions } from '../core/index.ts';
+import { NO_FACES_FOLDER as NO_FACES, UNKNOWN_FOLDER as UNKNOWN, withoutRejected } from '../archive/index.ts';
 import type { RunPhoto, RunResult } from './archive-runner.ts';
 
 export { NO_FACES, UNKNOWN };
 
+/** Each face of a photo decided as the archive job decides it: scored, the people it was said not to be left out, matched. */
+export function matchPhoto(photo: Pick<RunPhoto, 'faces' | 'rejected'>, gallery: readonly GalleryPerson[], policy: MatchPolicy): FaceMatch[] {
+  const scores = scoreFaces(photo.faces, gallery);
+  return matchScored(
+    photo.faces,
+    photo.rejected
+      ? withoutRejected(
+          scores,
+          photo.rejected.map((people) => new Set(people)),
+        )
+      : scores,
+    policy,
+  );
+}
+
 /** The folders a photo goes to under `policy`: the archive job's filing rule, on cached faces. */
-export function foldersFor(photo: Pick<RunPhoto, 'faces'>, gallery: readonly GalleryPerson[], policy: MatchPolicy): string[] {
+export function foldersFor(photo: Pick<RunPhoto, 'faces' | 'rejected'>, gallery: readonly GalleryPerson[], policy: MatchPolicy): string[] {
   if (photo.faces.length === 0) return [NO_FACES];
-  const people = matchFaces(photo.faces, gallery, policy).flatMap((m) => (m.kind === 'person' ? [m.personId] : []));
+  const people = matchPhoto(photo, gallery, policy).flatMap((m) => (m.kind === 'person' ? [m.personId] : []));
   return people.length === 0 ? [UNKNOWN] : people.sort();
 }
 
@@ -73,7 +88,7 @@ export function runDistributions(result: RunResult): { same: number[]; different
 /** The box of the face in `photo` that the run filed under `person` (the biggest, should there be two); undefined when none is. */
 export function faceFiledAs(result: RunResult, photo: RunPhoto, person: string): Box | undefined {
   const policy = { threshold: result.threshold, margin: result.margin };
-  return matchFaces(photo.faces, result.gallery, policy)
+  return matchPhoto(photo, result.gallery, policy)
     .flatMap((match, i) => (match.kind === 'person' && match.personId === person ? [photo.faces[i]!.box] : []))
     .sort((a, b) => b.width * b.height - a.width * a.height)[0];
 }
@@ -100,7 +115,7 @@ export function unknownClusters(result: RunResult, minPhotos: number): UnknownCl
   const policy = { threshold: result.threshold, margin: result.margin };
   const inputs: { key: FaceRef; photo: string; embedding: Embedding }[] = [];
   result.photos.forEach((photo, p) => {
-    matchFaces(photo.faces, result.gallery, policy).forEach((match, f) => {
+    matchPhoto(photo, result.gallery, policy).forEach((match, f) => {
       const embedding = photo.faces[f]?.embedding;
       if (match.kind === 'unknown' && embedding) inputs.push({ key: { photo: p, face: f }, photo: photo.file, embedding });
     });

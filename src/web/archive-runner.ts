@@ -18,10 +18,14 @@ export interface RunProgress {
 /** One input photo as the run decided it, with the faces it found (from the face cache). */
 export interface RunPhoto {
   readonly file: string;
+  /** The SHA-256 of its bytes: what a correction of one of its faces is kept under. */
+  readonly hash: string;
   readonly people: readonly string[];
   /** The output folders it was filed into: people, `_unknown` or `_no_faces`. */
   readonly folders: readonly string[];
   readonly faces: readonly DetectedFace[];
+  /** For each face, the people the user said it is not (see `Corrections`); none when absent. */
+  readonly rejected?: readonly (readonly string[])[];
 }
 
 /** A photo in a known person's folder that the run did not use, and why. */

@@ -1,6 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 
 /** The content types of the files the pages are made of, and of the photos they show. */
@@ -39,12 +40,20 @@ export async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>, ma
   }
 }
 
-/** A page's own files, read once by name: only these are ever served from the folder. */
+/** The parts both pages use (the large view's face boxes), served by each at `/shared/<name>`. */
+const SHARED_DIR = fileURLToPath(new URL('./shared/', import.meta.url));
+
+/** A page's own files and the shared ones, read once by name: only these are ever served from the folders. */
 export async function loadPageFiles(dir: string): Promise<Map<string, { type: string; body: Buffer }>> {
   const files = new Map<string, { type: string; body: Buffer }>();
-  for (const name of await readdir(dir)) {
-    const type = CONTENT_TYPES[path.extname(name)];
-    if (type) files.set(`/${name}`, { type, body: await readFile(path.join(dir, name)) });
+  for (const [folder, prefix] of [
+    [dir, '/'],
+    [SHARED_DIR, '/shared/'],
+  ] as const) {
+    for (const name of await readdir(folder)) {
+      const type = CONTENT_TYPES[path.extname(name)];
+      if (type) files.set(`${prefix}${name}`, { type, body: await readFile(path.join(folder, name)) });
+    }
   }
   return files;
 }

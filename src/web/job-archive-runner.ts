@@ -1,7 +1,7 @@
 import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, Log, MatchPolicy, PhotoTagger, Renderer } from '../core/index.ts';
 import { sha256Hex } from '../core/index.ts';
 import { DEFAULT_MAX_PHOTO_BYTES, readCapped } from '../files/index.ts';
-import { ArchiveJob, type ArchiveProgress } from '../archive/index.ts';
+import { ArchiveJob, rejectedFor, type ArchiveProgress } from '../archive/index.ts';
 import type { ArchiveFolders, ArchiveRunner, RunProgress, RunResult } from './archive-runner.ts';
 
 /** What the runner works with: the engine, decoder and face cache, made when first needed. */
@@ -42,13 +42,16 @@ export class JobArchiveRunner implements ArchiveRunner {
   async run(folders: ArchiveFolders, threshold: number, onProgress: (progress: RunProgress) => void): Promise<RunResult> {
     const startedAt = performance.now();
     const policy = { threshold, margin: this.options.policy.margin };
-    const plan = await ArchiveJob.plan({
-      inputs: [folders.photos],
-      knownDir: folders.known,
-      outputDir: folders.output,
-      ...(folders.zips ? { zipDir: folders.zips } : {}),
-      policy,
-    });
+    const plan = await ArchiveJob.plan(
+      {
+        inputs: [folders.photos],
+        knownDir: folders.known,
+        outputDir: folders.output,
+        ...(folders.zips ? { zipDir: folders.zips } : {}),
+        policy,
+      },
+      this.options.log,
+    );
     onProgress({ phase: 'starting', done: 0, total: plan.photos.length });
     const { engine, decoder, cache, tagger, maxBytes = DEFAULT_MAX_PHOTO_BYTES } = await this.start();
     const job = new ArchiveJob({
@@ -84,8 +87,18 @@ export class JobArchiveRunner implements ArchiveRunner {
       if (samples.length > 0) gallery.push({ id: person.name, name: person.name, samples });
     }
     const photos = [];
-    for (const outcome of report.outcomes)
-      photos.push({ file: outcome.file, people: outcome.people, folders: outcome.folders, faces: await facesOf(outcome.file, outcome.hash) });
+    for (const outcome of report.outcomes) {
+      const faces = await facesOf(outcome.file, outcome.hash);
+      const rejected = rejectedFor(plan.corrections, outcome.hash, faces).map((people) => [...people]);
+      photos.push({
+        file: outcome.file,
+        hash: outcome.hash,
+        people: outcome.people,
+        folders: outcome.folders,
+        faces,
+        ...(rejected.some((people) => people.length > 0) ? { rejected } : {}),
+      });
+    }
     return {
       threshold,
       margin: policy.margin,

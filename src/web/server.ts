@@ -9,7 +9,7 @@ import { THRESHOLD_RANGE, describeError, type Log } from '../core/index.ts';
 import { isPhotoName } from '../files/index.ts';
 import { listFolders, makeFolder } from './folders.ts';
 import { OneTimeCodes, TOKEN_HEADER, hostAllowed, newToken, presentedToken, resolveUnder, tokenCookie, tokenMatches, type PathRefusal } from './security.ts';
-import { ZIP_FOLDER, type FolderRole, type NameResult, type UiSession } from './session.ts';
+import { ZIP_FOLDER, type CorrectionResult, type FolderRole, type NameResult, type UiSession } from './session.ts';
 import type { Thumbnails } from './thumbnails.ts';
 import { CONTENT_TYPES, loadPageFiles, readJson } from './http.ts';
 
@@ -132,12 +132,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     'POST /api/name': async ({ req, res }) => {
       const body = await readJson(req, z.object({ cluster: z.number().int(), name: z.string(), merge: z.boolean().optional() }), MAX_BODY_BYTES);
       if (!body) return json(res, 400, { error: 'expected { cluster, name, merge? }' });
-      const named = await session.nameCluster(body.cluster, body.name, body.merge);
-      if (!named.ok) {
-        const conflict = named.problem === 'busy' || named.problem === 'no-cluster' || named.problem === 'exists';
-        return json(res, conflict ? 409 : 400, { error: nameProblem(named), ...(named.problem === 'exists' ? { exists: named.existing } : {}) });
-      }
-      json(res, 202, named);
+      answerCorrection(res, await session.nameCluster(body.cluster, body.name, body.merge));
     },
     'GET /api/results': ({ res }) => json(res, 200, session.results() ?? null),
     'GET /api/preview': ({ res, url }) => {
@@ -156,7 +151,57 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     },
     'GET /api/thumb': (r) => servePhoto(r, 'thumb'),
     'GET /api/photo': (r) => servePhoto(r, 'original'),
+    'GET /api/view': async ({ res, url }) => {
+      const file = await photoFile(res, url.searchParams.get('path'));
+      if (file === undefined) return;
+      const faces = session.photoFaces(file);
+      const large = faces && (await thumbnails.large(file));
+      if (!faces || !large) return json(res, 404, { error: 'this photo is not in the last run' });
+      const people = (session.results()?.known ?? []).filter((k) => k.samples > 0).map((k) => k.name);
+      json(res, 200, { width: large.width, height: large.height, faces, people });
+    },
+    'GET /api/large': async ({ res, url }) => {
+      const file = await photoFile(res, url.searchParams.get('path'));
+      if (file === undefined) return;
+      const large = await thumbnails.large(file);
+      if (!large) return json(res, 404, { error: 'this photo cannot be shown' });
+      send(res, 200, 'image/jpeg', large.jpeg);
+    },
+    'GET /api/suggestions': ({ res }) => {
+      const root = session.folder('photos');
+      if (!root) return json(res, 409, { error: 'choose the folders first' });
+      json(
+        res,
+        200,
+        session.suggestions().map((s) => ({ ...s, file: path.relative(root, s.file) })),
+      );
+    },
+    'POST /api/notthis': async ({ req, res }) => {
+      const body = await readJson(req, z.object({ path: z.string(), face: z.number().int().min(0), person: z.string().max(256) }), MAX_BODY_BYTES);
+      if (!body) return json(res, 400, { error: 'expected { path, face, person }' });
+      const file = await photoFile(res, body.path);
+      if (file === undefined) return;
+      answerCorrection(res, await session.notThis(file, body.face, body.person));
+    },
+    'POST /api/addface': async ({ req, res }) => {
+      const body = await readJson(
+        req,
+        z.object({ path: z.string(), face: z.number().int().min(0), name: z.string(), merge: z.boolean().optional() }),
+        MAX_BODY_BYTES,
+      );
+      if (!body) return json(res, 400, { error: 'expected { path, face, name, merge? }' });
+      const file = await photoFile(res, body.path);
+      if (file === undefined) return;
+      answerCorrection(res, await session.addFace(file, body.face, body.name, body.merge));
+    },
     'GET /api/face': async ({ res, url }) => {
+      if (url.searchParams.has('path')) {
+        const file = await photoFile(res, url.searchParams.get('path'));
+        if (file === undefined) return;
+        const jpeg = await session.photoFace(file, Number(url.searchParams.get('face')));
+        if (!jpeg) return json(res, 404, { error: 'no such face' });
+        return send(res, 200, 'image/jpeg', jpeg);
+      }
       const jpeg = await session.clusterFace(Number(url.searchParams.get('cluster')), Number(url.searchParams.get('n')));
       if (!jpeg) return json(res, 404, { error: 'no such face' });
       send(res, 200, 'image/jpeg', jpeg);
@@ -173,6 +218,25 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       });
     },
   };
+
+  /** The real path of a photo in the photos folder, by its path inside it; otherwise the refusal is the answer and undefined is returned. */
+  async function photoFile(res: ServerResponse, relative: string | null): Promise<string | undefined> {
+    const root = session.folder('photos');
+    if (!root) {
+      json(res, 409, { error: 'choose the folders first' });
+      return undefined;
+    }
+    const checked = await resolveUnder(root, relative ?? '');
+    if (!checked.ok) {
+      refuse(res, checked.refusal);
+      return undefined;
+    }
+    if (!isPhotoName(checked.path)) {
+      refuse(res, 'outside');
+      return undefined;
+    }
+    return checked.path;
+  }
 
   /** A photo (or its thumbnail) by the chosen folder it lies in and its path inside it. */
   async function servePhoto({ res, url }: Request, as: 'thumb' | 'original'): Promise<void> {
@@ -263,6 +327,14 @@ function events({ req, res }: Request, session: UiSession): void {
     clearInterval(heartbeat);
     unsubscribe();
   });
+}
+
+/** A correction's answer: 202 while the photos are sorted again, else why not. */
+function answerCorrection(res: ServerResponse, done: CorrectionResult): void {
+  if (done.ok) return json(res, 202, done);
+  if (done.problem === 'stale') return json(res, 409, { error: 'the photos changed since this was shown: look again' });
+  const conflict = done.problem === 'busy' || done.problem === 'no-cluster' || done.problem === 'exists';
+  json(res, conflict ? 409 : 400, { error: nameProblem(done), ...(done.problem === 'exists' ? { exists: done.existing } : {}) });
 }
 
 function numberParam(url: URL, name: string): number | undefined {

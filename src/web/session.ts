@@ -3,19 +3,21 @@ import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Box, Log, Renderer } from '../core/index.ts';
 import { describeError, PathError, safeFolderName } from '../core/index.ts';
-import { cleanPersonName, confusableNames, sameName } from '../core/library/index.ts';
+import { cleanPersonName, confusableNames, sameName, SUGGEST_BELOW } from '../core/library/index.ts';
+import { addNotThis, removeNotThis } from '../archive/index.ts';
 import {
   NO_FACES,
   UNKNOWN,
   baselineFolders,
   faceFiledAs,
+  matchPhoto,
   previewThreshold,
   runDistributions,
   unknownClusters,
   type ThresholdPreview,
   type UnknownCluster,
 } from './analysis.ts';
-import type { ArchiveFolders, ArchiveRunner, KnownPhotoProblem, RunProgress, RunResult } from './archive-runner.ts';
+import type { ArchiveFolders, ArchiveRunner, KnownPhotoProblem, RunPhoto, RunProgress, RunResult } from './archive-runner.ts';
 import { resolveInside, type PathRefusal } from './security.ts';
 import type { Thumbnails } from './thumbnails.ts';
 
@@ -69,6 +71,7 @@ export class UiSession {
   private runs = 0;
   private result: RunResult | undefined;
   private clusters: UnknownCluster[] = [];
+  private suggested: { readonly file: string; readonly face: number; readonly person: string; readonly score: number }[] | undefined;
   private distributions: ReturnType<typeof runDistributions> | undefined;
   private baseline: string[][] | undefined;
   private readonly listeners = new Set<(state: SessionState) => void>();
@@ -145,6 +148,7 @@ export class UiSession {
           this.result = result;
           this.distributions = undefined;
           this.baseline = undefined;
+          this.suggested = undefined;
           this.clusters = unknownClusters(result, this.options.minClusterPhotos);
           this.status = 'idle';
           this.runs++;
@@ -254,16 +258,9 @@ export class UiSession {
     const result = this.result;
     const known = this.folders?.known;
     if (!cluster || !result || !known) return { ok: false, problem: 'no-cluster' };
-    const cleaned = cleanPersonName(rawName);
-    if (!cleaned.ok) return { ok: false, problem: cleaned.reason };
-    // A name already known adds to that person only when the user says so; a name that reads like
-    // a known one (Ian and lan, a Cyrillic letter) is refused, as the bots refuse it.
-    const names = result.known.map((k) => k.name);
-    const same = names.find((name) => sameName(name, cleaned.name));
-    if (same !== undefined && !merge) return { ok: false, problem: 'exists', existing: same };
-    const lookalike = same === undefined ? names.find((name) => confusableNames(name, cleaned.name)) : undefined;
-    if (lookalike !== undefined) return { ok: false, problem: 'confusable', existing: lookalike };
-    const folder = path.join(known, same ?? safeFolderName(cleaned.name));
+    const target = this.nameTarget(result, known, rawName, merge);
+    if (!target.ok) return target;
+    const folder = target.folder;
     await mkdir(folder, { recursive: true });
     // Photos showing only this face first. A crop is the fallback: a known photo with two faces
     // in it teaches nothing (the archive cannot tell which face is meant).
@@ -273,6 +270,110 @@ export class UiSession {
     this.options.log.info({ cluster: id, samples }, 'ui: named an unknown cluster');
     this.startRun();
     return { ok: true, name: path.basename(folder), samples };
+  }
+
+  /** The known folder a typed name goes to, with the bots' rules: a known name only when confirmed, no look-alike of one. */
+  private nameTarget(result: RunResult, known: string, rawName: string, merge: boolean): { ok: true; folder: string } | Exclude<NameResult, { ok: true }> {
+    const cleaned = cleanPersonName(rawName);
+    if (!cleaned.ok) return { ok: false, problem: cleaned.reason };
+    // A name already known adds to that person only when the user says so; a name that reads like
+    // a known one (Ian and lan, a Cyrillic letter) is refused, as the bots refuse it.
+    const names = result.known.map((k) => k.name);
+    const same = names.find((name) => sameName(name, cleaned.name));
+    if (same !== undefined && !merge) return { ok: false, problem: 'exists', existing: same };
+    const lookalike = same === undefined ? names.find((name) => confusableNames(name, cleaned.name)) : undefined;
+    if (lookalike !== undefined) return { ok: false, problem: 'confusable', existing: lookalike };
+    return { ok: true, folder: path.join(known, same ?? safeFolderName(cleaned.name)) };
+  }
+
+  /** The faces of one photo of the last run (`file` a checked real path), as the viewer shows them. */
+  photoFaces(file: string): readonly ViewerFace[] | undefined {
+    const result = this.result;
+    const photo = result?.photos.find((p) => p.file === file);
+    return result && photo ? viewerFaces(result, photo) : undefined;
+  }
+
+  /**
+   * Faces the last run left unknown whose best match is just below the threshold: "Is this Anna?".
+   * The closest first; a face the user said is not that person is not asked again.
+   */
+  suggestions(limit = 60): { readonly file: string; readonly face: number; readonly person: string; readonly score: number }[] {
+    const result = this.result;
+    if (!result) return [];
+    this.suggested ??= result.photos
+      .flatMap((photo) => viewerFaces(result, photo).flatMap((face, index) => (face.suggestion ? [{ file: photo.file, face: index, ...face.suggestion }] : [])))
+      .sort((a, b) => b.score - a.score || a.file.localeCompare(b.file));
+    return this.suggested.slice(0, limit);
+  }
+
+  /** A face of a photo of the last run as a small JPEG. */
+  async photoFace(file: string, index: number): Promise<Buffer | undefined> {
+    const face = this.result?.photos.find((p) => p.file === file)?.faces[index];
+    return face ? this.options.thumbnails.face(file, face.box) : undefined;
+  }
+
+  /**
+   * "Not Anna" on a face filed under Anna, or "No" to "Is this Anna?": kept in the known folder's
+   * corrections, so this face is never filed under Anna again (by this page or `facefile archive`),
+   * then the photos are sorted again.
+   */
+  async notThis(file: string, index: number, person: string): Promise<CorrectionResult> {
+    const found = this.faceFor(file, index);
+    if (!found.ok) return found;
+    const { result, photo, known } = found;
+    const face = viewerFaces(result, photo)[index]!;
+    if (face.person !== person && face.suggestion?.person !== person) return { ok: false, problem: 'stale' };
+    await addNotThis(known, { hash: photo.hash, box: photo.faces[index]!.box, person }, this.options.log);
+    this.options.log.info({ person }, 'ui: a face is not this person');
+    this.startRun();
+    return { ok: true, name: person };
+  }
+
+  /**
+   * "Yes" to "Is this Anna?", "Move to…" on a named face, or a name for an unknown one: a crop of
+   * the face becomes a sample of that person (a new one when the name is new), a face filed under
+   * someone else is marked as not them, and the photos are sorted again.
+   */
+  async addFace(file: string, index: number, rawName: string, merge = false): Promise<CorrectionResult> {
+    const found = this.faceFor(file, index);
+    if (!found.ok) return found;
+    const { result, photo, known } = found;
+    const target = this.nameTarget(result, known, rawName, merge);
+    if (!target.ok) return target;
+    const name = path.basename(target.folder);
+    const box = photo.faces[index]!.box;
+    const crop = await this.options.thumbnails.faceSample(
+      photo.file,
+      box,
+      photo.faces.map((f) => f.box),
+    );
+    if (!crop) return { ok: false, problem: 'no-sample' };
+    await mkdir(target.folder, { recursive: true });
+    const sample = path.join(target.folder, `${path.parse(photo.file).name} (face ${index + 1}).jpg`);
+    // Already there from an earlier correction of this face: that face is a sample already.
+    await writeFile(sample, crop, { flag: 'wx' }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    });
+    const filed = viewerFaces(result, photo)[index]!.person;
+    if (filed !== undefined && filed !== name) await addNotThis(known, { hash: photo.hash, box, person: filed }, this.options.log);
+    // Said before to be "not them", now said to be them: the latest word counts.
+    await removeNotThis(known, { hash: photo.hash, box, person: name }, this.options.log);
+    this.options.log.info({ moved: filed !== undefined }, 'ui: a face added to a known person');
+    this.startRun();
+    return { ok: true, name };
+  }
+
+  /** The photo and face a correction is about, when there is a run to correct and nothing running. */
+  private faceFor(
+    file: string,
+    index: number,
+  ): { ok: true; result: RunResult; photo: RunPhoto; known: string } | { readonly ok: false; readonly problem: 'busy' | 'stale' } {
+    if (this.status === 'running') return { ok: false, problem: 'busy' };
+    const result = this.result;
+    const known = this.folders?.known;
+    const photo = result?.photos.find((p) => p.file === file);
+    if (!result || !known || !photo || !Number.isInteger(index) || !photo.faces[index]) return { ok: false, problem: 'stale' };
+    return { ok: true, result, photo, known };
   }
 
   private async addSamples(cluster: UnknownCluster, result: RunResult, folder: string, kind: 'whole' | 'crop'): Promise<number> {
@@ -306,6 +407,37 @@ export class UiSession {
     const state = this.state();
     for (const listener of this.listeners) listener(state);
   }
+}
+
+/** The answer to a correction made on one face. */
+export type CorrectionResult =
+  { readonly ok: true; readonly name: string } | Exclude<NameResult, { ok: true }> | { readonly ok: false; readonly problem: 'stale' };
+
+/** One face of an opened photo: who it is filed under, or who it may be. */
+export interface ViewerFace {
+  readonly box: Box;
+  /** The person it is filed under. */
+  readonly person?: string;
+  /** Its best match's similarity (the filed person's, or the closest known person's). */
+  readonly score?: number;
+  /** A known person just below the threshold: asked as "Is this …?". */
+  readonly suggestion?: { readonly person: string; readonly score: number };
+}
+
+/** A photo's faces decided as the run decides them, with the near misses worth asking about. */
+function viewerFaces(result: RunResult, photo: RunPhoto): ViewerFace[] {
+  const matches = matchPhoto(photo, result.gallery, { threshold: result.threshold, margin: result.margin });
+  return photo.faces.map((face, i) => {
+    const match = matches[i]!;
+    if (match.kind === 'person') return { box: face.box, person: match.personId, score: match.similarity };
+    const best = match.kind === 'unknown' ? match.best : undefined;
+    const near = match.kind === 'unknown' && match.reason === 'below-threshold' && best && best.similarity >= result.threshold - SUGGEST_BELOW;
+    return {
+      box: face.box,
+      ...(best ? { score: best.similarity } : {}),
+      ...(near ? { suggestion: { person: best.personId, score: best.similarity } } : {}),
+    };
+  });
 }
 
 /** The last run as the page shows it; every path is relative to the folder it lies in. */

@@ -9,6 +9,9 @@ const FACE_SIZE = 160;
 /** Room around a face box on each side, as a share of its longer side. */
 const FACE_MARGIN = 0.3;
 const CACHE_ENTRIES = 2000;
+/** The large view's longer side: a phone or laptop screen, never the 12 MP original. */
+export const LARGE_SIZE = 1600;
+const LARGE_ENTRIES = 20;
 
 /**
  * Small JPEG thumbnails, made on demand and kept in memory by path, size and modification time.
@@ -17,6 +20,7 @@ const CACHE_ENTRIES = 2000;
  */
 export class Thumbnails {
   private readonly cache = new Map<string, Buffer>();
+  private readonly larges = new Map<string, Large>();
 
   constructor(
     private readonly decoder: ImageDecoder,
@@ -56,6 +60,30 @@ export class Thumbnails {
       const region = image && squareAround(image, box);
       return region && rawSharp(image).extract(region).resize(THUMB_SIZE, THUMB_SIZE, { fit: 'cover' }).jpeg({ quality: 72 }).toBuffer();
     });
+  }
+
+  /**
+   * The photo for the large view, as JPEG at most `LARGE_SIZE` px on its longer side, with the
+   * decoded photo's size: face boxes are in those pixels. Made from the decoder's pixels, so HEIC
+   * shows as any other photo and the boxes line up whatever the file's orientation tag says.
+   */
+  async large(file: string): Promise<Large | undefined> {
+    const key = await this.keyOf(file, 'large');
+    if (key === undefined) return undefined;
+    const hit = this.larges.get(key);
+    if (hit) return hit;
+    const image = await this.decode(file).catch(() => undefined);
+    if (!image) return undefined;
+    const jpeg = await rawSharp(image)
+      .resize(LARGE_SIZE, LARGE_SIZE, { fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 82 })
+      .toBuffer()
+      .catch(() => undefined);
+    if (!jpeg) return undefined;
+    const made = { jpeg, width: image.width, height: image.height };
+    this.larges.set(key, made);
+    if (this.larges.size > LARGE_ENTRIES) this.larges.delete(this.larges.keys().next().value!);
+    return made;
   }
 
   /** A square crop around one face (its box in the decoder's pixels), or undefined when the photo cannot be read. */
@@ -117,6 +145,13 @@ export class Thumbnails {
     if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     return made;
   }
+}
+
+/** A photo for the large view and the size of the photo it was made from. */
+export interface Large {
+  readonly jpeg: Buffer;
+  readonly width: number;
+  readonly height: number;
 }
 
 /**

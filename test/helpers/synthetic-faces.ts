@@ -93,3 +93,11 @@ export function pairwiseScore(
   }
   return { precision: clustered === 0 ? 1 : correct / clustered, recall: truePairs === 0 ? 1 : correct / truePairs };
 }
+
+/** A unit vector of 8 along `axis`, nudged towards `towards` by `amount`: faces with known similarities for rule tests. */
+export function nudged(axis: number, towards = axis, amount = 0): Float32Array {
+  const v = new Float32Array(8);
+  v[axis] = 1 - amount;
+  v[towards] = (v[towards] ?? 0) + amount;
+  return normalize(v);
+}

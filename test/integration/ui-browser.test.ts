@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, realpath, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -168,6 +168,46 @@ describe('facefile ui in a real browser', { skip: NO_CHROMIUM || NO_DATASETS }, 
     assert.deepEqual(await grid(page, '_unknown'), ['unknown_happy.jpg']);
     assert.deepEqual(await grid(page, 'biden'), ['obama_and_biden.jpg']);
     assert.ok((await readdir(path.join(work, 'known', 'Barack Obama'))).length >= 1);
+  });
+
+  it('WHEN a photo is opened THEN its faces are boxed and named; "Not …?" takes it out of that folder, and naming the face puts it back', async () => {
+    const photo = 'johnsnow_test1.jpg';
+    assert.ok((await grid(page, 'kit_harington')).includes(photo), 'filed under kit_harington to begin with');
+    await page.locator(`section[data-folder="kit_harington"] .grid a[title="${photo}"]`).click();
+    const viewer = page.locator('dialog#viewer');
+    await viewer.waitFor({ state: 'visible' });
+    await viewer
+      .locator('.face:not(.unknown) span')
+      .filter({ hasText: /^kit_harington 0\.\d\d$/ })
+      .waitFor();
+    await page.screenshot({ path: path.join(ARTEFACTS, 'ui-5-viewer.png') });
+
+    await viewer.getByRole('button', { name: 'Not kit_harington?' }).click();
+    await viewer.locator('#viewer-note').filter({ hasText: 'Sorting again' }).waitFor();
+    // The grids are read again when the run ends: the photo is gone from his.
+    await page.waitForFunction(
+      (name: string) =>
+        !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector(
+          `section[data-folder="kit_harington"] .grid a[title="${name}"]`,
+        ),
+      photo,
+      { timeout: 300_000 },
+    );
+    await page.locator('#status-text').filter({ hasText: 'Done.' }).waitFor();
+    const corrections = JSON.parse(await readFile(path.join(work, 'known', '.facefile-corrections.json'), 'utf8')) as { notThis: { person: string }[] };
+    assert.deepEqual(
+      corrections.notThis.map((c) => c.person),
+      ['kit_harington'],
+    );
+    // The viewer, still open, shows the face unnamed now: naming it kit_harington asks first, then puts it back.
+    const name = viewer.getByLabel('Who is this?');
+    await name.fill('kit_harington');
+    await name.press('Enter');
+    await viewer.getByRole('button', { name: 'Yes, add to kit_harington' }).click();
+    await page.locator(`section[data-folder="kit_harington"] .grid a[title="${photo}"]`).waitFor({ timeout: 300_000 });
+    await page.locator('#status-text').filter({ hasText: 'Done.' }).waitFor();
+    await viewer.getByRole('button', { name: 'Close' }).click();
+    assert.deepEqual(JSON.parse(await readFile(path.join(work, 'known', '.facefile-corrections.json'), 'utf8')), { version: 1, notThis: [] });
   });
 
   it('WHEN the threshold slider moves THEN the preview says how many photos would move, without a new run', async () => {

@@ -19,15 +19,9 @@ import {
   type RunResult,
   type UiServer,
 } from '../../src/web/index.ts';
+import { nudged } from '../helpers/synthetic-faces.ts';
 
-/** A unit vector along `axis`, nudged towards `towards` by `amount`: faces with known similarities. */
-function embedding(axis: number, towards = axis, amount = 0): Float32Array {
-  const v = new Float32Array(8);
-  v[axis] = 1 - amount;
-  v[towards] = (v[towards] ?? 0) + amount;
-  const norm = Math.hypot(...v);
-  return v.map((x) => x / norm);
-}
+const embedding = nudged;
 
 const box = { x: 8, y: 8, width: 32, height: 32 };
 const face = (e: Float32Array) => ({ box, score: 0.99, eyeDistance: 20, embedding: e });
@@ -50,10 +44,34 @@ class FakeRunner implements ArchiveRunner {
       gallery: [{ id: 'Anna', name: 'Anna', samples: [embedding(0)] }],
       // similarity of embedding(0, 1, 0.3) to Anna's sample is about 0.92: named at 0.9, not at 0.95.
       photos: [
-        { file: p('anna.jpg'), people: ['Anna'], folders: ['Anna'], faces: [face(embedding(0))] },
-        { file: p('maybe-anna.jpg'), people: ['Anna'], folders: ['Anna'], faces: [face(embedding(0, 1, 0.3))] },
-        { file: p('stranger-1.jpg'), people: [], folders: ['_unknown'], faces: [face(embedding(3))] },
-        { file: p('stranger-2.jpg'), people: [], folders: ['_unknown'], faces: [face(embedding(3))] },
+        {
+          file: p('anna.jpg'),
+          hash: '1111111111111111111111111111111111111111111111111111111111111111',
+          people: ['Anna'],
+          folders: ['Anna'],
+          faces: [face(embedding(0))],
+        },
+        {
+          file: p('maybe-anna.jpg'),
+          hash: '2222222222222222222222222222222222222222222222222222222222222222',
+          people: ['Anna'],
+          folders: ['Anna'],
+          faces: [face(embedding(0, 1, 0.3))],
+        },
+        {
+          file: p('stranger-1.jpg'),
+          hash: '3333333333333333333333333333333333333333333333333333333333333333',
+          people: [],
+          folders: ['_unknown'],
+          faces: [face(embedding(3))],
+        },
+        {
+          file: p('stranger-2.jpg'),
+          hash: '4444444444444444444444444444444444444444444444444444444444444444',
+          people: [],
+          folders: ['_unknown'],
+          faces: [face(embedding(3))],
+        },
       ],
       errors: [],
       zips: [],
@@ -347,6 +365,69 @@ describe('facefile ui server', () => {
       assert.deepEqual(await known(), before.folders, "added to Anna's folder, not a new one");
       assert.ok((await readdir(path.join(root, 'known', 'Anna'))).includes('stranger-1.jpg'));
       await waitUntil(() => Promise.resolve(runner.runs.length === before.runs + 1));
+    });
+
+    it('THEN an opened photo shows its faces named with their scores, large, and a near miss is asked about after a stricter run', async () => {
+      await waitUntil(async () => (await state()).status === 'idle');
+      const view = await call(withToken('/api/view?path=maybe-anna.jpg'));
+      assert.equal(view.status, 200, view.body.toString());
+      const shown = JSON.parse(view.body.toString()) as { width: number; faces: { box: unknown; person?: string; score?: number }[]; people: string[] };
+      assert.equal(shown.width, 64);
+      const [first] = shown.faces;
+      assert.equal(first?.person, 'Anna');
+      assert.ok(Math.abs((first.score ?? 0) - 0.92) < 0.01, String(first.score));
+      assert.ok(shown.people.includes('Anna'));
+      const large = await call(withToken('/api/large?path=anna.jpg'));
+      assert.equal(large.headers['content-type'], 'image/jpeg');
+      assert.equal((await sharp(large.body).metadata()).width, 400);
+
+      // At 0.95 the face at 0.92 is no longer Anna's, but close enough to ask.
+      assert.equal((await post('/api/run', { threshold: 0.95 })).status, 202);
+      await waitUntil(async () => (await state()).status === 'idle' && runner.runs.at(-1)?.threshold === 0.95);
+      const asked = JSON.parse((await call(withToken('/api/suggestions'))).body.toString()) as { file: string; face: number; person: string }[];
+      assert.deepEqual(
+        asked.map((s) => [s.file, s.face, s.person]),
+        [['maybe-anna.jpg', 0, 'Anna']],
+      );
+      const crop = await call(withToken('/api/face?path=maybe-anna.jpg&face=0'));
+      assert.equal(crop.headers['content-type'], 'image/jpeg');
+    });
+
+    it('WHEN a face is said not to be someone THEN it is kept in the known folder and the photos are sorted again; a stale or forged correction is refused', async () => {
+      await waitUntil(async () => (await state()).status === 'idle');
+      const runs = runner.runs.length;
+      const corrections = path.join(root, 'known', '.facefile-corrections.json');
+      // Not the person the face is filed under or asked about: the page was stale, or the request forged.
+      const stale = await post('/api/notthis', { path: 'maybe-anna.jpg', face: 0, person: 'Ben Smith' });
+      assert.equal(stale.status, 409, stale.body.toString());
+      assert.equal((await post('/api/notthis', { path: 'maybe-anna.jpg', face: 3, person: 'Anna' })).status, 409);
+      for (const target of ['../secret/secret.jpg', '../../secret/secret.jpg', path.join(work, 'secret', 'secret.jpg'), 'link-out.jpg']) {
+        const answer = await post('/api/notthis', { path: target, face: 0, person: 'Anna' });
+        assert.ok(answer.status === 403 || answer.status === 404, `${target}: ${answer.status}`);
+      }
+      assert.equal((await post('/api/notthis', { path: 'maybe-anna.jpg', face: 0, person: 'Anna' }, { 'x-facefile-token': 'forged' })).status, 403);
+      assert.equal(runner.runs.length, runs, 'nothing sorted again');
+      await assert.rejects(readFile(corrections));
+
+      const no = await post('/api/notthis', { path: 'maybe-anna.jpg', face: 0, person: 'Anna' });
+      assert.equal(no.status, 202, no.body.toString());
+      const kept = JSON.parse(await readFile(corrections, 'utf8')) as { notThis: { hash: string; person: string }[] };
+      assert.deepEqual(kept.notThis, [{ hash: '2'.repeat(64), box, person: 'Anna' }]);
+      assert.equal(runner.runs.length, runs + 1);
+    });
+
+    it('WHEN a face is added to a person ("Yes", "Move to", "Who is this?") THEN a crop of it becomes their sample, with the same name rules as naming', async () => {
+      await waitUntil(async () => (await state()).status === 'idle');
+      const asked = await post('/api/addface', { path: 'stranger-1.jpg', face: 0, name: 'ANNA' });
+      assert.equal(asked.status, 409);
+      assert.equal((JSON.parse(asked.body.toString()) as { exists: string }).exists, 'Anna');
+      assert.equal((await post('/api/addface', { path: 'stranger-1.jpg', face: 0, name: '\u0410nna' })).status, 400);
+      const yes = await post('/api/addface', { path: 'maybe-anna.jpg', face: 0, name: 'Anna', merge: true });
+      assert.equal(yes.status, 202, yes.body.toString());
+      assert.ok((await readdir(path.join(root, 'known', 'Anna'))).includes('maybe-anna (face 1).jpg'));
+      // Said to be Anna after "not Anna": the latest word counts.
+      const kept = JSON.parse(await readFile(path.join(root, 'known', '.facefile-corrections.json'), 'utf8')) as { notThis: unknown[] };
+      assert.deepEqual(kept.notThis, []);
     });
 
     it('WHEN a run fails THEN the state says why, in words, and the last results stay', async () => {

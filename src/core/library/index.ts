@@ -11,3 +11,4 @@ export type * from './results.ts';
 export { cleanPersonName, confusableNames, nameSkeleton, sameName, MAX_NAME_LENGTH, type NameRefusal } from './names.ts';
 export { AUDIT_ENTRIES_KEPT, FORGOTTEN, scrubEntry } from './audit.ts';
 export type { BrowseQuery, BrowsePage, BrowsedPhoto, BrowsedPhotoDetail, PreviewFace, PreviewMaker } from './browse.ts';
+export { SUGGEST_BELOW } from './suggestions.ts';

@@ -1,6 +1,8 @@
 // facefile ui: the page's script. Plain browser JavaScript, no build step: it only talks to the
 // server that served it, and builds every element with textContent so no name is ever read as HTML.
 
+import { drawFaceBoxes, swipe } from '/shared/faces.js';
+
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const ROLES = ['photos', 'known', 'output'];
 const PHASES = {
@@ -15,6 +17,8 @@ let token = new URLSearchParams(location.search).get('token') ?? '';
 let lastRuns = -1;
 let runningBefore = false;
 let browsing = { role: 'photos', path: '' };
+/** The photo open in the viewer: the grid it was opened from and its place in it. */
+let viewing = { photos: [], index: -1, folder: '' };
 
 /** Builds an element: h('a', { href }, 'text', child). */
 function h(tag, attributes = {}, ...children) {
@@ -221,7 +225,19 @@ async function loadResults() {
                   {},
                   h(
                     'a',
-                    { href: `/api/photo?${query({ in: 'photos', path: photo })}`, target: '_blank', rel: 'noopener', title: photo },
+                    {
+                      href: `/api/photo?${query({ in: 'photos', path: photo })}`,
+                      target: '_blank',
+                      rel: 'noopener',
+                      title: photo,
+                      // Opens the viewer (faces named, corrections); a middle click still opens the original.
+                      onclick: (event) => {
+                        if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
+                        event.preventDefault();
+                        viewing = { photos: folder.photos, index: folder.photos.indexOf(photo), folder: folder.name };
+                        void showPhoto();
+                      },
+                    },
                     h('img', {
                       src: `/api/thumb?${query(folder.kind === 'person' ? { in: 'photos', path: photo, for: folder.name } : { in: 'photos', path: photo })}`,
                       alt: photo,
@@ -236,6 +252,10 @@ async function loadResults() {
       );
     }),
   );
+
+  void loadSuggestions();
+  const viewer = /** @type {HTMLDialogElement} */ ($('viewer'));
+  if (viewer.open) void showPhoto();
 
   $('unknown').hidden = results.clusters.length === 0;
   $('clusters').replaceChildren(...results.clusters.map(clusterItem));
@@ -293,6 +313,156 @@ function clusterItem(cluster) {
     h('div', { class: 'faces' }, faces),
     form,
     said,
+  );
+}
+
+// --- The viewer and corrections ------------------------------------------------------------------
+
+/** Opens (or refreshes) the viewer on `viewing`: the photo large, its faces boxed and named, a correction for each. */
+async function showPhoto() {
+  const photo = viewing.photos[viewing.index];
+  const viewer = /** @type {HTMLDialogElement} */ ($('viewer'));
+  if (photo === undefined) return viewer.close();
+  if (!viewer.open) viewer.showModal();
+  /** @type {HTMLButtonElement} */ ($('viewer-prev')).disabled = viewing.index === 0;
+  /** @type {HTMLButtonElement} */ ($('viewer-next')).disabled = viewing.index === viewing.photos.length - 1;
+  $('viewer-title').textContent = photo;
+  $('viewer-original').setAttribute('href', `/api/photo?${query({ in: 'photos', path: photo })}`);
+  $('viewer-note').textContent = '';
+  const large = /** @type {HTMLImageElement} */ ($('large'));
+  let view;
+  try {
+    view = await api(`/api/view?${query({ path: photo })}`);
+  } catch (error) {
+    $('viewer-note').textContent = error.message;
+    $('viewer-faces').replaceChildren();
+    return;
+  }
+  if (viewing.photos[viewing.index] !== photo) return;
+  large.src = `/api/large?${query({ path: photo, v: lastRuns })}`;
+  large.alt = photo;
+  await large.decode().catch(() => undefined);
+  const faces = view.faces.map((f) => ({ box: f.box, ...(f.person ? { name: f.person, score: f.score } : {}), hint: Boolean(f.suggestion) }));
+  drawFaceBoxes($('frame'), large, faces, view.width);
+  const unknown = view.faces.filter((f) => !f.person);
+  $('viewer-faces').replaceChildren(
+    ...view.faces.map((face, index) => {
+      const label = face.person ?? (unknown.length > 1 ? `?${unknown.indexOf(face) + 1}` : 'unknown');
+      return h('li', { class: 'face-row', 'data-face': index }, h('span', { class: 'who' }, label), ...faceActions(photo, index, face, view.people));
+    }),
+  );
+  if (view.faces.length === 0) $('viewer-faces').append(h('li', { class: 'help' }, 'No face found in this photo.'));
+}
+
+/** What can be done about one face: "Not Anna", "Move to…"; "Is this Anna? Yes / No"; "Who is this?". */
+function faceActions(photo, index, face, people) {
+  const said = (text, isError = false) => {
+    $('viewer-note').textContent = text;
+    $('viewer-note').classList.toggle('error', isError);
+  };
+  const send = async (path, body, done) => {
+    try {
+      await api(path, body);
+      said(`${done} Sorting again…`);
+    } catch (error) {
+      said(error.message, true);
+      const existing = error instanceof ApiError ? error.data.exists : undefined;
+      if (existing !== undefined)
+        $('viewer-note').append(
+          ' ',
+          h('button', { type: 'button', onclick: () => void send(path, { ...body, name: existing, merge: true }, done) }, `Yes, add to ${existing}`),
+        );
+    }
+  };
+  const nameForm = (label, placeholder, onName) => {
+    const id = `face-name-${index}`;
+    const form = h(
+      'form',
+      {
+        class: 'name-form',
+        onsubmit: (event) => {
+          event.preventDefault();
+          void onName(/** @type {HTMLInputElement} */ (form.querySelector('input')).value);
+        },
+      },
+      h('label', { for: id }, label),
+      h('input', { id, name: 'name', required: true, autocomplete: 'off', list: 'known-names', placeholder }),
+      h('button', { type: 'submit' }, 'Save'),
+    );
+    return form;
+  };
+  $('known-names').replaceChildren(...people.map((name) => h('option', { value: name })));
+  if (face.person) {
+    return [
+      h(
+        'button',
+        { type: 'button', onclick: () => void send('/api/notthis', { path: photo, face: index, person: face.person }, `Not ${face.person}: noted.`) },
+        `Not ${face.person}?`,
+      ),
+      nameForm('Move to', 'Who it is', (name) => send('/api/addface', { path: photo, face: index, name }, `Moved to ${name}.`)),
+    ];
+  }
+  if (face.suggestion) {
+    const { person } = face.suggestion;
+    return [
+      h('span', { class: 'ask' }, `Is this ${person}?`),
+      h(
+        'button',
+        { type: 'button', onclick: () => void send('/api/addface', { path: photo, face: index, name: person, merge: true }, `Added to ${person}.`) },
+        'Yes',
+      ),
+      h('button', { type: 'button', onclick: () => void send('/api/notthis', { path: photo, face: index, person }, `Not ${person}: noted.`) }, 'No'),
+    ];
+  }
+  return [nameForm('Who is this?', 'Their name', (name) => send('/api/addface', { path: photo, face: index, name }, `Added to ${name}.`))];
+}
+
+function step(direction) {
+  const next = viewing.index + direction;
+  if (next < 0 || next >= viewing.photos.length) return;
+  viewing.index = next;
+  void showPhoto();
+}
+
+/** Faces the run could not name whose best match is just below the threshold: one tap each. */
+async function loadSuggestions() {
+  let suggestions;
+  try {
+    suggestions = await api('/api/suggestions');
+  } catch {
+    suggestions = [];
+  }
+  $('suggest').hidden = suggestions.length === 0;
+  $('suggestions').replaceChildren(
+    ...suggestions.map((s) => {
+      const said = h('p', { class: 'form-status', role: 'status' });
+      const answer = async (path, body, done) => {
+        try {
+          await api(path, body);
+          said.textContent = `${done} Sorting again…`;
+        } catch (error) {
+          said.textContent = error.message;
+          said.classList.add('error');
+        }
+      };
+      return h(
+        'li',
+        { class: 'suggestion', 'data-file': s.file },
+        h('img', { src: `/api/face?${query({ path: s.file, face: s.face, v: lastRuns })}`, alt: `a face in ${s.file}`, width: 80, height: 80 }),
+        h('p', {}, `Is this ${s.person}? `, h('span', { class: 'count' }, `(${s.score.toFixed(3)}, in ${s.file})`)),
+        h(
+          'button',
+          { type: 'button', onclick: () => void answer('/api/addface', { path: s.file, face: s.face, name: s.person, merge: true }, `Added to ${s.person}.`) },
+          'Yes',
+        ),
+        h(
+          'button',
+          { type: 'button', onclick: () => void answer('/api/notthis', { path: s.file, face: s.face, person: s.person }, `Not ${s.person}: noted.`) },
+          'No',
+        ),
+        said,
+      );
+    }),
   );
 }
 
@@ -357,6 +527,15 @@ async function start() {
     event.preventDefault();
     void run(Number(slider.value));
   });
+  $('viewer-prev').addEventListener('click', () => step(-1));
+  $('viewer-next').addEventListener('click', () => step(1));
+  $('viewer-close').addEventListener('click', () => /** @type {HTMLDialogElement} */ ($('viewer')).close());
+  $('viewer').addEventListener('keydown', (event) => {
+    if (event.target instanceof HTMLInputElement) return;
+    if (event.key === 'ArrowLeft') step(-1);
+    if (event.key === 'ArrowRight') step(1);
+  });
+  swipe($('frame'), step);
   showState(state);
   const events = new EventSource('/api/events');
   events.onmessage = (message) => showState(JSON.parse(message.data));

@@ -3,6 +3,8 @@
 // passes it) or from a Discord link (#link=...). Every request carries the session token in a
 // header; images are fetched the same way and shown from blob: URLs.
 
+import { drawFaceBoxes, swipe } from '/shared/faces.js';
+
 const $ = (id) => document.getElementById(id);
 const state = { token: '', people: [], names: [], unknown: [], person: undefined, photos: [], next: 0, loading: false, open: -1, query: '', stale: false };
 const blobs = new Map();
@@ -542,36 +544,14 @@ function note(text) {
   if (where) where.textContent = text;
 }
 
-/** The faces boxed on the large view, in the decoded photo's pixels scaled to the view. */
+/** The faces boxed on the large view (the shared part), named by the album's people. */
 function drawFaces(detail, large) {
-  for (const old of $('frame').querySelectorAll('.face')) old.remove();
-  const scale = large.clientWidth / large.naturalWidth;
-  // The large view is the photo at most 1600 px on its longer side: boxes are in the original's pixels.
-  const ratio = large.naturalWidth / Math.max(1, detail.width ?? large.naturalWidth);
-  for (const face of detail.faces) {
-    const box = document.createElement('div');
-    box.className = face.person ? 'face' : 'face unknown';
-    Object.assign(box.style, {
-      left: `${face.box.x * ratio * scale}px`,
-      top: `${face.box.y * ratio * scale}px`,
-      width: `${face.box.width * ratio * scale}px`,
-      height: `${face.box.height * ratio * scale}px`,
-    });
-    const label = document.createElement('span');
-    const unknowns = detail.faces.filter((f) => !f.person);
-    label.textContent = face.person ? face.person.name : unknowns.length > 1 ? `?${unknowns.indexOf(face) + 1}` : 'unknown';
-    box.append(label);
-    $('frame').append(box);
-  }
-}
-
-function swipe(element, onSwipe) {
-  let x;
-  element.addEventListener('touchstart', (event) => (x = event.touches[0].clientX), { passive: true });
-  element.addEventListener('touchend', (event) => {
-    const dx = event.changedTouches[0].clientX - x;
-    if (Math.abs(dx) > 50) onSwipe(dx < 0 ? 1 : -1);
-  });
+  drawFaceBoxes(
+    $('frame'),
+    large,
+    detail.faces.map((f) => ({ box: f.box, ...(f.person ? { name: f.person.name } : {}) })),
+    detail.width,
+  );
 }
 
 /** Telegram's colours, from the theme it passes at launch. */
