@@ -32,6 +32,7 @@ import { readManifest, serializeManifest, writeManifest } from './manifest.ts';
 import { REPORT_NAME, renderReport } from './report-html.ts';
 import type { ArchiveReport, Duplicate, FaceDecision, KnownPerson, PhotoError, PhotoOutcome, UnknownFace } from './report.ts';
 import { listOutput, projectOutput, syncCopies, syncZips, type SyncChanges } from './sync.ts';
+import { writePreviews } from './previews.ts';
 import { readCorrections, rejectedFor, withoutRejected, type Corrections } from './corrections.ts';
 
 /** Output folders that are not people. */
@@ -172,7 +173,13 @@ export class ArchiveJob {
     if (report.dryRun) return report;
     const reportFile = path.join(request.outputDir, REPORT_NAME);
     try {
-      await writeAtomically(reportFile, renderReport(report, { outputDir: request.outputDir, policy: request.policy, when: new Date(), sources }));
+      const previews = await writePreviews(outcomes, {
+        outputDir: request.outputDir,
+        decoder: this.deps.decoder,
+        maxBytes: this.deps.maxBytes ?? DEFAULT_MAX_PHOTO_BYTES,
+        log: this.deps.log,
+      });
+      await writeAtomically(reportFile, renderReport(report, { outputDir: request.outputDir, policy: request.policy, when: new Date(), sources, previews }));
       return { ...report, reportFile };
     } catch (error) {
       this.deps.log.warn({ err: error, reportFile }, 'report not written');

@@ -40,10 +40,18 @@ export function renderReport(
     readonly when: Date;
     /** The original of each copy in the output, by `<folder>/<name>` (the manifest's record). */
     readonly sources: ReadonlyMap<string, string>;
+    /** A JPEG stand-in, relative to the output folder, for each original a browser cannot show (HEIC, TIFF). */
+    readonly previews?: ReadonlyMap<string, string>;
   },
 ): string {
   const byFile = new Map(report.outcomes.map((o) => [o.file, o]));
   const sourceOf = options.sources;
+  /** The thumbnail of a copy: the copy itself, or the stand-in of its original where a browser cannot show it. */
+  const imageOf = (copy: string): string => {
+    const source = sourceOf.get(copy);
+    const preview = source === undefined ? undefined : options.previews?.get(source);
+    return href(preview ?? copy);
+  };
   const people = Object.keys(report.perPerson);
   const html: string[] = [];
   html.push(
@@ -63,21 +71,31 @@ export function renderReport(
     html.push(`<h2 id="${anchor(person)}">${esc(person)}: ${plural(names.length, 'photo')}</h2>`);
     if (names.length === 0) html.push('<p>No photos.</p>');
     html.push(
-      grid(person, names, (name) => {
-        const decision = byFile.get(sourceOf.get(`${person}/${name}`) ?? '')?.decisions.find((d) => d.person === person);
-        return decision ? `<br><span class="score">${score(decision.best)}${decision.runnerUp ? `, next ${score(decision.runnerUp)}` : ''}</span>` : '';
-      }),
+      grid(
+        person,
+        names,
+        (name) => {
+          const decision = byFile.get(sourceOf.get(`${person}/${name}`) ?? '')?.decisions.find((d) => d.person === person);
+          return decision ? `<br><span class="score">${score(decision.best)}${decision.runnerUp ? `, next ${score(decision.runnerUp)}` : ''}</span>` : '';
+        },
+        imageOf,
+      ),
     );
   }
 
   const unknown = report.folders._unknown ?? [];
   html.push(`<h2 id="_unknown">Unknown faces: ${plural(unknown.length, 'photo')} in _unknown</h2>`);
   html.push(
-    grid('_unknown', unknown, (name) => {
-      const outcome = byFile.get(sourceOf.get(`_unknown/${name}`) ?? '');
-      if (!outcome) return '';
-      return outcome.decisions.map((d, i) => `<br>face ${i + 1}: ${describe(d)}`).join('');
-    }),
+    grid(
+      '_unknown',
+      unknown,
+      (name) => {
+        const outcome = byFile.get(sourceOf.get(`_unknown/${name}`) ?? '');
+        if (!outcome) return '';
+        return outcome.decisions.map((d, i) => `<br>face ${i + 1}: ${describe(d)}`).join('');
+      },
+      imageOf,
+    ),
   );
   if (report.unknownClusters.length > 0) {
     const copyOf = new Map<string, string>();
@@ -90,7 +108,7 @@ export function renderReport(
       html.push(`<h3>Group ${i + 1}: ${plural(cluster.length, 'photo')}</h3><ul class="grid">`);
       for (const member of cluster) {
         const copy = copyOf.get(member.file);
-        const image = copy ? `<a href="${href(copy)}"><img src="${href(copy)}" alt="${esc(path.basename(member.file))}" loading="lazy"></a>` : '';
+        const image = copy ? `<a href="${href(copy)}"><img src="${imageOf(copy)}" alt="${esc(path.basename(member.file))}" loading="lazy"></a>` : '';
         html.push(`<li>${image}<div class="cap">${esc(path.basename(member.file))}<br>face ${member.face + 1}</div></li>`);
       }
       html.push('</ul>');
@@ -99,7 +117,7 @@ export function renderReport(
   const noFaces = report.folders._no_faces ?? [];
   html.push(
     `<h2 id="_no_faces">No faces: ${plural(noFaces.length, 'photo')}</h2>`,
-    grid('_no_faces', noFaces, () => ''),
+    grid('_no_faces', noFaces, () => '', imageOf),
   );
 
   html.push('<h2 id="decisions">Every face, with its best and runner-up scores</h2>');
@@ -136,11 +154,11 @@ export function renderReport(
   return html.join('\n');
 }
 
-function grid(folder: string, names: readonly string[], caption: (name: string) => string): string {
+function grid(folder: string, names: readonly string[], caption: (name: string) => string, imageOf: (copy: string) => string): string {
   if (names.length === 0) return '';
   const items = names.map((name) => {
     const link = href(`${folder}/${name}`);
-    return `<li><a href="${link}"><img src="${link}" alt="${esc(name)}" loading="lazy"></a><div class="cap">${esc(name)}${caption(name)}</div></li>`;
+    return `<li><a href="${link}"><img src="${imageOf(`${folder}/${name}`)}" alt="${esc(name)}" loading="lazy"></a><div class="cap">${esc(name)}${caption(name)}</div></li>`;
   });
   return `<ul class="grid">${items.join('')}</ul>`;
 }

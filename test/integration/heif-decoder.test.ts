@@ -4,10 +4,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, copyFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import sharp from 'sharp';
 import { SharpImageDecoder } from '../../src/imaging/index.ts';
-import type { DecodedImage } from '../../src/core/index.ts';
+import { sha256Hex, type DecodedImage } from '../../src/core/index.ts';
 import { GROUP, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
 import { runCli } from '../helpers/cli.ts';
+import { NO_CHROMIUM, launchChromium } from '../helpers/browser.ts';
 
 /** HEIC photos are made at run time by libheif's own encoder (Debian: apt-get install libheif-examples). */
 const HAVE_ENCODER = spawnSync('heif-enc', ['--help']).error === undefined;
@@ -61,6 +64,44 @@ describe('HEIC photos', { skip: SKIP }, () => {
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stdout, /errors/);
     assert.deepEqual((await readdir(path.join(work, 'archive', 'obama'))).sort(), ['obama1.heic', 'obama1.jpg']);
+  });
+
+  it('THEN report.html shows the HEIC through a JPEG stand-in (browsers show no HEIC), links to the copy itself, and a browser draws it', async (t) => {
+    const archive = path.join(dir, 'archive-run', 'archive');
+    const html = await readFile(path.join(archive, 'report.html'), 'utf8');
+    const hash = sha256Hex(await readFile(heic));
+    assert.match(html, new RegExp(`<a href="obama/obama1\\.heic"><img src="\\.facefile-previews/${hash}\\.jpg"`));
+    assert.match(html, /<a href="obama\/obama1\.jpg"><img src="obama\/obama1\.jpg"/, 'a JPEG is shown as itself');
+    const meta = await sharp(path.join(archive, '.facefile-previews', `${hash}.jpg`)).metadata();
+    assert.equal(meta.format, 'jpeg');
+    assert.ok(Math.max(meta.width, meta.height) <= 300);
+    if (NO_CHROMIUM) return t.skip(NO_CHROMIUM);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(pathToFileURL(path.join(archive, 'report.html')).href);
+      const widths = await page.locator('a[href="obama/obama1.heic"] img').evaluateAll((images: { decode(): Promise<void>; naturalWidth: number }[]) =>
+        Promise.all(
+          images.map((image) =>
+            image.decode().then(
+              () => image.naturalWidth,
+              () => 0,
+            ),
+          ),
+        ),
+      );
+      assert.ok(widths.length > 0 && widths.every((w) => w > 0), `the HEIC's thumbnail is drawn: ${widths.join(', ')}`);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('WHEN the HEIC is no longer among the photos THEN its stand-in goes too', async () => {
+    const work = path.join(dir, 'archive-run');
+    await rm(path.join(work, 'photos', 'obama1.heic'));
+    const result = await runCli(['archive'], work);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(await readdir(path.join(work, 'archive', '.facefile-previews')), []);
   });
 });
 
