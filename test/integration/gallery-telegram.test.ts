@@ -476,13 +476,28 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
       const browser = await launchChromium();
       try {
         const page = await browser.context.newPage();
+        // Telegram's mobile and desktop clients take the page's calls through TelegramWebviewProxy.
+        // (As a string: a function would be sent with the test compiler's helpers, which the page lacks.)
+        await page.addInitScript({
+          content: 'globalThis.sent = []; globalThis.TelegramWebviewProxy = { postEvent: (type, data) => globalThis.sent.push([type, data]) };',
+        });
+        const sent = () => page.evaluate(() => (globalThis as unknown as { sent: [string, string][] }).sent);
+        const backShown = async () => (await sent()).filter(([type]) => type === 'web_app_setup_back_button').at(-1)?.[1];
         const theme = encodeURIComponent(JSON.stringify({ bg_color: '#101820', text_color: '#f0f0f0', button_color: '#ff6600' }));
         await page.goto(`${base}/#tgWebAppData=${encodeURIComponent(launch(bob, A))}&tgWebAppVersion=8.0&tgWebAppThemeParams=${theme}`);
         await page.locator('#people-list button', { hasText: 'obama' }).waitFor({ timeout: 60_000 });
         assert.equal(page.url(), `${base}/`, 'the launch data is out of the address bar');
         assert.equal(await page.locator('#admin-open').isHidden(), true, 'Bob is no admin');
         assert.match((await page.locator('html').getAttribute('style')) ?? '', /--tg-theme-bg-color: ?#101820/, "Telegram's theme");
+        const calls = await sent();
+        assert.ok(
+          calls.some(([type]) => type === 'web_app_ready'),
+          `the client is told the page is ready: ${JSON.stringify(calls)}`,
+        );
+        assert.equal(await backShown(), JSON.stringify({ is_visible: false }), 'no back button on the first page');
         await page.locator('#people-list button', { hasText: 'obama' }).click();
+        await until(async () => (await backShown()) === JSON.stringify({ is_visible: true }), "Telegram's back button shown", 30_000);
+        assert.equal(await page.locator('#back').isHidden(), true, 'not a second one drawn on the page');
         const first = page.locator('#months .grid button img').first();
         await first.waitFor();
         await until(
@@ -510,6 +525,14 @@ describe('gallery: a Telegram group browses its albums, and nobody else can', { 
         await page.keyboard.press('ArrowRight');
         await until(() => new URL(page.url()).searchParams.get('photo') === '1', 'the next photo opened', 30_000);
         await page.screenshot({ path: path.join(ARTEFACTS, 'gallery-photo.png') });
+        // The client's back button, pressed: as Telegram's client sends it.
+        await page.evaluate(() =>
+          (globalThis as unknown as { Telegram: { WebView: { receiveEvent(type: string, data: unknown): void } } }).Telegram.WebView.receiveEvent(
+            'back_button_pressed',
+            null,
+          ),
+        );
+        await until(() => !new URL(page.url()).searchParams.has('photo'), 'back at the grid', 30_000);
       } finally {
         await browser.close();
       }

@@ -4,6 +4,7 @@
 // header; images are fetched the same way and shown from blob: URLs.
 
 import { drawFaceBoxes, swipe } from '/shared/faces.js';
+import { backButton, insideTelegram, on, startTelegram } from '/telegram.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { token: '', people: [], names: [], unknown: [], person: undefined, photos: [], next: 0, loading: false, open: -1, query: '', stale: false };
@@ -20,6 +21,14 @@ async function start() {
   const initData = fragment.get('tgWebAppData');
   const link = fragment.get('link');
   const kept = sessionStorage.getItem('facefile-session');
+  // Launched by Telegram (or reloaded there): the client's own back button goes back, not one
+  // drawn on the page, and a theme changed in the client follows.
+  if (initData) sessionStorage.setItem('facefile-telegram', '1');
+  if (sessionStorage.getItem('facefile-telegram') === '1') {
+    startTelegram();
+    on('back_button_pressed', () => history.back());
+    on('theme_changed', (data) => applyTheme(JSON.stringify(data?.theme_params ?? {})));
+  }
   if (initData || link) await session('/api/session', initData ? { initData } : { link });
   else if (kept) state.token = kept;
   else throw new Error('Open the gallery with /gallery in your group.');
@@ -145,7 +154,9 @@ function route() {
   $('person').hidden = !person || photo >= 0;
   $('viewer').hidden = !person || photo < 0;
   $('cluster').hidden = !cluster;
-  $('back').hidden = !person && !cluster && !admin;
+  const deeper = Boolean(person || cluster || admin);
+  $('back').hidden = !deeper || insideTelegram();
+  backButton(deeper);
   $('title').textContent = person ? person.name : cluster ? 'Not named yet' : admin ? 'For admins' : 'Gallery';
   if (cluster) showCluster(cluster);
   if (!person) return;
