@@ -41,6 +41,36 @@ export const IMPORT_COMMAND = {
 
 /** Discord's largest page of history. */
 const PAGE = 100;
+/** Discord's largest page of archived threads. */
+const THREAD_PAGE = 100;
+
+/**
+ * The archived threads under a channel that the bot can read: the public ones, and the private
+ * ones it was added to (newest archived first, as Discord lists them). Active threads are in the
+ * client's cache already. A list Discord refuses (no Read Message History there) is empty: the
+ * channel's own import says it could not be read.
+ */
+export async function archivedThreads(rest: REST, parent: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const route of [`/channels/${parent}/threads/archived/public`, `/channels/${parent}/users/@me/threads/archived/private`] as const) {
+    let before: string | undefined;
+    for (;;) {
+      const query = new URLSearchParams({ limit: String(THREAD_PAGE), ...(before ? { before } : {}) });
+      let page: { threads: { id: string; thread_metadata?: { archive_timestamp: string } }[]; has_more: boolean };
+      try {
+        page = (await rest.get(route, { query })) as typeof page;
+      } catch (error) {
+        if (isUnreadable(error)) break;
+        throw error;
+      }
+      for (const thread of page.threads) if (!ids.includes(thread.id)) ids.push(thread.id);
+      const last = page.threads.at(-1)?.thread_metadata?.archive_timestamp;
+      if (!page.has_more || last === undefined || last === before) break;
+      before = last;
+    }
+  }
+  return ids;
+}
 /** The progress message is edited at most this often (the last edit always goes). */
 const PROGRESS_EVERY_MS = 1_500;
 

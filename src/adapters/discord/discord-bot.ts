@@ -27,7 +27,7 @@ import { megabytes, NOT_ADMIN, type ChatContext, type ChatUser, type CommandArgs
 import { isPhotoName } from '../../files/index.ts';
 import type { PhotoJobs } from '../../jobs/index.ts';
 import { downloadLimited, Tracker, verifyAtStart } from '../shared/index.ts';
-import { DiscordBackfill, IMPORT_COMMAND } from './backfill.ts';
+import { DiscordBackfill, IMPORT_COMMAND, archivedThreads } from './backfill.ts';
 import { commandArgs, discordCommands, menuCommand } from './commands.ts';
 import { describeShards, planShards, type DiscordShards, type ShardPlan } from './shards.ts';
 
@@ -385,6 +385,21 @@ export class DiscordBot {
         .map((c) => c.id);
     }
     if (channels.length === 0) return reply('This server has no text channel to import.');
+    // A server-wide library takes a channel's threads with it, each right after its channel: the
+    // active ones the client holds, and the archived ones Discord lists (public, and private ones
+    // the bot was added to). Their photos keep the thread as their channel, so its walls hold.
+    if (this.options.scope === 'guild' && guild) {
+      const withThreads: string[] = [];
+      for (const channel of channels) {
+        const active = [...guild.channels.cache.values()].filter((c) => c.isThread() && c.parentId === channel).map((c) => c.id);
+        const archived = await archivedThreads(this.discord.rest, channel).catch((error: unknown) => {
+          this.options.log.warn({ err: error, channel }, 'the archived threads of a channel could not be listed for the import');
+          return [];
+        });
+        withThreads.push(channel, ...new Set([...active.sort(), ...archived]));
+      }
+      channels = withThreads;
+    }
     await backfill.start({
       group,
       channels,

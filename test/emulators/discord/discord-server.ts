@@ -195,6 +195,9 @@ interface ThreadState {
   readonly private: boolean;
   readonly members: Set<string>;
   readonly createdAt: string;
+  /** Archived threads are not in GUILD_CREATE: a client finds them with the archived-threads lists. */
+  archived: boolean;
+  archivedAt: string;
 }
 
 interface GuildState {
@@ -447,7 +450,7 @@ export class DiscordEmulator {
   addThread(
     parentId: string,
     owner: DiscordUser,
-    options: { readonly name: string; readonly private?: boolean; readonly members?: readonly DiscordUser[] },
+    options: { readonly name: string; readonly private?: boolean; readonly members?: readonly DiscordUser[]; readonly archived?: boolean },
   ): string {
     const guildId = this.guildIdOf(parentId);
     const guild = this.guildState(guildId);
@@ -460,11 +463,49 @@ export class DiscordEmulator {
       private: options.private ?? false,
       members: new Set([owner.id, this.botUser.id, ...(options.members ?? []).map((member) => member.id)]),
       createdAt: new Date().toISOString(),
+      archived: options.archived ?? false,
+      archivedAt: new Date().toISOString(),
     };
     guild.threads.set(thread.id, thread);
     this.channelGuild.set(thread.id, guildId);
     this.dispatch(guildId, 'THREAD_CREATE', { ...threadJson(thread, guildId), newly_created: true }, Intent.Guilds);
     return thread.id;
+  }
+
+  /**
+   * A thread archived (as Discord does after a day without messages): THREAD_UPDATE tells a
+   * connected client, and from then on it is listed only by the archived-threads routes.
+   */
+  archiveThread(threadId: string): void {
+    const thread = this.threadOf(threadId);
+    if (!thread) throw new Error(`${threadId} is not a thread`);
+    thread.archived = true;
+    thread.archivedAt = new Date().toISOString();
+    const guildId = this.guildIdOf(threadId);
+    this.dispatch(guildId, 'THREAD_UPDATE', threadJson(thread, guildId), Intent.Guilds);
+  }
+
+  /**
+   * GET /channels/{id}/threads/archived/public and /users/@me/threads/archived/private under a
+   * channel: archived threads newest archived first, `before` an ISO timestamp, `limit` (50 when
+   * absent), with `has_more`. Private ones: those the bot is a member of.
+   */
+  private archivedThreads(parentId: string, query: URLSearchParams, which: 'public' | 'joined-private'): Json {
+    const guildId = this.guildIdOf(parentId);
+    if (this.hiddenChannels.get(parentId)?.has(this.botUser.id)) throw new DiscordApiError(403, 50001, 'Missing Access');
+    const limit = query.has('limit') ? Number(query.get('limit')) : 50;
+    if (!Number.isInteger(limit) || limit < 2 || limit > 100) throw badRequest('limit: Must be between 2 and 100.');
+    const before = query.get('before');
+    const all = [...this.guildState(guildId).threads.values()]
+      .filter((t) => t.parentId === parentId && t.archived && (which === 'public' ? !t.private : t.private && t.members.has(this.botUser.id)))
+      .filter((t) => before === null || t.archivedAt < before)
+      .sort((a, b) => (a.archivedAt < b.archivedAt ? 1 : a.archivedAt > b.archivedAt ? -1 : 0));
+    const page = all.slice(0, limit);
+    return {
+      threads: page.map((t) => threadJson(t, guildId)),
+      members: page.filter((t) => t.members.has(this.botUser.id)).map((t) => ({ id: t.id, user_id: this.botUser.id, join_timestamp: t.createdAt, flags: 0 })),
+      has_more: all.length > limit,
+    };
   }
 
   private threadOf(channelId: string): ThreadState | undefined {
@@ -911,6 +952,10 @@ export class DiscordEmulator {
       r('PUT', `/channels/${id}/messages/${id}/reactions/([^/]+)/@me`, ([channelId, messageId, emoji]) => this.react(channelId!, messageId!, emoji!, false)),
       r('DELETE', `/channels/${id}/messages/${id}/reactions/([^/]+)/@me`, ([channelId, messageId, emoji]) => this.react(channelId!, messageId!, emoji!, true)),
       r('GET', `/channels/${id}/thread-members/${id}`, ([threadId, userId]) => ok(this.threadMember(threadId!, userId!))),
+      r('GET', `/channels/${id}/threads/archived/public`, ([parentId], _body, query) => ok(this.archivedThreads(parentId!, query, 'public'))),
+      r('GET', `/channels/${id}/users/@me/threads/archived/private`, ([parentId], _body, query) =>
+        ok(this.archivedThreads(parentId!, query, 'joined-private')),
+      ),
       r('GET', `/channels/${id}`, ([channelId]) => {
         const guildId = this.guildIdOf(channelId!);
         const thread = this.threadOf(channelId!);
@@ -1341,7 +1386,7 @@ export class DiscordEmulator {
       member_count: guild.members.size,
       members: [...guild.members.values()].map((member) => this.memberJson(guild, member)),
       channels: guild.spec.channels.map((channel) => this.channelJson(channel, guild.spec.id)),
-      threads: [...guild.threads.values()].map((thread) => threadJson(thread, guild.spec.id)),
+      threads: [...guild.threads.values()].filter((thread) => !thread.archived).map((thread) => threadJson(thread, guild.spec.id)),
       presences: [],
       voice_states: [],
       stage_instances: [],
@@ -1438,9 +1483,9 @@ function threadJson(thread: ThreadState, guildId: string): Json {
     total_message_sent: 0,
     flags: 0,
     thread_metadata: {
-      archived: false,
+      archived: thread.archived,
       auto_archive_duration: 1440,
-      archive_timestamp: thread.createdAt,
+      archive_timestamp: thread.archivedAt,
       locked: false,
       // Private threads only: whether members who do not manage threads may add others.
       ...(thread.private ? { invitable: true } : {}),
