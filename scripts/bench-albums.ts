@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- albums [--members 40] [--samples 3] [--posts 300] [--seed 1] [--threshold X] [--embedder NAME]`:
+ * `npm run bench -- albums [--variant clean|chat] [--members 40] [--samples 3] [--posts 300] [--seed 1] [--threshold X] [--embedder NAME]`:
  * the open-set filing benchmark of issue 13. Members are enrolled from LFW images; posts of
  * 1600x1000 pixels show 0-5 faces, each a member (from an image that is not one of their samples)
  * or a stranger who was never enrolled. Every image goes through the engine once (timed, with no
@@ -17,6 +17,12 @@
  *   who enrols from a photo with several faces picks theirs by number;
  * - the margin is the configuration's default MATCH_MARGIN, 0.02.
  * The posts are built once per set into os.tmpdir() and reused by later runs with the same options.
+ *
+ * `--variant chat` builds the posts as a chat delivers them (issue 21): a group photo recompressed
+ * by Telegram to 1280 px on its long side (1280x853), 2-8 faces of 48-120 px each (the face box,
+ * about 70% of the tile's side), each turned in the picture's plane by up to 12 degrees, half of
+ * them a little soft (a Gaussian blur of sigma 0.6-1.6), JPEG quality 70-85. The clean set stays
+ * as it was.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -46,11 +52,31 @@ const MARGIN = 0.02;
 /** Bumped whenever the rendering changes, so that an older cache is not reused. */
 const BUILD_VERSION = 1;
 
+/** How the posts are made: the clean set, or photos as a chat delivers them. */
+export type AlbumVariant = 'clean' | 'chat';
+
+/** The chat variant's conditions (see the file's comment). */
+export const CHAT = {
+  width: 1280,
+  height: 853,
+  faces: [2, 8],
+  /** Face sides in pixels; the tile is this over FACE_SHARE. */
+  faceSide: [48, 120],
+  maxAngle: 12,
+  blurShare: 0.5,
+  blurSigma: [0.6, 1.6],
+  quality: [70, 85],
+} as const;
+/** The share of the tile's side (the central 150 px of an LFW image) the face box takes. */
+const FACE_SHARE = 0.7;
+
 export interface AlbumOptions {
   readonly members: number;
   readonly samples: number;
   readonly posts: number;
   readonly seed: number;
+  /** The clean set when absent. */
+  readonly variant?: AlbumVariant;
 }
 
 /** One face tile of a post: who it shows, from which image, and where. */
@@ -61,10 +87,16 @@ export interface PlacedFace {
   readonly box: Box;
   /** Brightness factor, 0.7-1.3. */
   readonly brightness: number;
+  /** Chat variant: degrees the tile is turned by (its box is the turned tile's bounding square), and the blur's sigma. */
+  readonly angle?: number;
+  readonly blur?: number;
 }
 
 export interface PostPlan {
   readonly name: string;
+  /** The chat variant's size; POST_WIDTH x POST_HEIGHT when absent. */
+  readonly width?: number;
+  readonly height?: number;
   readonly faces: readonly PlacedFace[];
   readonly background: { readonly kind: 'plain' | 'noisy'; readonly rgb: readonly [number, number, number]; readonly seed: number };
   readonly quality: number;
@@ -102,9 +134,10 @@ export function planAlbums(people: ReadonlyMap<string, readonly string[]>, optio
       const own = shuffle(images(name), next);
       return { name, samples: own.slice(0, options.samples).sort(), unseen: own.slice(options.samples).sort() };
     });
+  const chat = options.variant === 'chat';
   const posts: PostPlan[] = [];
   for (let p = 0; p < options.posts; p++) {
-    const count = int(0, MAX_FACES);
+    const count = chat ? int(CHAT.faces[0], CHAT.faces[1]) : int(0, MAX_FACES);
     const who: { person: string; member: boolean; image: string }[] = [];
     const taken = new Set<string>();
     while (who.length < count) {
@@ -115,20 +148,51 @@ export function planAlbums(people: ReadonlyMap<string, readonly string[]>, optio
       const from = member ? members.find((m) => m.name === person)!.unseen : images(person);
       who.push({ person, member, image: pick(from) });
     }
+    if (!chat) {
+      const boxes = placeTiles(
+        who.map(() => int(TILE_MIN, TILE_MAX)),
+        next,
+      );
+      const faces = who.flatMap((face, i) => {
+        const box = boxes[i];
+        return box ? [{ ...face, box, brightness: 0.7 + next() * 0.6 }] : [];
+      });
+      const rgb: [number, number, number] = [int(40, 215), int(40, 215), int(40, 215)];
+      posts.push({
+        name: `post-${String(p + 1).padStart(4, '0')}.jpg`,
+        faces,
+        background: { kind: next() < 0.5 ? 'plain' : 'noisy', rgb, seed: int(1, 2 ** 31) },
+        quality: int(60, 95),
+      });
+      continue;
+    }
+    // A turned tile takes its bounding square: the side times |cos| + |sin| of the angle.
+    const turns = who.map(() => {
+      const angle = Math.round((next() * 2 - 1) * CHAT.maxAngle * 10) / 10;
+      const tile = Math.round(int(CHAT.faceSide[0], CHAT.faceSide[1]) / FACE_SHARE);
+      const radians = (Math.abs(angle) * Math.PI) / 180;
+      return { angle, outer: Math.ceil(tile * (Math.cos(radians) + Math.sin(radians))) };
+    });
+    const minOuter = Math.ceil(CHAT.faceSide[0] / FACE_SHARE);
     const boxes = placeTiles(
-      who.map(() => int(TILE_MIN, TILE_MAX)),
+      turns.map((t) => t.outer),
       next,
+      { width: CHAT.width, height: CHAT.height, minSide: minOuter },
     );
     const faces = who.flatMap((face, i) => {
       const box = boxes[i];
-      return box ? [{ ...face, box, brightness: 0.7 + next() * 0.6 }] : [];
+      const blurred = next() < CHAT.blurShare;
+      const sigma = Math.round((CHAT.blurSigma[0] + next() * (CHAT.blurSigma[1] - CHAT.blurSigma[0])) * 10) / 10;
+      return box ? [{ ...face, box, brightness: 0.7 + next() * 0.6, angle: turns[i]!.angle, ...(blurred ? { blur: sigma } : {}) }] : [];
     });
     const rgb: [number, number, number] = [int(40, 215), int(40, 215), int(40, 215)];
     posts.push({
       name: `post-${String(p + 1).padStart(4, '0')}.jpg`,
+      width: CHAT.width,
+      height: CHAT.height,
       faces,
       background: { kind: next() < 0.5 ? 'plain' : 'noisy', rgb, seed: int(1, 2 ** 31) },
-      quality: int(60, 95),
+      quality: int(CHAT.quality[0], CHAT.quality[1]),
     });
   }
   return { options, members: members.map(({ name, samples }) => ({ name, samples })), posts };
@@ -139,7 +203,11 @@ export function planAlbums(people: ReadonlyMap<string, readonly string[]>, optio
  * shrinks by a tenth (not below TILE_MIN) and tries again, and is left out (undefined) when even
  * the smallest finds none. Five tiles of 450 pixels cover 63% of the post, so this happens.
  */
-export function placeTiles(sides: readonly number[], next: () => number): (Box | undefined)[] {
+export function placeTiles(
+  sides: readonly number[],
+  next: () => number,
+  area: { readonly width: number; readonly height: number; readonly minSide: number } = { width: POST_WIDTH, height: POST_HEIGHT, minSide: TILE_MIN },
+): (Box | undefined)[] {
   const placed: (Box | undefined)[] = sides.map(() => undefined);
   const order = sides.map((side, index) => ({ side, index })).sort((a, b) => b.side - a.side || a.index - b.index);
   const free = (box: Box): boolean =>
@@ -152,12 +220,12 @@ export function placeTiles(sides: readonly number[], next: () => number): (Box |
         other.y + other.height + GAP <= box.y,
     );
   for (const { side: wanted, index } of order) {
-    for (let side = wanted; !placed[index]; side = Math.max(TILE_MIN, Math.floor(side * 0.9))) {
+    for (let side = wanted; !placed[index]; side = Math.max(area.minSide, Math.floor(side * 0.9))) {
       for (let attempt = 0; attempt < 200 && !placed[index]; attempt++) {
-        const box = { x: Math.floor(next() * (POST_WIDTH - side + 1)), y: Math.floor(next() * (POST_HEIGHT - side + 1)), width: side, height: side };
+        const box = { x: Math.floor(next() * (area.width - side + 1)), y: Math.floor(next() * (area.height - side + 1)), width: side, height: side };
         if (free(box)) placed[index] = box;
       }
-      if (side === TILE_MIN) break;
+      if (side <= area.minSide) break;
     }
   }
   return placed;
@@ -175,25 +243,48 @@ function shuffle<T>(items: readonly T[], next: () => number): T[] {
 /** Draws one post: its background, each tile (cropped, resized, brightened) on it, as JPEG. */
 async function renderPost(post: PostPlan, lfw: string): Promise<Buffer> {
   const [r, g, b] = post.background.rgb;
+  const width = post.width ?? POST_WIDTH;
+  const height = post.height ?? POST_HEIGHT;
   let base: Sharp;
   if (post.background.kind === 'plain') {
-    base = sharp({ create: { width: POST_WIDTH, height: POST_HEIGHT, channels: 3, background: { r, g, b } } });
+    base = sharp({ create: { width, height, channels: 3, background: { r, g, b } } });
   } else {
     const next = random(post.background.seed);
-    const pixels = Buffer.alloc(POST_WIDTH * POST_HEIGHT * 3);
+    const pixels = Buffer.alloc(width * height * 3);
     for (let i = 0; i < pixels.length; i += 3) {
       pixels[i] = clampByte(r + (next() - 0.5) * 96);
       pixels[i + 1] = clampByte(g + (next() - 0.5) * 96);
       pixels[i + 2] = clampByte(b + (next() - 0.5) * 96);
     }
-    base = sharp(pixels, { raw: { width: POST_WIDTH, height: POST_HEIGHT, channels: 3 } });
+    base = sharp(pixels, { raw: { width, height, channels: 3 } });
   }
   const tiles = await Promise.all(
-    post.faces.map(async (face) => ({
-      input: await sharp(path.join(lfw, face.image)).extract(CROP).resize(face.box.width, face.box.height).modulate({ brightness: face.brightness }).toBuffer(),
-      left: face.box.x,
-      top: face.box.y,
-    })),
+    post.faces.map(async (face) => {
+      const plain = sharp(path.join(lfw, face.image)).extract(CROP);
+      if (face.angle === undefined) {
+        return {
+          input: await plain.resize(face.box.width, face.box.height).modulate({ brightness: face.brightness }).toBuffer(),
+          left: face.box.x,
+          top: face.box.y,
+        };
+      }
+      // Turned on a transparent ground, then fitted to its bounding square: the corners show the post.
+      const radians = (Math.abs(face.angle) * Math.PI) / 180;
+      const side = Math.round(face.box.width / (Math.cos(radians) + Math.sin(radians)));
+      const softened = await plain
+        .resize(side, side)
+        .modulate({ brightness: face.brightness })
+        .blur(face.blur ?? false)
+        .png()
+        .toBuffer();
+      const turned = await sharp(softened)
+        .ensureAlpha()
+        .rotate(face.angle, { background: { r: 0, g: 0, b: 0, alpha: 0 } })
+        .resize(face.box.width, face.box.height)
+        .png()
+        .toBuffer();
+      return { input: turned, left: face.box.x, top: face.box.y };
+    }),
   );
   return base.composite(tiles).jpeg({ quality: post.quality }).toBuffer();
 }
@@ -217,7 +308,8 @@ function lfwPeople(lfw: string): Map<string, string[]> {
 
 /** The set's posts on disk (built now unless an earlier run left them), and its plan. */
 async function buildAlbums(options: AlbumOptions): Promise<{ plan: AlbumPlan; dir: string } | { problem: string }> {
-  const dir = path.join(os.tmpdir(), `facefile-albums-${options.seed}-m${options.members}-s${options.samples}-p${options.posts}-v${BUILD_VERSION}`);
+  const variant = options.variant === 'chat' ? '-chat' : '';
+  const dir = path.join(os.tmpdir(), `facefile-albums${variant}-${options.seed}-m${options.members}-s${options.samples}-p${options.posts}-v${BUILD_VERSION}`);
   const manifest = path.join(dir, 'plan.json');
   if (existsSync(manifest)) return { plan: JSON.parse(await readFile(manifest, 'utf8')) as AlbumPlan, dir };
   const plan = planAlbums(lfwPeople(LFW), options);
@@ -338,6 +430,7 @@ function parseOptions(args: readonly string[]): AlbumOptions & { threshold: numb
       samples: { type: 'string', default: '3' },
       posts: { type: 'string', default: '300' },
       seed: { type: 'string', default: '1' },
+      variant: { type: 'string', default: 'clean' },
       threshold: { type: 'string', default: String(DEFAULT_THRESHOLD) },
       // Absent: the engine's own choice, the shipped embedder where onnxruntime-node loads.
       embedder: { type: 'string', default: process.env.EMBEDDER ?? '' },
@@ -350,6 +443,7 @@ function parseOptions(args: readonly string[]): AlbumOptions & { threshold: numb
   };
   const threshold = Number(values.threshold);
   if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`--threshold must be a similarity in (0, 1], not ${values.threshold}`);
+  if (values.variant !== 'clean' && values.variant !== 'chat') throw new RangeError(`--variant must be clean or chat, not ${values.variant}`);
   const embedder = EMBEDDERS.find((name) => name === values.embedder);
   if (!embedder && values.embedder !== '') throw new RangeError(`--embedder must be one of ${EMBEDDERS.join(', ')}, not ${values.embedder}`);
   return {
@@ -357,6 +451,7 @@ function parseOptions(args: readonly string[]): AlbumOptions & { threshold: numb
     samples: count('samples', values.samples, 1),
     posts: count('posts', values.posts, 1),
     seed: count('seed', values.seed, 0),
+    variant: values.variant,
     threshold,
     embedder,
   };
@@ -442,13 +537,16 @@ export async function benchAlbums(args: readonly string[]): Promise<string> {
       `${engine.info.embedder}; engine start-up ${(startupMs / 1000).toFixed(1)} s; margin ${MARGIN}; posts in ${dir}`,
     '',
     `Set (seed ${options.seed}): ${plan.members.length} members x ${options.samples} LFW samples (${samplesWithoutFace} without a usable face); ` +
-      `${plan.posts.length} posts ${POST_WIDTH}x${POST_HEIGHT}, ${Math.min(...counts)}-${Math.max(...counts)} faces (${at.tiles} in all: ${at.appearances} member appearances, ` +
-      `${strangerFaces} strangers from people with 1-2 LFW images), tiles ${TILE_MIN}-${TILE_MAX} px of the central 60% of the LFW image, ` +
-      'brightness +-30%, JPEG quality 60-95, plain or noisy background.',
+      `${plan.posts.length} posts ${options.variant === 'chat' ? `${CHAT.width}x${CHAT.height}` : `${POST_WIDTH}x${POST_HEIGHT}`}, ${Math.min(...counts)}-${Math.max(...counts)} faces (${at.tiles} in all: ${at.appearances} member appearances, ` +
+      `${strangerFaces} strangers from people with 1-2 LFW images), ` +
+      (options.variant === 'chat'
+        ? `the chat variant: faces ${CHAT.faceSide[0]}-${CHAT.faceSide[1]} px turned up to ${CHAT.maxAngle} degrees, half blurred (sigma ${CHAT.blurSigma[0]}-${CHAT.blurSigma[1]}), JPEG quality ${CHAT.quality[0]}-${CHAT.quality[1]}, `
+        : `tiles ${TILE_MIN}-${TILE_MAX} px of the central 60% of the LFW image, JPEG quality 60-95, `) +
+      'brightness +-30%, plain or noisy background.',
     '',
     '| date | machine | set | posts/s | enrolment images/s | threshold | precision | recall | stranger named | member confused | named off-face | member missed | faces not found | found, unusable |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    `| ${new Date().toISOString().slice(0, 10)} | ${cpu}, ${os.cpus().length} cores | ${plan.members.length} members x ${options.samples}, ${plan.posts.length} posts, seed ${options.seed} | ` +
+    `| ${new Date().toISOString().slice(0, 10)} | ${cpu}, ${os.cpus().length} cores | ${options.variant ?? 'clean'}: ${plan.members.length} members x ${options.samples}, ${plan.posts.length} posts, seed ${options.seed} | ` +
       `${rate(plan.posts.length, posts.ms)} | ${rate(sampleFiles.length, enrolment.ms)} | ${options.threshold} | ${pct(at.precision)} (${at.right}/${at.filings}) | ` +
       `${pct(at.recall)} (${at.right}/${at.appearances}) | ${at.strangerNamed} | ${at.memberConfused} | ${at.elsewhereNamed} | ${at.missed} | ${at.notFound} of ${at.tiles} | ${at.unusable} |`,
     '',

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   POST_HEIGHT,
+  CHAT,
   POST_WIDTH,
   TILE_MAX,
   TILE_MIN,
@@ -152,6 +153,32 @@ describe('the albums bench set', () => {
         for (const other of post.faces.slice(i + 1)) assert.ok(!overlap(face.box, other.box), `${post.name}: tiles overlap`);
       });
     }
+  });
+
+  it('GIVEN the chat variant THEN posts are 1280x853 with 2-8 turned, partly blurred faces of 48-120 px, JPEG 70-85', () => {
+    const result = planAlbums(people, { ...options, variant: 'chat' });
+    assert.ok(!('problem' in result));
+    let blurred = 0;
+    for (const post of result.posts) {
+      assert.deepEqual([post.width, post.height], [CHAT.width, CHAT.height]);
+      assert.ok(post.faces.length <= 8 && post.quality >= 70 && post.quality <= 85);
+      post.faces.forEach((face, i) => {
+        const { x, y, width, height } = face.box;
+        assert.ok(width === height && x >= 0 && y >= 0 && x + width <= CHAT.width && y + height <= CHAT.height);
+        assert.ok(face.angle !== undefined && Math.abs(face.angle) <= 12);
+        // The face inside the turned tile's bounding square: 48-120 px, as a chat delivers a group photo.
+        const radians = (Math.abs(face.angle) * Math.PI) / 180;
+        const faceSide = (width / (Math.cos(radians) + Math.sin(radians))) * 0.7;
+        assert.ok(faceSide >= 47 && faceSide <= 121, `${post.name}: a face of ${faceSide.toFixed(0)} px`);
+        if (face.blur !== undefined) {
+          blurred++;
+          assert.ok(face.blur >= 0.6 && face.blur <= 1.6);
+        }
+        for (const other of post.faces.slice(i + 1)) assert.ok(!overlap(face.box, other.box), `${post.name}: tiles overlap`);
+      });
+    }
+    const faces = result.posts.reduce((n, p) => n + p.faces.length, 0);
+    assert.ok(result.posts.every((p) => p.faces.length >= 2) && blurred > faces * 0.3 && blurred < faces * 0.7, `${blurred} of ${faces} blurred`);
   });
 
   it('GIVEN too few people with enough images THEN the plan says so instead of a smaller set', () => {
