@@ -1,6 +1,7 @@
 // facefile ui: the page's script. Plain browser JavaScript, no build step: it only talks to the
 // server that served it, and builds every element with textContent so no name is ever read as HTML.
 
+import { faceCorrections } from '/shared/corrections.js';
 import { drawFaceBoxes, swipe } from '/shared/faces.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -37,6 +38,8 @@ class ApiError extends Error {
   constructor(message, data) {
     super(message);
     this.data = data;
+    // A name that is a known person already, to be confirmed (the shared corrections read this).
+    if (typeof data?.exists === 'string') this.exists = data.exists;
   }
 }
 
@@ -348,73 +351,33 @@ async function showPhoto() {
   $('viewer-faces').replaceChildren(
     ...view.faces.map((face, index) => {
       const label = face.person ?? (unknown.length > 1 ? `?${unknown.indexOf(face) + 1}` : 'unknown');
-      return h('li', { class: 'face-row', 'data-face': index }, h('span', { class: 'who' }, label), ...faceActions(photo, index, face, view.people));
+      // The corrections both pages share (src/web/shared/corrections.js), on this page's routes.
+      const actions = {
+        notThis: async (person) => {
+          await api('/api/notthis', { path: photo, face: index, person });
+          return `Not ${person}: noted. Sorting again…`;
+        },
+        addTo: async (name, merge) => {
+          const added = await api('/api/addface', { path: photo, face: index, name, merge });
+          return `Added to ${added.name}. Sorting again…`;
+        },
+        say: (text, isError = false, confirm) => {
+          const note = $('viewer-note');
+          note.textContent = text;
+          note.classList.toggle('error', isError);
+          if (confirm) note.append(' ', confirm);
+        },
+      };
+      const correctable = face.person ? { name: face.person } : face.suggestion ? { suggestion: face.suggestion.person } : {};
+      return h(
+        'li',
+        { class: 'face-row', 'data-face': index },
+        h('span', { class: 'who' }, label),
+        ...faceCorrections(correctable, String(index), actions, view.people),
+      );
     }),
   );
   if (view.faces.length === 0) $('viewer-faces').append(h('li', { class: 'help' }, 'No face found in this photo.'));
-}
-
-/** What can be done about one face: "Not Anna", "Move to…"; "Is this Anna? Yes / No"; "Who is this?". */
-function faceActions(photo, index, face, people) {
-  const said = (text, isError = false) => {
-    $('viewer-note').textContent = text;
-    $('viewer-note').classList.toggle('error', isError);
-  };
-  const send = async (path, body, done) => {
-    try {
-      await api(path, body);
-      said(`${done} Sorting again…`);
-    } catch (error) {
-      said(error.message, true);
-      const existing = error instanceof ApiError ? error.data.exists : undefined;
-      if (existing !== undefined)
-        $('viewer-note').append(
-          ' ',
-          h('button', { type: 'button', onclick: () => void send(path, { ...body, name: existing, merge: true }, done) }, `Yes, add to ${existing}`),
-        );
-    }
-  };
-  const nameForm = (label, placeholder, onName) => {
-    const id = `face-name-${index}`;
-    const form = h(
-      'form',
-      {
-        class: 'name-form',
-        onsubmit: (event) => {
-          event.preventDefault();
-          void onName(/** @type {HTMLInputElement} */ (form.querySelector('input')).value);
-        },
-      },
-      h('label', { for: id }, label),
-      h('input', { id, name: 'name', required: true, autocomplete: 'off', list: 'known-names', placeholder }),
-      h('button', { type: 'submit' }, 'Save'),
-    );
-    return form;
-  };
-  $('known-names').replaceChildren(...people.map((name) => h('option', { value: name })));
-  if (face.person) {
-    return [
-      h(
-        'button',
-        { type: 'button', onclick: () => void send('/api/notthis', { path: photo, face: index, person: face.person }, `Not ${face.person}: noted.`) },
-        `Not ${face.person}?`,
-      ),
-      nameForm('Move to', 'Who it is', (name) => send('/api/addface', { path: photo, face: index, name }, `Moved to ${name}.`)),
-    ];
-  }
-  if (face.suggestion) {
-    const { person } = face.suggestion;
-    return [
-      h('span', { class: 'ask' }, `Is this ${person}?`),
-      h(
-        'button',
-        { type: 'button', onclick: () => void send('/api/addface', { path: photo, face: index, name: person, merge: true }, `Added to ${person}.`) },
-        'Yes',
-      ),
-      h('button', { type: 'button', onclick: () => void send('/api/notthis', { path: photo, face: index, person }, `Not ${person}: noted.`) }, 'No'),
-    ];
-  }
-  return [nameForm('Who is this?', 'Their name', (name) => send('/api/addface', { path: photo, face: index, name }, `Added to ${name}.`))];
 }
 
 function step(direction) {

@@ -3,6 +3,7 @@
 // passes it) or from a Discord link (#link=...). Every request carries the session token in a
 // header; images are fetched the same way and shown from blob: URLs.
 
+import { faceCorrections } from '/shared/corrections.js';
 import { drawFaceBoxes, swipe } from '/shared/faces.js';
 import { backButton, insideTelegram, on, startTelegram } from '/telegram.js';
 
@@ -484,75 +485,53 @@ async function show(index, push = true) {
 }
 
 /**
- * "Not Anna?" for each named face (the chat's /notthis), and "Who is this?" for each unknown one
- * (its /enroll by reply): the same rules and audit entries.
+ * The shared corrections for each face (src/web/shared/corrections.js): "Not Anna?" (the chat's
+ * /notthis), "Move to" and "Who is this?" (its /enroll by reply: a sample of this face for the
+ * person typed, which takes the face from whoever had it), with the same rules and audit entries.
  */
 function corrections(photo, detail) {
-  const named = detail.faces.filter((f) => f.person);
-  const unknown = detail.faces.flatMap((f, index) => (f.person ? [] : [index]));
-  const askName = (index, label) => {
-    const form = document.createElement('form');
-    form.className = 'ask-name';
-    const input = Object.assign(document.createElement('input'), { name: 'name', required: true, maxLength: 64, autocomplete: 'off' });
-    input.setAttribute('aria-label', `Who is ${label}?`);
-    form.append(input, Object.assign(document.createElement('button'), { type: 'submit', textContent: 'Save' }));
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      try {
-        const result = await api('/api/enroll', { method: 'POST', body: JSON.stringify({ hash: photo.hash, face: index, name: input.value.trim() }) });
-        note(`Added to ${result.person.name}${result.newPerson ? ', a new person' : ''}${result.refiled ? `; ${result.refiled} more photos filed` : ''}.`);
+  const unknown = detail.faces.filter((f) => !f.person);
+  const refresh = async () => {
+    const fresh = await api(`/api/photo?hash=${photo.hash}`);
+    drawFaces(fresh, $('large'));
+    corrections(photo, fresh);
+  };
+  const rows = detail.faces.map((face, index) => {
+    const label = face.person ? face.person.name : unknown.length > 1 ? `?${unknown.indexOf(face) + 1}` : 'unknown';
+    const row = document.createElement('div');
+    row.className = 'face-row';
+    const who = Object.assign(document.createElement('span'), { className: 'who', textContent: label });
+    const actions = {
+      notThis: async () => {
+        const result = await api('/api/notthis', { method: 'POST', body: JSON.stringify({ hash: photo.hash, person: face.person.id }) });
+        // The grid is read again when the member goes back to it.
+        if (result.removed.id === state.person) state.stale = true;
+        await refresh();
+        const now = result.nowFiledUnder.map((p) => p.name).join(', ');
+        return `Taken out of ${result.removed.name}'s album; it won't be filed there again.${now ? ` Now filed under ${now}.` : ''}`;
+      },
+      addTo: async (name) => {
+        const result = await api('/api/enroll', { method: 'POST', body: JSON.stringify({ hash: photo.hash, face: index, name }) });
         state.stale = true;
         await loadPeople();
-        const fresh = await api(`/api/photo?hash=${photo.hash}`);
-        drawFaces(fresh, $('large'));
-        corrections(photo, fresh);
-      } catch (error) {
-        note(error.message);
-      }
-    });
-    $('note').before(form);
-    input.focus();
-  };
-  $('corrections').replaceChildren(
-    ...unknown.map((index, i) => {
-      const label = unknown.length === 1 ? 'this' : `?${i + 1}`;
-      const button = Object.assign(document.createElement('button'), { type: 'button', textContent: `Who is ${label}?` });
-      button.addEventListener('click', () => {
-        button.disabled = true;
-        askName(index, label);
-      });
-      return button;
-    }),
-    ...named.map((face) => {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.textContent = `Not ${face.person.name}?`;
-      button.addEventListener('click', async () => {
-        button.disabled = true;
-        try {
-          const result = await api('/api/notthis', { method: 'POST', body: JSON.stringify({ hash: photo.hash, person: face.person.id }) });
-          const now = result.nowFiledUnder.map((p) => p.name).join(', ');
-          note(`Taken out of ${result.removed.name}'s album; it won't be filed there again.${now ? ` Now filed under ${now}.` : ''}`);
-          // The grid is read again when the member goes back to it.
-          if (result.removed.id === state.person) state.stale = true;
-          const fresh = await api(`/api/photo?hash=${photo.hash}`);
-          drawFaces(fresh, $('large'));
-          corrections(photo, fresh);
-        } catch (error) {
-          note(error.message);
-          button.disabled = false;
-        }
-      });
-      return button;
-    }),
-    Object.assign(document.createElement('p'), { id: 'note', role: 'status' }),
-  );
+        await refresh();
+        return `Added to ${result.person.name}${result.newPerson ? ', a new person' : ''}${result.refiled ? `; ${result.refiled} more photos filed` : ''}.`;
+      },
+      say: (text, isError = false, confirm) => note(text, isError, confirm),
+    };
+    row.append(who, ...faceCorrections(face.person ? { name: face.person.name } : {}, String(index), actions, state.names));
+    return row;
+  });
+  $('corrections').replaceChildren(...rows, Object.assign(document.createElement('p'), { id: 'note', role: 'status' }));
 }
 
-/** Feedback where the member acted: under the photo. */
-function note(text) {
+/** Feedback where the member acted: under the photo (with a button to confirm, when one is asked). */
+function note(text, isError = false, confirm) {
   const where = document.getElementById('note');
-  if (where) where.textContent = text;
+  if (!where) return;
+  where.textContent = text;
+  where.classList.toggle('error', isError);
+  if (confirm) where.append(' ', confirm);
 }
 
 /** The faces boxed on the large view (the shared part), named by the album's people. */
