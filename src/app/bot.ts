@@ -9,6 +9,7 @@ import { openLibrary } from './library.ts';
 import { databaseCheck, observe, observedEngine, redisCheck, watchQueue } from './observed.ts';
 import { startRedescription } from './parts.ts';
 import { discordLinks, gallerySigner, startGallery } from './gallery.ts';
+import { startHandoffPickup } from './handoff-pickup.ts';
 
 export interface RunningBots {
   /** Resolves when every accepted photo is filed and every command answered (tests, and tools). */
@@ -194,6 +195,11 @@ export async function startBots(config: Config, log: Log, options: StartOptions 
     }
     // Jobs left by the last run are answered through the adapters, so they start first.
     await queue.start();
+    // One process holds the data folder: a `facefile import` run meanwhile hands its photos over.
+    if (!parts.redis) {
+      const pickup = await startHandoffPickup(config, log, { ...parts, concurrency: engine.info.workers, queue });
+      opened.push(() => pickup.stop());
+    }
     observed.started();
   } catch (error) {
     await stopAll().catch(() => undefined);

@@ -1,14 +1,18 @@
 import path from 'node:path';
-import { createEngine, noteToGroup, openLibrary } from '../app/index.ts';
+import { createEngine, noteToGroup, openLibrary, type OpenedLibrary } from '../app/index.ts';
 import { DataDirInUseError, InputError, PathError, StartupError, describeError, type FaceEngine, type GroupId } from '../core/index.ts';
 import { inspectPath } from '../files/index.ts';
 import {
   folderItems,
+  importNote,
   importPhotos,
   openExportFiles,
   parseTelegramExport,
+  receiverOf,
   telegramItems,
   TELEGRAM_RESULT_FILE,
+  writeHandoff,
+  type HandoffReceiver,
   type ImportItem,
   type ImportReport,
   type MissingPhoto,
@@ -58,7 +62,8 @@ export async function importTelegramCommand(source: string, options: ImportOptio
         (exported.missing.length > 0 ? `, ${plural(exported.missing.length, 'photo')} not in the export` : '') +
         `${exported.otherMedia > 0 ? `; ${plural(exported.otherMedia, 'other file')} (stickers, videos, documents) left out` : ''}.\n`,
     );
-    await importInto(group, telegramItems(exported, files), exported.missing, options, context, hooks);
+    const from = `the Telegram export "${exported.name}" (${shown(location)})`;
+    await importInto(group, telegramItems(exported, files), exported.missing, from, options, context, hooks);
   } finally {
     await files.close();
   }
@@ -76,13 +81,14 @@ export async function importFolderCommand(
   if ((await inspectPath(root)) !== 'folder') throw new PathError(root, 'not-a-folder');
   const items = await folderItems(root);
   context.out.write(`${plural(items.length, 'photo')} in ${shown(root)} to file into ${group}.\n`);
-  await importInto(group, items, [], options, context, hooks);
+  await importInto(group, items, [], `the folder ${shown(root)}`, options, context, hooks);
 }
 
 async function importInto(
   group: GroupId,
   items: readonly ImportItem[],
   missing: readonly MissingPhoto[],
+  from: string,
   options: ImportOptions,
   context: CommandContext,
   hooks: ImportHooks,
@@ -98,21 +104,29 @@ async function importInto(
     out.write('No photos to file.\n');
     return;
   }
-  out.write('Loading the face models…\n');
   const engine = async () => {
+    // Only once the data folder is this process's: a running bot takes the photos without them.
+    out.write('Loading the face models…\n');
     const created = await createEngine(config);
     return hooks.wrapEngine ? hooks.wrapEngine(created) : created;
   };
-  const opened = await openLibrary(config, { role: 'import', log, engine }).catch((error: unknown) => {
-    // One writer per data folder: a running bot files its own photos, and the import waits for it.
-    if (error instanceof DataDirInUseError) {
+  let opened: OpenedLibrary;
+  try {
+    opened = await openLibrary(config, { role: 'import', log, engine });
+  } catch (error) {
+    // One writer per data folder: a running bot takes the photos and files them itself.
+    if (!(error instanceof DataDirInUseError)) throw error;
+    const receiver = await receiverOf(config.dataDir, error.holder);
+    if (!receiver) {
       throw new StartupError(
-        `a facefile bot (or another facefile) is using ${error.dataDir}${error.holder ? ` (${error.holder})` : ''}: stop the bot, run the import, then start the bot again; nothing was filed`,
+        `${error.dataDir} is in use by a facefile that takes no photos from an import${error.holder ? ` (${error.holder})` : ''}: ` +
+          'another import or an enrolment (wait for it to end), or a bot of an earlier version (stop it, run the import, start it again); nothing was filed',
         { cause: error },
       );
     }
-    throw error;
-  });
+    await handOver(group, items, missing, from, receiver, context);
+    return;
+  }
   const stop = new AbortController();
   const onCtrlC = () => {
     if (stop.signal.aborted) process.exit(130);
@@ -144,23 +158,74 @@ async function importInto(
   if (stop.signal.aborted) throw new ImportStopped(`stopped by Ctrl-C with ${plural(report.notStarted, 'photo')} left`);
   // The group hears once that its history is in; nobody is answered for the photos themselves.
   try {
-    if (await noteToGroup(config, group, groupNote(report, missing))) out.write('The group was told in Telegram.\n');
+    if (await noteToGroup(config, group, importNote(report, missing, "the importer's output and its log"))) out.write('The group was told in Telegram.\n');
   } catch (error) {
     log.warn({ err: error, group }, 'the group could not be told that the import ended');
     process.stderr.write(`facefile: the group could not be told that the import ended (${describeError(error)}); the photos are filed.\n`);
   }
 }
 
-/** The group's one note: the counts, and where the photos not filed are listed. */
-function groupNote(report: ImportReport, missing: readonly MissingPhoto[]): string {
-  const counts = [
-    `${plural(report.filed, 'photo')} filed`,
-    ...(report.alreadyFiled > 0 ? [`${report.alreadyFiled} here already`] : []),
-    `${report.failed.length} unreadable`,
-    ...(missing.length > 0 ? [`${missing.length} missing from the export`] : []),
-  ];
-  const where = report.failed.length + missing.length > 0 ? " The ones not filed are listed in the importer's output and its log." : '';
-  return `The history import is done: ${counts.join(', ')}.${where}`;
+/**
+ * A bot holds the data folder and takes hand-offs: the photos go into its spool (hard-linked where
+ * the disk allows, else copied) and it files them after the photos posted meanwhile. Nothing is
+ * filed here and no model is loaded; Ctrl-C while handing over leaves nothing behind.
+ */
+async function handOver(
+  group: GroupId,
+  items: readonly ImportItem[],
+  missing: readonly MissingPhoto[],
+  from: string,
+  receiver: HandoffReceiver,
+  context: CommandContext,
+): Promise<void> {
+  const { config, log, out } = context;
+  out.write(`A facefile bot is running on ${shown(config.dataDir)} (process ${receiver.pid}): handing the photos over to it.\n`);
+  const stop = new AbortController();
+  const onCtrlC = () => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+    process.stderr.write('\nfacefile: stopping; nothing is handed over (Ctrl-C again to stop at once).\n');
+  };
+  process.on('SIGINT', onCtrlC);
+  let receipt: Awaited<ReturnType<typeof writeHandoff>>;
+  try {
+    const progress = createImportProgress(items.length);
+    try {
+      receipt = await writeHandoff({
+        dataDir: config.dataDir,
+        group,
+        from,
+        items,
+        missing,
+        maxBytes: config.decoder.maxBytes,
+        log,
+        signal: stop.signal,
+        onPhoto: () => progress.advance(),
+      });
+    } finally {
+      progress.end();
+    }
+  } finally {
+    process.off('SIGINT', onCtrlC);
+  }
+  if (!receipt) throw new ImportStopped('stopped by Ctrl-C while handing the photos over; nothing was handed over');
+  const handed = receipt.linked + receipt.copied;
+  log.info(
+    { group, handoff: receipt.id, from, linked: receipt.linked, copied: receipt.copied, unreadable: receipt.unreadable.length },
+    'photos handed over to the running bot',
+  );
+  out.write(
+    `Handed ${plural(handed, 'photo')} over to the bot for ${group} (in ${shown(receipt.folder)}: ${receipt.linked} linked, ${receipt.copied} copied). ` +
+      'It files them after the photos posted meanwhile, each with its date and poster, and each once however often this runs.\n',
+  );
+  const failed = receipt.unreadable.length + missing.length;
+  if (failed > 0) {
+    out.write(`Not handed over (${failed}):\n`);
+    writeMissing(out, missing);
+    for (const photo of [...receipt.unreadable].sort((a, b) => a.name.localeCompare(b.name))) out.write(`  ${photo.name}: ${photo.reason}\n`);
+  }
+  const told = group.startsWith('tg:') && config.telegram ? '; when it is done the group gets one short note' : '';
+  out.write(`Follow it with /stats in the group ("Importing history: …")${told}. The bot's log has a line for each photo not filed.\n`);
 }
 
 function writeReport(out: NodeJS.WritableStream, group: GroupId, report: ImportReport, missing: readonly MissingPhoto[]): void {

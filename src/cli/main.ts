@@ -94,7 +94,7 @@ export async function main(argv: readonly string[], mainOptions: MainOptions = {
     .argument('<export>', "the folder Telegram Desktop's Export chat history wrote (format JSON), or a zip of it")
     .option('-g, --group <id>', "the group to fill (default: the export's chat as the bot knows it, tg:-100<id> for a supergroup)")
     .option('-n, --dry-run', 'say which group and how many photos, and file nothing')
-    .description("file a Telegram group's history, each photo with its message's date and poster (stop the bot first)")
+    .description("file a Telegram group's history, each photo with its message's date and poster (a running bot is handed the photos)")
     .action((source: string, options: ImportOptions) => {
       run = () => withContext((context) => importTelegramCommand(source, options, context, mainOptions.import));
     });
@@ -103,7 +103,7 @@ export async function main(argv: readonly string[], mainOptions: MainOptions = {
     .argument('<dir>', 'a folder of photos (sub-folders too)')
     .requiredOption('-g, --group <id>', 'the group to fill: tg:<chat id> or dc:<server id>[:<channel id>]')
     .option('-n, --dry-run', 'count the photos, and file nothing')
-    .description("file a folder's photos into a group, dated by their EXIF date, else the file's time (stop the bot first)")
+    .description("file a folder's photos into a group, dated by their EXIF date, else the file's time (a running bot is handed the photos)")
     .action((folder: string, options: ImportOptions & { group: string }) => {
       run = () => withContext((context) => importFolderCommand(folder, options, context, mainOptions.import));
     });

@@ -17,6 +17,8 @@ export interface ExportFiles {
   /** Where it is, as the user named it. */
   readonly location: string;
   read(relative: string, maxBytes: number): Promise<ExportRead>;
+  /** The file's own path on this disk, checked as `read` checks it; undefined inside a zip, or when it is not there. */
+  locate(relative: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -34,21 +36,31 @@ export function safeRelative(relative: string): string | undefined {
 
 async function openFolder(location: string): Promise<ExportFiles> {
   const root = await realpath(location);
+  // A link could point anywhere on the disk: an export holds none, so one is not followed.
+  const plainFile = async (relative: string): Promise<string | undefined> => {
+    const safe = safeRelative(relative);
+    if (safe === undefined) return undefined;
+    const file = path.join(root, ...safe.split('/'));
+    try {
+      return (await lstat(file)).isFile() ? file : undefined;
+    } catch (error) {
+      if (isGone(error)) return undefined;
+      throw error;
+    }
+  };
   return {
     location,
     async read(relative, maxBytes) {
-      const safe = safeRelative(relative);
-      if (safe === undefined) return { missing: true };
-      const file = path.join(root, ...safe.split('/'));
+      const file = await plainFile(relative);
+      if (file === undefined) return { missing: true };
       try {
-        // A link could point anywhere on the disk: an export holds none, so one is not followed.
-        if (!(await lstat(file)).isFile()) return { missing: true };
         return await readCapped(file, maxBytes);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return { missing: true };
+        if (isGone(error)) return { missing: true };
         throw error;
       }
     },
+    locate: plainFile,
     close: () => Promise.resolve(),
   };
 }
@@ -98,8 +110,14 @@ async function openZip(location: string, marker: string): Promise<ExportFiles> {
       if (entry.uncompressedSize > maxBytes) return { tooLarge: entry.uncompressedSize };
       return { bytes: await readAll(await zip.openReadStreamPromise(entry)) };
     },
+    locate: () => Promise.resolve(undefined),
     close: () => Promise.resolve(zip.close()),
   };
+}
+
+function isGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 function unsafe(location: string, why: string): InputError {

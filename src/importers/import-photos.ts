@@ -22,10 +22,22 @@ export interface ImportItem {
   /** Kept with the record: where it came from. */
   readonly source: Readonly<Record<string, string>>;
   read(maxBytes: number): Promise<ExportRead>;
+  /**
+   * The photo's own file on this disk, when it is one (a folder, an unpacked export), checked as
+   * `read` checks it: a hand-off to a running bot links it rather than copying it.
+   */
+  locate?(): Promise<string | undefined>;
 }
 
 /** How one photo of an import ended. */
 export type ImportOutcome = 'filed' | 'already-filed' | 'failed';
+
+/** One photo of an import as it ended: the people it was filed under, or why it was not filed. */
+export interface ImportedPhoto {
+  readonly item: ImportItem;
+  readonly people: readonly string[];
+  readonly reason?: string;
+}
 
 export interface ImportOptions {
   readonly log: Log;
@@ -35,10 +47,15 @@ export interface ImportOptions {
   readonly maxBytes: number;
   /** Ctrl-C: no photo is started after it; the ones under way are finished. */
   readonly signal?: AbortSignal;
-  /** Told after each photo, for the progress line. */
-  readonly onPhoto?: (outcome: ImportOutcome) => void;
+  /** Told after each photo, for the progress line (and a hand-off's record of what is done). */
+  readonly onPhoto?: (outcome: ImportOutcome, photo: ImportedPhoto) => void;
   /** Where the progress is kept with the library, for /stats in any process. */
   readonly cursors?: ImportCursors;
+  /**
+   * The same import begun before and gone on with now (a hand-off after the bot restarted): its
+   * photos in all and those done then, so that /stats counts the whole import, not this run.
+   */
+  readonly resumed?: { readonly total: number; readonly queued: number; readonly skipped: number; readonly startedAt: string };
 }
 
 export interface ImportReport {
@@ -71,9 +88,9 @@ export async function importPhotos(
   let alreadyFiled = 0;
   let started = 0;
   const progress = recordProgress(group, items.length, options);
-  const ended = (outcome: ImportOutcome) => {
+  const ended = (outcome: ImportOutcome, photo: ImportedPhoto) => {
     progress.advance(outcome);
-    options.onPhoto?.(outcome);
+    options.onPhoto?.(outcome, photo);
   };
   const importing = forEachConcurrent(items, options.concurrency, async (item) => {
     if (options.signal?.aborted) return;
@@ -91,7 +108,7 @@ export async function importPhotos(
             ? 'not in the export (deleted, or left out when exporting)'
             : 'cannot be read';
       failed.push({ name: item.name, reason });
-      ended('failed');
+      ended('failed', { item, people: [], reason });
       return;
     }
     const result = await library.ingest(group, {
@@ -104,17 +121,17 @@ export async function importPhotos(
     if (result.kind === 'undecodable') {
       options.log.warn({ group, file: item.name, reason: result.reason }, 'an imported photo was not filed');
       failed.push({ name: item.name, reason: DECODE_FAILURE_MESSAGES[result.reason] });
-      ended('failed');
+      ended('failed', { item, people: [], reason: DECODE_FAILURE_MESSAGES[result.reason] });
       return;
     }
     if (result.kind === 'duplicate') {
       alreadyFiled++;
-      ended('already-filed');
+      ended('already-filed', { item, people: [] });
       return;
     }
     filed++;
     for (const person of result.people) people.set(person.name, (people.get(person.name) ?? 0) + 1);
-    ended('filed');
+    ended('filed', { item, people: result.people.map((person) => person.name) });
   });
   // A failure of the library's ends the run: the import is then left to be run again, as after Ctrl-C.
   await importing.catch(async (error: unknown) => {
@@ -122,7 +139,9 @@ export async function importPhotos(
     throw error;
   });
   const report = { filed, alreadyFiled, failed, people, notStarted: items.length - started };
-  await progress.end(options.signal?.aborted ? 'stopped by Ctrl-C' : undefined);
+  // Ctrl-C at a terminal; whoever else stops an import (a bot stopping) says why as the abort's reason.
+  const stopped = options.signal?.aborted ? (typeof options.signal.reason === 'string' ? options.signal.reason : 'stopped by Ctrl-C') : undefined;
+  await progress.end(stopped);
   options.log.info({ group, filed, alreadyFiled, failed: failed.length, notStarted: report.notStarted }, 'import finished');
   return report;
 }
@@ -142,8 +161,21 @@ interface ProgressRecord {
  * another (photos end out of order), and a failed one costs a line of the log, never the import.
  */
 function recordProgress(group: GroupId, total: number, options: ImportOptions): ProgressRecord {
-  const startedAt = new Date().toISOString();
-  let cursor: ImportCursor = { group, channel: FILE_IMPORT_CHANNEL, done: false, scanned: 0, queued: 0, skipped: 0, total, startedAt, updatedAt: startedAt };
+  const now = new Date().toISOString();
+  const { resumed } = options;
+  let cursor: ImportCursor = resumed
+    ? {
+        group,
+        channel: FILE_IMPORT_CHANNEL,
+        done: false,
+        scanned: resumed.queued + resumed.skipped,
+        queued: resumed.queued,
+        skipped: resumed.skipped,
+        total: resumed.total,
+        startedAt: resumed.startedAt,
+        updatedAt: now,
+      }
+    : { group, channel: FILE_IMPORT_CHANNEL, done: false, scanned: 0, queued: 0, skipped: 0, total, startedAt: now, updatedAt: now };
   let writes = Promise.resolve();
   let loggedAt = Date.now();
   const save = (next: ImportCursor) => {

@@ -29,6 +29,8 @@ export async function folderItems(root: string): Promise<ImportItem[]> {
           throw error;
         }
       },
+      // `listPhotos` lists plain files only, never links.
+      locate: () => Promise.resolve(file),
     });
   }
   return items;

@@ -130,6 +130,7 @@ export function telegramItems(exported: TelegramExport, files: ExportFiles): Imp
     ...(photo.postedBy ? { postedBy: photo.postedBy } : {}),
     source: { importedFrom: 'telegram-export', chat, message: String(photo.message) },
     read: (maxBytes: number) => files.read(photo.file, maxBytes),
+    locate: () => files.locate(photo.file),
   }));
 }
 

@@ -49,3 +49,30 @@ export function gatedEngine(engine: FaceEngine, gate: Gate): FaceEngine {
     close: () => engine.close(),
   };
 }
+
+/** What `countedEngine` holds to: photos still let through, the gate of the hold, and whether one waits there already. */
+export interface CountedHold {
+  passes: number;
+  gate: Gate;
+  held: boolean;
+}
+
+/**
+ * `engine`, letting `hold.passes` detections through and holding the next ones at `hold.gate`;
+ * the first held one writes "HELD" on standard output (for a parent process to read).
+ */
+export function countedEngine(engine: FaceEngine, hold: CountedHold): FaceEngine {
+  return {
+    info: engine.info,
+    async detect(image: DecodedImage): Promise<DetectedFace[]> {
+      if (hold.passes > 0) hold.passes--;
+      else {
+        if (!hold.held) process.stdout.write('HELD\n');
+        hold.held = true;
+        await hold.gate.pass();
+      }
+      return engine.detect(image);
+    },
+    close: () => engine.close(),
+  };
+}

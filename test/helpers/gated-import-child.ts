@@ -6,28 +6,14 @@
  * speed.
  */
 import { main } from '../../src/cli/index.ts';
-import type { DecodedImage, DetectedFace, FaceEngine } from '../../src/core/index.ts';
-import { Gate } from './gate.ts';
+import type { FaceEngine } from '../../src/core/index.ts';
+import { Gate, countedEngine, type CountedHold } from './gate.ts';
 
-const gate = new Gate();
-let passes = Number(process.env['FACEFILE_TEST_PASS'] ?? '0');
-let held = false;
+const hold: CountedHold = { passes: Number(process.env['FACEFILE_TEST_PASS'] ?? '0'), gate: new Gate(), held: false };
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk: string) => {
-  if (chunk.split('\n').includes('open')) gate.open();
+  if (chunk.split('\n').includes('open')) hold.gate.open();
 });
-const wrapEngine = (engine: FaceEngine): FaceEngine => ({
-  info: engine.info,
-  async detect(image: DecodedImage): Promise<DetectedFace[]> {
-    if (passes > 0) passes--;
-    else {
-      if (!held) process.stdout.write('HELD\n');
-      held = true;
-      await gate.pass();
-    }
-    return engine.detect(image);
-  },
-  close: () => engine.close(),
-});
+const wrapEngine = (engine: FaceEngine): FaceEngine => countedEngine(engine, hold);
 // Standard input keeps the process alive while the gate holds; it ends itself once the command returns.
 process.exit(await main(['import', ...process.argv.slice(2)], { import: { wrapEngine } }));

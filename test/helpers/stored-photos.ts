@@ -3,7 +3,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { GroupId } from '../../src/core/index.ts';
+import assert from 'node:assert/strict';
+import { memberId, type GroupId } from '../../src/core/index.ts';
+import { POSTS, shouldBeFiled, type PostLabel } from './datasets.ts';
+import type { GeneratedExport } from './telegram-export.ts';
 
 /** A photo of a group as the SQLite library holds it. */
 export interface StoredPhoto {
@@ -45,4 +48,25 @@ export async function sha256File(file: string): Promise<string> {
   return createHash('sha256')
     .update(await readFile(file))
     .digest('hex');
+}
+
+/**
+ * Every post of a generated Telegram export is in the library once, dated by its message, credited
+ * to its poster, and filed under exactly the people the labels say (where they say).
+ */
+export async function assertExportFiled(
+  stored: ReadonlyMap<string, StoredPhoto>,
+  exported: GeneratedExport,
+  labels: Readonly<Record<string, PostLabel>>,
+): Promise<void> {
+  for (const post of exported.posts) {
+    const photo = stored.get(await sha256File(path.join(POSTS, post.post)));
+    assert.ok(photo, `${post.post} not filed`);
+    assert.equal(photo.postedAt, post.date.toISOString(), `${post.post}: its message's date`);
+    assert.equal(photo.postedBy, memberId('telegram', post.fromId), `${post.post}: its poster`);
+    for (const person of new Set([...labels[post.post]!.people, ...photo.people])) {
+      const expected = shouldBeFiled(labels, post.post, person);
+      if (expected !== undefined) assert.equal(photo.people.includes(person), expected, `${post.post}: ${person} ${expected ? 'missing' : 'filed wrongly'}`);
+    }
+  }
 }

@@ -61,7 +61,7 @@ describe('facefile import folder <dir> --group <group>', { skip: NO_DATASETS }, 
     assert.deepEqual(storedPhotos(env.DATA_DIR!, GROUP), rows);
   });
 
-  it('GIVEN a bot holding the data folder THEN the import refuses in one line, exit 2, and files nothing', async () => {
+  it('GIVEN the data folder held by a facefile that takes no hand-offs (another import) THEN the import refuses in one line, exit 2, and files nothing', async () => {
     const before = storedPhotos(env.DATA_DIR!, GROUP);
     const lock = await lockDataDir(env.DATA_DIR!, () => undefined);
     try {
@@ -70,7 +70,7 @@ describe('facefile import folder <dir> --group <group>', { skip: NO_DATASETS }, 
       assert.match(
         result.stderr.trim(),
         new RegExp(
-          `^facefile: a facefile bot \\(or another facefile\\) is using .*data \\(process ${process.pid} on .*\\): stop the bot, run the import, then start the bot again; nothing was filed$`,
+          `^facefile: .*data is in use by a facefile that takes no photos from an import \\(process ${process.pid} on .*\\): another import or an enrolment \\(wait for it to end\\), or a bot of an earlier version \\(stop it, run the import, start it again\\); nothing was filed$`,
         ),
       );
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);

@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { groupId, memberId } from '../../src/core/index.ts';
+import { groupId } from '../../src/core/index.ts';
 import { linkKnownFaces, runCli } from '../helpers/cli.ts';
-import { NO_DATASETS, POSTS, ROOT, readLabels, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
-import { sha256File, storedPhotos, type StoredPhoto } from '../helpers/stored-photos.ts';
+import { NO_DATASETS, POSTS, ROOT, readLabels, type PostLabel } from '../helpers/datasets.ts';
+import { assertExportFiled, sha256File, storedPhotos, type StoredPhoto } from '../helpers/stored-photos.ts';
 import { writeTelegramExport, type GeneratedExport } from '../helpers/telegram-export.ts';
 import { storedZip } from '../helpers/zip.ts';
 
@@ -82,16 +82,7 @@ describe('facefile import telegram <export>', { skip: NO_DATASETS }, () => {
     const stored = storedPhotos(env.DATA_DIR!, GROUP);
     assert.equal(stored.size, enrolled.size + exported.posts.length, 'each post filed once, the sticker and the missing ones not at all');
     assert.ok(!stored.has(await sha256File(exported.sticker)), 'the sticker was filed');
-    for (const post of exported.posts) {
-      const photo = stored.get(await sha256File(path.join(POSTS, post.post)));
-      assert.ok(photo, `${post.post} not filed`);
-      assert.equal(photo.postedAt, post.date.toISOString(), `${post.post}: its message's date`);
-      assert.equal(photo.postedBy, memberId('telegram', post.fromId), `${post.post}: its poster`);
-      for (const person of new Set([...labels[post.post]!.people, ...photo.people])) {
-        const expected = shouldBeFiled(labels, post.post, person);
-        if (expected !== undefined) assert.equal(photo.people.includes(person), expected, `${post.post}: ${person} ${expected ? 'missing' : 'filed wrongly'}`);
-      }
-    }
+    await assertExportFiled(stored, exported, labels);
   });
 
   it('WHEN the same export is imported again THEN nothing is filed twice', async () => {
