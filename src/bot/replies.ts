@@ -265,6 +265,8 @@ function importingLine(status: ImportStatus): string {
   const photos = `${number(status.photos)}${status.of === undefined ? '' : ` of ${number(status.of)}`} photo${(status.of ?? status.photos) === 1 ? '' : 's'}`;
   const channels = status.channels ? `, ${status.channels.read} of ${count(status.channels.of, 'channel')} read` : '';
   if (status.paused) return `Importing history: ${photos}${channels}, stopped half way; running the import again goes on from there`;
+  if (status.stalledMinutes !== undefined)
+    return `Importing history: ${photos}${channels}, no progress for ${formatDuration(status.stalledMinutes * 60)}; if the import was stopped, running it again goes on from there`;
   const rate = status.perMinute === undefined ? undefined : `${status.perMinute < 10 ? status.perMinute.toFixed(1) : number(Math.round(status.perMinute))}/min`;
   const left = status.secondsLeft === undefined ? undefined : `about ${formatDuration(status.secondsLeft)} left`;
   const pace = [rate, left].filter((part) => part !== undefined).join(', ');
