@@ -9,6 +9,7 @@
  *   npm run bench -- clusters     /unknown's clustering instead (scripts/bench-clusters.ts)
  *   npm run bench -- library      the library's commands at 1k, 10k, 100k photos (scripts/bench-library.ts)
  *   npm run bench -- gallery      the group gallery's pages at 1k, 10k, 100k photos (scripts/bench-gallery.ts)
+ *   npm run bench -- import       a history import's photos/s against the engine's, and a live photo's wait meanwhile (scripts/bench-import.ts)
  *   npm run bench -- groups       100 groups of 10k photos on one process, PostgreSQL (scripts/bench-groups.ts)
  *   npm run bench -- scale        worker processes and fairness on PostgreSQL + Redis (scripts/bench-scale.ts)
  *   npm run bench -- profile      where the engine's time goes, per stage and model (scripts/bench-profile.ts)
@@ -30,6 +31,7 @@ import { benchAlbums } from './bench-albums.ts';
 import { benchClusters } from './bench-clusters.ts';
 import { benchGallery } from './bench-gallery.ts';
 import { benchGroups } from './bench-groups.ts';
+import { benchImport } from './bench-import.ts';
 import { benchLibrary } from './bench-library.ts';
 import { benchProfile } from './bench-profile.ts';
 import { benchScale } from './bench-scale.ts';
@@ -182,6 +184,7 @@ const parts: Record<string, () => Promise<void>> = {
   library: async () => void process.stdout.write(await benchLibrary()),
   gallery: async () => void process.stdout.write(await benchGallery()),
   groups: async () => void process.stdout.write(await benchGroups()),
+  import: async () => void process.stdout.write(await benchImport()),
   scale: async () => void process.stdout.write(await benchScale()),
   profile: async () => void process.stdout.write(await benchProfile()),
   server: benchServer,
