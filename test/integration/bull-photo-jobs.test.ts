@@ -132,6 +132,26 @@ describe('BullPhotoJobs and PhotoWorker on a real Redis', { skip: url ? false : 
     assert.ok(lastQuiet < 8, `the quiet group's last photo was number ${lastQuiet + 1} of 43: ${order.join(' ')}`);
   });
 
+  it("GIVEN 30 photos of a history import queued first THEN the group's 3 live photos queued after them are filed before any of the import's", async () => {
+    const s = await setup('imported');
+    const hashes = new Map<string, string>();
+    for (let i = 0; i < 30; i++) {
+      const bytes = photo(`history ${i}`);
+      hashes.set(sha256Hex(bytes), 'imported');
+      await s.jobs.add(bytes, { ...meta('telegram:1', 1000 + i), imported: true });
+    }
+    for (let i = 0; i < 3; i++) {
+      const bytes = photo(`live ${i}`);
+      hashes.set(sha256Hex(bytes), 'live');
+      await s.jobs.add(bytes, meta('telegram:1', i));
+    }
+    // Every job waits in Redis before the one worker starts: the order is BullMQ's priority alone.
+    s.worker(1);
+    await until(() => s.library.filed.length === 33, 'all 33 filed', 30_000);
+    const order = s.library.filed.map((f) => hashes.get(f.hash));
+    assert.deepEqual(order.slice(0, 3), ['live', 'live', 'live'], order.join(' '));
+  });
+
   it('GIVEN a filing that fails twice (a full disk) THEN it is tried again with pauses and filed once; GIVEN one that always fails THEN it is set aside and counted, and the group is told', async () => {
     const s = await setup('retry');
     s.library.failuresLeft.set(sha256Hex(photo('flaky')), 2);
