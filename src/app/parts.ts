@@ -143,7 +143,8 @@ export async function createLibrary(
   });
   const stores = {
     gallery: new SqlGalleryStore(database.db),
-    // The matrices left by the last clean stop: the first command after a start reads a file, not every face.
+    // The matrices kept in the data folder: the first command after a start (a clean stop or a crash)
+    // reads a file and the photos written since, not every face.
     photos: new SqlPhotoStore(database.db, { kernel, snapshots: new MatrixSnapshots(path.join(config.dataDir, MATRICES_DIR)) }),
     settings: new SqlSettingsStore(database.db),
     audit: new SqlAuditLog(database.db),

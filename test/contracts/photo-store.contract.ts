@@ -203,6 +203,48 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.deepEqual({ ...(await store.counts('tg:never')), byPerson: {} }, { photos: 0, bytes: 0, faces: 0, unknownFaces: 0, byPerson: {} });
     });
 
+    it('GIVEN every kind of write in turn THEN counts agree each time with the records as they are', async () => {
+      const store = await create();
+      const check = async (step: string) => {
+        for (const group of ['g', 'other']) {
+          const counts = await store.counts(group);
+          assert.deepEqual({ ...counts, byPerson: Object.fromEntries(counts.byPerson) }, countedFrom(await store.list(group)), `${step} (${group})`);
+        }
+      };
+      await store.save('g', withFaces(80, [blend(0.9), blend(0.8), undefined, blend(0.7)], ['p1', undefined, undefined, 'p1']));
+      await store.save('g', withFaces(81, [blend(0.9), blend(0.7)], ['p1', 'p2']));
+      await store.save('other', withFaces(81, [blend(0.9)], ['p1']));
+      await check('saved');
+      await store.save('g', { ...withFaces(80, [blend(0.9), undefined], [undefined, 'p2']), bytes: 77 });
+      await check('saved again, other faces and size');
+      await store.writeMany('g', {
+        save: [withFaces(82, [blend(0.9), blend(0.8)], ['p3', 'p3']), withFaces(83, [blend(0.6)], [undefined]), bareRecord(84)],
+        delete: [hash(81)],
+      });
+      await check('many at once');
+      await store.assign('g', [
+        { photoHash: hash(82), faceIndex: 0, personId: 'p1' },
+        { photoHash: hash(83), faceIndex: 0, personId: 'p3' },
+        { photoHash: hash(80), faceIndex: 1 },
+        { photoHash: hash(999), faceIndex: 0, personId: 'p4' },
+      ]);
+      await check('named anew');
+      await store.assign('g', [{ photoHash: hash(82), faceIndex: 1, personId: 'p3' }]);
+      await check('named as they were');
+      await store.removeFaces('g', [
+        { photoHash: hash(82), faceIndex: 0 },
+        { photoHash: hash(83), faceIndex: 0 },
+        { photoHash: hash(80), faceIndex: 5 },
+      ]);
+      await check('faces taken out');
+      await store.save('g', withFaces(85, [blend(0.9), blend(0.9)], [undefined, 'p1'], '2020-01-01T00:00:00.000Z'));
+      assert.equal(await store.eraseUnknownEmbeddings('g', '2021-01-01T00:00:00.000Z'), 1);
+      await check('unknown embeddings erased');
+      await store.writeMany('g', { delete: [hash(80), hash(82), hash(83), hash(84), hash(85)] });
+      await check('every photo deleted');
+      assert.deepEqual((await store.counts('g')).byPerson.size, 0, 'nobody is left with photos');
+    });
+
     it('GIVEN photos of Anna, Ben and both over two years THEN albumPhotos gives those showing every one asked for, posted in the period, oldest first', async () => {
       const store = await create();
       await store.save('g', postedWith(90, '2024-05-01T10:00:00.000Z', ['anna', 'ben'], { channel: 'c1' }));
@@ -359,6 +401,20 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.equal(await store.eraseUnknownEmbeddings('g', '2024-02-01T00:00:00.000Z'), 0);
     });
   });
+}
+
+/** The totals `counts` must give, counted from the records. */
+function countedFrom(records: readonly PhotoRecord[]) {
+  const byPerson: Record<string, number> = {};
+  for (const record of records)
+    for (const id of new Set(record.faces.flatMap((f) => (f.personId === undefined ? [] : [f.personId])))) byPerson[id] = (byPerson[id] ?? 0) + 1;
+  return {
+    photos: records.length,
+    bytes: records.reduce((n, r) => n + r.bytes, 0),
+    faces: records.reduce((n, r) => n + r.faces.length, 0),
+    unknownFaces: records.reduce((n, r) => n + r.faces.filter((f) => f.embedding !== undefined && f.personId === undefined).length, 0),
+    byPerson,
+  };
 }
 
 /** A unit vector along dimension `d`. */

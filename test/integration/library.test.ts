@@ -9,7 +9,7 @@ import type { EnrollResult, IngestResult } from '../../src/core/library/index.ts
 import { SharpImageDecoder } from '../../src/imaging/index.ts';
 import { MeshFaceEngine, DEFAULT_THRESHOLD } from '../../src/recognition/index.ts';
 import { encodeEmbedding } from '../../src/storage/index.ts';
-import { SqlGalleryStore, SqlPhotoStore, openLibraryDatabase } from '../../src/storage/sql/index.ts';
+import { MatrixSnapshots, SqlGalleryStore, SqlPhotoStore, openLibraryDatabase } from '../../src/storage/sql/index.ts';
 import { KNOWN_MISSES, NO_DATASETS, POSTS, readLabels, shouldBeFiled, type PostLabel } from '../helpers/datasets.ts';
 import { ENGINE_OPTIONS } from '../helpers/engine.ts';
 import { MemoFaceEngine } from '../helpers/memo-engine.ts';
@@ -204,6 +204,14 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
       const photos = new SqlPhotoStore(database.db);
       const obama = (await new SqlGalleryStore(database.db).list(A)).find((p) => p.name === 'obama')!;
       const samples = obama.samples.map((s) => s.embedding);
+      const hisFaces = (await photos.list(A)).flatMap((r) => r.faces.flatMap((f) => (f.personId === obama.id && f.embedding ? [f.embedding] : [])));
+      assert.ok(hisFaces.length > 0);
+      // A face matrix kept in the data folder with his faces in it, as a stop (or another process's load) leaves it.
+      const keeper = new SqlPhotoStore(database.db, { snapshots: new MatrixSnapshots(path.join(t.dir, 'matrices')) });
+      assert.ok((await keeper.near(A, [hisFaces[0]!], 0.99, obama.samples[0]!.embedder!)).length > 0);
+      await keeper.saveMatrices();
+      const keptBefore = await readdir(path.join(t.dir, 'matrices'));
+      assert.ok(keptBefore.length > 0, 'no matrix file was kept');
       const result = await t.library.forget(A, { name: 'Obama' });
       assert.equal(result.kind, 'forgotten');
       assert.equal((await t.library.album(A, 'obama')).kind, 'unknown-person');
@@ -224,6 +232,11 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
       // Not even in the database files' free pages: the library's (raw floats) or the face cache's (base64).
       const files = ['library.sqlite', 'library.sqlite-wal', 'facefile.sqlite'];
       const raw = Buffer.concat(await Promise.all(files.map((f) => readFile(path.join(t.dir, f)).catch(() => Buffer.alloc(0)))));
+      // Nor in a kept face matrix (raw floats).
+      const matrices = await readdir(path.join(t.dir, 'matrices')).catch(() => [] as string[]);
+      const kept = Buffer.concat(await Promise.all(matrices.map((f) => readFile(path.join(t.dir, 'matrices', f)))));
+      for (const face of hisFaces)
+        assert.equal(kept.includes(Buffer.from(face.buffer, face.byteOffset, face.byteLength)), false, 'a face of his is still in a kept matrix');
       for (const sample of samples) {
         assert.equal(raw.includes(Buffer.from(sample.buffer, sample.byteOffset, sample.byteLength)), false, 'an embedding is still in the library file');
         assert.equal(raw.includes(encodeEmbedding(sample)), false, 'an embedding is still in the face cache');
@@ -255,7 +268,8 @@ describe('PhotoLibrary on real models, photos, SQLite and files', { skip: NO_DAT
       }
       const everything = (await readdir(t.dir, { recursive: true })).map(String);
       assert.ok(
-        everything.every((f) => f.startsWith('facefile.sqlite') || f.startsWith('library.sqlite') || f.startsWith('groups')),
+        // The face matrices are kept in the data folder's `matrices` as soon as they are loaded.
+        everything.every((f) => f.startsWith('facefile.sqlite') || f.startsWith('library.sqlite') || f.startsWith('groups') || f.startsWith('matrices')),
         everything.join('\n'),
       );
       const albums = await readdir(path.join(t.dir, 'groups', 'dc%3A2002', 'albums'));

@@ -91,10 +91,13 @@ for (const engine of engines) {
         'clusters',
         'deployment',
         'face_cache',
+        'face_changes',
         'face_versions',
         'faces',
+        'group_totals',
         'history_imports',
         'people',
+        'person_photos',
         'photos',
         'rejections',
         'samples',
@@ -112,6 +115,9 @@ for (const engine of engines) {
           '0006_forgotten_at',
           '0007_history_imports',
           '0008_import_progress',
+          '0009_faces_posted_at',
+          '0010_totals',
+          '0011_face_changes',
         ],
       );
       assert.deepEqual(await migrate(db.db, db.dialect), []);
@@ -169,6 +175,71 @@ for (const engine of engines) {
   });
 }
 
+describe('Migrations 0009 to 0011 (faces dated, totals kept by the database, the change log) on a library of the release before', () => {
+  const earlier: { name: string; open: () => Promise<LibraryDatabase> }[] = [
+    {
+      name: 'SQLite',
+      open: async () => {
+        const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-sql-'));
+        folders.push(folder);
+        const db = await openLibraryDatabase({ dataDir: folder }, { upTo: '0008_import_progress' });
+        opened.push(db);
+        return db;
+      },
+    },
+  ];
+  if (pgBase)
+    earlier.push({
+      name: 'PostgreSQL',
+      open: async () => {
+        const db = await openLibraryDatabase({ dataDir: '/nonexistent', url: await freshSchemaUrl(pgBase) }, { upTo: '0008_import_progress' });
+        pgOpened.push(db);
+        return db;
+      },
+    });
+  for (const engine of earlier) {
+    it(`GIVEN a ${engine.name} library as the release before left it THEN the upgrade counts its totals and dates its faces, and both follow every write after`, async () => {
+      const { db, dialect } = await engine.open();
+      const bytes = new Uint8Array(new Float32Array([0.6, 0.8]).buffer);
+      for (const [group, hash, size, postedAt] of [
+        ['g', 'h1', 100, '2024-01-01T00:00:00.000Z'],
+        ['g', 'h2', 20, '2024-03-01T00:00:00.000Z'],
+        ['g', 'h3', 3, '2023-01-01T00:00:00.000Z'],
+        ['other', 'h1', 5, '2024-01-01T00:00:00.000Z'],
+      ] as const)
+        await sql`insert into photos (group_id, hash, ext, bytes, posted_at) values (${group}, ${hash}, 'jpg', ${size}, ${postedAt})`.execute(db);
+      const face = (group: string, hash: string, position: number, embedding: Uint8Array | null, person: string | null) =>
+        sql`insert into faces (group_id, photo_hash, position, box_x, box_y, box_width, box_height, score, eye_distance, embedding, embedder, person_id, seen_at)
+            values (${group}, ${hash}, ${position}, 1, 2, 3, 4, 0.9, 20, ${embedding}, ${embedding ? 'e@1' : null}, ${person}, '2024-01-01')`.execute(db);
+      await face('g', 'h1', 0, bytes, 'anna');
+      await face('g', 'h1', 1, bytes, 'anna');
+      await face('g', 'h1', 2, bytes, null);
+      await face('g', 'h1', 3, null, null);
+      await face('g', 'h2', 0, bytes, 'anna');
+      await face('g', 'h2', 1, bytes, 'ben');
+      await face('g', 'h3', 0, bytes, 'ben');
+      await face('other', 'h1', 0, bytes, 'anna');
+      await sql`insert into face_versions (group_id, version) values ('g', 7)`.execute(db);
+      assert.deepEqual(await migrate(db, dialect), ['0009_faces_posted_at', '0010_totals', '0011_face_changes']);
+      const store = new SqlPhotoStore(db);
+      const totals = async (group: string) => {
+        const counts = await store.counts(group);
+        return { ...counts, byPerson: Object.fromEntries(counts.byPerson) };
+      };
+      assert.deepEqual(await totals('g'), { photos: 3, bytes: 123, faces: 7, unknownFaces: 1, byPerson: { anna: 2, ben: 2 } });
+      assert.deepEqual(await totals('other'), { photos: 1, bytes: 5, faces: 1, unknownFaces: 0, byPerson: { anna: 1 } });
+      assert.deepEqual(Object.fromEntries([...(await store.newestFiled('g'))].map(([id, p]) => [id, p.hash])), { anna: 'h2', ben: 'h2' });
+      const log = await db.selectFrom('face_versions').select(['version', 'changes_from']).where('group_id', '=', 'g').executeTakeFirstOrThrow();
+      assert.deepEqual(log, { version: 7, changes_from: 7 }, 'the log of writes begins at the upgrade');
+      await store.delete('g', 'h2');
+      await store.assign('g', [{ photoHash: 'h1', faceIndex: 2, personId: 'cleo' }]);
+      assert.deepEqual(await totals('g'), { photos: 2, bytes: 103, faces: 5, unknownFaces: 0, byPerson: { anna: 1, ben: 1, cleo: 1 } });
+      assert.deepEqual(Object.fromEntries([...(await store.newestFiled('g'))].map(([id, p]) => [id, p.hash])), { anna: 'h1', ben: 'h3', cleo: 'h1' });
+      assert.equal((await store.near('g', [new Float32Array([0.6, 0.8])], 0.99, 'e@1')).length, 4);
+    });
+  }
+});
+
 describe('The library database on SQLite, on disk', () => {
   it('GIVEN a photo deleted and the store compacted THEN its embedding bytes are nowhere in the database files', async () => {
     const db = await sqlite();
@@ -200,25 +271,53 @@ function schemaUrlOf(db: LibraryDatabase): string {
   return db.location;
 }
 
+/** A migrated SQLite library whose store's queries can be explained: `planOf` gives the plan of what `run` asked. */
+async function plannedStore(): Promise<{ store: SqlPhotoStore; planOf: (run: () => Promise<unknown>) => Promise<string[]> }> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-plan-'));
+  folders.push(folder);
+  const native = new BetterSqlite3(path.join(folder, LIBRARY_DB_FILE));
+  const queries: { sql: string; parameters: readonly unknown[] }[] = [];
+  const db = new Kysely<LibrarySchema>({ dialect: new SqliteDialect({ database: native }), log: (event) => void queries.push(event.query) });
+  after(() => db.destroy());
+  await migrate(db, 'sqlite');
+  const planOf = async (run: () => Promise<unknown>): Promise<string[]> => {
+    queries.length = 0;
+    await run();
+    return queries.flatMap((q) => (native.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.parameters) as { detail: string }[]).map((r) => r.detail));
+  };
+  return { store: new SqlPhotoStore(db), planOf };
+}
+
 describe('SQLite query plans at scale', () => {
   it('GIVEN a group of one embedder THEN finding the photos left to re-describe (every /stats) reads the embedder index, not every face', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-plan-'));
-    folders.push(folder);
-    const native = new BetterSqlite3(path.join(folder, LIBRARY_DB_FILE));
-    const queries: { sql: string; parameters: readonly unknown[] }[] = [];
-    const db = new Kysely<LibrarySchema>({ dialect: new SqliteDialect({ database: native }), log: (event) => void queries.push(event.query) });
-    after(() => db.destroy());
-    await migrate(db, 'sqlite');
-    const store = new SqlPhotoStore(db);
+    const { store, planOf } = await plannedStore();
     await store.save('g', { hash: 'h1', ext: 'jpg', bytes: 1, postedAt: '2025-01-01T00:00:00.000Z', faces: [] });
-    queries.length = 0;
-    assert.deepEqual(await store.describedOtherwise('g', 'e@1'), []);
-    const plan = queries.flatMap((q) => (native.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.parameters) as { detail: string }[]).map((r) => r.detail));
+    let described: unknown;
+    const plan = await planOf(async () => (described = await store.describedOtherwise('g', 'e@1')));
+    assert.deepEqual(described, []);
     const facesRead = plan.filter((line) => /\bfaces\b/.test(line));
     assert.ok(facesRead.length > 0, plan.join('\n'));
     assert.ok(
       facesRead.every((line) => line.includes('INDEX faces_embedder (group_id=? AND embedder')),
       `every read of faces is a range of the embedder index:\n${plan.join('\n')}`,
+    );
+  });
+});
+
+describe('SQLite query plans of /people, /stats and the covers', () => {
+  it("GIVEN a group THEN counts read the totals' rows, and newestFiled the end of each person's range of faces_newest", async () => {
+    const { store, planOf } = await plannedStore();
+    await store.save('g', { ...photo(1, unit(1)), faces: [{ ...photo(1, unit(1)).faces[0]!, personId: 'p1' }] });
+    const counts = await planOf(() => store.counts('g'));
+    assert.ok(
+      counts.every((line) => !/\b(faces|photos)\b/.test(line)),
+      `no face or photo is read:\n${counts.join('\n')}`,
+    );
+    const covers = await planOf(() => store.newestFiled('g'));
+    const facesLines = covers.filter((line) => /\bfaces\b/.test(line));
+    assert.ok(
+      facesLines.length > 0 && facesLines.every((line) => line.includes('COVERING INDEX faces_newest (group_id=? AND person_id=?)')),
+      covers.join('\n'),
     );
   });
 });
@@ -248,10 +347,14 @@ describe('Face matrices kept across a start', () => {
     postedAt: '2025-01-01T00:00:00.000Z',
     faces: [{ box: { x: 0, y: 0, width: 9, height: 9 }, score: 1, eyeDistance: 20, seenAt: '2025-01-01T00:00:00.000Z', embedding: unit(n), embedder: E }],
   });
-  const readsEveryFace = (queries: readonly string[]) => queries.some((q) => /select .*"embedding".* from "faces"/.test(q));
+  /** A read of the group's face embeddings: every one of them, or those of some photos (the log's). */
+  const facesRead = (queries: readonly string[]) => queries.filter((q) => /select .*"embedding".* from "faces"/.test(q));
+  const readsEveryFace = (queries: readonly string[]) => facesRead(queries).some((q) => !q.includes('"photo_hash" in ('));
+  const readsSomeFaces = (queries: readonly string[]) => facesRead(queries).some((q) => q.includes('"photo_hash" in ('));
   const near = async (store: SqlPhotoStore) => (await store.near('g', [unit(1)], 0.5, E)).map((f) => f.photoHash).sort();
+  const kept = (dir: string) => readdir(dir).catch(() => [] as string[]);
 
-  it('GIVEN a store that saved its matrix as it closed THEN the next start answers near from the file, reads no face rows, and uses the file once', async () => {
+  it('GIVEN a store that saved its matrix as it closed THEN the next start answers near from the file and reads no face rows', async () => {
     const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
     folders.push(folder);
     const snapshots = new MatrixSnapshots(path.join(folder, 'matrices'));
@@ -263,13 +366,54 @@ describe('Face matrices kept across a start', () => {
     const started = new SqlPhotoStore(first.db, { snapshots });
     first.queries.length = 0;
     assert.deepEqual(await near(started), ['h1', 'h9']);
-    assert.equal(readsEveryFace(first.queries), false, first.queries.join('\n'));
+    assert.deepEqual(facesRead(first.queries), [], first.queries.join('\n'));
     await started.save('g', photo(17));
     assert.deepEqual(await near(started), ['h1', 'h17', 'h9'], 'the restored matrix follows writes');
-    const again = new SqlPhotoStore(first.db, { snapshots });
-    first.queries.length = 0;
-    assert.deepEqual(await near(again), ['h1', 'h17', 'h9']);
-    assert.equal(readsEveryFace(first.queries), true, 'the file was used once');
+  });
+
+  it('GIVEN a kept file WHEN photos are filed and named and the process dies THEN the next start reads the file and only the photos written since', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
+    const snapshots = new MatrixSnapshots(path.join(folder, 'matrices'));
+    const { db, queries } = await logged(folder);
+    const before = new SqlPhotoStore(db, { snapshots });
+    for (const n of [1, 2, 9]) await before.save('g', photo(n));
+    await near(before);
+    await before.saveMatrices();
+    const running = new SqlPhotoStore(db, { snapshots });
+    await near(running);
+    await running.save('g', photo(17));
+    await running.assign('g', [{ photoHash: 'h9', faceIndex: 0, personId: 'p1' }]);
+    // Killed: no saveMatrices.
+    const again = new SqlPhotoStore(db, { snapshots });
+    queries.length = 0;
+    const found = await again.near('g', [unit(1)], 0.5, E);
+    assert.deepEqual(found.map((f) => [f.photoHash, f.personId]).sort(), [
+      ['h1', undefined],
+      ['h17', undefined],
+      ['h9', 'p1'],
+    ]);
+    assert.equal(readsEveryFace(queries), false, queries.join('\n'));
+    assert.equal(readsSomeFaces(queries), true, 'the photos written since the file, from the log');
+  });
+
+  it('GIVEN no kept file THEN the first near reads every face and leaves a file, which the start after a crash uses', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
+    const dir = path.join(folder, 'matrices');
+    const { db, queries } = await logged(folder);
+    const seeding = new SqlPhotoStore(db);
+    for (const n of [1, 2, 9]) await seeding.save('g', photo(n));
+    const first = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    queries.length = 0;
+    assert.deepEqual(await near(first), ['h1', 'h9']);
+    assert.equal(readsEveryFace(queries), true);
+    await first.saveMatrices(); // Waits for the file written in the background (the matrix is unchanged).
+    assert.equal((await kept(dir)).length, 1);
+    const afterCrash = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    queries.length = 0;
+    assert.deepEqual(await near(afterCrash), ['h1', 'h9']);
+    assert.deepEqual(facesRead(queries), []);
   });
 
   it('GIVEN a kept matrix WHEN the first thing after the start erases unknown embeddings THEN the file with them is gone, and near agrees with the store', async () => {
@@ -281,14 +425,35 @@ describe('Face matrices kept across a start', () => {
     for (const n of [1, 9]) await before.save('g', photo(n));
     await near(before);
     await before.saveMatrices();
-    assert.equal((await readdir(dir)).length, 1);
+    assert.equal((await kept(dir)).length, 1);
     const started = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
     assert.equal(await started.eraseUnknownEmbeddings('g', '2030-01-01T00:00:00.000Z'), 2);
-    assert.deepEqual(await readdir(dir), [], 'no embedding is left in a kept file');
+    assert.deepEqual(await kept(dir), [], 'no embedding is left in a kept file');
     assert.deepEqual(await near(started), []);
   });
 
-  it('GIVEN a write by another process after the matrix was saved THEN the next start does not trust the file', async () => {
+  it('GIVEN a held matrix WHEN faces are removed or a photo deleted THEN the file goes before the write, and near agrees at once', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
+    const dir = path.join(folder, 'matrices');
+    const { db } = await logged(folder);
+    const store = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    for (const n of [1, 9, 17]) await store.save('g', photo(n));
+    await near(store);
+    await store.saveMatrices();
+    await store.removeFaces('g', [{ photoHash: 'h9', faceIndex: 0 }]);
+    assert.deepEqual(await kept(dir), []);
+    assert.deepEqual(await near(store), ['h1', 'h17']);
+    await store.saveMatrices();
+    await store.delete('g', 'h17');
+    assert.deepEqual(await kept(dir), []);
+    await store.saveMatrices();
+    await store.save('g', { ...photo(1), faces: [] });
+    assert.deepEqual(await kept(dir), [], 'a record saved over is an erasure too');
+    assert.deepEqual(await near(new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) })), []);
+  });
+
+  it('GIVEN a write by another process after the matrix was saved THEN the next start brings the file up to date from the log', async () => {
     const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
     folders.push(folder);
     const snapshots = new MatrixSnapshots(path.join(folder, 'matrices'));
@@ -300,6 +465,59 @@ describe('Face matrices kept across a start', () => {
     await new SqlPhotoStore(db).save('g', photo(25));
     queries.length = 0;
     assert.deepEqual(await near(new SqlPhotoStore(db, { snapshots })), ['h1', 'h25']);
+    assert.equal(readsEveryFace(queries), false, queries.join('\n'));
+  });
+
+  it('GIVEN an erasure by a process without the folder after the matrix was saved THEN the next start does not trust the file, and deletes it', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
+    const dir = path.join(folder, 'matrices');
+    const { db, queries } = await logged(folder);
+    const before = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    for (const n of [1, 9]) await before.save('g', photo(n));
+    await near(before);
+    await before.saveMatrices();
+    await new SqlPhotoStore(db).removeFaces('g', [{ photoHash: 'h9', faceIndex: 0 }]);
+    queries.length = 0;
+    const started = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    assert.deepEqual(await near(started), ['h1']);
     assert.equal(readsEveryFace(queries), true);
+    await started.saveMatrices();
+    const files = await kept(dir);
+    assert.equal(files.length, 1, 'a new file, of the store as it is');
+  });
+
+  it('GIVEN a file the database did not mark last (a database restored from a backup) THEN it is not used, and is deleted', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
+    const dir = path.join(folder, 'matrices');
+    const { db, queries } = await logged(folder);
+    const before = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    for (const n of [1, 9]) await before.save('g', photo(n));
+    await near(before);
+    await before.saveMatrices();
+    await db.updateTable('face_versions').set({ kept: 'the mark of an older file' }).execute();
+    queries.length = 0;
+    assert.deepEqual(await near(new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) })), ['h1', 'h9']);
+    assert.equal(readsEveryFace(queries), true);
+  });
+
+  it('GIVEN a store another process wrote behind THEN near brings its matrix up to date from the log, not every face', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
+    const { db, queries } = await logged(folder);
+    const mine = new SqlPhotoStore(db);
+    for (const n of [1, 2]) await mine.save('g', photo(n));
+    assert.deepEqual(await near(mine), ['h1']);
+    const other = new SqlPhotoStore(db);
+    await other.save('g', photo(9));
+    await other.assign('g', [{ photoHash: 'h1', faceIndex: 0, personId: 'p1' }]);
+    queries.length = 0;
+    const found = await mine.near('g', [unit(1)], 0.5, E);
+    assert.deepEqual(found.map((f) => [f.photoHash, f.personId]).sort(), [
+      ['h1', 'p1'],
+      ['h9', undefined],
+    ]);
+    assert.equal(readsEveryFace(queries), false, queries.join('\n'));
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { GroupId, MatrixSnapshot } from '../../core/index.ts';
 
@@ -11,6 +11,11 @@ export interface SnapshotKey {
   readonly version: number;
   /** How many faces of `embedder` the group has in the store. */
   readonly faces: number;
+  /**
+   * The store's mark of this file (`face_versions.kept`, set as it is written): a file the store
+   * did not mark last (an older one, or one newer than a database restored from a backup) is not used.
+   */
+  readonly token: string;
 }
 
 interface Header extends SnapshotKey {
@@ -21,13 +26,13 @@ interface Header extends SnapshotKey {
 }
 
 /**
- * The face matrices written to files when the store closes, so that the first command after a
- * start reads one file instead of every face row (11 s against well under one at 100k photos on
- * a loaded 2-core machine). One file per group, of the one embedder its matrix was of. It is used
- * once, and only when the group's face version and face count are still those it was taken at:
- * every write to a group's faces bumps the version in the same transaction, so a snapshot of any
- * other state is never trusted. It is deleted as it is read, which the store does at the group's
- * first command or first write after a start, so an erasure never leaves embeddings in a file.
+ * The face matrices kept in files, so that the first command after a start (a clean one, or a
+ * crash) reads one file and the few photos changed since instead of every face row. One file per
+ * group, of the one embedder its matrix was of, written when the store closes and after a full
+ * load. It is trusted only at the face version it was taken at, or brought up to date from the
+ * store's log of the photos written since (`face_changes`); a write that erases anything deletes
+ * the file before it and empties the log, so no erased embedding stays in a file, and no file
+ * older than an erasure is ever used.
  */
 export class MatrixSnapshots {
   constructor(private readonly dir: string) {}
@@ -51,34 +56,32 @@ export class MatrixSnapshots {
     const handle = await open(partial, 'w');
     try {
       await handle.writev([prefix, json, padding, bytes(snapshot.rows), bytes(snapshot.data)]);
+      // On the disk before it is named: after a power cut, a file of the right version but with
+      // pages never written would be trusted.
+      await handle.sync();
     } finally {
       await handle.close();
     }
     await rename(partial, file);
   }
 
-  /**
-   * The group's kept matrix, with what it was taken at (the caller checks that against the store),
-   * and the file deleted: it is read once at most, and no embedding stays on disk beyond that.
-   */
-  async take(group: GroupId): Promise<{ key: SnapshotKey; snapshot: MatrixSnapshot } | undefined> {
-    const file = this.fileOf(group);
+  /** The group's kept matrix, with what it was taken at (the caller checks that against the store). */
+  async read(group: GroupId): Promise<{ key: SnapshotKey; snapshot: MatrixSnapshot } | undefined> {
     let content: Buffer;
     try {
-      content = await readFile(file);
+      content = await readWhole(this.fileOf(group));
     } catch {
       return undefined;
     }
-    await rm(file, { force: true });
     try {
       const length = content.readUInt32LE(0);
       const header = JSON.parse(content.subarray(4, 4 + length).toString('utf8')) as Header;
       if (header.group !== group) return undefined;
+      // The rows and embeddings start on a whole float of the file, and the file's buffer is its own.
       const start = 4 + length + ((4 - (length % 4)) % 4);
-      const aligned = new Uint8Array(content.subarray(start)).buffer;
-      const rows = new Int32Array(aligned, 0, header.rows * 3);
-      const data = new Float32Array(aligned, header.rows * 12, header.rows * header.dimensions);
-      const key = { group, embedder: header.embedder, version: header.version, faces: header.faces };
+      const rows = new Int32Array(content.buffer, content.byteOffset + start, header.rows * 3);
+      const data = new Float32Array(content.buffer, content.byteOffset + start + header.rows * 12, header.rows * header.dimensions);
+      const key = { group, embedder: header.embedder, version: header.version, faces: header.faces, token: header.token };
       return { key, snapshot: { dimensions: header.dimensions, photos: header.photos, people: header.people, rows, data } };
     } catch {
       // A damaged or foreign file: the store's rows are the truth.
@@ -86,8 +89,35 @@ export class MatrixSnapshots {
     }
   }
 
+  /** Deletes the group's file, and any a process died while writing: before anything is erased. */
+  async drop(group: GroupId): Promise<void> {
+    const file = this.fileOf(group);
+    const partials = (await readdir(this.dir).catch(() => [] as string[])).filter((name) => name.startsWith(`${path.basename(file)}.`));
+    await Promise.all([file, ...partials.map((name) => path.join(this.dir, name))].map((f) => rm(f, { force: true })));
+  }
+
   private fileOf(group: GroupId): string {
     return path.join(this.dir, `${createHash('sha256').update(group).digest('hex').slice(0, 32)}.matrix`);
+  }
+}
+
+/**
+ * The file in one buffer of its own, read straight into it: a matrix file is 150 MB at 100k photos,
+ * and each copy of it (readFile's, then one to align the floats) cost a few hundred milliseconds.
+ */
+async function readWhole(file: string): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const content = Buffer.from(new ArrayBuffer(size));
+    for (let at = 0; at < size;) {
+      const { bytesRead } = await handle.read(content, at, size - at, at);
+      if (bytesRead === 0) throw new Error(`${file} ended early`);
+      at += bytesRead;
+    }
+    return content;
+  } finally {
+    await handle.close();
   }
 }
 

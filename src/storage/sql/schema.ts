@@ -60,6 +60,8 @@ export interface FacesTable {
   unusable: string | null;
   person_id: string | null;
   seen_at: string;
+  /** The photo's `posted_at`, written with the record: a person's newest photo is an index's end. */
+  posted_at: string;
 }
 
 export interface SettingsTable {
@@ -84,6 +86,17 @@ export interface ClustersTable {
 export interface FaceVersionsTable {
   group_id: string;
   version: number;
+  /** The first version `face_changes` reaches back to: a kept matrix of an older one is not brought up to date. */
+  changes_from: number;
+  /** The mark of the matrix file last kept for the group (`SnapshotKey.token`). */
+  kept: string | null;
+}
+
+/** Which photos each version's write changed (not erasing ones): a kept matrix is brought up to date from it. */
+export interface FaceChangesTable {
+  group_id: string;
+  version: number;
+  photo_hash: string;
 }
 
 export interface AuditTable {
@@ -94,6 +107,22 @@ export interface AuditTable {
   by_name: string | null;
   action: string;
   detail: string;
+}
+
+/** Each group's totals, kept by triggers in the transaction of every write to photos and faces. */
+export interface GroupTotalsTable {
+  group_id: string;
+  photos: number | string;
+  bytes: number | string;
+  faces: number | string;
+  unknown_faces: number | string;
+}
+
+/** How many photos have a face named as each person, kept by triggers as `group_totals` is. */
+export interface PersonPhotosTable {
+  group_id: string;
+  person_id: string;
+  photos: number | string;
 }
 
 /** Facts about the whole deployment, such as the id of the photo volume its processes share. */
@@ -135,8 +164,11 @@ export interface LibrarySchema {
   settings: SettingsTable;
   clusters: ClustersTable;
   face_versions: FaceVersionsTable;
+  face_changes: FaceChangesTable;
   audit: AuditTable;
   deployment: DeploymentTable;
   face_cache: FaceCacheTable;
   history_imports: HistoryImportsTable;
+  group_totals: GroupTotalsTable;
+  person_photos: PersonPhotosTable;
 }

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type {
   AlbumPhoto,
+  MatrixFace,
+  MatrixSnapshot,
   AlbumQuery,
   Embedding,
   FaceAssignment,
@@ -25,11 +28,23 @@ import type { FacesTable, LibrarySchema } from './schema.ts';
 type Db = Kysely<LibrarySchema>;
 type Tx = Transaction<LibrarySchema>;
 
-/** What a write returns, and how the group's in-memory matrix follows it. */
+/**
+ * What a write returns: how the group's in-memory matrix follows it ('reread': those photos' rows
+ * read back), and the photos whose faces it changed, for the change log (`face_changes`).
+ */
 interface Written<T> {
   readonly value: T;
-  readonly follow: ((matrix: FaceMatrix, embedder: string) => void) | 'reload';
+  readonly follow: ((matrix: FaceMatrix, embedder: string) => void) | { readonly reread: readonly string[] };
+  readonly touched: readonly string[];
 }
+
+/**
+ * A write that takes embeddings or faces away (a deletion, a removal, an erasure, a record saved
+ * over): the kept matrix file, which may hold them, is deleted before it, and the change log is
+ * emptied with it. Any other write (new photos, faces named anew) is logged, and a kept file is
+ * brought up to date from the log at the next start.
+ */
+type Erasing = boolean;
 
 /** The raw bytes of an embedding, copied (the column must not share the caller's buffer). */
 export function embeddingBytes(embedding: Embedding): Uint8Array {
@@ -133,8 +148,10 @@ const MATRIX_BUDGET_BYTES = 512 * 1024 * 1024;
 /**
  * `PhotoStore` on the photos and faces tables. A record and its faces are written in one
  * transaction. For `near`, each group's embeddings are held as a `FaceMatrix`, loaded on first
- * use and kept in step with this store's own writes; every write to a group's faces also bumps the
- * group's row in `face_versions`, so a write by another process is seen and the matrix reloaded.
+ * use (from the file kept for it, else from every face row) and kept in step with this store's own
+ * writes; every write to a group's faces also bumps the group's row in `face_versions` and logs
+ * the photos it changed (`face_changes`), so a write by another process is seen and read back.
+ * The totals (`counts`) are kept by the database's triggers in the same transactions.
  */
 export class SqlPhotoStore implements PhotoStore {
   /** One matrix per group, of one embedder's faces: the one last asked for. */
@@ -143,8 +160,10 @@ export class SqlPhotoStore implements PhotoStore {
   private readonly matrixBudgetBytes: number;
   private readonly kernel: SimilarityKernel | undefined;
   private readonly snapshots: MatrixSnapshots | undefined;
-  /** Groups whose kept file this process has taken (or found none). */
+  /** Groups whose kept file this process has read (or found none). */
   private readonly restoreTried = new Set<GroupId>();
+  /** Each group's kept file's work (writes and deletions), one after another. */
+  private readonly files = new Map<GroupId, Promise<void>>();
 
   constructor(
     private readonly db: Db,
@@ -163,17 +182,17 @@ export class SqlPhotoStore implements PhotoStore {
 
   /**
    * Leaves each group's matrix in a file for the next start, when it is still of the store as it is
-   * (another process may have written since). Called as the process closes the store.
+   * (another process may have written since). Called as the process closes the store; waits for
+   * the files being written in the background.
    */
   async saveMatrices(): Promise<void> {
-    const snapshots = this.snapshots;
-    if (!snapshots) return;
     for (const [group, { version, embedder, matrix }] of this.matrices) {
       const now = await this.db.transaction().execute(async (tx) => ({ version: await versionOf(tx, group), faces: await facesOf(tx, group, embedder) }));
       const snapshot = matrix.snapshot();
       if (now.version !== version || !snapshot || snapshot.rows.length / 3 !== now.faces) continue;
-      await snapshots.save({ group, embedder, ...now }, snapshot);
+      await this.keep(group, embedder, version, snapshot);
     }
+    await Promise.all([...this.files.values()]);
   }
 
   get(group: GroupId, hash: string): Promise<PhotoRecord | undefined> {
@@ -204,7 +223,7 @@ export class SqlPhotoStore implements PhotoStore {
   writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void> {
     const saves = change.save ?? [],
       deletes = change.delete ?? [];
-    return this.write('photos.save', 'the photo records could not be saved', group, async (tx) => {
+    return this.write('photos.save', 'the photo records could not be saved', group, this.replacing(group, saves, deletes), async (tx) => {
       await saveRecords(tx, group, saves);
       for (let i = 0; i < deletes.length; i += 500)
         await tx
@@ -218,6 +237,7 @@ export class SqlPhotoStore implements PhotoStore {
           for (const record of saves) matrix.setPhoto(record.hash, matrixFaces(record.faces, embedder));
           for (const hash of deletes) matrix.deletePhoto(hash);
         },
+        touched: saves.map((r) => r.hash),
       };
     });
   }
@@ -231,7 +251,7 @@ export class SqlPhotoStore implements PhotoStore {
       const key = `${face.faceIndex}/${face.personId ?? ''}`;
       (batches.get(key) ?? batches.set(key, { personId: face.personId ?? null, position: face.faceIndex, hashes: [] }).get(key)!).hashes.push(face.photoHash);
     }
-    return this.write('photos.assign', 'the faces could not be re-filed', group, async (tx) => {
+    return this.write('photos.assign', 'the faces could not be re-filed', group, false, async (tx) => {
       for (const { personId, position, hashes } of batches.values()) {
         for (let i = 0; i < hashes.length; i += 500) {
           await tx
@@ -243,7 +263,11 @@ export class SqlPhotoStore implements PhotoStore {
             .execute();
         }
       }
-      return { value: undefined, follow: (matrix) => faces.forEach((f) => matrix.assign(f.photoHash, f.faceIndex, f.personId)) };
+      return {
+        value: undefined,
+        follow: (matrix) => faces.forEach((f) => matrix.assign(f.photoHash, f.faceIndex, f.personId)),
+        touched: [...new Set(faces.map((f) => f.photoHash))],
+      };
     });
   }
 
@@ -257,7 +281,7 @@ export class SqlPhotoStore implements PhotoStore {
       const key = gone.join(',');
       (byGone.get(key) ?? byGone.set(key, { gone, hashes: [] }).get(key)!).hashes.push(hash);
     }
-    return this.write('photos.removeFaces', 'the faces could not be removed', group, async (tx) => {
+    return this.write('photos.removeFaces', 'the faces could not be removed', group, true, async (tx) => {
       let removed = 0;
       for (const { gone, hashes } of byGone.values()) {
         for (let i = 0; i < hashes.length; i += 500) {
@@ -296,6 +320,7 @@ export class SqlPhotoStore implements PhotoStore {
         follow: (matrix) => {
           for (const [hash, set] of byPhoto) matrix.removeFaces(hash, [...set]);
         },
+        touched: [...byPhoto.keys()],
       };
     });
   }
@@ -335,19 +360,28 @@ export class SqlPhotoStore implements PhotoStore {
 
   newestFiled(group: GroupId): Promise<Map<string, AlbumPhoto>> {
     return storageCall('photos.newestFiled', 'the albums could not be read', async () => {
-      // One pass over the (person, photo) index: each person's greatest "posted_at|hash" (every
-      // stored date is ISO text of one length, so this orders as an album does, ties by hash);
-      // then the few photos it names. A join back to the maximum read every named face twice.
+      // For each person with a photo (person_photos), the end of their range of the faces_newest
+      // index: (person, posted_at, hash), read backwards, one row. Every stored date is ISO text
+      // of one length, so this orders as an album does, ties by hash.
       const latest = await this.db
-        .selectFrom('faces')
-        .innerJoin('photos', (join) => join.onRef('photos.group_id', '=', 'faces.group_id').onRef('photos.hash', '=', 'faces.photo_hash'))
-        .where('faces.group_id', '=', group)
-        .where('faces.person_id', 'is not', null)
-        .select((eb) => ['faces.person_id', eb.fn.max(sql<string>`photos.posted_at || '|' || photos.hash`).as('newest')])
-        .groupBy('faces.person_id')
+        .selectFrom('person_photos')
+        .where('person_photos.group_id', '=', group)
+        .where('person_photos.photos', '>', 0)
+        .select((eb) => [
+          'person_photos.person_id',
+          eb
+            .selectFrom('faces')
+            .select(sql<string>`faces.posted_at || '|' || faces.photo_hash`.as('newest'))
+            .whereRef('faces.group_id', '=', 'person_photos.group_id')
+            .whereRef('faces.person_id', '=', 'person_photos.person_id')
+            .orderBy('faces.posted_at', 'desc')
+            .orderBy('faces.photo_hash', 'desc')
+            .limit(1)
+            .as('newest'),
+        ])
         .execute();
       const hashOf = (newest: string) => newest.slice(newest.lastIndexOf('|') + 1);
-      const hashes = [...new Set(latest.map((r) => hashOf(r.newest)))];
+      const hashes = [...new Set(latest.flatMap((r) => (r.newest === null ? [] : [hashOf(r.newest)])))];
       const photos =
         hashes.length === 0
           ? []
@@ -355,8 +389,8 @@ export class SqlPhotoStore implements PhotoStore {
       const byHash = new Map(photos.map((r) => [r.hash, r]));
       const newest = new Map<string, AlbumPhoto>();
       for (const { person_id, newest: key } of latest) {
-        const r = byHash.get(hashOf(key));
-        if (person_id === null || !r) continue;
+        const r = key === null ? undefined : byHash.get(hashOf(key));
+        if (!r) continue;
         newest.set(person_id, { hash: r.hash, postedAt: r.posted_at, ...(r.source !== null ? { source: parseSource(r.source) } : {}) });
       }
       return newest;
@@ -397,8 +431,22 @@ export class SqlPhotoStore implements PhotoStore {
     });
   }
 
-  eraseUnknownEmbeddings(group: GroupId, before: string): Promise<number> {
-    return this.write('photos.eraseUnknownEmbeddings', 'the unknown faces could not be erased', group, async (tx) => {
+  async eraseUnknownEmbeddings(group: GroupId, before: string): Promise<number> {
+    // The daily sweep, in every group: most days nothing is old enough, and then nothing is written
+    // (nor the kept matrix file dropped).
+    const any = await storageCall('photos.eraseUnknownEmbeddings', 'the unknown faces could not be erased', () =>
+      this.db
+        .selectFrom('faces')
+        .select('photo_hash')
+        .where('group_id', '=', group)
+        .where('person_id', 'is', null)
+        .where('seen_at', '<', before)
+        .where('embedding', 'is not', null)
+        .limit(1)
+        .executeTakeFirst(),
+    );
+    if (!any) return 0;
+    return this.write('photos.eraseUnknownEmbeddings', 'the unknown faces could not be erased', group, true, async (tx) => {
       const erased = await tx
         .updateTable('faces')
         .set({ embedding: null, embedder: null })
@@ -408,143 +456,226 @@ export class SqlPhotoStore implements PhotoStore {
         .where('seen_at', '<', before)
         .returning(['photo_hash'])
         .execute();
-      // The matrix does not keep ages: after an erasure it is reloaded on next use.
-      return { value: erased.length, follow: erased.length > 0 ? 'reload' : () => undefined };
+      // The matrix does not keep ages: those photos' rows are read back.
+      const touched = [...new Set(erased.map((r) => r.photo_hash))];
+      return { value: erased.length, follow: { reread: touched }, touched };
     });
   }
 
   counts(group: GroupId): Promise<PhotoCounts> {
     return storageCall('photos.counts', 'the totals could not be counted', async () => {
-      // Each total from an index: the primary keys, the partial index of unknown faces with an
-      // embedding, and (person, photo) for the albums.
-      const total = (table: 'photos' | 'faces') =>
-        this.db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('group_id', '=', group)
-          .executeTakeFirst();
-      const [photos, bytes, faces, unknown, byPerson] = await Promise.all([
-        total('photos'),
-        this.db
-          .selectFrom('photos')
-          .select((eb) => eb.fn.sum<number | string | null>('bytes').as('n'))
-          .where('group_id', '=', group)
-          .executeTakeFirst(),
-        total('faces'),
-        this.db
-          .selectFrom('faces')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('group_id', '=', group)
-          .where('person_id', 'is', null)
-          .where('embedding', 'is not', null)
-          .executeTakeFirst(),
-        this.db
-          .selectFrom('faces')
-          .select((eb) => ['person_id', eb.fn.count('photo_hash').distinct().as('n')])
-          .where('group_id', '=', group)
-          .where('person_id', 'is not', null)
-          .groupBy('person_id')
-          .execute(),
+      // Kept by the database's triggers in the transaction of every write (migration 0010).
+      const [totals, byPerson] = await Promise.all([
+        this.db.selectFrom('group_totals').selectAll().where('group_id', '=', group).executeTakeFirst(),
+        this.db.selectFrom('person_photos').select(['person_id', 'photos']).where('group_id', '=', group).where('photos', '>', 0).execute(),
       ]);
       return {
-        photos: count(photos?.n),
-        bytes: count(bytes?.n),
-        faces: count(faces?.n),
-        unknownFaces: count(unknown?.n),
-        byPerson: new Map(byPerson.map((r) => [r.person_id!, count(r.n)])),
+        photos: count(totals?.photos),
+        bytes: count(totals?.bytes),
+        faces: count(totals?.faces),
+        unknownFaces: count(totals?.unknown_faces),
+        byPerson: new Map(byPerson.map((r) => [r.person_id, count(r.photos)])),
       };
     });
   }
 
   /**
    * One write to a group's faces: `change` runs in a transaction that also bumps the group's face
-   * version, and says how the in-memory matrix follows (or 'reload' when it cannot cheaply). The
-   * matrix is updated only when it was current just before this write; otherwise it is dropped.
+   * version and logs the photos it touched (or, for an erasing write, drops the kept file first
+   * and empties the log), and says how the in-memory matrix follows. The matrix is updated only
+   * when it was current just before this write; otherwise it stays behind until the next `near`.
    */
-  private async write<T>(operation: string, message: string, group: GroupId, change: (tx: Tx) => Promise<Written<T>>): Promise<T> {
-    await storageCall(operation, message, () => this.restore(group));
+  private async write<T>(
+    operation: string,
+    message: string,
+    group: GroupId,
+    erasing: Erasing | Promise<Erasing>,
+    change: (tx: Tx) => Promise<Written<T>>,
+  ): Promise<T> {
+    if (await storageCall(operation, message, () => Promise.resolve(erasing))) await storageCall(operation, message, () => this.dropKept(group));
     const { written, version } = await storageCall(operation, message, () =>
       this.db.transaction().execute(async (tx) => {
-        const written = await change(tx);
         const bumped = await tx
           .insertInto('face_versions')
-          .values({ group_id: group, version: 1 })
+          .values({ group_id: group, version: 1, changes_from: 0 })
           .onConflict((oc) => oc.column('group_id').doUpdateSet((eb) => ({ version: eb('face_versions.version', '+', 1) })))
           .returning('version')
           .executeTakeFirstOrThrow();
+        const written = await change(tx);
+        if (await erasing) {
+          // The log starts again from here: no kept file older than this may be brought up to date.
+          await tx.deleteFrom('face_changes').where('group_id', '=', group).execute();
+          await tx.updateTable('face_versions').set({ changes_from: bumped.version }).where('group_id', '=', group).execute();
+        } else {
+          const touched = [...new Set(written.touched)];
+          for (let i = 0; i < touched.length; i += 500)
+            await tx
+              .insertInto('face_changes')
+              .values(touched.slice(i, i + 500).map((photo_hash) => ({ group_id: group, version: bumped.version, photo_hash })))
+              .execute();
+        }
         return { written, version: bumped.version };
       }),
     );
+    // Once more after it: a file begun from an earlier matrix while this write ran (a load in the
+    // background, a close) checked the log before the erasure was committed, and may hold what it erased.
+    if (await erasing) await storageCall(operation, message, () => this.dropKept(group));
+    // A matrix that was behind already (another process wrote) stays behind: the next `near`
+    // brings it up to date from the log, this write included.
     const cached = this.matrices.get(group);
-    if (cached) {
-      if (written.follow !== 'reload' && cached.version === version - 1) {
-        written.follow(cached.matrix, cached.embedder);
-        cached.version = version;
-      } else {
-        this.matrices.delete(group);
-      }
+    if (cached?.version === version - 1) {
+      const follow = written.follow;
+      if (typeof follow === 'function') follow(cached.matrix, cached.embedder);
+      else await storageCall(operation, message, () => this.reread(group, cached, follow.reread));
+      cached.version = version;
     }
     return written.value;
+  }
+
+  /** Whether saving these records and deleting those takes anything away: a deletion, or a record saved over. */
+  private async replacing(group: GroupId, saves: readonly PhotoRecord[], deletes: readonly string[]): Promise<Erasing> {
+    if (deletes.length > 0) return true;
+    for (let i = 0; i < saves.length; i += 500) {
+      const hashes = saves.slice(i, i + 500).map((r) => r.hash);
+      if (await this.db.selectFrom('photos').select('hash').where('group_id', '=', group).where('hash', 'in', hashes).limit(1).executeTakeFirst()) return true;
+    }
+    return false;
+  }
+
+  /** The kept file of the group deleted, once any save of it under way is done. */
+  private dropKept(group: GroupId): Promise<void> {
+    const snapshots = this.snapshots;
+    return snapshots ? this.fileWork(group, () => snapshots.drop(group)) : Promise.resolve();
+  }
+
+  /** Runs `work` on the group's kept file after the work queued before it: a save never lands after a drop. */
+  private fileWork(group: GroupId, work: () => Promise<void>): Promise<void> {
+    const done = (this.files.get(group) ?? Promise.resolve()).then(work);
+    const settled = done.catch(() => undefined);
+    this.files.set(group, settled);
+    void settled.then(() => {
+      if (this.files.get(group) === settled) this.files.delete(group);
+    });
+    return done;
   }
 
   private async matrixOf(group: GroupId, embedder: string): Promise<FaceMatrix> {
     const current = await this.db.selectFrom('face_versions').select('version').where('group_id', '=', group).executeTakeFirst();
     const version = current?.version ?? 0;
-    const cached = this.matrices.get(group);
-    if (cached && cached.version === version && cached.embedder === embedder) {
+    let held = this.matrices.get(group);
+    if (!held && !this.restoreTried.has(group)) {
+      await this.restore(group);
+      held = this.matrices.get(group);
+    }
+    // Another process wrote since: the photos it changed, from the log, rather than every face.
+    if (held?.embedder === embedder && held.version !== version && !(await this.patch(group, held))) held = undefined;
+    if (held?.embedder === embedder) {
       // Most recently used last: the first entries are the ones evicted.
       this.matrices.delete(group);
-      this.matrices.set(group, cached);
-      return cached.matrix;
+      this.matrices.set(group, held);
+      return held.matrix;
     }
-    if (!this.restoreTried.has(group)) {
-      await this.restore(group);
-      return this.matrixOf(group, embedder);
-    }
-    // The version and the rows from one snapshot, so a concurrent write is either in both or in neither.
-    const loaded = await this.db.transaction().execute(async (tx) => {
-      const v = await versionOf(tx, group);
-      const rows = await tx
-        .selectFrom('faces')
-        .select(['photo_hash', 'position', 'embedding', 'person_id'])
-        .where('group_id', '=', group)
-        .where('embedding', 'is not', null)
-        .where('embedder', '=', embedder)
-        .orderBy('photo_hash')
-        .execute();
-      return { version: v, rows };
-    });
-    const matrix = new FaceMatrix(loaded.rows.length, this.kernel);
-    let i = 0;
-    while (i < loaded.rows.length) {
-      const hash = loaded.rows[i]!.photo_hash;
-      const faces = [];
-      for (; i < loaded.rows.length && loaded.rows[i]!.photo_hash === hash; i++) {
-        const r = loaded.rows[i]!;
-        faces.push({ faceIndex: r.position, embedding: embeddingOf(r.embedding!, 'photos.near'), ...(r.person_id !== null ? { personId: r.person_id } : {}) });
-      }
-      matrix.setPhoto(hash, faces);
-    }
+    // The version and the rows from one snapshot (on PostgreSQL, repeatable read: the pages too),
+    // so a concurrent write is either in all of them or in none.
+    const loaded = await this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (tx) => ({ version: await versionOf(tx, group), snapshot: await readMatrix(tx, group, embedder) }));
+    const matrix = loaded.snapshot ? FaceMatrix.restore(loaded.snapshot, this.kernel) : new FaceMatrix(1024, this.kernel);
     this.matrices.delete(group);
     this.matrices.set(group, { version: loaded.version, embedder, matrix });
     this.evict();
+    // Kept in a file from now on, so that the first command after a crash reads it and the log
+    // since, not every face; written in the background, from a copy (the matrix follows writes).
+    const snapshot = loaded.snapshot;
+    if (snapshot && this.snapshots) {
+      const copy = { ...snapshot, data: snapshot.data.slice(0, (snapshot.rows.length / 3) * snapshot.dimensions), rows: snapshot.rows.slice() };
+      void this.keep(group, embedder, loaded.version, copy).catch(() => undefined);
+    }
     return matrix;
   }
 
   /**
-   * Takes the file the last close left for the group, once per process: its matrix is held when it
-   * is of the store as it is now. Done before the group's first write too, so that the file (and
-   * the embeddings in it) is gone before any erasure.
+   * Leaves the matrix in the group's file, taken at `version`, and trims the log to what came
+   * after it. A file of a store that has since erased anything is never written: the erasure
+   * waits for this (`fileWork`) and deletes it, or this finds the version moved past an erasure.
+   */
+  private keep(group: GroupId, embedder: string, version: number, snapshot: MatrixSnapshot): Promise<void> {
+    const snapshots = this.snapshots;
+    if (!snapshots) return Promise.resolve();
+    return this.fileWork(group, async () => {
+      const before = await logOf(this.db, group);
+      // An erasure since the snapshot was taken: its embeddings may be in it.
+      if (before.changesFrom > version) return;
+      const token = randomUUID();
+      await snapshots.save({ group, embedder, version, faces: snapshot.rows.length / 3, token }, snapshot);
+      await this.db.transaction().execute(async (tx) => {
+        const now = await logOf(tx, group);
+        if (now.changesFrom > version) return;
+        await tx.deleteFrom('face_changes').where('group_id', '=', group).where('version', '<=', version).execute();
+        await tx
+          .updateTable('face_versions')
+          .set({ changes_from: Math.max(now.changesFrom, version), kept: token })
+          .where('group_id', '=', group)
+          .execute();
+      });
+      // An erasure that came in while the file was written deletes it now.
+      if ((await logOf(this.db, group)).changesFrom > version) await snapshots.drop(group);
+    });
+  }
+
+  /**
+   * Brings a matrix taken at an earlier version up to date from the log: the photos changed since,
+   * read back. False when the log does not reach back that far (an erasure since, or the log was
+   * trimmed): the caller loads every face then.
+   */
+  private async patch(group: GroupId, held: { version: number; embedder: string; matrix: FaceMatrix }, token?: string): Promise<boolean> {
+    const changed = await this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (tx) => {
+        const log = await logOf(tx, group);
+        if (log.changesFrom > held.version || log.version < held.version) return undefined;
+        if (token !== undefined && log.kept !== token) return undefined;
+        if (log.version === held.version) return { version: log.version, rows: [], hashes: [] };
+        const rows = await tx
+          .selectFrom('face_changes')
+          .select('photo_hash')
+          .distinct()
+          .where('group_id', '=', group)
+          .where('version', '>', held.version)
+          .execute();
+        const hashes = rows.map((r) => r.photo_hash);
+        return { version: log.version, rows: await embeddedFaces(tx, group, held.embedder, hashes), hashes };
+      });
+    if (!changed) return false;
+    followRows(held.matrix, changed.hashes, changed.rows);
+    held.version = changed.version;
+    return true;
+  }
+
+  /** The matrix follows a write by reading back the rows of the photos it changed. */
+  private async reread(group: GroupId, held: { embedder: string; matrix: FaceMatrix }, hashes: readonly string[]): Promise<void> {
+    followRows(held.matrix, hashes, await embeddedFaces(this.db, group, held.embedder, hashes));
+  }
+
+  /**
+   * Reads the file kept for the group, once per process: its matrix is held when it is of the
+   * store as it is now, or can be brought up to date from the log (`patch`). The file stays: an
+   * erasing write deletes it first (`write`), and a close or a full load writes it anew.
    */
   private async restore(group: GroupId): Promise<void> {
     if (this.restoreTried.has(group)) return;
     this.restoreTried.add(group);
-    const kept = await this.snapshots?.take(group);
+    const kept = await this.snapshots?.read(group);
     if (!kept || this.matrices.has(group)) return;
-    const { embedder } = kept.key;
-    const now = await this.db.transaction().execute(async (tx) => ({ version: await versionOf(tx, group), faces: await facesOf(tx, group, embedder) }));
-    if (now.version !== kept.key.version || now.faces !== kept.key.faces) return;
-    this.matrices.set(group, { version: now.version, embedder, matrix: FaceMatrix.restore(kept.snapshot, this.kernel) });
+    const held = { version: kept.key.version, embedder: kept.key.embedder, matrix: FaceMatrix.restore(kept.snapshot, this.kernel) };
+    if (held.matrix.size !== kept.key.faces || !(await this.patch(group, held, kept.key.token))) {
+      // Of no use any more, and perhaps holding what a process without the folder erased since.
+      await this.dropKept(group);
+      return;
+    }
+    this.matrices.set(group, held);
     this.evict();
   }
 
@@ -587,6 +718,118 @@ export class SqlPhotoStore implements PhotoStore {
   }
 }
 
+/** Face rows read per query while a matrix loads: a few megabytes, young garbage for the collector. */
+const MATRIX_PAGE = 8_192;
+
+/**
+ * The group's faces of `embedder` as a packed matrix (what a kept file holds), read a page of whole
+ * photos at a time and copied straight into one array: building it through records and a
+ * Float32Array per face took most of a load's seconds (and its garbage the rest) at 100k photos.
+ * Faces of another length than the first are left out, as `FaceMatrix.setPhoto` leaves them.
+ */
+async function readMatrix(tx: Tx, group: GroupId, embedder: string): Promise<MatrixSnapshot | undefined> {
+  const totals = await tx.selectFrom('group_totals').select('faces').where('group_id', '=', group).executeTakeFirst();
+  let capacity = Math.max(1, count(totals?.faces));
+  let dimensions: number | undefined;
+  let data = new Float32Array(0);
+  let bytesOfData = new Uint8Array(0);
+  let rows = new Int32Array(capacity * 3);
+  let size = 0;
+  const photos: string[] = [],
+    people: string[] = [];
+  const personIds = new Map<string, number>();
+  const faces = () =>
+    tx
+      .selectFrom('faces')
+      .select(['photo_hash', 'position', 'embedding', 'person_id'])
+      .where('group_id', '=', group)
+      .where('embedding', 'is not', null)
+      .where('embedder', '=', embedder);
+  const add = (page: readonly { photo_hash: string; position: number; embedding: Uint8Array | null; person_id: string | null }[]) => {
+    for (const row of page) {
+      const bytes = row.embedding!;
+      if (bytes.byteLength % 4 !== 0) throw new StorageError('a stored embedding is damaged', 'photos.near');
+      dimensions ??= bytes.byteLength / 4;
+      if (bytes.byteLength !== dimensions * 4) continue;
+      if (size === capacity || data.length === 0) {
+        // The totals count every face; only a store whose totals were wrong gets here twice.
+        if (size === capacity) capacity *= 2;
+        const grown = new Float32Array(capacity * dimensions);
+        grown.set(data);
+        data = grown;
+        bytesOfData = new Uint8Array(grown.buffer);
+        const grownRows = new Int32Array(capacity * 3);
+        grownRows.set(rows);
+        rows = grownRows;
+      }
+      bytesOfData.set(bytes, size * dimensions * 4);
+      if (photos[photos.length - 1] !== row.photo_hash) photos.push(row.photo_hash);
+      let person = -1;
+      if (row.person_id !== null) {
+        person = personIds.get(row.person_id) ?? -1;
+        if (person < 0) personIds.set(row.person_id, (person = people.push(row.person_id) - 1));
+      }
+      rows[size * 3] = photos.length - 1;
+      rows[size * 3 + 1] = row.position;
+      rows[size * 3 + 2] = person;
+      size++;
+    }
+  };
+  // Pages of whole photos, in hash order along the embedder index: each page but its last photo,
+  // then that photo by itself (all of it, however many faces it has), then on from it.
+  let after: string | undefined;
+  for (;;) {
+    const page = await (after === undefined ? faces() : faces().where('photo_hash', '>', after)).orderBy('photo_hash').limit(MATRIX_PAGE).execute();
+    if (page.length < MATRIX_PAGE) {
+      add(page);
+      break;
+    }
+    after = page[page.length - 1]!.photo_hash;
+    add(page.filter((row) => row.photo_hash !== after));
+    add(await faces().where('photo_hash', '=', after).execute());
+  }
+  if (dimensions === undefined) return undefined;
+  // The spare rows stay in `data`: the matrix fills them as photos are filed.
+  return { dimensions, data, photos, people, rows: rows.subarray(0, size * 3) };
+}
+
+/** The group's face version, the first version the change log reaches back to, and the kept file's mark. */
+async function logOf(db: Db | Tx, group: GroupId): Promise<{ version: number; changesFrom: number; kept: string | null }> {
+  const row = await db.selectFrom('face_versions').select(['version', 'changes_from', 'kept']).where('group_id', '=', group).executeTakeFirst();
+  return { version: row?.version ?? 0, changesFrom: row?.changes_from ?? 0, kept: row?.kept ?? null };
+}
+
+/** The faces of `embedder` with an embedding in these photos, as rows. */
+async function embeddedFaces(db: Db | Tx, group: GroupId, embedder: string, hashes: readonly string[]): Promise<FaceRow[]> {
+  const rows: FaceRow[] = [];
+  for (let i = 0; i < hashes.length; i += 500)
+    rows.push(
+      ...(await db
+        .selectFrom('faces')
+        .select(['photo_hash', 'position', 'embedding', 'person_id'])
+        .where('group_id', '=', group)
+        .where('photo_hash', 'in', hashes.slice(i, i + 500))
+        .where('embedding', 'is not', null)
+        .where('embedder', '=', embedder)
+        .execute()),
+    );
+  return rows;
+}
+
+type FaceRow = Pick<FacesTable, 'photo_hash' | 'position' | 'embedding' | 'person_id'>;
+
+/** The matrix's faces of these photos replaced by the rows read of them (a photo without rows has none). */
+function followRows(matrix: FaceMatrix, hashes: readonly string[], rows: readonly FaceRow[]): void {
+  const byPhoto = new Map<string, MatrixFace[]>(hashes.map((hash) => [hash, []]));
+  for (const r of rows)
+    byPhoto.get(r.photo_hash)?.push({
+      faceIndex: r.position,
+      embedding: embeddingOf(r.embedding!, 'photos.near'),
+      ...(r.person_id !== null ? { personId: r.person_id } : {}),
+    });
+  for (const [hash, faces] of byPhoto) matrix.setPhoto(hash, faces);
+}
+
 /** The group's face version: bumped with every write to its faces. */
 async function versionOf(tx: Tx, group: GroupId): Promise<number> {
   return (await tx.selectFrom('face_versions').select('version').where('group_id', '=', group).executeTakeFirst())?.version ?? 0;
@@ -604,8 +847,10 @@ async function facesOf(tx: Tx, group: GroupId, embedder: string): Promise<number
   return count(row?.n);
 }
 
-/** Records per statement: well under SQLite's 32,766 parameters with their faces. 14 columns each. */
+/** Records per statement: 9 columns each, well under SQLite's 32,766 parameters. */
 const RECORDS_PER_STATEMENT = 200;
+/** Face rows per statement: 15 columns each, whatever the number of faces per photo. */
+const FACES_PER_STATEMENT = 1_000;
 
 /**
  * Records and their faces, inside the caller's transaction: a few statements per batch of
@@ -645,15 +890,19 @@ async function saveRecords(tx: Tx, group: GroupId, records: readonly PhotoRecord
       )
       .execute();
     await tx.deleteFrom('faces').where('group_id', '=', group).where('photo_hash', 'in', hashes).execute();
-    const faces = batch.flatMap((record) => record.faces.map((face, position) => faceRow(group, record.hash, position, face)));
-    if (faces.length > 0) await tx.insertInto('faces').values(faces).execute();
+    const faces = batch.flatMap((record) => record.faces.map((face, position) => faceRow(group, record, position, face)));
+    for (let f = 0; f < faces.length; f += FACES_PER_STATEMENT)
+      await tx
+        .insertInto('faces')
+        .values(faces.slice(f, f + FACES_PER_STATEMENT))
+        .execute();
   }
 }
 
-function faceRow(group: GroupId, hash: string, position: number, face: StoredFace): FacesTable {
+function faceRow(group: GroupId, record: PhotoRecord, position: number, face: StoredFace): FacesTable {
   return {
     group_id: group,
-    photo_hash: hash,
+    photo_hash: record.hash,
     position,
     box_x: face.box.x,
     box_y: face.box.y,
@@ -666,6 +915,7 @@ function faceRow(group: GroupId, hash: string, position: number, face: StoredFac
     unusable: face.unusable ?? null,
     person_id: face.personId ?? null,
     seen_at: face.seenAt,
+    posted_at: record.postedAt,
   };
 }
 
