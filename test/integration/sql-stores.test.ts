@@ -520,4 +520,25 @@ describe('Face matrices kept across a start', () => {
     ]);
     assert.equal(readsEveryFace(queries), false, queries.join('\n'));
   });
+
+  it('GIVEN more groups than the memory budget holds WHEN an evicted group is asked again THEN its matrix comes from its kept file and the log, not every face', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
+    const { db, queries } = await logged(folder);
+    // A budget of one byte: one matrix held at a time.
+    const store = new SqlPhotoStore(db, { matrixBudgetBytes: 1, snapshots: new MatrixSnapshots(path.join(folder, 'matrices')) });
+    for (const n of [1, 2, 9]) await store.save('g', photo(n));
+    await store.save('h', photo(1));
+    assert.deepEqual(await near(store), ['h1', 'h9']);
+    await store.near('h', [unit(1)], 0.5, E);
+    assert.deepEqual(store.heldMatrices(), ['h'], 'g was evicted');
+    // Written while evicted: the log has it.
+    await store.save('g', photo(17));
+    await store.saveMatrices();
+    queries.length = 0;
+    assert.deepEqual(await near(store), ['h1', 'h17', 'h9']);
+    assert.equal(readsEveryFace(queries), false, queries.join('\n'));
+    assert.equal(readsSomeFaces(queries), true, 'the photo written while evicted, from the log');
+    assert.deepEqual(store.heldMatrices(), ['g']);
+  });
 });

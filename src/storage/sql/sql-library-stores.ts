@@ -679,14 +679,24 @@ export class SqlPhotoStore implements PhotoStore {
     this.evict();
   }
 
-  /** Drops the least recently used matrices while all of them together are over the budget. */
+  /**
+   * Drops the least recently used matrices while all of them together are over the budget. A
+   * dropped group's next command reads its kept file and the log since (`restore`), as after a
+   * start, rather than every face again.
+   */
   private evict(): void {
     let total = [...this.matrices.values()].reduce((n, m) => n + m.matrix.bytes, 0);
     for (const [group, { matrix }] of this.matrices) {
       if (total <= this.matrixBudgetBytes || this.matrices.size === 1) break;
       this.matrices.delete(group);
+      this.restoreTried.delete(group);
       total -= matrix.bytes;
     }
+  }
+
+  /** The groups whose matrices this process holds, least recently used first: what the budget keeps. */
+  heldMatrices(): GroupId[] {
+    return [...this.matrices.keys()];
   }
 
   private async read(group: GroupId, hashes: readonly string[] | undefined): Promise<PhotoRecord[]> {
