@@ -51,6 +51,26 @@ describe('a Telegram Desktop export', () => {
     assert.equal(parsed.otherMedia, 2);
   });
 
+  it('GIVEN an export of 50,000 messages THEN every photo and missing file is counted, in message order', () => {
+    // Years of a busy group: mostly text, a photo in five, a left-out photo in fifty, service messages.
+    const messages = Array.from({ length: 50_000 }, (_, i) => {
+      const id = i + 1;
+      if (id % 50 === 0) return message(id, { from: 'Ben', from_id: 'user43', photo: '(File not included. Change data exporting settings to download.)' });
+      if (id % 5 === 0) return message(id, { from: 'Anna', from_id: 'user42', photo: `photos/photo_${id}.jpg` });
+      if (id % 7 === 0) return { id, type: 'service', date: '2022-01-01T00:00:00', action: 'pin_message' };
+      return message(id, { text: `message ${id}` });
+    });
+    const parsed = parseTelegramExport(exportOf('private_supergroup', 1234567890, messages), 'result.json');
+    assert.equal(parsed.messages, 50_000);
+    assert.equal(parsed.photos.length, 10_000 - 1_000);
+    assert.equal(parsed.missing.length, 1_000);
+    assert.deepEqual(
+      parsed.photos.slice(0, 2).map((p) => p.message),
+      [5, 10],
+    );
+    assert.ok(parsed.photos.every((p, i) => i === 0 || p.message > parsed.photos[i - 1]!.message));
+  });
+
   it('GIVEN a private chat, every chat, a cut JSON or another shape THEN an InputError saying which', () => {
     const refused = (text: string, pattern: RegExp) =>
       assert.throws(
