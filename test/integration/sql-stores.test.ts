@@ -322,6 +322,33 @@ describe('SQLite query plans of /people, /stats and the covers', () => {
   });
 });
 
+describe('SQLite query plans of the albums', () => {
+  it('GIVEN photos of two people asked together THEN each person is a range of the (person, photo) index, not a walk of every face', async () => {
+    const { store, planOf } = await plannedStore();
+    const named = (n: number, people: string[]): PhotoRecord => ({
+      hash: `h${n}`,
+      ext: 'jpg',
+      bytes: 1,
+      postedAt: `2025-01-0${n}T00:00:00.000Z`,
+      faces: people.map((personId, i) => ({
+        box: { x: i * 10, y: 0, width: 9, height: 9 },
+        score: 1,
+        eyeDistance: 20,
+        seenAt: '2025-01-01T00:00:00.000Z',
+        personId,
+      })),
+    });
+    await store.save('g', named(1, ['anna', 'ben']));
+    await store.save('g', named(2, ['anna']));
+    await store.save('g', named(3, ['ben', 'cleo']));
+    let found: string[] = [];
+    const plan = await planOf(async () => (found = (await store.albumPhotos('g', { people: ['anna', 'ben'] })).map((p) => p.hash)));
+    assert.deepEqual(found, ['h1']);
+    const facesRead = plan.filter((line) => /\bfaces\b/.test(line));
+    assert.ok(facesRead.length === 2 && facesRead.every((line) => /INDEX faces_(person|newest) \(group_id=\? AND person_id=\?\)/.test(line)), plan.join('\n'));
+  });
+});
+
 describe('Face matrices kept across a start', () => {
   /** A SQLite library whose every query is recorded. */
   async function logged(folder: string): Promise<{ db: Kysely<LibrarySchema>; queries: string[] }> {

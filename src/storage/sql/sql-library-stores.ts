@@ -341,16 +341,13 @@ export class SqlPhotoStore implements PhotoStore {
     return storageCall('photos.albumPhotos', 'the album could not be read', async () => {
       const people = [...new Set(query.people)];
       if (people.length === 0) return [];
-      // The photos with a face named as each of them: from the (person, photo) index, one row
-      // per photo and person, kept where every person was counted.
-      const showingAll = this.db
-        .selectFrom('faces')
-        .select('photo_hash')
-        .where('group_id', '=', group)
-        .where('person_id', 'in', people)
-        .groupBy('photo_hash')
-        .having((eb) => eb.fn.count('person_id').distinct(), '=', people.length);
-      let photos = this.db.selectFrom('photos').select(['hash', 'posted_at', 'source']).where('group_id', '=', group).where('hash', 'in', showingAll);
+      // The photos with a face named as each of them: one range of the (person, photo) index per
+      // person, each a set the photo must be in. (Grouping the faces of all of them by photo and
+      // counting the people led SQLite, with no statistics, to walk every face of the group in
+      // photo order: 0.4-0.6 s at 100k photos for two people, 30-50 ms this way.)
+      let photos = this.db.selectFrom('photos').select(['hash', 'posted_at', 'source']).where('group_id', '=', group);
+      for (const person of people)
+        photos = photos.where('hash', 'in', this.db.selectFrom('faces').select('photo_hash').where('group_id', '=', group).where('person_id', '=', person));
       if (query.from !== undefined) photos = photos.where('posted_at', '>=', query.from);
       if (query.to !== undefined) photos = photos.where('posted_at', '<', query.to);
       const rows = await photos.orderBy('posted_at').orderBy('hash').execute();
