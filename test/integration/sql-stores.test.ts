@@ -345,7 +345,7 @@ describe('SQLite query plans of the albums', () => {
     const plan = await planOf(async () => (found = (await store.albumPhotos('g', { people: ['anna', 'ben'] })).map((p) => p.hash)));
     assert.deepEqual(found, ['h1']);
     const facesRead = plan.filter((line) => /\bfaces\b/.test(line));
-    assert.ok(facesRead.length === 2 && facesRead.every((line) => /INDEX faces_(person|newest) \(group_id=\? AND person_id=\?\)/.test(line)), plan.join('\n'));
+    assert.ok(facesRead.length === 2 && facesRead.every((line) => /INDEX faces_(person|newest) \(group_id=\? AND person_id=\?/.test(line)), plan.join('\n'));
   });
 });
 

@@ -341,13 +341,16 @@ export class SqlPhotoStore implements PhotoStore {
     return storageCall('photos.albumPhotos', 'the album could not be read', async () => {
       const people = [...new Set(query.people)];
       if (people.length === 0) return [];
-      // The photos with a face named as each of them: one range of the (person, photo) index per
-      // person, each a set the photo must be in. (Grouping the faces of all of them by photo and
-      // counting the people led SQLite, with no statistics, to walk every face of the group in
-      // photo order: 0.4-0.6 s at 100k photos for two people, 30-50 ms this way.)
-      let photos = this.db.selectFrom('photos').select(['hash', 'posted_at', 'source']).where('group_id', '=', group);
-      for (const person of people)
-        photos = photos.where('hash', 'in', this.db.selectFrom('faces').select('photo_hash').where('group_id', '=', group).where('person_id', '=', person));
+      // The photos with a face named as each of them: the first person's range of the (person,
+      // photo) index, narrowed by the next one's, and so on. (Grouping the faces of all of them by
+      // photo and counting the people led SQLite, with no statistics, to walk every face of the
+      // group in photo order: 0.4-0.6 s at 100k photos for two people; separate sets, one per
+      // person, led PostgreSQL to read every photo row and hash-join them: about 100 ms. Nested,
+      // 3-12 ms on both.)
+      const facesOf = (person: string) => this.db.selectFrom('faces').select('photo_hash').where('group_id', '=', group).where('person_id', '=', person);
+      let showingAll = facesOf(people.at(-1)!);
+      for (const person of people.slice(0, -1).reverse()) showingAll = facesOf(person).where('photo_hash', 'in', showingAll);
+      let photos = this.db.selectFrom('photos').select(['hash', 'posted_at', 'source']).where('group_id', '=', group).where('hash', 'in', showingAll);
       if (query.from !== undefined) photos = photos.where('posted_at', '>=', query.from);
       if (query.to !== undefined) photos = photos.where('posted_at', '<', query.to);
       const rows = await photos.orderBy('posted_at').orderBy('hash').execute();
