@@ -492,7 +492,8 @@ export class SqlPhotoStore implements PhotoStore {
     erasing: Erasing | Promise<Erasing>,
     change: (tx: Tx) => Promise<Written<T>>,
   ): Promise<T> {
-    if (await storageCall(operation, message, () => Promise.resolve(erasing))) await storageCall(operation, message, () => this.dropKept(group));
+    const erases = await storageCall(operation, message, () => Promise.resolve(erasing));
+    if (erases) await storageCall(operation, message, () => this.dropKept(group));
     const { written, version } = await storageCall(operation, message, () =>
       this.db.transaction().execute(async (tx) => {
         const bumped = await tx
@@ -502,7 +503,7 @@ export class SqlPhotoStore implements PhotoStore {
           .returning('version')
           .executeTakeFirstOrThrow();
         const written = await change(tx);
-        if (await erasing) {
+        if (erases) {
           // The log starts again from here: no kept file older than this may be brought up to date.
           await tx.deleteFrom('face_changes').where('group_id', '=', group).execute();
           await tx.updateTable('face_versions').set({ changes_from: bumped.version }).where('group_id', '=', group).execute();
@@ -519,7 +520,7 @@ export class SqlPhotoStore implements PhotoStore {
     );
     // Once more after it: a file begun from an earlier matrix while this write ran (a load in the
     // background, a close) checked the log before the erasure was committed, and may hold what it erased.
-    if (await erasing) await storageCall(operation, message, () => this.dropKept(group));
+    if (erases) await storageCall(operation, message, () => this.dropKept(group));
     // A matrix that was behind already (another process wrote) stays behind: the next `near`
     // brings it up to date from the log, this write included.
     const cached = this.matrices.get(group);
@@ -748,13 +749,7 @@ async function readMatrix(tx: Tx, group: GroupId, embedder: string): Promise<Mat
   const photos: string[] = [],
     people: string[] = [];
   const personIds = new Map<string, number>();
-  const faces = () =>
-    tx
-      .selectFrom('faces')
-      .select(['photo_hash', 'position', 'embedding', 'person_id'])
-      .where('group_id', '=', group)
-      .where('embedding', 'is not', null)
-      .where('embedder', '=', embedder);
+  const faces = () => embeddedFaceRows(tx, group, embedder);
   const add = (page: readonly { photo_hash: string; position: number; embedding: Uint8Array | null; person_id: string | null }[]) => {
     for (const row of page) {
       const bytes = row.embedding!;
@@ -809,18 +804,23 @@ async function logOf(db: Db | Tx, group: GroupId): Promise<{ version: number; ch
   return { version: row?.version ?? 0, changesFrom: row?.changes_from ?? 0, kept: row?.kept ?? null };
 }
 
+/** The query of the group's faces of `embedder` with an embedding: what a matrix holds. */
+function embeddedFaceRows(db: Db | Tx, group: GroupId, embedder: string) {
+  return db
+    .selectFrom('faces')
+    .select(['photo_hash', 'position', 'embedding', 'person_id'])
+    .where('group_id', '=', group)
+    .where('embedding', 'is not', null)
+    .where('embedder', '=', embedder);
+}
+
 /** The faces of `embedder` with an embedding in these photos, as rows. */
 async function embeddedFaces(db: Db | Tx, group: GroupId, embedder: string, hashes: readonly string[]): Promise<FaceRow[]> {
   const rows: FaceRow[] = [];
   for (let i = 0; i < hashes.length; i += 500)
     rows.push(
-      ...(await db
-        .selectFrom('faces')
-        .select(['photo_hash', 'position', 'embedding', 'person_id'])
-        .where('group_id', '=', group)
+      ...(await embeddedFaceRows(db, group, embedder)
         .where('photo_hash', 'in', hashes.slice(i, i + 500))
-        .where('embedding', 'is not', null)
-        .where('embedder', '=', embedder)
         .execute()),
     );
   return rows;
