@@ -350,8 +350,10 @@ describe('SQLite query plans of the albums', () => {
 });
 
 describe('Face matrices kept across a start', () => {
-  /** A SQLite library whose every query is recorded. */
-  async function logged(folder: string): Promise<{ db: Kysely<LibrarySchema>; queries: string[] }> {
+  /** A SQLite library in a folder of its own whose every query is recorded, and where its matrices are kept. */
+  async function library(): Promise<{ db: Kysely<LibrarySchema>; queries: string[]; dir: string }> {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
+    folders.push(folder);
     const queries: string[] = [];
     const db = new Kysely<LibrarySchema>({
       dialect: new SqliteDialect({ database: new BetterSqlite3(path.join(folder, LIBRARY_DB_FILE)) }),
@@ -359,7 +361,7 @@ describe('Face matrices kept across a start', () => {
     });
     after(() => db.destroy());
     await migrate(db, 'sqlite');
-    return { db, queries };
+    return { db, queries, dir: path.join(folder, 'matrices') };
   }
   const E = 'e@1';
   const unit = (i: number) => {
@@ -380,33 +382,33 @@ describe('Face matrices kept across a start', () => {
   const readsSomeFaces = (queries: readonly string[]) => facesRead(queries).some((q) => q.includes('"photo_hash" in ('));
   const near = async (store: SqlPhotoStore) => (await store.near('g', [unit(1)], 0.5, E)).map((f) => f.photoHash).sort();
   const kept = (dir: string) => readdir(dir).catch(() => [] as string[]);
+  /** A process that filed these photos, loaded its matrix and kept it in `dir` as it closed. */
+  const keptAfter = async (db: Kysely<LibrarySchema>, dir: string, photos: readonly number[]) => {
+    const before = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    for (const n of photos) await before.save('g', photo(n));
+    await near(before);
+    await before.saveMatrices();
+  };
 
   it('GIVEN a store that saved its matrix as it closed THEN the next start answers near from the file and reads no face rows', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
-    folders.push(folder);
-    const snapshots = new MatrixSnapshots(path.join(folder, 'matrices'));
-    const first = await logged(folder);
-    const before = new SqlPhotoStore(first.db, { snapshots });
+    const { db, queries, dir } = await library();
+    const snapshots = new MatrixSnapshots(dir);
+    const before = new SqlPhotoStore(db, { snapshots });
     for (const n of [1, 2, 9]) await before.save('g', photo(n));
     assert.deepEqual(await near(before), ['h1', 'h9']);
     await before.saveMatrices();
-    const started = new SqlPhotoStore(first.db, { snapshots });
-    first.queries.length = 0;
+    const started = new SqlPhotoStore(db, { snapshots });
+    queries.length = 0;
     assert.deepEqual(await near(started), ['h1', 'h9']);
-    assert.deepEqual(facesRead(first.queries), [], first.queries.join('\n'));
+    assert.deepEqual(facesRead(queries), [], queries.join('\n'));
     await started.save('g', photo(17));
     assert.deepEqual(await near(started), ['h1', 'h17', 'h9'], 'the restored matrix follows writes');
   });
 
   it('GIVEN a kept file WHEN photos are filed and named and the process dies THEN the next start reads the file and only the photos written since', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
-    folders.push(folder);
-    const snapshots = new MatrixSnapshots(path.join(folder, 'matrices'));
-    const { db, queries } = await logged(folder);
-    const before = new SqlPhotoStore(db, { snapshots });
-    for (const n of [1, 2, 9]) await before.save('g', photo(n));
-    await near(before);
-    await before.saveMatrices();
+    const { db, queries, dir } = await library();
+    const snapshots = new MatrixSnapshots(dir);
+    await keptAfter(db, dir, [1, 2, 9]);
     const running = new SqlPhotoStore(db, { snapshots });
     await near(running);
     await running.save('g', photo(17));
@@ -425,10 +427,7 @@ describe('Face matrices kept across a start', () => {
   });
 
   it('GIVEN no kept file THEN the first near reads every face and leaves a file, which the start after a crash uses', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
-    folders.push(folder);
-    const dir = path.join(folder, 'matrices');
-    const { db, queries } = await logged(folder);
+    const { db, queries, dir } = await library();
     const seeding = new SqlPhotoStore(db);
     for (const n of [1, 2, 9]) await seeding.save('g', photo(n));
     const first = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
@@ -444,14 +443,8 @@ describe('Face matrices kept across a start', () => {
   });
 
   it('GIVEN a kept matrix WHEN the first thing after the start erases unknown embeddings THEN the file with them is gone, and near agrees with the store', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
-    folders.push(folder);
-    const dir = path.join(folder, 'matrices');
-    const { db } = await logged(folder);
-    const before = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
-    for (const n of [1, 9]) await before.save('g', photo(n));
-    await near(before);
-    await before.saveMatrices();
+    const { db, dir } = await library();
+    await keptAfter(db, dir, [1, 9]);
     assert.equal((await kept(dir)).length, 1);
     const started = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
     assert.equal(await started.eraseUnknownEmbeddings('g', '2030-01-01T00:00:00.000Z'), 2);
@@ -460,10 +453,7 @@ describe('Face matrices kept across a start', () => {
   });
 
   it('GIVEN a held matrix WHEN faces are removed or a photo deleted THEN the file goes before the write, and near agrees at once', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
-    folders.push(folder);
-    const dir = path.join(folder, 'matrices');
-    const { db } = await logged(folder);
+    const { db, dir } = await library();
     const store = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
     for (const n of [1, 9, 17]) await store.save('g', photo(n));
     await near(store);
@@ -481,14 +471,9 @@ describe('Face matrices kept across a start', () => {
   });
 
   it('GIVEN a write by another process after the matrix was saved THEN the next start brings the file up to date from the log', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
-    folders.push(folder);
-    const snapshots = new MatrixSnapshots(path.join(folder, 'matrices'));
-    const { db, queries } = await logged(folder);
-    const before = new SqlPhotoStore(db, { snapshots });
-    await before.save('g', photo(1));
-    await near(before);
-    await before.saveMatrices();
+    const { db, queries, dir } = await library();
+    const snapshots = new MatrixSnapshots(dir);
+    await keptAfter(db, dir, [1]);
     await new SqlPhotoStore(db).save('g', photo(25));
     queries.length = 0;
     assert.deepEqual(await near(new SqlPhotoStore(db, { snapshots })), ['h1', 'h25']);
@@ -496,14 +481,8 @@ describe('Face matrices kept across a start', () => {
   });
 
   it('GIVEN an erasure by a process without the folder after the matrix was saved THEN the next start does not trust the file, and deletes it', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
-    folders.push(folder);
-    const dir = path.join(folder, 'matrices');
-    const { db, queries } = await logged(folder);
-    const before = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
-    for (const n of [1, 9]) await before.save('g', photo(n));
-    await near(before);
-    await before.saveMatrices();
+    const { db, queries, dir } = await library();
+    await keptAfter(db, dir, [1, 9]);
     await new SqlPhotoStore(db).removeFaces('g', [{ photoHash: 'h9', faceIndex: 0 }]);
     queries.length = 0;
     const started = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
@@ -515,14 +494,8 @@ describe('Face matrices kept across a start', () => {
   });
 
   it('GIVEN a file the database did not mark last (a database restored from a backup) THEN it is not used, and is deleted', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
-    folders.push(folder);
-    const dir = path.join(folder, 'matrices');
-    const { db, queries } = await logged(folder);
-    const before = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
-    for (const n of [1, 9]) await before.save('g', photo(n));
-    await near(before);
-    await before.saveMatrices();
+    const { db, queries, dir } = await library();
+    await keptAfter(db, dir, [1, 9]);
     await db.updateTable('face_versions').set({ kept: 'the mark of an older file' }).execute();
     queries.length = 0;
     assert.deepEqual(await near(new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) })), ['h1', 'h9']);
@@ -530,9 +503,7 @@ describe('Face matrices kept across a start', () => {
   });
 
   it('GIVEN a store another process wrote behind THEN near brings its matrix up to date from the log, not every face', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
-    folders.push(folder);
-    const { db, queries } = await logged(folder);
+    const { db, queries } = await library();
     const mine = new SqlPhotoStore(db);
     for (const n of [1, 2]) await mine.save('g', photo(n));
     assert.deepEqual(await near(mine), ['h1']);
@@ -549,11 +520,9 @@ describe('Face matrices kept across a start', () => {
   });
 
   it('GIVEN more groups than the memory budget holds WHEN an evicted group is asked again THEN its matrix comes from its kept file and the log, not every face', async () => {
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-matrices-'));
-    folders.push(folder);
-    const { db, queries } = await logged(folder);
+    const { db, queries, dir } = await library();
     // A budget of one byte: one matrix held at a time.
-    const store = new SqlPhotoStore(db, { matrixBudgetBytes: 1, snapshots: new MatrixSnapshots(path.join(folder, 'matrices')) });
+    const store = new SqlPhotoStore(db, { matrixBudgetBytes: 1, snapshots: new MatrixSnapshots(dir) });
     for (const n of [1, 2, 9]) await store.save('g', photo(n));
     await store.save('h', photo(1));
     assert.deepEqual(await near(store), ['h1', 'h9']);
