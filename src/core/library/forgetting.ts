@@ -58,7 +58,7 @@ export async function forgetPerson(
   // Their own photos: the faces that are hers taken out where they are stored, with the look-alikes
   // elsewhere, as one change; a photo no one else is named in goes whole (when forgetting everything).
   const deleted: PhotoRecord[] = [...posted];
-  const removing: FaceRef[] = [...elsewhere.map((f) => ({ photoHash: f.photoHash, faceIndex: f.faceIndex }))];
+  const removing: FaceRef[] = elsewhere.map((f) => ({ photoHash: f.photoHash, faceIndex: f.faceIndex }));
   for (const record of await photos.getMany(
     group,
     [...theirs].filter((hash) => !postedHashes.has(hash)),
