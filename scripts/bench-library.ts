@@ -339,6 +339,11 @@ async function benchSize(database: 'sqlite' | 'postgres', size: number, scratch:
     const statsMs = median(await repeat(5, async () => (await timed(() => library.stats(G))).ms));
     const stats = await library.stats(G);
     proof(stats.photos === size + 25, `/stats counts ${stats.photos} photos of ${size + 25}`);
+    // /people reads counts the database keeps: each must be the person's album as the faces say.
+    for (const listed of await library.people(G)) {
+      const album = (await photos.filedUnder(G, listed.id)).length;
+      proof(listed.photos === album, `/people counts ${listed.photos} photos of ${listed.name}, whose album holds ${album}`);
+    }
     // /unknown is its own bench (clusters): the cluster named here is saved as /unknown saves it.
     await settings.saveClusters(G, [{ id: 1, faces: clustered }]);
     const named = await timed(() => library.nameCluster(G, 1, 'Clustered'));
