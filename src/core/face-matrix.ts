@@ -51,6 +51,70 @@ interface Row {
   readonly personId?: string;
 }
 
+/** A row a scan reached: how many probes, which, and how close (arrays reused from row to row). */
+type Visit = (row: Row, count: number, reached: Int32Array, similarities: Float64Array) => void;
+
+const NOT_BETWEEN = 0,
+  BETWEEN = 1,
+  TOO_CLOSE_TO_CALL = 2;
+
+/**
+ * The probes laid out for `SimilarityKernel.closest`: owner by owner, each owner's in chunks of
+ * `run` (the last one filled up with the owner's first probe again, which changes no maximum), so
+ * that every chunk is one owner's; `runs[k]`..`runs[k + 1]` are owner k's chunks. The width is the
+ * one that costs least, products and chunks together: three for a gallery of three samples each.
+ */
+function runsByOwner(
+  probes: readonly { probe: Embedding; owner: number }[],
+  d: number,
+): { packed: Float32Array; run: number; chunks: number; runs: Int32Array } | undefined {
+  if (probes.length === 0) return undefined;
+  const byOwner = new Map<number, Embedding[]>();
+  for (const { probe, owner } of probes) (byOwner.get(owner) ?? byOwner.set(owner, []).get(owner)!).push(probe);
+  const sizes = [...byOwner.values()].map((own) => own.length);
+  const cost = (run: number) => sizes.reduce((sum, m) => sum + Math.ceil(m / run) * (run + 1), 0);
+  let run = 1;
+  for (let width = 2; width <= 8; width++) if (cost(width) < cost(run)) run = width;
+  const chunks = sizes.reduce((sum, m) => sum + Math.ceil(m / run), 0);
+  const packed = new Float32Array(chunks * run * d);
+  const runs = [0];
+  let at = 0;
+  for (const own of byOwner.values()) {
+    const width = Math.ceil(own.length / run) * run;
+    for (let j = 0; j < width; j++) packed.set(own[j] ?? own[0]!, (at + j) * d);
+    at += width;
+    runs.push(at / run);
+  }
+  return { packed, run, chunks, runs: Int32Array.from(runs) };
+}
+
+/**
+ * For each of `count` rows of single-precision values (`n` per row, owner by owner as `runs`
+ * says), whether some owner's greatest lies in [from, below): one pass, in a plain synchronous
+ * loop the JIT compiles tightly (flat when every owner has one value). A greatest value within the
+ * products' rounding of either end is left for an exact check.
+ */
+function markBetween(values: Float32Array, count: number, n: number, runs: Int32Array, from: number, below: number, marks: Uint8Array): void {
+  const owners = runs.length - 1;
+  const lo = from - SINGLE_PRECISION_SLACK,
+    hi = below + SINGLE_PRECISION_SLACK;
+  const judge = (closest: number) =>
+    Math.abs(closest - from) < SINGLE_PRECISION_SLACK || Math.abs(closest - below) < SINGLE_PRECISION_SLACK ? TOO_CLOSE_TO_CALL : BETWEEN;
+  for (let r = 0, at = 0; r < count; r++, at += n) {
+    let mark = NOT_BETWEEN;
+    if (owners === n) {
+      for (let j = at; j < at + n && mark !== BETWEEN; j++) if (values[j]! >= lo && values[j]! < hi) mark = judge(values[j]!);
+    } else {
+      for (let k = 0; k < owners && mark !== BETWEEN; k++) {
+        let closest = -Infinity;
+        for (let j = at + runs[k]!; j < at + runs[k + 1]!; j++) closest = Math.max(closest, values[j]!);
+        if (closest >= lo && closest < hi) mark = judge(closest);
+      }
+    }
+    marks[r] = mark;
+  }
+}
+
 /** Rows scanned between yields to the event loop: a few milliseconds of work each. */
 const ROWS_PER_SLICE = 16_384;
 
@@ -68,6 +132,12 @@ export const SINGLE_PRECISION_SLACK = 1e-4;
  */
 export interface SimilarityKernel {
   similarities(rows: Float32Array, probes: Float32Array, dimensions: number): Promise<Float32Array>;
+  /**
+   * Each row's greatest similarity over each run of `run` consecutive probes (probes.length /
+   * dimensions is a multiple of `run`): row by row, one value per run. The products are not
+   * handed back, only their maxima: a third of the values for a gallery of three samples each.
+   */
+  closest(rows: Float32Array, probes: Float32Array, dimensions: number, run: number): Promise<Float32Array>;
 }
 
 /**
@@ -211,16 +281,107 @@ export class FaceMatrix {
    * scan of 300k faces against a group's hundred-odd samples.
    */
   async near(probes: readonly Embedding[], min: number): Promise<NearFace[]> {
+    const found: NearFace[] = [];
+    await this.scan(probes, min, (row, count, reached, similarities) => {
+      const hits = new Array<{ probe: number; similarity: number }>(count);
+      for (let h = 0; h < count; h++) hits[h] = { probe: reached[h]!, similarity: similarities[h]! };
+      found.push({ ...row, hits });
+    });
+    return found;
+  }
+
+  /**
+   * The photos with a face whose closest probe of some owner (`owners[i]` owns `probes[i]`, owners
+   * numbered from 0) lies at or above `from` and below `below`: what moving a threshold between the
+   * two can re-decide. Answered from the scan without an object per hit: at 100k photos a change
+   * of threshold reaches half a million of them.
+   */
+  async between(probes: readonly Embedding[], owners: readonly number[], from: number, below: number): Promise<string[]> {
+    const d = this.dimensions;
+    if (this.kernel && d !== undefined) return this.betweenByKernel(this.kernel, probes, owners, from, below, d);
+    const best = new Float64Array(Math.max(0, ...owners) + 1).fill(-Infinity);
+    const touched: number[] = [];
+    const photos = new Set<string>();
+    await this.scan(probes, from, (row, count, reached, similarities) => {
+      for (let h = 0; h < count; h++) {
+        const owner = owners[reached[h]!]!;
+        if (best[owner] === -Infinity) touched.push(owner);
+        if (similarities[h]! > best[owner]!) best[owner] = similarities[h]!;
+      }
+      for (const owner of touched) {
+        if (best[owner]! < below) photos.add(row.photoHash);
+        best[owner] = -Infinity;
+      }
+      touched.length = 0;
+    });
+    return [...photos];
+  }
+
+  /**
+   * `between` from the kernel, the probes laid out owner by owner in chunks: the kernel hands back
+   * each chunk's greatest similarity per row (not every product), an owner's closest is the
+   * greatest of its chunks, and one that lies within the products' rounding of either end is
+   * computed again exactly.
+   */
+  private async betweenByKernel(
+    kernel: SimilarityKernel,
+    probes: readonly Embedding[],
+    owners: readonly number[],
+    from: number,
+    below: number,
+    d: number,
+  ): Promise<string[]> {
+    const layout = runsByOwner(
+      probes.flatMap((p, i) => (p.length === d ? [{ probe: p, owner: owners[i]! }] : [])),
+      d,
+    );
+    if (!layout) return [];
+    const { packed, run, chunks, runs } = layout;
+    const photos = new Set<string>();
+    const marks = new Uint8Array(ROWS_PER_SLICE);
+    for (let start = 0; start < this.rows.length; start += ROWS_PER_SLICE) {
+      const end = Math.min(this.rows.length, start + ROWS_PER_SLICE);
+      const closest = await kernel.closest(this.data.subarray(start * d, end * d), packed, d, run);
+      markBetween(closest, end - start, chunks, runs, from, below, marks);
+      for (let r = start; r < end; r++) {
+        const mark = marks[r - start]!;
+        const row = this.rows[r];
+        if (mark === NOT_BETWEEN || !row || photos.has(row.photoHash)) continue;
+        if (mark === BETWEEN || this.exactlyBetween(r, packed, runs, run, from, below, d)) photos.add(row.photoHash);
+      }
+    }
+    return [...photos];
+  }
+
+  /** Whether row `r`'s closest probe of some owner, in double precision, lies in [from, below). */
+  private exactlyBetween(r: number, packed: Float32Array, runs: Int32Array, run: number, from: number, below: number, d: number): boolean {
+    for (let k = 0; k + 1 < runs.length; k++) {
+      let closest = -Infinity;
+      for (let j = runs[k]! * run; j < runs[k + 1]! * run; j++) closest = Math.max(closest, this.dot(r, packed, j, d));
+      if (closest >= from && closest < below) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Calls `visit` for every live row at least `min` similar to one of `probes`, with how many it
+   * reached, which (by index into `probes`) and how close; the arrays are reused, valid until
+   * `visit` returns.
+   */
+  private async scan(probes: readonly Embedding[], min: number, visit: Visit): Promise<void> {
     const d = this.dimensions;
     const usable = probes.map((p, i) => ({ p, i })).filter(({ p }) => p.length === d);
-    if (d === undefined || usable.length === 0) return [];
+    if (d === undefined || usable.length === 0) return;
     const packed = new Float32Array(usable.length * d);
     usable.forEach(({ p }, j) => packed.set(p, j * d));
-    const ids = usable.map(({ i }) => i);
-    if (this.kernel) return this.nearByKernel(this.kernel, packed, ids, min, d);
-    const found: NearFace[] = [];
+    const ids = Int32Array.from(usable, ({ i }) => i);
+    if (this.kernel) return this.scanByKernel(this.kernel, packed, ids, min, d, visit);
     const data = this.data,
       n = ids.length;
+    const reachedA = new Int32Array(n),
+      reachedB = new Int32Array(n),
+      closeA = new Float64Array(n),
+      closeB = new Float64Array(n);
     for (let start = 0; start < this.rows.length; start += ROWS_PER_SLICE) {
       if (start > 0) await new Promise<void>((resolve) => setTimeout(resolve, 0));
       const end = Math.min(this.rows.length, start + ROWS_PER_SLICE);
@@ -228,7 +389,8 @@ export class FaceMatrix {
         const two = r + 1 < end;
         const a = r * d,
           b = a + d;
-        let hitsA: { probe: number; similarity: number }[] | undefined, hitsB: typeof hitsA;
+        let hitsA = 0,
+          hitsB = 0;
         for (let j = 0; j < n; j += 2) {
           const pair = j + 1 < n;
           const x = j * d,
@@ -256,40 +418,54 @@ export class FaceMatrix {
               if (pair) s01 += data[a + k]! * packed[y + k]!;
             }
           }
-          if (s00 >= min) (hitsA ??= []).push({ probe: ids[j]!, similarity: s00 });
-          if (pair && s01 >= min) (hitsA ??= []).push({ probe: ids[j + 1]!, similarity: s01 });
-          if (two && s10 >= min) (hitsB ??= []).push({ probe: ids[j]!, similarity: s10 });
-          if (two && pair && s11 >= min) (hitsB ??= []).push({ probe: ids[j + 1]!, similarity: s11 });
+          if (s00 >= min) {
+            reachedA[hitsA] = ids[j]!;
+            closeA[hitsA++] = s00;
+          }
+          if (pair && s01 >= min) {
+            reachedA[hitsA] = ids[j + 1]!;
+            closeA[hitsA++] = s01;
+          }
+          if (two && s10 >= min) {
+            reachedB[hitsB] = ids[j]!;
+            closeB[hitsB++] = s10;
+          }
+          if (two && pair && s11 >= min) {
+            reachedB[hitsB] = ids[j + 1]!;
+            closeB[hitsB++] = s11;
+          }
         }
         const rowA = this.rows[r],
           rowB = two ? this.rows[r + 1] : undefined;
-        if (hitsA && rowA) found.push({ ...rowA, hits: hitsA });
-        if (hitsB && rowB) found.push({ ...rowB, hits: hitsB });
+        if (hitsA > 0 && rowA) visit(rowA, hitsA, reachedA, closeA);
+        if (hitsB > 0 && rowB) visit(rowB, hitsB, reachedB, closeB);
       }
     }
-    return found;
   }
 
-  /** `near` with the slices' similarities from `kernel`; those close to `min` are checked again exactly. */
-  private async nearByKernel(kernel: SimilarityKernel, packed: Float32Array, ids: readonly number[], min: number, d: number): Promise<NearFace[]> {
-    const found: NearFace[] = [];
+  /** `scan` with the slices' similarities from `kernel`; those close to `min` are checked again exactly. */
+  private async scanByKernel(kernel: SimilarityKernel, packed: Float32Array, ids: Int32Array, min: number, d: number, visit: Visit): Promise<void> {
     const n = ids.length;
+    const reached = new Int32Array(n),
+      close = new Float64Array(n);
     for (let start = 0; start < this.rows.length; start += ROWS_PER_SLICE) {
       const end = Math.min(this.rows.length, start + ROWS_PER_SLICE);
       const scores = await kernel.similarities(this.data.subarray(start * d, end * d), packed, d);
       for (let r = start, at = 0; r < end; r++, at += n) {
-        let hits: { probe: number; similarity: number }[] | undefined;
+        let hits = 0;
         for (let j = 0; j < n; j++) {
           let similarity = scores[at + j]!;
           if (similarity < min - SINGLE_PRECISION_SLACK) continue;
           if (similarity < min + SINGLE_PRECISION_SLACK) similarity = this.dot(r, packed, j, d);
-          if (similarity >= min) (hits ??= []).push({ probe: ids[j]!, similarity });
+          if (similarity >= min) {
+            reached[hits] = ids[j]!;
+            close[hits++] = similarity;
+          }
         }
         const row = this.rows[r];
-        if (hits && row) found.push({ ...row, hits });
+        if (hits > 0 && row) visit(row, hits, reached, close);
       }
     }
-    return found;
   }
 
   /** Row `r` against probe `j` of `packed`, in double precision like the loop of `near`. */

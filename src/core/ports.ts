@@ -100,6 +100,12 @@ export interface PhotoStore {
    * scan of the group's embeddings in memory, not a read of its records.
    */
   near(group: GroupId, probes: readonly Embedding[], min: number, embedder: string): Promise<NearFace[]>;
+  /**
+   * The photos with a face (embedded by `embedder`) whose closest probe of some owner lies at or
+   * above `from` and below `below`; `owners[i]` numbers the owner of `probes[i]`, from 0. What a
+   * threshold change from one value to the other can re-decide, from the same scan as `near`.
+   */
+  between(group: GroupId, probes: readonly Embedding[], owners: readonly number[], range: { from: number; below: number }, embedder: string): Promise<string[]>;
   /** The photos with a face named as this person: their album. */
   filedUnder(group: GroupId, personId: string): Promise<string[]>;
   /**

@@ -164,6 +164,29 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.deepEqual(await store.near('tg:never', [probe], 0, E), []);
     });
 
+    it('GIVEN people with several probes THEN between finds the photos where the closest probe of one of them lies between the two values', async () => {
+      const store = await create();
+      // Owner 0: axis(1) and blend(0.75); owner 1: axis(0).
+      const probes = [axis(1), blend(0.75), axis(0)],
+        owners = [0, 0, 1];
+      const towardsAxis0 = (s: number) => {
+        const v = new Float32Array(128);
+        v[0] = s;
+        v[1] = Math.sqrt(1 - s * s);
+        return v;
+      };
+      // 0.95 to owner 0's first probe, about 0.92 to their second: their closest is above the range.
+      await store.save('g', withFaces(50, [blend(0.95)], [undefined]));
+      await store.save('g', withFaces(51, [axis(5), towardsAxis0(0.92)], [undefined, 'p1']));
+      await store.save('g', withFaces(52, [axis(5)], [undefined]));
+      await store.save('tg:other', withFaces(53, [towardsAxis0(0.92)], [undefined]));
+      assert.deepEqual(await store.between('g', probes, owners, { from: 0.91, below: 0.93 }, E), [hash(51)]);
+      assert.deepEqual((await store.between('g', probes, owners, { from: 0.9, below: 0.96 }, E)).sort(), [hash(50), hash(51)].sort());
+      assert.deepEqual(await store.between('g', probes, owners, { from: 0.96, below: 1.1 }, E), []);
+      assert.deepEqual(await store.between('g', probes, owners, { from: 0.91, below: 0.93 }, 'other-embedder@1'), []);
+      assert.deepEqual(await store.between('tg:never', probes, owners, { from: 0, below: 1.1 }, E), []);
+    });
+
     it('GIVEN near was asked once THEN it follows later saves, re-filings and deletions', async () => {
       const store = await create();
       await store.save('g', withFaces(40, [blend(0.95)], [undefined]));

@@ -119,11 +119,23 @@ export class MemoryPhotoStore implements PhotoStore {
 
   /** By brute force: a matrix built afresh from every record, each time. */
   near(group: GroupId, probes: readonly Embedding[], min: number, embedder: string): Promise<NearFace[]> {
+    return this.matrixOf(group, embedder).near(probes, min);
+  }
+
+  between(
+    group: GroupId,
+    probes: readonly Embedding[],
+    owners: readonly number[],
+    range: { from: number; below: number },
+    embedder: string,
+  ): Promise<string[]> {
+    return this.matrixOf(group, embedder).between(probes, owners, range.from, range.below);
+  }
+
+  private matrixOf(group: GroupId, embedder: string): FaceMatrix {
     const matrix = new FaceMatrix();
-    for (const r of this.photos.peek(group)?.values() ?? []) {
-      matrix.setPhoto(r.hash, matrixFaces(r.faces, embedder));
-    }
-    return matrix.near(probes, min);
+    for (const r of this.photos.peek(group)?.values() ?? []) matrix.setPhoto(r.hash, matrixFaces(r.faces, embedder));
+    return matrix;
   }
 
   filedUnder(group: GroupId, personId: string): Promise<string[]> {

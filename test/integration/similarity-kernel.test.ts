@@ -39,4 +39,37 @@ describe('OnnxSimilarityKernel', () => {
       assert.ok(found.length > 0, `min ${min} finds faces`);
     }
   });
+
+  it('GIVEN owners of the probes THEN between finds the photos whose closest probe of some owner lies between the two values, the loop and the kernel alike', async (t) => {
+    const kernel = await OnnxSimilarityKernel.create();
+    assert.ok(kernel, 'onnxruntime-node loads on this machine');
+    t.after(() => kernel.close());
+    const faces = unitVectors(20_000, 7);
+    // Probes near some faces, so that owners have several probes above the lower value for one face.
+    const probes = [...unitVectors(20, 8), ...faces.slice(0, 12).map((f, i) => normalize(f.map((v, k) => v + (k === i ? 0.3 : 0))))];
+    const owners = probes.map((_, i) => i % 9);
+    const native = new FaceMatrix(1024, kernel),
+      loop = new FaceMatrix(1024);
+    for (let p = 0; p < faces.length / 2; p++) {
+      const own = [0, 1].map((faceIndex) => ({ faceIndex, embedding: faces[p * 2 + faceIndex]! }));
+      native.setPhoto(`h${p}`, own);
+      loop.setPhoto(`h${p}`, own);
+    }
+    for (const [from, below] of [
+      [0.2, 0.25],
+      [0.3, 0.95],
+      [0.9, 0.999],
+    ] as const) {
+      // By definition: for each face, each owner's closest probe; a photo is in when one lies in [from, below).
+      const expected = new Set<string>();
+      faces.forEach((face, i) => {
+        const best = new Map<number, number>();
+        probes.forEach((probe, j) => best.set(owners[j]!, Math.max(best.get(owners[j]!) ?? -Infinity, similarity(face, probe))));
+        if ([...best.values()].some((s) => s >= from && s < below)) expected.add(`h${Math.floor(i / 2)}`);
+      });
+      assert.ok(expected.size > 0, `[${from}, ${below}) holds photos`);
+      assert.deepEqual((await loop.between(probes, owners, from, below)).sort(), [...expected].sort(), `loop [${from}, ${below})`);
+      assert.deepEqual((await native.between(probes, owners, from, below)).sort(), [...expected].sort(), `kernel [${from}, ${below})`);
+    }
+  });
 });

@@ -1,26 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FaceMatrix, normalize, similarity, type SimilarityKernel } from '../../src/core/index.ts';
+import { FaceMatrix, normalize, similarity } from '../../src/core/index.ts';
+import { singlePrecisionKernel } from '../fakes/single-precision-kernel.ts';
 import { random } from '../fakes/fake-face-engine.ts';
 
-/**
- * A kernel as a native one computes: in single precision, each similarity a little below the
- * double-precision value (the worst case for a face exactly on the minimum).
- */
-const singlePrecision: SimilarityKernel = {
-  similarities: (rows, probes, d) => {
-    const n = probes.length / d,
-      count = rows.length / d;
-    const out = new Float32Array(count * n);
-    for (let r = 0; r < count; r++)
-      for (let j = 0; j < n; j++) {
-        let sum = 0;
-        for (let k = 0; k < d; k++) sum = Math.fround(sum + Math.fround(rows[r * d + k]! * probes[j * d + k]!));
-        out[r * n + j] = sum - 2e-7;
-      }
-    return Promise.resolve(out);
-  },
-};
+/** A kernel as a native one computes, each value a little below the double-precision one. */
+const singlePrecision = singlePrecisionKernel(2e-7);
 
 function unitVectors(count: number, seed: number): Float32Array[] {
   const next = random(seed);
@@ -67,6 +52,45 @@ describe('FaceMatrix', () => {
         assert.deepEqual(found.sort(), expected.sort(), `min ${min}`);
       }
       assert.equal(matrix.size, 36);
+    });
+  }
+});
+
+describe('FaceMatrix.between', () => {
+  for (const [way, kernel] of [
+    ['its own loop', undefined],
+    ['a single-precision kernel', singlePrecision],
+  ] as const) {
+    it(`GIVEN owners of 1, 2, 5 and 9 probes THEN between with ${way} finds the photos where an owner's closest probe lies in the range, ends exact`, async () => {
+      const faces = unitVectors(60, 11);
+      const probes = [...unitVectors(13, 12), faces[4]!, faces[33]!, faces[50]!];
+      const owners = [0, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3].slice(0, probes.length);
+      const matrix = new FaceMatrix(4, kernel);
+      for (let p = 0; p < 20; p++)
+        matrix.setPhoto(
+          `h${p}`,
+          [0, 1, 2].map((faceIndex) => ({ faceIndex, embedding: faces[p * 3 + faceIndex]! })),
+        );
+      const closestOf = (face: Float32Array) => {
+        const best = new Map<number, number>();
+        probes.forEach((probe, j) => best.set(owners[j]!, Math.max(best.get(owners[j]!) ?? -Infinity, similarity(face, probe))));
+        return [...best.values()];
+      };
+      // Ends exactly on some face's closest score: `from` takes it in, `below` leaves it out.
+      const onEnd = closestOf(faces[21]!).sort((a, b) => b - a)[0]!;
+      for (const [from, below] of [
+        [0.1, 0.2],
+        [-1, 0.05],
+        [onEnd, 1.5],
+        [-1, onEnd],
+        [onEnd, onEnd + 1e-6],
+        [onEnd - 1e-6, onEnd],
+        [0.99, 1.5],
+      ] as const) {
+        const expected = faces.flatMap((face, i) => (closestOf(face).some((s) => s >= from && s < below) ? [`h${Math.floor(i / 3)}`] : []));
+        if (below === onEnd + 1e-6) assert.deepEqual(expected, ['h7'], 'only the face on the end is in');
+        assert.deepEqual((await matrix.between(probes, owners, from, below)).sort(), [...new Set(expected)].sort(), `[${from}, ${below})`);
+      }
     });
   }
 });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { THRESHOLD_RANGE } from '../../src/core/library/index.ts';
-import type { SimilarityKernel } from '../../src/core/index.ts';
+import { singlePrecisionKernel } from '../fakes/single-precision-kernel.ts';
 import { fakeLibrary, post, type FakeLibrary, type Post } from '../fakes/fake-library.ts';
 
 const G = 'tg:-100';
@@ -50,21 +50,7 @@ describe('PhotoLibrary.setThreshold (fakes)', () => {
 
   it('GIVEN a native kernel (single precision) THEN a re-file decides exactly as without one: the same photos move, both ways', async () => {
     // Every product in single precision, as onnxruntime's SGEMM computes it.
-    let products = 0;
-    const kernel: SimilarityKernel = {
-      similarities: (rows, probes, d) => {
-        products++;
-        const n = probes.length / d;
-        const out = new Float32Array((rows.length / d) * n);
-        for (let r = 0; r < rows.length / d; r++)
-          for (let j = 0; j < n; j++) {
-            let sum = 0;
-            for (let k = 0; k < d; k++) sum = Math.fround(sum + Math.fround(rows[r * d + k]! * probes[j * d + k]!));
-            out[r * n + j] = sum;
-          }
-        return Promise.resolve(out);
-      },
-    };
+    const kernel = singlePrecisionKernel();
     for (const [to, back] of [
       [0.88, 0.95],
       [0.91, 0.93],
@@ -77,7 +63,7 @@ describe('PhotoLibrary.setThreshold (fakes)', () => {
           assert.deepEqual((await native.albumOf(G, name)).sort(), (await plain.albumOf(G, name)).sort(), `${name} at ${threshold}`);
       }
     }
-    assert.ok(products > 0, 'the re-files went through the kernel');
+    assert.ok(kernel.calls > 0, 'the re-files went through the kernel');
   });
 
   it('WHEN it is raised again THEN the same photos leave the albums, and the clear ones stay', async () => {

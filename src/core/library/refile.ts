@@ -179,24 +179,8 @@ export async function refileNear(ctx: LibraryContext, group: GroupId, samples: r
  * that pass is the same, and so is every decision.
  */
 export async function photosBetween(ctx: LibraryContext, group: GroupId, people: readonly Person[], from: number, to: number): Promise<string[]> {
-  const lo = Math.min(from, to),
-    hi = Math.max(from, to);
-  const probes = people.flatMap((p) => ctx.comparableSamples(p).samples.map((s) => ({ owner: p.id, embedding: s.embedding })));
-  if (probes.length === 0 || lo === hi) return [];
-  const near = await ctx.deps.photos.near(
-    group,
-    probes.map((p) => p.embedding),
-    lo,
-    ctx.embedder,
-  );
-  const hashes = new Set<string>();
-  for (const face of near) {
-    const best = new Map<string, number>();
-    for (const hit of face.hits) {
-      const owner = probes[hit.probe]!.owner;
-      best.set(owner, Math.max(best.get(owner) ?? -Infinity, hit.similarity));
-    }
-    if ([...best.values()].some((score) => score < hi)) hashes.add(face.photoHash);
-  }
-  return [...hashes];
+  const owners: number[] = [];
+  const probes = people.flatMap((p, owner) => ctx.comparableSamples(p).samples.map((s) => (owners.push(owner), s.embedding)));
+  if (probes.length === 0 || from === to) return [];
+  return ctx.deps.photos.between(group, probes, owners, { from: Math.min(from, to), below: Math.max(from, to) }, ctx.embedder);
 }

@@ -330,6 +330,17 @@ export class SqlPhotoStore implements PhotoStore {
     return matrix.near(probes, min);
   }
 
+  async between(
+    group: GroupId,
+    probes: readonly Embedding[],
+    owners: readonly number[],
+    range: { from: number; below: number },
+    embedder: string,
+  ): Promise<string[]> {
+    const matrix = await storageCall('photos.between', 'the face embeddings could not be read', () => this.matrixOf(group, embedder));
+    return matrix.between(probes, owners, range.from, range.below);
+  }
+
   filedUnder(group: GroupId, personId: string): Promise<string[]> {
     return storageCall('photos.filedUnder', 'the album could not be read', async () => {
       const rows = await this.db.selectFrom('faces').select('photo_hash').distinct().where('group_id', '=', group).where('person_id', '=', personId).execute();
