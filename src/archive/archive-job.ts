@@ -221,7 +221,8 @@ export class ArchiveJob {
   /**
    * One gallery person per sub-folder of `knownDir`, a sample from each photo: its one usable face,
    * or of several the face a person would pick (`likelyFace`: the one that agrees with their other
-   * photos, else the clearly biggest). A photo with no face, with several and none of them clearly
+   * photos, else the clearly biggest, else, when none of their photos settles it, the one face
+   * that agrees with their other photos of several). A photo with no face, with several and none of them clearly
    * theirs, or whose face looks more like another known person is left out and listed, with a
    * contact sheet of its faces.
    */
@@ -263,14 +264,26 @@ export class ArchiveJob {
       }
     });
     // A photo of several faces: the one that agrees with the person's one-face photos, else the
-    // clearly biggest; only a photo with no such face is left out, with its contact sheet.
-    for (const { person, file, faces: usable } of several.sort((a, b) => a.file.localeCompare(b.file))) {
-      const own = candidates.filter((c) => c.person === person).map((c) => c.face.embedding);
-      const likely = likelyFace(usable, own, request.policy);
-      if (likely) {
-        candidates.push({ person, file, face: usable[likely.index]! });
-        continue;
-      }
+    // clearly biggest; then, for a person none of whose photos settled it, the face that agrees
+    // with their other photos of several (the folder's consensus). Only a photo with no such face
+    // is left out, with its contact sheet.
+    const unsettled: typeof several = [];
+    for (const photo of several.sort((a, b) => a.file.localeCompare(b.file))) {
+      const own = candidates.filter((c) => c.person === photo.person).map((c) => c.face.embedding);
+      const likely = likelyFace(photo.faces, own, request.policy);
+      if (likely) candidates.push({ person: photo.person, file: photo.file, face: photo.faces[likely.index]! });
+      else unsettled.push(photo);
+    }
+    const settled = new Set(candidates.map((c) => c.person));
+    const agreed = unsettled.flatMap((photo) => {
+      if (settled.has(photo.person)) return [];
+      const others = unsettled.filter((o) => o.person === photo.person && o !== photo).flatMap((o) => o.faces.map((f) => f.embedding));
+      const likely = others.length > 0 ? likelyFace(photo.faces, others, request.policy) : undefined;
+      return likely?.why === 'agrees' ? [{ photo, face: photo.faces[likely.index]! }] : [];
+    });
+    for (const { photo, face } of agreed) candidates.push({ person: photo.person, file: photo.file, face });
+    const byConsensus = new Set(agreed.map((a) => a.photo));
+    for (const { person, file, faces: usable } of unsettled.filter((photo) => !byConsensus.has(photo))) {
       const faces = usable.map((face, i) => ({ box: face.box, label: String(i + 1) }));
       const sheet = sheetOf(person, file, faces, `${path.basename(file)} in ${person}: ${usable.length} faces`);
       const reason = `${usable.length} faces, none clearly ${person}'s: facefile uses none of them (crop the photo to one face, or move it)`;
