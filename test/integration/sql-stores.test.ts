@@ -470,6 +470,46 @@ describe('Face matrices kept across a start', () => {
     assert.deepEqual(await near(new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) })), []);
   });
 
+  it('GIVEN another process files the same photo between the check and the save THEN the save is an erasure after all: the file that held the old faces goes', async () => {
+    const { db, dir } = await library();
+    const snapshots = new MatrixSnapshots(dir);
+    await keptAfter(db, dir, [1]);
+    // The interleaving, held in place: the save's first question (is h5 stored?) is answered no,
+    // then, before its transaction, another process files h5 and a third loads and keeps the matrix.
+    let race: (() => Promise<void>) | undefined = async () => {
+      await new SqlPhotoStore(db).save('g', photo(5));
+      const third = new SqlPhotoStore(db, { snapshots });
+      assert.deepEqual(await third.near('g', [unit(5)], 0.5, E).then((f) => f.map((x) => x.photoHash)), ['h5']);
+      await third.saveMatrices();
+      assert.equal((await kept(dir)).length, 1, 'a file holding the faces about to be replaced');
+    };
+    const held = new Proxy(db, {
+      get(target, property) {
+        if (property === 'transaction')
+          return () => ({
+            execute: async <T>(work: Parameters<ReturnType<typeof target.transaction>['execute']>[0]) => {
+              const now = race;
+              race = undefined;
+              await now?.();
+              return target.transaction().execute(work) as Promise<T>;
+            },
+          });
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const saving = new SqlPhotoStore(held, { snapshots });
+    await saving.save('g', { ...photo(5), faces: [{ ...photo(5).faces[0]!, embedding: unit(6) }] });
+    assert.equal(race, undefined, 'the other process filed h5 in between');
+    assert.deepEqual(await kept(dir), [], 'no kept file holds the faces it replaced');
+    const started = new SqlPhotoStore(db, { snapshots });
+    assert.deepEqual(await started.near('g', [unit(5)], 0.5, E), []);
+    assert.deepEqual(
+      (await started.near('g', [unit(6)], 0.5, E)).map((f) => f.photoHash),
+      ['h5'],
+    );
+  });
+
   it('GIVEN a write by another process after the matrix was saved THEN the next start brings the file up to date from the log', async () => {
     const { db, queries, dir } = await library();
     const snapshots = new MatrixSnapshots(dir);

@@ -223,7 +223,7 @@ export class SqlPhotoStore implements PhotoStore {
   writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void> {
     const saves = change.save ?? [],
       deletes = change.delete ?? [];
-    return this.write('photos.save', 'the photo records could not be saved', group, this.replacing(group, saves, deletes), async (tx) => {
+    return this.write('photos.save', 'the photo records could not be saved', group, (db) => replacing(db, group, saves, deletes), async (tx) => {
       await saveRecords(tx, group, saves);
       for (let i = 0; i < deletes.length; i += 500)
         await tx
@@ -500,10 +500,12 @@ export class SqlPhotoStore implements PhotoStore {
     operation: string,
     message: string,
     group: GroupId,
-    erasing: Erasing | Promise<Erasing>,
+    /** Whether the write takes anything away; asked before it, and again inside it when it said no. */
+    erasing: Erasing | ((db: Kysely<LibrarySchema>) => Promise<Erasing>),
     change: (tx: Tx) => Promise<Written<T>>,
   ): Promise<T> {
-    const erases = await storageCall(operation, message, () => Promise.resolve(erasing));
+    const ask = typeof erasing === 'function' ? erasing : undefined;
+    let erases = ask ? await storageCall(operation, message, () => ask(this.db)) : erasing;
     if (erases) await storageCall(operation, message, () => this.dropKept(group));
     const { written, version } = await storageCall(operation, message, () =>
       this.db.transaction().execute(async (tx) => {
@@ -513,6 +515,11 @@ export class SqlPhotoStore implements PhotoStore {
           .onConflict((oc) => oc.column('group_id').doUpdateSet((eb) => ({ version: eb('face_versions.version', '+', 1) })))
           .returning('version')
           .executeTakeFirstOrThrow();
+        // Asked again now that the group's version row is held: no other write of the group can
+        // commit until this one does. Another process may have filed the same photo since the
+        // first answer, and then this save replaces its faces: an erasure after all (the kept
+        // file goes after the commit, and a start distrusts it until then, the log being reset).
+        if (!erases && ask) erases = await ask(tx);
         const written = await change(tx);
         if (erases) {
           // The log starts again from here: no kept file older than this may be brought up to date.
@@ -542,16 +549,6 @@ export class SqlPhotoStore implements PhotoStore {
       cached.version = version;
     }
     return written.value;
-  }
-
-  /** Whether saving these records and deleting those takes anything away: a deletion, or a record saved over. */
-  private async replacing(group: GroupId, saves: readonly PhotoRecord[], deletes: readonly string[]): Promise<Erasing> {
-    if (deletes.length > 0) return true;
-    for (let i = 0; i < saves.length; i += 500) {
-      const hashes = saves.slice(i, i + 500).map((r) => r.hash);
-      if (await this.db.selectFrom('photos').select('hash').where('group_id', '=', group).where('hash', 'in', hashes).limit(1).executeTakeFirst()) return true;
-    }
-    return false;
   }
 
   /** The kept file of the group deleted, once any save of it under way is done. */
@@ -961,4 +958,14 @@ function parseSource(text: string): Record<string, string> {
     // Reported below.
   }
   throw new StorageError("a photo's stored source is unreadable", 'photos.get');
+}
+
+/** Whether saving these records and deleting those takes anything away: a deletion, or a record saved over. */
+async function replacing(db: Kysely<LibrarySchema>, group: GroupId, saves: readonly PhotoRecord[], deletes: readonly string[]): Promise<Erasing> {
+  if (deletes.length > 0) return true;
+  for (let i = 0; i < saves.length; i += 500) {
+    const hashes = saves.slice(i, i + 500).map((r) => r.hash);
+    if (await db.selectFrom('photos').select('hash').where('group_id', '=', group).where('hash', 'in', hashes).limit(1).executeTakeFirst()) return true;
+  }
+  return false;
 }
