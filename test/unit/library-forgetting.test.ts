@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeLibrary, post, type FakeLibrary, type Post } from '../fakes/fake-library.ts';
 import { identityEmbedding } from '../fakes/fake-face-engine.ts';
-import { similarity } from '../../src/core/index.ts';
+import { normalize, similarity } from '../../src/core/index.ts';
 import { photoRef } from '../../src/core/library/index.ts';
 
 const G = 'tg:-100';
@@ -157,6 +157,41 @@ describe('PhotoLibrary: a photo still queued when someone is forgotten (fakes)',
     assert.equal(sheet.kind, 'choose-face');
     const enrolled = await t.library.enroll(G, { name: 'Cleo', photo: { hash: group.hash }, face: 1, by: 'u0', byAdmin: true });
     assert.equal(enrolled.kind, 'enrolled');
+  });
+
+  it('GIVEN unknown faces in the band below her samples THEN one clearly closer to another enrolled person stays, one as close to her goes', async () => {
+    const t = await scene();
+    const anna = (await t.gallery.list(G)).find((p) => p.name === 'Anna')!.samples[0]!;
+    // Two directions at right angles to her sample and to each other.
+    const across = (seed: number, away: readonly Float32Array[]) => {
+      const v = Float32Array.from(identityEmbedding(seed));
+      for (const u of away) {
+        const dot = similarity(v, u);
+        v.forEach((x, k) => (v[k] = x - dot * u[k]!));
+      }
+      return normalize(v);
+    };
+    const e2 = across(7, [anna.embedding]);
+    const e3 = across(8, [anna.embedding, e2]);
+    const mix = (a: number, b: number, c: number) => normalize(anna.embedding.map((x, k) => a * x + b * e2[k]! + c * e3[k]!));
+    // Dana, enrolled: 0.80 to Anna's sample.
+    const dana = mix(0.8, 0.6, 0);
+    await t.gallery.save(G, { id: 'dana', name: 'Dana', folder: 'Dana', samples: [{ ...anna, embedding: dana }], rejected: [], createdAt: anna.addedAt });
+    // 0.86 to Anna and 0.91 to Dana; 0.87 to Anna and 0.88 to Dana (within the margin of 0.02).
+    const danaLike = mix(0.86, (0.91 - 0.86 * 0.8) / 0.6, Math.sqrt(1 - 0.86 ** 2 - ((0.91 - 0.86 * 0.8) / 0.6) ** 2));
+    const eitherLike = mix(0.87, (0.88 - 0.87 * 0.8) / 0.6, Math.sqrt(1 - 0.87 ** 2 - ((0.88 - 0.87 * 0.8) / 0.6) ** 2));
+    assert.ok(Math.abs(similarity(danaLike, anna.embedding) - 0.86) < 1e-4 && Math.abs(similarity(danaLike, dana) - 0.91) < 1e-4);
+    const stranger = (await t.photos.get(G, t.strangerOnly.hash))!;
+    const face = stranger.faces[0]!;
+    await t.photos.save(G, { ...stranger, faces: [face, { ...face, embedding: danaLike }, { ...face, embedding: eitherLike }] });
+    const result = await t.library.forget(G, { name: 'Anna' });
+    assert.ok(result.kind === 'forgotten');
+    const after = (await t.photos.get(G, t.strangerOnly.hash))!;
+    assert.deepEqual(
+      after.faces.map((f) => (f.embedding ? Math.round(similarity(f.embedding, dana) * 100) / 100 : undefined)),
+      [Math.round(similarity(face.embedding!, dana) * 100) / 100, 0.91],
+      "the stranger's own face and the one closer to Dana stay; the one as close to Anna is gone",
+    );
   });
 });
 

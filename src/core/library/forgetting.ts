@@ -10,10 +10,10 @@ const DAY_MS = 86_400_000;
 /**
  * Unknown faces this much below the threshold from one of a forgotten person's samples are erased
  * too: wide on purpose (at the default 0.93, everything from 0.85 up), twice the band in which the
- * library offers a face as "Is this Anna?" (`SUGGEST_BELOW`), since erasing a stranger's unknown face costs little
- * and keeping one of theirs is the harm. Narrowing it to that band would make a forget at 100k
- * photos several times faster in the bench's world of look-alikes, and leave behind the faces of
- * theirs that scored 0.85-0.89: "forget me" would not forget them, so it stays wide.
+ * library offers a face as "Is this Anna?" (`SUGGEST_BELOW`), since keeping a face of theirs that
+ * scored 0.85-0.89 is the harm. Narrowing the band would leave those behind, so it stays wide; what
+ * spares the strangers is `lookalikeFaces`: a face in the band goes unless it is clearly closer to
+ * someone else enrolled.
  */
 const ERASE_BELOW_THRESHOLD = 0.08;
 
@@ -105,16 +105,34 @@ export async function forgetPerson(
 }
 
 /**
- * The unknown faces close enough to the person's samples to be taken for them. Each embedder's
+ * The unknown faces close enough to the person's samples to be taken for them: within
+ * `ERASE_BELOW_THRESHOLD` of the threshold, and not closer to another enrolled person's samples by
+ * more than the match margin. In a real group most strangers' faces come within 0.08 of anyone's
+ * samples; a face that looks more like Ben than like Anna is Ben's or a stranger's by the matcher's
+ * own reckoning, and forgetting Anna left every such face gone (the group's unknown faces, which
+ * `/unknown` offers to name, emptied by one forget; at 100k photos, 112k faces erased). A face of
+ * hers that scored low looks like her more than like anyone else, and goes. Each embedder's
  * samples against that embedder's faces: midway through a re-description after a change of
  * embedder, faces of the old one that look like them are found too.
  */
 async function lookalikeFaces(ctx: LibraryContext, group: GroupId, person: Person) {
   const eraseFrom = (await ctx.settingsOf(group)).threshold - ERASE_BELOW_THRESHOLD;
+  const others = (await ctx.deps.gallery.list(group)).filter((p) => p.id !== person.id);
   const lookalikes = [];
   for (const embedder of new Set(person.samples.flatMap((s) => (s.embedder === undefined ? [] : [s.embedder])))) {
-    const probes = person.samples.filter((s) => s.embedder === embedder).map((s) => s.embedding);
-    lookalikes.push(...(await ctx.deps.photos.near(group, probes, eraseFrom, embedder)).filter((f) => f.personId === undefined));
+    const of = (p: Person) => p.samples.filter((s) => s.embedder === embedder).map((s) => s.embedding);
+    const theirs = of(person);
+    const probes = [...theirs, ...others.flatMap(of)];
+    for (const face of await ctx.deps.photos.near(group, probes, eraseFrom, embedder)) {
+      if (face.personId !== undefined) continue;
+      let hers = -Infinity,
+        elsewhere = -Infinity;
+      for (const hit of face.hits) {
+        if (hit.probe < theirs.length) hers = Math.max(hers, hit.similarity);
+        else elsewhere = Math.max(elsewhere, hit.similarity);
+      }
+      if (hers >= elsewhere - ctx.deps.defaults.margin) lookalikes.push(face);
+    }
   }
   return lookalikes;
 }
