@@ -67,7 +67,7 @@ const NOT_BETWEEN = 0,
 function runsByOwner(
   probes: readonly { probe: Embedding; owner: number }[],
   d: number,
-): { packed: Float32Array; run: number; chunks: number; runs: Int32Array } | undefined {
+): { packed: Float32Array; run: number; chunks: number; runs: Int32Array; order: number[] } | undefined {
   if (probes.length === 0) return undefined;
   const byOwner = new Map<number, Embedding[]>();
   for (const { probe, owner } of probes) (byOwner.get(owner) ?? byOwner.set(owner, []).get(owner)!).push(probe);
@@ -85,7 +85,7 @@ function runsByOwner(
     at += width;
     runs.push(at / run);
   }
-  return { packed, run, chunks, runs: Int32Array.from(runs) };
+  return { packed, run, chunks, runs: Int32Array.from(runs), order: [...byOwner.keys()] };
 }
 
 /**
@@ -112,6 +112,29 @@ function markBetween(values: Float32Array, count: number, n: number, runs: Int32
       }
     }
     marks[r] = mark;
+  }
+}
+
+/**
+ * `markBetween`'s counterpart for `claimed`: whether owner `k`'s greatest value is at least `from`
+ * and not below any other owner's by more than `margin`; a comparison within the products'
+ * rounding is left for an exact check.
+ */
+function markClaimed(values: Float32Array, count: number, n: number, runs: Int32Array, k: number, from: number, margin: number, marks: Uint8Array): void {
+  const owners = runs.length - 1;
+  for (let r = 0, at = 0; r < count; r++, at += n) {
+    let theirs = -Infinity;
+    for (let j = at + runs[k]!; j < at + runs[k + 1]!; j++) theirs = Math.max(theirs, values[j]!);
+    let elsewhere = -Infinity;
+    for (let j = at; j < at + runs[k]!; j++) elsewhere = Math.max(elsewhere, values[j]!);
+    for (let j = at + runs[k + 1]!; j < at + runs[owners]!; j++) elsewhere = Math.max(elsewhere, values[j]!);
+    const lead = theirs - (elsewhere - margin);
+    marks[r] =
+      theirs < from - SINGLE_PRECISION_SLACK || lead < -2 * SINGLE_PRECISION_SLACK
+        ? NOT_BETWEEN
+        : theirs < from + SINGLE_PRECISION_SLACK || lead < 2 * SINGLE_PRECISION_SLACK
+          ? TOO_CLOSE_TO_CALL
+          : BETWEEN;
   }
 }
 
@@ -351,6 +374,58 @@ export class FaceMatrix {
       }
     }
     return [...photos];
+  }
+
+  /**
+   * The faces whose closest probe of `owner` is at least `from` and not below another owner's
+   * closest by more than `margin` (`owners[i]` owns `probes[i]`): the faces that look like that
+   * owner as much as like anyone, what forgetting them takes. From the same scan as `between`.
+   */
+  async claimed(probes: readonly Embedding[], owners: readonly number[], owner: number, from: number, margin: number): Promise<Omit<NearFace, 'hits'>[]> {
+    const d = this.dimensions;
+    const found: Omit<NearFace, 'hits'>[] = [];
+    if (this.kernel && d !== undefined) {
+      const layout = runsByOwner(
+        probes.flatMap((p, i) => (p.length === d ? [{ probe: p, owner: owners[i]! }] : [])),
+        d,
+      );
+      const k = layout?.order.indexOf(owner) ?? -1;
+      if (!layout || k < 0) return [];
+      const { packed, run, chunks, runs } = layout;
+      const marks = new Uint8Array(ROWS_PER_SLICE);
+      for (let start = 0; start < this.rows.length; start += ROWS_PER_SLICE) {
+        const end = Math.min(this.rows.length, start + ROWS_PER_SLICE);
+        markClaimed(await this.kernel.closest(this.data.subarray(start * d, end * d), packed, d, run), end - start, chunks, runs, k, from, margin, marks);
+        for (let r = start; r < end; r++) {
+          const row = this.rows[r];
+          if (!row || marks[r - start] === NOT_BETWEEN) continue;
+          if (marks[r - start] === BETWEEN || this.exactlyClaimed(r, packed, runs, run, k, from, margin, d)) found.push(row);
+        }
+      }
+      return found;
+    }
+    await this.scan(probes, from, (row, count, reached, similarities) => {
+      let theirs = -Infinity,
+        elsewhere = -Infinity;
+      for (let h = 0; h < count; h++) {
+        if (owners[reached[h]!] === owner) theirs = Math.max(theirs, similarities[h]!);
+        else elsewhere = Math.max(elsewhere, similarities[h]!);
+      }
+      if (theirs >= from && theirs >= elsewhere - margin) found.push(row);
+    });
+    return found;
+  }
+
+  /** `claimed`'s test for row `r` in double precision. */
+  private exactlyClaimed(r: number, packed: Float32Array, runs: Int32Array, run: number, k: number, from: number, margin: number, d: number): boolean {
+    let theirs = -Infinity,
+      elsewhere = -Infinity;
+    for (let j = 0; j < runs[runs.length - 1]! * run; j++) {
+      const similarity = this.dot(r, packed, j, d);
+      if (j >= runs[k]! * run && j < runs[k + 1]! * run) theirs = Math.max(theirs, similarity);
+      else elsewhere = Math.max(elsewhere, similarity);
+    }
+    return theirs >= from && theirs >= elsewhere - margin;
   }
 
   /** Whether row `r`'s closest probe of some owner, in double precision, lies in [from, below). */

@@ -106,6 +106,18 @@ export interface PhotoStore {
    * threshold change from one value to the other can re-decide, from the same scan as `near`.
    */
   between(group: GroupId, probes: readonly Embedding[], owners: readonly number[], range: { from: number; below: number }, embedder: string): Promise<string[]>;
+  /**
+   * The faces (embedded by `embedder`) whose closest probe of `owner` is at least `from` and not
+   * below another owner's closest by more than `margin`; `owners[i]` numbers the owner of
+   * `probes[i]`. The faces that look like that owner as much as like anyone: what forgetting them takes.
+   */
+  claimed(
+    group: GroupId,
+    probes: readonly Embedding[],
+    owners: readonly number[],
+    claim: { owner: number; from: number; margin: number },
+    embedder: string,
+  ): Promise<Omit<NearFace, 'hits'>[]>;
   /** The photos with a face named as this person: their album. */
   filedUnder(group: GroupId, personId: string): Promise<string[]>;
   /**

@@ -187,6 +187,35 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.deepEqual(await store.between('tg:never', probes, owners, { from: 0, below: 1.1 }, E), []);
     });
 
+    it('GIVEN people with several probes THEN claimed finds the faces whose closest probe of one of them leads the rest, or trails by at most the margin', async () => {
+      const store = await create();
+      const probes = [axis(1), blend(0.75), axis(0)],
+        owners = [0, 0, 1];
+      // 0.95 to owner 0, nothing to owner 1; 0.92 to owner 1 and 0.39 to owner 0; a face alike to both (0.9 each).
+      const both = new Float32Array(128);
+      both[0] = 0.9;
+      both[1] = 0.9;
+      const alike = both.map((v) => v / Math.hypot(0.9, 0.9));
+      const towardsAxis0 = new Float32Array(128);
+      towardsAxis0[0] = 0.92;
+      towardsAxis0[1] = Math.sqrt(1 - 0.92 ** 2);
+      await store.save('g', withFaces(60, [blend(0.95), alike], [undefined, undefined]));
+      await store.save('g', withFaces(61, [axis(5), towardsAxis0], [undefined, 'p1']));
+      await store.save('tg:other', withFaces(62, [blend(0.95)], [undefined]));
+      const key = (faces: readonly { photoHash: string; faceIndex: number; personId?: string }[]) =>
+        faces.map((f) => [f.photoHash, f.faceIndex, f.personId]).sort();
+      assert.deepEqual(key(await store.claimed('g', probes, owners, { owner: 0, from: 0.7, margin: 0.02 }, E)), [
+        [hash(60), 0, undefined],
+        [hash(60), 1, undefined],
+      ]);
+      assert.deepEqual(key(await store.claimed('g', probes, owners, { owner: 1, from: 0.7, margin: 0.02 }, E)), [
+        [hash(60), 1, undefined],
+        [hash(61), 1, 'p1'],
+      ]);
+      assert.deepEqual(key(await store.claimed('g', probes, owners, { owner: 0, from: 0.96, margin: 0.02 }, E)), []);
+      assert.deepEqual(await store.claimed('g', probes, owners, { owner: 0, from: 0.7, margin: 0.02 }, 'other-embedder@1'), []);
+    });
+
     it('GIVEN near was asked once THEN it follows later saves, re-filings and deletions', async () => {
       const store = await create();
       await store.save('g', withFaces(40, [blend(0.95)], [undefined]));

@@ -132,6 +132,16 @@ export class MemoryPhotoStore implements PhotoStore {
     return this.matrixOf(group, embedder).between(probes, owners, range.from, range.below);
   }
 
+  claimed(
+    group: GroupId,
+    probes: readonly Embedding[],
+    owners: readonly number[],
+    claim: { owner: number; from: number; margin: number },
+    embedder: string,
+  ): Promise<Omit<NearFace, 'hits'>[]> {
+    return this.matrixOf(group, embedder).claimed(probes, owners, claim.owner, claim.from, claim.margin);
+  }
+
   private matrixOf(group: GroupId, embedder: string): FaceMatrix {
     const matrix = new FaceMatrix();
     for (const r of this.photos.peek(group)?.values() ?? []) matrix.setPhoto(r.hash, matrixFaces(r.faces, embedder));

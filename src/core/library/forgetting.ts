@@ -120,19 +120,10 @@ async function lookalikeFaces(ctx: LibraryContext, group: GroupId, person: Perso
   const others = (await ctx.deps.gallery.list(group)).filter((p) => p.id !== person.id);
   const lookalikes = [];
   for (const embedder of new Set(person.samples.flatMap((s) => (s.embedder === undefined ? [] : [s.embedder])))) {
-    const of = (p: Person) => p.samples.filter((s) => s.embedder === embedder).map((s) => s.embedding);
-    const theirs = of(person);
-    const probes = [...theirs, ...others.flatMap(of)];
-    for (const face of await ctx.deps.photos.near(group, probes, eraseFrom, embedder)) {
-      if (face.personId !== undefined) continue;
-      let hers = -Infinity,
-        elsewhere = -Infinity;
-      for (const hit of face.hits) {
-        if (hit.probe < theirs.length) hers = Math.max(hers, hit.similarity);
-        else elsewhere = Math.max(elsewhere, hit.similarity);
-      }
-      if (hers >= elsewhere - ctx.deps.defaults.margin) lookalikes.push(face);
-    }
+    const owners: number[] = [];
+    const probes = [person, ...others].flatMap((p, owner) => p.samples.flatMap((s) => (s.embedder === embedder ? [(owners.push(owner), s.embedding)] : [])));
+    const claim = { owner: 0, from: eraseFrom, margin: ctx.deps.defaults.margin };
+    lookalikes.push(...(await ctx.deps.photos.claimed(group, probes, owners, claim, embedder)).filter((f) => f.personId === undefined));
   }
   return lookalikes;
 }

@@ -223,23 +223,29 @@ export class SqlPhotoStore implements PhotoStore {
   writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void> {
     const saves = change.save ?? [],
       deletes = change.delete ?? [];
-    return this.write('photos.save', 'the photo records could not be saved', group, (db) => replacing(db, group, saves, deletes), async (tx) => {
-      await saveRecords(tx, group, saves);
-      for (let i = 0; i < deletes.length; i += 500)
-        await tx
-          .deleteFrom('photos')
-          .where('group_id', '=', group)
-          .where('hash', 'in', deletes.slice(i, i + 500))
-          .execute();
-      return {
-        value: undefined,
-        follow: (matrix, embedder) => {
-          for (const record of saves) matrix.setPhoto(record.hash, matrixFaces(record.faces, embedder));
-          for (const hash of deletes) matrix.deletePhoto(hash);
-        },
-        touched: saves.map((r) => r.hash),
-      };
-    });
+    return this.write(
+      'photos.save',
+      'the photo records could not be saved',
+      group,
+      (db) => replacing(db, group, saves, deletes),
+      async (tx) => {
+        await saveRecords(tx, group, saves);
+        for (let i = 0; i < deletes.length; i += 500)
+          await tx
+            .deleteFrom('photos')
+            .where('group_id', '=', group)
+            .where('hash', 'in', deletes.slice(i, i + 500))
+            .execute();
+        return {
+          value: undefined,
+          follow: (matrix, embedder) => {
+            for (const record of saves) matrix.setPhoto(record.hash, matrixFaces(record.faces, embedder));
+            for (const hash of deletes) matrix.deletePhoto(hash);
+          },
+          touched: saves.map((r) => r.hash),
+        };
+      },
+    );
   }
 
   assign(group: GroupId, faces: readonly FaceAssignment[]): Promise<void> {
@@ -339,6 +345,17 @@ export class SqlPhotoStore implements PhotoStore {
   ): Promise<string[]> {
     const matrix = await storageCall('photos.between', 'the face embeddings could not be read', () => this.matrixOf(group, embedder));
     return matrix.between(probes, owners, range.from, range.below);
+  }
+
+  async claimed(
+    group: GroupId,
+    probes: readonly Embedding[],
+    owners: readonly number[],
+    claim: { owner: number; from: number; margin: number },
+    embedder: string,
+  ): Promise<Omit<NearFace, 'hits'>[]> {
+    const matrix = await storageCall('photos.claimed', 'the face embeddings could not be read', () => this.matrixOf(group, embedder));
+    return matrix.claimed(probes, owners, claim.owner, claim.from, claim.margin);
   }
 
   filedUnder(group: GroupId, personId: string): Promise<string[]> {
