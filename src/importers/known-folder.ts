@@ -46,7 +46,8 @@ export async function enrollKnownFolder(library: PhotoLibrary, group: GroupId, k
     const skipped: { file: string; reason: string }[] = [];
     const advice: { file: string; text: string }[] = [];
     // A photo of several faces, none clearly theirs yet, is tried again after the others: their
-    // samples from those may then tell which face agrees.
+    // samples from those may then tell which face agrees; with none, the faces of their other such
+    // photos may (the one face they all share is theirs).
     const undecided: { file: string; hash: string }[] = [];
     const count = (file: string, result: EnrollResult | Skip, last: boolean): boolean => {
       if (result.kind === 'enrolled') {
@@ -72,7 +73,8 @@ export async function enrollKnownFolder(library: PhotoLibrary, group: GroupId, k
       if (!count(file, result, false)) break;
     }
     for (const { file, hash } of undecided) {
-      count(file, await library.enroll(group, { name, photo: { hash }, face: 'likely', by: options.by, byAdmin: true, byName: options.by }), true);
+      const alongside = undecided.flatMap((other) => (other.hash === hash ? [] : [other.hash]));
+      count(file, await library.enroll(group, { name, photo: { hash }, face: 'likely', alongside, by: options.by, byAdmin: true, byName: options.by }), true);
     }
     options.log.info({ group, person: name, ...tally, skipped: skipped.length }, 'known folder enrolled');
     people.push({ name, ...tally, skipped, advice });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { GROUP, NO_DATASETS, POSTS } from '../helpers/datasets.ts';
 import { exists, runCli, type CliResult } from '../helpers/cli.ts';
+import { writeObamaWithCompanions } from '../helpers/two-alike-faces.ts';
 
 /** Issue 10, item 4: known folders are checked before the run, and nothing is guessed silently. */
 describe('facefile archive checks the known folders', { skip: NO_DATASETS }, () => {
@@ -134,19 +135,6 @@ describe('facefile archive picks the face a person would in a known photo of sev
   });
 });
 
-/** Two photos side by side, each scaled to its height, bottoms aligned, on grey. */
-async function sideBySide(left: { file: string; height: number }, right: { file: string; height: number }): Promise<Buffer> {
-  const [a, b] = await Promise.all([left, right].map((side) => sharp(side.file).resize({ height: side.height }).toBuffer({ resolveWithObject: true })));
-  const height = Math.max(left.height, right.height);
-  return sharp({ create: { width: a!.info.width + b!.info.width + 40, height, channels: 3, background: '#808080' } })
-    .composite([
-      { input: a!.data, left: 0, top: height - left.height },
-      { input: b!.data, left: a!.info.width + 40, top: height - right.height },
-    ])
-    .jpeg({ quality: 90 })
-    .toBuffer();
-}
-
 /** Issue 21, item 1: a known folder whose every photo shows two faces alike in size. */
 describe('facefile archive takes the face a folder agrees on when no photo settles it alone', { skip: NO_DATASETS }, () => {
   let dir: string;
@@ -157,14 +145,7 @@ describe('facefile archive takes the face a folder agrees on when no photo settl
     dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-consensus-'));
     const known = path.join(dir, 'known');
     for (const folder of [path.join(known, 'obama'), path.join(dir, 'photos')]) await mkdir(folder, { recursive: true });
-    // Each photo: obama beside someone else, the two faces within a few pixels of one size (73/74
-    // and 178/179 px as the detector finds them); only obama is in both.
-    await sharp(
-      await sideBySide({ file: path.join(GROUP, 'obama', 'obama.jpg'), height: 215 }, { file: path.join(GROUP, 'biden', 'biden.jpg'), height: 400 }),
-    ).toFile(path.join(known, 'obama', 'with-biden.jpg'));
-    await sharp(
-      await sideBySide({ file: path.join(GROUP, 'obama', 'obama2.jpg'), height: 400 }, { file: path.join(GROUP, 'kit_harington', 'john1.jpeg'), height: 400 }),
-    ).toFile(path.join(known, 'obama', 'with-kit.jpg'));
+    await writeObamaWithCompanions(path.join(known, 'obama'));
     await copyFile(path.join(POSTS, 'obama3.jpg'), path.join(dir, 'photos', 'obama3.jpg'));
     await copyFile(path.join(POSTS, 'johnsnow_test1.jpg'), path.join(dir, 'photos', 'johnsnow_test1.jpg'));
     result = await runCli(['archive', '--json', 'report.json'], dir);

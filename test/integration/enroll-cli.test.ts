@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
@@ -10,6 +10,7 @@ import type { PhotoLibrary } from '../../src/core/library/index.ts';
 import { linkKnownFaces, runCli } from '../helpers/cli.ts';
 import { NO_DATASETS, POSTS, readLabels } from '../helpers/datasets.ts';
 import { sharedEngine } from '../helpers/engine.ts';
+import { writeObamaWithCompanions } from '../helpers/two-alike-faces.ts';
 
 const GROUP = 'tg:-100777';
 
@@ -79,6 +80,35 @@ describe('facefile enroll --group <id> known/', { skip: NO_DATASETS }, () => {
       assert.match(refused.stderr, /^facefile: --group: not a group id: tg:<chat id>/);
       assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
       assert.equal(refused.stdout, '');
+    }
+  });
+});
+
+/** Issue 21, item 1, as `facefile enroll` reads a known folder: every photo of two alike faces. */
+describe('facefile enroll: a person whose every known photo shows two alike faces', { skip: NO_DATASETS }, () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-enroll-alike-'));
+    await mkdir(path.join(dir, 'known', 'obama'), { recursive: true });
+    await writeObamaWithCompanions(path.join(dir, 'known', 'obama'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN no photo settles it alone THEN the face the photos share is taken from each, and the companions are not', async () => {
+    const env = { DATA_DIR: path.join(dir, 'data') };
+    const result = await runCli(['enroll', path.join(dir, 'known'), '--group', GROUP], dir, env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^ {2}obama: 2 samples added \(2 in all\)/m, result.stdout);
+    assert.doesNotMatch(result.stdout, /none clearly/, result.stdout);
+    const parts = await createLibrary(loadConfig(env, { cwd: dir }), await sharedEngine(), silentLog);
+    try {
+      const obama = (await parts.library.people(GROUP)).find((p) => p.name === 'obama');
+      assert.equal(obama?.photos, 2, 'both photos filed under him');
+      assert.equal((await parts.library.people(GROUP)).length, 1, 'nobody else');
+    } finally {
+      await parts.close();
     }
   });
 });

@@ -1,3 +1,4 @@
+import type { Embedding } from '../faces.ts';
 import type { Person, PhotoRecord, Sample, StoredFace } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
 import { safeFolderName, uniqueFolderName } from '../safe-name.ts';
@@ -39,7 +40,8 @@ export async function enroll(ctx: LibraryContext, group: GroupId, request: Enrol
   let number =
     typeof asked === 'number' ? asked : typeof asked === 'object' ? usable.findIndex(({ index }) => index === asked.index) + 1 || usable.length + 1 : undefined;
   if (usable.length > 1 && number === undefined) {
-    const own = target ? toGalleryPerson(target, ctx.embedder).samples : [];
+    const samples = target ? toGalleryPerson(target, ctx.embedder).samples : [];
+    const own = samples.length > 0 || !request.alongside?.length ? samples : await facesOf(ctx, group, request.alongside);
     const { threshold } = await ctx.settingsOf(group);
     const found = likelyFace(
       usable.map(({ face }) => ({ box: face.box, embedding: face.embedding! })),
@@ -89,6 +91,11 @@ export async function enroll(ctx: LibraryContext, group: GroupId, request: Enrol
       person.id,
     ),
   };
+}
+
+/** The usable faces of the group's photos `hashes` (by the engine's embedder), to compare with. */
+async function facesOf(ctx: LibraryContext, group: GroupId, hashes: readonly string[]): Promise<Embedding[]> {
+  return (await ctx.deps.photos.getMany(group, hashes)).flatMap((record) => numberedFaces(record, ctx.embedder).map(({ face }) => face.embedding!));
 }
 
 /** What the enrolling user should hear about the new sample (small, blurred, unlike their others, like someone else). */

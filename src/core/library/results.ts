@@ -77,6 +77,12 @@ export interface EnrollRequest {
    */
   readonly face?: number | 'likely' | { readonly index: number };
   /**
+   * With `likely`: other photos of the same person (hashes the group has), for a person with no
+   * samples yet. The face that alone agrees with a face of theirs is the person's: a folder of
+   * photos each showing two faces alike in size settles who they are by what the photos share.
+   */
+  readonly alongside?: readonly string[];
+  /**
    * "This is me": the sample goes to the person linked to this platform user, created under `name`
    * when there is none yet. Never attaches the user to someone already enrolled.
    */
