@@ -58,19 +58,31 @@ const NOT_BETWEEN = 0,
   BETWEEN = 1,
   TOO_CLOSE_TO_CALL = 2;
 
+/** The probes as `runsByOwner` lays them out for `SimilarityKernel.closest`. */
+interface OwnerLayout {
+  readonly packed: Float32Array;
+  /** Probes per chunk. */
+  readonly run: number;
+  readonly chunks: number;
+  /** `runs[k]`..`runs[k + 1]` are the chunks of the k-th owner of `order`. */
+  readonly runs: Int32Array;
+  /** The owners, in the order laid out. */
+  readonly order: readonly number[];
+}
+
 /**
- * The probes laid out for `SimilarityKernel.closest`: owner by owner, each owner's in chunks of
+ * The probes of `d` dimensions laid out for `SimilarityKernel.closest` (`owners[i]` owns
+ * `probes[i]`; a probe of another length is left out): owner by owner, each owner's in chunks of
  * `run` (the last one filled up with the owner's first probe again, which changes no maximum), so
- * that every chunk is one owner's; `runs[k]`..`runs[k + 1]` are owner k's chunks. The width is the
- * one that costs least, products and chunks together: three for a gallery of three samples each.
+ * that every chunk is one owner's. The width is the one that costs least, products and chunks
+ * together: three for a gallery of three samples each.
  */
-function runsByOwner(
-  probes: readonly { probe: Embedding; owner: number }[],
-  d: number,
-): { packed: Float32Array; run: number; chunks: number; runs: Int32Array; order: number[] } | undefined {
-  if (probes.length === 0) return undefined;
+function runsByOwner(probes: readonly Embedding[], owners: readonly number[], d: number): OwnerLayout | undefined {
   const byOwner = new Map<number, Embedding[]>();
-  for (const { probe, owner } of probes) (byOwner.get(owner) ?? byOwner.set(owner, []).get(owner)!).push(probe);
+  probes.forEach((probe, i) => {
+    if (probe.length === d) (byOwner.get(owners[i]!) ?? byOwner.set(owners[i]!, []).get(owners[i]!)!).push(probe);
+  });
+  if (byOwner.size === 0) return undefined;
   const sizes = [...byOwner.values()].map((own) => own.length);
   const cost = (run: number) => sizes.reduce((sum, m) => sum + Math.ceil(m / run) * (run + 1), 0);
   let run = 1;
@@ -341,10 +353,8 @@ export class FaceMatrix {
   }
 
   /**
-   * `between` from the kernel, the probes laid out owner by owner in chunks: the kernel hands back
-   * each chunk's greatest similarity per row (not every product), an owner's closest is the
-   * greatest of its chunks, and one that lies within the products' rounding of either end is
-   * computed again exactly.
+   * `between` from the kernel: the maxima of `closest` judged row by row, a value within the
+   * products' rounding of either end judged again exactly.
    */
   private async betweenByKernel(
     kernel: SimilarityKernel,
@@ -354,25 +364,17 @@ export class FaceMatrix {
     below: number,
     d: number,
   ): Promise<string[]> {
-    const layout = runsByOwner(
-      probes.flatMap((p, i) => (p.length === d ? [{ probe: p, owner: owners[i]! }] : [])),
-      d,
-    );
+    const layout = runsByOwner(probes, owners, d);
     if (!layout) return [];
-    const { packed, run, chunks, runs } = layout;
     const photos = new Set<string>();
-    const marks = new Uint8Array(ROWS_PER_SLICE);
-    for (let start = 0; start < this.rows.length; start += ROWS_PER_SLICE) {
-      const end = Math.min(this.rows.length, start + ROWS_PER_SLICE);
-      const closest = await kernel.closest(this.data.subarray(start * d, end * d), packed, d, run);
-      markBetween(closest, end - start, chunks, runs, from, below, marks);
-      for (let r = start; r < end; r++) {
-        const mark = marks[r - start]!;
-        const row = this.rows[r];
-        if (mark === NOT_BETWEEN || !row || photos.has(row.photoHash)) continue;
-        if (mark === BETWEEN || this.exactlyBetween(r, packed, runs, run, from, below, d)) photos.add(row.photoHash);
-      }
-    }
+    await this.markedByKernel(
+      kernel,
+      layout,
+      d,
+      (values, count, marks) => markBetween(values, count, layout.chunks, layout.runs, from, below, marks),
+      (closest) => closest.some((c) => c >= from && c < below),
+      (row) => photos.add(row.photoHash),
+    );
     return [...photos];
   }
 
@@ -384,24 +386,19 @@ export class FaceMatrix {
   async claimed(probes: readonly Embedding[], owners: readonly number[], owner: number, from: number, margin: number): Promise<Omit<NearFace, 'hits'>[]> {
     const d = this.dimensions;
     const found: Omit<NearFace, 'hits'>[] = [];
+    const claims = (theirs: number, elsewhere: number) => theirs >= from && theirs >= elsewhere - margin;
     if (this.kernel && d !== undefined) {
-      const layout = runsByOwner(
-        probes.flatMap((p, i) => (p.length === d ? [{ probe: p, owner: owners[i]! }] : [])),
-        d,
-      );
+      const layout = runsByOwner(probes, owners, d);
       const k = layout?.order.indexOf(owner) ?? -1;
       if (!layout || k < 0) return [];
-      const { packed, run, chunks, runs } = layout;
-      const marks = new Uint8Array(ROWS_PER_SLICE);
-      for (let start = 0; start < this.rows.length; start += ROWS_PER_SLICE) {
-        const end = Math.min(this.rows.length, start + ROWS_PER_SLICE);
-        markClaimed(await this.kernel.closest(this.data.subarray(start * d, end * d), packed, d, run), end - start, chunks, runs, k, from, margin, marks);
-        for (let r = start; r < end; r++) {
-          const row = this.rows[r];
-          if (!row || marks[r - start] === NOT_BETWEEN) continue;
-          if (marks[r - start] === BETWEEN || this.exactlyClaimed(r, packed, runs, run, k, from, margin, d)) found.push(row);
-        }
-      }
+      await this.markedByKernel(
+        this.kernel,
+        layout,
+        d,
+        (values, count, marks) => markClaimed(values, count, layout.chunks, layout.runs, k, from, margin, marks),
+        (closest) => claims(closest[k]!, Math.max(...closest.filter((_, other) => other !== k))),
+        (row) => found.push(row),
+      );
       return found;
     }
     await this.scan(probes, from, (row, count, reached, similarities) => {
@@ -411,31 +408,44 @@ export class FaceMatrix {
         if (owners[reached[h]!] === owner) theirs = Math.max(theirs, similarities[h]!);
         else elsewhere = Math.max(elsewhere, similarities[h]!);
       }
-      if (theirs >= from && theirs >= elsewhere - margin) found.push(row);
+      if (claims(theirs, elsewhere)) found.push(row);
     });
     return found;
   }
 
-  /** `claimed`'s test for row `r` in double precision. */
-  private exactlyClaimed(r: number, packed: Float32Array, runs: Int32Array, run: number, k: number, from: number, margin: number, d: number): boolean {
-    let theirs = -Infinity,
-      elsewhere = -Infinity;
-    for (let j = 0; j < runs[runs.length - 1]! * run; j++) {
-      const similarity = this.dot(r, packed, j, d);
-      if (j >= runs[k]! * run && j < runs[k + 1]! * run) theirs = Math.max(theirs, similarity);
-      else elsewhere = Math.max(elsewhere, similarity);
+  /**
+   * The kernel's `closest` over every slice of rows, the probes as `layout` lays them out: `mark`
+   * judges a slice's rows from the single-precision maxima; a row it cannot call is judged by
+   * `exact` from each owner's closest in double precision. `take` gets each live row judged in.
+   */
+  private async markedByKernel(
+    kernel: SimilarityKernel,
+    layout: OwnerLayout,
+    d: number,
+    mark: (values: Float32Array, count: number, marks: Uint8Array) => void,
+    exact: (closest: Float64Array) => boolean,
+    take: (row: Row) => void,
+  ): Promise<void> {
+    const { packed, run } = layout;
+    const marks = new Uint8Array(ROWS_PER_SLICE);
+    for (let start = 0; start < this.rows.length; start += ROWS_PER_SLICE) {
+      const end = Math.min(this.rows.length, start + ROWS_PER_SLICE);
+      mark(await kernel.closest(this.data.subarray(start * d, end * d), packed, d, run), end - start, marks);
+      for (let r = start; r < end; r++) {
+        const row = this.rows[r];
+        const judged = marks[r - start]!;
+        if (!row || judged === NOT_BETWEEN) continue;
+        if (judged === BETWEEN || exact(this.closestPerOwner(r, layout, d))) take(row);
+      }
     }
-    return theirs >= from && theirs >= elsewhere - margin;
   }
 
-  /** Whether row `r`'s closest probe of some owner, in double precision, lies in [from, below). */
-  private exactlyBetween(r: number, packed: Float32Array, runs: Int32Array, run: number, from: number, below: number, d: number): boolean {
-    for (let k = 0; k + 1 < runs.length; k++) {
-      let closest = -Infinity;
-      for (let j = runs[k]! * run; j < runs[k + 1]! * run; j++) closest = Math.max(closest, this.dot(r, packed, j, d));
-      if (closest >= from && closest < below) return true;
-    }
-    return false;
+  /** Each owner's closest probe to row `r` (in `layout`'s order), in double precision. */
+  private closestPerOwner(r: number, { packed, run, runs }: OwnerLayout, d: number): Float64Array {
+    const closest = new Float64Array(runs.length - 1).fill(-Infinity);
+    for (let k = 0; k < closest.length; k++)
+      for (let j = runs[k]! * run; j < runs[k + 1]! * run; j++) closest[k] = Math.max(closest[k]!, this.dot(r, packed, j, d));
+    return closest;
   }
 
   /**
