@@ -222,9 +222,9 @@ export class ArchiveJob {
    * One gallery person per sub-folder of `knownDir`, a sample from each photo: its one usable face,
    * or of several the face a person would pick (`likelyFace`: the one that agrees with their other
    * photos, else the clearly biggest, else, when none of their photos settles it, the one face
-   * that agrees with their other photos of several). A photo with no face, with several and none of them clearly
-   * theirs, or whose face looks more like another known person is left out and listed, with a
-   * contact sheet of its faces.
+   * that agrees with their other photos of several). A photo with no face, with several and none
+   * of them clearly theirs, or whose face looks more like another known person is left out and
+   * listed, with a contact sheet of its faces.
    */
   private async learnKnown(
     files: ArchivePlan['known'],
