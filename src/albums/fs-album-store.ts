@@ -19,6 +19,8 @@ const TEMPORARY_SUFFIX = '.partial';
 const GROUP_ID_FILE = 'group-id';
 /** Photos staged at a time by a streamed zip: a bounded number of tagged copies on disk. */
 const STREAM_BATCH = 20;
+/** From this many photos, `deletePreviews` lists the previews folder once instead of trying each. */
+const PREVIEWS_LISTED_FROM = 64;
 
 /** `<date>_<hash8>.<ext>`, the date in UTC as `YYYY-MM-DD_HHMMSS`, so that names sort by date. */
 export function albumEntryName(photo: PhotoRef): string {
@@ -210,9 +212,25 @@ export class FsAlbumStore implements AlbumStore {
     });
   }
 
-  async deletePreviews(group: GroupId, hash: string): Promise<void> {
-    const target = this.previewsPath(this.paths(group), hash);
-    await this.run('deletePreviews', group, () => rm(target, { recursive: true, force: true }));
+  async deletePreviews(group: GroupId, hashes: readonly string[]): Promise<void> {
+    const paths = this.paths(group);
+    const targets = new Map(hashes.map((hash) => [hash, this.previewsPath(paths, hash)]));
+    await this.run('deletePreviews', group, async () => {
+      // Few photos: each folder removed where it may be. Many (a forget at 100k photos reaches
+      // 20k): the folder listed once and only the photos that have previews touched.
+      const present = targets.size < PREVIEWS_LISTED_FROM ? targets.keys() : await this.withPreviews(paths, targets);
+      for (const hash of present) await rm(targets.get(hash)!, { recursive: true, force: true });
+    });
+  }
+
+  /** Which of these photos have a folder of previews. */
+  private async withPreviews(paths: GroupPaths, targets: ReadonlyMap<string, string>): Promise<string[]> {
+    try {
+      return (await readdir(path.join(paths.root, 'previews'))).filter((name) => targets.has(name));
+    } catch (cause) {
+      if (errorCode(cause) === 'ENOENT') return [];
+      throw cause;
+    }
   }
 
   /** Hard-links the original into the album (a copy where links fail); already there is fine. */

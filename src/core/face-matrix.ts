@@ -280,21 +280,16 @@ export class FaceMatrix {
     }
   }
 
-  /** Drops the photo's faces at `faceIndexes`; its later faces move up, as in its record. */
-  removeFaces(photoHash: string, faceIndexes: readonly number[]): void {
+  /** Drops the photo's faces at `faceIndexes` (their embeddings were erased); the others keep their places. */
+  dropFaces(photoHash: string, faceIndexes: readonly number[]): void {
     const taken = this.byPhoto.get(photoHash);
     if (!taken) return;
     const kept: number[] = [];
     for (const row of taken) {
-      const held = this.rows[row]!;
-      if (faceIndexes.includes(held.faceIndex)) {
+      if (faceIndexes.includes(this.rows[row]!.faceIndex)) {
         this.rows[row] = undefined;
         this.free.push(row);
-        continue;
-      }
-      const shift = faceIndexes.filter((i) => i < held.faceIndex).length;
-      if (shift > 0) this.rows[row] = { ...held, faceIndex: held.faceIndex - shift };
-      kept.push(row);
+      } else kept.push(row);
     }
     if (kept.length > 0) this.byPhoto.set(photoHash, kept);
     else this.byPhoto.delete(photoHash);

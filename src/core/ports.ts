@@ -45,8 +45,8 @@ export interface FaceEngine {
 export interface FaceCache {
   get(contentHash: string): Promise<readonly DetectedFace[] | undefined>;
   set(contentHash: string, faces: readonly DetectedFace[]): Promise<void>;
-  /** Forgets what was found in a file (its faces belonged to someone who asked to be forgotten). */
-  delete(contentHash: string): Promise<void>;
+  /** Forgets what was found in these files (their faces belonged to someone who asked to be forgotten). */
+  delete(contentHashes: readonly string[]): Promise<void>;
 }
 
 /** The enrolled people of each group. */
@@ -78,20 +78,13 @@ export interface PhotoStore {
   /** Stores the record with its faces, replacing the one with the same hash: all of it or nothing. */
   save(group: GroupId, record: PhotoRecord): Promise<void>;
   delete(group: GroupId, hash: string): Promise<void>;
-  /** Saves and deletes many records as one change: all of it or nothing, and one sync to disk. */
-  writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void>;
+  /** Saves, deletes and erases as one change: all of it or nothing, and one sync to disk. */
+  writeMany(group: GroupId, change: PhotoChange): Promise<void>;
   /**
    * Names faces anew (or none, without `personId`) as one change: what a re-file writes. Faces
    * of photos that are gone are skipped.
    */
   assign(group: GroupId, faces: readonly FaceAssignment[]): Promise<void>;
-  /**
-   * Takes faces out of their records as one change, each photo's later faces moving up as they
-   * would in its list (what saving the record without them writes), without reading or rewriting
-   * the records: a forget's look-alike faces in photos that are not the person's. Faces of photos
-   * that are gone, or positions a photo does not have, are skipped; returns how many were removed.
-   */
-  removeFaces(group: GroupId, faces: readonly FaceRef[]): Promise<number>;
   /** Every record of the group, in no particular order (consistency checks and moves, not commands). */
   list(group: GroupId): Promise<PhotoRecord[]>;
   /**
@@ -165,6 +158,23 @@ export interface AlbumPhoto {
 }
 
 /** One stored face: the photo and its position among the photo's faces. */
+/**
+ * One change to a group's photo records (`PhotoStore.writeMany`), applied in this order: records
+ * saved (each replacing the one with its hash), records deleted, faces erased.
+ */
+export interface PhotoChange {
+  readonly save?: readonly PhotoRecord[];
+  readonly delete?: readonly string[];
+  /**
+   * Faces whose name and embedding go where they are stored, without reading or rewriting their
+   * records: what a forget takes from photos that stay. Each keeps its place in its photo (box,
+   * score, position), as an unknown face does once its embedding has expired, so that no other
+   * face of the photo moves. Faces of photos that are gone, or positions a photo does not have,
+   * are skipped.
+   */
+  readonly erase?: readonly FaceRef[];
+}
+
 export interface FaceRef {
   readonly photoHash: string;
   readonly faceIndex: number;
@@ -298,8 +308,8 @@ export interface AlbumStore {
    */
   readPreview(group: GroupId, hash: string, key: string): Promise<Buffer | undefined>;
   storePreview(group: GroupId, hash: string, key: string, bytes: Uint8Array): Promise<void>;
-  /** Deletes every preview of the photo (idempotent): when its faces change or it is forgotten. */
-  deletePreviews(group: GroupId, hash: string): Promise<void>;
+  /** Deletes every preview of these photos (idempotent): when their faces change or are forgotten. */
+  deletePreviews(group: GroupId, hashes: readonly string[]): Promise<void>;
   hasOriginal(group: GroupId, photo: PhotoRef): Promise<boolean>;
   /** Deletes the original and its previews (idempotent). */
   deleteOriginal(group: GroupId, photo: PhotoRef): Promise<void>;

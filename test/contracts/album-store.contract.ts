@@ -132,6 +132,34 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
         await store.deleteOriginal(A, p.ref);
       });
 
+      it('GIVEN previews of some of 100 photos WHEN the previews of 90 are deleted at once THEN exactly theirs are gone, and a group with none is no error', async () => {
+        const { store } = await create();
+        const photos = Array.from({ length: 100 }, () => fake());
+        await stored(store, A, ...photos);
+        await store.deletePreviews(
+          A,
+          photos.map((p) => p.ref.hash),
+        );
+        const withPreviews = photos.filter((_, i) => i % 3 === 0);
+        for (const p of withPreviews) await store.storePreview(A, p.ref.hash, 'thumb', Buffer.from(p.ref.hash));
+        await store.storePreview(B, photos[0]!.ref.hash, 'thumb', Buffer.from('other group'));
+        await store.deletePreviews(
+          A,
+          photos.slice(0, 90).map((p) => p.ref.hash),
+        );
+        const left = [];
+        for (const p of withPreviews) if (await store.readPreview(A, p.ref.hash, 'thumb')) left.push(p.ref.hash);
+        assert.deepEqual(
+          left,
+          withPreviews.filter((p) => photos.indexOf(p) >= 90).map((p) => p.ref.hash),
+        );
+        assert.deepEqual(await store.readPreview(B, photos[0]!.ref.hash, 'thumb'), Buffer.from('other group'), "another group's stay");
+        await store.deletePreviews(
+          'tg:-1009999999',
+          photos.map((p) => p.ref.hash),
+        );
+      });
+
       it('GIVEN previews of a photo THEN they read back by key, and deleting the original or its previews removes every one', async () => {
         const { store } = await create();
         const p = fake();
@@ -141,7 +169,7 @@ export function albumStoreContract(name: string, create: () => Promise<AlbumStor
         await store.storePreview(A, p.ref.hash, 'thumb-person-1', Buffer.from('around'));
         assert.deepEqual(await store.readPreview(A, p.ref.hash, 'thumb'), Buffer.from('small'));
         assert.equal(await store.readPreview(B, p.ref.hash, 'thumb'), undefined, 'another group never sees them');
-        await store.deletePreviews(A, p.ref.hash);
+        await store.deletePreviews(A, [p.ref.hash]);
         assert.equal(await store.readPreview(A, p.ref.hash, 'thumb'), undefined);
         await store.storePreview(A, p.ref.hash, 'thumb', Buffer.from('small'));
         await store.deleteOriginal(A, p.ref);

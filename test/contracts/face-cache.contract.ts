@@ -34,9 +34,19 @@ export function faceCacheContract(name: string, create: () => Promise<FaceCache>
     it('GIVEN faces stored WHEN they are deleted THEN get answers undefined, and deleting again is no error', async () => {
       const cache = await create();
       await cache.set('c'.repeat(64), []);
-      await cache.delete('c'.repeat(64));
+      await cache.delete(['c'.repeat(64)]);
       assert.equal(await cache.get('c'.repeat(64)), undefined);
-      await cache.delete('c'.repeat(64));
+      await cache.delete(['c'.repeat(64)]);
+    });
+
+    it('GIVEN 1,200 photos stored WHEN 1,100 of them and some never stored are deleted at once THEN exactly those are gone', async () => {
+      const cache = await create();
+      const hashes = Array.from({ length: 1200 }, (_, i) => i.toString(16).padStart(64, '0'));
+      for (const hash of hashes) await cache.set(hash, [face(1)]);
+      await cache.delete([...hashes.slice(50, 1150), 'f'.repeat(64)]);
+      const left = [];
+      for (const hash of hashes) if ((await cache.get(hash)) !== undefined) left.push(hash);
+      assert.deepEqual(left, [...hashes.slice(0, 50), ...hashes.slice(1150)]);
     });
 
     it('GIVEN a photo with no faces stored THEN an empty list comes back, not undefined', async () => {

@@ -283,12 +283,14 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       await check('named anew');
       await store.assign('g', [{ photoHash: hash(82), faceIndex: 1, personId: 'p3' }]);
       await check('named as they were');
-      await store.removeFaces('g', [
-        { photoHash: hash(82), faceIndex: 0 },
-        { photoHash: hash(83), faceIndex: 0 },
-        { photoHash: hash(80), faceIndex: 5 },
-      ]);
-      await check('faces taken out');
+      await store.writeMany('g', {
+        erase: [
+          { photoHash: hash(82), faceIndex: 0 },
+          { photoHash: hash(83), faceIndex: 0 },
+          { photoHash: hash(80), faceIndex: 5 },
+        ],
+      });
+      await check('faces erased');
       await store.save('g', withFaces(85, [blend(0.9), blend(0.9)], [undefined, 'p1'], '2020-01-01T00:00:00.000Z'));
       assert.equal(await store.eraseUnknownEmbeddings('g', '2021-01-01T00:00:00.000Z'), 1);
       await check('unknown embeddings erased');
@@ -375,35 +377,53 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.equal(await store.get('g', hash(999)), undefined);
     });
 
-    it('GIVEN faces removed THEN the later faces move up in get and near, other photos are unchanged, and what is gone is skipped', async () => {
+    it('GIVEN faces erased with photos deleted THEN the erased keep their places with neither name nor embedding, no other face moves, near drops them, and what is gone is skipped', async () => {
       const store = await create();
       const four = withFaces(90, [blend(0.95), blend(0.94), blend(0.93), blend(0.92)], [undefined, 'p1', undefined, undefined]);
-      const two = withFaces(91, [blend(0.96), blend(0.91)], [undefined, undefined]);
+      const two = withFaces(91, [blend(0.96), blend(0.91)], [undefined, 'p2']);
       await store.save('g', four);
       await store.save('g', two);
       await store.save('g', withFaces(92, [blend(0.97)], ['p2']));
-      assert.equal((await store.near('g', [axis(1)], 0.9, E)).length, 7, 'the matrix is loaded before');
-      const removed = await store.removeFaces('g', [
-        { photoHash: hash(90), faceIndex: 0 },
-        { photoHash: hash(90), faceIndex: 2 },
-        { photoHash: hash(91), faceIndex: 1 },
-        { photoHash: hash(91), faceIndex: 5 },
-        { photoHash: hash(999), faceIndex: 0 },
-      ]);
-      assert.equal(removed, 3);
-      const without = (r: PhotoRecord, gone: number[]) => ({ ...r, faces: r.faces.filter((_, i) => !gone.includes(i)) });
-      assert.deepStrictEqual(comparable(await store.get('g', hash(90))), comparable(without(four, [0, 2])));
-      assert.deepStrictEqual(comparable(await store.get('g', hash(91))), comparable(without(two, [1])));
+      await store.save('g', withFaces(93, [blend(0.98)], ['p1']));
+      assert.equal((await store.near('g', [axis(1)], 0.9, E)).length, 8, 'the matrix is loaded before');
+      await store.writeMany('g', {
+        delete: [hash(93)],
+        erase: [
+          { photoHash: hash(90), faceIndex: 0 },
+          { photoHash: hash(90), faceIndex: 1 },
+          { photoHash: hash(91), faceIndex: 1 },
+          { photoHash: hash(91), faceIndex: 5 },
+          { photoHash: hash(93), faceIndex: 0 },
+          { photoHash: hash(999), faceIndex: 0 },
+        ],
+      });
+      const erased = (r: PhotoRecord, gone: number[]) => ({
+        ...r,
+        faces: r.faces.map((f, i) => {
+          if (!gone.includes(i)) return f;
+          const { embedding: _embedding, embedder: _embedder, personId: _personId, ...place } = f;
+          return place;
+        }),
+      });
+      assert.deepStrictEqual(comparable(await store.get('g', hash(90))), comparable(erased(four, [0, 1])));
+      assert.deepStrictEqual(comparable(await store.get('g', hash(91))), comparable(erased(two, [1])));
       assert.deepStrictEqual(comparable(await store.get('g', hash(92))), comparable(withFaces(92, [blend(0.97)], ['p2'])));
+      assert.equal(await store.get('g', hash(93)), undefined);
       const near = (await store.near('g', [axis(1)], 0.9, E)).map((f) => [f.photoHash, f.faceIndex, f.personId]).sort();
       assert.deepEqual(near, [
-        [hash(90), 0, 'p1'],
-        [hash(90), 1, undefined],
+        [hash(90), 2, undefined],
+        [hash(90), 3, undefined],
         [hash(91), 0, undefined],
         [hash(92), 0, 'p2'],
       ]);
-      await store.assign('g', [{ photoHash: hash(90), faceIndex: 1, personId: 'p3' }]);
-      assert.equal((await store.get('g', hash(90)))?.faces[1]?.personId, 'p3', 'a face is named by its new position');
+      assert.deepEqual(await store.filedUnder('g', 'p1'), [], 'her faces were her only claim on those photos');
+      assert.deepEqual(
+        (await store.unknownFaces('g', E)).map((f) => `${f.photoHash}/${f.faceIndex}`).sort(),
+        [`${hash(90)}/2`, `${hash(90)}/3`, `${hash(91)}/0`],
+        'an erased place is no unknown face to cluster or name',
+      );
+      await store.assign('g', [{ photoHash: hash(90), faceIndex: 2, personId: 'p3' }]);
+      assert.equal((await store.get('g', hash(90)))?.faces[2]?.personId, 'p3', 'a face is named by the position it always had');
     });
 
     it('GIVEN faces of two embedders THEN near and unknownFaces see only the embedder asked for, and describedOtherwise lists the photos of the other', async () => {

@@ -99,10 +99,10 @@ export class MemoryAlbumStore implements AlbumStore {
     });
   }
 
-  deletePreviews(group: GroupId, hash: string): Promise<void> {
+  deletePreviews(group: GroupId, hashes: readonly string[]): Promise<void> {
     return settle(() => {
-      checkPreview(hash, 'any');
-      this.group(group)?.previews.delete(hash);
+      for (const hash of hashes) checkPreview(hash, 'any');
+      for (const hash of hashes) this.group(group)?.previews.delete(hash);
     });
   }
 

@@ -16,8 +16,8 @@ export class MemoryFaceCache implements FaceCache {
     return Promise.resolve();
   }
 
-  delete(contentHash: string): Promise<void> {
-    this.entries.delete(contentHash);
+  delete(contentHashes: readonly string[]): Promise<void> {
+    for (const hash of contentHashes) this.entries.delete(hash);
     return Promise.resolve();
   }
 }

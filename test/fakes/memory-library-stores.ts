@@ -3,7 +3,7 @@ import type {
   AlbumQuery,
   Embedding,
   FaceAssignment,
-  FaceRef,
+  PhotoChange,
   GalleryStore,
   GroupId,
   GroupSettings,
@@ -82,9 +82,17 @@ export class MemoryPhotoStore implements PhotoStore {
     return Promise.resolve([...(this.photos.peek(group)?.values() ?? [])].map((r) => structuredClone(r)));
   }
 
-  writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void> {
-    for (const record of change.save ?? []) this.photos.of(group).set(record.hash, structuredClone(record));
-    for (const hash of change.delete ?? []) this.photos.of(group).delete(hash);
+  writeMany(group: GroupId, change: PhotoChange): Promise<void> {
+    const records = this.photos.of(group);
+    for (const record of change.save ?? []) records.set(record.hash, structuredClone(record));
+    for (const hash of change.delete ?? []) records.delete(hash);
+    for (const { photoHash, faceIndex } of change.erase ?? []) {
+      const record = records.get(photoHash);
+      const face = record?.faces[faceIndex];
+      if (!record || !face) continue;
+      const { embedding: _embedding, embedder: _embedder, personId: _personId, ...kept } = face;
+      records.set(photoHash, { ...record, faces: record.faces.map((f, i) => (i === faceIndex ? kept : f)) });
+    }
     return Promise.resolve();
   }
 
@@ -97,19 +105,6 @@ export class MemoryPhotoStore implements PhotoStore {
       records.set(photoHash, { ...record, faces: record.faces.map((f, i) => (i === faceIndex ? withPerson(face, personId) : f)) });
     }
     return Promise.resolve();
-  }
-
-  removeFaces(group: GroupId, faces: readonly FaceRef[]): Promise<number> {
-    const records = this.photos.of(group);
-    let removed = 0;
-    for (const [hash, r] of records) {
-      const gone = new Set(faces.filter((f) => f.photoHash === hash).map((f) => f.faceIndex));
-      if (gone.size === 0) continue;
-      const kept = r.faces.filter((_, i) => !gone.has(i));
-      removed += r.faces.length - kept.length;
-      records.set(hash, { ...r, faces: kept });
-    }
-    return Promise.resolve(removed);
   }
 
   getMany(group: GroupId, hashes: readonly string[]): Promise<PhotoRecord[]> {

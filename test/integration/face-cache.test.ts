@@ -43,7 +43,7 @@ describe('SqlFaceCache', () => {
     await new SqlFaceCache(db, 'embedder-b').set(hash, []);
     assert.equal(await new SqlFaceCache(db, 'embedder-c').get(hash), undefined);
     assert.deepEqual(await new SqlFaceCache(db, 'embedder-a').get(hash), []);
-    await new SqlFaceCache(db, 'embedder-b').delete(hash);
+    await new SqlFaceCache(db, 'embedder-b').delete([hash]);
     assert.equal(await new SqlFaceCache(db, 'embedder-a').get(hash), undefined);
     assert.equal(await new SqlFaceCache(db, 'embedder-b').get(hash), undefined);
   });

@@ -452,13 +452,13 @@ describe('Face matrices kept across a start', () => {
     assert.deepEqual(await near(started), []);
   });
 
-  it('GIVEN a held matrix WHEN faces are removed or a photo deleted THEN the file goes before the write, and near agrees at once', async () => {
+  it('GIVEN a held matrix WHEN faces are erased or a photo deleted THEN the file goes before the write, and near agrees at once', async () => {
     const { db, dir } = await library();
     const store = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
     for (const n of [1, 9, 17]) await store.save('g', photo(n));
     await near(store);
     await store.saveMatrices();
-    await store.removeFaces('g', [{ photoHash: 'h9', faceIndex: 0 }]);
+    await store.writeMany('g', { erase: [{ photoHash: 'h9', faceIndex: 0 }] });
     assert.deepEqual(await kept(dir), []);
     assert.deepEqual(await near(store), ['h1', 'h17']);
     await store.saveMatrices();
@@ -523,7 +523,7 @@ describe('Face matrices kept across a start', () => {
   it('GIVEN an erasure by a process without the folder after the matrix was saved THEN the next start does not trust the file, and deletes it', async () => {
     const { db, queries, dir } = await library();
     await keptAfter(db, dir, [1, 9]);
-    await new SqlPhotoStore(db).removeFaces('g', [{ photoHash: 'h9', faceIndex: 0 }]);
+    await new SqlPhotoStore(db).writeMany('g', { erase: [{ photoHash: 'h9', faceIndex: 0 }] });
     queries.length = 0;
     const started = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
     assert.deepEqual(await near(started), ['h1']);

@@ -51,14 +51,16 @@ export async function forgetPerson(
   // The photos they posted, when they asked for those to go too: deleted whoever they show.
   const posted = scope === 'self-and-posts' && person.userId !== undefined ? (await photos.list(group)).filter((r) => r.postedBy === person.userId) : [];
   const postedHashes = new Set(posted.map((r) => r.hash));
-  // Look-alike faces in photos that are not theirs: taken out where they are stored, without
-  // reading or rewriting those records. The records come out as they would with those faces left
-  // out of them.
+  // Look-alike faces in photos that are not theirs: erased where they are stored, without reading
+  // or rewriting those records.
   const elsewhere = lookalikes.filter((f) => !theirs.has(f.photoHash) && !postedHashes.has(f.photoHash));
-  // Their own photos: the faces that are hers taken out where they are stored, with the look-alikes
-  // elsewhere, as one change; a photo no one else is named in goes whole (when forgetting everything).
+  // Their own photos: a photo no one else is named in goes whole (when forgetting everything);
+  // in the others the faces that are theirs are erased, with the look-alikes elsewhere.
   const deleted: PhotoRecord[] = [...posted];
-  const removing: FaceRef[] = elsewhere.map((f) => ({ photoHash: f.photoHash, faceIndex: f.faceIndex }));
+  const erasing: FaceRef[] = elsewhere.map((f) => ({ photoHash: f.photoHash, faceIndex: f.faceIndex }));
+  // The photos whose faces the archiver may have cached, and the gallery cropped, theirs among them.
+  const derived = [...new Set(elsewhere.map((f) => f.photoHash))];
+  facesErased += erasing.length;
   for (const record of await photos.getMany(
     group,
     [...theirs].filter((hash) => !postedHashes.has(hash)),
@@ -68,30 +70,26 @@ export async function forgetPerson(
       face.personId === person.id || (!face.personId && looksLikeThem.has(`${record.hash}/${faceIndex}`)) ? [faceIndex] : [],
     );
     if (hers.length === 0) continue;
-    // The archiver may have cached this photo's faces, and the gallery crops, theirs among them.
-    await forgetDerived(ctx, group, record.hash);
+    derived.push(record.hash);
     const others = peopleOf({ faces: record.faces.filter((_, faceIndex) => !hers.includes(faceIndex)) });
-    if (scope === 'everything' && wasTheirs && others.length === 0) {
-      deleted.push(record);
-      facesErased += hers.length;
-    } else removing.push(...hers.map((faceIndex) => ({ photoHash: record.hash, faceIndex })));
+    if (scope === 'everything' && wasTheirs && others.length === 0) deleted.push(record);
+    else erasing.push(...hers.map((faceIndex) => ({ photoHash: record.hash, faceIndex })));
+    facesErased += hers.length;
   }
-  // The archiver may have cached the other photos' faces, theirs among them.
-  for (const hash of new Set(elsewhere.map((f) => f.photoHash))) await forgetDerived(ctx, group, hash);
   if (posted.length > 0) {
     const folders = new Map((await gallery.list(group)).map((p) => [p.id, p.folder]));
     for (const record of posted) {
       // Out of every other album that holds it: the original goes with the records below.
       for (const folder of peopleOf(record).flatMap((id) => folders.get(id) ?? [])) await albums.unlink(group, folder, photoRef(record));
       facesErased += record.faces.filter((f) => f.embedding !== undefined).length;
-      await forgetDerived(ctx, group, record.hash);
+      derived.push(record.hash);
     }
   }
-  // The photos that go first, as one change: until then each is still theirs, so a run killed
-  // before it finds them again. Then the faces, where they are stored, without reading or rewriting
-  // those records (at 100k photos, tens of thousands of faces); then the originals no record names.
-  if (deleted.length > 0) await photos.writeMany(group, { delete: deleted.map((r) => r.hash) });
-  if (removing.length > 0) facesErased += await photos.removeFaces(group, removing);
+  await forgetDerived(ctx, group, derived);
+  // The photos and the faces as one change (at 100k photos, tens of thousands of faces; one sync
+  // to disk): until it commits each photo is still theirs, so a run killed before finds them
+  // again. Then the originals no record names.
+  if (deleted.length > 0 || erasing.length > 0) await photos.writeMany(group, { delete: deleted.map((r) => r.hash), erase: erasing });
   for (const record of deleted) await albums.deleteOriginal(group, photoRef(record));
   const photosDeleted = deleted.length;
   await albums.removeAlbum(group, person.folder);
@@ -144,8 +142,8 @@ function expireInGroup(ctx: LibraryContext, group: GroupId, cutoff: string): Pro
   return ctx.deps.photos.eraseUnknownEmbeddings(group, cutoff);
 }
 
-/** What was made from a photo's faces: the archiver's cached faces, the gallery's previews. */
-async function forgetDerived(ctx: LibraryContext, group: GroupId, hash: string): Promise<void> {
-  await ctx.deps.faceCache?.delete(hash);
-  await ctx.deps.albums.deletePreviews(group, hash);
+/** What was made from these photos' faces: the archiver's cached faces, the gallery's previews. */
+async function forgetDerived(ctx: LibraryContext, group: GroupId, hashes: readonly string[]): Promise<void> {
+  await ctx.deps.faceCache?.delete(hashes);
+  await ctx.deps.albums.deletePreviews(group, hashes);
 }

@@ -7,7 +7,7 @@ import type {
   AlbumQuery,
   Embedding,
   FaceAssignment,
-  FaceRef,
+  PhotoChange,
   GalleryStore,
   GroupId,
   NearFace,
@@ -220,14 +220,24 @@ export class SqlPhotoStore implements PhotoStore {
     return this.writeMany(group, { delete: [hash] });
   }
 
-  writeMany(group: GroupId, change: { readonly save?: readonly PhotoRecord[]; readonly delete?: readonly string[] }): Promise<void> {
+  writeMany(group: GroupId, change: PhotoChange): Promise<void> {
     const saves = change.save ?? [],
-      deletes = change.delete ?? [];
+      deletes = change.delete ?? [],
+      erases = change.erase ?? [];
+    // The photos by which of their positions go: a few statements per 500 photos, not one per face.
+    const byPhoto = new Map<string, Set<number>>();
+    for (const f of erases) (byPhoto.get(f.photoHash) ?? byPhoto.set(f.photoHash, new Set()).get(f.photoHash)!).add(f.faceIndex);
+    const byPositions = new Map<string, { positions: number[]; hashes: string[] }>();
+    for (const [hash, set] of byPhoto) {
+      const positions = [...set].sort((a, b) => a - b);
+      const key = positions.join(',');
+      (byPositions.get(key) ?? byPositions.set(key, { positions, hashes: [] }).get(key)!).hashes.push(hash);
+    }
     return this.write(
       'photos.save',
       'the photo records could not be saved',
       group,
-      (db) => replacing(db, group, saves, deletes),
+      erases.length > 0 ? true : (db) => replacing(db, group, saves, deletes),
       async (tx) => {
         await saveRecords(tx, group, saves);
         for (let i = 0; i < deletes.length; i += 500)
@@ -236,13 +246,25 @@ export class SqlPhotoStore implements PhotoStore {
             .where('group_id', '=', group)
             .where('hash', 'in', deletes.slice(i, i + 500))
             .execute();
+        // In place: deleting the rows would move every later face of the photo up a position, two
+        // more writes of each (at 100k photos most of a forget's time on PostgreSQL).
+        for (const { positions, hashes } of byPositions.values())
+          for (let i = 0; i < hashes.length; i += 500)
+            await tx
+              .updateTable('faces')
+              .set({ person_id: null, embedding: null, embedder: null })
+              .where('group_id', '=', group)
+              .where('photo_hash', 'in', hashes.slice(i, i + 500))
+              .where('position', 'in', positions)
+              .execute();
         return {
           value: undefined,
           follow: (matrix, embedder) => {
             for (const record of saves) matrix.setPhoto(record.hash, matrixFaces(record.faces, embedder));
             for (const hash of deletes) matrix.deletePhoto(hash);
+            for (const [hash, positions] of byPhoto) matrix.dropFaces(hash, [...positions]);
           },
-          touched: saves.map((r) => r.hash),
+          touched: [...saves.map((r) => r.hash), ...byPhoto.keys()],
         };
       },
     );
@@ -273,60 +295,6 @@ export class SqlPhotoStore implements PhotoStore {
         value: undefined,
         follow: (matrix) => faces.forEach((f) => matrix.assign(f.photoHash, f.faceIndex, f.personId)),
         touched: [...new Set(faces.map((f) => f.photoHash))],
-      };
-    });
-  }
-
-  removeFaces(group: GroupId, faces: readonly FaceRef[]): Promise<number> {
-    // The photos by which of their positions go: each such set is a few statements per 500 photos.
-    const byPhoto = new Map<string, Set<number>>();
-    for (const f of faces) (byPhoto.get(f.photoHash) ?? byPhoto.set(f.photoHash, new Set()).get(f.photoHash)!).add(f.faceIndex);
-    const byGone = new Map<string, { gone: number[]; hashes: string[] }>();
-    for (const [hash, set] of byPhoto) {
-      const gone = [...set].sort((a, b) => a - b);
-      const key = gone.join(',');
-      (byGone.get(key) ?? byGone.set(key, { gone, hashes: [] }).get(key)!).hashes.push(hash);
-    }
-    return this.write('photos.removeFaces', 'the faces could not be removed', group, true, async (tx) => {
-      let removed = 0;
-      for (const { gone, hashes } of byGone.values()) {
-        for (let i = 0; i < hashes.length; i += 500) {
-          const batch = hashes.slice(i, i + 500);
-          const deleted = await tx
-            .deleteFrom('faces')
-            .where('group_id', '=', group)
-            .where('photo_hash', 'in', batch)
-            .where('position', 'in', gone)
-            .executeTakeFirst();
-          removed += Number(deleted.numDeletedRows);
-          // The later faces move up by the number gone before them: through negative positions,
-          // so that no row takes a position another still holds (the key is checked row by row).
-          const shift = sql.join(
-            gone.map((g) => sql`case when position > ${g} then 1 else 0 end`),
-            sql` + `,
-          );
-          await tx
-            .updateTable('faces')
-            .set({ position: sql<number>`-1 - (position - (${shift}))` })
-            .where('group_id', '=', group)
-            .where('photo_hash', 'in', batch)
-            .where('position', '>', gone[0]!)
-            .execute();
-          await tx
-            .updateTable('faces')
-            .set({ position: sql<number>`-1 - position` })
-            .where('group_id', '=', group)
-            .where('photo_hash', 'in', batch)
-            .where('position', '<', 0)
-            .execute();
-        }
-      }
-      return {
-        value: removed,
-        follow: (matrix) => {
-          for (const [hash, set] of byPhoto) matrix.removeFaces(hash, [...set]);
-        },
-        touched: [...byPhoto.keys()],
       };
     });
   }
