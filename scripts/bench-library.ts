@@ -6,7 +6,8 @@
  * `PhotoStore.writeMany`), each sample and face tagged with the engine's embedder exactly as
  * filing tags them; then the database is reopened (a start) and the commands are timed through
  * `PhotoLibrary`. Album files are kept in memory (the fake album store): what is measured is the
- * store and the library's work, not the file system. The first command is timed three times: after
+ * store and the library's work, not the file system; the archiver's face cache is in the database,
+ * as the product wires it (a forget purges its photos' entries). The first command is timed three times: after
  * a start with nothing kept (the seeding wrote no matrix file), after a clean stop (the file left at
  * the stop), and after a crash (the file left earlier, photos filed since, no stop).
  *
@@ -35,6 +36,7 @@ import { PhotoLibrary } from '../src/core/library/index.ts';
 import { KeyvPhotoStore, closeKeyv, openKeyv } from '../src/storage/legacy/index.ts';
 import {
   SqlAuditLog,
+  SqlFaceCache,
   SqlGalleryStore,
   SqlPhotoStore,
   SqlSettingsStore,
@@ -295,6 +297,8 @@ async function benchSize(database: 'sqlite' | 'postgres', size: number, scratch:
       photos,
       settings,
       audit: new SqlAuditLog(opened.db),
+      // In the database as the product has it: a forget deletes its photos' entries.
+      faceCache: new SqlFaceCache(opened.db, EMBEDDER),
       albums: linksOnly(),
       renderer: new FakeRenderer(),
       clusterer,
