@@ -83,7 +83,7 @@ export interface ArchiverParts {
  * database in DATA_DIR (by content and embedder), so that a second run recomputes nothing.
  */
 export async function createArchiverParts(config: Config, log: Log): Promise<ArchiverParts> {
-  const database = await openLibraryDatabase({ dataDir: config.dataDir, url: config.databaseUrl });
+  const database = await openLibraryDatabase({ dataDir: config.dataDir, url: config.databaseUrl }, { log });
   try {
     await retireKeyvFaceCache(config.dataDir, log);
     const engine = await createEngine(config);
@@ -132,7 +132,7 @@ export async function createLibrary(
   log: Log,
   parts: LibraryParts = {},
 ): Promise<{ library: PhotoLibrary; database: LibraryDatabase; close: () => Promise<void> }> {
-  const database = await openLibraryDatabase({ dataDir: config.dataDir, url: config.databaseUrl });
+  const database = await openLibraryDatabase({ dataDir: config.dataDir, url: config.databaseUrl }, { log });
   // The photos in album zips carry their names and dates; the library's close ends exiftool.
   const tagger = createTagger();
   const albums = new FsAlbumStore(config.dataDir, parts.shared?.exportsDir, tagger);

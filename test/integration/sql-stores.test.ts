@@ -4,6 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { galleryStoreContract } from '../contracts/gallery-store.contract.ts';
 import { auditLogContract } from '../contracts/audit-log.contract.ts';
@@ -258,6 +259,23 @@ describe('The library database on SQLite, on disk', () => {
     assert.equal((await files()).includes(needle), false);
   });
 
+  it('GIVEN a face erased in place (a forget in a photo that stays) and the store compacted THEN its embedding bytes are nowhere in the database files', async () => {
+    const db = await sqlite();
+    const store = new SqlPhotoStore(db.db);
+    const marker = Float32Array.from({ length: 128 }, (_, i) => 0.654321 + i / 1000);
+    await store.save('g', { ...photo(1, unit(2)), faces: [photo(1, unit(2)).faces[0]!, { ...photo(1, marker).faces[0]!, personId: 'anna' }] });
+    const needle = Buffer.from(marker.buffer).subarray(0, 64);
+    const files = async () =>
+      Buffer.concat(
+        await Promise.all(['', '-wal'].map((s) => readFile(path.join(path.dirname(db.location), LIBRARY_DB_FILE + s)).catch(() => Buffer.alloc(0)))),
+      );
+    assert.ok((await files()).includes(needle), 'the embedding is on disk before');
+    await store.writeMany('g', { erase: [{ photoHash: hash(1), faceIndex: 1 }] });
+    await db.compact();
+    assert.equal((await files()).includes(needle), false);
+    assert.equal((await store.get('g', hash(1)))?.faces.length, 2, 'the photo and its other face stay');
+  });
+
   it('GIVEN a file that is not a database THEN opening it fails with a StorageError that names the file', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'facefile-sql-'));
     folders.push(dir);
@@ -265,6 +283,69 @@ describe('The library database on SQLite, on disk', () => {
     await assert.rejects(openLibraryDatabase({ dataDir: dir }), (e: unknown) => e instanceof StorageError && /library/.test(e.message));
   });
 });
+
+describe(
+  'The library database on PostgreSQL, compacted after a forget',
+  { skip: pgBase ? false : 'no PostgreSQL server reachable or startable (set TEST_DATABASE_URL)' },
+  () => {
+    /** Another session holding `faces` locked: a VACUUM waits behind it until `release`. */
+    async function lockedFaces(url: string) {
+      const holder = new pg.Client({ connectionString: url });
+      await holder.connect();
+      await holder.query('begin');
+      await holder.query('lock table faces in access exclusive mode');
+      return {
+        /** Whether another session (the VACUUM: nothing else uses the schema) waits for the lock now. */
+        vacuumWaits: async () => (await holder.query(`select 1 from pg_locks where relation = 'faces'::regclass and not granted`)).rowCount === 1,
+        release: async () => {
+          await holder.query('commit');
+          await holder.end();
+        },
+      };
+    }
+
+    it('GIVEN a VACUUM that must wait WHEN the store is compacted THEN the call returns without waiting, and close waits for the VACUUM', async () => {
+      const url = await freshSchemaUrl(pgBase!);
+      const db = await openLibraryDatabase({ dataDir: '/nonexistent', url });
+      const lock = await lockedFaces(url);
+      const vacuumSeenWaiting = async () => {
+        while (!(await lock.vacuumWaits())) await new Promise((resolve) => setTimeout(resolve, 20));
+        return 'the VACUUM waits for the lock';
+      };
+      let closing: Promise<unknown> | undefined;
+      try {
+        // Held by the lock, not by time: a compact that waited for its VACUUM would lose this race.
+        assert.equal(await Promise.race([db.compact().then(() => 'compact returned'), vacuumSeenWaiting()]), 'compact returned');
+        await db.compact();
+        await vacuumSeenWaiting();
+        let closed = false;
+        closing = db.close().then(() => (closed = true));
+        assert.equal(await lock.vacuumWaits(), true);
+        assert.equal(closed, false, 'close waits for the VACUUM under way');
+      } finally {
+        await lock.release();
+      }
+      await closing;
+    });
+
+    it('GIVEN a VACUUM that fails (a lock timeout) THEN compacting reports it to the log and neither it nor close throws', async () => {
+      const url = await freshSchemaUrl(pgBase!);
+      const timingOut = new URL(url);
+      timingOut.searchParams.set('options', `${timingOut.searchParams.get('options')} -c lock_timeout=50`);
+      const warnings: string[] = [];
+      const log = { info: () => undefined, error: () => undefined, warn: (_: object, message: string) => void warnings.push(message) };
+      const db = await openLibraryDatabase({ dataDir: '/nonexistent', url: timingOut.toString() }, { log });
+      const lock = await lockedFaces(url);
+      try {
+        await db.compact();
+        await db.close();
+      } finally {
+        await lock.release();
+      }
+      assert.deepEqual(warnings, ['VACUUM after a forget failed: autovacuum reclaims the space later']);
+    });
+  },
+);
 
 function schemaUrlOf(db: LibraryDatabase): string {
   // The location hides nothing here (trust auth has no password), so it is the URL itself.

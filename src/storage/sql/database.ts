@@ -3,7 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
-import { StorageError, describeError, withoutPassword } from '../../core/index.ts';
+import { StorageError, describeError, silentLog, withoutPassword, type Log } from '../../core/index.ts';
 import { migrationProvider, type SqlDialectName } from './migrations.ts';
 import type { LibrarySchema } from './schema.ts';
 
@@ -15,7 +15,13 @@ export interface LibraryDatabase {
   readonly dialect: SqlDialectName;
   /** Where it is, for the start-up line: a file path, or the URL without its password. */
   readonly location: string;
-  /** Makes deleted rows' bytes unrecoverable from the files (after forgetting). */
+  /**
+   * After a forget: on SQLite the deleted rows' bytes are gone from the files when it returns (the
+   * write-ahead log checkpointed over pages secure_delete zeroed). On PostgreSQL it starts a VACUUM
+   * and returns: VACUUM only marks the space reusable, which changes nothing a query or a later
+   * backup could see (the commit did that), so a command's reply does not wait for it; `close`
+   * does, and a failure goes to the log given at opening (autovacuum reclaims the space later).
+   */
   compact(): Promise<void>;
   close(): Promise<void>;
 }
@@ -32,8 +38,8 @@ export interface DatabaseLocation {
  * that a forgotten person's embeddings are overwritten, not merely unlinked; a second process
  * waits for the write lock rather than failing at once.
  */
-export async function openLibraryDatabase(location: DatabaseLocation, options: { readonly upTo?: string } = {}): Promise<LibraryDatabase> {
-  const opened = location.url ? openPostgres(location.url) : openSqlite(path.join(location.dataDir, LIBRARY_DB_FILE));
+export async function openLibraryDatabase(location: DatabaseLocation, options: { readonly upTo?: string; readonly log?: Log } = {}): Promise<LibraryDatabase> {
+  const opened = location.url ? openPostgres(location.url, options.log ?? silentLog) : openSqlite(path.join(location.dataDir, LIBRARY_DB_FILE));
   try {
     await migrate(opened.db, opened.dialect, options.upTo);
   } catch (cause) {
@@ -90,19 +96,39 @@ function keepingStatements(native: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
-function openPostgres(url: string): LibraryDatabase {
+function openPostgres(url: string, log: Log): LibraryDatabase {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   const db = new Kysely<LibrarySchema>({ dialect: new PostgresDialect({ pool }) });
+  // One VACUUM at a time; a forget while one runs asks for one more after it.
+  let vacuuming: Promise<void> | undefined;
+  let asked = 0;
+  const vacuum = async () => {
+    try {
+      for (let done = 0; done < asked;) {
+        done = asked;
+        // Dead rows stay in the table files until VACUUM marks their space reusable.
+        await sql`VACUUM faces`.execute(db);
+        await sql`VACUUM samples`.execute(db);
+      }
+    } catch (error) {
+      log.warn({ err: error }, 'VACUUM after a forget failed: autovacuum reclaims the space later');
+    } finally {
+      vacuuming = undefined;
+    }
+  };
   return {
     db,
     dialect: 'postgres',
     location: withoutPassword(url),
-    compact: async () => {
-      // Dead rows stay in the table files until VACUUM reclaims their space.
-      await sql`VACUUM faces`.execute(db);
-      await sql`VACUUM samples`.execute(db);
+    compact: () => {
+      asked++;
+      vacuuming ??= vacuum();
+      return Promise.resolve();
     },
-    close: () => db.destroy(),
+    close: async () => {
+      await vacuuming;
+      await db.destroy();
+    },
   };
 }
 
