@@ -7,9 +7,11 @@
  * filing tags them; then the database is reopened (a start) and the commands are timed through
  * `PhotoLibrary`. Album files are kept in memory (the fake album store): what is measured is the
  * store and the library's work, not the file system; the archiver's face cache is in the database,
- * as the product wires it (a forget purges its photos' entries). The first command is timed three times: after
- * a start with nothing kept (the seeding wrote no matrix file), after a clean stop (the file left at
- * the stop), and after a crash (the file left earlier, photos filed since, no stop).
+ * as the product wires it (a forget purges its photos' entries). The first command is timed three
+ * times: after a start with nothing kept (the seeding wrote no matrix file), after a clean stop
+ * (the file left at the stop), and after a crash (the file left earlier, photos filed since, no
+ * stop); the last two each in a new Node process (`bench-library-start.ts`), as a real start is,
+ * so that code not yet compiled and caches not yet filled count, and this process's heap does not.
  *
  * A benchmark that measures nothing looks fast, so before printing each size checks that the work
  * happened (the matrix holds every stored face, the enrolments re-filed the photos their samples
@@ -25,11 +27,14 @@
  *   --untagged (or BENCH_LIBRARY_UNTAGGED=1)  seed the rows without an embedder, as the bench did
  *                                        before issue 25: the run must fail, and says why
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { sql } from 'kysely';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { AlbumStore, DecodeResult, FaceEngine, ImageDecoder, Person, PhotoRecord, SimilarityKernel, StoredFace } from '../src/core/index.ts';
 import { matchFaces, silentLog } from '../src/core/index.ts';
 import { PhotoLibrary } from '../src/core/library/index.ts';
@@ -180,6 +185,33 @@ export function linksOnly(): AlbumStore {
   });
 }
 
+/** The library as app/parts.ts wires it over the database (albums aside: `linksOnly`). */
+export function libraryOver(
+  opened: LibraryDatabase,
+  parts: { engine: FaceEngine; decoder: ImageDecoder; clusterer: WorkerFaceClusterer; kernel: SimilarityKernel | undefined; snapshots: MatrixSnapshots },
+): { photos: SqlPhotoStore; settings: SqlSettingsStore; library: PhotoLibrary } {
+  const photos = new SqlPhotoStore(opened.db, { kernel: parts.kernel, snapshots: parts.snapshots });
+  const settings = new SqlSettingsStore(opened.db);
+  const library = new PhotoLibrary({
+    engine: parts.engine,
+    decoder: parts.decoder,
+    gallery: new SqlGalleryStore(opened.db),
+    photos,
+    settings,
+    audit: new SqlAuditLog(opened.db),
+    // In the database as the product has it: a forget deletes its photos' entries.
+    faceCache: new SqlFaceCache(opened.db, EMBEDDER),
+    albums: linksOnly(),
+    renderer: new FakeRenderer(),
+    clusterer: parts.clusterer,
+    defaults: { threshold: THRESHOLD, margin: 0.02, replyMode: 'quiet', unknownRetentionDays: 90, minClusterPhotos: 3 },
+    compact: () => opened.compact(),
+    ...(parts.kernel ? { kernel: parts.kernel } : {}),
+    log: silentLog,
+  });
+  return { photos, settings, library };
+}
+
 /** A decoder and engine that turn a photo's bytes (its number) into the next synthetic faces. */
 export function syntheticParts(w: World, faces: Map<string, (number | undefined)[]>): { decoder: ImageDecoder; engine: FaceEngine } {
   const decoder: ImageDecoder = {
@@ -230,8 +262,35 @@ async function place(database: 'sqlite' | 'postgres', size: number, scratch: str
   return { location: { dataDir, url: await freshSchemaUrl(base) }, drop };
 }
 
+/** What a start in a process of its own was asked to do (`bench-library-start.ts`). */
+export interface StartOrder {
+  readonly location: DatabaseLocation;
+  /** Whom its first command, an enrolment, enrols. */
+  readonly member: number;
+  /** Where its photos' numbers start: each photo's bytes are its own. */
+  readonly serial: number;
+  readonly what: string;
+  /** How it ends: a clean stop (the matrix kept), or a crash after filing five photos. */
+  readonly stopping: 'stop' | 'crash';
+}
+
+/** What that start measured, and what it found, for the proofs. */
+export interface StartReport {
+  readonly ms: number;
+  readonly refiled: number;
+  readonly held: number;
+  readonly stored: number;
+}
+
+/** Runs a start in a new Node process and reads its report; its failure (a proof included) is this one's. */
+async function startedElsewhere(order: StartOrder): Promise<StartReport> {
+  const child = fileURLToPath(new URL('./bench-library-start.ts', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, JSON.stringify(order)], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as StartReport;
+}
+
 /** Counts straight from the tables, to check the commands against. */
-async function facesTagged(db: LibraryDatabase, where: { personId?: string } = {}): Promise<number> {
+export async function facesTagged(db: LibraryDatabase, where: { personId?: string } = {}): Promise<number> {
   let query = db.db
     .selectFrom('faces')
     .select((eb) => eb.fn.countAll().as('n'))
@@ -287,28 +346,7 @@ async function benchSize(database: 'sqlite' | 'postgres', size: number, scratch:
   const clusterer = new WorkerFaceClusterer();
   // As app/parts.ts wires them: the native kernel, and the matrices kept in the data folder at a stop.
   const snapshots = new MatrixSnapshots(path.join(where.location.dataDir, 'matrices'));
-  const libraryOn = (opened: LibraryDatabase) => {
-    const photos = new SqlPhotoStore(opened.db, { kernel, snapshots });
-    const settings = new SqlSettingsStore(opened.db);
-    const library = new PhotoLibrary({
-      engine,
-      decoder,
-      gallery: new SqlGalleryStore(opened.db),
-      photos,
-      settings,
-      audit: new SqlAuditLog(opened.db),
-      // In the database as the product has it: a forget deletes its photos' entries.
-      faceCache: new SqlFaceCache(opened.db, EMBEDDER),
-      albums: linksOnly(),
-      renderer: new FakeRenderer(),
-      clusterer,
-      defaults: { threshold: THRESHOLD, margin: 0.02, replyMode: 'quiet', unknownRetentionDays: 90, minClusterPhotos: 3 },
-      compact: () => opened.compact(),
-      ...(kernel ? { kernel } : {}),
-      log: silentLog,
-    });
-    return { photos, settings, library };
-  };
+  const libraryOn = (opened: LibraryDatabase) => libraryOver(opened, { engine, decoder, clusterer, kernel, snapshots });
   const { photos, settings, library } = libraryOn(db);
   let serial = size;
   const post = (who: (number | undefined)[]) => {
@@ -362,26 +400,24 @@ async function benchSize(database: 'sqlite' | 'postgres', size: number, scratch:
     const erased = forget.value.kind === 'forgotten' ? forget.value.facesErased : 0;
     const left = await facesTagged(db, { personId: `p${BIG}` });
     proof(bigNamed > 0 && erased >= bigNamed && left === 0, `forgetting Big erased ${erased} faces of ${bigNamed} named Big; ${left} are left`);
-    // A stop and a start: the matrix kept at the stop is what the first command reads.
+    // A stop and a start: the matrix kept at the stop is what the first command reads. Each start
+    // is a process of its own, as a real one is: nothing of this one's heap (its matrices, the
+    // seeding's records) weighs on it.
     await photos.saveMatrices();
-    /** Reopens the database (a start) and times its first command, an enrolment; proves it re-filed and loaded every face. */
-    const firstCommandAfter = async (what: string, member: number) => {
-      await db.close();
-      db = await openLibraryDatabase(where.location);
-      const started = libraryOn(db);
+    await db.close();
+    const firstCommandAfter = async (what: 'restart' | 'crash', member: number) => {
+      const started = await startedElsewhere({ location: where.location, member, serial, what, stopping: what === 'restart' ? 'crash' : 'stop' });
+      serial += 10;
       const shown = photosOf.get(member) ?? 0;
-      const enrolled = await timed(() => started.library.enroll(G, { name: `After ${what}`, photo: { bytes: post([member]) } }));
-      const refiled = enrolled.value.kind === 'enrolled' ? enrolled.value.refiled : 0;
-      proof(refiled >= shown / 4, `after a ${what}, enrolling re-filed ${refiled} photos; ${shown} photos show them`);
-      const held = (await started.photos.near(G, [w.common], -2, EMBEDDER)).length;
-      const stored = await facesTagged(db);
-      proof(held === stored, `after a ${what} the face matrix holds ${held} faces of the ${stored} stored`);
-      return { ms: enrolled.ms, started };
+      proof(started.refiled >= shown / 4, `after a ${what}, enrolling re-filed ${started.refiled} photos; ${shown} photos show them`);
+      proof(started.held === started.stored, `after a ${what} the face matrix holds ${started.held} faces of the ${started.stored} stored`);
+      return started;
     };
+    // The first start files photos after its command and ends without a stop: the second start
+    // finds the file kept at the stop above and a log of what came since (a crash).
     const afterRestart = await firstCommandAfter('restart', MEMBERS + 3);
-    // A crash: photos filed since the kept file (and the enrolment above), then no clean stop.
-    for (let i = 0; i < 5; i++) await afterRestart.started.library.ingest(G, { bytes: post(cast(w, serial)) });
     const afterCrash = await firstCommandAfter('crash', MEMBERS + 4);
+    db = await openLibraryDatabase(where.location);
     const rss = process.memoryUsage().rss;
     return (
       `| ${database} | ${size.toLocaleString('en')} | ${seeded.value ? 'copied' : fmt(seeded.ms)} | ${fmt(median(ingest))} | ${fmt(first.ms)} | ${fmt(afterRestart.ms)} | ${fmt(afterCrash.ms)} | ${fmt(median(enroll))} | ` +
