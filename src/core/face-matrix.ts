@@ -558,7 +558,15 @@ export class FaceMatrix {
   private reserve(rows: number): void {
     const d = this.dimensions ?? 128;
     if (this.data.length >= rows * d) return;
-    const grown = new Float32Array(Math.max(rows, Math.ceil((this.data.length / d) * 1.5), 1024) * d);
+    const wanted = Math.max(rows, Math.ceil((this.data.length / d) * 1.5), 1024) * d;
+    // A restored matrix's embeddings end its file's buffer, read with room to spare: grown into
+    // without a copy while it lasts.
+    const room = Math.floor((this.data.buffer.byteLength - this.data.byteOffset) / Float32Array.BYTES_PER_ELEMENT);
+    if (room >= rows * d) {
+      this.data = new Float32Array(this.data.buffer, this.data.byteOffset, Math.min(room, wanted));
+      return;
+    }
+    const grown = new Float32Array(wanted);
     grown.set(this.data);
     this.data = grown;
   }

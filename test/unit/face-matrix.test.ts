@@ -115,4 +115,28 @@ describe('FaceMatrix snapshots', () => {
     const after = await restored.near([faces[13]!, faces[1]!], 0.99);
     assert.deepEqual(after.map((f) => `${f.photoHash}/${f.faceIndex}/${f.personId ?? '-'}`).sort(), ['h0/1/p9', 'h4/0/-']);
   });
+
+  it('GIVEN a restored matrix whose embeddings end a buffer with room to spare (a kept file as read) THEN new faces go into that room, not into a copy, and room run out is grown as usual', async () => {
+    const faces = unitVectors(12, 5);
+    const matrix = new FaceMatrix(4);
+    for (let p = 0; p < 3; p++)
+      matrix.setPhoto(
+        `h${p}`,
+        faces.slice(p * 3, p * 3 + 3).map((embedding, faceIndex) => ({ faceIndex, embedding })),
+      );
+    const packed = matrix.snapshot()!;
+    // As MatrixSnapshots.read leaves it: the embeddings last in a buffer two rows longer.
+    const buffer = new ArrayBuffer(packed.data.byteLength + 2 * 128 * 4);
+    const data = new Float32Array(buffer, 0, packed.data.length);
+    data.set(packed.data);
+    const restored = FaceMatrix.restore({ ...packed, data });
+    restored.setPhoto('h3', [{ faceIndex: 0, embedding: faces[9]! }]);
+    assert.deepEqual(Array.from(new Float32Array(buffer, 9 * 128 * 4, 128)), Array.from(faces[9]!), 'the new face is in the room after the others');
+    restored.setPhoto('h4', [
+      { faceIndex: 0, embedding: faces[10]! },
+      { faceIndex: 1, embedding: faces[11]! },
+    ]);
+    const found = await restored.near([faces[9]!, faces[10]!, faces[11]!, faces[0]!], 0.99);
+    assert.deepEqual(found.map((f) => `${f.photoHash}/${f.faceIndex}`).sort(), ['h0/0', 'h3/0', 'h4/0', 'h4/1']);
+  });
 });

@@ -101,6 +101,10 @@ export class MatrixSnapshots {
   }
 }
 
+/** How much room `readWhole` leaves after a file's bytes: a part of its size, and at least this much. */
+const SPARE_PART = 16;
+const SPARE_MIN_BYTES = 1 << 20;
+
 /**
  * The file in one buffer of its own, read straight into it: a matrix file is 150 MB at 100k photos,
  * and each copy of it (readFile's, then one to align the floats) cost a few hundred milliseconds.
@@ -109,7 +113,10 @@ async function readWhole(file: string): Promise<Buffer> {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();
-    const content = Buffer.from(new ArrayBuffer(size));
+    // Room to spare after the embeddings, the file's last part: the matrix grows into it (the
+    // photos written since the file, the next ones filed) instead of copying 150 MB at its first
+    // new face (`FaceMatrix.reserve`).
+    const content = Buffer.from(new ArrayBuffer(size + Math.max(SPARE_MIN_BYTES, Math.ceil(size / SPARE_PART))), 0, size);
     for (let at = 0; at < size;) {
       const { bytesRead } = await handle.read(content, at, size - at, at);
       if (bytesRead === 0) throw new Error(`${file} ended early`);
