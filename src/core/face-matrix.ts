@@ -176,6 +176,159 @@ export interface SimilarityKernel {
 }
 
 /**
+ * The matrix's rows: each one's photo, face index and person in typed arrays, and each photo's and
+ * person's name once. No object per face: at 100k photos a start made 300k of them from the kept
+ * file, and the collector walked them ever after. A photo's rows are a list through `next`. A
+ * deleted photo's name stays in `photos` until the matrix is loaded again (deletions are few).
+ */
+class RowTable {
+  /** Photo id of each row; -1 for a free row. */
+  private photo = new Int32Array(0);
+  private face = new Int32Array(0);
+  /** Person id of each row; -1 for none. */
+  private person = new Int32Array(0);
+  /** The next row of the same photo; -1 after its last. */
+  private next = new Int32Array(0);
+  /** Each photo's first row, by photo id; -1 when it has none. */
+  private first = new Int32Array(0);
+  /** Rows in use or freed: the matrix's extent. */
+  length = 0;
+  private readonly photos: string[] = [];
+  private readonly people: string[] = [];
+  /** Made at the first write that names a photo (a start reads a file and may only scan). */
+  private photoIds: Map<string, number> | undefined;
+  private readonly personIds = new Map<string, number>();
+
+  /** The rows `snapshot` packed: rows 0 to n-1, each photo's list in row order. */
+  static of(snapshot: MatrixSnapshot): RowTable {
+    const table = new RowTable();
+    const count = snapshot.rows.length / 3;
+    for (const hash of snapshot.photos) table.photos.push(hash);
+    snapshot.people.forEach((id, n) => {
+      table.people.push(id);
+      table.personIds.set(id, n);
+    });
+    table.grow(count);
+    table.growPhotos(table.photos.length);
+    for (let r = count - 1; r >= 0; r--) {
+      const photo = snapshot.rows[r * 3]!;
+      table.photo[r] = photo;
+      table.face[r] = snapshot.rows[r * 3 + 1]!;
+      table.person[r] = snapshot.rows[r * 3 + 2]!;
+      table.next[r] = table.first[photo]!;
+      table.first[photo] = r;
+    }
+    table.length = count;
+    return table;
+  }
+
+  live(r: number): boolean {
+    return this.photo[r]! >= 0;
+  }
+
+  /** Row `r` as an object (a face a scan reached), or undefined when it is free. */
+  at(r: number): Row | undefined {
+    const photo = this.photo[r]!;
+    if (photo < 0) return undefined;
+    const person = this.person[r]!;
+    const photoHash = this.photos[photo]!,
+      faceIndex = this.face[r]!;
+    return person >= 0 ? { photoHash, faceIndex, personId: this.people[person]! } : { photoHash, faceIndex };
+  }
+
+  faceIndexOf(r: number): number {
+    return this.face[r]!;
+  }
+
+  /** The photo's rows. */
+  rowsOf(photoHash: string): number[] {
+    const photo = this.idOf(photoHash, false);
+    const rows: number[] = [];
+    if (photo !== undefined) for (let r = this.first[photo]!; r >= 0; r = this.next[r]!) rows.push(r);
+    return rows;
+  }
+
+  /** Takes row `r` (the next after the extent, or a freed one) for a face of the photo. */
+  put(r: number, photoHash: string, faceIndex: number, personId: string | undefined): void {
+    if (r >= this.length) {
+      this.grow(r + 1);
+      this.length = r + 1;
+    }
+    const photo = this.idOf(photoHash, true)!;
+    this.photo[r] = photo;
+    this.face[r] = faceIndex;
+    this.person[r] = this.personOf(personId);
+    this.next[r] = this.first[photo]!;
+    this.first[photo] = r;
+  }
+
+  name(r: number, personId: string | undefined): void {
+    this.person[r] = this.personOf(personId);
+  }
+
+  /** Frees the photo's rows for which `gone` says so (every one by default); returns them. */
+  free(photoHash: string, gone: (r: number) => boolean = () => true): number[] {
+    const photo = this.idOf(photoHash, false);
+    const freed: number[] = [];
+    if (photo === undefined) return freed;
+    let before = -1;
+    for (let r = this.first[photo]!; r >= 0;) {
+      const after = this.next[r]!;
+      if (gone(r)) {
+        if (before < 0) this.first[photo] = after;
+        else this.next[before] = after;
+        this.photo[r] = -1;
+        freed.push(r);
+      } else before = r;
+      r = after;
+    }
+    return freed;
+  }
+
+  private personOf(personId: string | undefined): number {
+    if (personId === undefined) return -1;
+    let id = this.personIds.get(personId);
+    if (id === undefined) this.personIds.set(personId, (id = this.people.push(personId) - 1));
+    return id;
+  }
+
+  private idOf(photoHash: string, create: boolean): number | undefined {
+    if (!this.photoIds) {
+      this.photoIds = new Map();
+      this.photos.forEach((hash, id) => this.photoIds!.set(hash, id));
+    }
+    let id = this.photoIds.get(photoHash);
+    if (id === undefined && create) {
+      this.photoIds.set(photoHash, (id = this.photos.push(photoHash) - 1));
+      this.growPhotos(this.photos.length);
+    }
+    return id;
+  }
+
+  private grow(rows: number): void {
+    if (this.photo.length >= rows) return;
+    const capacity = Math.max(rows, Math.ceil(this.photo.length * 1.5), 1024);
+    const grown = (array: Int32Array, fill?: number) => {
+      const bigger = new Int32Array(capacity);
+      bigger.set(array);
+      if (fill !== undefined) bigger.fill(fill, array.length);
+      return bigger;
+    };
+    this.photo = grown(this.photo, -1);
+    this.face = grown(this.face);
+    this.person = grown(this.person, -1);
+    this.next = grown(this.next, -1);
+  }
+
+  private growPhotos(photos: number): void {
+    if (this.first.length >= photos) return;
+    const bigger = new Int32Array(Math.max(photos, Math.ceil(this.first.length * 1.5), 1024)).fill(-1);
+    bigger.set(this.first);
+    this.first = bigger;
+  }
+}
+
+/**
  * The embeddings of one group's faces as one dense Float32Array, so that "which faces are close to
  * these samples" is a scan of contiguous memory rather than a read of every record. Rows are
  * updated photo by photo as the store writes them, and freed rows are reused.
@@ -185,9 +338,8 @@ export interface SimilarityKernel {
  */
 export class FaceMatrix {
   private data: Float32Array;
-  private rows: (Row | undefined)[] = [];
+  private rows = new RowTable();
   private readonly free: number[] = [];
-  private readonly byPhoto = new Map<string, number[]>();
   private dimensions: number | undefined;
 
   constructor(
@@ -224,85 +376,54 @@ export class FaceMatrix {
     const data = new Float32Array(this.size * d);
     const rows = new Int32Array(this.size * 3);
     let at = 0;
-    this.rows.forEach((row, r) => {
-      if (!row) return;
+    for (let r = 0; r < this.rows.length; r++) {
+      const row = this.rows.at(r);
+      if (!row) continue;
       data.set(this.data.subarray(r * d, (r + 1) * d), at * d);
       rows[at * 3] = idOf(photoIds, photos, row.photoHash);
       rows[at * 3 + 1] = row.faceIndex;
       rows[at * 3 + 2] = row.personId === undefined ? -1 : idOf(personIds, people, row.personId);
       at++;
-    });
+    }
     return { dimensions: d, data, photos, people, rows };
   }
 
   /** A matrix holding what `snapshot` packed. */
   static restore(snapshot: MatrixSnapshot, kernel?: SimilarityKernel): FaceMatrix {
-    const count = snapshot.rows.length / 3;
     const matrix = new FaceMatrix(0, kernel);
     matrix.dimensions = snapshot.dimensions;
     matrix.data = snapshot.data;
-    matrix.rows = new Array<Row | undefined>(count);
-    for (let r = 0; r < count; r++) {
-      const photoHash = snapshot.photos[snapshot.rows[r * 3]!]!;
-      const person = snapshot.rows[r * 3 + 2]!;
-      matrix.rows[r] = { photoHash, faceIndex: snapshot.rows[r * 3 + 1]!, ...(person >= 0 ? { personId: snapshot.people[person]! } : {}) };
-      const taken = matrix.byPhoto.get(photoHash);
-      if (taken) taken.push(r);
-      else matrix.byPhoto.set(photoHash, [r]);
-    }
+    matrix.rows = RowTable.of(snapshot);
     return matrix;
   }
 
   /** Replaces what it holds for the photo with `faces` (those without an embedding are left out). */
   setPhoto(photoHash: string, faces: readonly MatrixFace[]): void {
     this.deletePhoto(photoHash);
-    const taken: number[] = [];
     for (const face of faces) {
       if (!face.embedding) continue;
       this.dimensions ??= face.embedding.length;
       // A vector of another length is damage or a mix-up: it cannot be compared, so it stays out.
       if (face.embedding.length !== this.dimensions) continue;
       const row = this.free.pop() ?? this.rows.length;
-      if (row === this.rows.length) this.rows.push(undefined);
-      this.reserve(this.rows.length);
+      this.reserve(Math.max(row + 1, this.rows.length));
       this.data.set(face.embedding, row * this.dimensions);
-      this.rows[row] = { photoHash, faceIndex: face.faceIndex, ...(face.personId !== undefined ? { personId: face.personId } : {}) };
-      taken.push(row);
+      this.rows.put(row, photoHash, face.faceIndex, face.personId);
     }
-    if (taken.length > 0) this.byPhoto.set(photoHash, taken);
   }
 
   /** Names one face of a photo anew (or none); a face it does not hold is no error. */
   assign(photoHash: string, faceIndex: number, personId: string | undefined): void {
-    for (const row of this.byPhoto.get(photoHash) ?? []) {
-      const held = this.rows[row];
-      if (held?.faceIndex === faceIndex) this.rows[row] = { photoHash, faceIndex, ...(personId !== undefined ? { personId } : {}) };
-    }
+    for (const row of this.rows.rowsOf(photoHash)) if (this.rows.faceIndexOf(row) === faceIndex) this.rows.name(row, personId);
   }
 
   /** Drops the photo's faces at `faceIndexes` (their embeddings were erased); the others keep their places. */
   dropFaces(photoHash: string, faceIndexes: readonly number[]): void {
-    const taken = this.byPhoto.get(photoHash);
-    if (!taken) return;
-    const kept: number[] = [];
-    for (const row of taken) {
-      if (faceIndexes.includes(this.rows[row]!.faceIndex)) {
-        this.rows[row] = undefined;
-        this.free.push(row);
-      } else kept.push(row);
-    }
-    if (kept.length > 0) this.byPhoto.set(photoHash, kept);
-    else this.byPhoto.delete(photoHash);
+    this.free.push(...this.rows.free(photoHash, (row) => faceIndexes.includes(this.rows.faceIndexOf(row))));
   }
 
   deletePhoto(photoHash: string): void {
-    const taken = this.byPhoto.get(photoHash);
-    if (!taken) return;
-    for (const row of taken) {
-      this.rows[row] = undefined;
-      this.free.push(row);
-    }
-    this.byPhoto.delete(photoHash);
+    this.free.push(...this.rows.free(photoHash));
   }
 
   /**
@@ -427,10 +548,9 @@ export class FaceMatrix {
       const end = Math.min(this.rows.length, start + ROWS_PER_SLICE);
       mark(await kernel.closest(this.data.subarray(start * d, end * d), packed, d, run), end - start, marks);
       for (let r = start; r < end; r++) {
-        const row = this.rows[r];
         const judged = marks[r - start]!;
-        if (!row || judged === NOT_BETWEEN) continue;
-        if (judged === BETWEEN || exact(this.closestPerOwner(r, layout, d))) take(row);
+        if (judged === NOT_BETWEEN || !this.rows.live(r)) continue;
+        if (judged === BETWEEN || exact(this.closestPerOwner(r, layout, d))) take(this.rows.at(r)!);
       }
     }
   }
@@ -515,10 +635,8 @@ export class FaceMatrix {
             closeB[hitsB++] = s11;
           }
         }
-        const rowA = this.rows[r],
-          rowB = two ? this.rows[r + 1] : undefined;
-        if (hitsA > 0 && rowA) visit(rowA, hitsA, reachedA, closeA);
-        if (hitsB > 0 && rowB) visit(rowB, hitsB, reachedB, closeB);
+        if (hitsA > 0 && this.rows.live(r)) visit(this.rows.at(r)!, hitsA, reachedA, closeA);
+        if (hitsB > 0 && this.rows.live(r + 1)) visit(this.rows.at(r + 1)!, hitsB, reachedB, closeB);
       }
     }
   }
@@ -542,8 +660,7 @@ export class FaceMatrix {
             close[hits++] = similarity;
           }
         }
-        const row = this.rows[r];
-        if (hits > 0 && row) visit(row, hits, reached, close);
+        if (hits > 0 && this.rows.live(r)) visit(this.rows.at(r)!, hits, reached, close);
       }
     }
   }

@@ -140,3 +140,61 @@ describe('FaceMatrix snapshots', () => {
     assert.deepEqual(found.map((f) => `${f.photoHash}/${f.faceIndex}`).sort(), ['h0/0', 'h3/0', 'h4/0', 'h4/1']);
   });
 });
+
+describe('FaceMatrix rows under many writes', () => {
+  it('GIVEN 2,000 random writes (photos saved anew, faces named, dropped, photos deleted, the matrix packed and restored) THEN it holds exactly what the records say', async () => {
+    const next = random(17);
+    const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
+    const embeddings = unitVectors(64, 23);
+    // The records as a store holds them: each photo's faces by position, those with an embedding.
+    const records = new Map<string, Map<number, { embedding: number; personId?: string }>>();
+    let matrix = new FaceMatrix(4);
+    const photos = Array.from({ length: 40 }, (_, i) => `h${i}`);
+    const agrees = async (step: number) => {
+      const expected = [...records]
+        .flatMap(([hash, faces]) => [...faces].map(([faceIndex, f]) => `${hash}/${faceIndex}/${f.personId ?? '-'}/${f.embedding}`))
+        .sort();
+      const held = (await matrix.near(embeddings, -2)).map((f) => {
+        const best = f.hits.reduce((a, b) => (b.similarity > a.similarity ? b : a));
+        return `${f.photoHash}/${f.faceIndex}/${f.personId ?? '-'}/${best.probe}`;
+      });
+      assert.deepEqual(held.sort(), expected, `after step ${step}`);
+      assert.equal(matrix.size, expected.length);
+    };
+    for (let step = 0; step < 2000; step++) {
+      if (step % 50 === 0) await agrees(step);
+      const hash = pick(photos);
+      const held = records.get(hash);
+      const roll = next();
+      if (roll < 0.4 || !held) {
+        const faces = Array.from({ length: 1 + Math.floor(next() * 4) }, (_, faceIndex) => ({
+          faceIndex,
+          embedding: Math.floor(next() * embeddings.length),
+          ...(next() < 0.5 ? { personId: pick(['anna', 'ben', 'cleo']) } : {}),
+        })).filter(() => next() < 0.85);
+        records.set(hash, new Map(faces.map((f) => [f.faceIndex, { embedding: f.embedding, ...(f.personId ? { personId: f.personId } : {}) }])));
+        matrix.setPhoto(
+          hash,
+          faces.map((f) => ({ ...f, embedding: embeddings[f.embedding]! })),
+        );
+      } else if (roll < 0.6) {
+        const faceIndex = Math.floor(next() * 4);
+        const personId = next() < 0.3 ? undefined : pick(['anna', 'ben', 'dana']);
+        const face = held.get(faceIndex);
+        if (face) held.set(faceIndex, { embedding: face.embedding, ...(personId ? { personId } : {}) });
+        matrix.assign(hash, faceIndex, personId);
+      } else if (roll < 0.8) {
+        const gone = [0, 1, 2, 3].filter(() => next() < 0.4);
+        for (const faceIndex of gone) held.delete(faceIndex);
+        matrix.dropFaces(hash, gone);
+      } else if (roll < 0.95) {
+        records.delete(hash);
+        matrix.deletePhoto(hash);
+      } else {
+        const packed = matrix.snapshot();
+        if (packed) matrix = FaceMatrix.restore(packed);
+      }
+    }
+    await agrees(2000);
+  });
+});
