@@ -157,7 +157,6 @@ export interface AlbumPhoto {
   readonly source?: Readonly<Record<string, string>>;
 }
 
-/** One stored face: the photo and its position among the photo's faces. */
 /**
  * One change to a group's photo records (`PhotoStore.writeMany`), applied in this order: records
  * saved (each replacing the one with its hash), records deleted, faces erased.
@@ -175,6 +174,7 @@ export interface PhotoChange {
   readonly erase?: readonly FaceRef[];
 }
 
+/** One stored face: the photo and its position among the photo's faces. */
 export interface FaceRef {
   readonly photoHash: string;
   readonly faceIndex: number;
