@@ -338,7 +338,8 @@ async function benchSize(database: 'sqlite' | 'postgres', size: number, scratch:
     return false;
   });
   // A start: the database opened anew, nothing of the group in memory.
-  let db = await openLibraryDatabase(where.location);
+  // Closed at the stop below, before the starts that run in processes of their own.
+  let db: LibraryDatabase | undefined = await openLibraryDatabase(where.location);
   const stored = await facesTagged(db);
   const bigNamed = await facesTagged(db, { personId: `p${BIG}` });
   const posted = new Map<string, (number | undefined)[]>();
@@ -346,8 +347,7 @@ async function benchSize(database: 'sqlite' | 'postgres', size: number, scratch:
   const clusterer = new WorkerFaceClusterer();
   // As app/parts.ts wires them: the native kernel, and the matrices kept in the data folder at a stop.
   const snapshots = new MatrixSnapshots(path.join(where.location.dataDir, 'matrices'));
-  const libraryOn = (opened: LibraryDatabase) => libraryOver(opened, { engine, decoder, clusterer, kernel, snapshots });
-  const { photos, settings, library } = libraryOn(db);
+  const { photos, settings, library } = libraryOver(db, { engine, decoder, clusterer, kernel, snapshots });
   let serial = size;
   const post = (who: (number | undefined)[]) => {
     const key = String(serial++);
@@ -405,6 +405,7 @@ async function benchSize(database: 'sqlite' | 'postgres', size: number, scratch:
     // seeding's records) weighs on it.
     await photos.saveMatrices();
     await db.close();
+    db = undefined;
     const firstCommandAfter = async (what: 'restart' | 'crash', member: number) => {
       const started = await startedElsewhere({ location: where.location, member, serial, what, stopping: what === 'restart' ? 'crash' : 'stop' });
       serial += 10;
@@ -417,7 +418,6 @@ async function benchSize(database: 'sqlite' | 'postgres', size: number, scratch:
     // finds the file kept at the stop above and a log of what came since (a crash).
     const afterRestart = await firstCommandAfter('restart', MEMBERS + 3);
     const afterCrash = await firstCommandAfter('crash', MEMBERS + 4);
-    db = await openLibraryDatabase(where.location);
     const rss = process.memoryUsage().rss;
     return (
       `| ${database} | ${size.toLocaleString('en')} | ${seeded.value ? 'copied' : fmt(seeded.ms)} | ${fmt(median(ingest))} | ${fmt(first.ms)} | ${fmt(afterRestart.ms)} | ${fmt(afterCrash.ms)} | ${fmt(median(enroll))} | ` +
@@ -425,7 +425,7 @@ async function benchSize(database: 'sqlite' | 'postgres', size: number, scratch:
     );
   } finally {
     await clusterer.close();
-    await db.close();
+    await db?.close();
     await where.drop();
   }
 }
