@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PhotoRecord, PhotoStore } from '../../src/core/index.ts';
+import { random } from '../fakes/fake-face-engine.ts';
 import { LOOK_ALIKE_GROUPS, awkwardEmbedding, comparable } from './gallery-store.contract.ts';
 
 const hash = (n: number) => n.toString(16).padStart(64, '0');
@@ -297,6 +298,51 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       await store.writeMany('g', { delete: [hash(80), hash(82), hash(83), hash(84), hash(85)] });
       await check('every photo deleted');
       assert.deepEqual((await store.counts('g')).byPerson.size, 0, 'nobody is left with photos');
+    });
+
+    it('GIVEN 150 random writes of every kind THEN counts agree after each with the records as they are', async () => {
+      const store = await create();
+      const next = random(25);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+      const people = ['p1', 'p2', 'p3', undefined, undefined];
+      const photo = (n: number, seenAt: string) => {
+        const count = Math.floor(next() * 4);
+        return withFaces(
+          n,
+          Array.from({ length: count }, () => (next() < 0.8 ? blend(0.5 + next() / 2) : undefined)),
+          Array.from({ length: count }, () => pick(people)),
+          seenAt,
+        );
+      };
+      const faces = async (k: number) => {
+        const records = await store.list('g');
+        return Array.from({ length: k }, () => {
+          const record = records.length > 0 && next() < 0.9 ? pick(records) : undefined;
+          return { photoHash: record?.hash ?? hash(999), faceIndex: Math.floor(next() * ((record?.faces.length ?? 0) + 1)) };
+        });
+      };
+      for (let step = 0; step < 150; step++) {
+        const kind = pick(['save', 'many', 'assign', 'assign', 'erase', 'erase', 'expire'] as const);
+        const n = 200 + Math.floor(next() * 12);
+        const seenAt = `2024-0${1 + Math.floor(next() * 9)}-01T00:00:00.000Z`;
+        if (kind === 'save') await store.save(pick(['g', 'g', 'other']), photo(n, seenAt));
+        if (kind === 'many') await store.writeMany('g', { save: [photo(n, seenAt), photo(n + 20, seenAt)], delete: next() < 0.5 ? [hash(n + 1)] : [] });
+        if (kind === 'assign')
+          await store.assign(
+            'g',
+            (await faces(1 + Math.floor(next() * 4))).map((f) => ({ ...f, ...(pick(people) ? { personId: pick(people)! } : {}) })),
+          );
+        if (kind === 'erase') await store.writeMany('g', { erase: await faces(1 + Math.floor(next() * 4)), delete: next() < 0.2 ? [hash(n)] : [] });
+        if (kind === 'expire') await store.eraseUnknownEmbeddings('g', seenAt);
+        for (const group of ['g', 'other']) {
+          const counts = await store.counts(group);
+          assert.deepEqual(
+            { ...counts, byPerson: Object.fromEntries(counts.byPerson) },
+            countedFrom(await store.list(group)),
+            `step ${step}, ${kind} (${group})`,
+          );
+        }
+      }
     });
 
     it('GIVEN photos of Anna, Ben and both over two years THEN albumPhotos gives those showing every one asked for, posted in the period, oldest first', async () => {

@@ -119,6 +119,7 @@ for (const engine of engines) {
           '0009_faces_posted_at',
           '0010_totals',
           '0011_face_changes',
+          '0012_face_updates',
         ],
       );
       assert.deepEqual(await migrate(db.db, db.dialect), []);
@@ -176,7 +177,7 @@ for (const engine of engines) {
   });
 }
 
-describe('Migrations 0009 to 0011 (faces dated, totals kept by the database, the change log) on a library of the release before', () => {
+describe('Migrations 0009 to 0012 (faces dated, totals kept, the change log, narrower indexes) on a library of the release before', () => {
   const earlier: { name: string; open: () => Promise<LibraryDatabase> }[] = [
     {
       name: 'SQLite',
@@ -221,7 +222,7 @@ describe('Migrations 0009 to 0011 (faces dated, totals kept by the database, the
       await face('g', 'h3', 0, bytes, 'ben');
       await face('other', 'h1', 0, bytes, 'anna');
       await sql`insert into face_versions (group_id, version) values ('g', 7)`.execute(db);
-      assert.deepEqual(await migrate(db, dialect), ['0009_faces_posted_at', '0010_totals', '0011_face_changes']);
+      assert.deepEqual(await migrate(db, dialect), ['0009_faces_posted_at', '0010_totals', '0011_face_changes', '0012_face_updates']);
       const store = new SqlPhotoStore(db);
       const totals = async (group: string) => {
         const counts = await store.counts(group);

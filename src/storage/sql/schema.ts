@@ -109,7 +109,10 @@ export interface AuditTable {
   detail: string;
 }
 
-/** Each group's totals, kept by triggers in the transaction of every write to photos and faces. */
+/**
+ * Each group's totals, kept in the transaction of every write to photos and faces: by triggers for
+ * rows added and deleted, by the store for faces updated in place (migration 0012).
+ */
 export interface GroupTotalsTable {
   group_id: string;
   photos: number | string;
@@ -118,7 +121,7 @@ export interface GroupTotalsTable {
   unknown_faces: number | string;
 }
 
-/** How many photos have a face named as each person, kept by triggers as `group_totals` is. */
+/** How many photos have a face named as each person, kept as `group_totals` is. */
 export interface PersonPhotosTable {
   group_id: string;
   person_id: string;

@@ -151,7 +151,8 @@ const MATRIX_BUDGET_BYTES = 512 * 1024 * 1024;
  * use (from the file kept for it, else from every face row) and kept in step with this store's own
  * writes; every write to a group's faces also bumps the group's row in `face_versions` and logs
  * the photos it changed (`face_changes`), so a write by another process is seen and read back.
- * The totals (`counts`) are kept by the database's triggers in the same transactions.
+ * The totals (`counts`) are kept in the same transactions: by the database's triggers for faces
+ * and photos added and deleted, by `updateFaces` for faces changed in place.
  */
 export class SqlPhotoStore implements PhotoStore {
   /** One matrix per group, of one embedder's faces: the one last asked for. */
@@ -248,15 +249,12 @@ export class SqlPhotoStore implements PhotoStore {
             .execute();
         // In place: deleting the rows would move every later face of the photo up a position, two
         // more writes of each (at 100k photos most of a forget's time on PostgreSQL).
-        for (const { positions, hashes } of byPositions.values())
-          for (let i = 0; i < hashes.length; i += 500)
-            await tx
-              .updateTable('faces')
-              .set({ person_id: null, embedding: null, embedder: null })
-              .where('group_id', '=', group)
-              .where('photo_hash', 'in', hashes.slice(i, i + 500))
-              .where('position', 'in', positions)
-              .execute();
+        const erased = { person_id: null, embedding: null, embedder: null };
+        await updateFaces(
+          tx,
+          group,
+          [...byPositions.values()].map(({ positions, hashes }) => ({ set: erased, positions, hashes })),
+        );
         return {
           value: undefined,
           follow: (matrix, embedder) => {
@@ -280,17 +278,11 @@ export class SqlPhotoStore implements PhotoStore {
       (batches.get(key) ?? batches.set(key, { personId: face.personId ?? null, position: face.faceIndex, hashes: [] }).get(key)!).hashes.push(face.photoHash);
     }
     return this.write('photos.assign', 'the faces could not be re-filed', group, false, async (tx) => {
-      for (const { personId, position, hashes } of batches.values()) {
-        for (let i = 0; i < hashes.length; i += 500) {
-          await tx
-            .updateTable('faces')
-            .set({ person_id: personId })
-            .where('group_id', '=', group)
-            .where('position', '=', position)
-            .where('photo_hash', 'in', hashes.slice(i, i + 500))
-            .execute();
-        }
-      }
+      await updateFaces(
+        tx,
+        group,
+        [...batches.values()].map(({ personId, position, hashes }) => ({ set: { person_id: personId }, positions: [position], hashes })),
+      );
       return {
         value: undefined,
         follow: (matrix) => faces.forEach((f) => matrix.assign(f.photoHash, f.faceIndex, f.personId)),
@@ -452,6 +444,8 @@ export class SqlPhotoStore implements PhotoStore {
         .where('seen_at', '<', before)
         .returning(['photo_hash'])
         .execute();
+      // Every one was an unknown face with an embedding, and is one no more (`updateFaces`).
+      await moveTotals(tx, group, { unknown: -erased.length, photos: new Map() });
       // The matrix does not keep ages: those photos' rows are read back.
       const touched = [...new Set(erased.map((r) => r.photo_hash))];
       return { value: erased.length, follow: { reread: touched }, touched };
@@ -460,7 +454,7 @@ export class SqlPhotoStore implements PhotoStore {
 
   counts(group: GroupId): Promise<PhotoCounts> {
     return storageCall('photos.counts', 'the totals could not be counted', async () => {
-      // Kept by the database's triggers in the transaction of every write (migration 0010).
+      // Kept in the transaction of every write: by triggers (migration 0010), by the store for updates (0012).
       const [totals, byPerson] = await Promise.all([
         this.db.selectFrom('group_totals').selectAll().where('group_id', '=', group).executeTakeFirst(),
         this.db.selectFrom('person_photos').select(['person_id', 'photos']).where('group_id', '=', group).where('photos', '>', 0).execute(),
@@ -848,6 +842,111 @@ async function facesOf(tx: Tx, group: GroupId, embedder: string): Promise<number
     .where('embedder', '=', embedder)
     .executeTakeFirst();
   return count(row?.n);
+}
+
+/** What a group's totals move by: its unknown faces, and each person's photos. */
+interface TotalsMove {
+  readonly unknown: number;
+  readonly photos: ReadonlyMap<string, number>;
+}
+
+/** What an update in place may change of a face: its name, or its embedding taken away. */
+interface FaceUpdate {
+  readonly person_id?: string | null;
+  readonly embedding?: null;
+  readonly embedder?: null;
+}
+
+/** A change in place: the faces at these positions of these photos given these values. */
+interface FaceChange {
+  readonly set: FaceUpdate;
+  readonly positions: readonly number[];
+  readonly hashes: readonly string[];
+}
+
+/**
+ * Faces changed in place, with the totals they move (migration 0012: SQLite's triggers, run for
+ * each row, cost as much as the update itself): every face of the photos changed is read first
+ * (its name, whether it has an embedding), the changes are applied to that in memory, and the
+ * totals move by the difference between the two, once. The changes must not overlap.
+ */
+async function updateFaces(tx: Tx, group: GroupId, changes: readonly FaceChange[]): Promise<void> {
+  const hashes = [...new Set(changes.flatMap((c) => c.hashes))];
+  const faces = new Map<string, { readonly hash: string; readonly person: string | null; readonly embedded: boolean }>();
+  for (let i = 0; i < hashes.length; i += 500) {
+    const rows = await tx
+      .selectFrom('faces')
+      .select(['photo_hash', 'position', 'person_id', sql<number | boolean>`embedding is not null`.as('embedded')])
+      .where('group_id', '=', group)
+      .where('photo_hash', 'in', hashes.slice(i, i + 500))
+      .execute();
+    for (const row of rows) faces.set(`${row.position}/${row.photo_hash}`, { hash: row.photo_hash, person: row.person_id, embedded: Boolean(row.embedded) });
+  }
+  const before = totalsOf(faces.values());
+  for (const { set, positions, hashes: changed } of changes)
+    for (const hash of changed)
+      for (const position of positions) {
+        const key = `${position}/${hash}`;
+        const face = faces.get(key);
+        if (face)
+          faces.set(key, {
+            hash,
+            person: set.person_id !== undefined ? set.person_id : face.person,
+            embedded: set.embedding === null ? false : face.embedded,
+          });
+      }
+  const after = totalsOf(faces.values());
+  for (const { set, positions, hashes: changed } of changes)
+    for (let i = 0; i < changed.length; i += 500)
+      await tx
+        .updateTable('faces')
+        .set(set)
+        .where('group_id', '=', group)
+        .where('photo_hash', 'in', changed.slice(i, i + 500))
+        .where('position', 'in', positions)
+        .execute();
+  const people = new Set([...before.photos.keys(), ...after.photos.keys()]);
+  await moveTotals(tx, group, {
+    unknown: after.unknown - before.unknown,
+    photos: new Map([...people].map((person) => [person, (after.photos.get(person) ?? 0) - (before.photos.get(person) ?? 0)])),
+  });
+}
+
+/** The unknown faces with an embedding among these, and in how many photos each person is named. */
+function totalsOf(faces: Iterable<{ readonly hash: string; readonly person: string | null; readonly embedded: boolean }>): TotalsMove {
+  let unknown = 0;
+  const photos = new Map<string, Set<string>>();
+  for (const { hash, person, embedded } of faces)
+    if (person === null) unknown += Number(embedded);
+    else (photos.get(person) ?? photos.set(person, new Set()).get(person)!).add(hash);
+  return { unknown, photos: new Map([...photos].map(([person, hashes]) => [person, hashes.size])) };
+}
+
+async function moveTotals(tx: Tx, group: GroupId, move: TotalsMove): Promise<void> {
+  if (move.unknown !== 0)
+    await tx
+      .updateTable('group_totals')
+      .set((eb) => ({ unknown_faces: eb('unknown_faces', '+', move.unknown) }))
+      .where('group_id', '=', group)
+      .execute();
+  const moved = [...move.photos].filter(([, n]) => n !== 0);
+  for (const [person, n] of moved)
+    await tx
+      .insertInto('person_photos')
+      .values({ group_id: group, person_id: person, photos: n })
+      .onConflict((oc) => oc.columns(['group_id', 'person_id']).doUpdateSet((eb) => ({ photos: eb('person_photos.photos', '+', n) })))
+      .execute();
+  if (moved.length > 0)
+    await tx
+      .deleteFrom('person_photos')
+      .where('group_id', '=', group)
+      .where(
+        'person_id',
+        'in',
+        moved.map(([person]) => person),
+      )
+      .where('photos', '<=', 0)
+      .execute();
 }
 
 /** Records per statement: 9 columns each, well under SQLite's 32,766 parameters. */
