@@ -58,6 +58,7 @@ function openSqlite(file: string): LibraryDatabase {
     native.pragma('synchronous = FULL');
     native.pragma('foreign_keys = ON');
     native.pragma('secure_delete = ON');
+    native.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   } catch (cause) {
     throw new StorageError(`the library database ${file} could not be opened`, 'open', { cause });
   }
@@ -73,6 +74,14 @@ function openSqlite(file: string): LibraryDatabase {
     close: () => db.destroy(),
   };
 }
+
+/**
+ * SQLite's page cache for the library, at most (it grows only as pages are read): room for the
+ * pages of a large write. With SQLite's default 2 MB, a forget at 100k photos (its erasures dirty
+ * ~100 MB of pages) spent more time evicting and reading pages back than updating rows (0.8 s of
+ * statements against 0.3 s with room).
+ */
+const PAGE_CACHE_KIB = 128 * 1024;
 
 /** How many prepared statements are kept: every query the library makes, with room to spare. */
 const STATEMENTS_KEPT = 256;
