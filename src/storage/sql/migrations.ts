@@ -267,11 +267,12 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     },
     '0012_face_updates': {
       async up(db: Kysely<unknown>) {
-        // The totals of an UPDATE of faces are kept by the store, per statement, from what the
-        // photos it changes hold before and after it (`updatingFaces`): SQLite runs a trigger for
-        // each row, and at 100k photos a forget's 20k erasures spent as long in the triggers as in
-        // the update itself (0.9 of 1.8 s). PostgreSQL's go too, so both count one way. Inserts and
-        // deletes are still counted by the triggers. A later migration that updates faces recounts.
+        // The totals of faces updated in place are kept by the store, once for the whole update,
+        // from what the photos it changes hold before and after it (`updateFaces`): SQLite runs a
+        // trigger for each row, and at 100k photos a forget's 20k erasures spent as long in the
+        // triggers as in the update itself (0.9 of 1.8 s). PostgreSQL's go too, so both count one
+        // way. Inserts and deletes are still counted by the triggers. A later migration that
+        // updates faces recounts.
         if (dialect === 'sqlite') {
           await sql`drop trigger faces_changed`.execute(db);
           await sql`drop trigger faces_renamed`.execute(db);

@@ -922,6 +922,7 @@ function totalsOf(faces: Iterable<{ readonly hash: string; readonly person: stri
   return { unknown, photos: new Map([...photos].map(([person, hashes]) => [person, hashes.size])) };
 }
 
+/** The group's totals moved, in the caller's transaction; a person left with no photo loses their row. */
 async function moveTotals(tx: Tx, group: GroupId, move: TotalsMove): Promise<void> {
   if (move.unknown !== 0)
     await tx
