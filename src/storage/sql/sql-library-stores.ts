@@ -857,6 +857,13 @@ interface FaceUpdate {
   readonly embedder?: null;
 }
 
+/** What the totals see of a face: its photo, its name, whether it has an embedding. */
+interface CountedFace {
+  readonly hash: string;
+  readonly person: string | null;
+  readonly embedded: boolean;
+}
+
 /** A change in place: the faces at these positions of these photos given these values. */
 interface FaceChange {
   readonly set: FaceUpdate;
@@ -872,7 +879,7 @@ interface FaceChange {
  */
 async function updateFaces(tx: Tx, group: GroupId, changes: readonly FaceChange[]): Promise<void> {
   const hashes = [...new Set(changes.flatMap((c) => c.hashes))];
-  const faces = new Map<string, { readonly hash: string; readonly person: string | null; readonly embedded: boolean }>();
+  const faces = new Map<string, CountedFace>();
   for (let i = 0; i < hashes.length; i += 500) {
     const rows = await tx
       .selectFrom('faces')
@@ -913,7 +920,7 @@ async function updateFaces(tx: Tx, group: GroupId, changes: readonly FaceChange[
 }
 
 /** The unknown faces with an embedding among these, and in how many photos each person is named. */
-function totalsOf(faces: Iterable<{ readonly hash: string; readonly person: string | null; readonly embedded: boolean }>): TotalsMove {
+function totalsOf(faces: Iterable<CountedFace>): TotalsMove {
   let unknown = 0;
   const photos = new Map<string, Set<string>>();
   for (const { hash, person, embedded } of faces)
