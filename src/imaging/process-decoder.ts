@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import type { DecodeResult, ImageDecoder } from '../core/index.ts';
-import type { DecodeRequest, DecoderMessage, WireLimits } from './decoder-process.ts';
+import type { Readable } from 'node:stream';
+import type { DecodeResult, DecodedImage, ImageDecoder } from '../core/index.ts';
+import { PIXELS_FD, type DecodeRequest, type DecoderMessage, type WireLimits } from './decoder-process.ts';
 import { DEFAULT_DECODER_LIMITS, MAX_JPEG_SCANS, failure, screen, type DecoderLimits } from './sharp-decoder.ts';
 
 export interface ProcessDecoderOptions extends DecoderLimits {
@@ -20,6 +21,9 @@ const START_TIMEOUT_MS = 60_000;
  * stopped at all; a hostile file decoded in this process holds libuv's thread pool, so that even
  * the small file writes that acknowledge other groups' photos wait. The cheap checks (size,
  * format from the bytes, JPEG scans) run here first, so refused files never cross.
+ *
+ * A decoded photo's pixels come back in a `SharedArrayBuffer`: the engine's worker threads read
+ * them where they are, without a copy each (`PooledFaceEngine`).
  */
 export class ProcessImageDecoder implements ImageDecoder {
   private readonly idle: DecoderChild[] = [];
@@ -68,7 +72,7 @@ export class ProcessImageDecoder implements ImageDecoder {
   private acquire(): Promise<DecoderChild | undefined> {
     if (this.closed) return Promise.resolve(undefined);
     const idle = this.idle.pop();
-    if (idle) return Promise.resolve(idle.take());
+    if (idle) return Promise.resolve(idle.claim());
     if (this.children.size < this.options.processes) return this.spawn();
     return new Promise((resolve) => this.waiting.push(resolve));
   }
@@ -114,11 +118,15 @@ class DecoderChild {
   private readonly process: ChildProcess;
   private nextId = 0;
   private pending: { readonly id: number; resolve(result: DecodeResult): void } | undefined;
+  /** The decoded photo whose pixels are arriving, and how many have. */
+  private receiving: { readonly image: DecodedImage; filled: number } | undefined;
+  /** Pixel bytes that came before the answer they belong to (the pipe and the channel are not ordered). */
+  private early: Buffer[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
   private exited = false;
 
   constructor(
-    limits: WireLimits,
+    private readonly limits: WireLimits,
     private readonly idleMs: number,
   ) {
     const source = import.meta.url.endsWith('.ts');
@@ -127,7 +135,7 @@ class DecoderChild {
     this.process = fork(file, [JSON.stringify(limits)], {
       serialization: 'advanced',
       execArgv: source ? ['--import', import.meta.resolve('tsx')] : [],
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc', 'pipe'],
     });
     this.started = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the image decoder process did not start')), START_TIMEOUT_MS);
@@ -142,14 +150,24 @@ class DecoderChild {
     });
     this.started.catch(() => this.kill('it did not start'));
     this.process.on('message', (message: DecoderMessage) => {
-      if ('id' in message && message.id === this.pending?.id) this.settle(message.result);
+      if (!('id' in message)) return;
+      if (message.id !== this.pending?.id || this.receiving) return this.kill('it answered out of turn');
+      if ('failure' in message) return this.settle({ ok: false, failure: message.failure });
+      this.expect(message.decoded, message.pixelBytes);
     });
+    this.pixels.on('data', (chunk: Buffer) => this.take(chunk));
+    // The pipe ends with the process, whose exit settles the decode.
+    this.pixels.on('error', () => undefined);
     this.process.on('exit', (code, signal) => {
       this.exited = true;
       this.settle(failure('corrupt', `the decoder process ended (${signal ?? code}) while reading the image`));
     });
     this.process.on('error', () => this.kill('its process failed'));
     this.unref();
+  }
+
+  private get pixels(): Readable {
+    return this.process.stdio[PIXELS_FD] as Readable;
   }
 
   get pid(): number | undefined {
@@ -181,7 +199,7 @@ class DecoderChild {
   }
 
   /** Marks the child busy again: its idle timer stops. */
-  take(): this {
+  claim(): this {
     clearTimeout(this.idleTimer);
     return this;
   }
@@ -200,9 +218,43 @@ class DecoderChild {
     this.process.kill('SIGKILL');
   }
 
+  /**
+   * An answer that a photo decoded: its pixels follow on the pipe, into shared memory. A size that
+   * the limits rule out, or that does not match the picture, ends the child.
+   */
+  private expect(decoded: Omit<DecodedImage, 'pixels'>, pixelBytes: number): void {
+    const { width, height } = decoded;
+    const sane = Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0;
+    if (!sane || width > this.limits.maxSide || height > this.limits.maxSide || pixelBytes !== width * height * 3) {
+      return this.kill(`it answered with ${pixelBytes} bytes for ${width}x${height} pixels`);
+    }
+    this.receiving = { image: { ...decoded, pixels: new Uint8Array(new SharedArrayBuffer(pixelBytes)) }, filled: 0 };
+    for (const chunk of this.early.splice(0)) this.take(chunk);
+  }
+
+  /** Bytes from the pixels pipe: into the photo being received, or kept until its answer comes. */
+  private take(chunk: Buffer): void {
+    const receiving = this.receiving;
+    if (!receiving) {
+      if (!this.pending) return this.kill('it sent pixels unasked');
+      this.early.push(chunk);
+      return;
+    }
+    const { pixels } = receiving.image;
+    if (receiving.filled + chunk.length > pixels.length) return this.kill('it sent more pixels than it announced');
+    pixels.set(chunk, receiving.filled);
+    receiving.filled += chunk.length;
+    if (receiving.filled === pixels.length) {
+      this.receiving = undefined;
+      this.settle({ ok: true, image: receiving.image });
+    }
+  }
+
   private settle(result: DecodeResult): void {
     const pending = this.pending;
     this.pending = undefined;
+    this.receiving = undefined;
+    this.early = [];
     pending?.resolve(result);
   }
 
@@ -210,5 +262,6 @@ class DecoderChild {
   private unref(): void {
     this.process.unref();
     (this.process.channel as { unref?: () => void } | undefined)?.unref?.();
+    (this.pixels as Readable & { unref?: () => void }).unref?.();
   }
 }

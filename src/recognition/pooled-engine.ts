@@ -43,10 +43,12 @@ export class PooledFaceEngine implements FaceEngine {
 
   async detect(image: DecodedImage): Promise<DetectedFace[]> {
     if (this.closing) throw new EngineError('the recognition engine is closing');
-    // A copy, moved to the worker: the caller keeps its pixels, and only one copy crosses threads.
-    const pixels = image.pixels.slice();
+    // Pixels in shared memory (the process decoder's) are read by the worker where they are; others
+    // are copied and the copy moved, so that the caller keeps its own and only one copy crosses.
+    const shared = image.pixels.buffer instanceof SharedArrayBuffer;
+    const pixels = shared ? image.pixels : image.pixels.slice();
     const task: DetectTask = { width: image.width, height: image.height, format: image.format, pixels };
-    const run = this.pool.run(task, { transferList: [pixels.buffer] }) as Promise<DetectAnswer>;
+    const run = this.pool.run(task, shared ? {} : { transferList: [pixels.buffer as ArrayBuffer] }) as Promise<DetectAnswer>;
     this.running.add(run);
     try {
       const answer = await run;

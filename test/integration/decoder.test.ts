@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { SharpImageDecoder } from '../../src/imaging/sharp-decoder.ts';
-import { POSTED_FORMATS, ProcessImageDecoder } from '../../src/imaging/index.ts';
+import { DEFAULT_DECODER_LIMITS, POSTED_FORMATS, ProcessImageDecoder } from '../../src/imaging/index.ts';
 import type { ImageDecoder } from '../../src/core/index.ts';
 import { DECODE_FAILURE_MESSAGES } from '../../src/core/index.ts';
 import { BAD_IMAGES, GROUP, NO_DATASETS } from '../helpers/datasets.ts';
@@ -120,6 +120,40 @@ describe('SharpImageDecoder', { skip: NO_DATASETS }, () => {
     assert.deepEqual(failureOf(await pixels.decode(big)), 'too-many-pixels');
     assert.deepEqual(failureOf(await decoder.decode(new Uint8Array(0))), 'empty');
     assert.deepEqual(failureOf(await decoder.decode(new TextEncoder().encode('<html>not a photo</html>'))), 'unsupported-format');
+  });
+
+  it('GIVEN photos decoded in child processes, in turn and at once THEN each comes back pixel for pixel, with its date, as decoded here', async (t) => {
+    const pooled = new ProcessImageDecoder({ ...DEFAULT_DECODER_LIMITS, processes: 2 });
+    t.after(() => pooled.close());
+    const dated = await sharp(path.join(GROUP, 'obama', 'obama.jpg'))
+      .withExif({ IFD0: { DateTime: '2021:05:04 10:11:12' } })
+      .jpeg()
+      .toBuffer();
+    // 12 MP: the pixels (36 MB) arrive on their pipe in hundreds of pieces.
+    const large = await sharp(path.join(GROUP, 'obama', 'obama.jpg'))
+      .resize(4032, 3024, { fit: 'fill' })
+      .jpeg()
+      .toBuffer();
+    const tiny = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#ff0000' } })
+      .png()
+      .toBuffer();
+    const photos = [dated, large, tiny, dated, large];
+    const here = await Promise.all(photos.map((photo) => decoder.decode(photo)));
+    const inTurn = [];
+    for (const photo of photos) inTurn.push(await pooled.decode(photo));
+    const atOnce = await Promise.all(photos.map((photo) => pooled.decode(photo)));
+    for (const results of [inTurn, atOnce]) {
+      results.forEach((result, i) => {
+        const expected = here[i]!;
+        assert.ok(result.ok && expected.ok, `photo ${i}`);
+        assert.deepEqual({ ...result.image, pixels: undefined }, { ...expected.image, pixels: undefined }, `photo ${i}`);
+        assert.ok(Buffer.from(result.image.pixels).equals(Buffer.from(expected.image.pixels)), `photo ${i}: the same pixels`);
+      });
+    }
+    // And a failure between them is still its own answer.
+    const broken = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(200, 7)]);
+    assert.equal(failureOf(await pooled.decode(broken)), 'corrupt');
+    assert.ok((await pooled.decode(dated)).ok);
   });
 
   it('GIVEN a photo larger than the working size THEN it is scaled down to fit, keeping its aspect', async () => {
