@@ -5,7 +5,7 @@ import { DLIB_TEMPLATE, EYE_CORNERS, eyeCentre, fitSimilarity, warpChip, type Po
 import { DEFAULT_DETECTOR_SETTINGS, FaceDetector, boxCenter, boxSize, type FaceCandidate, type MeshFace, type RgbImage } from './detector/index.ts';
 import { loadModels, type BackendPreference, type ChipDescriber, type DescriberName, type EngineBackend } from './model-backends.ts';
 import type { EmbedderName } from './embedders.ts';
-import { cutByRegion, detectionRegions, mergeDetections, type Region } from './tiling.ts';
+import { cutByRegion, detectionRegions, mergeDetections } from './tiling.ts';
 
 export interface EngineOptions {
   /** Where the models run: onnxruntime-node, tfjs-node or tfjs on WASM; `auto` takes the first that loads. */
@@ -207,8 +207,7 @@ export class MeshFaceEngine implements FaceEngine {
   private async findFaces(image: RgbImage): Promise<RawFace[]> {
     const found: { box: Box; score: number; candidate: FaceCandidate }[] = [];
     for (const region of detectionRegions(image.width, image.height, this.options.tileSize ?? 768)) {
-      const view = region.whole ? image : cropRegion(image, region);
-      for (const candidate of (await this.detector.candidates(view)).map((c) => shiftCandidate(c, region.x, region.y))) {
+      for (const candidate of (await this.detector.candidates(image, region.whole ? undefined : region)).map((c) => shiftCandidate(c, region.x, region.y))) {
         const box = faceBoxOf(candidate);
         if (Math.max(box.width, box.height) >= region.minFace && !cutByRegion(box, region, image.width, image.height))
           found.push({ box, score: candidate.confidence, candidate });
@@ -374,16 +373,6 @@ function faceBoxOf(candidate: FaceCandidate): Box {
   const width = enlargedWidth / DEFAULT_DETECTOR_SETTINGS.scale,
     height = enlargedHeight / DEFAULT_DETECTOR_SETTINGS.scale;
   return { x: cx - width / 2, y: cy - height / 2, width, height };
-}
-
-function cropRegion(image: RgbImage, region: Region): RgbImage {
-  const pixels = new Uint8Array(region.width * region.height * 3);
-  const rowBytes = region.width * 3;
-  for (let y = 0; y < region.height; y++) {
-    const start = ((region.y + y) * image.width + region.x) * 3;
-    pixels.set(image.pixels.subarray(start, start + rowBytes), y * rowBytes);
-  }
-  return { pixels, width: region.width, height: region.height };
 }
 
 function padImage(image: RgbImage, pad: number): RgbImage {

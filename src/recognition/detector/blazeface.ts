@@ -49,13 +49,6 @@ function anchors(size: number): Point[] {
   return result;
 }
 
-/** The detector's input: the image resized to 256x256 and scaled to -1..1. */
-export function detectorInput(resized: Float32Array): Float32Array {
-  const input = new Float32Array(resized.length);
-  for (let i = 0; i < resized.length; i++) input[i] = resized[i]! / 127.5 - 1;
-  return input;
-}
-
 /** Decodes the detector's outputs for an image of the given size into face candidates. */
 export function decodeDetections(outputs: readonly Float32Array[], width: number, height: number, settings: DetectorSettings): FaceCandidate[] {
   const rows = anchorRows(outputs);

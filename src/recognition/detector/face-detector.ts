@@ -1,9 +1,9 @@
 import type { Box } from '../../core/index.ts';
 import { EngineError } from '../../core/index.ts';
-import { DETECTOR_SIZE, decodeDetections, detectorInput, type DetectorSettings, type FaceCandidate } from './blazeface.ts';
+import { DETECTOR_SIZE, decodeDetections, type DetectorSettings, type FaceCandidate } from './blazeface.ts';
 import { MESH_POINTS, MESH_SIZE, meshCrop, meshFaceBox, meshToImage } from './face-mesh.ts';
 import type { FaceModels } from './model-runner.ts';
-import { cropFace, resizeBilinear, type RgbImage } from './pixels.ts';
+import { cropFace, resizeBilinear, type RgbImage, type Window } from './pixels.ts';
 
 /** A face as Human reports it: box, score and 468-point mesh, in image pixels. */
 export interface MeshFace {
@@ -45,12 +45,17 @@ export class FaceDetector {
     return faces;
   }
 
-  /** BlazeFace alone: where faces may be, best first, in `image`'s pixels. */
-  async candidates(image: RgbImage): Promise<FaceCandidate[]> {
-    if (image.width < 1 || image.height < 1) return [];
-    const input = detectorInput(resizeBilinear(image, DETECTOR_SIZE, DETECTOR_SIZE));
+  /**
+   * BlazeFace alone: where faces may be, best first, in `image`'s pixels, or of only a `window` of
+   * it (a tile), in the window's pixels, as if it had been cut out.
+   */
+  async candidates(image: RgbImage, window?: Window): Promise<FaceCandidate[]> {
+    const { width, height } = window ?? image;
+    if (width < 1 || height < 1) return [];
+    // The image resized to 256x256 and scaled to -1..1.
+    const input = resizeBilinear(image, DETECTOR_SIZE, DETECTOR_SIZE, window, true);
     const detections = await this.models.detector.run(input, [1, DETECTOR_SIZE, DETECTOR_SIZE, 3]);
-    return decodeDetections(detections, image.width, image.height, this.settings);
+    return decodeDetections(detections, width, height, this.settings);
   }
 
   /**

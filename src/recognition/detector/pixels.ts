@@ -21,35 +21,60 @@ export interface Crop {
   readonly center: Point;
 }
 
+/** A rectangle of an image, in whole pixels. */
+export interface Window {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
 /**
  * tf.image.resizeBilinear without aligned corners or half-pixel centres (tfjs's default): output
  * pixel i samples source position i * (in / out), so a large downscale skips pixels rather than
- * averaging them. Values stay 0..255.
+ * averaging them. Values stay 0..255, or with `unitRange` are mapped to -1..1 as BlazeFace takes
+ * them (v / 127.5 - 1 of the value rounded to single precision, as a separate pass would).
+ * `window` resizes that part of the image as if it had been cut out first (a detector's tile),
+ * without the copy.
  */
-export function resizeBilinear(image: RgbImage, outWidth: number, outHeight: number): Float32Array {
-  const { pixels, width, height } = image;
+export function resizeBilinear(image: RgbImage, outWidth: number, outHeight: number, window?: Window, unitRange = false): Float32Array {
+  const { pixels } = image;
+  const { x: left, y: top, width, height } = window ?? { x: 0, y: 0, width: image.width, height: image.height };
+  const stride = image.width;
   const out = new Float32Array(outWidth * outHeight * 3);
   const rowRatio = height / outHeight,
     colRatio = width / outWidth;
+  // Each column's two source pixels (byte offsets within a row) and weight, the same for every row.
+  const colLeft = new Int32Array(outWidth),
+    colRight = new Int32Array(outWidth),
+    colFraction = new Float64Array(outWidth);
+  for (let c = 0; c < outWidth; c++) {
+    const sx = colRatio * c;
+    const x0 = Math.max(0, Math.floor(sx)),
+      x1 = Math.min(width - 1, Math.ceil(sx));
+    colLeft[c] = (left + x0) * 3;
+    colRight[c] = (left + x1) * 3;
+    colFraction[c] = sx - x0;
+  }
   let o = 0;
   for (let r = 0; r < outHeight; r++) {
     const sy = rowRatio * r;
     const y0 = Math.max(0, Math.floor(sy)),
       y1 = Math.min(height - 1, Math.ceil(sy));
     const fy = sy - y0;
+    const upperRow = (top + y0) * stride * 3,
+      lowerRow = (top + y1) * stride * 3;
     for (let c = 0; c < outWidth; c++) {
-      const sx = colRatio * c;
-      const x0 = Math.max(0, Math.floor(sx)),
-        x1 = Math.min(width - 1, Math.ceil(sx));
-      const fx = sx - x0;
-      const tl = (y0 * width + x0) * 3,
-        tr = (y0 * width + x1) * 3,
-        bl = (y1 * width + x0) * 3,
-        br = (y1 * width + x1) * 3;
+      const fx = colFraction[c]!;
+      const tl = upperRow + colLeft[c]!,
+        tr = upperRow + colRight[c]!,
+        bl = lowerRow + colLeft[c]!,
+        br = lowerRow + colRight[c]!;
       for (let ch = 0; ch < 3; ch++) {
-        const top = pixels[tl + ch]! + (pixels[tr + ch]! - pixels[tl + ch]!) * fx;
-        const bottom = pixels[bl + ch]! + (pixels[br + ch]! - pixels[bl + ch]!) * fx;
-        out[o++] = top + (bottom - top) * fy;
+        const upper = pixels[tl + ch]! + (pixels[tr + ch]! - pixels[tl + ch]!) * fx;
+        const lower = pixels[bl + ch]! + (pixels[br + ch]! - pixels[bl + ch]!) * fx;
+        const value = upper + (lower - upper) * fy;
+        out[o++] = unitRange ? Math.fround(value) / 127.5 - 1 : value;
       }
     }
   }
