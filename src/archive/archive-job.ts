@@ -393,6 +393,8 @@ export class ArchiveJob {
     } catch (error) {
       this.deps.log.error({ err: error, file }, 'face recognition failed');
       return { file, reason: 'face recognition failed on this photo' };
+    } finally {
+      this.deps.decoder.release?.(decoded.image);
     }
     await this.deps.cache.set(hash, faces);
     return { faces, hash };

@@ -19,6 +19,12 @@ export type DecodeResult = { readonly ok: true; readonly image: DecodedImage } |
 /** Turns image bytes into oriented RGB pixels, within limits against decompression bombs. */
 export interface ImageDecoder {
   decode(bytes: Uint8Array): Promise<DecodeResult>;
+  /**
+   * Says that nothing holds this image's pixels any more (the caller has found its faces and keeps
+   * no view of them), so that their memory may take a later photo's pixels. Optional: a decoder
+   * without it, or an image never released, is simply left to the garbage collector.
+   */
+  release?(image: DecodedImage): void;
 }
 
 /** What a running engine says about itself, for the start-up line and the benchmark. */

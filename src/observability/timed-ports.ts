@@ -1,4 +1,4 @@
-import type { FaceEngine, ImageDecoder } from '../core/index.ts';
+import type { DecodedImage, FaceEngine, ImageDecoder } from '../core/index.ts';
 import type { StageTimer } from './metrics.ts';
 
 /**
@@ -6,7 +6,10 @@ import type { StageTimer } from './metrics.ts';
  * library, so that the core stays free of metrics: wire it where the library is built.
  */
 export function timedDecoder(decoder: ImageDecoder, timer: StageTimer): ImageDecoder {
-  return { decode: (bytes) => timer.timeStage('decode', () => decoder.decode(bytes)) };
+  return {
+    decode: (bytes) => timer.timeStage('decode', () => decoder.decode(bytes)),
+    ...(decoder.release ? { release: (image: DecodedImage) => decoder.release!(image) } : {}),
+  };
 }
 
 /** The engine, with each detection timed as the `detect` stage; `info` and `close` pass through. */

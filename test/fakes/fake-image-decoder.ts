@@ -1,4 +1,4 @@
-import type { DecodeResult, ImageDecoder } from '../../src/core/index.ts';
+import type { DecodedImage, DecodeResult, ImageDecoder } from '../../src/core/index.ts';
 import { drawFakeImage, type FakePhotoSpec } from './fake-face-engine.ts';
 
 const MAGIC = 'FAKEPHOTO ';
@@ -22,6 +22,9 @@ export function encodeFakePhoto(spec: EncodedFakePhotoSpec): Buffer {
  * an unsupported format, empty bytes are empty: the decode failures the library must handle.
  */
 export class FakeImageDecoder implements ImageDecoder {
+  /** Images released so far. */
+  released = 0;
+
   decode(bytes: Uint8Array): Promise<DecodeResult> {
     if (bytes.length === 0) return Promise.resolve({ ok: false, failure: { reason: 'empty', detail: 'the file is empty' } });
     const text = Buffer.from(bytes).toString('utf8');
@@ -30,4 +33,16 @@ export class FakeImageDecoder implements ImageDecoder {
     const image = { ...drawFakeImage(spec), format: 'fake' };
     return Promise.resolve({ ok: true, image: spec.takenAt === undefined ? image : { ...image, takenAt: new Date(spec.takenAt) } });
   }
+
+  /**
+   * As the process decoder may give a released image's memory to the next photo, the pixels are
+   * overwritten at once with a background grey: anything that reads them later sees no faces.
+   */
+  release(image: DecodedImage): void {
+    this.released++;
+    image.pixels.fill(RELEASED_GREY);
+  }
 }
+
+/** Not a face colour (see `FakePhotoSpec.background`). */
+const RELEASED_GREY = 154;

@@ -41,6 +41,7 @@ export const FAKE_DEFAULTS: LibraryDefaults = { threshold: 0.93, margin: 0.02, r
 export interface FakeLibrary {
   readonly library: PhotoLibrary;
   readonly engine: FakeFaceEngine;
+  readonly decoder: FakeImageDecoder;
   readonly albums: MemoryAlbumStore;
   readonly gallery: MemoryGalleryStore;
   readonly photos: MemoryPhotoStore;
@@ -60,6 +61,7 @@ export function fakeLibrary(
   options: { maxConcurrentExports?: number; locks?: GroupLocks; kernel?: SimilarityKernel } = {},
 ): FakeLibrary {
   const engine = new FakeFaceEngine();
+  const decoder = new FakeImageDecoder();
   const albums = new MemoryAlbumStore();
   const gallery = new MemoryGalleryStore();
   const photos = new MemoryPhotoStore();
@@ -71,7 +73,7 @@ export function fakeLibrary(
   let compactions = 0;
   const library = new PhotoLibrary({
     engine,
-    decoder: new FakeImageDecoder(),
+    decoder,
     gallery,
     photos,
     settings,
@@ -90,6 +92,7 @@ export function fakeLibrary(
   return {
     library,
     engine,
+    decoder,
     albums,
     gallery,
     photos,

@@ -156,6 +156,45 @@ describe('SharpImageDecoder', { skip: NO_DATASETS }, () => {
     assert.ok((await pooled.decode(dated)).ok);
   });
 
+  it('GIVEN decoded photos released or kept THEN only the memory of a released one takes a later photo of its size, once', async (t) => {
+    const pooled = new ProcessImageDecoder({ ...DEFAULT_DECODER_LIMITS, processes: 2 });
+    t.after(() => pooled.close());
+    const photo = (colour: string, width = 640) =>
+      sharp({ create: { width, height: 480, channels: 3, background: colour } })
+        .png()
+        .toBuffer();
+    const decode = async (bytes: Buffer) => {
+      const result = await pooled.decode(bytes);
+      assert.ok(result.ok);
+      return result.image;
+    };
+    const red = await decode(await photo('#ff0000'));
+    const green = await decode(await photo('#00ff00'));
+    // Kept, not released: a later photo never lands in its memory.
+    assert.notEqual(green.pixels.buffer, red.pixels.buffer);
+    assert.deepEqual([...red.pixels.subarray(0, 3)], [255, 0, 0]);
+    pooled.release(red);
+    pooled.release(red);
+    const [blue, white] = await Promise.all([decode(await photo('#0000ff')), decode(await photo('#ffffff'))]);
+    // The released memory goes to one photo of its size, never to two at once (the second release was ignored).
+    assert.equal([blue, white].filter((image) => image.pixels.buffer === red.pixels.buffer).length, 1);
+    assert.notEqual(blue.pixels.buffer, white.pixels.buffer);
+    assert.ok(
+      blue.pixels.every((value, i) => value === (i % 3 === 2 ? 255 : 0)),
+      'blue throughout, nothing of red left',
+    );
+    assert.ok(white.pixels.every((value) => value === 255));
+    assert.deepEqual([...green.pixels.subarray(0, 3)], [0, 255, 0], 'the kept photo is untouched');
+    // A photo of another size, larger or smaller, never takes released memory.
+    pooled.release(green);
+    const wide = await decode(await photo('#808080', 800));
+    assert.notEqual(wide.pixels.buffer, green.pixels.buffer);
+    pooled.release(wide);
+    const narrow = await decode(await photo('#808080', 320));
+    assert.ok(narrow.pixels.buffer !== green.pixels.buffer && narrow.pixels.buffer !== wide.pixels.buffer);
+    assert.equal(narrow.pixels.byteLength, narrow.pixels.buffer.byteLength);
+  });
+
   it('GIVEN a photo larger than the working size THEN it is scaled down to fit, keeping its aspect', async () => {
     const wide = await sharp({ create: { width: 6000, height: 3000, channels: 3, background: '#336699' } })
       .jpeg()

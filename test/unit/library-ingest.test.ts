@@ -33,6 +33,18 @@ describe('PhotoLibrary.ingest (fakes)', () => {
     assert.ok((await t.albumOf(G, 'Ben')).includes(photo.hash));
   });
 
+  it('GIVEN photos filed, posted twice and undecodable THEN the pixels of each decoded photo are released once, after its faces are found', async () => {
+    const t = await annaAndBen();
+    const before = t.decoder.released;
+    const photo = await post([ANNA, CLEO]);
+    assert.equal((await t.library.ingest(G, { bytes: photo.bytes })).kind, 'filed');
+    assert.equal((await t.library.ingest(G, { bytes: photo.bytes })).kind, 'duplicate');
+    assert.equal((await t.library.ingest(G, { bytes: new Uint8Array([1, 2, 3]) })).kind, 'undecodable');
+    // Released pixels are overwritten at once (the fake does what the process decoder's reuse would): the faces were found before.
+    assert.equal(t.decoder.released - before, 1);
+    assert.ok((await t.albumOf(G, 'Anna')).includes(photo.hash));
+  });
+
   it('GIVEN a filed photo THEN the result explains each face: who it went to, the best and the runner-up with scores, and the threshold', async () => {
     const t = await annaAndBen();
     const result = await t.library.ingest(G, { bytes: (await post([ANNA, CLEO])).bytes });

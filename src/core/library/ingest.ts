@@ -35,7 +35,12 @@ export async function analysePhoto(ctx: LibraryContext, group: GroupId, photo: I
     ctx.log.warn({ group, hash, reason: decoded.failure.reason, detail: decoded.failure.detail }, 'photo not decodable');
     return { kind: 'undecodable', hash, reason: decoded.failure.reason };
   }
-  const detected = await engine.detect(decoded.image);
+  let detected: DetectedFace[];
+  try {
+    detected = await engine.detect(decoded.image);
+  } finally {
+    decoder.release?.(decoded.image);
+  }
   return { kind: 'faces', hash, format: decoded.image.format, detected, ...(decoded.image.takenAt ? { takenAt: decoded.image.takenAt } : {}) };
 }
 

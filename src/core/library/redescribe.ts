@@ -227,7 +227,12 @@ async function redescribeRecord(ctx: LibraryContext, group: GroupId, record: Pho
   if (!(await albums.hasOriginal(group, ref))) return 'no-original';
   const decoded = await decoder.decode(await albums.readOriginal(group, ref));
   if (!decoded.ok) return 'undecodable';
-  const detected = await engine.detect(decoded.image);
+  let detected: DetectedFace[];
+  try {
+    detected = await engine.detect(decoded.image);
+  } finally {
+    decoder.release?.(decoded.image);
+  }
   const stale = record.faces.map((f) => ctx.outdated(f));
   const pairs = pairByBox(
     record.faces.map((f, i) => (stale[i] ? f.box : undefined)),
