@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Box, DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, Log, MatchPolicy, PhotoTagger, Renderer, XmpMode } from '../core/index.ts';
+import type { DetectedFace, FaceCache, FaceEngine, GalleryPerson, ImageDecoder, Log, MatchPolicy, PhotoTagger, Renderer, XmpMode } from '../core/index.ts';
 import {
   DECODE_FAILURE_MESSAGES,
   PathError,
@@ -246,7 +246,7 @@ export class ArchiveJob {
     };
     const allPhotos = files.flatMap(({ name, photos }) => photos.map((file) => ({ name, file })));
     await forEachConcurrent(allPhotos, this.deps.concurrency ?? this.deps.engine.info.workers * 2, async ({ name, file }) => {
-      const result = await this.facesOf(file);
+      const result = await this.facesOf(file, { sharpness: true });
       this.deps.progress?.advance(file);
       const list = problems.get(name)!;
       if ('reason' in result) {
@@ -311,7 +311,7 @@ export class ArchiveJob {
       for (const sample of samples) {
         for (const piece of adviseSample({
           face: sample.face,
-          ...(await this.sharpnessOf(sample.file, sample.face.box)),
+          ...(sample.face.sharpness !== undefined ? { sharpness: sample.face.sharpness } : {}),
           own: samples.filter((s) => s !== sample).map((s) => s.face.embedding),
           others,
           threshold: request.policy.threshold,
@@ -357,16 +357,13 @@ export class ArchiveJob {
     return { file, hash, faces: faces.length, decisions, people, unknownFaces: matches.length - people.length, folders };
   }
 
-  /** How sharp a known photo's face is (`faceSharpness`), when the photo reads and decodes again. */
-  private async sharpnessOf(file: string, box: Box): Promise<{ sharpness: number } | Record<string, never>> {
-    const read = await readCapped(file, this.deps.maxBytes ?? DEFAULT_MAX_PHOTO_BYTES).catch(() => undefined);
-    if (!read || 'tooLarge' in read) return {};
-    const decoded = await this.deps.decoder.decode(read.bytes);
-    return decoded.ok ? { sharpness: faceSharpness(decoded.image, box) } : {};
-  }
-
-  /** The faces in a photo: from the cache when these exact bytes were seen before. */
-  private async facesOf(file: string): Promise<{ faces: readonly DetectedFace[]; hash: string } | PhotoError> {
+  /**
+   * The faces in a photo: from the cache when these exact bytes were seen before. With `sharpness`
+   * (a known folder's photo, for the enrolment advice) each usable face's sharpness is measured
+   * while the pixels are at hand and cached with it; a cached entry without it (made before, or
+   * for a posted photo) is decoded once more and completed.
+   */
+  private async facesOf(file: string, want: { sharpness?: boolean } = {}): Promise<{ faces: readonly DetectedFace[]; hash: string } | PhotoError> {
     let bytes: Buffer;
     try {
       const read = await readCapped(file, this.deps.maxBytes ?? DEFAULT_MAX_PHOTO_BYTES);
@@ -381,15 +378,18 @@ export class ArchiveJob {
     }
     const hash = sha256Hex(bytes);
     const cached = await this.deps.cache.get(hash);
-    if (cached) return { faces: cached, hash };
+    const unmeasured = (faces: readonly DetectedFace[]) => want.sharpness === true && faces.some((f) => f.embedding && f.sharpness === undefined);
+    if (cached && !unmeasured(cached)) return { faces: cached, hash };
     const decoded = await this.deps.decoder.decode(bytes);
+    if (cached && !decoded.ok) return { faces: cached, hash };
     if (!decoded.ok) {
       this.deps.log.warn({ file, reason: decoded.failure.reason, detail: decoded.failure.detail }, 'photo not decodable');
       return { file, reason: DECODE_FAILURE_MESSAGES[decoded.failure.reason] };
     }
-    let faces: DetectedFace[];
+    let faces: readonly DetectedFace[];
     try {
-      faces = await this.deps.engine.detect(decoded.image);
+      faces = cached ?? (await this.deps.engine.detect(decoded.image));
+      if (unmeasured(faces)) faces = faces.map((face) => (face.embedding ? { ...face, sharpness: faceSharpness(decoded.image, face.box) } : face));
     } catch (error) {
       this.deps.log.error({ err: error, file }, 'face recognition failed');
       return { file, reason: 'face recognition failed on this photo' };

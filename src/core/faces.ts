@@ -22,6 +22,12 @@ export interface DetectedFace {
   /** Present when the face is good enough to compare; absent faces are counted, never named. */
   readonly embedding?: Embedding;
   readonly unusable?: UnusableReason;
+  /**
+   * How sharp the face is (`faceSharpness`), where the caller measured it while it had the pixels:
+   * the archiver does for the photos of known folders, so that its enrolment advice needs no
+   * second decode on a later run.
+   */
+  readonly sharpness?: number;
 }
 
 /** Oriented RGB pixels, 3 bytes per pixel, row-major. */

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/config.ts';
 import { createLibrary } from '../../src/app/index.ts';
 import { silentLog, type SampleAdvice } from '../../src/core/index.ts';
@@ -112,5 +113,31 @@ describe('advice on a new sample, on real photos and models', { skip: NO_DATASET
     assert.match(result.stdout, /known photos used that a better photo would improve:\n {4}.*soft\.jpg: The face is blurred/, result.stdout);
     assert.doesNotMatch(result.stdout, /clear\.jpg: The face is blurred/);
     assert.deepEqual(await readdir(path.join(dir, 'out', 'Anna')), ['post.jpg'], 'both photos still serve as samples');
+  });
+
+  it('GIVEN the faces of the known photos cached, with or without their sharpness WHEN facefile archive runs again THEN the advice is the same, and the cache is completed', async () => {
+    const cache = new Database(path.join(dir, 'data', 'library.sqlite'));
+    const entries = () => cache.prepare('SELECT hash, faces FROM face_cache').all() as { hash: string; faces: string }[];
+    const measured = () => entries().filter((e) => (JSON.parse(e.faces) as { sharpness?: number }[]).some((f) => f.sharpness !== undefined)).length;
+    const again = async (out: string) => {
+      const result = await runCli(['archive', '--input', path.join(dir, 'photos'), '--known', path.join(dir, 'known'), '-o', path.join(dir, out)], dir, {});
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /known photos used that a better photo would improve:\n {4}.*soft\.jpg: The face is blurred/, result.stdout);
+      assert.doesNotMatch(result.stdout, /clear\.jpg: The face is blurred/);
+    };
+    try {
+      assert.equal(measured(), 2, 'the two known photos carry their sharpness; the posted one does not');
+      await again('out-cached');
+      // As an entry written before faces carried their sharpness (or for a photo first seen as a post).
+      for (const { hash, faces } of entries()) {
+        const bare = (JSON.parse(faces) as { sharpness?: number }[]).map(({ sharpness: _, ...face }) => face);
+        cache.prepare('UPDATE face_cache SET faces = ? WHERE hash = ?').run(JSON.stringify(bare), hash);
+      }
+      assert.equal(measured(), 0);
+      await again('out-older-cache');
+      assert.equal(measured(), 2, 'the entries are completed, so the next run decodes nothing again');
+    } finally {
+      cache.close();
+    }
   });
 });

@@ -11,6 +11,7 @@ interface CachedFace {
   readonly eyeDistance: number;
   readonly embedding?: string;
   readonly unusable?: DetectedFace['unusable'];
+  readonly sharpness?: number;
 }
 
 /**
@@ -78,6 +79,7 @@ function toCached(face: DetectedFace): CachedFace {
     eyeDistance: face.eyeDistance,
     ...(face.embedding ? { embedding: encodeEmbedding(face.embedding) } : {}),
     ...(face.unusable ? { unusable: face.unusable } : {}),
+    ...(face.sharpness !== undefined ? { sharpness: face.sharpness } : {}),
   };
 }
 
@@ -88,5 +90,6 @@ function fromCached(face: CachedFace): DetectedFace {
     eyeDistance: face.eyeDistance,
     ...(face.embedding ? { embedding: decodeEmbedding(face.embedding) } : {}),
     ...(face.unusable ? { unusable: face.unusable } : {}),
+    ...(face.sharpness !== undefined ? { sharpness: face.sharpness } : {}),
   };
 }
