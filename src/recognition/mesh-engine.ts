@@ -5,7 +5,7 @@ import { DLIB_TEMPLATE, EYE_CORNERS, eyeCentre, fitSimilarity, warpChip, type Po
 import { DEFAULT_DETECTOR_SETTINGS, FaceDetector, boxCenter, boxSize, type FaceCandidate, type MeshFace, type RgbImage } from './detector/index.ts';
 import { loadModels, type BackendPreference, type ChipDescriber, type DescriberName, type EngineBackend } from './model-backends.ts';
 import type { EmbedderName } from './embedders.ts';
-import { cutByRegion, detectionRegions, mergeDetections } from './tiling.ts';
+import { copyFactor, cutByRegion, detectionRegions, mergeDetections } from './tiling.ts';
 
 export interface EngineOptions {
   /** Where the models run: onnxruntime-node, tfjs-node or tfjs on WASM; `auto` takes the first that loads. */
@@ -187,7 +187,7 @@ export class MeshFaceEngine implements FaceEngine {
     // Faces are found on a copy at most DETECT_MAX_SIDE wide; they are described from the full
     // pixels where the copy would lose detail (`cutChip`). A 12 MP photo then takes about 13
     // detector passes instead of about 50.
-    const factor = Math.max(1, Math.max(image.width, image.height) / DETECT_MAX_SIDE);
+    const factor = copyFactor(Math.max(image.width, image.height), DETECT_MAX_SIDE);
     const width = Math.round(image.width / factor),
       height = Math.round(image.height / factor);
     const copy: RgbImage = factor === 1 ? image : { pixels: await resizeRgb(image, width, height), width, height };

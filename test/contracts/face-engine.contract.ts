@@ -98,19 +98,25 @@ export function faceEngineContract(
       assert.deepEqual(await engine.detect(image), []);
     });
 
-    it('GIVEN six faces small in a large photo THEN all six are still found (tiling)', async () => {
-      const large = await sharp({ create: { width: 3600, height: 2400, channels: 3, background: '#9a9a9a' } })
-        .composite([{ input: await fixtures.sixPeople(), left: 1700, top: 1300 }])
-        .png()
-        .toBuffer();
-      const faces = await engine.detect(await decode(large));
-      assert.equal(faces.length, 6);
-      assert.ok(
-        faces.every((f) => f.box.x >= 1690 && f.box.y >= 1290),
-        'boxes are in whole-photo coordinates',
-      );
-      assert.ok(faces.every((f) => f.embedding));
-    });
+    // 3600 wide: the detector's copy is exactly 2048 wide; 4032 (a phone's 12 MP): half the photo.
+    for (const [width, height] of [
+      [3600, 2400],
+      [4032, 3024],
+    ] as const) {
+      it(`GIVEN six faces small in a ${width}x${height} photo THEN all six are still found (tiling)`, async () => {
+        const large = await sharp({ create: { width, height, channels: 3, background: '#9a9a9a' } })
+          .composite([{ input: await fixtures.sixPeople(), left: 1700, top: 1300 }])
+          .png()
+          .toBuffer();
+        const faces = await engine.detect(await decode(large));
+        assert.equal(faces.length, 6);
+        assert.ok(
+          faces.every((f) => f.box.x >= 1690 && f.box.y >= 1290),
+          'boxes are in whole-photo coordinates',
+        );
+        assert.ok(faces.every((f) => f.embedding));
+      });
+    }
 
     it('GIVEN faces too small to name THEN they are counted without an embedding', async () => {
       const tiny = await sharp(await fixtures.sixPeople())

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { iou } from '../../src/core/index.ts';
-import { cutByRegion, detectionRegions, mergeDetections, type Region } from '../../src/recognition/tiling.ts';
+import { copyFactor, cutByRegion, detectionRegions, mergeDetections, type Region } from '../../src/recognition/tiling.ts';
 import type { Box } from '../../src/core/faces.ts';
 
 const TILE = 640;
@@ -207,5 +207,25 @@ describe('cutByRegion', () => {
   it('GIVEN a face in a corner tile touching its inner edge THEN it is cut', () => {
     const topLeft = region(0, 0, 640, 640);
     assert.equal(cutByRegion({ x: 0, y: 0, width: 640, height: 80 }, topLeft, W, H), true);
+  });
+});
+
+describe('the size of the copy the detector sees', () => {
+  it('GIVEN a photo within the limit THEN it is seen as it is', () => {
+    assert.equal(copyFactor(2048, 2048), 1);
+    assert.equal(copyFactor(640, 2048), 1);
+  });
+
+  it('GIVEN a phone photo a little over a whole multiple of the limit THEN the copy is that whole fraction of it, never larger than the limit', () => {
+    assert.equal(copyFactor(4032, 2048), 2);
+    assert.equal(copyFactor(4000, 2048), 2);
+    assert.equal(copyFactor(8000, 2048), 4);
+    assert.equal(copyFactor(6000, 2048), 3);
+  });
+
+  it('GIVEN a photo far from a whole multiple THEN the copy is exactly at the limit (not made much smaller)', () => {
+    assert.equal(copyFactor(3000, 2048), 3000 / 2048);
+    assert.equal(copyFactor(5184, 2048), 5184 / 2048);
+    assert.equal(copyFactor(2100, 2048), 2100 / 2048);
   });
 });
