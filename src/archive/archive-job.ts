@@ -12,6 +12,7 @@ import {
   adviseSample,
   describeAdvice,
   faceSharpness,
+  usePixels,
 } from '../core/index.ts';
 import {
   DEFAULT_MAX_PHOTO_BYTES,
@@ -388,13 +389,13 @@ export class ArchiveJob {
     }
     let faces: readonly DetectedFace[];
     try {
-      faces = cached ?? (await this.deps.engine.detect(decoded.image));
-      if (unmeasured(faces)) faces = faces.map((face) => (face.embedding ? { ...face, sharpness: faceSharpness(decoded.image, face.box) } : face));
+      faces = await usePixels(this.deps.decoder, decoded.image, async (image) => {
+        const found = cached ?? (await this.deps.engine.detect(image));
+        return unmeasured(found) ? found.map((face) => (face.embedding ? { ...face, sharpness: faceSharpness(image, face.box) } : face)) : found;
+      });
     } catch (error) {
       this.deps.log.error({ err: error, file }, 'face recognition failed');
       return { file, reason: 'face recognition failed on this photo' };
-    } finally {
-      this.deps.decoder.release?.(decoded.image);
     }
     await this.deps.cache.set(hash, faces);
     return { faces, hash };

@@ -13,6 +13,7 @@ export * from './messages.ts';
 export * from './concurrency.ts';
 export * from './log.ts';
 export { sha256Hex } from './hash.ts';
+export { usePixels } from './pixels.ts';
 export { likelyFace, DOMINANT_AREA_RATIO, type LikelyFace } from './likely-face.ts';
 export { adviseSample, describeAdvice, faceSharpness, BLURRED_FACE_SHARPNESS, SMALL_FACE_EYE_DISTANCE, type SampleAdvice } from './sample-advice.ts';
 export * from './safe-name.ts';

@@ -1,4 +1,4 @@
-import type { DecodedImage, FaceEngine, ImageDecoder } from '../core/index.ts';
+import type { FaceEngine, ImageDecoder } from '../core/index.ts';
 import type { StageTimer } from './metrics.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { StageTimer } from './metrics.ts';
 export function timedDecoder(decoder: ImageDecoder, timer: StageTimer): ImageDecoder {
   return {
     decode: (bytes) => timer.timeStage('decode', () => decoder.decode(bytes)),
-    ...(decoder.release ? { release: (image: DecodedImage) => decoder.release!(image) } : {}),
+    ...(decoder.release ? { release: decoder.release.bind(decoder) } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import type { DecodeFailureReason } from '../ports.ts';
 import type { DetectedFace } from '../faces.ts';
 import type { PersonScore } from '../matcher.ts';
 import { sha256Hex } from '../hash.ts';
+import { usePixels } from '../pixels.ts';
 import { photoRef, refsOf, type LibraryContext } from './context.ts';
 import { assignScored, peopleOf, withPerson } from './filing.ts';
 import type { IncomingPhoto, IngestResult } from './results.ts';
@@ -35,12 +36,7 @@ export async function analysePhoto(ctx: LibraryContext, group: GroupId, photo: I
     ctx.log.warn({ group, hash, reason: decoded.failure.reason, detail: decoded.failure.detail }, 'photo not decodable');
     return { kind: 'undecodable', hash, reason: decoded.failure.reason };
   }
-  let detected: DetectedFace[];
-  try {
-    detected = await engine.detect(decoded.image);
-  } finally {
-    decoder.release?.(decoded.image);
-  }
+  const detected = await usePixels(decoder, decoded.image, (image) => engine.detect(image));
   return { kind: 'faces', hash, format: decoded.image.format, detected, ...(decoded.image.takenAt ? { takenAt: decoded.image.takenAt } : {}) };
 }
 

@@ -3,6 +3,7 @@ import type { Person, PhotoRecord, Sample, StoredFace } from '../records.ts';
 import type { GroupId } from '../group-id.ts';
 import { iou } from '../box.ts';
 import { similarity } from '../vector.ts';
+import { usePixels } from '../pixels.ts';
 import { photoRef, type LibraryContext } from './context.ts';
 
 /** Why a stored sample or photo could not be re-described. */
@@ -227,12 +228,7 @@ async function redescribeRecord(ctx: LibraryContext, group: GroupId, record: Pho
   if (!(await albums.hasOriginal(group, ref))) return 'no-original';
   const decoded = await decoder.decode(await albums.readOriginal(group, ref));
   if (!decoded.ok) return 'undecodable';
-  let detected: DetectedFace[];
-  try {
-    detected = await engine.detect(decoded.image);
-  } finally {
-    decoder.release?.(decoded.image);
-  }
+  const detected = await usePixels(decoder, decoded.image, (image) => engine.detect(image));
   const stale = record.faces.map((f) => ctx.outdated(f));
   const pairs = pairByBox(
     record.faces.map((f, i) => (stale[i] ? f.box : undefined)),
