@@ -195,6 +195,12 @@ export async function createLibrary(
     ...(kernel ? { kernel } : {}),
     log,
   });
+  // The matrices kept at the last stop, read now rather than by the first command after the start.
+  const warming = Date.now();
+  await stores.photos.warm().then(
+    (groups) => groups.length > 0 && log.info({ groups: groups.length, ms: Date.now() - warming }, 'read the face matrices kept at the last stop'),
+    (error: unknown) => log.warn({ err: error }, 'the face matrices kept at the last stop could not be read; the first command reads them'),
+  );
   return {
     library,
     database,

@@ -659,4 +659,51 @@ describe('Face matrices kept across a start', () => {
     assert.equal(readsSomeFaces(queries), true, 'the photo written while evicted, from the log');
     assert.deepEqual(store.heldMatrices(), ['g']);
   });
+
+  it('GIVEN matrices kept for two groups and a budget for one WHEN the next start warms THEN it holds the newest, and its first near reads neither rows nor file', async () => {
+    const { db, queries, dir } = await library();
+    const before = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    for (const n of [1, 2, 9]) {
+      await before.save('g', photo(n));
+      await before.save('h', photo(n + 8));
+    }
+    await near(before);
+    await before.saveMatrices();
+    // h's file written after g's: the group used last before the stop.
+    await before.near('h', [unit(1)], 0.5, E);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await before.saveMatrices();
+    const started = new SqlPhotoStore(db, { matrixBudgetBytes: 1, snapshots: new MatrixSnapshots(dir) });
+    assert.deepEqual(await started.warm(), ['h']);
+    // Neither the rows nor the file are read again: the matrix is held.
+    await rm(dir, { recursive: true });
+    queries.length = 0;
+    assert.deepEqual((await started.near('h', [unit(1)], 0.5, E)).map((f) => f.photoHash).sort(), ['h17', 'h9']);
+    assert.deepEqual(facesRead(queries), [], queries.join('\n'));
+  });
+
+  it('GIVEN a start that is still reading the kept matrix WHEN a command asks for it THEN the command waits for that read instead of reading every face', async () => {
+    const { db, queries, dir } = await library();
+    await keptAfter(db, dir, [1, 2, 9]);
+    const started = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    queries.length = 0;
+    const [warmed, found] = await Promise.all([started.warm(), near(started)]);
+    assert.deepEqual(warmed, ['g']);
+    assert.deepEqual(found, ['h1', 'h9']);
+    assert.deepEqual(facesRead(queries), [], queries.join('\n'));
+  });
+
+  it('GIVEN no kept file, or one out of date THEN warming holds nothing and the first near reads the store as before', async () => {
+    const { db, dir } = await library();
+    const seeding = new SqlPhotoStore(db);
+    for (const n of [1, 9]) await seeding.save('g', photo(n));
+    assert.deepEqual(await new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) }).warm(), []);
+    assert.deepEqual(await new SqlPhotoStore(db).warm(), [], 'a store that keeps no files');
+    await keptAfter(db, dir, [1, 9]);
+    // Erased since, by a process without the folder: the file may hold the erased embedding.
+    await seeding.writeMany('g', { erase: [{ photoHash: 'h9', faceIndex: 0 }] });
+    const started = new SqlPhotoStore(db, { snapshots: new MatrixSnapshots(dir) });
+    assert.deepEqual(await started.warm(), []);
+    assert.deepEqual(await near(started), ['h1']);
+  });
 });

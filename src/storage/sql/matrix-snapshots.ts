@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { GroupId, MatrixSnapshot } from '../../core/index.ts';
@@ -52,7 +52,7 @@ export class MatrixSnapshots {
     const prefix = Buffer.alloc(4);
     prefix.writeUInt32LE(json.length);
     const padding = Buffer.alloc((4 - (json.length % 4)) % 4);
-    const file = this.fileOf(key.group);
+    const file = this.pathOf(key.group);
     const partial = `${file}.${process.pid}.partial`;
     const handle = await open(partial, 'w');
     try {
@@ -70,7 +70,7 @@ export class MatrixSnapshots {
   async read(group: GroupId): Promise<{ key: SnapshotKey; snapshot: MatrixSnapshot } | undefined> {
     let content: Buffer;
     try {
-      content = await readWhole(this.fileOf(group));
+      content = await readWhole(this.pathOf(group));
     } catch {
       return undefined;
     }
@@ -90,14 +90,20 @@ export class MatrixSnapshots {
     }
   }
 
+  /** The group's file: when it was written (ms since the epoch) and its size; undefined when there is none. */
+  async fileOf(group: GroupId): Promise<{ writtenAt: number; bytes: number } | undefined> {
+    const found = await stat(this.pathOf(group)).catch(() => undefined);
+    return found && { writtenAt: found.mtimeMs, bytes: found.size };
+  }
+
   /** Deletes the group's file, and any a process died while writing: before anything is erased. */
   async drop(group: GroupId): Promise<void> {
-    const file = this.fileOf(group);
+    const file = this.pathOf(group);
     const partials = (await readdir(this.dir).catch(() => [] as string[])).filter((name) => name.startsWith(`${path.basename(file)}.`));
     await Promise.all([file, ...partials.map((name) => path.join(this.dir, name))].map((f) => rm(f, { force: true })));
   }
 
-  private fileOf(group: GroupId): string {
+  private pathOf(group: GroupId): string {
     return path.join(this.dir, `${createHash('sha256').update(group).digest('hex').slice(0, 32)}.matrix`);
   }
 }

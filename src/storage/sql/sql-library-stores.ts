@@ -163,6 +163,8 @@ export class SqlPhotoStore implements PhotoStore {
   private readonly snapshots: MatrixSnapshots | undefined;
   /** Groups whose kept file this process has read (or found none). */
   private readonly restoreTried = new Set<GroupId>();
+  /** The kept files being read now (`warm`, or a command's first `near`): a second asker waits for it. */
+  private readonly restoring = new Map<GroupId, Promise<void>>();
   /** Each group's kept file's work (writes and deletions), one after another. */
   private readonly files = new Map<GroupId, Promise<void>>();
 
@@ -194,6 +196,34 @@ export class SqlPhotoStore implements PhotoStore {
       await this.keep(group, embedder, version, snapshot);
     }
     await Promise.all([...this.files.values()]);
+  }
+
+  /**
+   * Reads the matrices kept at the last stop, most recently written first, while they fit in the
+   * memory budget: called as the process starts, before the chats connect, so that the first
+   * command finds its group's matrix held instead of reading a file of 150 MB at 100k photos (a
+   * second or more of its answer). A group whose file is missing or out of date is left to its first
+   * command, which loads it as before. Returns the groups now held.
+   */
+  async warm(): Promise<GroupId[]> {
+    const snapshots = this.snapshots;
+    if (!snapshots) return [];
+    const kept = await storageCall('photos.warm', 'the kept face matrices could not be listed', () =>
+      this.db.selectFrom('face_versions').select('group_id').where('kept', 'is not', null).execute(),
+    );
+    const files = await Promise.all(kept.map(async ({ group_id }) => ({ group: group_id, file: await snapshots.fileOf(group_id) })));
+    // The newest files that fit (a matrix takes about its file's size), read oldest first so that
+    // the newest is the last one evicted.
+    const chosen: GroupId[] = [];
+    let bytes = this.heldBytes();
+    for (const { group, file } of files.filter((f) => f.file !== undefined).sort((a, b) => b.file!.writtenAt - a.file!.writtenAt)) {
+      bytes += file!.bytes;
+      if (chosen.length > 0 && bytes > this.matrixBudgetBytes) break;
+      chosen.push(group);
+    }
+    for (const group of chosen.reverse()) await this.restore(group);
+    for (const { matrix } of this.matrices.values()) await matrix.touch();
+    return this.heldMatrices();
   }
 
   get(group: GroupId, hash: string): Promise<PhotoRecord | undefined> {
@@ -551,7 +581,7 @@ export class SqlPhotoStore implements PhotoStore {
     const current = await this.db.selectFrom('face_versions').select('version').where('group_id', '=', group).executeTakeFirst();
     const version = current?.version ?? 0;
     let held = this.matrices.get(group);
-    if (!held && !this.restoreTried.has(group)) {
+    if (!held) {
       await this.restore(group);
       held = this.matrices.get(group);
     }
@@ -652,9 +682,15 @@ export class SqlPhotoStore implements PhotoStore {
    * store as it is now, or can be brought up to date from the log (`patch`). The file stays: an
    * erasing write deletes it first (`write`), and a close or a full load writes it anew.
    */
-  private async restore(group: GroupId): Promise<void> {
-    if (this.restoreTried.has(group)) return;
+  private restore(group: GroupId): Promise<void> {
+    if (this.restoreTried.has(group)) return this.restoring.get(group) ?? Promise.resolve();
     this.restoreTried.add(group);
+    const reading = this.readKept(group).finally(() => this.restoring.delete(group));
+    this.restoring.set(group, reading);
+    return reading;
+  }
+
+  private async readKept(group: GroupId): Promise<void> {
     const kept = await this.snapshots?.read(group);
     if (!kept || this.matrices.has(group)) return;
     const held = { version: kept.key.version, embedder: kept.key.embedder, matrix: FaceMatrix.restore(kept.snapshot, this.kernel) };
@@ -663,6 +699,7 @@ export class SqlPhotoStore implements PhotoStore {
       await this.dropKept(group);
       return;
     }
+    if (this.matrices.has(group)) return;
     this.matrices.set(group, held);
     this.evict();
   }
@@ -673,13 +710,17 @@ export class SqlPhotoStore implements PhotoStore {
    * start, rather than every face again.
    */
   private evict(): void {
-    let total = [...this.matrices.values()].reduce((n, m) => n + m.matrix.bytes, 0);
+    let total = this.heldBytes();
     for (const [group, { matrix }] of this.matrices) {
       if (total <= this.matrixBudgetBytes || this.matrices.size === 1) break;
       this.matrices.delete(group);
       this.restoreTried.delete(group);
       total -= matrix.bytes;
     }
+  }
+
+  private heldBytes(): number {
+    return [...this.matrices.values()].reduce((n, m) => n + m.matrix.bytes, 0);
   }
 
   /** The groups whose matrices this process holds, least recently used first: what the budget keeps. */
