@@ -1,5 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -275,6 +277,33 @@ describe('The library database on SQLite, on disk', () => {
     await db.compact();
     assert.equal((await files()).includes(needle), false);
     assert.equal((await store.get('g', hash(1)))?.faces.length, 2, 'the photo and its other face stay');
+  });
+
+  it('GIVEN a write THEN the background checkpointer moves it into the database file, and close leaves no log behind', async () => {
+    const db = await sqlite();
+    const marker = Float32Array.from({ length: 128 }, (_, i) => 0.777777 + i / 1000);
+    const needle = Buffer.from(marker.buffer).subarray(0, 64);
+    await new SqlPhotoStore(db.db).save('g', photo(1, marker));
+    // Written by the commit to the log, then moved by the other connection: polled, not timed.
+    const inFile = () => readFile(db.location).then((bytes) => bytes.includes(needle));
+    for (let tries = 0; !(await inFile()); tries++) {
+      assert.ok(tries < 300, 'the write never reached the database file');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await db.close();
+    opened.splice(opened.indexOf(db), 1);
+    await assert.rejects(readFile(`${db.location}-wal`), { code: 'ENOENT' });
+  });
+
+  it('GIVEN a process that opens the library, writes and closes it THEN it runs on to its end (the checkpointer does not let it exit early)', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'facefile-sql-'));
+    folders.push(folder);
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', OPEN_WRITE_CLOSE, folder], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
+    assert.equal(out.trim(), 'closed');
   });
 
   it('GIVEN a file that is not a database THEN opening it fails with a StorageError that names the file', async () => {
@@ -707,3 +736,12 @@ describe('Face matrices kept across a start', () => {
     assert.deepEqual(await near(started), ['h1']);
   });
 });
+
+const OPEN_WRITE_CLOSE = `
+import { openLibraryDatabase } from ${JSON.stringify(new URL('../../src/storage/sql/index.ts', import.meta.url).href)};
+import { sql } from 'kysely';
+const db = await openLibraryDatabase({ dataDir: process.argv[1] });
+await sql\`insert into settings (group_id, threshold, reply_mode) values ('g', 0.9, 'silent')\`.execute(db.db);
+await db.close();
+process.stdout.write('closed\\n');
+`;

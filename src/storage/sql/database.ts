@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { StorageError, describeError, silentLog, withoutPassword, type Log } from '../../core/index.ts';
+import { startCheckpointer } from './checkpointer.ts';
 import { migrationProvider, type SqlDialectName } from './migrations.ts';
 import type { LibrarySchema } from './schema.ts';
 
@@ -39,7 +40,9 @@ export interface DatabaseLocation {
  * waits for the write lock rather than failing at once.
  */
 export async function openLibraryDatabase(location: DatabaseLocation, options: { readonly upTo?: string; readonly log?: Log } = {}): Promise<LibraryDatabase> {
-  const opened = location.url ? openPostgres(location.url, options.log ?? silentLog) : openSqlite(path.join(location.dataDir, LIBRARY_DB_FILE));
+  const opened = location.url
+    ? openPostgres(location.url, options.log ?? silentLog)
+    : openSqlite(path.join(location.dataDir, LIBRARY_DB_FILE), options.log ?? silentLog);
   try {
     await migrate(opened.db, opened.dialect, options.upTo);
   } catch (cause) {
@@ -49,7 +52,7 @@ export async function openLibraryDatabase(location: DatabaseLocation, options: {
   return opened;
 }
 
-function openSqlite(file: string): LibraryDatabase {
+function openSqlite(file: string, log: Log): LibraryDatabase {
   mkdirSync(path.dirname(file), { recursive: true });
   let native: BetterSqlite3.Database;
   try {
@@ -59,9 +62,17 @@ function openSqlite(file: string): LibraryDatabase {
     native.pragma('foreign_keys = ON');
     native.pragma('secure_delete = ON');
     native.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
+    // Checkpoints run in the background (`startCheckpointer`); inline only past a large log.
+    native.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
+    // The log's file is kept at up to this size once checkpointed: a large write reuses its pages
+    // instead of growing a new file (at 100k photos an enrolment's commit 0.16 s against 0.10 s).
+    native.pragma(`journal_size_limit = ${KEPT_LOG_BYTES}`);
   } catch (cause) {
     throw new StorageError(`the library database ${file} could not be opened`, 'open', { cause });
   }
+  const checkpointer = startCheckpointer(file, log, () => {
+    if (native.open) native.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_CHECKPOINT_PAGES}`);
+  });
   const db = new Kysely<LibrarySchema>({ dialect: new SqliteDialect({ database: keepingStatements(native) }) });
   return {
     db,
@@ -71,9 +82,19 @@ function openSqlite(file: string): LibraryDatabase {
       // secure_delete zeroed the rows in the pages; the WAL may still hold older copies of them.
       await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
     },
-    close: () => db.destroy(),
+    close: async () => {
+      // Its connection first: the last one to close checkpoints the log and deletes it.
+      await checkpointer.stop();
+      await db.destroy();
+    },
   };
 }
+
+/** SQLite's own: a commit that takes the log past this many pages checkpoints it. */
+const SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000;
+/** With the checkpointer running: inline only past this (512 MB of 4 KiB pages, should it fall behind). */
+const INLINE_CHECKPOINT_PAGES = 128 * 1024;
+const KEPT_LOG_BYTES = 256 * 1024 * 1024;
 
 /**
  * SQLite's page cache for the library, at most (it grows only as pages are read): room for the
