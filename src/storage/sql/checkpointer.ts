@@ -41,8 +41,9 @@ parentPort.on('message', () => {
  * (about 10k pages) then also copied them into the database file and synced it, 0.35 s of its
  * answer, and the first write after a start paid the most. Here a thread with its own connection
  * does it every second; the main connection checkpoints inline only past a far larger log (should
- * the thread fall behind), and as SQLite would by default when the thread stops (`onLost`). Durability is the commit's (the log is synced with it, full
- * sync); a checkpoint only moves pages. `stop` ends the thread and closes its connection.
+ * the thread fall behind), and as SQLite would by default when the thread stops (`onLost`).
+ * Durability is the commit's (the log is synced with it, full sync); a checkpoint only moves
+ * pages. `stop` ends the thread and closes its connection.
  */
 export function startCheckpointer(file: string, log: Log, onLost: () => void): { stop(): Promise<void> } {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
