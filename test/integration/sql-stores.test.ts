@@ -2,7 +2,8 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -304,6 +305,25 @@ describe('The library database on SQLite, on disk', () => {
     const [code] = (await once(child, 'exit')) as [number | null];
     assert.equal(code, 0);
     assert.equal(out.trim(), 'closed');
+  });
+
+  it('GIVEN a reader on an older snapshot WHEN the store is compacted THEN it waits for the reader and truncates the log, never leaving it busy', async () => {
+    const db = await sqlite();
+    const marker = Float32Array.from({ length: 128 }, (_, i) => 0.515151 + i / 1000);
+    const store = new SqlPhotoStore(db.db);
+    await store.save('g', photo(1, marker));
+    // Another process reads an older snapshot until it is told to end.
+    const reader = spawn(process.execPath, ['-e', HOLD_SNAPSHOT, db.location], { stdio: ['pipe', 'pipe', 'inherit'] });
+    after(() => reader.kill('SIGKILL'));
+    await once(reader.stdout, 'data');
+    await store.delete('g', hash(1));
+    // Released once the event loop is free again: after the first checkpoint has come back busy
+    // (better-sqlite3 holds the loop while SQLite waits for the reader).
+    setTimeout(() => reader.stdin.end('done\n'), 0);
+    await db.compact();
+    assert.equal((await stat(`${db.location}-wal`).catch(() => undefined))?.size ?? 0, 0, 'the log is truncated');
+    const needle = Buffer.from(marker.buffer).subarray(0, 64);
+    assert.equal((await readFile(db.location)).includes(needle), false);
   });
 
   it('GIVEN a file that is not a database THEN opening it fails with a StorageError that names the file', async () => {
@@ -744,4 +764,15 @@ const db = await openLibraryDatabase({ dataDir: process.argv[1] });
 await sql\`insert into settings (group_id, threshold, reply_mode) values ('g', 0.9, 'silent')\`.execute(db.db);
 await db.close();
 process.stdout.write('closed\\n');
+`;
+
+/** Holds a read transaction on the database at argv[1] until stdin ends; says "ready" once it holds it. */
+const HOLD_SNAPSHOT = `
+const Database = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+const db = new Database(process.argv[1]);
+db.exec('begin');
+db.prepare('select count(*) from photos').get();
+process.stdout.write('ready\\n');
+process.stdin.resume();
+process.stdin.on('end', () => { db.exec('commit'); db.close(); process.exit(0); });
 `;

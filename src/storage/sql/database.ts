@@ -80,7 +80,16 @@ function openSqlite(file: string, log: Log): LibraryDatabase {
     location: file,
     compact: async () => {
       // secure_delete zeroed the rows in the pages; the WAL may still hold older copies of them.
-      await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+      // The checkpoint answers "busy" rather than failing while another connection checkpoints
+      // (the background one) or reads an older snapshot (a backup): tried again until it is done,
+      // or the caller fails, and a forget is finished at the next start.
+      const deadline = Date.now() + COMPACT_WITHIN_MS;
+      for (;;) {
+        const { rows } = await sql<{ busy: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+        if (rows[0]?.busy === 0) return;
+        if (Date.now() > deadline) throw new StorageError(`the library database ${file} could not be compacted: another connection kept it busy`, 'compact');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     },
     close: async () => {
       // Its connection first: the last one to close checkpoints the log and deletes it.
@@ -90,6 +99,8 @@ function openSqlite(file: string, log: Log): LibraryDatabase {
   };
 }
 
+/** How long `compact` tries again while the log is busy (each try waits up to the 10 s busy timeout). */
+const COMPACT_WITHIN_MS = 30_000;
 /** SQLite's own: a commit that takes the log past this many pages checkpoints it. */
 const SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000;
 /** With the checkpointer running: inline only past this (512 MB of 4 KiB pages, should it fall behind). */
