@@ -1,7 +1,8 @@
 /**
  * One start of the library bench in a process of its own (`bench-library.ts` runs it): opens the
- * database, reads the kept matrices as the product's start does (timed on its own), times the first command (an enrolment, with its re-file), checks what it found, and
- * ends as it was told: a clean stop that keeps the matrix, or a crash after filing five photos.
+ * database, reads the kept matrices as the product's start does (timed on its own), times the
+ * first command (an enrolment, with its re-file), checks what it found, and ends as it was told:
+ * a clean stop that keeps the matrix, or a crash after filing five photos.
  * Prints its report as one line of JSON.
  */
 import path from 'node:path';

@@ -947,14 +947,7 @@ async function updateFaces(tx: Tx, group: GroupId, changes: readonly FaceChange[
       }
   const after = totalsOf(faces.values());
   for (const { set, positions, hashes: changed } of changes)
-    for (let i = 0; i < changed.length; i += 500)
-      await tx
-        .updateTable('faces')
-        .set(set)
-        .where('group_id', '=', group)
-        .where('photo_hash', 'in', changed.slice(i, i + 500))
-        .where('position', 'in', positions)
-        .execute();
+    for (let i = 0; i < changed.length; i += 500) await setFaces(tx, group, { set, positions, hashes: changed.slice(i, i + 500) });
   const people = new Set([...before.photos.keys(), ...after.photos.keys()]);
   await moveTotals(tx, group, {
     unknown: after.unknown - before.unknown,
@@ -975,13 +968,13 @@ const isErasure = (set: FaceUpdate) => set.person_id === null && set.embedding =
 async function eraseFaces(tx: Tx, group: GroupId, changes: readonly FaceChange[]): Promise<void> {
   let unknown = 0;
   const photos = new Map<string, number>();
-  for (const { set, positions, hashes } of changes)
+  for (const { set, positions, hashes } of changes) {
+    const erased = sql.join(positions);
     for (let i = 0; i < hashes.length; i += 500) {
       const batch = hashes.slice(i, i + 500);
       // Per photo and name, read once: whether every face of that name in it goes (a person then
       // leaves the photo), and how many unknown faces with an embedding go. No condition on the
       // name inside: SQLite would then walk the index of every named face instead of these photos.
-      const erased = sql.join(positions);
       const perPhoto = tx
         .selectFrom('faces')
         .select([
@@ -1001,9 +994,15 @@ async function eraseFaces(tx: Tx, group: GroupId, changes: readonly FaceChange[]
       unknown -= Number(rows.find((row) => row.person_id === null)?.embedded ?? 0);
       const lost = rows.filter((row) => row.person_id !== null);
       for (const { person_id, n } of lost) photos.set(person_id!, (photos.get(person_id!) ?? 0) - Number(n));
-      await tx.updateTable('faces').set(set).where('group_id', '=', group).where('photo_hash', 'in', batch).where('position', 'in', positions).execute();
+      await setFaces(tx, group, { set, positions, hashes: batch });
     }
+  }
   await moveTotals(tx, group, { unknown, photos });
+}
+
+/** One statement of a change in place: these values at these positions of these photos (a batch of 500 at most). */
+async function setFaces(tx: Tx, group: GroupId, { set, positions, hashes }: FaceChange): Promise<void> {
+  await tx.updateTable('faces').set(set).where('group_id', '=', group).where('photo_hash', 'in', hashes).where('position', 'in', positions).execute();
 }
 
 /** The unknown faces with an embedding among these, and in how many photos each person is named. */
