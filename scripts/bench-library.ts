@@ -297,7 +297,9 @@ export async function facesTagged(db: LibraryDatabase, where: { personId?: strin
     .selectFrom('faces')
     .select((eb) => eb.fn.countAll().as('n'))
     .where('group_id', '=', G)
-    .where('embedder', '=', EMBEDDER);
+    .where('embedder', '=', EMBEDDER)
+    // An erased face keeps its embedder (migration 0013).
+    .where('embedding', 'is not', null);
   if (where.personId !== undefined) query = query.where('person_id', '=', where.personId);
   return Number((await query.executeTakeFirst())?.n ?? 0);
 }

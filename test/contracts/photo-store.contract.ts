@@ -498,6 +498,35 @@ export function photoStoreContract(name: string, create: () => Promise<PhotoStor
       assert.equal((await store.near('g', [axis(1)], 0.9, E)).length, 3, 'the matrix follows the re-described photo');
     });
 
+    it('GIVEN faces erased in place THEN no read takes them for described: near, unknownFaces, describedOtherwise, the record', async () => {
+      const store = await create();
+      await store.save('g', withFaces(83, [blend(0.95), blend(0.96), blend(0.97)], [undefined, 'p1', undefined]));
+      assert.equal((await store.near('g', [axis(1)], 0.9, E)).length, 3);
+      await store.writeMany('g', {
+        erase: [
+          { photoHash: hash(83), faceIndex: 0 },
+          { photoHash: hash(83), faceIndex: 1 },
+        ],
+      });
+      assert.deepEqual(
+        (await store.near('g', [axis(1)], 0.9, E)).map((f) => f.faceIndex),
+        [2],
+      );
+      assert.deepEqual(
+        (await store.unknownFaces('g', E)).map((f) => f.faceIndex),
+        [2],
+      );
+      assert.deepEqual(await store.describedOtherwise('g', 'new-embedder@2'), [hash(83)], 'for the face still described');
+      await store.writeMany('g', { erase: [{ photoHash: hash(83), faceIndex: 2 }] });
+      assert.deepEqual(await store.describedOtherwise('g', 'new-embedder@2'), [], 'an erased face has nothing to re-describe');
+      assert.deepEqual(await store.describedOtherwise('g', E), []);
+      assert.deepEqual(
+        (await store.get('g', hash(83)))?.faces.map((f) => 'embedding' in f || 'embedder' in f || 'personId' in f),
+        [false, false, false],
+        'an erased face shows neither embedding, embedder nor name',
+      );
+    });
+
     it('GIVEN many photos to re-describe THEN describedOtherwise gives them in hash order, at most the limit', async () => {
       const store = await create();
       for (const n of [93, 91, 92]) await store.save('g', withFaces(n, [blend(0.9)], [undefined], undefined, 'old-embedder@1'));

@@ -55,7 +55,10 @@ export interface FacesTable {
   score: number;
   eye_distance: number;
   embedding: Uint8Array | null;
-  /** The embedder that made `embedding`; null with it. */
+  /**
+   * The embedder that made `embedding`; null when none was made. A forget's erasure leaves it, so
+   * read it only with an embedding (migration 0013); the retention sweep clears both.
+   */
   embedder: string | null;
   unusable: string | null;
   person_id: string | null;

@@ -278,8 +278,9 @@ export class SqlPhotoStore implements PhotoStore {
             .where('hash', 'in', deletes.slice(i, i + 500))
             .execute();
         // In place: deleting the rows would move every later face of the photo up a position, two
-        // more writes of each (at 100k photos most of a forget's time on PostgreSQL).
-        const erased = { person_id: null, embedding: null, embedder: null };
+        // more writes of each (at 100k photos most of a forget's time on PostgreSQL). The embedder
+        // stays: the embedder index is then not written (migration 0013).
+        const erased = { person_id: null, embedding: null };
         await updateFaces(
           tx,
           group,
@@ -436,8 +437,8 @@ export class SqlPhotoStore implements PhotoStore {
 
   describedOtherwise(group: GroupId, embedder: string, limit?: number): Promise<string[]> {
     return storageCall('photos.describedOtherwise', 'the faces left to re-describe could not be read', async () => {
-      // Three ranges of the embedder index, not "!=": SQLite would read every face of the group for
-      // that (a quarter of a second at 100k photos, on every /stats), to find nothing as a rule.
+      // Three ranges of the embedder indexes (faces_untagged for none), not "!=": SQLite would read
+      // every face of the group for that (a quarter of a second at 100k photos, on every /stats).
       const described = () => this.db.selectFrom('faces').select('photo_hash').where('group_id', '=', group).where('embedding', 'is not', null);
       let query = described()
         .where('embedder', 'is', null)
@@ -895,7 +896,6 @@ interface TotalsMove {
 interface FaceUpdate {
   readonly person_id?: string | null;
   readonly embedding?: null;
-  readonly embedder?: null;
 }
 
 /** What the totals see of a face: its photo, its name, whether it has an embedding. */
