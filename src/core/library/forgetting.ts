@@ -45,12 +45,25 @@ export async function forgetPerson(
 ): Promise<{ photosDeleted: number; facesErased: number }> {
   const { albums, gallery, photos, settings } = ctx.deps;
   let facesErased = 0;
-  const lookalikes = scope === 'everything' ? await lookalikeFaces(ctx, group, person) : [];
+  // Their records are read while the look-alikes are searched for: the search is the similarity
+  // kernel's work (onnxruntime's threads), the reading the database's (at 100k photos, 0.4 s and
+  // 0.25 s of a forget, one after the other until now).
+  const readTheirs = async () => {
+    const theirs = new Set(await photos.filedUnder(group, person.id));
+    // The photos they posted, when they asked for those to go too: deleted whoever they show.
+    const posted = scope === 'self-and-posts' && person.userId !== undefined ? (await photos.list(group)).filter((r) => r.postedBy === person.userId) : [];
+    const postedHashes = new Set(posted.map((r) => r.hash));
+    const records = await photos.getMany(
+      group,
+      [...theirs].filter((hash) => !postedHashes.has(hash)),
+    );
+    return { theirs, posted, postedHashes, records };
+  };
+  const [lookalikes, { theirs, posted, postedHashes, records }] = await Promise.all([
+    scope === 'everything' ? lookalikeFaces(ctx, group, person) : [],
+    readTheirs(),
+  ]);
   const looksLikeThem = new Set(lookalikes.map((f) => `${f.photoHash}/${f.faceIndex}`));
-  const theirs = new Set(await photos.filedUnder(group, person.id));
-  // The photos they posted, when they asked for those to go too: deleted whoever they show.
-  const posted = scope === 'self-and-posts' && person.userId !== undefined ? (await photos.list(group)).filter((r) => r.postedBy === person.userId) : [];
-  const postedHashes = new Set(posted.map((r) => r.hash));
   // Look-alike faces in photos that are not theirs: erased where they are stored, without reading
   // or rewriting those records.
   const elsewhere = lookalikes.filter((f) => !theirs.has(f.photoHash) && !postedHashes.has(f.photoHash));
@@ -61,10 +74,7 @@ export async function forgetPerson(
   // The photos whose faces the archiver may have cached, and the gallery cropped, theirs among them.
   const derived = [...new Set(elsewhere.map((f) => f.photoHash))];
   facesErased += erasing.length;
-  for (const record of await photos.getMany(
-    group,
-    [...theirs].filter((hash) => !postedHashes.has(hash)),
-  )) {
+  for (const record of records) {
     const wasTheirs = peopleOf(record).includes(person.id);
     const hers = record.faces.flatMap((face, faceIndex) =>
       face.personId === person.id || (!face.personId && looksLikeThem.has(`${record.hash}/${faceIndex}`)) ? [faceIndex] : [],
