@@ -303,12 +303,17 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     },
     '0013_erasure_keeps_embedder': {
       async up(db: Kysely<unknown>) {
-        // A forget's erasure leaves a face's embedder where it is, so that it leaves the embedder
-        // index as it is: at 100k photos that index was a fifth of the pages a forget wrote twice
-        // (its commit and the checkpoint that takes the erased bytes off the disk). The index holds
-        // every face with an embedder: a query for one embedder (or a range) is still answered from
-        // it, and checks the row for the embedding. The embeddings with no embedder (none are
-        // written any more) get an index of their own, for "what is left to re-describe".
+        // A forget's erasure leaves a face's embedder where it is (the store), so that on SQLite it
+        // leaves the embedder index as it is: at 100k photos that index was a fifth of the pages a
+        // forget wrote twice (its commit, and the checkpoint that takes the erased bytes off the
+        // disk). There the index holds every face with an embedder: a query for one embedder (or a
+        // range) is still answered from it, and checks the row for the embedding; the embeddings
+        // with no embedder (none are written any more) get an index of their own, for "what is left
+        // to re-describe". PostgreSQL writes a new version of the row and of its entries in every
+        // index whatever the update changes (the name is indexed): its index stays partial on the
+        // embedding, which an erased face leaves (measured: holding erased faces made its forget
+        // 0.2 s slower at 100k).
+        if (dialect !== 'sqlite') return;
         await db.schema.dropIndex('faces_embedder').execute();
         await db.schema
           .createIndex('faces_embedder')
