@@ -310,9 +310,9 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         // range) is still answered from it, and checks the row for the embedding; the embeddings
         // with no embedder (none are written any more) get an index of their own, for "what is left
         // to re-describe". PostgreSQL writes a new version of the row and of its entries in every
-        // index whatever the update changes (the name is indexed): its index stays partial on the
-        // embedding, which an erased face leaves (measured: holding erased faces made its forget
-        // 0.2 s slower at 100k).
+        // index whatever the update changes (the name is indexed), so there is nothing to gain
+        // there, and erased faces would gain an entry: its index stays partial on the embedding,
+        // which an erased face leaves.
         if (dialect !== 'sqlite') return;
         await db.schema.dropIndex('faces_embedder').execute();
         await db.schema
