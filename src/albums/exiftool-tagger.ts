@@ -12,8 +12,13 @@ export interface ExifToolTaggerOptions {
   readonly processes?: number;
 }
 
-/** What exiftool says when a format is read but not written (BMP, some RAW files, ...). */
-const CANNOT_WRITE = /not yet supported|can't currently write|isn't currently supported|not supported for|writing of .* is not supported/i;
+/**
+ * What exiftool says when it reads a file but will not write it: a format it cannot write (BMP,
+ * some RAW files, ...), or a name that says another format than the bytes (a PNG saved as .jpg,
+ * as web downloads often are: "Not a valid JPG (looks more like a PNG)"). Such a copy keeps its
+ * bytes and gets a sidecar.
+ */
+const CANNOT_WRITE = /not yet supported|can't currently write|isn't currently supported|not supported for|writing of .* is not supported|looks more like an? /i;
 /** Formats whose EXIF block exiftool writes; elsewhere (GIF) the date goes into XMP only. */
 const EXIF_FORMATS = new Set(['JPEG', 'TIFF', 'PNG', 'WEBP', 'HEIC', 'HEIF', 'AVIF']);
 

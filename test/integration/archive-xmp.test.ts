@@ -82,7 +82,10 @@ describe('facefile archive: the copies carry their face names and dates as XMP, 
       .jpeg({ quality: 92 })
       .toFile(path.join(input, 'dated.jpg'));
     await copyFile(path.join(POSTS, 'obama_32bit_rgba.png'), path.join(input, 'obama.png'));
-    for (const name of ['pair.jpg', 'pair-sideways.jpg', 'dated.jpg', 'obama.png']) originals.set(name, sha256Hex(await readFile(path.join(input, name))));
+    // A PNG saved under a .jpg name, as web downloads often are: exiftool will not write into it.
+    await sharp(path.join(POSTS, 'obama1.jpg')).png().toFile(path.join(input, 'mislabelled.jpg'));
+    for (const name of ['pair.jpg', 'pair-sideways.jpg', 'dated.jpg', 'obama.png', 'mislabelled.jpg'])
+      originals.set(name, sha256Hex(await readFile(path.join(input, name))));
     firstRun = await runCli(['archive', '--input', input, '--known', known, '--output', 'out', '--json', 'report.json'], work);
     assert.equal(firstRun.code, 0, firstRun.stderr);
     const report = JSON.parse(await readFile(path.join(work, 'report.json'), 'utf8')) as { outcomes: ReportOutcome[] };
@@ -105,6 +108,15 @@ describe('facefile archive: the copies carry their face names and dates as XMP, 
     }
     const png = await readWithExiv2(path.join(work, 'out', 'obama', 'obama.png'));
     assertRegionsNear(png.regions, await expectedRegions(outcomes.get('obama.png')!), 'obama/obama.png');
+  });
+
+  it('THEN a PNG named .jpg keeps its bytes and gets its names in a sidecar, and the run reports no failure', async () => {
+    const report = JSON.parse(await readFile(path.join(work, 'report.json'), 'utf8')) as { errors: readonly { file: string }[] };
+    assert.deepEqual(report.errors, []);
+    const copy = path.join(work, 'out', 'obama', 'mislabelled.jpg');
+    assert.equal(sha256Hex(await readFile(copy)), originals.get('mislabelled.jpg'));
+    const read = await readWithExiv2(`${copy}.xmp`);
+    assertRegionsNear(read.regions, await expectedRegions(outcomes.get('mislabelled.jpg')!), 'obama/mislabelled.jpg.xmp');
   });
 
   it('THEN a photo stored sideways gets its regions in the stored frame, as MWG readers turn them', async () => {
