@@ -36,7 +36,7 @@ import { benchLibrary } from './bench-library.ts';
 import { benchProfile } from './bench-profile.ts';
 import { benchScale } from './bench-scale.ts';
 import { benchServer } from './bench-server.ts';
-import { proof } from './bench-proof.ts';
+import { BenchMeasuredNothing, proof } from './bench-proof.ts';
 
 interface Set {
   readonly name: string;
@@ -194,11 +194,18 @@ const parts: Record<string, () => Promise<void>> = {
   server: benchServer,
 };
 const part = chosen[0] === undefined ? undefined : parts[chosen[0]];
-if (!part) await faceBench();
-else {
-  try {
-    await part();
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+try {
+  if (!part) await faceBench();
+  else {
+    try {
+      await part();
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   }
+} catch (error) {
+  // A run that measured nothing is an answer, not a bug: its reason alone, and a failing exit.
+  if (!(error instanceof BenchMeasuredNothing)) throw error;
+  process.stderr.write(`npm run bench: ${error.message}\n`);
+  process.exitCode = 1;
 }
