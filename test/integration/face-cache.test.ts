@@ -8,13 +8,15 @@ import { MemoryFaceCache } from '../fakes/memory-face-cache.ts';
 import { silentLog } from '../../src/core/index.ts';
 import { KeyvSqliteFile, SQLITE_FILE, retireKeyvFaceCache } from '../../src/storage/legacy/index.ts';
 import { SqlFaceCache, openLibraryDatabase, type LibraryDatabase } from '../../src/storage/sql/index.ts';
-import { freshSchemaUrl, postgresUrl } from '../helpers/postgres.ts';
+import { dropSchemas, freshSchemaUrl, postgresUrl } from '../helpers/postgres.ts';
 
 const folders: string[] = [];
 const databases: LibraryDatabase[] = [];
 after(async () => {
   for (const database of databases) await database.close();
   for (const folder of folders) await rm(folder, { recursive: true, force: true });
+  // The PostgreSQL contract's schemas, one per case: left behind, every run added five to the server.
+  await dropSchemas();
 });
 
 async function freshDir(): Promise<string> {
