@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DLIB_TEMPLATE, dlibChipTransform, fitSimilarity, warpChip, type Point, type Similarity } from '../../src/recognition/align.ts';
+import { DLIB_TEMPLATE, dlibChipTransform, fitSimilarity, unsharpMask, warpChip, type Point, type Similarity } from '../../src/recognition/align.ts';
 
 function apply(t: Similarity, [u, v]: Point): Point {
   return [t.a * u - t.b * v + t.tx, t.b * u + t.a * v + t.ty];
@@ -198,5 +198,51 @@ describe('dlibChipTransform', () => {
   it('GIVEN a mesh missing a template vertex THEN it throws RangeError naming it', () => {
     const mesh = meshWith(templatePixel).slice(0, 300);
     assert.throws(() => dlibChipTransform(mesh, SIZE, PADDING), { name: 'RangeError', message: /vertex 362/ });
+  });
+});
+
+describe('unsharpMask', () => {
+  const SIDE = 24;
+  /** A chip whose value at (x, y) is `value(x, y)` in all three channels. */
+  function chipOf(value: (x: number, y: number) => number): Float32Array {
+    const chip = new Float32Array(SIDE * SIDE * 3);
+    for (let y = 0; y < SIDE; y++) for (let x = 0; x < SIDE; x++) chip.fill(value(x, y), (y * SIDE + x) * 3, (y * SIDE + x) * 3 + 3);
+    return chip;
+  }
+  const at = (chip: Float32Array, x: number, y: number, c = 0) => chip[(y * SIDE + x) * 3 + c]!;
+  /** A soft vertical edge from 80 to 160 around x = 12. */
+  const softEdge = (x: number) => 80 + 80 / (1 + Math.exp(-(x - 11.5)));
+
+  it('GIVEN a flat chip THEN nothing changes', () => {
+    const chip = chipOf(() => 117);
+    unsharpMask(chip, SIDE, 1);
+    assert.ok(chip.every((v) => Math.abs(v - 117) < 1e-3));
+  });
+
+  it('GIVEN a soft edge THEN it gets steeper, overshooting on both sides, and far from it nothing changes', () => {
+    const chip = chipOf((x) => softEdge(x));
+    unsharpMask(chip, SIDE, 1);
+    assert.ok(at(chip, 12, 5) - at(chip, 11, 5) > softEdge(12) - softEdge(11), 'steeper across the edge');
+    assert.ok(at(chip, 9, 5) < softEdge(9) && at(chip, 14, 5) > softEdge(14), 'darker before it, brighter after');
+    assert.ok(Math.abs(at(chip, 0, 5) - softEdge(0)) < 1 && Math.abs(at(chip, 23, 5) - softEdge(23)) < 1, 'the far sides as they were');
+    for (let y = 1; y < SIDE; y++) assert.equal(at(chip, 12, y), at(chip, 12, 0), 'the same on every row');
+  });
+
+  it('GIVEN the same edge turned a quarter THEN the result is the same turned: both directions are blurred alike', () => {
+    const across = chipOf((x) => softEdge(x));
+    const down = chipOf((_, y) => softEdge(y));
+    unsharpMask(across, SIDE, 1);
+    unsharpMask(down, SIDE, 1);
+    for (let i = 0; i < SIDE; i++) assert.ok(Math.abs(at(across, i, 3) - at(down, 3, i)) < 1e-3, `position ${i}`);
+  });
+
+  it('GIVEN a hard black-to-white edge THEN every value stays within 0..255, each channel on its own', () => {
+    const chip = chipOf((x) => (x < 12 ? 0 : 255));
+    for (let i = 2; i < chip.length; i += 3) chip[i] = 60;
+    unsharpMask(chip, SIDE, 1);
+    assert.ok(chip.every((v) => v >= 0 && v <= 255));
+    assert.equal(at(chip, 11, 4), 0);
+    assert.equal(at(chip, 12, 4), 255);
+    assert.ok(Math.abs(at(chip, 12, 4, 2) - 60) < 1e-3, 'a flat channel stays flat');
   });
 });
