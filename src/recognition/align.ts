@@ -161,22 +161,18 @@ const GAUSSIAN_1 = (() => {
   return raw.map((w) => w / total) as [number, number, number, number];
 })();
 
-/** `unsharpMask`'s blur along the rows, kept between calls: a new one each time cost more than the blur. */
-let scratch = new Float32Array(0);
-
 /**
  * Sharpens a square RGB chip in place with an unsharp mask: each value moves `amount` times its
  * distance from a Gaussian blur of itself (sigma one chip pixel, the chip's edge repeated), kept
  * within 0..255. The blur runs along each row, then down the columns a whole row at a time, its
- * taps written out: this runs for every small face, and a loop over the taps or a column at a time
- * took two to three times as long.
+ * taps written out: this runs for every small face, and with a loop over the taps each pass took
+ * three times as long.
  */
 export function unsharpMask(chip: Float32Array, size: number, amount: number): void {
   const [w0, w1, w2, w3] = GAUSSIAN_1;
   const row = size * 3,
     last = size - 1;
-  if (scratch.length < chip.length) scratch = new Float32Array(chip.length);
-  const across = scratch;
+  const across = new Float32Array(chip.length);
   for (let y = 0; y < size; y++) {
     const base = y * row;
     for (let i = base + 9, end = base + row - 9; i < end; i++) {
