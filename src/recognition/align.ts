@@ -173,12 +173,13 @@ export function unsharpMask(chip: Float32Array, size: number, amount: number): v
   const row = size * 3,
     last = size - 1;
   const across = new Float32Array(chip.length);
+  const edges = [0, 1, 2, size - 3, size - 2, size - 1];
   for (let y = 0; y < size; y++) {
     const base = y * row;
     for (let i = base + 9, end = base + row - 9; i < end; i++) {
       across[i] = w0 * chip[i]! + w1 * (chip[i - 3]! + chip[i + 3]!) + w2 * (chip[i - 6]! + chip[i + 6]!) + w3 * (chip[i - 9]! + chip[i + 9]!);
     }
-    for (const x of [0, 1, 2, size - 3, size - 2, size - 1]) {
+    for (const x of edges) {
       for (let c = 0; c < 3; c++) {
         let sum = 0;
         for (let d = -3; d <= 3; d++) sum += GAUSSIAN_1[Math.abs(d)]! * chip[base + Math.min(last, Math.max(0, x + d)) * 3 + c]!;
